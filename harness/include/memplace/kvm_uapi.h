@@ -1,0 +1,48 @@
+// KVM UAPI the distro's <linux/kvm.h> (Debian 12: 6.1 headers) lacks. One place, checked against
+// the kernel's struct layouts so a typo cannot silently corrupt an ioctl.
+#pragma once
+
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include <cstdint>
+
+namespace memplace::kvm {
+
+// Capabilities (include/uapi/linux/kvm.h).
+inline constexpr int kCapUserMemory2 = 231;
+inline constexpr int kCapGuestMemfd = 234;
+inline constexpr int kCapVmTypes = 235;
+inline constexpr int kCapGuestMemfdFlags = 244;  // returns the supported GUEST_MEMFD_FLAG_* bits
+
+inline constexpr uint64_t kGuestMemfdFlagMmap = 1ull << 0;
+inline constexpr uint64_t kGuestMemfdFlagInitShared = 1ull << 1;
+
+inline constexpr uint32_t kMemGuestMemfd = 1u << 2;  // KVM_MEM_GUEST_MEMFD
+
+struct CreateGuestMemfd {
+  uint64_t size;
+  uint64_t flags;
+  uint64_t reserved[6];
+};
+static_assert(sizeof(CreateGuestMemfd) == 64, "struct kvm_create_guest_memfd is 64 bytes");
+
+struct UserspaceMemoryRegion2 {
+  uint32_t slot;
+  uint32_t flags;
+  uint64_t guest_phys_addr;
+  uint64_t memory_size;
+  uint64_t userspace_addr;
+  uint64_t guest_memfd_offset;
+  uint32_t guest_memfd;
+  uint32_t pad1;
+  uint64_t pad2[14];
+};
+static_assert(sizeof(UserspaceMemoryRegion2) == 160,
+              "struct kvm_userspace_memory_region2 is 160 bytes");
+
+inline constexpr unsigned long kIoctlCreateGuestMemfd = _IOWR(KVMIO, 0xd4, CreateGuestMemfd);
+inline constexpr unsigned long kIoctlSetUserMemoryRegion2 =
+    _IOW(KVMIO, 0x49, UserspaceMemoryRegion2);
+
+}  // namespace memplace::kvm

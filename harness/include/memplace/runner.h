@@ -1,0 +1,50 @@
+// Runs a list of cells into a results dir. Every cell becomes exactly one record: a failure or
+// an unsupported feature is a row with a status and message, and the matrix goes on.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "memplace/cell.h"
+#include "memplace/probe.h"
+#include "memplace/result.h"
+#include "memplace/run_record.h"
+#include "memplace/spec.h"
+
+namespace memplace {
+
+struct RunOptions {
+  std::string out_dir;
+  std::string sysfs_root;      // "" = live system
+  bool progress = true;        // human progress lines on stderr
+  bool resume = false;         // skip cells already in out_dir/runs.jsonl
+  std::string stream_path;     // also write each record line here (testbed's virtio port)
+  Environment environment;     // kind, kernel; filled from the host when left empty
+  std::string invocation;      // the command line, for the manifest
+};
+
+struct MatrixSummary {
+  int ok = 0;
+  int unsupported = 0;
+  int failed = 0;
+  int not_honored = 0;  // ok runs whose verdict failed
+  int skipped = 0;      // already present (resume)
+};
+
+// Context shared by the cells of one matrix.
+struct RunContext {
+  std::string sysfs_root;
+  std::string out_dir;
+  int sample_interval_ms = 10;
+  double tolerance = 0.05;
+  Environment environment;
+  ProbeReport probe;
+};
+
+// Runs one cell. Never throws and never exits: all failures land in the record.
+RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
+
+Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cells,
+                                 const RunOptions& options);
+
+}  // namespace memplace

@@ -1,0 +1,71 @@
+// Experiment specs: a TOML matrix (plus CLI overrides) expanded into cells and validated
+// against the host before anything runs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memplace/cell.h"
+#include "memplace/result.h"
+
+namespace memplace {
+
+// A policy axis entry, optionally carrying its own nodes ("bind:1", "interleave:0-1").
+struct PolicyEntry {
+  PolicyMode mode = PolicyMode::kDefault;
+  std::optional<std::vector<int>> nodes;
+};
+
+struct TestbedSpec {
+  int nodes = 2;
+  uint64_t mem_per_node_bytes = 1ull << 30;
+  int cpus_per_node = 1;
+  std::vector<int> memory_only_nodes;
+  std::vector<std::vector<int>> distances;  // empty = QEMU default
+  std::vector<std::string> kernels;          // "debian:6.18", "/path/to/bzImage"
+  std::string modules_dir;                   // for a path kernel
+  std::string accel = "auto";                // "auto" | "kvm" | "tcg"
+  int timeout_seconds = 600;
+};
+
+struct Spec {
+  std::string name = "adhoc";
+  std::string description;
+  std::vector<PolicyEntry> policies;
+  std::vector<std::vector<int>> node_lists;  // crossed with policies lacking their own nodes
+  std::vector<BackingKind> backings;
+  std::vector<std::string> touchers;
+  std::vector<uint64_t> sizes;
+  std::vector<int> threads;
+  std::vector<std::optional<int>> cpu_nodes;
+  int repeats = 1;
+  int sample_interval_ms = 10;
+  double tolerance = 0.05;
+  std::optional<TestbedSpec> testbed;
+  std::string source_text;  // the TOML as given, copied into the results dir
+};
+
+// "64MiB", "1G", "4096", "1.5GiB". Binary units; "k"/"K"/"KiB" all mean 1024.
+Result<uint64_t> parse_size(std::string_view text);
+std::string format_size(uint64_t bytes);  // "64MiB", "1GiB", "4097B"
+
+// Syntax and vocabulary only: unknown keys, unknown policies, malformed lists. Errors name the
+// field: "matrix.policy[2]: unknown policy 'interleaved'".
+Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin);
+Result<Spec> load_spec(const std::string& path);
+
+std::vector<Cell> expand(const Spec& spec);
+
+// Host-dependent checks: nodes the host lacks, sizes above free memory on the target nodes.
+struct HostFacts {
+  std::vector<int> nodes;
+  std::map<int, uint64_t> free_bytes;  // MemFree per node
+  uint64_t margin_bytes = 256ull << 20;  // kept free on every node
+};
+Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host);
+
+}  // namespace memplace

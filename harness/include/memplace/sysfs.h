@@ -1,0 +1,67 @@
+// The one owner of /sys and /proc parsing. Every reader takes a root path so that tests run on
+// fixture trees copied from real machines ("" or "/" means the live system).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memplace/result.h"
+
+namespace memplace {
+
+// field name ("MemTotal", "MemUsed", "HugePages_Total", ...) -> value. Values the kernel prints
+// in kB stay in kB; unit-less counters (HugePages_*) are kept as printed.
+using NodeMeminfo = std::map<std::string, uint64_t>;
+// node id -> its meminfo. Node ids may be sparse (0 and 2), never assume contiguity.
+using MeminfoSnapshot = std::map<int, NodeMeminfo>;
+
+struct NumaMapsEntry {
+  uint64_t start = 0;
+  std::string policy;                // "default", "bind:0-1", "interleave:0-1", ...
+  std::map<int, uint64_t> node_pages;  // from the "N<node>=<pages>" tokens
+  uint64_t page_size_kb = 4;         // kernelpagesize_kB
+  std::string file;                  // empty for anonymous mappings
+  bool anon = false;
+  bool huge = false;
+};
+
+std::string sys_path(const std::string& root, std::string_view rel);
+
+// Nodes present under <root>/sys/devices/system/node, found by scanning for node<N>.
+Result<std::vector<int>> list_nodes(const std::string& root);
+
+// Parses one node's meminfo file; `node` is the id the lines must carry.
+Result<NodeMeminfo> parse_node_meminfo(std::string_view text, int node);
+Result<NodeMeminfo> read_node_meminfo(const std::string& root, int node);
+Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root);
+
+Result<std::vector<int>> read_node_cpulist(const std::string& root, int node);
+
+// Node whose cpulist holds `cpu`, or an error when no node claims it.
+Result<int> node_of_cpu(const std::string& root, int cpu);
+
+// /proc/<pid>/numa_maps.
+Result<std::vector<NumaMapsEntry>> parse_numa_maps(std::string_view text);
+Result<std::vector<NumaMapsEntry>> read_numa_maps(const std::string& root, int pid);
+
+// /proc/sys/kernel/osrelease
+Result<std::string> read_kernel_release(const std::string& root);
+
+// /sys/module/<module>/parameters/<param>, trimmed.
+Result<std::string> read_module_param(const std::string& root, const std::string& module,
+                                      const std::string& param);
+
+// Whether any "flags" line of /proc/cpuinfo lists `flag` (e.g. "svm", "vmx").
+Result<bool> cpuinfo_has_flag(const std::string& root, const std::string& flag);
+
+// /sys/kernel/mm/mempolicy/weighted_interleave/node<N>; empty when the kernel lacks it.
+Result<std::map<int, int>> read_weighted_interleave_weights(const std::string& root);
+
+// Whole-file read, for the small text files above.
+Result<std::string> read_text_file(const std::string& path);
+
+}  // namespace memplace

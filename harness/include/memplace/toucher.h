@@ -1,0 +1,38 @@
+// Touchers fault the memory in. One interface, several implementations: host threads, vCPUs of
+// an in-process micro-VM, or a QEMU guest.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memplace/backing.h"
+#include "memplace/cell.h"
+#include "memplace/result.h"
+
+namespace memplace {
+
+struct TouchStats {
+  double seconds = 0;                      // wall time of the populate phase
+  std::string method;                      // "madv_populate_write", "store_per_page", "vcpu_store"
+  std::vector<double> per_thread_seconds;  // one per thread or vCPU
+  std::vector<int> cpus;                   // host CPU each thread/vCPU was pinned to (-1 = none)
+};
+
+class Toucher {
+ public:
+  virtual ~Toucher() = default;
+  virtual std::string name() const = 0;
+  // Faults in every page of `mapping` as `cell` says. The policy is already applied.
+  virtual Result<TouchStats> touch(const Cell& cell, Mapping& mapping) = 0;
+};
+
+std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root = "");
+std::unique_ptr<Toucher> make_vcpu_toucher();
+
+// CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.
+Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,
+                                     int count);
+
+}  // namespace memplace

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs memplace's build and run dependencies from Debian's archive. Idempotent: when every
+# package is already installed it changes nothing and exits in well under a second.
+#   scripts/install-deps.sh          install what is missing
+#   scripts/install-deps.sh --check  exit 1 (listing them) if anything is missing
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libnuma-dev numactl libhwloc-dev hwloc
+  nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libgtest-dev libbenchmark-dev
+  python3 python3-matplotlib
+  qemu-system-x86 busybox-static cpio zstd xz-utils
+  stress-ng clang
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  exit 1
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: these packages are missing and installing them needs root:" >&2
+  echo "  apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
