@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 
+#include "memplace/backing.h"
 #include "memplace/result.h"
 
 namespace memplace {
@@ -18,5 +19,10 @@ struct Placement {
 
 // Queries every page of [addr, addr+len) in batches. Reads nothing and allocates nothing.
 Result<Placement> query_placement(const void* addr, size_t len);
+
+// For file-backed mappings whose pages need not be in this process's page tables (guest_memfd
+// pages faulted by KVM vCPUs are not): maps the file again, finds resident pages with mincore,
+// read-faults only those (maps existing folios, allocates nothing), then queries them.
+Result<Placement> query_placement_of_file(const Mapping& m);
 
 }  // namespace memplace

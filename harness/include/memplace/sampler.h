@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "memplace/result.h"
 #include "memplace/sysfs.h"
 
 namespace memplace {
@@ -21,6 +22,10 @@ struct MeminfoSample {
 
 // Fields kept per sample; the full set is only kept for the before/after snapshots.
 const std::vector<std::string>& sampled_fields();
+
+// Header `t_seconds,node,MemUsed_kB,MemFree_kB,AnonPages_kB,Shmem_kB,FilePages_kB`, then one row
+// per node per sample. The plot scripts read exactly this.
+Status write_samples_csv(const std::string& path, const std::vector<MeminfoSample>& samples);
 
 class Sampler {
  public:
