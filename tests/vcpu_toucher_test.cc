@@ -8,6 +8,8 @@
 #include <string>
 
 #include "memplace/backing.h"
+#include "memplace/placement.h"
+#include "memplace/policy.h"
 #include "memplace/toucher.h"
 #include "memplace/vmm.h"
 
@@ -38,16 +40,20 @@ Cell vcpu_cell(BackingKind backing, uint64_t size, int vcpus) {
 // Checks the first word of every page against the vCPU whose slice holds it: vCPU i stores
 // i + 1, so a page written by a neighbour, twice by nobody, or never shows up here.
 void expect_pages_owned(const void* base, const TouchStats& stats, uint64_t size, int vcpus) {
-  ASSERT_EQ(stats.slices.size(), static_cast<size_t>(vcpus));
+  const nlohmann::json& per_vcpu = stats.extra.at("vcpus");
+  ASSERT_EQ(per_vcpu.size(), static_cast<size_t>(vcpus));
   uint64_t covered = 0;
   for (int i = 0; i < vcpus; ++i) {
-    const TouchSlice& s = stats.slices[i];
-    EXPECT_EQ(s.offset, covered) << "slice " << i << " is not contiguous with the previous one";
-    EXPECT_EQ(s.bytes % 4096, 0u);
-    EXPECT_EQ(s.pages_written, s.bytes / 4096) << "vCPU " << i;
-    covered += s.bytes;
+    const nlohmann::json& v = per_vcpu[i];
+    const uint64_t offset = v.at("offset"), bytes = v.at("bytes");
+    EXPECT_EQ(v.at("index"), i);
+    EXPECT_EQ(v.at("cpu"), stats.cpus[i]);
+    EXPECT_EQ(offset, covered) << "slice " << i << " is not contiguous with the previous one";
+    EXPECT_EQ(bytes % 4096, 0u);
+    EXPECT_EQ(v.at("pages_written"), bytes / 4096) << "vCPU " << i;
+    covered += bytes;
     uint64_t wrong = 0, first_wrong = 0, first_value = 0;
-    for (uint64_t off = s.offset; off < s.offset + s.bytes; off += 4096) {
+    for (uint64_t off = offset; off < offset + bytes; off += 4096) {
       uint64_t word;
       std::memcpy(&word, static_cast<const char*>(base) + off, sizeof word);
       if (word != static_cast<uint64_t>(i) + 1 && wrong++ == 0) {
@@ -59,6 +65,7 @@ void expect_pages_owned(const void* base, const TouchStats& stats, uint64_t size
                          << " holds " << first_value;
   }
   EXPECT_EQ(covered, size) << "slices do not cover the mapping";
+  EXPECT_EQ(stats.extra.at("ram_gpa"), vmm::kRamGpa);
 }
 
 struct Case {
@@ -75,6 +82,7 @@ TEST_P(VcpuToucherE2E, EveryPageWrittenByItsSlicesVcpu) {
   const uint64_t size = 16 * kMiB;
   auto mapping = create_backing(c.backing, size);
   ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
+  ASSERT_TRUE(apply_policy(mapping->addr(), size, PolicyMode::kBind, {0}).ok());
 
   auto toucher = make_vcpu_toucher();
   EXPECT_EQ(toucher->name(), "vcpu");
@@ -94,6 +102,15 @@ TEST_P(VcpuToucherE2E, EveryPageWrittenByItsSlicesVcpu) {
     ASSERT_TRUE(view.ok()) << view.error().describe();
     expect_pages_owned(view->addr(), *stats, size, c.vcpus);
   }
+
+  // Exact placement covers every page, and bind 0 holds (node 0 exists on every host).
+  auto placement = c.backing == BackingKind::kAnon ? query_placement(mapping->addr(), size)
+                                                   : query_placement_of_file(*mapping);
+  ASSERT_TRUE(placement.ok()) << placement.error().describe();
+  EXPECT_EQ(placement->pages_absent, 0u);
+  EXPECT_TRUE(placement->pages_error.empty());
+  EXPECT_EQ(placement->total_pages(), size / 4096);
+  EXPECT_EQ(placement->pages_per_node[0], size / 4096);
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {

@@ -381,12 +381,26 @@ Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
   stats.method = "vcpu_store";
   stats.cpus = *cpus;
   Clock::time_point last = t0;
+  nlohmann::json per_vcpu = nlohmann::json::array();
+  double rate_sum = 0;
   for (int i = 0; i < n; ++i) {
     last = std::max(last, outcomes[i].done);
-    stats.per_thread_seconds.push_back(
-        std::chrono::duration<double>(outcomes[i].done - outcomes[i].start).count());
-    stats.slices.push_back({slices[i].offset, slices[i].bytes, outcomes[i].pages_written});
+    const double secs = std::chrono::duration<double>(outcomes[i].done - outcomes[i].start).count();
+    stats.per_thread_seconds.push_back(secs);
+    const double rate = secs > 0 ? slices[i].bytes / secs : 0;
+    rate_sum += rate;
+    per_vcpu.push_back({{"index", i},
+                        {"cpu", (*cpus)[i]},
+                        {"offset", slices[i].offset},
+                        {"bytes", slices[i].bytes},
+                        {"pages_written", outcomes[i].pages_written},
+                        {"seconds", secs},
+                        {"bytes_per_second", rate}});
   }
+  // Where the guest saw the range, and what each vCPU did with its slice (pages_written is the
+  // guest's own count, read from RCX at its done signal).
+  stats.extra = {
+      {"ram_gpa", kRamGpa}, {"vcpus", per_vcpu}, {"per_vcpu_bytes_per_second", rate_sum / n}};
   stats.seconds = std::chrono::duration<double>(last - t0).count();
   return stats;
 }
@@ -408,8 +422,8 @@ class VcpuToucher : public Toucher {
 }  // namespace
 }  // namespace vmm
 
-std::unique_ptr<Toucher> make_vcpu_toucher() {
-  return std::make_unique<vmm::VcpuToucher>("");
+std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root) {
+  return std::make_unique<vmm::VcpuToucher>(sysfs_root);
 }
 
 }  // namespace memplace
