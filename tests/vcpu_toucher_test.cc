@@ -5,11 +5,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "memplace/backing.h"
+#include "memplace/commands.h"
 #include "memplace/placement.h"
 #include "memplace/policy.h"
+#include "memplace/results_io.h"
 #include "memplace/toucher.h"
 #include "memplace/vmm.h"
 
@@ -199,6 +202,68 @@ TEST(VcpuToucher, GuestExceptionIsReportedNotHung) {
   std::printf("error: %s\n", m.c_str());
   EXPECT_NE(m.find("before its done signal"), std::string::npos) << m;
   EXPECT_NE(m.find("RIP="), std::string::npos) << m;
+}
+
+std::string fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("memplace-vcpu-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+// The acceptance run: `memplace run --toucher vcpu --backing guest_memfd --policy bind
+// --nodes 0 --size 256MiB` gives an ok record with every page on node 0.
+TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
+  SKIP_WITHOUT_KVM();
+  RunArgs a;
+  a.touchers = {"vcpu"};
+  a.backings = {"guest_memfd"};
+  a.policies = {"bind"};
+  a.nodes = {"0"};
+  a.sizes = {"256MiB"};
+  a.quiet = true;
+  a.out_dir = fresh_dir("acceptance");
+  ASSERT_EQ(command_run(a), kExitOk);
+  auto runs = read_runs(a.out_dir + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records[0];
+  ASSERT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.toucher, "vcpu");
+  EXPECT_EQ(r.populate_method, "vcpu_store");
+  EXPECT_EQ(r.pages_absent, 0u);
+  ASSERT_EQ(r.placement_pages.size(), 1u);
+  EXPECT_EQ(r.placement_pages.at(0), (256ull << 20) / 4096);
+  ASSERT_TRUE(r.extra.contains("toucher"));
+  EXPECT_EQ(r.extra["toucher"]["vcpus"].size(), 1u);
+  EXPECT_GT(r.extra["toucher"]["per_vcpu_bytes_per_second"].get<double>(), 0);
+  std::filesystem::remove_all(a.out_dir);
+}
+
+// The backing x vCPU-count matrix, through the runner, every cell ok with exact placement.
+TEST(VcpuToucherRun, BackingByVcpuMatrix) {
+  SKIP_WITHOUT_KVM();
+  RunArgs a;
+  a.touchers = {"vcpu"};
+  a.backings = {"anon,shmem,guest_memfd"};
+  a.policies = {"bind"};
+  a.nodes = {"0"};
+  a.sizes = {"8MiB"};
+  a.threads = {1, 2, 3};
+  a.quiet = true;
+  a.out_dir = fresh_dir("matrix");
+  ASSERT_EQ(command_run(a), kExitOk);
+  auto runs = read_runs(a.out_dir + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 9u);
+  for (const RunRecord& r : runs->records) {
+    SCOPED_TRACE(r.cell_key);
+    EXPECT_EQ(r.status, "ok") << r.message;
+    EXPECT_EQ(r.toucher, "vcpu");
+    EXPECT_EQ(r.placement_pages.count(0) ? r.placement_pages.at(0) : 0, (8ull << 20) / 4096);
+    EXPECT_EQ(r.extra["toucher"]["vcpus"].size(), static_cast<size_t>(r.threads));
+  }
+  std::filesystem::remove_all(a.out_dir);
 }
 
 }  // namespace
