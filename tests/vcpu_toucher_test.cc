@@ -159,6 +159,23 @@ TEST(VcpuToucher, RangeAboveFourGiB) {
   ASSERT_TRUE(stats.ok()) << stats.error().describe();
 }
 
+// The guest_memfd's VM outlives a touch (the Mapping owns it): a second touch must find its
+// memslots gone and its vCPU ids taken, and still work.
+TEST(VcpuToucher, GuestMemfdMappingCanBeTouchedTwice) {
+  SKIP_WITHOUT_KVM();
+  const uint64_t size = 4 * kMiB;
+  auto mapping = create_backing(BackingKind::kGuestMemfd, size);
+  ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
+  auto toucher = make_vcpu_toucher();
+  auto first = toucher->touch(vcpu_cell(BackingKind::kGuestMemfd, size, 2), *mapping);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  auto second = toucher->touch(vcpu_cell(BackingKind::kGuestMemfd, size, 3), *mapping);
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  auto view = mapping->map_again();
+  ASSERT_TRUE(view.ok()) << view.error().describe();
+  expect_pages_owned(view->addr(), *second, size, 3);
+}
+
 TEST(VcpuToucher, ZeroVcpusIsAnError) {
   auto mapping = create_backing(BackingKind::kAnon, 4096);
   ASSERT_TRUE(mapping.ok());

@@ -325,12 +325,17 @@ Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
 
   const std::vector<Slice> slices = split_slices(mapping.size(), n);
   std::vector<Vcpu> vcpus(n);
+  // A guest_memfd's VM outlives this call and KVM cannot destroy a vCPU, so a second touch of
+  // the same mapping finds its ids taken; it skips to the next free ones.
+  int next_id = 0;
   for (int i = 0; i < n; ++i) {
     Vcpu& v = vcpus[i];
     v.index = i;
     const std::string who = "vCPU " + std::to_string(i) + ": ";
-    int fd = ::ioctl(vm_fd, KVM_CREATE_VCPU, i);
-    if (fd < 0) return errno_error(who + "KVM_CREATE_VCPU");
+    int fd;
+    while ((fd = ::ioctl(vm_fd, KVM_CREATE_VCPU, next_id)) < 0 && errno == EEXIST) ++next_id;
+    if (fd < 0) return errno_error(who + "KVM_CREATE_VCPU id " + std::to_string(next_id));
+    ++next_id;
     v.fd.reset(fd);
     void* run = ::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (run == MAP_FAILED) return errno_error(who + "mmap kvm_run");
