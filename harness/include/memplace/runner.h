@@ -29,7 +29,11 @@ struct MatrixSummary {
   int failed = 0;
   int not_honored = 0;  // ok runs whose verdict failed
   int skipped = 0;      // already present (resume)
+  int interrupted_by = 0;  // signal number that stopped the matrix early, 0 if it ran through
 };
+
+// The git revision memplace was built from, for manifests.
+std::string memplace_revision();
 
 // Context shared by the cells of one matrix.
 struct RunContext {

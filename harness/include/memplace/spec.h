@@ -58,6 +58,20 @@ std::string format_size(uint64_t bytes);  // "64MiB", "1GiB", "4097B"
 Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin);
 Result<Spec> load_spec(const std::string& path);
 
+// A spec with one cell's worth of defaults: default policy, anon, host toucher, 64MiB, 1 thread.
+Spec default_spec();
+// Cross-field checks that parse_spec runs and CLI overrides must run again.
+Status check_spec(const Spec& spec);
+Status check_toucher(const std::string& name);
+// "bind:0-1" -> {bind, {0,1}}; errors name `field`.
+Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
+Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
+
+// The spec as TOML that parse_spec reads back to the same cells. The [testbed] table is left out
+// when `with_testbed` is false: that is the spec the testbed runs inside its guest.
+std::string render_spec_toml(const Spec& spec, bool with_testbed = true);
+
+// The matrix in a stable order; repeats of one cell are adjacent.
 std::vector<Cell> expand(const Spec& spec);
 
 // Host-dependent checks: nodes the host lacks, sizes above free memory on the target nodes.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "memplace/backing.h"
 #include "memplace/cell.h"
 #include "memplace/result.h"
@@ -18,6 +20,7 @@ struct TouchStats {
   std::string method;                      // "madv_populate_write", "store_per_page", "vcpu_store"
   std::vector<double> per_thread_seconds;  // one per thread or vCPU
   std::vector<int> cpus;                   // host CPU each thread/vCPU was pinned to (-1 = none)
+  nlohmann::json extra;                    // toucher-specific details, copied into the record
 };
 
 class Toucher {
@@ -25,6 +28,8 @@ class Toucher {
   virtual ~Toucher() = default;
   virtual std::string name() const = 0;
   // Faults in every page of `mapping` as `cell` says. The policy is already applied.
+  // An Error whose message starts with "unsupported:" means the kernel or host cannot do this
+  // cell at all; the runner records it as status "unsupported" rather than "failed".
   virtual Result<TouchStats> touch(const Cell& cell, Mapping& mapping) = 0;
 };
 

@@ -1,0 +1,61 @@
+// The CLI's subcommands as library functions taking plain argument structs. main() only parses
+// argv into these and returns what they return, so every command is testable without a shell.
+//
+// Exit codes: 0 success; 1 a --check/--fail-on-regression condition or failed runs;
+// 2 bad input (nothing was run and no results were written); 3 environment failure;
+// 130/143 interrupted by SIGINT/SIGTERM.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memplace {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitEnvironment = 3;
+
+struct ProbeArgs {
+  bool json = false;
+  std::string sysfs_root;
+};
+int command_probe(const ProbeArgs& args);
+
+struct RunArgs {
+  std::string spec_path;  // optional; flags alone define a one-cell (or small) matrix
+  // Axis overrides; each replaces the spec's axis. Comma lists are allowed where it makes sense
+  // ("--backing anon,shmem"), node lists use numactl syntax ("--nodes 0-1").
+  std::vector<std::string> policies, nodes, backings, touchers, sizes;
+  std::vector<int> threads;
+  std::optional<std::string> cpu_node;
+  std::optional<int> repeats;
+  std::optional<int> sample_interval_ms;
+  std::optional<double> tolerance;
+  std::string out_dir;
+  std::string resume_dir;
+  bool check = false;
+  bool dry_run = false;
+  bool force = false;  // skip the free-memory refusal
+  bool quiet = false;
+  std::string sysfs_root;
+  // Testbed selection (the testbed itself lives in testbed.cc).
+  bool testbed = false;
+  std::vector<std::string> kernels;
+  std::string modules_dir;
+  // Set by the testbed's init inside the guest.
+  std::string stream_path;
+  std::string env_kind;
+  std::string env_accel;
+  std::string env_topology_json;
+  std::string invocation;
+};
+int command_run(const RunArgs& args);
+
+struct ReportArgs {
+  std::string dir;
+};
+int command_report(const ReportArgs& args);
+
+}  // namespace memplace

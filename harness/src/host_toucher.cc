@@ -1,0 +1,130 @@
+// Host threads fault the memory in through the mapping, each pinned to a CPU of the chosen node
+// and owning one contiguous slice. MADV_POPULATE_WRITE (5.14+) faults a whole slice in one system
+// call; where the kernel or the backing refuses it, a store per page does the same job.
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "memplace/sysfs.h"
+#include "memplace/toucher.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace memplace {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Slice {
+  char* begin = nullptr;
+  size_t len = 0;
+};
+
+std::vector<Slice> split_pages(void* addr, size_t size, int parts) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t pages = size / page;
+  std::vector<Slice> out;
+  size_t start = 0;
+  for (int i = 0; i < parts; ++i) {
+    size_t n = pages / parts + (static_cast<size_t>(i) < pages % parts ? 1 : 0);
+    out.push_back({static_cast<char*>(addr) + start * page, n * page});
+    start += n;
+  }
+  return out;
+}
+
+Status pin_to(int cpu) {
+  if (cpu < 0) return {};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0)
+    return errno_error("sched_setaffinity cpu " + std::to_string(cpu));
+  return {};
+}
+
+void store_per_page(const Slice& s) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  for (size_t off = 0; off < s.len; off += page)
+    *reinterpret_cast<volatile char*>(s.begin + off) = 1;
+}
+
+class HostToucher : public Toucher {
+ public:
+  explicit HostToucher(std::string root) : root_(std::move(root)) {}
+  std::string name() const override { return "host"; }
+
+  Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
+    auto cpus = choose_cpus(root_, cell.cpu_node, cell.threads);
+    if (!cpus) return cpus.error();
+    auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);
+
+    TouchStats stats;
+    stats.cpus = *cpus;
+    stats.per_thread_seconds.assign(cell.threads, 0);
+    std::vector<std::string> methods(cell.threads);
+    std::vector<Error> errors(cell.threads);
+    std::vector<std::thread> threads;
+    auto t0 = Clock::now();
+    for (int i = 0; i < cell.threads; ++i) {
+      threads.emplace_back([&, i] {
+        if (auto s = pin_to(stats.cpus[i]); !s) {
+          errors[i] = s.error();
+          return;
+        }
+        auto start = Clock::now();
+        const Slice& slice = slices[i];
+        if (slice.len > 0 && ::madvise(slice.begin, slice.len, MADV_POPULATE_WRITE) == 0) {
+          methods[i] = "madv_populate_write";
+        } else if (slice.len > 0 && (errno == ENOMEM || errno == EFAULT)) {
+          // Out of memory (or a hole the policy could not fill): a store would SIGBUS or OOM.
+          errors[i] = errno_error("MADV_POPULATE_WRITE on slice " + std::to_string(i));
+          return;
+        } else {
+          store_per_page(slice);
+          methods[i] = "store_per_page";
+        }
+        stats.per_thread_seconds[i] =
+            std::chrono::duration<double>(Clock::now() - start).count();
+      });
+    }
+    for (auto& t : threads) t.join();
+    stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (const auto& e : errors)
+      if (!e.message.empty()) return e;
+    stats.method = methods.empty() ? "" : methods.front();
+    for (const auto& m : methods)
+      if (m != stats.method) stats.method = "mixed";
+    return stats;
+  }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root) {
+  return std::make_unique<HostToucher>(sysfs_root);
+}
+
+Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,
+                                     int count) {
+  if (count < 1) return make_error("need at least one thread, got " + std::to_string(count));
+  if (!node) return std::vector<int>(count, -1);
+  auto cpus = read_node_cpulist(sysfs_root, *node);
+  if (!cpus) return cpus.error();
+  if (cpus->empty())
+    return make_error("node " + std::to_string(*node) + " has no CPUs (memory-only node)");
+  std::vector<int> out;
+  for (int i = 0; i < count; ++i) out.push_back((*cpus)[i % cpus->size()]);
+  return out;
+}
+
+}  // namespace memplace

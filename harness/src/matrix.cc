@@ -1,0 +1,210 @@
+// The matrix loop: results dir, manifest, resume, progress and interruption. Each finished run
+// is on disk (fsync-ed) before the next cell starts, so a crash or Ctrl-C loses at most the run
+// in flight.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <set>
+
+#include "memplace/nodelist.h"
+#include "memplace/report.h"
+#include "memplace/results_io.h"
+#include "memplace/runner.h"
+#include "memplace/sysfs.h"
+
+namespace memplace {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+// Installs SIGINT/SIGTERM handlers for the lifetime of the matrix and restores the old ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  int received() const { return g_stop_signal.load(); }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+std::string run_key(const std::string& cell_key, int repeat) {
+  return cell_key + "#" + std::to_string(repeat);
+}
+
+std::string split_text(const RunRecord& r) {
+  uint64_t total = 0;
+  for (const auto& [n, p] : r.placement_pages) total += p;
+  std::string s;
+  for (const auto& [n, p] : r.placement_pages) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%sN%d %.1f%%", s.empty() ? "" : " ", n,
+                  total ? 100.0 * p / total : 0.0);
+    s += buf;
+  }
+  return s;
+}
+
+void print_progress(size_t index, size_t total, const RunRecord& r) {
+  std::string verdict;
+  if (r.status == "ok" && r.verdict) verdict = r.verdict->honored ? "honoured" : "NOT honoured";
+  std::fprintf(stderr, "[%zu/%zu] %-44s %-11s %6.2fs %s %s%s%s\n", index, total,
+               r.cell_key.c_str(), r.status.c_str(), r.populate_seconds, split_text(r).c_str(),
+               verdict.c_str(), r.message.empty() ? "" : " — ", r.message.c_str());
+}
+
+Status write_stream_line(int fd, const RunRecord& r) {
+  std::string line = to_json(r).dump() + "\n";
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("writing record to stream");
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cells,
+                                 const RunOptions& options) {
+  const std::string& dir = options.out_dir;
+  if (auto s = make_dirs(dir + "/samples"); !s) return s.error();
+  const std::string runs_path = dir + "/runs.jsonl";
+
+  std::set<std::string> done;
+  size_t existing = 0;
+  if (::access(runs_path.c_str(), F_OK) == 0) {
+    auto prior = read_runs(runs_path);
+    if (!prior) return prior.error();
+    if (!options.resume && !prior->records.empty())
+      return make_error(runs_path + " already holds " + std::to_string(prior->records.size()) +
+                        " runs; pass --resume to finish it or choose a new --out");
+    for (const auto& w : prior->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+    for (const auto& r : prior->records) done.insert(run_key(r.cell_key, r.repeat));
+    existing = prior->records.size();
+  }
+
+  RunContext ctx;
+  ctx.sysfs_root = options.sysfs_root;
+  ctx.out_dir = dir;
+  ctx.sample_interval_ms = spec.sample_interval_ms;
+  ctx.tolerance = spec.tolerance;
+  ctx.environment = options.environment;
+  if (ctx.environment.kernel.empty()) {
+    auto rel = read_kernel_release(options.sysfs_root);
+    ctx.environment.kernel = rel ? *rel : "unknown";
+  }
+  if (ctx.environment.hostname.empty()) ctx.environment.hostname = hostname();
+  ctx.probe = run_probe(options.sysfs_root);
+
+  nlohmann::json manifest = {
+      {"schema_version", kSchemaVersion},
+      {"memplace_revision", memplace_revision()},
+      {"invocation", options.invocation},
+      {"spec_name", spec.name},
+      {"spec_file", "spec.toml"},
+      {"environment", {{"kind", ctx.environment.kind}, {"kernel", ctx.environment.kernel},
+                       {"hostname", ctx.environment.hostname}}},
+      {"probe", to_json(ctx.probe)},
+      {"cells", cells.size()},
+      {"started_at", utc_now()},
+      {"status", "running"},
+  };
+  if (!spec.source_text.empty()) {
+    if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
+  }
+  if (auto s = write_json_atomic(dir + "/manifest.json", manifest); !s) return s.error();
+
+  auto writer = RunsWriter::open(runs_path);
+  if (!writer) return writer.error();
+  UniqueFd stream;
+  if (!options.stream_path.empty()) {
+    int fd = ::open(options.stream_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return errno_error("open stream " + options.stream_path);
+    stream.reset(fd);
+  }
+
+  MatrixSummary summary;
+  StopSignals signals;
+  size_t next_id = existing;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (signals.received()) break;
+    const Cell& cell = cells[i];
+    if (done.count(run_key(cell_key(cell), cell.repeat))) {
+      ++summary.skipped;
+      continue;
+    }
+    char id[16];
+    std::snprintf(id, sizeof id, "r%04zu", ++next_id);
+    RunRecord r = run_cell(cell, ctx, id);
+    if (auto s = writer->append(r); !s) return s.error();
+    if (stream.valid()) {
+      if (auto s = write_stream_line(stream.get(), r); !s)
+        std::fprintf(stderr, "memplace: %s\n", s.error().describe().c_str());
+    }
+    if (r.status == "ok") {
+      ++summary.ok;
+      if (r.verdict && !r.verdict->honored) ++summary.not_honored;
+    } else if (r.status == "unsupported") {
+      ++summary.unsupported;
+    } else {
+      ++summary.failed;
+    }
+    if (options.progress) print_progress(i + 1, cells.size(), r);
+  }
+
+  summary.interrupted_by = signals.received();
+  manifest["finished_at"] = utc_now();
+  manifest["status"] = summary.interrupted_by ? "interrupted" : "complete";
+  manifest["summary"] = {{"ok", summary.ok},         {"unsupported", summary.unsupported},
+                         {"failed", summary.failed}, {"not_honored", summary.not_honored},
+                         {"skipped", summary.skipped}};
+  if (auto s = write_json_atomic(dir + "/manifest.json", manifest); !s) return s.error();
+  if (auto s = write_report(dir); !s)
+    std::fprintf(stderr, "memplace: report: %s\n", s.error().describe().c_str());
+  return summary;
+}
+
+std::string memplace_revision() {
+#ifdef MEMPLACE_GIT_REV
+  return MEMPLACE_GIT_REV;
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace memplace

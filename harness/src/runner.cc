@@ -1,0 +1,203 @@
+// One cell, start to finish: snapshot, back, bind, touch under the sampler, snapshot, place,
+// judge, release. Whatever fails becomes the record's status and message; nothing here exits.
+#include "memplace/runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "memplace/backing.h"
+#include "memplace/nodelist.h"
+#include "memplace/placement.h"
+#include "memplace/results_io.h"
+#include "memplace/sampler.h"
+#include "memplace/sysfs.h"
+#include "memplace/toucher.h"
+
+namespace memplace {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// guest_memfd and policy modes are kernel features: their absence is "unsupported", not a
+// failure of the experiment.
+bool is_unsupported_backing_error(BackingKind kind, const Error& e) {
+  if (kind != BackingKind::kGuestMemfd) return false;
+  return e.err == ENOENT || e.err == ENODEV || e.err == EACCES || e.err == EPERM ||
+         e.err == ENOTTY || e.err == EINVAL || e.err == 0;
+}
+
+std::string readback_text(const PolicyReadback& rb) {
+  auto mode = policy_from_mpol(rb.mpol);
+  std::string name = mode ? policy_name(*mode) : "mpol" + std::to_string(rb.mpol);
+  if (!rb.nodes.empty() && mode && policy_takes_nodes(*mode)) name += ":" + format_id_list(rb.nodes);
+  return name;
+}
+
+std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after) {
+  std::map<int, double> out;
+  for (const auto& [node, fields] : after) {
+    auto b = before.find(node);
+    auto a_used = fields.find("MemUsed");
+    if (b == before.end() || a_used == fields.end()) continue;
+    auto b_used = b->second.find("MemUsed");
+    if (b_used == b->second.end()) continue;
+    out[node] = (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
+  }
+  return out;
+}
+
+std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
+  std::map<int, uint64_t> out;
+  for (const auto& [node, fields] : snap) {
+    auto it = fields.find("MemFree");
+    if (it != fields.end()) out[node] = it->second * 1024;
+  }
+  return out;
+}
+
+// The node the touchers run on: the cell's, else the lowest node that has CPUs.
+std::optional<int> resolve_cpu_node(const Cell& cell, const std::string& root,
+                                    const std::vector<int>& nodes) {
+  if (cell.cpu_node) return cell.cpu_node;
+  for (int n : nodes) {
+    auto cpus = read_node_cpulist(root, n);
+    if (cpus && !cpus->empty()) return n;
+  }
+  return std::nullopt;
+}
+
+void fill_cell_fields(RunRecord& r, const Cell& cell) {
+  r.cell_key = cell_key(cell);
+  r.repeat = cell.repeat;
+  r.policy = policy_name(cell.policy);
+  r.nodes = cell.nodes;
+  r.backing = backing_name(cell.backing);
+  r.toucher = cell.toucher;
+  r.size_bytes = cell.size_bytes;
+  r.threads = cell.threads;
+  r.cpu_node = cell.cpu_node;
+}
+
+std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root) {
+  if (name == "host") return make_host_toucher(root);
+  return nullptr;
+}
+
+// The body of run_cell; returns early on the first failure, with `r` holding what was learned.
+void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
+  auto host_nodes = list_nodes(ctx.sysfs_root);
+  if (!host_nodes) {
+    r.message = "listing NUMA nodes: " + host_nodes.error().describe();
+    return;
+  }
+  cell.cpu_node = resolve_cpu_node(cell, ctx.sysfs_root, *host_nodes);
+  r.cpu_node = cell.cpu_node;
+
+  auto toucher = toucher_for(cell.toucher, ctx.sysfs_root);
+  if (!toucher) {
+    r.status = "unsupported";
+    r.message = "toucher '" + cell.toucher + "' is not available in this build";
+    return;
+  }
+  auto before = read_meminfo_snapshot(ctx.sysfs_root);
+  if (!before) {
+    r.message = "reading node meminfo: " + before.error().describe();
+    return;
+  }
+  r.meminfo_before = *before;
+
+  auto mapping = create_backing(cell.backing, cell.size_bytes);
+  if (!mapping) {
+    r.status = is_unsupported_backing_error(cell.backing, mapping.error()) ? "unsupported" : "failed";
+    r.message = "creating " + r.backing + ": " + mapping.error().describe();
+    return;
+  }
+  if (auto s = apply_policy(mapping->addr(), mapping->size(), cell.policy, cell.nodes); !s) {
+    bool unsupported = s.error().err == EINVAL && !kernel_supports_policy(cell.policy, host_nodes->front());
+    r.status = unsupported ? "unsupported" : "failed";
+    r.message = s.error().describe();
+    return;
+  }
+  if (mapping->fd() >= 0) {
+    // A policy set through one VMA is visible through another only if the file keeps a shared
+    // policy: the property the guest_memfd series adds.
+    auto view = mapping->map_again();
+    if (view) {
+      auto rb = read_policy_at(view->addr());
+      r.policy_readback = rb ? readback_text(*rb) : "error: " + rb.error().describe();
+    }
+  }
+
+  Sampler sampler(ctx.sysfs_root, std::chrono::milliseconds(ctx.sample_interval_ms));
+  sampler.start();
+  auto stats = toucher->touch(cell, *mapping);
+  auto samples = sampler.stop();
+  auto after = read_meminfo_snapshot(ctx.sysfs_root);
+  if (after) r.meminfo_after = *after;
+
+  r.samples_file = "samples/" + r.run_id + ".csv";
+  if (auto s = write_samples_csv(ctx.out_dir + "/" + r.samples_file, samples); !s) {
+    r.samples_file.clear();
+  }
+  if (!stats) {
+    const std::string& m = stats.error().message;
+    r.status = m.rfind("unsupported:", 0) == 0 ? "unsupported" : "failed";
+    r.message = "touch: " + stats.error().describe();
+    return;
+  }
+  r.populate_seconds = stats->seconds;
+  r.populate_method = stats->method;
+  r.extra["per_thread_seconds"] = stats->per_thread_seconds;
+  r.extra["cpus"] = stats->cpus;
+  if (!stats->extra.is_null()) r.extra["toucher"] = stats->extra;
+  if (!after) {
+    r.message = "reading node meminfo after the touch: " + after.error().describe();
+    return;
+  }
+  r.delta_used_mib = delta_used_mib(r.meminfo_before, r.meminfo_after);
+
+  auto placement = mapping->fd() >= 0 ? query_placement_of_file(*mapping)
+                                      : query_placement(mapping->addr(), mapping->size());
+  if (!placement) {
+    r.message = "reading placement: " + placement.error().describe();
+    return;
+  }
+  r.placement_pages = placement->pages_per_node;
+  r.pages_absent = placement->pages_absent;
+  if (!placement->pages_error.empty()) r.extra["pages_error"] = placement->pages_error;
+
+  VerdictInputs in;
+  in.host_nodes = *host_nodes;
+  in.toucher_node = cell.cpu_node.value_or(-1);
+  in.free_bytes = free_bytes(r.meminfo_before);
+  auto weights = read_weighted_interleave_weights(ctx.sysfs_root);
+  if (weights) in.interleave_weights = *weights;
+  in.tolerance = ctx.tolerance;
+  r.verdict = judge(cell, r.placement_pages, in);
+  r.status = "ok";
+}
+
+}  // namespace
+
+RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
+  RunRecord r;
+  r.run_id = run_id;
+  fill_cell_fields(r, cell);
+  r.environment = ctx.environment;
+  r.started_at = utc_now();
+  auto t0 = Clock::now();
+  run_cell_into(r, cell, ctx);
+  r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace memplace

@@ -1,0 +1,483 @@
+// Spec loading: TOML in, validated plain data out. Every error names the field it is about,
+// because a user staring at "invalid spec" in a 40-cell matrix has nothing to go on.
+#include "memplace/spec.h"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "memplace/nodelist.h"
+
+namespace memplace {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+
+struct Unit {
+  const char* suffix;
+  uint64_t factor;
+};
+// Longest suffixes first so "MiB" is not read as "M" + "iB".
+constexpr Unit kUnits[] = {
+    {"KiB", kKiB}, {"MiB", kKiB * kKiB}, {"GiB", kKiB * kKiB * kKiB}, {"TiB", kKiB * kKiB * kKiB * kKiB},
+    {"KB", kKiB},  {"MB", kKiB * kKiB},  {"GB", kKiB * kKiB * kKiB},  {"TB", kKiB * kKiB * kKiB * kKiB},
+    {"K", kKiB},   {"M", kKiB * kKiB},   {"G", kKiB * kKiB * kKiB},   {"T", kKiB * kKiB * kKiB * kKiB},
+    {"k", kKiB},   {"m", kKiB * kKiB},   {"g", kKiB * kKiB * kKiB},   {"B", 1},
+};
+
+std::string trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Accepts a scalar or an array for every axis, so `backing = "anon"` reads as ["anon"].
+template <class Fn>
+Status for_each_item(const toml::node& node, const std::string& field, Fn&& fn) {
+  if (const auto* arr = node.as_array()) {
+    if (arr->empty()) return make_error(field + ": must not be empty");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      Status s = fn((*arr)[i], field + "[" + std::to_string(i) + "]");
+      if (!s) return s;
+    }
+    return {};
+  }
+  return fn(node, field);
+}
+
+Result<std::string> as_string(const toml::node& n, const std::string& field) {
+  if (auto v = n.value<std::string>()) return *v;
+  return make_error(field + ": expected a string");
+}
+
+Result<int64_t> as_int(const toml::node& n, const std::string& field) {
+  if (n.is_integer()) return *n.value<int64_t>();
+  return make_error(field + ": expected an integer");
+}
+
+Result<std::vector<int>> node_list(const toml::node& n, const std::string& field) {
+  std::string text;
+  if (n.is_integer()) {
+    text = std::to_string(*n.value<int64_t>());
+  } else if (auto s = n.value<std::string>()) {
+    text = *s;
+  } else {
+    return make_error(field + ": expected a node list such as \"0-1\" or \"0,2\"");
+  }
+  auto ids = parse_id_list(text);
+  if (!ids) return make_error(field + ": " + ids.error().message);
+  return ids;
+}
+
+Result<uint64_t> size_value(const toml::node& n, const std::string& field) {
+  if (n.is_integer()) {
+    int64_t v = *n.value<int64_t>();
+    if (v <= 0) return make_error(field + ": size must be positive, got " + std::to_string(v));
+    return static_cast<uint64_t>(v);
+  }
+  auto s = as_string(n, field);
+  if (!s) return s.error();
+  auto v = parse_size(*s);
+  if (!v) return make_error(field + ": " + v.error().message);
+  if (*v == 0) return make_error(field + ": size must be positive, got '" + *s + "'");
+  return v;
+}
+
+}  // namespace
+
+Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field) {
+  PolicyEntry e;
+  std::string name = text;
+  size_t colon = text.find(':');
+  if (colon != std::string::npos) name = text.substr(0, colon);
+  auto mode = parse_policy(trim(name));
+  if (!mode) return make_error(field + ": " + mode.error().message);
+  e.mode = *mode;
+  if (colon != std::string::npos) {
+    if (!policy_takes_nodes(e.mode))
+      return make_error(field + ": policy " + policy_name(e.mode) + " takes no nodes");
+    auto ids = parse_id_list(text.substr(colon + 1));
+    if (!ids) return make_error(field + ": " + ids.error().message);
+    e.nodes = *ids;
+  }
+  return e;
+}
+
+Result<BackingKind> parse_backing(const std::string& name, const std::string& field) {
+  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd})
+    if (backing_name(k) == name) return k;
+  return make_error(field + ": unknown backing '" + name + "' (known: anon, shmem, guest_memfd)");
+}
+
+namespace {
+
+Status check_keys(const toml::table& t, const std::string& where,
+                  std::initializer_list<const char*> known) {
+  for (const auto& [key, _] : t) {
+    bool ok = false;
+    for (const char* k : known) ok |= key.str() == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+      return make_error(where + std::string(where.empty() ? "" : ".") + std::string(key.str()) +
+                        ": unknown key (known here: " + list + ")");
+    }
+  }
+  return {};
+}
+
+Status parse_matrix(const toml::table& m, Spec& spec) {
+  if (auto s = check_keys(m, "matrix", {"policy", "nodes", "backing", "toucher", "size", "threads",
+                                        "cpu_node", "repeats"});
+      !s)
+    return s;
+  Status s;
+  if (const auto* n = m.get("policy")) {
+    spec.policies.clear();
+    s = for_each_item(*n, "matrix.policy", [&](const toml::node& v, const std::string& f) -> Status {
+      auto str = as_string(v, f);
+      if (!str) return str.error();
+      auto e = parse_policy_entry(*str, f);
+      if (!e) return e.error();
+      spec.policies.push_back(*e);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("nodes")) {
+    spec.node_lists.clear();
+    s = for_each_item(*n, "matrix.nodes", [&](const toml::node& v, const std::string& f) -> Status {
+      auto ids = node_list(v, f);
+      if (!ids) return ids.error();
+      spec.node_lists.push_back(*ids);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("backing")) {
+    spec.backings.clear();
+    s = for_each_item(*n, "matrix.backing", [&](const toml::node& v, const std::string& f) -> Status {
+      auto str = as_string(v, f);
+      if (!str) return str.error();
+      auto k = parse_backing(*str, f);
+      if (!k) return k.error();
+      spec.backings.push_back(*k);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("toucher")) {
+    spec.touchers.clear();
+    s = for_each_item(*n, "matrix.toucher", [&](const toml::node& v, const std::string& f) -> Status {
+      auto str = as_string(v, f);
+      if (!str) return str.error();
+      if (auto t = check_toucher(*str); !t) return make_error(f + ": " + t.error().message);
+      spec.touchers.push_back(*str);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("size")) {
+    spec.sizes.clear();
+    s = for_each_item(*n, "matrix.size", [&](const toml::node& v, const std::string& f) -> Status {
+      auto b = size_value(v, f);
+      if (!b) return b.error();
+      spec.sizes.push_back(*b);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("threads")) {
+    spec.threads.clear();
+    s = for_each_item(*n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
+      auto i = as_int(v, f);
+      if (!i) return i.error();
+      if (*i < 1 || *i > 1024) return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
+      spec.threads.push_back(static_cast<int>(*i));
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("cpu_node")) {
+    spec.cpu_nodes.clear();
+    s = for_each_item(*n, "matrix.cpu_node", [&](const toml::node& v, const std::string& f) -> Status {
+      if (auto str = v.value<std::string>(); str && *str == "any") {
+        spec.cpu_nodes.push_back(std::nullopt);
+        return {};
+      }
+      auto i = as_int(v, f);
+      if (!i || *i < 0) return make_error(f + ": expected a node id or \"any\"");
+      spec.cpu_nodes.push_back(static_cast<int>(*i));
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = m.get("repeats")) {
+    auto i = as_int(*n, "matrix.repeats");
+    if (!i) return i.error();
+    if (*i < 1 || *i > 10000) return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
+    spec.repeats = static_cast<int>(*i);
+  }
+  return {};
+}
+
+Status parse_run_table(const toml::table& r, Spec& spec) {
+  if (auto s = check_keys(r, "run", {"sample_interval_ms", "tolerance"}); !s) return s;
+  if (const auto* n = r.get("sample_interval_ms")) {
+    auto i = as_int(*n, "run.sample_interval_ms");
+    if (!i) return i.error();
+    if (*i < 1 || *i > 60000) return make_error("run.sample_interval_ms: must be 1..60000");
+    spec.sample_interval_ms = static_cast<int>(*i);
+  }
+  if (const auto* n = r.get("tolerance")) {
+    auto d = n->value<double>();
+    if (!d || !(*d > 0 && *d < 1)) return make_error("run.tolerance: must be a number in (0, 1)");
+    spec.tolerance = *d;
+  }
+  return {};
+}
+
+Status parse_testbed(const toml::table& t, Spec& spec) {
+  if (auto s = check_keys(t, "testbed", {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
+                                         "distances", "kernels", "modules", "accel", "timeout"});
+      !s)
+    return s;
+  TestbedSpec tb;
+  if (const auto* n = t.get("nodes")) {
+    auto i = as_int(*n, "testbed.nodes");
+    if (!i) return i.error();
+    if (*i < 1 || *i > 64) return make_error("testbed.nodes: must be 1..64");
+    tb.nodes = static_cast<int>(*i);
+  }
+  if (const auto* n = t.get("mem_per_node")) {
+    auto b = size_value(*n, "testbed.mem_per_node");
+    if (!b) return b.error();
+    tb.mem_per_node_bytes = *b;
+  }
+  if (const auto* n = t.get("cpus_per_node")) {
+    auto i = as_int(*n, "testbed.cpus_per_node");
+    if (!i) return i.error();
+    if (*i < 1 || *i > 64) return make_error("testbed.cpus_per_node: must be 1..64");
+    tb.cpus_per_node = static_cast<int>(*i);
+  }
+  if (const auto* n = t.get("memory_only_nodes")) {
+    auto ids = node_list(*n, "testbed.memory_only_nodes");
+    if (n->is_array()) {
+      ids = std::vector<int>{};
+      for (const auto& v : *n->as_array()) {
+        auto i = as_int(v, "testbed.memory_only_nodes");
+        if (!i) return i.error();
+        ids->push_back(static_cast<int>(*i));
+      }
+    }
+    if (!ids) return ids.error();
+    for (int id : *ids)
+      if (id >= tb.nodes) return make_error("testbed.memory_only_nodes: node " + std::to_string(id) + " is not below testbed.nodes");
+    tb.memory_only_nodes = *ids;
+  }
+  if (const auto* n = t.get("distances")) {
+    const auto* rows = n->as_array();
+    if (!rows) return make_error("testbed.distances: expected an array of arrays");
+    for (const auto& row : *rows) {
+      const auto* cols = row.as_array();
+      if (!cols) return make_error("testbed.distances: expected an array of arrays");
+      std::vector<int> r;
+      for (const auto& c : *cols) {
+        auto i = as_int(c, "testbed.distances");
+        if (!i) return i.error();
+        r.push_back(static_cast<int>(*i));
+      }
+      tb.distances.push_back(r);
+    }
+    if (tb.distances.size() != static_cast<size_t>(tb.nodes))
+      return make_error("testbed.distances: need " + std::to_string(tb.nodes) + " rows");
+    for (const auto& r : tb.distances)
+      if (r.size() != static_cast<size_t>(tb.nodes))
+        return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) + " entries");
+  }
+  if (const auto* n = t.get("kernels")) {
+    Status s = for_each_item(*n, "testbed.kernels", [&](const toml::node& v, const std::string& f) -> Status {
+      auto str = as_string(v, f);
+      if (!str) return str.error();
+      if (str->empty()) return make_error(f + ": empty kernel");
+      tb.kernels.push_back(*str);
+      return {};
+    });
+    if (!s) return s;
+  }
+  if (const auto* n = t.get("modules")) {
+    auto str = as_string(*n, "testbed.modules");
+    if (!str) return str.error();
+    tb.modules_dir = *str;
+  }
+  if (const auto* n = t.get("accel")) {
+    auto str = as_string(*n, "testbed.accel");
+    if (!str) return str.error();
+    if (*str != "auto" && *str != "kvm" && *str != "tcg")
+      return make_error("testbed.accel: must be auto, kvm or tcg, got '" + *str + "'");
+    tb.accel = *str;
+  }
+  if (const auto* n = t.get("timeout")) {
+    auto i = as_int(*n, "testbed.timeout");
+    if (!i) return i.error();
+    if (*i < 1) return make_error("testbed.timeout: must be positive seconds");
+    tb.timeout_seconds = static_cast<int>(*i);
+  }
+  spec.testbed = tb;
+  return {};
+}
+
+}  // namespace
+
+Status check_toucher(const std::string& name) {
+  if (name == "host" || name == "vcpu" || name == "qemu") return {};
+  return make_error("unknown toucher '" + name + "' (known: host, vcpu, qemu)");
+}
+
+Result<uint64_t> parse_size(std::string_view text) {
+  std::string s = trim(text);
+  if (s.empty()) return make_error("empty size");
+  if (s[0] == '-') return make_error("size must be positive, got '" + s + "'");
+  size_t digits = 0;
+  while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.')) ++digits;
+  if (digits == 0) return make_error("size '" + s + "' does not start with a number");
+  std::string number = s.substr(0, digits);
+  std::string unit = trim(s.substr(digits));
+  uint64_t factor = 1;
+  if (!unit.empty()) {
+    bool found = false;
+    for (const auto& u : kUnits) {
+      if (unit == u.suffix) {
+        factor = u.factor;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return make_error("size '" + s + "' has an unknown unit '" + unit + "' (use B, KiB, MiB, GiB, TiB)");
+  }
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(v))
+    return make_error("size '" + s + "' is not a number");
+  double bytes = v * static_cast<double>(factor);
+  if (bytes >= 18e18) return make_error("size '" + s + "' is too large");
+  if (bytes != std::floor(bytes)) return make_error("size '" + s + "' is not a whole number of bytes");
+  return static_cast<uint64_t>(bytes);
+}
+
+std::string format_size(uint64_t bytes) {
+  const char* units[] = {"TiB", "GiB", "MiB", "KiB"};
+  uint64_t factors[] = {kKiB * kKiB * kKiB * kKiB, kKiB * kKiB * kKiB, kKiB * kKiB, kKiB};
+  for (int i = 0; i < 4; ++i)
+    if (bytes >= factors[i] && bytes % factors[i] == 0) return std::to_string(bytes / factors[i]) + units[i];
+  return std::to_string(bytes) + "B";
+}
+
+Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return make_error(msg.str());
+  }
+  Spec spec = default_spec();
+  spec.source_text = std::string(toml_text);
+  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed"}); !s) return s.error();
+  if (const auto* n = root.get("name")) {
+    auto str = as_string(*n, "name");
+    if (!str) return str.error();
+    spec.name = *str;
+  }
+  if (const auto* n = root.get("description")) {
+    auto str = as_string(*n, "description");
+    if (!str) return str.error();
+    spec.description = *str;
+  }
+  if (const auto* n = root.get("matrix")) {
+    if (!n->is_table()) return make_error("matrix: expected a table");
+    if (auto s = parse_matrix(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("run")) {
+    if (!n->is_table()) return make_error("run: expected a table");
+    if (auto s = parse_run_table(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("testbed")) {
+    if (!n->is_table()) return make_error("testbed: expected a table");
+    if (auto s = parse_testbed(*n->as_table(), spec); !s) return s.error();
+  }
+  if (auto s = check_spec(spec); !s) return s.error();
+  return spec;
+}
+
+Result<Spec> load_spec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error("cannot read spec " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_spec(ss.str(), path);
+}
+
+Spec default_spec() {
+  Spec spec;
+  spec.policies = {PolicyEntry{}};
+  spec.backings = {BackingKind::kAnon};
+  spec.touchers = {"host"};
+  spec.sizes = {64ull << 20};
+  spec.threads = {1};
+  spec.cpu_nodes = {std::nullopt};
+  return spec;
+}
+
+Status check_spec(const Spec& spec) {
+  for (size_t i = 0; i < spec.policies.size(); ++i) {
+    const auto& p = spec.policies[i];
+    if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())
+      return make_error("matrix.policy[" + std::to_string(i) + "]: policy " + policy_name(p.mode) +
+                        " needs nodes: write \"" + policy_name(p.mode) + ":0-1\" or set matrix.nodes");
+  }
+  return {};
+}
+
+std::vector<Cell> expand(const Spec& spec) {
+  std::vector<Cell> cells;
+  std::set<std::string> seen;  // default/local ignore the nodes axis; don't repeat them per list
+  for (const auto& p : spec.policies) {
+    std::vector<std::vector<int>> lists;
+    if (!policy_takes_nodes(p.mode))
+      lists = {{}};
+    else if (p.nodes)
+      lists = {*p.nodes};
+    else
+      lists = spec.node_lists;
+    for (const auto& nodes : lists)
+      for (auto backing : spec.backings)
+        for (const auto& toucher : spec.touchers)
+          for (auto size : spec.sizes)
+            for (int threads : spec.threads)
+              for (const auto& cpu_node : spec.cpu_nodes) {
+                Cell c;
+                c.policy = p.mode;
+                c.nodes = nodes;
+                c.backing = backing;
+                c.toucher = toucher;
+                c.size_bytes = size;
+                c.threads = threads;
+                c.cpu_node = cpu_node;
+                if (!seen.insert(cell_key(c)).second) continue;
+                for (int r = 0; r < spec.repeats; ++r) {
+                  c.repeat = r;
+                  cells.push_back(c);
+                }
+              }
+  }
+  return cells;
+}
+
+}  // namespace memplace

@@ -1,0 +1,76 @@
+// Spec -> TOML. The results dir keeps the *effective* spec (file plus CLI overrides), so that
+// --resume and the testbed's in-guest run see exactly the cells the user asked for.
+#include <sstream>
+
+#include "memplace/nodelist.h"
+#include "memplace/spec.h"
+
+namespace memplace {
+namespace {
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+template <class T, class Fn>
+std::string array(const std::vector<T>& items, Fn&& fn) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + fn(items[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string render_spec_toml(const Spec& spec, bool with_testbed) {
+  std::ostringstream o;
+  o << "name = " << quoted(spec.name) << "\n";
+  if (!spec.description.empty()) o << "description = " << quoted(spec.description) << "\n";
+  o << "\n[matrix]\n";
+  o << "policy = " << array(spec.policies, [](const PolicyEntry& p) {
+    std::string s = policy_name(p.mode);
+    if (p.nodes) s += ":" + format_id_list(*p.nodes);
+    return quoted(s);
+  }) << "\n";
+  if (!spec.node_lists.empty())
+    o << "nodes = " << array(spec.node_lists, [](const std::vector<int>& n) {
+      return quoted(format_id_list(n));
+    }) << "\n";
+  o << "backing = " << array(spec.backings, [](BackingKind k) { return quoted(backing_name(k)); })
+    << "\n";
+  o << "toucher = " << array(spec.touchers, [](const std::string& t) { return quoted(t); }) << "\n";
+  o << "size = " << array(spec.sizes, [](uint64_t b) { return quoted(format_size(b)); }) << "\n";
+  o << "threads = " << array(spec.threads, [](int t) { return std::to_string(t); }) << "\n";
+  o << "cpu_node = " << array(spec.cpu_nodes, [](const std::optional<int>& n) {
+    return n ? std::to_string(*n) : std::string("\"any\"");
+  }) << "\n";
+  o << "repeats = " << spec.repeats << "\n";
+  o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms << "\ntolerance = " << spec.tolerance
+    << "\n";
+  if (with_testbed && spec.testbed) {
+    const TestbedSpec& t = *spec.testbed;
+    o << "\n[testbed]\nnodes = " << t.nodes << "\nmem_per_node = " << quoted(format_size(t.mem_per_node_bytes))
+      << "\ncpus_per_node = " << t.cpus_per_node << "\n";
+    if (!t.memory_only_nodes.empty())
+      o << "memory_only_nodes = " << array(t.memory_only_nodes, [](int n) { return std::to_string(n); }) << "\n";
+    if (!t.distances.empty())
+      o << "distances = " << array(t.distances, [](const std::vector<int>& row) {
+        return array(row, [](int d) { return std::to_string(d); });
+      }) << "\n";
+    if (!t.kernels.empty())
+      o << "kernels = " << array(t.kernels, [](const std::string& k) { return quoted(k); }) << "\n";
+    if (!t.modules_dir.empty()) o << "modules = " << quoted(t.modules_dir) << "\n";
+    o << "accel = " << quoted(t.accel) << "\ntimeout = " << t.timeout_seconds << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace memplace

@@ -1,0 +1,191 @@
+#include "memplace/spec.h"
+
+#include <gtest/gtest.h>
+
+namespace memplace {
+namespace {
+
+TEST(ParseSize, UnitsAndPlainBytes) {
+  EXPECT_EQ(*parse_size("4096"), 4096u);
+  EXPECT_EQ(*parse_size("64MiB"), 64ull << 20);
+  EXPECT_EQ(*parse_size("64M"), 64ull << 20);
+  EXPECT_EQ(*parse_size("1G"), 1ull << 30);
+  EXPECT_EQ(*parse_size(" 2 GiB "), 2ull << 30);
+  EXPECT_EQ(*parse_size("1.5GiB"), 3ull << 29);
+  EXPECT_EQ(*parse_size("8KiB"), 8192u);
+}
+
+TEST(ParseSize, RejectsNonsense) {
+  for (const char* bad : {"", "-1", "-64MiB", "MiB", "12 parsecs", "1.2.3G", "0.3B", "99999999999TiB"}) {
+    auto r = parse_size(bad);
+    EXPECT_FALSE(r.ok()) << "accepted '" << bad << "'";
+  }
+}
+
+TEST(FormatSize, RoundTripsWholeUnits) {
+  EXPECT_EQ(format_size(64ull << 20), "64MiB");
+  EXPECT_EQ(format_size(1ull << 30), "1GiB");
+  EXPECT_EQ(format_size(4097), "4097B");
+  EXPECT_EQ(format_size(3ull << 29), "1536MiB");
+}
+
+constexpr const char* kCoverLetter = R"(
+name = "cover-letter"
+[matrix]
+policy = ["default", "bind:1", "interleave"]
+nodes = ["0-1"]
+backing = ["anon", "guest_memfd"]
+toucher = "host"
+size = ["64MiB"]
+threads = [1, 2]
+cpu_node = [0]
+repeats = 3
+[run]
+sample_interval_ms = 20
+tolerance = 0.1
+)";
+
+TEST(ParseSpec, ReadsEveryAxis) {
+  auto spec = parse_spec(kCoverLetter, "test.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  EXPECT_EQ(spec->name, "cover-letter");
+  ASSERT_EQ(spec->policies.size(), 3u);
+  EXPECT_EQ(spec->policies[1].mode, PolicyMode::kBind);
+  EXPECT_EQ(*spec->policies[1].nodes, std::vector<int>{1});
+  EXPECT_FALSE(spec->policies[2].nodes.has_value());
+  EXPECT_EQ(spec->backings.size(), 2u);
+  EXPECT_EQ(spec->touchers, std::vector<std::string>{"host"});
+  EXPECT_EQ(spec->repeats, 3);
+  EXPECT_EQ(spec->sample_interval_ms, 20);
+  EXPECT_DOUBLE_EQ(spec->tolerance, 0.1);
+}
+
+TEST(Expand, CrossesAxesAndKeepsDefaultOnce) {
+  auto spec = parse_spec(kCoverLetter, "test.toml");
+  ASSERT_TRUE(spec.ok());
+  auto cells = expand(*spec);
+  // 3 policies x 2 backings x 2 thread counts x 3 repeats; default ignores the nodes axis.
+  EXPECT_EQ(cells.size(), 3u * 2 * 2 * 3);
+  EXPECT_TRUE(cells[0].nodes.empty());
+  EXPECT_EQ(cells[0].repeat, 0);
+  EXPECT_EQ(cells[1].repeat, 1);
+  EXPECT_EQ(cell_key(cells[0]), cell_key(cells[1]));
+  bool saw_interleave = false;
+  for (const auto& c : cells)
+    if (c.policy == PolicyMode::kInterleave) {
+      saw_interleave = true;
+      EXPECT_EQ(c.nodes, (std::vector<int>{0, 1}));
+    }
+  EXPECT_TRUE(saw_interleave);
+}
+
+TEST(CellKey, IsStableAndReadable) {
+  Cell c;
+  c.policy = PolicyMode::kInterleave;
+  c.nodes = {0, 1};
+  c.backing = BackingKind::kGuestMemfd;
+  c.size_bytes = 64ull << 20;
+  c.threads = 2;
+  c.cpu_node = 0;
+  EXPECT_EQ(cell_key(c), "interleave:0-1/guest_memfd/host/64MiB/t2/cpu0");
+}
+
+TEST(RenderSpecToml, ParsesBackToTheSameCells) {
+  auto spec = parse_spec(kCoverLetter, "test.toml");
+  ASSERT_TRUE(spec.ok());
+  spec->testbed = TestbedSpec{};
+  spec->testbed->kernels = {"debian:6.18", "debian:7.3"};
+  std::string text = render_spec_toml(*spec);
+  auto again = parse_spec(text, "rendered.toml");
+  ASSERT_TRUE(again.ok()) << again.error().describe() << "\n" << text;
+  auto a = expand(*spec), b = expand(*again);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(cell_key(a[i]), cell_key(b[i]));
+  ASSERT_TRUE(again->testbed.has_value());
+  EXPECT_EQ(again->testbed->kernels, spec->testbed->kernels);
+  auto inner = parse_spec(render_spec_toml(*spec, /*with_testbed=*/false), "inner.toml");
+  ASSERT_TRUE(inner.ok());
+  EXPECT_FALSE(inner->testbed.has_value());
+}
+
+// Each bad spec must be refused with a message naming the field and the problem.
+struct BadSpec {
+  const char* toml;
+  const char* must_mention;
+};
+
+class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
+
+TEST_P(BadSpecTest, IsRefusedWithANamedField) {
+  auto spec = parse_spec(GetParam().toml, "bad.toml");
+  ASSERT_FALSE(spec.ok()) << "accepted:\n" << GetParam().toml;
+  EXPECT_NE(spec.error().message.find(GetParam().must_mention), std::string::npos)
+      << "message was: " << spec.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"[matrix]\npolicy = [\"interleaved\"]\nnodes=[\"0\"]", "unknown policy 'interleaved'"},
+        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"0-\"]", "matrix.nodes[0]"},
+        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"1-0\"]", "matrix.nodes[0]"},
+        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"a\"]", "matrix.nodes[0]"},
+        BadSpec{"[matrix]\nbacking = [\"hugetlbfs\"]", "unknown backing 'hugetlbfs'"},
+        BadSpec{"[matrix]\ntoucher = [\"gpu\"]", "unknown toucher 'gpu'"},
+        BadSpec{"[matrix]\nsize = [\"0\"]", "size must be positive"},
+        BadSpec{"[matrix]\nsize = [\"-64MiB\"]", "size must be positive"},
+        BadSpec{"[matrix]\nsize = [-5]", "size must be positive"},
+        BadSpec{"[matrix]\nsize = [\"64 parsecs\"]", "unknown unit"},
+        BadSpec{"[matrix]\nthreads = [0]", "matrix.threads[0]"},
+        BadSpec{"[matrix]\nrepeats = 0", "matrix.repeats"},
+        BadSpec{"[matrix]\npolicy = [\"bind\"]", "needs nodes"},
+        BadSpec{"[matrix]\npolicy = [\"default:0\"]", "takes no nodes"},
+        BadSpec{"[matrix]\npolicies = [\"bind\"]", "matrix.policies: unknown key"},
+        BadSpec{"colour = \"blue\"", "colour: unknown key"},
+        BadSpec{"[run]\ntolerance = 2.0", "run.tolerance"},
+        BadSpec{"[run]\nsample_interval_ms = 0", "run.sample_interval_ms"},
+        BadSpec{"[testbed]\naccel = \"hvf\"", "testbed.accel"},
+        BadSpec{"[testbed]\nnodes = 2\ndistances = [[10,20]]", "testbed.distances"},
+        BadSpec{"[matrix]\npolicy = [\"bind\"]\nnodes = []", "matrix.nodes: must not be empty"},
+        BadSpec{"[matrix\npolicy = 1", "bad.toml:"},
+        BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
+        BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
+
+TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
+  HostFacts host;
+  host.nodes = {0, 2};
+  host.free_bytes = {{0, 1ull << 30}, {2, 1ull << 30}};
+  host.margin_bytes = 128ull << 20;
+  Cell ok;
+  ok.policy = PolicyMode::kInterleave;
+  ok.nodes = {0, 2};
+  ok.size_bytes = 1ull << 30;  // 512 MiB per node fits under 896 MiB usable
+  EXPECT_TRUE(validate_cells({ok}, host).ok());
+
+  Cell missing = ok;
+  missing.nodes = {0, 1};
+  auto s = validate_cells({missing}, host);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("node 1 does not exist"), std::string::npos) << s.error().message;
+
+  Cell big = ok;
+  big.policy = PolicyMode::kBind;
+  big.nodes = {2};
+  s = validate_cells({big}, host);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("exceeds the free memory of nodes 2"), std::string::npos)
+      << s.error().message;
+
+  Cell whole_host = ok;
+  whole_host.policy = PolicyMode::kDefault;
+  whole_host.nodes = {};
+  whole_host.size_bytes = 3ull << 30;
+  EXPECT_FALSE(validate_cells({whole_host}, host).ok());
+
+  Cell bad_cpu = ok;
+  bad_cpu.cpu_node = 1;
+  EXPECT_FALSE(validate_cells({bad_cpu}, host).ok());
+}
+
+}  // namespace
+}  // namespace memplace
