@@ -4,6 +4,7 @@
 #include "memplace/compare.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -200,6 +201,20 @@ TEST(CompareRender, JsonCountsAndRoundTrips) {
   // Parses back: no NaN/inf leaked into the document.
   EXPECT_EQ(nlohmann::json::parse(j.dump()), j);
   expect_golden(j.dump(2) + "\n", "compare.json");
+}
+
+TEST(CompareRender, WriteCompareWritesThreeFiles) {
+  fs::path out =
+      fs::temp_directory_path() / ("memplace_compare_test_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  CompareResult r = old_vs_new();
+  ASSERT_TRUE(write_compare(r, (out / "sub").string()).ok());
+  EXPECT_EQ(slurp(out / "sub" / "compare.md"), render_compare_markdown(r));
+  EXPECT_EQ(slurp(out / "sub" / "compare.csv"), render_compare_csv(r));
+  auto j = read_json_file((out / "sub" / "compare.json").string());
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["regressions"], 1);
+  fs::remove_all(out);
 }
 
 }  // namespace

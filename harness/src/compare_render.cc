@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "memplace/compare.h"
+#include "memplace/results_io.h"
 #include "record_view.h"
 
 namespace memplace {
@@ -248,6 +249,13 @@ nlohmann::json compare_to_json(const CompareResult& r) {
           {"fixes", count_changes(r, "fix")},
           {"cells", cells},
           {"warnings", r.warnings}};
+}
+
+Status write_compare(const CompareResult& r, const std::string& out_dir) {
+  if (auto s = make_dirs(out_dir); !s) return s;
+  if (auto s = write_file_atomic(out_dir + "/compare.md", render_compare_markdown(r)); !s) return s;
+  if (auto s = write_file_atomic(out_dir + "/compare.csv", render_compare_csv(r)); !s) return s;
+  return write_json_atomic(out_dir + "/compare.json", compare_to_json(r));
 }
 
 }  // namespace memplace

@@ -66,4 +66,7 @@ std::string render_compare_markdown(const CompareResult& r);
 std::string render_compare_csv(const CompareResult& r);
 nlohmann::json compare_to_json(const CompareResult& r);
 
+// Writes out_dir/compare.md, compare.csv and compare.json atomically (out_dir is created).
+Status write_compare(const CompareResult& r, const std::string& out_dir);
+
 }  // namespace memplace
