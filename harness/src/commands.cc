@@ -193,6 +193,10 @@ int command_run(const RunArgs& args) {
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
   if (out.empty()) return fail(kExitBadInput, "--out DIR is required (where the results go)");
 
+  if (args.resume_dir.empty() && ::access((out + "/runs.jsonl").c_str(), F_OK) == 0)
+    return fail(kExitBadInput, out + " already holds results; pass --resume " + out +
+                                   " to finish it, or choose a new --out");
+
   RunOptions options;
   options.out_dir = out;
   options.sysfs_root = args.sysfs_root;

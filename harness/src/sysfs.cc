@@ -103,9 +103,13 @@ Result<std::vector<int>> list_nodes(const std::string& root) {
   return nodes;
 }
 
+namespace {
+
 // "Node 0 MemUsed:          504228 kB"
 // "Node 0 HugePages_Total:     0"        (unit-less counter, kept as printed)
-Result<NodeMeminfo> parse_node_meminfo(std::string_view text, int node) {
+// `fields` null keeps every line.
+Result<NodeMeminfo> parse_meminfo_lines(std::string_view text, int node,
+                                        const std::vector<std::string>* fields) {
   NodeMeminfo info;
   int lineno = 0;
   Error bad;
@@ -132,20 +136,46 @@ Result<NodeMeminfo> parse_node_meminfo(std::string_view text, int node) {
       return;
     }
     t[2].remove_suffix(1);
+    if (fields && std::find(fields->begin(), fields->end(), t[2]) == fields->end()) return;
     info[std::string(t[2])] = value;
   });
   if (failed) return bad;
   if (info.empty()) return make_error("node " + std::to_string(node) + " meminfo is empty");
+  if (fields)
+    for (const auto& f : *fields)
+      if (!info.count(f))
+        return make_error("node " + std::to_string(node) + " meminfo has no " + f + " line");
   return info;
 }
 
-Result<NodeMeminfo> read_node_meminfo(const std::string& root, int node) {
+Result<NodeMeminfo> read_meminfo_file(const std::string& root, int node,
+                                      const std::vector<std::string>* fields) {
   const std::string path = node_dir(root, node) + "/meminfo";
   auto text = read_text_file(path);
   if (!text) return text.error();
-  auto info = parse_node_meminfo(*text, node);
+  auto info = parse_meminfo_lines(*text, node, fields);
   if (!info) return Error{0, path + ": " + info.error().message};
   return info;
+}
+
+}  // namespace
+
+Result<NodeMeminfo> parse_node_meminfo(std::string_view text, int node) {
+  return parse_meminfo_lines(text, node, nullptr);
+}
+
+Result<NodeMeminfo> parse_node_meminfo_fields(std::string_view text, int node,
+                                              const std::vector<std::string>& fields) {
+  return parse_meminfo_lines(text, node, &fields);
+}
+
+Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
+                                             const std::vector<std::string>& fields) {
+  return read_meminfo_file(root, node, &fields);
+}
+
+Result<NodeMeminfo> read_node_meminfo(const std::string& root, int node) {
+  return read_meminfo_file(root, node, nullptr);
 }
 
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root) {

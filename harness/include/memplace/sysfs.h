@@ -21,10 +21,10 @@ using MeminfoSnapshot = std::map<int, NodeMeminfo>;
 
 struct NumaMapsEntry {
   uint64_t start = 0;
-  std::string policy;                // "default", "bind:0-1", "interleave:0-1", ...
+  std::string policy;                  // "default", "bind:0-1", "interleave:0-1", ...
   std::map<int, uint64_t> node_pages;  // from the "N<node>=<pages>" tokens
-  uint64_t page_size_kb = 4;         // kernelpagesize_kB
-  std::string file;                  // empty for anonymous mappings
+  uint64_t page_size_kb = 4;           // kernelpagesize_kB
+  std::string file;                    // empty for anonymous mappings
   bool anon = false;
   bool huge = false;
 };
@@ -37,6 +37,12 @@ Result<std::vector<int>> list_nodes(const std::string& root);
 // Parses one node's meminfo file; `node` is the id the lines must carry.
 Result<NodeMeminfo> parse_node_meminfo(std::string_view text, int node);
 Result<NodeMeminfo> read_node_meminfo(const std::string& root, int node);
+// The same, keeping only `fields` (for samplers that run at 100 Hz). A field the file lacks is
+// an error, so a renamed kernel field cannot turn into a silent zero.
+Result<NodeMeminfo> parse_node_meminfo_fields(std::string_view text, int node,
+                                              const std::vector<std::string>& fields);
+Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
+                                             const std::vector<std::string>& fields);
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root);
 
 Result<std::vector<int>> read_node_cpulist(const std::string& root, int node);
