@@ -1,0 +1,166 @@
+// The testbed for real: QEMU (TCG here) boots Debian cloud kernels with 2 emulated nodes. The
+// kernels are fetched once into the user's cache and reused by later runs.
+#include "memplace/testbed.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "memplace/results_io.h"
+#include "memplace/subprocess.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string temp_out(const std::string& name) {
+  std::string dir = (fs::temp_directory_path() / ("memplace-testbed-test-" + name + "-" +
+                                                   std::to_string(getpid())))
+                        .string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+// Skips only where a tool the testbed needs is truly absent.
+bool have_tools(std::string* missing) {
+  for (const char* tool : {"qemu-system-x86_64", "apt-get", "dpkg-deb", "xz"}) {
+    auto r = run_command({"sh", "-c", std::string("command -v ") + tool});
+    if (!r || r->exit_code != 0) {
+      *missing = tool;
+      return false;
+    }
+  }
+  if (!fs::exists("/bin/busybox")) {
+    *missing = "/bin/busybox (busybox-static)";
+    return false;
+  }
+  return true;
+}
+
+#define REQUIRE_TOOLS()                                         \
+  do {                                                          \
+    std::string missing;                                        \
+    if (!have_tools(&missing)) GTEST_SKIP() << "no " << missing; \
+  } while (0)
+
+Spec small_spec(const std::string& kernel, const std::string& matrix) {
+  std::string toml = "name = \"testbed-test\"\n[matrix]\n" + matrix +
+                     "\n[testbed]\nnodes = 2\nmem_per_node = \"768MiB\"\ncpus_per_node = 1\n"
+                     "kernels = [\"" + kernel + "\"]\ntimeout = 240\n";
+  auto spec = parse_spec(toml, "testbed_test");
+  EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().describe());
+  spec->source_text = toml;
+  return *spec;
+}
+
+TestbedHostConfig host_config() {
+  TestbedHostConfig host;
+  host.memplace_binary = MEMPLACE_BINARY;
+  return host;
+}
+
+std::vector<nlohmann::json> read_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// A guest whose init only reports what it sees: proves the boot image, the module loading, the
+// NUMA topology and the channel, without depending on memplace's matrix inside.
+TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
+  REQUIRE_TOOLS();
+  Spec spec = small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  TestbedHostConfig host = host_config();
+  host.guest_run_line =
+      "echo init-reached-run-line; "
+      "say \"{\\\"type\\\":\\\"log\\\",\\\"message\\\":\\\"nodes=$(echo /sys/devices/system/node/node*) "
+      "kvm=$(ls /dev/kvm)\\\"}\"; echo 'this is not json' > $PORT; "
+      "echo '{\"truncated\": ' > $PORT";
+  RunOptions options;
+  options.out_dir = temp_out("shell");
+  options.progress = true;
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+
+  // One kernel directory, named by release.
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) dirs.push_back(e.path());
+  ASSERT_EQ(dirs.size(), 1u);
+  std::string dir = dirs[0].string();
+  EXPECT_EQ(dirs[0].filename().string().rfind("7.", 0), 0u) << dir;
+  EXPECT_NE(dirs[0].filename().string().find("-cloud-amd64"), std::string::npos);
+
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["accel"], detect_accel("auto"));
+  EXPECT_EQ(manifest["status"], "complete");
+  EXPECT_GT(manifest["boot_seconds"].get<double>(), 0);
+  std::string notes = manifest["guest_notes"].dump();
+  EXPECT_NE(notes.find("node0"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("node1"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("kvm=/dev/kvm"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("malformed line from the guest (not JSON): this is not json"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(read_text(dir + "/console.log").find("init-reached-run-line"), std::string::npos);
+  EXPECT_FALSE(read_text(dir + "/spec.toml").empty());
+
+  // The guest ran no matrix, so the one cell is a failed record that says so.
+  auto lines = read_lines(dir + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["status"], "failed");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("without reporting this run"),
+            std::string::npos);
+  EXPECT_EQ(summary->failed, 1);
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
+  REQUIRE_TOOLS();
+  Spec spec = small_spec("debian:7", "policy = [\"default\", \"bind:0\"]\nbacking = [\"anon\"]\n"
+                                     "size = [\"4MiB\"]");
+  spec.testbed->timeout_seconds = 30;
+  TestbedHostConfig host = host_config();
+  host.guest_run_line = "echo hanging; sleep 100000";
+  RunOptions options;
+  options.out_dir = temp_out("hang");
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->failed, 2);
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  auto lines = read_lines(dir + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l["status"], "failed");
+    std::string msg = l["message"];
+    EXPECT_NE(msg.find("timed out after 30 s"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("hanging"), std::string::npos) << "console tail missing: " << msg;
+  }
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["status"], "timeout");
+  // The killed QEMU was reaped: no process still names this results dir on its command line.
+  for (const auto& p : fs::directory_iterator("/proc")) {
+    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    EXPECT_EQ(cmdline.find(options.out_dir), std::string::npos) << p.path() << " outlived the run";
+  }
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+}  // namespace
+}  // namespace memplace
