@@ -81,6 +81,76 @@ std::vector<nlohmann::json> read_lines(const std::string& path) {
   return out;
 }
 
+TEST(TestbedPure, ClassifiesGuestLines) {
+  EXPECT_EQ(classify_guest_line("{\"type\":\"hello\",\"kernel\":\"7.3.4\"}").kind,
+            GuestLine::Kind::kHello);
+  EXPECT_EQ(classify_guest_line("{\"type\":\"end\",\"exit_code\":0}\r").kind,
+            GuestLine::Kind::kEnd);
+  EXPECT_EQ(classify_guest_line("{\"type\":\"log\",\"message\":\"x\"}").kind,
+            GuestLine::Kind::kLog);
+  EXPECT_EQ(classify_guest_line("{\"run_id\":\"r0001\",\"status\":\"ok\"}").kind,
+            GuestLine::Kind::kRecord);
+  auto bad = classify_guest_line("{\"run_id\": ");
+  EXPECT_EQ(bad.kind, GuestLine::Kind::kMalformed);
+  EXPECT_EQ(bad.error, "not JSON");
+  EXPECT_EQ(classify_guest_line("[1,2]").kind, GuestLine::Kind::kMalformed);
+  EXPECT_EQ(classify_guest_line("").kind, GuestLine::Kind::kMalformed);
+}
+
+TEST(TestbedPure, FindsCellsWithoutRecordsByKeyAndRepeat) {
+  Cell a;
+  a.size_bytes = 4 << 20;
+  Cell a1 = a;
+  a1.repeat = 1;
+  Cell b = a;
+  b.backing = BackingKind::kShmem;
+  std::set<std::pair<std::string, int>> got = {{cell_key(a), 0}, {cell_key(b), 0}};
+  EXPECT_EQ(cells_without_records({a, a1, b}, got), (std::vector<size_t>{1}));
+}
+
+TEST(TestbedPure, FailedRecordDescribesTheCell) {
+  Cell c;
+  c.policy = PolicyMode::kInterleave;
+  c.nodes = {0, 1};
+  c.backing = BackingKind::kGuestMemfd;
+  c.size_bytes = 64 << 20;
+  Environment env;
+  env.kind = "testbed";
+  env.kernel = "7.3.4+deb13-cloud-amd64";
+  RunRecord r = testbed_failed_record(c, "f0001", "guest timed out", env);
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.cell_key, cell_key(c));
+  EXPECT_EQ(r.policy, "interleave");
+  EXPECT_EQ(r.backing, "guest_memfd");
+  EXPECT_EQ(r.environment.kernel, "7.3.4+deb13-cloud-amd64");
+  auto back = record_from_json(to_json(r));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->message, "guest timed out");
+}
+
+TEST(TestbedPure, ConsoleTailAndFailureReason) {
+  EXPECT_EQ(last_lines("a\nb\nc\n", 2), "b\nc");
+  EXPECT_EQ(last_lines("a\r\nb\r\n", 5), "a\nb");
+  EXPECT_EQ(last_lines("", 3), "");
+  EXPECT_EQ(guest_failure_reason("...\nKernel panic - not syncing: VFS\n", false, 0), "panic");
+  EXPECT_EQ(guest_failure_reason("booting", true, 137), "timeout");
+  EXPECT_EQ(guest_failure_reason("booting", false, 1), "exit");
+}
+
+TEST(TestbedPure, GuestCommandCarriesAccelAndTopology) {
+  TestbedSpec tb;
+  auto topo = testbed_topology_json(tb);
+  EXPECT_EQ(topo["nodes"].size(), 2u);
+  EXPECT_EQ(topo["nodes"][1]["cpus"], nlohmann::json::array({1}));
+  EXPECT_EQ(topo["nodes"][0]["mem_bytes"], 1ull << 30);
+  std::string line = guest_memplace_line("tcg", topo);
+  EXPECT_EQ(line.rfind("/memplace run /spec.toml --out /tmp/out --stream \"$PORT\" --env-kind "
+                       "testbed --env-accel 'tcg' --env-topology '{",
+                       0),
+            0u)
+      << line;
+}
+
 // A guest whose init only reports what it sees: proves the boot image, the module loading, the
 // NUMA topology and the channel, without depending on memplace's matrix inside.
 TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
