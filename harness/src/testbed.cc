@@ -218,6 +218,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
       {"qemu_command_line", join_command(argv)},
       {"initramfs_bytes", image->bytes.size()},
       {"timeout_seconds", tb.timeout_seconds},
+      {"memplace_revision", memplace_revision()},
       {"invocation", options.invocation},
       {"cells", cells.size()},
       {"status", "running"}};
