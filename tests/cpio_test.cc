@@ -16,7 +16,11 @@ namespace fs = std::filesystem;
 
 std::vector<CpioEntry> sample() {
   return complete_tree({
-      cpio_file("bin/busybox", std::string("\x7f" "ELF fake", 9), 0755),
+      cpio_file("bin/busybox",
+                std::string("\x7f"
+                            "ELF fake",
+                            9),
+                0755),
       cpio_symlink("bin/sh", "busybox"),
       cpio_file("init", "#!/bin/sh\necho hi\n", 0755),
       cpio_file("lib/modules/memplace/kvm.ko", std::string(4097, 'k')),
@@ -60,15 +64,16 @@ TEST(Cpio, GnuCpioListsAndExtractsTheArchive) {
   auto list = run_command({"sh", "-c", "cpio -itv < " + archive});
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->exit_code, 0) << list->err;
-  for (const char* name : {"bin/busybox", "bin/sh -> busybox", "init", "lib/modules/memplace/kvm.ko",
-                           "dev/console", "proc"}) {
+  for (const char* name : {"bin/busybox", "bin/sh -> busybox", "init",
+                           "lib/modules/memplace/kvm.ko", "dev/console", "proc"}) {
     EXPECT_NE(list->out.find(name), std::string::npos) << name << " missing in:\n" << list->out;
   }
   EXPECT_NE(list->out.find("crw-------"), std::string::npos) << list->out;
   EXPECT_NE(list->out.find("-rwxr-xr-x"), std::string::npos) << list->out;
 
-  auto ex = run_command({"sh", "-c", "cd " + (dir / "x").string() +
-                                         " && cpio -id --no-absolute-filenames < " + archive});
+  auto ex = run_command(
+      {"sh", "-c",
+       "cd " + (dir / "x").string() + " && cpio -id --no-absolute-filenames < " + archive});
   ASSERT_TRUE(ex.ok());
   ASSERT_EQ(ex->exit_code, 0) << ex->err;
   std::ifstream init(dir / "x" / "init");

@@ -43,7 +43,8 @@ TEST(DebianKernels, ParsesStanzas) {
 
 TEST(DebianKernels, ParsesWithoutTrailingNewlineAndSkipsContinuations) {
   auto pkgs = parse_packages_index(
-      "Package: a\nVersion: 1\nDescription: x\n more text\n .\nFilename: f\n\nPackage: b\nVersion: 2",
+      "Package: a\nVersion: 1\nDescription: x\n more text\n .\nFilename: f\n\nPackage: b\nVersion: "
+      "2",
       "s");
   ASSERT_EQ(pkgs.size(), 2u);
   EXPECT_EQ(pkgs[0].filename, "f");
@@ -67,9 +68,9 @@ TEST(DebianKernels, NewestSevenIsTheSplitLayoutWithItsModulesPackage) {
   EXPECT_EQ(k->release, "7.3.4+deb13-cloud-amd64");
   EXPECT_EQ(k->suite, "trixie-backports");
   EXPECT_TRUE(k->split_layout);
-  EXPECT_EQ(k->packages, (std::vector<std::string>{
-                             "linux-binary-7.3.4+deb13-cloud-amd64=7.3.4-1~bpo13+1",
-                             "linux-modules-7.3.4+deb13-cloud-amd64=7.3.4-1~bpo13+1"}));
+  EXPECT_EQ(k->packages,
+            (std::vector<std::string>{"linux-binary-7.3.4+deb13-cloud-amd64=7.3.4-1~bpo13+1",
+                                      "linux-modules-7.3.4+deb13-cloud-amd64=7.3.4-1~bpo13+1"}));
 }
 
 TEST(DebianKernels, SixEighteenIsTheOldLayoutWithModulesInside) {

@@ -16,9 +16,13 @@ namespace fs = std::filesystem;
 
 // What a .ko's .modinfo section looks like between other sections' bytes.
 std::string fake_module(const std::string& name, const std::string& depends) {
-  return std::string("\x7f" "ELF....", 8) + std::string("license=GPL\0", 12) +
-         "depends=" + depends + std::string("\0", 1) + "name=" + name + std::string("\0", 1) +
-         "vermagic=7.3.4 SMP mod_unload" + std::string("\0\0", 2);
+  return std::string(
+             "\x7f"
+             "ELF....",
+             8) +
+         std::string("license=GPL\0", 12) + "depends=" + depends + std::string("\0", 1) +
+         "name=" + name + std::string("\0", 1) + "vermagic=7.3.4 SMP mod_unload" +
+         std::string("\0\0", 2);
 }
 
 TEST(Initramfs, ModuleNamesFollowTheKernelsSpelling) {
@@ -104,8 +108,7 @@ TEST(Initramfs, InitScriptMountsLoadsRunsReportsAndPowersOff) {
   EXPECT_LT(run, end);
   EXPECT_LT(end, off);
   for (const auto& applet : {"mount", "insmod", "poweroff", "cat", "uname"}) {
-    EXPECT_NE(std::find(init_applets().begin(), init_applets().end(), applet),
-              init_applets().end())
+    EXPECT_NE(std::find(init_applets().begin(), init_applets().end(), applet), init_applets().end())
         << applet;
   }
 }
@@ -153,8 +156,16 @@ TEST_F(InitramfsBuild, HoldsBusyboxModulesProgramWithLibrariesAndInit) {
   auto closure = parse_ldd_output(libs->out);
   ASSERT_TRUE(closure.ok());
   ASSERT_FALSE(closure->empty());
-  std::vector<std::string> expected = {"init", "bin/busybox", "bin/sh", "bin/insmod", "memplace",
-                                       "spec.toml", "dev/console", "proc", "sys", "tmp",
+  std::vector<std::string> expected = {"init",
+                                       "bin/busybox",
+                                       "bin/sh",
+                                       "bin/insmod",
+                                       "memplace",
+                                       "spec.toml",
+                                       "dev/console",
+                                       "proc",
+                                       "sys",
+                                       "tmp",
                                        "lib/modules/memplace/irqbypass.ko",
                                        "lib/modules/memplace/kvm.ko",
                                        "lib/modules/memplace/kvm_amd.ko"};
@@ -163,12 +174,13 @@ TEST_F(InitramfsBuild, HoldsBusyboxModulesProgramWithLibrariesAndInit) {
   std::vector<std::string> names;
   for (std::string l; std::getline(lines, l);) names.push_back(l);
   for (const auto& e : expected) {
-    EXPECT_NE(std::find(names.begin(), names.end(), e), names.end())
-        << e << " missing in:\n" << list->out;
+    EXPECT_NE(std::find(names.begin(), names.end(), e), names.end()) << e << " missing in:\n"
+                                                                     << list->out;
   }
   // The decompressed module is the original bytes.
-  auto ex = run_command({"sh", "-c", "cd " + dir_.string() + " && cpio -i --to-stdout " +
-                                         "lib/modules/memplace/irqbypass.ko < " + archive});
+  auto ex = run_command({"sh", "-c",
+                         "cd " + dir_.string() + " && cpio -i --to-stdout " +
+                             "lib/modules/memplace/irqbypass.ko < " + archive});
   ASSERT_TRUE(ex.ok());
   EXPECT_EQ(ex->out, fake_module("irqbypass", ""));
 }

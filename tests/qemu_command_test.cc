@@ -1,10 +1,10 @@
-#include "memplace/qemu.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "memplace/qemu.h"
 
 namespace memplace {
 namespace {

@@ -28,8 +28,8 @@ std::string read_text(const std::string& path) {
 }
 
 std::string temp_out(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / ("memplace-testbed-test-" + name + "-" +
-                                                   std::to_string(getpid())))
+  std::string dir = (fs::temp_directory_path() /
+                     ("memplace-testbed-test-" + name + "-" + std::to_string(getpid())))
                         .string();
   fs::remove_all(dir);
   return dir;
@@ -51,16 +51,17 @@ bool have_tools(std::string* missing) {
   return true;
 }
 
-#define REQUIRE_TOOLS()                                         \
-  do {                                                          \
-    std::string missing;                                        \
+#define REQUIRE_TOOLS()                                          \
+  do {                                                           \
+    std::string missing;                                         \
     if (!have_tools(&missing)) GTEST_SKIP() << "no " << missing; \
   } while (0)
 
 Spec small_spec(const std::string& kernel, const std::string& matrix) {
   std::string toml = "name = \"testbed-test\"\n[matrix]\n" + matrix +
                      "\n[testbed]\nnodes = 2\nmem_per_node = \"768MiB\"\ncpus_per_node = 1\n"
-                     "kernels = [\"" + kernel + "\"]\ntimeout = 240\n";
+                     "kernels = [\"" +
+                     kernel + "\"]\ntimeout = 240\n";
   auto spec = parse_spec(toml, "testbed_test");
   EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().describe());
   spec->source_text = toml;
@@ -135,6 +136,9 @@ TEST(TestbedPure, ConsoleTailAndFailureReason) {
   EXPECT_EQ(guest_failure_reason("...\nKernel panic - not syncing: VFS\n", false, 0), "panic");
   EXPECT_EQ(guest_failure_reason("booting", true, 137), "timeout");
   EXPECT_EQ(guest_failure_reason("booting", false, 1), "exit");
+  EXPECT_EQ(panic_line("[ 9.0] a\r\n[ 9.1] Kernel panic - not syncing: sysrq\r\n[ 9.2] b\n"),
+            "[ 9.1] Kernel panic - not syncing: sysrq");
+  EXPECT_EQ(panic_line("all good\n"), "");
 }
 
 TEST(TestbedPure, GuestCommandCarriesAccelAndTopology) {
@@ -155,11 +159,13 @@ TEST(TestbedPure, GuestCommandCarriesAccelAndTopology) {
 // NUMA topology and the channel, without depending on memplace's matrix inside.
 TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   REQUIRE_TOOLS();
-  Spec spec = small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  Spec spec =
+      small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
   TestbedHostConfig host = host_config();
   host.guest_run_line =
       "echo init-reached-run-line; "
-      "say \"{\\\"type\\\":\\\"log\\\",\\\"message\\\":\\\"nodes=$(echo /sys/devices/system/node/node*) "
+      "say \"{\\\"type\\\":\\\"log\\\",\\\"message\\\":\\\"nodes=$(echo "
+      "/sys/devices/system/node/node*) "
       "kvm=$(ls /dev/kvm)\\\"}\"; echo 'this is not json' > $PORT; "
       "echo '{\"truncated\": ' > $PORT";
   RunOptions options;
@@ -200,10 +206,73 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }
 
+// A user's own build is a kernel image plus a module tree; here the cached Debian 7.x files stand
+// in for one. Also checks that a memory-only node and the distance matrix reach the guest.
+TEST(Testbed, PathKernelWithModulesAndMemoryOnlyNodeWithDistances) {
+  REQUIRE_TOOLS();
+  auto debian = fetch_kernel("debian:7", "", KernelFetchOptions{});
+  ASSERT_TRUE(debian.ok()) << debian.error().describe();
+  Spec spec = small_spec(debian->vmlinuz,
+                         "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  spec.testbed->modules_dir = debian->modules_dir;
+  spec.testbed->nodes = 3;
+  spec.testbed->mem_per_node_bytes = 512ull << 20;
+  spec.testbed->memory_only_nodes = {2};
+  spec.testbed->distances = {{10, 21, 31}, {21, 10, 21}, {31, 21, 10}};
+  TestbedHostConfig host = host_config();
+  host.guest_run_line =
+      "say \"{\\\"type\\\":\\\"log\\\",\\\"message\\\":\\\"cpus2=[$(cat "
+      "/sys/devices/system/node/node2/cpulist)] "
+      "dist0=[$(cat /sys/devices/system/node/node0/distance)] kvm=$(ls /dev/kvm)\\\"}\"";
+  RunOptions options;
+  options.out_dir = temp_out("path");
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  std::string dir = options.out_dir + "/vmlinuz";  // a path kernel is labelled by its file name
+  ASSERT_TRUE(fs::exists(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["kernel"]["requested"], debian->vmlinuz);
+  EXPECT_NE(manifest["kernel"]["modules_loaded"].dump().find("\"kvm\""), std::string::npos);
+  std::string notes = manifest["guest_notes"].dump();
+  EXPECT_NE(notes.find("cpus2=[]"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("dist0=[10 21 31]"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("kvm=/dev/kvm"), std::string::npos) << notes;
+  std::string cmd = manifest["qemu_command_line"];
+  EXPECT_NE(cmd.find("-numa dist,src=0,dst=2,val=31"), std::string::npos) << cmd;
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+// A guest kernel that panics ends QEMU at once (panic=1, -no-reboot); its runs say so.
+TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
+  REQUIRE_TOOLS();
+  Spec spec =
+      small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  TestbedHostConfig host = host_config();
+  host.guest_run_line = "echo c > /proc/sysrq-trigger; sleep 100000";
+  RunOptions options;
+  options.out_dir = temp_out("panic");
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->failed, 1);
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  auto lines = read_lines(dir + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  std::string msg = lines[0]["message"];
+  EXPECT_NE(msg.find("testbed guest kernel panicked"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Kernel panic - not syncing"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Rebooting in 1 seconds"), std::string::npos)
+      << "console tail missing: " << msg;
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["status"], "panic");
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
 TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
   REQUIRE_TOOLS();
-  Spec spec = small_spec("debian:7", "policy = [\"default\", \"bind:0\"]\nbacking = [\"anon\"]\n"
-                                     "size = [\"4MiB\"]");
+  Spec spec = small_spec("debian:7",
+                         "policy = [\"default\", \"bind:0\"]\nbacking = [\"anon\"]\n"
+                         "size = [\"4MiB\"]");
   spec.testbed->timeout_seconds = 30;
   TestbedHostConfig host = host_config();
   host.guest_run_line = "echo hanging; sleep 100000";
@@ -266,9 +335,10 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   REQUIRE_TOOLS();
   std::string why;
   if (!memplace_streams(&why)) GTEST_SKIP() << why;
-  Spec spec = small_spec("debian:6.18", "policy = [\"bind:1\", \"interleave:0-1\"]\n"
-                                        "backing = [\"anon\", \"shmem\", \"guest_memfd\"]\n"
-                                        "toucher = [\"host\"]\nsize = [\"64MiB\"]\ncpu_node = [0]");
+  Spec spec = small_spec("debian:6.18",
+                         "policy = [\"bind:1\", \"interleave:0-1\"]\n"
+                         "backing = [\"anon\", \"shmem\", \"guest_memfd\"]\n"
+                         "toucher = [\"host\"]\nsize = [\"64MiB\"]\ncpu_node = [0]");
   spec.testbed->kernels = {"debian:6.18", "debian:7"};
   spec.testbed->mem_per_node_bytes = 1ull << 30;
   RunOptions options;

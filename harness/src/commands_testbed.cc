@@ -8,7 +8,8 @@ namespace memplace {
 int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args) {
   if (args.dry_run) {
     for (const auto& kernel : spec.testbed->kernels) {
-      for (const auto& c : cells) std::printf("%s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
+      for (const auto& c : cells)
+        std::printf("%s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
     }
     return kExitOk;
   }
