@@ -6,11 +6,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
@@ -232,7 +235,7 @@ TEST(Testbed, PathKernelWithModulesAndMemoryOnlyNodeWithDistances) {
   ASSERT_TRUE(fs::exists(dir + "/manifest.json"));
   auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
   EXPECT_EQ(manifest["kernel"]["requested"], debian->vmlinuz);
-  EXPECT_NE(manifest["kernel"]["modules_loaded"].dump().find("\"kvm\""), std::string::npos);
+  EXPECT_NE(manifest["kernel"]["modules_included"].dump().find("\"kvm\""), std::string::npos);
   std::string notes = manifest["guest_notes"].dump();
   EXPECT_NE(notes.find("cpus2=[]"), std::string::npos) << notes;
   EXPECT_NE(notes.find("dist0=[10 21 31]"), std::string::npos) << notes;
@@ -265,6 +268,54 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
       << "console tail missing: " << msg;
   auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "panic");
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+// Ctrl-C or SIGTERM during a run: QEMU is killed and reaped, the unfinished runs are recorded.
+TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
+  REQUIRE_TOOLS();
+  Spec spec =
+      small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  spec.testbed->timeout_seconds = 120;
+  TestbedHostConfig host = host_config();
+  host.guest_run_line = "echo waiting-for-signal; sleep 100000";
+  RunOptions options;
+  options.out_dir = temp_out("signal");
+  std::atomic<bool> finished{false};
+  // Sends SIGTERM once the guest is up, and only while run_testbed is still running (its guard
+  // turns the signal into a note instead of the default death).
+  std::thread sender([&] {
+    for (int i = 0; i < 1000 && !finished; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::error_code ec;  // the results dir appears only once the kernel is resolved
+      for (const auto& e : fs::directory_iterator(options.out_dir, ec)) {
+        if (read_text(e.path().string() + "/console.log").find("waiting-for-signal") !=
+                std::string::npos &&
+            !finished) {
+          kill(getpid(), SIGTERM);
+          return;
+        }
+      }
+    }
+  });
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  finished = true;
+  sender.join();
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->interrupted_by, SIGTERM);
+  EXPECT_EQ(summary->failed, 1);
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  auto lines = read_lines(dir + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("interrupted by signal 15"),
+            std::string::npos);
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["status"], "interrupted");
+  for (const auto& p : fs::directory_iterator("/proc")) {
+    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    EXPECT_EQ(cmdline.find(options.out_dir), std::string::npos) << p.path() << " outlived the run";
+  }
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }
 

@@ -33,6 +33,7 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
                "%s/<kernel>/\n",
                summary->ok, summary->not_honored, summary->unsupported, summary->failed,
                args.out_dir.c_str());
+  if (summary->interrupted_by) return 128 + summary->interrupted_by;
   if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
   return kExitOk;
 }

@@ -1,5 +1,8 @@
 #include "memplace/initramfs.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -166,6 +169,23 @@ Result<std::string> read_module(const std::string& path) {
   return read_file_bytes(path);
 }
 
+Result<std::string> read_program(const std::string& path, bool strip_debug) {
+  if (strip_debug) {
+    std::string tmp = (fs::temp_directory_path() / "memplace-strip-XXXXXX").string();
+    int fd = mkstemp(tmp.data());
+    if (fd >= 0) {
+      close(fd);
+      auto stripped = run_command({"objcopy", "--strip-debug", path, tmp});
+      Result<std::string> data = make_error("objcopy failed");
+      if (stripped && stripped->exit_code == 0) data = read_file_bytes(tmp);
+      unlink(tmp.c_str());
+      if (data) return data;
+    }
+    // No objcopy, or it failed: the unstripped binary works just as well.
+  }
+  return read_file_bytes(path);
+}
+
 }  // namespace
 
 Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
@@ -230,7 +250,7 @@ Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
 
   std::set<std::string> libs;
   for (const auto& [host_path, guest_path] : in.programs) {
-    auto data = read_file_bytes(host_path);
+    auto data = read_program(host_path, in.strip_debug);
     if (!data) return data.error();
     entries.push_back(cpio_file(guest_path, std::move(*data), 0755));
     auto ldd = run_command({"ldd", host_path});
