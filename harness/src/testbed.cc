@@ -19,6 +19,7 @@
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
 #include "memplace/sysfs.h"
+#include "memplace/testbed_report.h"
 
 namespace memplace {
 
@@ -417,6 +418,7 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
 
   MatrixSummary total;
   StopSignalGuard stop;
+  std::vector<std::string> done_labels;
   for (const auto& k : runs) {
     auto s = run_one_kernel(spec, tb, options, host, k, cells, accel, topology);
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
@@ -424,10 +426,14 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     total.unsupported += s->unsupported;
     total.failed += s->failed;
     total.not_honored += s->not_honored;
+    done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {
       total.interrupted_by = s->interrupted_by;
       break;  // the kernels not started yet have no results dir at all
     }
+  }
+  if (auto s = write_testbed_report(options.out_dir, done_labels); !s) {
+    std::fprintf(stderr, "[testbed] report: %s\n", s.error().describe().c_str());
   }
   return total;
 }
