@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "memplace/commands.h"
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
 
@@ -460,6 +461,22 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   EXPECT_FALSE(generic.at("bind/guest_memfd")["verdict"]["honored"].get<bool>());
   EXPECT_LT(share(generic.at("bind/guest_memfd"), "1"), 0.95);
   if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
+  REQUIRE_TOOLS();
+  RunArgs args;
+  args.testbed = true;
+  args.kernels = {"debian:7.0"};
+  args.out_dir = temp_out("bad-version");
+  EXPECT_EQ(command_run(args), kExitBadInput);
+  EXPECT_FALSE(fs::exists(args.out_dir));
 }
 
 }  // namespace
