@@ -1,0 +1,177 @@
+// End to end on this machine: a real TCG guest with the static agent, a memfd backend bound to
+// host node 0, and the host's meminfo and QEMU's numa_maps around the touch. Plus the failure
+// paths: a guest that never reports and a guest that sends garbage.
+#include "memplace/qemu_run.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "memplace/kernel_fetch.h"
+#include "memplace/results_io.h"
+#include "memplace/subprocess.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string agent_path() {
+  return (fs::path(MEMPLACE_BINARY).parent_path() / "guest-agent" / "memplace-agent").string();
+}
+
+// Children of this process that are still alive (zombies included): QEMU must not be one.
+std::vector<int> live_children() {
+  std::vector<int> kids;
+  DIR* d = opendir("/proc");
+  if (!d) return kids;
+  while (dirent* e = readdir(d)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream f("/proc/" + std::string(e->d_name) + "/stat");
+    std::string stat;
+    std::getline(f, stat);
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid()) {
+      kids.push_back(pid);
+    }
+  }
+  closedir(d);
+  return kids;
+}
+
+class QemuRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0) {
+      GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+    }
+    ASSERT_EQ(access(agent_path().c_str(), X_OK), 0) << "build guest-agent first: " << agent_path();
+    out_ = fs::temp_directory_path() / ("memplace-qemu-test-" + std::to_string(getpid()));
+    fs::create_directories(out_ / "samples");
+    ctx_.out_dir = out_.string();
+    ctx_.sample_interval_ms = 20;
+    ctx_.environment.kind = "local";
+    options_.agent_binary = agent_path();
+    options_.accel = "tcg";
+    // The testbed's Debian kernel, from the shared cache (~/.cache/memplace).
+    options_.kernel = "debian:7";
+    options_.fetch.progress = false;
+    cell_.policy = PolicyMode::kBind;
+    cell_.nodes = {0};
+    cell_.backing = BackingKind::kShmem;
+    cell_.toucher = "qemu";
+    cell_.size_bytes = 256ull << 20;
+    cell_.threads = 1;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!out_.empty()) fs::remove_all(out_, ec);
+  }
+
+  fs::path out_;
+  RunContext ctx_;
+  QemuToucherOptions options_;
+  Cell cell_;
+};
+
+TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0001", options_);
+  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+  std::printf("boot %.2f s, agent touch %.3f s (%s), wall %.2f s\n",
+              r.extra["boot_seconds"].get<double>(), r.populate_seconds, r.populate_method.c_str(),
+              r.wall_seconds);
+
+  // node 0 MemUsed between the go and the done snapshots: the touch and only the touch.
+  ASSERT_TRUE(r.delta_used_mib.count(0));
+  double delta = r.delta_used_mib.at(0);
+  std::printf("node 0 MemUsed delta %.1f MiB\n", delta);
+  EXPECT_NEAR(delta, 256.0, 25.6);
+
+  // QEMU's guest RAM mapping holds at least the touched memory on node 0.
+  ASSERT_TRUE(r.placement_pages.count(0));
+  uint64_t n0 = r.placement_pages.at(0);
+  std::printf("numa_maps N0 of the guest RAM: %llu pages (%.1f MiB)\n",
+              static_cast<unsigned long long>(n0), n0 * 4096.0 / (1 << 20));
+  EXPECT_GE(n0 * 4096, 256ull << 20);
+  for (const auto& [node, pages] : r.placement_pages) {
+    if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+  }
+
+  // The record is complete.
+  ASSERT_TRUE(r.verdict.has_value());
+  EXPECT_TRUE(r.verdict->honored) << r.verdict->reason;
+  EXPECT_EQ(r.toucher, "qemu");
+  EXPECT_FALSE(r.meminfo_before.empty());
+  EXPECT_FALSE(r.meminfo_after.empty());
+  EXPECT_GT(r.populate_seconds, 0);
+  EXPECT_FALSE(r.populate_method.empty());
+  EXPECT_EQ(r.extra["agent"]["bytes"].get<uint64_t>(), 256ull << 20);
+  EXPECT_EQ(r.extra["qemu_version"].get<std::string>().substr(0, 1), "7");
+  EXPECT_NE(r.extra["qemu_command"].get<std::string>().find("host-nodes=0,policy=bind"),
+            std::string::npos);
+  EXPECT_FALSE(r.extra["guest"]["kernel"].get<std::string>().empty());
+  EXPECT_TRUE(fs::exists(out_ / r.samples_file));
+  // It survives the results format.
+  auto back = record_from_json(to_json(r));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->status, "ok");
+  EXPECT_TRUE(live_children().empty());
+}
+
+TEST_F(QemuRunTest, SilentGuestFailsWithinItsTimeoutAndLeavesNoQemu) {
+  options_.guest_run_line = "sleep 1000";
+  options_.boot_timeout_seconds = 15;
+  auto t0 = std::chrono::steady_clock::now();
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0002", options_);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_NE(r.message.find("no answer"), std::string::npos) << r.message;
+  EXPECT_LT(took, 15 + 10) << "the boot timeout was not enforced";
+  EXPECT_TRUE(live_children().empty()) << "a QEMU outlived its run";
+  ASSERT_TRUE(r.extra.contains("serial_log")) << to_json(r).dump(2);
+  EXPECT_TRUE(fs::exists(out_ / r.extra["serial_log"].get<std::string>()));
+}
+
+TEST_F(QemuRunTest, GarbageFromTheGuestFailsWithoutWaiting) {
+  options_.guest_run_line =
+      "for p in /sys/class/virtio-ports/*; do [ \"$(cat $p/name)\" = memplace.agent ] && "
+      "echo 'this is not json' > /dev/${p##*/}; done; sleep 1000";
+  options_.boot_timeout_seconds = 60;
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0003", options_);
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_NE(r.message.find("garbage"), std::string::npos) << r.message;
+  EXPECT_LT(r.wall_seconds, 60) << "garbage should end the run before the timeout";
+  EXPECT_TRUE(live_children().empty());
+}
+
+TEST_F(QemuRunTest, GuestMemfdOnThisQemuIsUnsupported) {
+  cell_.backing = BackingKind::kGuestMemfd;
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0004", options_);
+  EXPECT_EQ(r.status, "unsupported") << r.message;
+  EXPECT_NE(r.message.find("guest-memfd"), std::string::npos) << r.message;
+}
+
+TEST_F(QemuRunTest, SnpPreflightRefusesClearly) {
+  cell_.backing = BackingKind::kGuestMemfd;
+  cell_.policy = PolicyMode::kInterleave;
+  options_.snp = true;
+  options_.snp_config.ovmf = "/nonexistent/OVMF.fd";
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0005", options_);
+  EXPECT_EQ(r.status, "unsupported") << r.message;
+  EXPECT_NE(r.message.find("SEV-SNP"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("/nonexistent/OVMF.fd"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("/dev/sev"), std::string::npos) << r.message;
+  EXPECT_TRUE(live_children().empty());
+}
+
+}  // namespace
+}  // namespace memplace
