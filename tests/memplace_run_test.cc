@@ -1,13 +1,12 @@
 // End to end: the real binary on this machine, one cell per backing. Exact placement must cover
 // every page and the node MemUsed delta must match the size, or the collectors are lying.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "memplace/results_io.h"
 
@@ -35,14 +34,16 @@ Exec run_memplace(const std::string& args) {
 }
 
 std::string temp_dir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / ("memplace-test-" + name + "-" +
-                                                  std::to_string(::getpid())))
-                        .string();
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-test-" + name + "-" + std::to_string(::getpid())))
+          .string();
   fs::remove_all(dir);
   return dir;
 }
 
-bool kvm_usable() { return ::access("/dev/kvm", R_OK | W_OK) == 0; }
+bool kvm_usable() {
+  return ::access("/dev/kvm", R_OK | W_OK) == 0;
+}
 
 class RunEachBacking : public ::testing::TestWithParam<const char*> {};
 

@@ -16,7 +16,8 @@ TEST(ParseSize, UnitsAndPlainBytes) {
 }
 
 TEST(ParseSize, RejectsNonsense) {
-  for (const char* bad : {"", "-1", "-64MiB", "MiB", "12 parsecs", "1.2.3G", "0.3B", "99999999999TiB"}) {
+  for (const char* bad :
+       {"", "-1", "-64MiB", "MiB", "12 parsecs", "1.2.3G", "0.3B", "99999999999TiB"}) {
     auto r = parse_size(bad);
     EXPECT_FALSE(r.ok()) << "accepted '" << bad << "'";
   }
@@ -125,31 +126,32 @@ TEST_P(BadSpecTest, IsRefusedWithANamedField) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, BadSpecTest,
-    ::testing::Values(
-        BadSpec{"[matrix]\npolicy = [\"interleaved\"]\nnodes=[\"0\"]", "unknown policy 'interleaved'"},
-        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"0-\"]", "matrix.nodes[0]"},
-        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"1-0\"]", "matrix.nodes[0]"},
-        BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"a\"]", "matrix.nodes[0]"},
-        BadSpec{"[matrix]\nbacking = [\"hugetlbfs\"]", "unknown backing 'hugetlbfs'"},
-        BadSpec{"[matrix]\ntoucher = [\"gpu\"]", "unknown toucher 'gpu'"},
-        BadSpec{"[matrix]\nsize = [\"0\"]", "size must be positive"},
-        BadSpec{"[matrix]\nsize = [\"-64MiB\"]", "size must be positive"},
-        BadSpec{"[matrix]\nsize = [-5]", "size must be positive"},
-        BadSpec{"[matrix]\nsize = [\"64 parsecs\"]", "unknown unit"},
-        BadSpec{"[matrix]\nthreads = [0]", "matrix.threads[0]"},
-        BadSpec{"[matrix]\nrepeats = 0", "matrix.repeats"},
-        BadSpec{"[matrix]\npolicy = [\"bind\"]", "needs nodes"},
-        BadSpec{"[matrix]\npolicy = [\"default:0\"]", "takes no nodes"},
-        BadSpec{"[matrix]\npolicies = [\"bind\"]", "matrix.policies: unknown key"},
-        BadSpec{"colour = \"blue\"", "colour: unknown key"},
-        BadSpec{"[run]\ntolerance = 2.0", "run.tolerance"},
-        BadSpec{"[run]\nsample_interval_ms = 0", "run.sample_interval_ms"},
-        BadSpec{"[testbed]\naccel = \"hvf\"", "testbed.accel"},
-        BadSpec{"[testbed]\nnodes = 2\ndistances = [[10,20]]", "testbed.distances"},
-        BadSpec{"[matrix]\npolicy = [\"bind\"]\nnodes = []", "matrix.nodes: must not be empty"},
-        BadSpec{"[matrix\npolicy = 1", "bad.toml:"},
-        BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
-        BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
+    ::testing::Values(BadSpec{"[matrix]\npolicy = [\"interleaved\"]\nnodes=[\"0\"]",
+                              "unknown policy 'interleaved'"},
+                      BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"0-\"]", "matrix.nodes[0]"},
+                      BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"1-0\"]", "matrix.nodes[0]"},
+                      BadSpec{"[matrix]\npolicy = \"bind\"\nnodes = [\"a\"]", "matrix.nodes[0]"},
+                      BadSpec{"[matrix]\nbacking = [\"hugetlbfs\"]", "unknown backing 'hugetlbfs'"},
+                      BadSpec{"[matrix]\ntoucher = [\"gpu\"]", "unknown toucher 'gpu'"},
+                      BadSpec{"[matrix]\nsize = [\"0\"]", "size must be positive"},
+                      BadSpec{"[matrix]\nsize = [\"-64MiB\"]", "size must be positive"},
+                      BadSpec{"[matrix]\nsize = [-5]", "size must be positive"},
+                      BadSpec{"[matrix]\nsize = [\"64 parsecs\"]", "unknown unit"},
+                      BadSpec{"[matrix]\nthreads = [0]", "matrix.threads[0]"},
+                      BadSpec{"[matrix]\nrepeats = 0", "matrix.repeats"},
+                      BadSpec{"[matrix]\npolicy = [\"bind\"]", "needs nodes"},
+                      BadSpec{"[matrix]\npolicy = [\"default:0\"]", "takes no nodes"},
+                      BadSpec{"[matrix]\npolicies = [\"bind\"]", "matrix.policies: unknown key"},
+                      BadSpec{"colour = \"blue\"", "colour: unknown key"},
+                      BadSpec{"[run]\ntolerance = 2.0", "run.tolerance"},
+                      BadSpec{"[run]\nsample_interval_ms = 0", "run.sample_interval_ms"},
+                      BadSpec{"[testbed]\naccel = \"hvf\"", "testbed.accel"},
+                      BadSpec{"[testbed]\nnodes = 2\ndistances = [[10,20]]", "testbed.distances"},
+                      BadSpec{"[matrix]\npolicy = [\"bind\"]\nnodes = []",
+                              "matrix.nodes: must not be empty"},
+                      BadSpec{"[matrix\npolicy = 1", "bad.toml:"},
+                      BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
+                      BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
 
 TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   HostFacts host;
@@ -166,7 +168,8 @@ TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   missing.nodes = {0, 1};
   auto s = validate_cells({missing}, host);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("node 1 does not exist"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("node 1 does not exist"), std::string::npos)
+      << s.error().message;
 
   Cell big = ok;
   big.policy = PolicyMode::kBind;

@@ -12,9 +12,12 @@ namespace memplace {
 
 std::string backing_name(BackingKind kind) {
   switch (kind) {
-    case BackingKind::kAnon: return "anon";
-    case BackingKind::kShmem: return "shmem";
-    case BackingKind::kGuestMemfd: return "guest_memfd";
+    case BackingKind::kAnon:
+      return "anon";
+    case BackingKind::kShmem:
+      return "shmem";
+    case BackingKind::kGuestMemfd:
+      return "guest_memfd";
   }
   return "?";
 }
@@ -38,7 +41,9 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
   return *this;
 }
 
-Mapping::~Mapping() { release(); }
+Mapping::~Mapping() {
+  release();
+}
 
 void Mapping::release() {
   if (addr_) ::munmap(addr_, size_);

@@ -2,13 +2,12 @@
 // in exit status 2 with a message naming the field.
 #include "memplace/commands.h"
 
-#include "commands_internal.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
 
+#include "commands_internal.h"
 #include "memplace/nodelist.h"
 #include "memplace/probe.h"
 #include "memplace/report.h"
@@ -38,7 +37,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& values) {
 Status apply_overrides(const RunArgs& a, Spec& spec) {
   if (!a.policies.empty()) {
     spec.policies.clear();
-    // Not comma-split: a policy's own node list ("interleave:0,2") contains commas. Repeat the flag.
+    // Not comma-split: a policy's own node list ("interleave:0,2") contains commas. Repeat the
+    // flag.
     for (const auto& p : a.policies) {
       auto e = parse_policy_entry(p, "--policy");
       if (!e) return e.error();
@@ -79,7 +79,8 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   }
   if (!a.threads.empty()) {
     for (int t : a.threads)
-      if (t < 1 || t > 1024) return make_error("--threads: must be 1..1024, got " + std::to_string(t));
+      if (t < 1 || t > 1024)
+        return make_error("--threads: must be 1..1024, got " + std::to_string(t));
     spec.threads = a.threads;
   }
   if (a.cpu_node) {
@@ -100,7 +101,8 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     spec.sample_interval_ms = *a.sample_interval_ms;
   }
   if (a.tolerance) {
-    if (!(*a.tolerance > 0 && *a.tolerance < 1)) return make_error("--tolerance: must be in (0, 1)");
+    if (!(*a.tolerance > 0 && *a.tolerance < 1))
+      return make_error("--tolerance: must be in (0, 1)");
     spec.tolerance = *a.tolerance;
   }
   return check_spec(spec);
@@ -184,7 +186,8 @@ int command_run(const RunArgs& args) {
   if (args.force) facts->margin_bytes = 0;
   if (auto s = validate_cells(cells, *facts); !s) {
     if (!args.force || s.error().message.find("does not exist") != std::string::npos)
-      return fail(kExitBadInput, s.error().message + (args.force ? "" : " (--force skips the free-memory check)"));
+      return fail(kExitBadInput,
+                  s.error().message + (args.force ? "" : " (--force skips the free-memory check)"));
   }
   if (args.dry_run) {
     print_cells(cells);

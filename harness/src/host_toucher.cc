@@ -90,8 +90,7 @@ class HostToucher : public Toucher {
           store_per_page(slice);
           methods[i] = "store_per_page";
         }
-        stats.per_thread_seconds[i] =
-            std::chrono::duration<double>(Clock::now() - start).count();
+        stats.per_thread_seconds[i] = std::chrono::duration<double>(Clock::now() - start).count();
       });
     }
     for (auto& t : threads) t.join();

@@ -13,7 +13,9 @@ Result<KvmSystem> KvmSystem::open(const std::string& dev) {
   return KvmSystem(UniqueFd(fd));
 }
 
-int KvmSystem::api_version() const { return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0); }
+int KvmSystem::api_version() const {
+  return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0);
+}
 
 int KvmSystem::check_extension(int cap) const {
   int r = ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);
@@ -41,12 +43,11 @@ Result<UniqueFd> KvmVm::create_guest_memfd(uint64_t size, uint64_t flags) const 
   args.flags = flags;
   int fd = ::ioctl(fd_.get(), kvm::kIoctlCreateGuestMemfd, &args);
   if (fd < 0) {
-    return errno_error("KVM_CREATE_GUEST_MEMFD size " + std::to_string(size) + " flags 0x" +
-                       [&] {
-                         char b[32];
-                         std::snprintf(b, sizeof b, "%llx", (unsigned long long)flags);
-                         return std::string(b);
-                       }());
+    return errno_error("KVM_CREATE_GUEST_MEMFD size " + std::to_string(size) + " flags 0x" + [&] {
+      char b[32];
+      std::snprintf(b, sizeof b, "%llx", (unsigned long long)flags);
+      return std::string(b);
+    }());
   }
   return UniqueFd(fd);
 }

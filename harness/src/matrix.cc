@@ -21,7 +21,9 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
-void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+void on_stop_signal(int sig) {
+  g_stop_signal.store(sig);
+}
 
 // Installs SIGINT/SIGTERM handlers for the lifetime of the matrix and restores the old ones.
 class StopSignals {
@@ -78,9 +80,9 @@ std::string split_text(const RunRecord& r) {
 void print_progress(size_t index, size_t total, const RunRecord& r) {
   std::string verdict;
   if (r.status == "ok" && r.verdict) verdict = r.verdict->honored ? "honoured" : "NOT honoured";
-  std::fprintf(stderr, "[%zu/%zu] %-44s %-11s %6.2fs %s %s%s%s\n", index, total,
-               r.cell_key.c_str(), r.status.c_str(), r.populate_seconds, split_text(r).c_str(),
-               verdict.c_str(), r.message.empty() ? "" : " — ", r.message.c_str());
+  std::fprintf(stderr, "[%zu/%zu] %-44s %-11s %6.2fs %s %s%s%s\n", index, total, r.cell_key.c_str(),
+               r.status.c_str(), r.populate_seconds, split_text(r).c_str(), verdict.c_str(),
+               r.message.empty() ? "" : " — ", r.message.c_str());
 }
 
 Status write_stream_line(int fd, const RunRecord& r) {
@@ -113,7 +115,8 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     if (!options.resume && !prior->records.empty())
       return make_error(runs_path + " already holds " + std::to_string(prior->records.size()) +
                         " runs; pass --resume to finish it or choose a new --out");
-    for (const auto& w : prior->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+    for (const auto& w : prior->warnings)
+      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
     for (const auto& r : prior->records) done.insert(run_key(r.cell_key, r.repeat));
     existing = prior->records.size();
   }
@@ -137,8 +140,10 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
       {"invocation", options.invocation},
       {"spec_name", spec.name},
       {"spec_file", "spec.toml"},
-      {"environment", {{"kind", ctx.environment.kind}, {"kernel", ctx.environment.kernel},
-                       {"hostname", ctx.environment.hostname}}},
+      {"environment",
+       {{"kind", ctx.environment.kind},
+        {"kernel", ctx.environment.kernel},
+        {"hostname", ctx.environment.hostname}}},
       {"probe", to_json(ctx.probe)},
       {"cells", cells.size()},
       {"started_at", utc_now()},
@@ -190,8 +195,10 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   summary.interrupted_by = signals.received();
   manifest["finished_at"] = utc_now();
   manifest["status"] = summary.interrupted_by ? "interrupted" : "complete";
-  manifest["summary"] = {{"ok", summary.ok},         {"unsupported", summary.unsupported},
-                         {"failed", summary.failed}, {"not_honored", summary.not_honored},
+  manifest["summary"] = {{"ok", summary.ok},
+                         {"unsupported", summary.unsupported},
+                         {"failed", summary.failed},
+                         {"not_honored", summary.not_honored},
                          {"skipped", summary.skipped}};
   if (auto s = write_json_atomic(dir + "/manifest.json", manifest); !s) return s.error();
   if (auto s = write_report(dir); !s)

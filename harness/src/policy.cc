@@ -81,13 +81,20 @@ std::vector<PolicyMode> all_policies() {
 
 int mpol_value(PolicyMode mode) {
   switch (mode) {
-    case PolicyMode::kDefault: return kMpolDefault;
-    case PolicyMode::kBind: return kMpolBind;
-    case PolicyMode::kInterleave: return kMpolInterleave;
-    case PolicyMode::kPreferred: return kMpolPreferred;
-    case PolicyMode::kPreferredMany: return kMpolPreferredMany;
-    case PolicyMode::kWeightedInterleave: return kMpolWeightedInterleave;
-    case PolicyMode::kLocal: return kMpolLocal;
+    case PolicyMode::kDefault:
+      return kMpolDefault;
+    case PolicyMode::kBind:
+      return kMpolBind;
+    case PolicyMode::kInterleave:
+      return kMpolInterleave;
+    case PolicyMode::kPreferred:
+      return kMpolPreferred;
+    case PolicyMode::kPreferredMany:
+      return kMpolPreferredMany;
+    case PolicyMode::kWeightedInterleave:
+      return kMpolWeightedInterleave;
+    case PolicyMode::kLocal:
+      return kMpolLocal;
   }
   return kMpolDefault;
 }
@@ -135,8 +142,8 @@ bool kernel_supports_policy(PolicyMode mode, int node) {
   long page = ::sysconf(_SC_PAGESIZE);
   void* p = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
-  bool ok = apply_policy(p, page, mode, policy_takes_nodes(mode) ? std::vector<int>{node}
-                                                                 : std::vector<int>{})
+  bool ok = apply_policy(p, page, mode,
+                         policy_takes_nodes(mode) ? std::vector<int>{node} : std::vector<int>{})
                 .ok();
   ::munmap(p, page);
   return ok;

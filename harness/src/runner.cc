@@ -38,7 +38,8 @@ bool is_unsupported_backing_error(BackingKind kind, const Error& e) {
 std::string readback_text(const PolicyReadback& rb) {
   auto mode = policy_from_mpol(rb.mpol);
   std::string name = mode ? policy_name(*mode) : "mpol" + std::to_string(rb.mpol);
-  if (!rb.nodes.empty() && mode && policy_takes_nodes(*mode)) name += ":" + format_id_list(rb.nodes);
+  if (!rb.nodes.empty() && mode && policy_takes_nodes(*mode))
+    name += ":" + format_id_list(rb.nodes);
   return name;
 }
 
@@ -50,7 +51,8 @@ std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const Meminf
     if (b == before.end() || a_used == fields.end()) continue;
     auto b_used = b->second.find("MemUsed");
     if (b_used == b->second.end()) continue;
-    out[node] = (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
+    out[node] =
+        (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
   }
   return out;
 }
@@ -117,12 +119,14 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 
   auto mapping = create_backing(cell.backing, cell.size_bytes);
   if (!mapping) {
-    r.status = is_unsupported_backing_error(cell.backing, mapping.error()) ? "unsupported" : "failed";
+    r.status =
+        is_unsupported_backing_error(cell.backing, mapping.error()) ? "unsupported" : "failed";
     r.message = "creating " + r.backing + ": " + mapping.error().describe();
     return;
   }
   if (auto s = apply_policy(mapping->addr(), mapping->size(), cell.policy, cell.nodes); !s) {
-    bool unsupported = s.error().err == EINVAL && !kernel_supports_policy(cell.policy, host_nodes->front());
+    bool unsupported =
+        s.error().err == EINVAL && !kernel_supports_policy(cell.policy, host_nodes->front());
     r.status = unsupported ? "unsupported" : "failed";
     r.message = s.error().describe();
     return;

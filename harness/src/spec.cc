@@ -22,10 +22,10 @@ struct Unit {
 };
 // Longest suffixes first so "MiB" is not read as "M" + "iB".
 constexpr Unit kUnits[] = {
-    {"KiB", kKiB}, {"MiB", kKiB * kKiB}, {"GiB", kKiB * kKiB * kKiB}, {"TiB", kKiB * kKiB * kKiB * kKiB},
-    {"KB", kKiB},  {"MB", kKiB * kKiB},  {"GB", kKiB * kKiB * kKiB},  {"TB", kKiB * kKiB * kKiB * kKiB},
-    {"K", kKiB},   {"M", kKiB * kKiB},   {"G", kKiB * kKiB * kKiB},   {"T", kKiB * kKiB * kKiB * kKiB},
-    {"k", kKiB},   {"m", kKiB * kKiB},   {"g", kKiB * kKiB * kKiB},   {"B", 1},
+    {"KiB", kKiB}, {"MiB", kKiB* kKiB}, {"GiB", kKiB* kKiB* kKiB}, {"TiB", kKiB* kKiB* kKiB* kKiB},
+    {"KB", kKiB},  {"MB", kKiB* kKiB},  {"GB", kKiB* kKiB* kKiB},  {"TB", kKiB* kKiB* kKiB* kKiB},
+    {"K", kKiB},   {"M", kKiB* kKiB},   {"G", kKiB* kKiB* kKiB},   {"T", kKiB* kKiB* kKiB* kKiB},
+    {"k", kKiB},   {"m", kKiB* kKiB},   {"g", kKiB* kKiB* kKiB},   {"B", 1},
 };
 
 std::string trim(std::string_view s) {
@@ -131,21 +131,23 @@ Status check_keys(const toml::table& t, const std::string& where,
 }
 
 Status parse_matrix(const toml::table& m, Spec& spec) {
-  if (auto s = check_keys(m, "matrix", {"policy", "nodes", "backing", "toucher", "size", "threads",
-                                        "cpu_node", "repeats"});
+  if (auto s = check_keys(
+          m, "matrix",
+          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "repeats"});
       !s)
     return s;
   Status s;
   if (const auto* n = m.get("policy")) {
     spec.policies.clear();
-    s = for_each_item(*n, "matrix.policy", [&](const toml::node& v, const std::string& f) -> Status {
-      auto str = as_string(v, f);
-      if (!str) return str.error();
-      auto e = parse_policy_entry(*str, f);
-      if (!e) return e.error();
-      spec.policies.push_back(*e);
-      return {};
-    });
+    s = for_each_item(*n, "matrix.policy",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto str = as_string(v, f);
+                        if (!str) return str.error();
+                        auto e = parse_policy_entry(*str, f);
+                        if (!e) return e.error();
+                        spec.policies.push_back(*e);
+                        return {};
+                      });
     if (!s) return s;
   }
   if (const auto* n = m.get("nodes")) {
@@ -160,25 +162,28 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   }
   if (const auto* n = m.get("backing")) {
     spec.backings.clear();
-    s = for_each_item(*n, "matrix.backing", [&](const toml::node& v, const std::string& f) -> Status {
-      auto str = as_string(v, f);
-      if (!str) return str.error();
-      auto k = parse_backing(*str, f);
-      if (!k) return k.error();
-      spec.backings.push_back(*k);
-      return {};
-    });
+    s = for_each_item(*n, "matrix.backing",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto str = as_string(v, f);
+                        if (!str) return str.error();
+                        auto k = parse_backing(*str, f);
+                        if (!k) return k.error();
+                        spec.backings.push_back(*k);
+                        return {};
+                      });
     if (!s) return s;
   }
   if (const auto* n = m.get("toucher")) {
     spec.touchers.clear();
-    s = for_each_item(*n, "matrix.toucher", [&](const toml::node& v, const std::string& f) -> Status {
-      auto str = as_string(v, f);
-      if (!str) return str.error();
-      if (auto t = check_toucher(*str); !t) return make_error(f + ": " + t.error().message);
-      spec.touchers.push_back(*str);
-      return {};
-    });
+    s = for_each_item(*n, "matrix.toucher",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto str = as_string(v, f);
+                        if (!str) return str.error();
+                        if (auto t = check_toucher(*str); !t)
+                          return make_error(f + ": " + t.error().message);
+                        spec.touchers.push_back(*str);
+                        return {};
+                      });
     if (!s) return s;
   }
   if (const auto* n = m.get("size")) {
@@ -193,33 +198,37 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   }
   if (const auto* n = m.get("threads")) {
     spec.threads.clear();
-    s = for_each_item(*n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
-      auto i = as_int(v, f);
-      if (!i) return i.error();
-      if (*i < 1 || *i > 1024) return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
-      spec.threads.push_back(static_cast<int>(*i));
-      return {};
-    });
+    s = for_each_item(
+        *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
+          auto i = as_int(v, f);
+          if (!i) return i.error();
+          if (*i < 1 || *i > 1024)
+            return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
+          spec.threads.push_back(static_cast<int>(*i));
+          return {};
+        });
     if (!s) return s;
   }
   if (const auto* n = m.get("cpu_node")) {
     spec.cpu_nodes.clear();
-    s = for_each_item(*n, "matrix.cpu_node", [&](const toml::node& v, const std::string& f) -> Status {
-      if (auto str = v.value<std::string>(); str && *str == "any") {
-        spec.cpu_nodes.push_back(std::nullopt);
-        return {};
-      }
-      auto i = as_int(v, f);
-      if (!i || *i < 0) return make_error(f + ": expected a node id or \"any\"");
-      spec.cpu_nodes.push_back(static_cast<int>(*i));
-      return {};
-    });
+    s = for_each_item(*n, "matrix.cpu_node",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        if (auto str = v.value<std::string>(); str && *str == "any") {
+                          spec.cpu_nodes.push_back(std::nullopt);
+                          return {};
+                        }
+                        auto i = as_int(v, f);
+                        if (!i || *i < 0) return make_error(f + ": expected a node id or \"any\"");
+                        spec.cpu_nodes.push_back(static_cast<int>(*i));
+                        return {};
+                      });
     if (!s) return s;
   }
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();
-    if (*i < 1 || *i > 10000) return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
+    if (*i < 1 || *i > 10000)
+      return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
     spec.repeats = static_cast<int>(*i);
   }
   return {};
@@ -242,8 +251,9 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
 }
 
 Status parse_testbed(const toml::table& t, Spec& spec) {
-  if (auto s = check_keys(t, "testbed", {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
-                                         "distances", "kernels", "modules", "accel", "timeout"});
+  if (auto s = check_keys(t, "testbed",
+                          {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
+                           "distances", "kernels", "modules", "accel", "timeout"});
       !s)
     return s;
   TestbedSpec tb;
@@ -276,7 +286,9 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     }
     if (!ids) return ids.error();
     for (int id : *ids)
-      if (id >= tb.nodes) return make_error("testbed.memory_only_nodes: node " + std::to_string(id) + " is not below testbed.nodes");
+      if (id >= tb.nodes)
+        return make_error("testbed.memory_only_nodes: node " + std::to_string(id) +
+                          " is not below testbed.nodes");
     tb.memory_only_nodes = *ids;
   }
   if (const auto* n = t.get("distances")) {
@@ -297,16 +309,18 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       return make_error("testbed.distances: need " + std::to_string(tb.nodes) + " rows");
     for (const auto& r : tb.distances)
       if (r.size() != static_cast<size_t>(tb.nodes))
-        return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) + " entries");
+        return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
+                          " entries");
   }
   if (const auto* n = t.get("kernels")) {
-    Status s = for_each_item(*n, "testbed.kernels", [&](const toml::node& v, const std::string& f) -> Status {
-      auto str = as_string(v, f);
-      if (!str) return str.error();
-      if (str->empty()) return make_error(f + ": empty kernel");
-      tb.kernels.push_back(*str);
-      return {};
-    });
+    Status s = for_each_item(*n, "testbed.kernels",
+                             [&](const toml::node& v, const std::string& f) -> Status {
+                               auto str = as_string(v, f);
+                               if (!str) return str.error();
+                               if (str->empty()) return make_error(f + ": empty kernel");
+                               tb.kernels.push_back(*str);
+                               return {};
+                             });
     if (!s) return s;
   }
   if (const auto* n = t.get("modules")) {
@@ -343,7 +357,9 @@ Result<uint64_t> parse_size(std::string_view text) {
   if (s.empty()) return make_error("empty size");
   if (s[0] == '-') return make_error("size must be positive, got '" + s + "'");
   size_t digits = 0;
-  while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.')) ++digits;
+  while (digits < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.'))
+    ++digits;
   if (digits == 0) return make_error("size '" + s + "' does not start with a number");
   std::string number = s.substr(0, digits);
   std::string unit = trim(s.substr(digits));
@@ -357,7 +373,9 @@ Result<uint64_t> parse_size(std::string_view text) {
         break;
       }
     }
-    if (!found) return make_error("size '" + s + "' has an unknown unit '" + unit + "' (use B, KiB, MiB, GiB, TiB)");
+    if (!found)
+      return make_error("size '" + s + "' has an unknown unit '" + unit +
+                        "' (use B, KiB, MiB, GiB, TiB)");
   }
   char* end = nullptr;
   double v = std::strtod(number.c_str(), &end);
@@ -365,7 +383,8 @@ Result<uint64_t> parse_size(std::string_view text) {
     return make_error("size '" + s + "' is not a number");
   double bytes = v * static_cast<double>(factor);
   if (bytes >= 18e18) return make_error("size '" + s + "' is too large");
-  if (bytes != std::floor(bytes)) return make_error("size '" + s + "' is not a whole number of bytes");
+  if (bytes != std::floor(bytes))
+    return make_error("size '" + s + "' is not a whole number of bytes");
   return static_cast<uint64_t>(bytes);
 }
 
@@ -373,7 +392,8 @@ std::string format_size(uint64_t bytes) {
   const char* units[] = {"TiB", "GiB", "MiB", "KiB"};
   uint64_t factors[] = {kKiB * kKiB * kKiB * kKiB, kKiB * kKiB * kKiB, kKiB * kKiB, kKiB};
   for (int i = 0; i < 4; ++i)
-    if (bytes >= factors[i] && bytes % factors[i] == 0) return std::to_string(bytes / factors[i]) + units[i];
+    if (bytes >= factors[i] && bytes % factors[i] == 0)
+      return std::to_string(bytes / factors[i]) + units[i];
   return std::to_string(bytes) + "B";
 }
 
@@ -389,7 +409,8 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   }
   Spec spec = default_spec();
   spec.source_text = std::string(toml_text);
-  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed"}); !s) return s.error();
+  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed"}); !s)
+    return s.error();
   if (const auto* n = root.get("name")) {
     auto str = as_string(*n, "name");
     if (!str) return str.error();
@@ -440,7 +461,8 @@ Status check_spec(const Spec& spec) {
     const auto& p = spec.policies[i];
     if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())
       return make_error("matrix.policy[" + std::to_string(i) + "]: policy " + policy_name(p.mode) +
-                        " needs nodes: write \"" + policy_name(p.mode) + ":0-1\" or set matrix.nodes");
+                        " needs nodes: write \"" + policy_name(p.mode) +
+                        ":0-1\" or set matrix.nodes");
   }
   return {};
 }

@@ -53,14 +53,16 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     return n ? std::to_string(*n) : std::string("\"any\"");
   }) << "\n";
   o << "repeats = " << spec.repeats << "\n";
-  o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms << "\ntolerance = " << spec.tolerance
-    << "\n";
+  o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
+    << "\ntolerance = " << spec.tolerance << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
-    o << "\n[testbed]\nnodes = " << t.nodes << "\nmem_per_node = " << quoted(format_size(t.mem_per_node_bytes))
+    o << "\n[testbed]\nnodes = " << t.nodes
+      << "\nmem_per_node = " << quoted(format_size(t.mem_per_node_bytes))
       << "\ncpus_per_node = " << t.cpus_per_node << "\n";
     if (!t.memory_only_nodes.empty())
-      o << "memory_only_nodes = " << array(t.memory_only_nodes, [](int n) { return std::to_string(n); }) << "\n";
+      o << "memory_only_nodes = "
+        << array(t.memory_only_nodes, [](int n) { return std::to_string(n); }) << "\n";
     if (!t.distances.empty())
       o << "distances = " << array(t.distances, [](const std::vector<int>& row) {
         return array(row, [](int d) { return std::to_string(d); });

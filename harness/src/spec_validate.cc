@@ -18,7 +18,9 @@ uint64_t free_on(const HostFacts& host, int node) {
   return it == host.free_bytes.end() ? 0 : it->second;
 }
 
-std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+std::string mib(uint64_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
 
 // Strict policies may not spill to other nodes, so each target node must hold its share.
 // Others (default, local, preferred*) may spill, so only the host as a whole must hold the cell.
@@ -26,31 +28,36 @@ Status check_capacity(const Cell& cell, const HostFacts& host) {
   bool strict = cell.policy == PolicyMode::kBind || cell.policy == PolicyMode::kInterleave ||
                 cell.policy == PolicyMode::kWeightedInterleave;
   if (strict) {
-    uint64_t share = cell.policy == PolicyMode::kBind ? cell.size_bytes
-                                                      : cell.size_bytes / cell.nodes.size();
+    uint64_t share =
+        cell.policy == PolicyMode::kBind ? cell.size_bytes : cell.size_bytes / cell.nodes.size();
     uint64_t total_free = 0;
-    for (int n : cell.nodes) total_free += free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
+    for (int n : cell.nodes)
+      total_free += free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
     if (cell.policy == PolicyMode::kBind) {
       if (cell.size_bytes > total_free)
-        return make_error("size " + format_size(cell.size_bytes) + " exceeds the free memory of nodes " +
-                          format_id_list(cell.nodes) + " (" + mib(total_free) + " after a " +
-                          mib(host.margin_bytes) + " safety margin per node)");
+        return make_error("size " + format_size(cell.size_bytes) +
+                          " exceeds the free memory of nodes " + format_id_list(cell.nodes) + " (" +
+                          mib(total_free) + " after a " + mib(host.margin_bytes) +
+                          " safety margin per node)");
       return {};
     }
     for (int n : cell.nodes) {
-      uint64_t avail = free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
+      uint64_t avail =
+          free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
       if (share > avail)
-        return make_error("size " + format_size(cell.size_bytes) + " puts " + mib(share) + " on node " +
-                          std::to_string(n) + ", which has " + mib(avail) + " free after a " +
-                          mib(host.margin_bytes) + " safety margin");
+        return make_error("size " + format_size(cell.size_bytes) + " puts " + mib(share) +
+                          " on node " + std::to_string(n) + ", which has " + mib(avail) +
+                          " free after a " + mib(host.margin_bytes) + " safety margin");
     }
     return {};
   }
   uint64_t total = 0;
-  for (int n : host.nodes) total += free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
+  for (int n : host.nodes)
+    total += free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
   if (cell.size_bytes > total)
     return make_error("size " + format_size(cell.size_bytes) + " exceeds the host's free memory (" +
-                      mib(total) + " after a " + mib(host.margin_bytes) + " safety margin per node)");
+                      mib(total) + " after a " + mib(host.margin_bytes) +
+                      " safety margin per node)");
   return {};
 }
 
@@ -62,13 +69,15 @@ Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host) {
     std::string where = "cell " + cell_key(cell) + ": ";
     for (int n : cell.nodes)
       if (!has_node(host, n))
-        return make_error(where + "node " + std::to_string(n) + " does not exist on this host (nodes: " + have + ")");
+        return make_error(where + "node " + std::to_string(n) +
+                          " does not exist on this host (nodes: " + have + ")");
     if (cell.cpu_node && !has_node(host, *cell.cpu_node))
       return make_error(where + "cpu_node " + std::to_string(*cell.cpu_node) +
                         " does not exist on this host (nodes: " + have + ")");
     if (cell.size_bytes == 0) return make_error(where + "size must be positive");
     if (cell.size_bytes % 4096 != 0)
-      return make_error(where + "size " + std::to_string(cell.size_bytes) + " is not a multiple of 4 KiB");
+      return make_error(where + "size " + std::to_string(cell.size_bytes) +
+                        " is not a multiple of 4 KiB");
     if (auto s = check_capacity(cell, host); !s) return make_error(where + s.error().message);
   }
   return {};

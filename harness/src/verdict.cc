@@ -35,7 +35,8 @@ std::map<int, double> fill(const std::vector<int>& order, uint64_t size, const V
     int n = order[i];
     auto it = in.free_bytes.find(n);
     bool last = i + 1 == order.size();
-    uint64_t room = (it == in.free_bytes.end() || last) ? remaining : std::min(remaining, it->second);
+    uint64_t room =
+        (it == in.free_bytes.end() || last) ? remaining : std::min(remaining, it->second);
     if (room == 0) continue;
     out[n] = static_cast<double>(room) / static_cast<double>(size);
     remaining -= room;
@@ -56,8 +57,8 @@ std::string percent_split(const std::map<int, double>& m) {
 }  // namespace
 
 std::map<int, double> expected_split(const Cell& cell, const VerdictInputs& in) {
-  int home = in.toucher_node >= 0 ? in.toucher_node
-                                  : (in.host_nodes.empty() ? 0 : in.host_nodes.front());
+  int home =
+      in.toucher_node >= 0 ? in.toucher_node : (in.host_nodes.empty() ? 0 : in.host_nodes.front());
   switch (cell.policy) {
     case PolicyMode::kDefault:
     case PolicyMode::kLocal:
@@ -119,8 +120,8 @@ Verdict judge(const Cell& cell, const std::map<int, uint64_t>& pages_per_node,
   }
   v.honored = v.max_deviation <= v.tolerance;
   char buf[64];
-  std::snprintf(buf, sizeof buf, " (max deviation %.1f%%, tolerance %.1f%%)",
-                v.max_deviation * 100, v.tolerance * 100);
+  std::snprintf(buf, sizeof buf, " (max deviation %.1f%%, tolerance %.1f%%)", v.max_deviation * 100,
+                v.tolerance * 100);
   v.reason = std::string(v.honored ? "honoured: " : "NOT honoured: ") + "expected " +
              percent_split(v.expected) + ", measured " + percent_split(v.measured) + buf;
   return v;

@@ -1,7 +1,86 @@
-// memplace: parses arguments and hands them to the core library. Nothing else lives here.
-#include <cstdio>
+// memplace: parses arguments into the library's argument structs and returns what the command
+// returns. Nothing else lives here.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "memplace/commands.h"
+
+namespace {
+
+std::string join_argv(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  std::fprintf(stderr, "memplace: not wired yet\n");
-  return 2;
+  CLI::App app{"memplace: where does guest memory land on a NUMA host?"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "memplace " MEMPLACE_VERSION);
+
+  memplace::ProbeArgs probe;
+  auto* probe_cmd =
+      app.add_subcommand("probe", "Report what this host can do (NUMA, KVM, guest_memfd)");
+  probe_cmd->add_flag("--json", probe.json, "Machine-readable output");
+  probe_cmd->add_option("--root", probe.sysfs_root, "Read /sys and /proc under this root")
+      ->group("");
+
+  memplace::RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run an experiment matrix (spec file and/or flags)");
+  run_cmd->add_option("spec", run.spec_path, "Spec file (TOML)")->check(CLI::ExistingFile);
+  run_cmd->add_option("--policy", run.policies,
+                      "Policy axis: default, bind, interleave, preferred, preferred-many, "
+                      "weighted-interleave, local; optionally with nodes, e.g. bind:1");
+  run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
+  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd (comma list allowed)");
+  run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
+  run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
+  run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
+  run_cmd->add_option("--cpu-node", run.cpu_node, "Node whose CPUs touch the memory, or 'any'");
+  run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
+  run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
+  run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");
+  run_cmd->add_option("--out", run.out_dir, "Results directory");
+  run_cmd->add_option("--resume", run.resume_dir,
+                      "Finish the remaining cells of a results directory");
+  run_cmd->add_flag("--check", run.check,
+                    "Exit 1 if any verdict is not honoured or any run failed");
+  run_cmd->add_flag("--dry-run", run.dry_run, "Print what would run, run nothing");
+  run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
+  run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
+  run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
+  run_cmd->add_option("--kernel", run.kernels,
+                      "Testbed kernel: debian:VERSION or a path (repeatable)");
+  run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
+  run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
+  run_cmd->add_option("--stream", run.stream_path, "Also write each record to this file/port")
+      ->group("");
+  run_cmd->add_option("--env-kind", run.env_kind, "Environment kind for records")->group("");
+  run_cmd->add_option("--env-accel", run.env_accel, "Testbed accelerator for records")->group("");
+  run_cmd->add_option("--env-topology", run.env_topology_json, "Testbed topology JSON")->group("");
+
+  memplace::ReportArgs report;
+  auto* report_cmd =
+      app.add_subcommand("report", "Write report.md and CSV tables for a results dir");
+  report_cmd->add_option("dir", report.dir, "Results directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 exits 0 for --help and 106/109 etc. for errors; memplace's contract is 2 for bad input.
+    int code = app.exit(e);
+    return code == 0 ? 0 : memplace::kExitBadInput;
+  }
+
+  if (*probe_cmd) return memplace::command_probe(probe);
+  if (*run_cmd) {
+    run.invocation = join_argv(argc, argv);
+    return memplace::command_run(run);
+  }
+  if (*report_cmd) return memplace::command_report(report);
+  return memplace::kExitBadInput;
 }

@@ -21,9 +21,9 @@ struct Cell {
   BackingKind backing = BackingKind::kAnon;
   std::string toucher = "host";  // "host" | "vcpu" | "qemu"
   uint64_t size_bytes = 0;
-  int threads = 1;               // touching threads (host) or vCPUs (vcpu/qemu)
-  std::optional<int> cpu_node;   // node whose CPUs the touchers run on; none = unpinned
-  int repeat = 0;                // 0-based repeat index
+  int threads = 1;              // touching threads (host) or vCPUs (vcpu/qemu)
+  std::optional<int> cpu_node;  // node whose CPUs the touchers run on; none = unpinned
+  int repeat = 0;               // 0-based repeat index
 };
 
 // Stable identity of a cell across result dirs and resumes, without the repeat index:

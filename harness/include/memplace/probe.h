@@ -2,11 +2,13 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "memplace/policy.h"
 #include "memplace/topology.h"
 
 namespace memplace {
@@ -29,13 +31,31 @@ struct ProbeReport {
   bool weighted_interleave = false;
   bool sev_snp_param = false;  // kvm_amd sev_snp=Y
   bool dev_sev = false;
-  bool cpu_virt = false;       // vmx/svm in cpuinfo
+  bool cpu_virt = false;  // vmx/svm in cpuinfo
   std::string qemu_binary;
   std::string qemu_version;
 };
 
+// The shared-policy check on its own, so tests can compare its verdict with the kernel's answer:
+// a few pages of guest_memfd mapped twice, `mode` over `nodes` mbound through the first view,
+// the policy read back through the second.
+struct GmemPolicyCheck {
+  std::string state;  // "honored" | "not_honored" | "unknown"
+  std::string detail;
+  PolicyMode mode = PolicyMode::kBind;
+  std::vector<int> nodes;
+  std::optional<PolicyReadback> first_view;   // the VMA that was mbound
+  std::optional<PolicyReadback> second_view;  // the other VMA: the shared (file) policy
+};
+GmemPolicyCheck check_gmem_shared_policy(PolicyMode mode, const std::vector<int>& nodes);
+
+// `sysfs_root` also roots the device nodes (dev/kvm, dev/sev), so a fixture tree without them
+// probes a host without KVM. Never fails: what cannot be asked is reported as absent.
 ProbeReport run_probe(const std::string& sysfs_root = "");
 nlohmann::json to_json(const ProbeReport& p);
 std::string format_probe_text(const ProbeReport& p);
+
+// "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u16)" -> "7.2.19"; "" if none.
+std::string parse_qemu_version(std::string_view first_line);
 
 }  // namespace memplace

@@ -22,8 +22,12 @@ struct Error {
 };
 
 // Captures errno at the call site; call it right after the failing system call.
-inline Error errno_error(std::string what) { return Error{errno, std::move(what)}; }
-inline Error make_error(std::string what) { return Error{0, std::move(what)}; }
+inline Error errno_error(std::string what) {
+  return Error{errno, std::move(what)};
+}
+inline Error make_error(std::string what) {
+  return Error{0, std::move(what)};
+}
 
 template <class T>
 class [[nodiscard]] Result {

@@ -2,10 +2,9 @@
 // + rename), samples/. Readers skip a truncated last line with a warning instead of failing.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "memplace/result.h"
 #include "memplace/run_record.h"
@@ -16,8 +15,8 @@ namespace memplace {
 class RunsWriter {
  public:
   static Result<RunsWriter> open(const std::string& path);  // O_APPEND, created if missing
-  Status append(const RunRecord& record);                    // one line, then fsync
-  Status append_json(const nlohmann::json& line);            // a line received verbatim
+  Status append(const RunRecord& record);                   // one line, then fsync
+  Status append_json(const nlohmann::json& line);           // a line received verbatim
 
  private:
   explicit RunsWriter(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -4,11 +4,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "memplace/sysfs.h"
 #include "memplace/verdict.h"
@@ -21,8 +20,8 @@ struct Environment {
   std::string kind = "local";  // "local" | "testbed"
   std::string kernel;          // uname -r of the kernel that placed the memory
   std::string hostname;
-  std::string accel;           // testbed only: "kvm" | "tcg"
-  nlohmann::json topology;     // testbed only: nodes, memory, cpus
+  std::string accel;        // testbed only: "kvm" | "tcg"
+  nlohmann::json topology;  // testbed only: nodes, memory, cpus
 };
 
 struct RunRecord {

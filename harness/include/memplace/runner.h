@@ -15,20 +15,20 @@ namespace memplace {
 
 struct RunOptions {
   std::string out_dir;
-  std::string sysfs_root;      // "" = live system
-  bool progress = true;        // human progress lines on stderr
-  bool resume = false;         // skip cells already in out_dir/runs.jsonl
-  std::string stream_path;     // also write each record line here (testbed's virtio port)
-  Environment environment;     // kind, kernel; filled from the host when left empty
-  std::string invocation;      // the command line, for the manifest
+  std::string sysfs_root;   // "" = live system
+  bool progress = true;     // human progress lines on stderr
+  bool resume = false;      // skip cells already in out_dir/runs.jsonl
+  std::string stream_path;  // also write each record line here (testbed's virtio port)
+  Environment environment;  // kind, kernel; filled from the host when left empty
+  std::string invocation;   // the command line, for the manifest
 };
 
 struct MatrixSummary {
   int ok = 0;
   int unsupported = 0;
   int failed = 0;
-  int not_honored = 0;  // ok runs whose verdict failed
-  int skipped = 0;      // already present (resume)
+  int not_honored = 0;     // ok runs whose verdict failed
+  int skipped = 0;         // already present (resume)
   int interrupted_by = 0;  // signal number that stopped the matrix early, 0 if it ran through
 };
 

@@ -26,9 +26,9 @@ struct TestbedSpec {
   int cpus_per_node = 1;
   std::vector<int> memory_only_nodes;
   std::vector<std::vector<int>> distances;  // empty = QEMU default
-  std::vector<std::string> kernels;          // "debian:6.18", "/path/to/bzImage"
-  std::string modules_dir;                   // for a path kernel
-  std::string accel = "auto";                // "auto" | "kvm" | "tcg"
+  std::vector<std::string> kernels;         // "debian:6.18", "/path/to/bzImage"
+  std::string modules_dir;                  // for a path kernel
+  std::string accel = "auto";               // "auto" | "kvm" | "tcg"
   int timeout_seconds = 600;
 };
 
@@ -77,7 +77,7 @@ std::vector<Cell> expand(const Spec& spec);
 // Host-dependent checks: nodes the host lacks, sizes above free memory on the target nodes.
 struct HostFacts {
   std::vector<int> nodes;
-  std::map<int, uint64_t> free_bytes;  // MemFree per node
+  std::map<int, uint64_t> free_bytes;    // MemFree per node
   uint64_t margin_bytes = 256ull << 20;  // kept free on every node
 };
 Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host);

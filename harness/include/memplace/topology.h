@@ -2,10 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "memplace/result.h"
 
@@ -18,7 +17,7 @@ struct NodeInfo {
 };
 
 struct Topology {
-  std::vector<NodeInfo> nodes;                // sorted by os_index
+  std::vector<NodeInfo> nodes;                   // sorted by os_index
   std::vector<std::vector<uint64_t>> distances;  // [i][j] in nodes order; empty if unknown
   std::vector<int> node_ids() const;
 };

@@ -14,9 +14,9 @@ struct Verdict {
   std::map<int, double> expected;  // node -> fraction of pages
   std::map<int, double> measured;  // node -> fraction of pages
   bool honored = false;
-  double max_deviation = 0;        // max |measured - expected| over nodes
+  double max_deviation = 0;  // max |measured - expected| over nodes
   double tolerance = 0.05;
-  std::string reason;              // one line a person can read
+  std::string reason;  // one line a person can read
 };
 
 struct VerdictInputs {
