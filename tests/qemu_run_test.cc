@@ -74,7 +74,7 @@ class QemuRunTest : public ::testing::Test {
   }
   void TearDown() override {
     std::error_code ec;
-    if (!out_.empty()) fs::remove_all(out_, ec);
+    if (!out_.empty() && !std::getenv("MEMPLACE_KEEP")) fs::remove_all(out_, ec);
   }
 
   fs::path out_;
@@ -83,48 +83,58 @@ class QemuRunTest : public ::testing::Test {
   Cell cell_;
 };
 
+// Node MemUsed is a whole-node figure, and this machine is shared with other builds and tests
+// that allocate and free hundreds of MiB a second. The guest's own share is measured exactly by
+// the guest RAM mapping's resident pages between go and done (asserted on every attempt); the
+// MemUsed condition is retried on a few fresh guests and must hold on one of them, with every
+// attempt's figures printed.
 TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
-  RunRecord r = run_qemu_cell(cell_, ctx_, "r0001", options_);
-  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
-  std::printf("boot %.2f s, agent touch %.3f s (%s), wall %.2f s\n",
-              r.extra["boot_seconds"].get<double>(), r.populate_seconds, r.populate_method.c_str(),
-              r.wall_seconds);
+  constexpr int kAttempts = 4;
+  bool memused_ok = false;
+  for (int attempt = 1; attempt <= kAttempts && !memused_ok; ++attempt) {
+    RunRecord r = run_qemu_cell(cell_, ctx_, "r000" + std::to_string(attempt), options_);
+    ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+    ASSERT_TRUE(r.delta_used_mib.count(0));
+    ASSERT_TRUE(r.placement_pages.count(0));
+    double delta = r.delta_used_mib.at(0);
+    double guest_delta = r.extra["guest_ram_delta_mib"]["0"].get<double>();
+    uint64_t n0 = r.placement_pages.at(0);
+    std::printf(
+        "attempt %d: boot %.2f s, agent touch %.3f s (%s), wall %.2f s; node 0 MemUsed delta "
+        "%.1f MiB; guest RAM N0 delta %.1f MiB; numa_maps N0 %llu pages (%.1f MiB)\n",
+        attempt, r.extra["boot_seconds"].get<double>(), r.populate_seconds,
+        r.populate_method.c_str(), r.wall_seconds, delta, guest_delta,
+        static_cast<unsigned long long>(n0), n0 * 4096.0 / (1 << 20));
+    if (r.extra.contains("settle")) std::printf("  settle: %s\n", r.extra["settle"].dump().c_str());
 
-  // node 0 MemUsed between the go and the done snapshots: the touch and only the touch.
-  ASSERT_TRUE(r.delta_used_mib.count(0));
-  double delta = r.delta_used_mib.at(0);
-  std::printf("node 0 MemUsed delta %.1f MiB\n", delta);
-  EXPECT_NEAR(delta, 256.0, 25.6);
+    // QEMU's guest RAM mapping: the touch added 256 MiB on node 0 and nothing elsewhere.
+    EXPECT_NEAR(guest_delta, 256.0, 25.6);
+    EXPECT_GE(n0 * 4096, 256ull << 20);
+    for (const auto& [node, pages] : r.placement_pages) {
+      if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+    }
+    // The record is complete.
+    ASSERT_TRUE(r.verdict.has_value());
+    EXPECT_TRUE(r.verdict->honored) << r.verdict->reason;
+    EXPECT_EQ(r.toucher, "qemu");
+    EXPECT_FALSE(r.meminfo_before.empty());
+    EXPECT_FALSE(r.meminfo_after.empty());
+    EXPECT_GT(r.populate_seconds, 0);
+    EXPECT_FALSE(r.populate_method.empty());
+    EXPECT_EQ(r.extra["agent"]["bytes"].get<uint64_t>(), 256ull << 20);
+    EXPECT_EQ(r.extra["qemu_version"].get<std::string>().substr(0, 1), "7");
+    EXPECT_NE(r.extra["qemu_command"].get<std::string>().find("host-nodes=0,policy=bind"),
+              std::string::npos);
+    EXPECT_FALSE(r.extra["guest"]["kernel"].get<std::string>().empty());
+    EXPECT_TRUE(fs::exists(out_ / r.samples_file));
+    auto back = record_from_json(to_json(r));
+    ASSERT_TRUE(back.ok()) << back.error().describe();
+    EXPECT_EQ(back->status, "ok");
+    EXPECT_TRUE(live_children().empty());
 
-  // QEMU's guest RAM mapping holds at least the touched memory on node 0.
-  ASSERT_TRUE(r.placement_pages.count(0));
-  uint64_t n0 = r.placement_pages.at(0);
-  std::printf("numa_maps N0 of the guest RAM: %llu pages (%.1f MiB)\n",
-              static_cast<unsigned long long>(n0), n0 * 4096.0 / (1 << 20));
-  EXPECT_GE(n0 * 4096, 256ull << 20);
-  for (const auto& [node, pages] : r.placement_pages) {
-    if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+    memused_ok = delta > 256.0 * 0.9 && delta < 256.0 * 1.1;
   }
-
-  // The record is complete.
-  ASSERT_TRUE(r.verdict.has_value());
-  EXPECT_TRUE(r.verdict->honored) << r.verdict->reason;
-  EXPECT_EQ(r.toucher, "qemu");
-  EXPECT_FALSE(r.meminfo_before.empty());
-  EXPECT_FALSE(r.meminfo_after.empty());
-  EXPECT_GT(r.populate_seconds, 0);
-  EXPECT_FALSE(r.populate_method.empty());
-  EXPECT_EQ(r.extra["agent"]["bytes"].get<uint64_t>(), 256ull << 20);
-  EXPECT_EQ(r.extra["qemu_version"].get<std::string>().substr(0, 1), "7");
-  EXPECT_NE(r.extra["qemu_command"].get<std::string>().find("host-nodes=0,policy=bind"),
-            std::string::npos);
-  EXPECT_FALSE(r.extra["guest"]["kernel"].get<std::string>().empty());
-  EXPECT_TRUE(fs::exists(out_ / r.samples_file));
-  // It survives the results format.
-  auto back = record_from_json(to_json(r));
-  ASSERT_TRUE(back.ok()) << back.error().describe();
-  EXPECT_EQ(back->status, "ok");
-  EXPECT_TRUE(live_children().empty());
+  EXPECT_TRUE(memused_ok) << "node 0 MemUsed never rose by 256 MiB +-10% between go and done";
 }
 
 TEST_F(QemuRunTest, SilentGuestFailsWithinItsTimeoutAndLeavesNoQemu) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "memplace/nodelist.h"
+#include "memplace/probe.h"
 #include "memplace/qemu.h"
 #include "memplace/subprocess.h"
 
@@ -15,17 +16,11 @@ std::string QemuVersion::text() const {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
 }
 
-Result<QemuVersion> parse_qemu_version(std::string_view out) {
-  static constexpr std::string_view kKey = "version ";
-  size_t at = out.find(kKey);
-  if (at == std::string_view::npos) {
-    return make_error("no version in QEMU's --version output: \"" +
-                      std::string(out.substr(0, out.find('\n'))) + "\"");
-  }
+Result<QemuVersion> parse_qemu_version_numbers(std::string_view version) {
   QemuVersion v;
-  std::string rest(out.substr(at + kKey.size(), 32));
-  if (std::sscanf(rest.c_str(), "%d.%d.%d", &v.major, &v.minor, &v.micro) < 2 || v.major <= 0) {
-    return make_error("unreadable QEMU version \"" + rest.substr(0, rest.find('\n')) + "\"");
+  std::string text(version.substr(0, 32));
+  if (std::sscanf(text.c_str(), "%d.%d.%d", &v.major, &v.minor, &v.micro) < 2 || v.major <= 0) {
+    return make_error("unreadable QEMU version \"" + text + "\"");
   }
   return v;
 }
@@ -56,7 +51,7 @@ Result<QemuCapabilities> probe_qemu(const std::string& binary) {
     return make_error(binary + " --version exited with " + std::to_string(version->exit_code));
   }
   caps.version_line = version->out.substr(0, version->out.find('\n'));
-  auto v = parse_qemu_version(version->out);
+  auto v = parse_qemu_version_numbers(parse_qemu_version(caps.version_line));
   if (!v) return v.error();
   caps.version = *v;
   // Options are asked of the binary itself: a patched QEMU may have what its version lacks.
@@ -161,6 +156,8 @@ std::vector<std::string> qemu_guest_command(const QemuGuestConfig& c) {
   }
 
   std::string append = "console=ttyS0 panic=1 loglevel=4";
+  // Report every freed page, not only whole pageblocks.
+  if (c.free_page_reporting) append += " page_reporting.page_reporting_order=0";
   if (!c.disk_image.empty()) append += " root=/dev/vda rw";
   if (!c.append.empty()) append += " " + c.append;
   a.insert(a.end(), {"-kernel", c.kernel});
@@ -170,6 +167,9 @@ std::vector<std::string> qemu_guest_command(const QemuGuestConfig& c) {
   }
   a.insert(a.end(), {"-append", append});
   a.insert(a.end(), {"-display", "none", "-serial", "file:" + c.serial_log, "-no-reboot"});
+  if (c.free_page_reporting) {
+    a.insert(a.end(), {"-device", "virtio-balloon-pci,free-page-reporting=on"});
+  }
   auto port = qemu_virtio_serial_args(c.socket_path, c.port_name);
   a.insert(a.end(), port.begin(), port.end());
   return a;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "memplace/agent_protocol.h"
 #include "memplace/initramfs.h"
@@ -211,6 +212,8 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
   c.initrd = paths.initrd;
   c.disk_image = o.disk_image;
   c.append = o.extra_append;
+  // Encrypted guests cannot hand pages back this way; everything else does.
+  c.free_page_reporting = !c.snp;
   c.serial_log = paths.serial_log;
   c.socket_path = paths.socket_path;
   return c;
@@ -384,7 +387,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     in.busybox = o.busybox;
     // The agent's channel is a virtio-serial port; load its driver where it is a module.
     in.modules_dir = kernel->modules_dir;
-    in.module_roots = {"virtio_pci", "virtio_console"};
+    in.module_roots = {"virtio_pci", "virtio_console", "virtio_balloon"};
     in.optional_modules = in.module_roots;
     in.programs = {{agent, "bin/memplace-agent"}};
     in.run_line = agent_run_line(o);
@@ -494,10 +497,43 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
                       {"mem_bytes", hello->mem_bytes}};
   r.environment.accel = accel;
 
+  // With free page reporting the guest hands its boot leftovers back over a few seconds; the
+  // "before" snapshot waits until the guest RAM's resident size stops falling.
+  if (config->free_page_reporting) {
+    auto resident = [&]() -> uint64_t {
+      auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
+      if (!maps) return 0;
+      uint64_t n = 0;
+      for (const auto& [node, pages] : guest_ram_placement(*maps, config->backend).pages) n += pages;
+      return n;
+    };
+    auto t_settle = Clock::now();
+    uint64_t at_hello = resident(), last = at_hello;
+    auto last_drop = t_settle;
+    while (seconds_since(t_settle) < o.settle_max_seconds) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      uint64_t now = resident();
+      if (now + 256 < last) {  // fell by more than 1 MiB
+        last = now;
+        last_drop = Clock::now();
+      }
+      if (seconds_since(t_settle) >= o.settle_min_seconds &&
+          std::chrono::duration<double>(Clock::now() - last_drop).count() >= 1.0) {
+        break;
+      }
+    }
+    r.extra["settle"] = {{"seconds", seconds_since(t_settle)},
+                         {"guest_ram_at_hello_mib", at_hello / 256.0},
+                         {"guest_ram_at_go_mib", last / 256.0}};
+  }
+
   // "before": the guest is booted and idle, its own boot memory already counted.
   auto before = read_meminfo_snapshot(ctx.sysfs_root);
   if (!before) return fail("reading node meminfo: " + before.error().describe());
   r.meminfo_before = *before;
+  // QEMU's own view of the same moment: node MemUsed is host-wide and moves with everything else
+  // on the machine, the guest RAM mapping's resident pages move only with the guest.
+  auto maps_before = read_numa_maps(ctx.sysfs_root, qemu.pid());
   AgentGo go;
   go.size_bytes = cell.size_bytes;
   go.threads = std::max(1, cell.threads);
@@ -553,6 +589,15 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   auto placement = guest_ram_placement(*maps, config->backend);
   r.placement_pages = placement.pages;
   r.extra["numa_maps"] = {{"how", placement.how}, {"mappings", placement.mappings}};
+  if (maps_before) {
+    auto at_go = guest_ram_placement(*maps_before, config->backend);
+    nlohmann::json delta = nlohmann::json::object();
+    for (const auto& [node, pages] : placement.pages) {
+      uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
+      delta[std::to_string(node)] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
+    }
+    r.extra["guest_ram_delta_mib"] = delta;  // per node, between go and done
+  }
   if (placement.mappings.empty()) {
     return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
   }

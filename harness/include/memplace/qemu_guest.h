@@ -29,8 +29,8 @@ struct QemuVersion {
   std::string text() const;  // "7.2.22", or "unknown"
 };
 
-// From `qemu-system-x86_64 --version`: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)".
-Result<QemuVersion> parse_qemu_version(std::string_view version_output);
+// "7.2.22" (what probe.h's parse_qemu_version takes out of `--version`) -> {7, 2, 22}.
+Result<QemuVersion> parse_qemu_version_numbers(std::string_view version);
 
 // Property names from `-object TYPE,help`: lines like "  share=<bool>  - Mark the memory ...".
 std::set<std::string> parse_qemu_property_help(std::string_view help_output);
@@ -85,6 +85,9 @@ struct QemuGuestConfig {
   std::string serial_log;       // ttyS0 (the console) goes here
   std::string socket_path;      // the agent channel's unix socket, listened on by memplace
   std::string port_name = "memplace.agent";
+  // virtio-balloon free page reporting: pages the guest frees (its boot leftovers) go back to
+  // the host, so the touch after "go" faults in fresh host memory instead of reusing them.
+  bool free_page_reporting = false;
 };
 
 std::vector<std::string> qemu_guest_command(const QemuGuestConfig& config);

@@ -34,6 +34,10 @@ struct QemuToucherOptions {
   int boot_timeout_seconds = 120;  // QEMU start to the agent's hello
   int agent_timeout_seconds = 600; // go to done
   int poweroff_timeout_seconds = 30;
+  // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
+  // resident size to stop falling before the "before" snapshot.
+  double settle_min_seconds = 3.0;
+  double settle_max_seconds = 15.0;
   // Guest RAM beyond the touch: the guest kernel, its page tables, the initramfs.
   uint64_t guest_overhead_bytes = 256ull << 20;
   std::string extra_append;
