@@ -21,8 +21,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,7 +45,9 @@ constexpr int MADV_POPULATE_WRITE = 23;
 #endif
 constexpr int kMpolBind = 2;
 
-void console(const std::string& s) { std::fprintf(stderr, "memplace-agent: %s\n", s.c_str()); }
+void console(const std::string& s) {
+  std::fprintf(stderr, "memplace-agent: %s\n", s.c_str());
+}
 
 struct Options {
   std::string port;      // explicit device path
@@ -207,7 +209,7 @@ AgentHello make_hello() {
   if (uname(&u) == 0) h.kernel = u.release;
   h.nodes = guest_nodes();
   h.cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
-  struct sysinfo si{};
+  struct sysinfo si {};
   if (sysinfo(&si) == 0) h.mem_bytes = static_cast<uint64_t>(si.totalram) * si.mem_unit;
   return h;
 }
@@ -247,8 +249,8 @@ void touch_range(char* p, uint64_t len, bool populate, std::atomic<uint64_t>* do
 // The touch itself; on failure an AgentError to send.
 std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
   uint64_t size = (go.size_bytes + kPage - 1) / kPage * kPage;
-  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) return AgentError{std::string("mmap: ") + std::strerror(errno)};
   char* base = static_cast<char*>(mem);
   if (go.node) {
@@ -293,8 +295,8 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
   }
   for (auto& th : pool) th.join();
   double seconds = seconds_since(t0);
-  if (failed.load()) return AgentError{std::string("MADV_POPULATE_WRITE failed mid-touch: ") +
-                                       std::strerror(errno)};
+  if (failed.load())
+    return AgentError{std::string("MADV_POPULATE_WRITE failed mid-touch: ") + std::strerror(errno)};
   AgentDone d;
   d.seconds = seconds;
   d.method = populate ? "madv_populate_write" : "store_per_page";
@@ -392,4 +394,6 @@ int agent_main(int argc, char** argv) {
 }  // namespace
 }  // namespace memplace
 
-int main(int argc, char** argv) { return memplace::agent_main(argc, argv); }
+int main(int argc, char** argv) {
+  return memplace::agent_main(argc, argv);
+}

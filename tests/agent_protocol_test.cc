@@ -78,7 +78,8 @@ TEST(AgentProtocol, GoIsValidated) {
   EXPECT_FALSE(decode_host_message(R"({"type":"go","size_bytes":-1,"threads":1})").ok());
   EXPECT_FALSE(
       decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"method":"x"})").ok());
-  EXPECT_FALSE(decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"node":-2})").ok());
+  EXPECT_FALSE(
+      decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"node":-2})").ok());
 }
 
 TEST(AgentProtocol, FieldErrorsNameTheField) {
@@ -126,7 +127,8 @@ TEST(AgentProtocol, GarbageIsAnErrorNeverACrash) {
 TEST(AgentProtocol, OverlongAndDeeplyNestedLinesAreRejected) {
   std::string deep(kAgentMaxLineBytes - 1, '[');
   EXPECT_FALSE(decode_guest_message(deep).ok());
-  std::string too_long = R"({"type":"log","message":")" + std::string(kAgentMaxLineBytes, 'x') + "\"}";
+  std::string too_long =
+      R"({"type":"log","message":")" + std::string(kAgentMaxLineBytes, 'x') + "\"}";
   auto m = decode_guest_message(too_long);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message.find("limit"), std::string::npos);

@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "memplace/kernel_fetch.h"
 #include "memplace/results_io.h"
@@ -149,6 +152,35 @@ TEST_F(QemuRunTest, SilentGuestFailsWithinItsTimeoutAndLeavesNoQemu) {
   EXPECT_TRUE(live_children().empty()) << "a QEMU outlived its run";
   ASSERT_TRUE(r.extra.contains("serial_log")) << to_json(r).dump(2);
   EXPECT_TRUE(fs::exists(out_ / r.extra["serial_log"].get<std::string>()));
+}
+
+// memplace's matrix catches SIGINT/SIGTERM with a handler of its own; the run must end at once,
+// kill QEMU, and leave the signal visible to that handler.
+std::atomic<int> g_matrix_saw{0};
+void matrix_handler(int sig) {
+  g_matrix_saw.store(sig);
+}
+
+TEST_F(QemuRunTest, SigtermKillsQemuAndReachesTheMatrixHandler) {
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = matrix_handler;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGTERM, &sa, &old), 0);
+  options_.guest_run_line = "sleep 1000";
+  options_.boot_timeout_seconds = 120;
+  std::thread killer([] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    kill(getpid(), SIGTERM);
+  });
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0006", options_);
+  killer.join();
+  sigaction(SIGTERM, &old, nullptr);
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_NE(r.message.find("interrupted by signal 15"), std::string::npos) << r.message;
+  EXPECT_LT(r.wall_seconds, 60);
+  EXPECT_EQ(g_matrix_saw.load(), SIGTERM);
+  EXPECT_TRUE(live_children().empty());
 }
 
 TEST_F(QemuRunTest, GarbageFromTheGuestFailsWithoutWaiting) {

@@ -3,7 +3,6 @@
 #include "memplace/agent_protocol.h"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace memplace {
@@ -19,7 +18,9 @@ template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // Invalid UTF-8 (a garbled kernel string, a strerror in another locale) must not throw.
-std::string dump_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string_view trim_line(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) {
@@ -188,40 +189,47 @@ Status check_go(const AgentGo& go) {
 }
 
 std::string encode_guest_message(const GuestMessage& m) {
-  json j = std::visit(
-      Overloaded{
-          [](const AgentHello& h) {
-            return json{{"type", "hello"},   {"protocol", h.protocol}, {"kernel", h.kernel},
-                        {"nodes", h.nodes},  {"cpus", h.cpus},         {"mem_bytes", h.mem_bytes}};
-          },
-          [](const AgentProgress& p) { return json{{"type", "progress"}, {"bytes", p.bytes}}; },
-          [](const AgentDone& d) {
-            return json{{"type", "done"},
-                        {"seconds", d.seconds},
-                        {"method", d.method},
-                        {"bytes", d.bytes},
-                        {"per_thread_seconds", d.per_thread_seconds}};
-          },
-          [](const AgentError& e) { return json{{"type", "error"}, {"message", e.message}}; },
-          [](const AgentLog& l) { return json{{"type", "log"}, {"message", l.message}}; },
-      },
-      m);
+  json j = std::visit(Overloaded{
+                          [](const AgentHello& h) {
+                            return json{{"type", "hello"},    {"protocol", h.protocol},
+                                        {"kernel", h.kernel}, {"nodes", h.nodes},
+                                        {"cpus", h.cpus},     {"mem_bytes", h.mem_bytes}};
+                          },
+                          [](const AgentProgress& p) {
+                            return json{{"type", "progress"}, {"bytes", p.bytes}};
+                          },
+                          [](const AgentDone& d) {
+                            return json{{"type", "done"},
+                                        {"seconds", d.seconds},
+                                        {"method", d.method},
+                                        {"bytes", d.bytes},
+                                        {"per_thread_seconds", d.per_thread_seconds}};
+                          },
+                          [](const AgentError& e) {
+                            return json{{"type", "error"}, {"message", e.message}};
+                          },
+                          [](const AgentLog& l) {
+                            return json{{"type", "log"}, {"message", l.message}};
+                          },
+                      },
+                      m);
   return dump_line(j);
 }
 
 std::string encode_host_message(const HostMessage& m) {
-  json j = std::visit(Overloaded{
-                          [](const AgentGo& g) {
-                            json o{{"type", "go"},
-                                   {"size_bytes", g.size_bytes},
-                                   {"threads", g.threads}};
-                            if (g.node) o["node"] = *g.node;
-                            if (g.method) o["method"] = *g.method;
-                            return o;
-                          },
-                          [](const AgentPoweroff&) { return json{{"type", "poweroff"}}; },
-                      },
-                      m);
+  json j =
+      std::visit(Overloaded{
+                     [](const AgentGo& g) {
+                       json o{{"type", "go"}, {"size_bytes", g.size_bytes}, {"threads", g.threads}};
+                       if (g.node) o["node"] = *g.node;
+                       if (g.method) o["method"] = *g.method;
+                       return o;
+                     },
+                     [](const AgentPoweroff&) {
+                       return json{{"type", "poweroff"}};
+                     },
+                 },
+                 m);
   return dump_line(j);
 }
 

@@ -63,7 +63,8 @@ Result<QemuCapabilities> probe_qemu(const std::string& binary) {
     std::string line;
     while (std::getline(in, line)) {
       size_t s = line.find_first_not_of(' ');
-      if (s != std::string::npos && line.substr(s) == "sev-snp-guest") caps.has_sev_snp_guest = true;
+      if (s != std::string::npos && line.substr(s) == "sev-snp-guest")
+        caps.has_sev_snp_guest = true;
     }
   }
   return caps;
@@ -98,7 +99,9 @@ std::string size_arg(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-std::string on_off(bool b) { return b ? "on" : "off"; }
+std::string on_off(bool b) {
+  return b ? "on" : "off";
+}
 
 std::string backend_object(const QemuGuestConfig& c, const QemuGuestNode& n) {
   std::string o = c.backend == "ram" ? "memory-backend-ram" : "memory-backend-memfd";

@@ -60,9 +60,13 @@ StopSignalGuard::~StopSignalGuard() {
   if (sig != 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) raise(sig);
 }
 
-int StopSignalGuard::received() { return g_signal.load(); }
+int StopSignalGuard::received() {
+  return g_signal.load();
+}
 
-QemuProcess::~QemuProcess() { stop(std::chrono::milliseconds(0)); }
+QemuProcess::~QemuProcess() {
+  stop(std::chrono::milliseconds(0));
+}
 
 Status QemuProcess::start(const std::vector<std::string>& argv, const std::string& socket_path,
                           const std::string& qemu_log, const std::vector<int>& cpus) {
@@ -99,8 +103,8 @@ Status QemuProcess::start(const std::vector<std::string>& argv, const std::strin
     signal(SIGTERM, SIG_DFL);
     if (!cpus.empty()) sched_setaffinity(0, sizeof set, &set);
     int in = open("/dev/null", O_RDONLY);
-    int out = open(qemu_log.empty() ? "/dev/null" : qemu_log.c_str(),
-                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out =
+        open(qemu_log.empty() ? "/dev/null" : qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in >= 0) dup2(in, 0);
     if (out >= 0) {
       dup2(out, 1);

@@ -56,7 +56,9 @@ int env_int(const char* name, int fallback) {
   return end && *end == '\0' && n > 0 ? static_cast<int>(n) : fallback;
 }
 
-uint64_t round_up_mib(uint64_t b) { return (b + (1ull << 20) - 1) & ~((1ull << 20) - 1); }
+uint64_t round_up_mib(uint64_t b) {
+  return (b + (1ull << 20) - 1) & ~((1ull << 20) - 1);
+}
 
 std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after) {
   std::map<int, double> out;
@@ -66,7 +68,8 @@ std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const Meminf
     if (b == before.end() || a_used == fields.end()) continue;
     auto b_used = b->second.find("MemUsed");
     if (b_used == b->second.end()) continue;
-    out[node] = (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
+    out[node] =
+        (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
   }
   return out;
 }
@@ -80,7 +83,9 @@ std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
   return out;
 }
 
-std::string backend_for(const Cell& cell) { return cell.backing == BackingKind::kAnon ? "ram" : "memfd"; }
+std::string backend_for(const Cell& cell) {
+  return cell.backing == BackingKind::kAnon ? "ram" : "memfd";
+}
 
 // Probes and kernel lookups are slow (seconds each); one per process is enough.
 std::mutex g_cache_mu;
@@ -221,7 +226,8 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
 
 Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
                       const std::string& accel, const std::string& sysfs_root) {
-  if (auto p = qemu_policy_name(cell.policy); !p) return make_error("unsupported: " + p.error().message);
+  if (auto p = qemu_policy_name(cell.policy); !p)
+    return make_error("unsupported: " + p.error().message);
   if (cell.backing != BackingKind::kGuestMemfd) return {};
   std::vector<std::string> missing;
   if (o.snp) {
@@ -230,12 +236,14 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
       missing.push_back(snp ? "kvm_amd sev_snp=" + *snp + " (needs Y)"
                             : "kvm_amd is not loaded or has no sev_snp parameter");
     }
-    if (::access(sys_path(sysfs_root, "dev/sev").c_str(), F_OK) != 0) missing.push_back("no /dev/sev");
+    if (::access(sys_path(sysfs_root, "dev/sev").c_str(), F_OK) != 0)
+      missing.push_back("no /dev/sev");
     if (::access(o.snp_config.ovmf.c_str(), R_OK) != 0) {
       missing.push_back("OVMF firmware " + o.snp_config.ovmf + " not found (MEMPLACE_QEMU_OVMF)");
     }
     if (!caps.has_sev_snp_guest) {
-      missing.push_back(o.qemu_binary + " (" + caps.version.text() + ") has no sev-snp-guest object");
+      missing.push_back(o.qemu_binary + " (" + caps.version.text() +
+                        ") has no sev-snp-guest object");
     }
     if (missing.empty()) return {};
     std::string m = "unsupported: SEV-SNP guest cannot run here:";
@@ -272,7 +280,9 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o) {
   return out;
 }
 
-std::string qemu_dry_run(const Cell& cell) { return qemu_dry_run(cell, qemu_options_from_env()); }
+std::string qemu_dry_run(const Cell& cell) {
+  return qemu_dry_run(cell, qemu_options_from_env());
+}
 
 GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
                                       const std::string& backend) {
@@ -351,7 +361,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   auto caps = cached_probe(o.qemu_binary);
   if (!caps) {
     r.status = "unsupported";
-    r.message = "unsupported: cannot probe QEMU '" + o.qemu_binary + "': " + caps.error().describe();
+    r.message =
+        "unsupported: cannot probe QEMU '" + o.qemu_binary + "': " + caps.error().describe();
     return;
   }
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
@@ -379,8 +390,9 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   if (o.disk_image.empty()) {
     std::string agent = find_agent(o);
     if (agent.empty()) {
-      r.message = "memplace-agent not found next to this program (build guest-agent/ or set "
-                  "MEMPLACE_AGENT)";
+      r.message =
+          "memplace-agent not found next to this program (build guest-agent/ or set "
+          "MEMPLACE_AGENT)";
       return;
     }
     InitramfsInputs in;
@@ -504,7 +516,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
       auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
       if (!maps) return 0;
       uint64_t n = 0;
-      for (const auto& [node, pages] : guest_ram_placement(*maps, config->backend).pages) n += pages;
+      for (const auto& [node, pages] : guest_ram_placement(*maps, config->backend).pages)
+        n += pages;
       return n;
     };
     auto t_settle = Clock::now();
@@ -624,7 +637,9 @@ class QemuToucher : public Toucher {
 
 }  // namespace
 
-std::unique_ptr<Toucher> make_qemu_toucher() { return std::make_unique<QemuToucher>(); }
+std::unique_ptr<Toucher> make_qemu_toucher() {
+  return std::make_unique<QemuToucher>();
+}
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
   return run_qemu_cell(cell, ctx, run_id, qemu_options_from_env());

@@ -60,16 +60,16 @@ struct SevSnpConfig {
 struct QemuGuestNode {
   int id = 0;
   uint64_t mem_bytes = 0;
-  std::vector<int> cpus;          // guest CPU ids; empty = memory-only node
+  std::vector<int> cpus;                // guest CPU ids; empty = memory-only node
   std::string host_policy = "default";  // QEMU's spelling: default|preferred|bind|interleave
-  std::vector<int> host_nodes;    // host-nodes=; ignored for "default"
+  std::vector<int> host_nodes;          // host-nodes=; ignored for "default"
 };
 
 struct QemuGuestConfig {
   std::string qemu_binary = "qemu-system-x86_64";
-  QemuVersion version;         // decides spellings; unknown = current QEMU
-  std::string accel = "tcg";   // "tcg" | "kvm"
-  std::string cpu;             // "" = max (tcg), host (kvm), EPYC-v4 (SNP)
+  QemuVersion version;            // decides spellings; unknown = current QEMU
+  std::string accel = "tcg";      // "tcg" | "kvm"
+  std::string cpu;                // "" = max (tcg), host (kvm), EPYC-v4 (SNP)
   std::string backend = "memfd";  // "memfd" | "ram"
   // Plain VM with guest_memfd RAM: memory-backend-memfd,<property>=on (share=on is required).
   bool guest_memfd = false;
@@ -79,11 +79,11 @@ struct QemuGuestConfig {
   std::vector<QemuGuestNode> nodes;
   std::optional<SevSnpConfig> snp;
   std::string kernel;
-  std::string initrd;           // "" with a disk image
-  std::string disk_image;       // a user image with the agent installed; "" = initramfs only
-  std::string append;           // added to the kernel command line
-  std::string serial_log;       // ttyS0 (the console) goes here
-  std::string socket_path;      // the agent channel's unix socket, listened on by memplace
+  std::string initrd;       // "" with a disk image
+  std::string disk_image;   // a user image with the agent installed; "" = initramfs only
+  std::string append;       // added to the kernel command line
+  std::string serial_log;   // ttyS0 (the console) goes here
+  std::string socket_path;  // the agent channel's unix socket, listened on by memplace
   std::string port_name = "memplace.agent";
   // virtio-balloon free page reporting: pages the guest frees (its boot leftovers) go back to
   // the host, so the touch after "go" faults in fresh host memory instead of reusing them.

@@ -28,11 +28,11 @@ struct QemuToucherOptions {
   std::string disk_image;          // MEMPLACE_QEMU_DISK: a user image with the agent installed
   std::string agent_binary;        // MEMPLACE_AGENT; "" = next to this executable
   std::string busybox = "/bin/busybox";
-  std::string accel = "auto";      // MEMPLACE_QEMU_ACCEL: auto | kvm | tcg
-  bool snp = false;                // MEMPLACE_QEMU_SNP=1: guest_memfd cells run as SEV-SNP guests
-  SevSnpConfig snp_config;         // MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS
-  int boot_timeout_seconds = 120;  // QEMU start to the agent's hello
-  int agent_timeout_seconds = 600; // go to done
+  std::string accel = "auto";       // MEMPLACE_QEMU_ACCEL: auto | kvm | tcg
+  bool snp = false;                 // MEMPLACE_QEMU_SNP=1: guest_memfd cells run as SEV-SNP guests
+  SevSnpConfig snp_config;          // MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS
+  int boot_timeout_seconds = 120;   // QEMU start to the agent's hello
+  int agent_timeout_seconds = 600;  // go to done
   int poweroff_timeout_seconds = 30;
   // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
   // resident size to stop falling before the "before" snapshot.
