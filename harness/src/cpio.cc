@@ -12,7 +12,9 @@ namespace memplace {
 CpioEntry cpio_file(std::string path, std::string data, uint32_t perm) {
   return {CpioEntry::Kind::kFile, std::move(path), perm, std::move(data)};
 }
-CpioEntry cpio_dir(std::string path) { return {CpioEntry::Kind::kDir, std::move(path), 0755, {}}; }
+CpioEntry cpio_dir(std::string path) {
+  return {CpioEntry::Kind::kDir, std::move(path), 0755, {}};
+}
 CpioEntry cpio_symlink(std::string path, std::string target) {
   return {CpioEntry::Kind::kSymlink, std::move(path), 0777, std::move(target)};
 }
@@ -46,13 +48,13 @@ std::vector<CpioEntry> complete_tree(std::vector<CpioEntry> entries) {
 
 namespace {
 
-void append_header(std::string& out, uint32_t ino, uint32_t mode, uint32_t nlink,
-                   uint32_t filesize, uint32_t rmajor, uint32_t rminor, const std::string& name) {
+void append_header(std::string& out, uint32_t ino, uint32_t mode, uint32_t nlink, uint32_t filesize,
+                   uint32_t rmajor, uint32_t rminor, const std::string& name) {
   char hdr[111];
   // magic, ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor,
   // rdevminor, namesize, check: thirteen 8-digit hex fields after the 6-byte magic.
-  std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-                ino, mode, 0u, 0u, nlink, 0u, filesize, 0u, 0u, rmajor, rminor,
+  std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino,
+                mode, 0u, 0u, nlink, 0u, filesize, 0u, 0u, rmajor, rminor,
                 static_cast<uint32_t>(name.size() + 1), 0u);
   out.append(hdr, 110);
   out.append(name);

@@ -38,10 +38,14 @@ std::vector<DebPackage> parse_packages_index(std::string_view text, const std::s
     std::string_view key = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (key == "Package") cur.name = value;
-    else if (key == "Version") cur.version = value;
-    else if (key == "Depends") cur.depends = value;
-    else if (key == "Filename") cur.filename = value;
+    if (key == "Package")
+      cur.name = value;
+    else if (key == "Version")
+      cur.version = value;
+    else if (key == "Depends")
+      cur.depends = value;
+    else if (key == "Filename")
+      cur.filename = value;
     if (eol == text.size()) break;
   }
   flush();
@@ -173,8 +177,7 @@ std::vector<DebianKernel> list_debian_kernels(const std::vector<DebPackage>& pac
                             ") in the archive, so KVM cannot be loaded";
       } else {
         k.usable = true;
-        k.packages = {binary->name + "=" + binary->version,
-                      modules->name + "=" + modules->version};
+        k.packages = {binary->name + "=" + binary->version, modules->name + "=" + modules->version};
       }
     } else {
       k.version = image->version;

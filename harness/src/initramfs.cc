@@ -157,7 +157,8 @@ Result<std::string> read_file_bytes(const std::string& path) {
 
 Result<std::string> read_module(const std::string& path) {
   auto ends_with = [&](std::string_view suf) {
-    return path.size() >= suf.size() && path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
+    return path.size() >= suf.size() &&
+           path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
   };
   if (ends_with(".xz")) return run_command_ok({"xz", "-dc", path});
   if (ends_with(".zst")) return run_command_ok({"zstd", "-dcq", path});

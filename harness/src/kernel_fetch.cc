@@ -29,19 +29,14 @@ std::string debian_sources_list() {
 }
 
 std::vector<std::string> private_apt_options(const std::string& apt_dir) {
-  return {"-o", "Dir::Etc::SourceList=" + apt_dir + "/sources.list",
-          "-o", "Dir::Etc::SourceParts=/dev/null",
-          "-o", "Dir::Etc::Preferences=/dev/null",
-          "-o", "Dir::Etc::PreferencesParts=/dev/null",
-          "-o", "Dir::State=" + apt_dir + "/state",
-          "-o", "Dir::State::status=" + apt_dir + "/state/status",
-          "-o", "Dir::Cache=" + apt_dir + "/cache",
-          "-o", "APT::Architecture=amd64",
-          "-o", "APT::Architectures=amd64",
-          "-o", "Acquire::Languages=none",
+  return {"-o", "Dir::Etc::SourceList=" + apt_dir + "/sources.list", "-o",
+          "Dir::Etc::SourceParts=/dev/null", "-o", "Dir::Etc::Preferences=/dev/null", "-o",
+          "Dir::Etc::PreferencesParts=/dev/null", "-o", "Dir::State=" + apt_dir + "/state", "-o",
+          "Dir::State::status=" + apt_dir + "/state/status", "-o",
+          "Dir::Cache=" + apt_dir + "/cache", "-o", "APT::Architecture=amd64", "-o",
+          "APT::Architectures=amd64", "-o", "Acquire::Languages=none",
           // Downloads land in our own directories, which the _apt user may not be able to write.
-          "-o", "APT::Sandbox::User=root",
-          "-qq"};
+          "-o", "APT::Sandbox::User=root", "-qq"};
 }
 
 namespace {
@@ -85,8 +80,8 @@ Result<std::vector<IndexFile>> index_files(const std::string& apt_dir) {
   std::vector<std::string> argv = {"apt-get"};
   auto opts = private_apt_options(apt_dir);
   argv.insert(argv.end(), opts.begin(), opts.end());
-  argv.insert(argv.end(), {"indextargets", "--format", "$(FILENAME) $(CODENAME)",
-                           "Identifier: Packages"});
+  argv.insert(argv.end(),
+              {"indextargets", "--format", "$(FILENAME) $(CODENAME)", "Identifier: Packages"});
   auto out = run_command_ok(argv);
   if (!out) return out.error();
   std::vector<IndexFile> files;
@@ -128,7 +123,12 @@ Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& 
   if (!files) return files.error();
   if (!indices_fresh(*files, options.index_max_age_hours)) {
     say(options, "apt-get update (private configuration in " + apt_dir + ")");
-    if (auto s = apt_update(apt_dir); !s) return s.error();
+    if (auto s = apt_update(apt_dir); !s) {
+      // Offline with indices from an earlier run: they still name the cached kernels.
+      if (files->empty()) return s.error();
+      say(options,
+          "apt-get update failed, using the indices already cached: " + s.error().describe());
+    }
     files = index_files(apt_dir);
     if (!files) return files.error();
   }
@@ -147,9 +147,9 @@ namespace {
 
 // After dpkg-deb -x, the image is /boot/vmlinuz-R (old layout) or /usr/lib/modules/R/vmlinuz.
 std::string find_vmlinuz(const std::string& root, const std::string& release) {
-  for (std::string p : {root + "/boot/vmlinuz-" + release, root + "/usr/lib/modules/" + release +
-                                                               "/vmlinuz",
-                        root + "/lib/modules/" + release + "/vmlinuz"}) {
+  for (std::string p :
+       {root + "/boot/vmlinuz-" + release, root + "/usr/lib/modules/" + release + "/vmlinuz",
+        root + "/lib/modules/" + release + "/vmlinuz"}) {
     if (fs::exists(p)) return p;
   }
   return "";
@@ -240,7 +240,8 @@ Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& mod
   files.origin = image.string();
   if (!modules_dir.empty()) {
     fs::path m = fs::absolute(modules_dir, ec);
-    if (ec || !fs::is_directory(m)) return make_error("modules directory not found: " + modules_dir);
+    if (ec || !fs::is_directory(m))
+      return make_error("modules directory not found: " + modules_dir);
     files.modules_dir = m.string();
   }
   return files;

@@ -1,6 +1,6 @@
-#include "memplace/qemu.h"
-
 #include <sstream>
+
+#include "memplace/qemu.h"
 
 namespace memplace {
 
@@ -61,7 +61,8 @@ std::vector<std::string> qemu_numa_args(const std::vector<QemuNumaNode>& nodes,
   std::vector<std::string> a;
   for (const auto& n : nodes) {
     std::string mem = "m" + std::to_string(n.id);
-    a.insert(a.end(), {"-object", "memory-backend-ram,id=" + mem + ",size=" + qemu_size(n.mem_bytes)});
+    a.insert(a.end(),
+             {"-object", "memory-backend-ram,id=" + mem + ",size=" + qemu_size(n.mem_bytes)});
     std::string node = "node,nodeid=" + std::to_string(n.id) + ",memdev=" + mem;
     // A range in cpus= must be one option each for disjoint ranges: cpus=0-1,cpus=4.
     std::string list = format_cpu_list(n.cpus);
@@ -73,8 +74,8 @@ std::vector<std::string> qemu_numa_args(const std::vector<QemuNumaNode>& nodes,
   for (size_t i = 0; i < distances.size() && i < nodes.size(); ++i) {
     for (size_t j = 0; j < distances[i].size() && j < nodes.size(); ++j) {
       if (i == j) continue;
-      a.insert(a.end(), {"-numa", "dist,src=" + std::to_string(nodes[i].id) + ",dst=" +
-                                      std::to_string(nodes[j].id) +
+      a.insert(a.end(), {"-numa", "dist,src=" + std::to_string(nodes[i].id) +
+                                      ",dst=" + std::to_string(nodes[j].id) +
                                       ",val=" + std::to_string(distances[i][j])});
     }
   }
@@ -85,9 +86,9 @@ std::vector<std::string> qemu_virtio_serial_args(const std::string& socket_path,
                                                  const std::string& port_name) {
   // QEMU connects to a socket the host already listens on, so nothing the guest writes
   // before the host is ready can be lost.
-  return {"-device", "virtio-serial-pci,id=vser0",
+  return {"-device",  "virtio-serial-pci,id=vser0",
           "-chardev", "socket,id=records,path=" + socket_path,
-          "-device", "virtserialport,bus=vser0.0,chardev=records,name=" + port_name};
+          "-device",  "virtserialport,bus=vser0.0,chardev=records,name=" + port_name};
 }
 
 std::vector<std::string> qemu_testbed_command(const QemuTestbedConfig& c) {
@@ -98,8 +99,8 @@ std::vector<std::string> qemu_testbed_command(const QemuTestbedConfig& c) {
     // -cpu max exposes SVM under TCG, so kvm_amd loads in the guest and guest_memfd works.
     a.insert(a.end(), {"-accel", "tcg", "-cpu", "max"});
   }
-  a.insert(a.end(), {"-smp", std::to_string(total_cpus(c.nodes)), "-m",
-                     qemu_size(total_memory(c.nodes))});
+  a.insert(a.end(),
+           {"-smp", std::to_string(total_cpus(c.nodes)), "-m", qemu_size(total_memory(c.nodes))});
   auto numa = qemu_numa_args(c.nodes, c.distances);
   a.insert(a.end(), numa.begin(), numa.end());
   std::string append = "console=ttyS0 panic=1 loglevel=4";

@@ -117,4 +117,47 @@ std::string md_cell(const std::string& s) {
   return out;
 }
 
+void CellFold::add(const RunRecord& r) {
+  if (!first) first = &r;
+  ++runs;
+  if (r.status == "ok") {
+    ++ok;
+    populate_seconds.push_back(r.populate_seconds);
+    for (const auto& [node, p] : r.placement_pages) pages[node] += p;
+    for (const auto& [node, f] : measured_split(r)) measured_sum[node] += f;
+    if (r.verdict) {
+      ++judged;
+      honored += r.verdict->honored;
+    }
+    return;
+  }
+  (r.status == "unsupported" ? unsupported : failed) += 1;
+  if (message.empty()) message = r.message;
+}
+
+std::map<int, double> CellFold::split() const {
+  uint64_t total = 0;
+  for (const auto& [node, p] : pages) total += p;
+  std::map<int, double> out;
+  if (total == 0) {
+    for (const auto& [node, f] : measured_sum) out[node] = f / ok;
+    return out;
+  }
+  for (const auto& [node, p] : pages) out[node] = static_cast<double>(p) / total;
+  return out;
+}
+
+std::string CellFold::state() const {
+  if (ok == 0) return failed ? "failed" : "unsupported";
+  if (judged == 0) return "no verdict";
+  if (honored == judged) return "honoured";
+  return honored == 0 ? "not honoured" : "mixed";
+}
+
+double CellFold::populate_mean() const {
+  double sum = 0;
+  for (double v : populate_seconds) sum += v;
+  return populate_seconds.empty() ? 0 : sum / populate_seconds.size();
+}
+
 }  // namespace memplace::view

@@ -28,9 +28,8 @@ nlohmann::json testbed_topology_json(const TestbedSpec& tb) {
   for (const auto& n : testbed_numa_nodes(tb)) {
     nodes.push_back({{"id", n.id}, {"mem_bytes", n.mem_bytes}, {"cpus", n.cpus}});
   }
-  return {{"nodes", nodes},
-          {"distances", tb.distances},
-          {"memory_only_nodes", tb.memory_only_nodes}};
+  return {
+      {"nodes", nodes}, {"distances", tb.distances}, {"memory_only_nodes", tb.memory_only_nodes}};
 }
 
 std::string detect_accel(const std::string& requested) {
@@ -48,7 +47,8 @@ std::string detect_accel(const std::string& requested) {
 
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology) {
   return "/memplace run /spec.toml --out /tmp/out --stream \"$PORT\" --env-kind testbed"
-         " --env-accel " + shell_quote(accel) + " --env-topology " + shell_quote(topology.dump());
+         " --env-accel " +
+         shell_quote(accel) + " --env-topology " + shell_quote(topology.dump());
 }
 
 GuestLine classify_guest_line(std::string_view line) {
@@ -67,10 +67,14 @@ GuestLine classify_guest_line(std::string_view line) {
   }
   const auto& t = g.json["type"];
   std::string type = t.is_string() ? t.get<std::string>() : "";
-  if (type == "hello") g.kind = GuestLine::Kind::kHello;
-  else if (type == "end") g.kind = GuestLine::Kind::kEnd;
-  else if (type == "log") g.kind = GuestLine::Kind::kLog;
-  else g.kind = GuestLine::Kind::kOther;
+  if (type == "hello")
+    g.kind = GuestLine::Kind::kHello;
+  else if (type == "end")
+    g.kind = GuestLine::Kind::kEnd;
+  else if (type == "log")
+    g.kind = GuestLine::Kind::kLog;
+  else
+    g.kind = GuestLine::Kind::kOther;
   return g;
 }
 
@@ -120,6 +124,17 @@ std::string last_lines(const std::string& text, int n) {
   std::string out = text.substr(pos, end - pos);
   out.erase(std::remove(out.begin(), out.end(), '\r'), out.end());
   return out;
+}
+
+std::string panic_line(const std::string& console) {
+  size_t at = console.find("Kernel panic");
+  if (at == std::string::npos) return "";
+  size_t begin = console.rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  size_t end = console.find('\n', at);
+  std::string line = console.substr(begin, end == std::string::npos ? end : end - begin);
+  while (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
 }
 
 std::string guest_failure_reason(const std::string& console, bool timed_out, int qemu_status) {
@@ -186,8 +201,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   in.modules_dir = k.files.modules_dir;
   in.programs[memplace_bin] = "memplace";
   in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(spec, false)));
-  in.run_line = host.guest_run_line.empty() ? guest_memplace_line(accel, topology)
-                                            : host.guest_run_line;
+  in.run_line =
+      host.guest_run_line.empty() ? guest_memplace_line(accel, topology) : host.guest_run_line;
   auto image = build_initramfs(in);
   if (!image) return image.error();
   std::string initrd = *tmp + "/initrd.cpio";
@@ -204,24 +219,24 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   qc.socket_path = *tmp + "/records.sock";
   auto argv = qemu_testbed_command(qc);
 
-  nlohmann::json manifest = {
-      {"schema_version", kSchemaVersion},
-      {"kind", "testbed"},
-      {"kernel", {{"requested", k.files.origin},
-                  {"release", k.files.release},
-                  {"vmlinuz", k.files.vmlinuz},
-                  {"modules_dir", k.files.modules_dir},
-                  {"modules_loaded", image->modules_loaded}}},
-      {"accel", accel},
-      {"topology", topology},
-      {"qemu_command", argv},
-      {"qemu_command_line", join_command(argv)},
-      {"initramfs_bytes", image->bytes.size()},
-      {"timeout_seconds", tb.timeout_seconds},
-      {"memplace_revision", memplace_revision()},
-      {"invocation", options.invocation},
-      {"cells", cells.size()},
-      {"status", "running"}};
+  nlohmann::json manifest = {{"schema_version", kSchemaVersion},
+                             {"kind", "testbed"},
+                             {"kernel",
+                              {{"requested", k.files.origin},
+                               {"release", k.files.release},
+                               {"vmlinuz", k.files.vmlinuz},
+                               {"modules_dir", k.files.modules_dir},
+                               {"modules_loaded", image->modules_loaded}}},
+                             {"accel", accel},
+                             {"topology", topology},
+                             {"qemu_command", argv},
+                             {"qemu_command_line", join_command(argv)},
+                             {"initramfs_bytes", image->bytes.size()},
+                             {"timeout_seconds", tb.timeout_seconds},
+                             {"memplace_revision", memplace_revision()},
+                             {"invocation", options.invocation},
+                             {"cells", cells.size()},
+                             {"status", "running"}};
   if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
 
   auto writer = RunsWriter::open(k.dir + "/runs.jsonl");
@@ -242,8 +257,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     GuestLine g = classify_guest_line(line);
     switch (g.kind) {
       case GuestLine::Kind::kMalformed: {
-        std::string note = "malformed line from the guest (" + g.error + "): " +
-                           std::string(line.substr(0, 200));
+        std::string note =
+            "malformed line from the guest (" + g.error + "): " + std::string(line.substr(0, 200));
         guest_notes.push_back(note);
         say(note);
         break;
@@ -305,21 +320,23 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   std::string console = read_all(qc.console_log);
   std::string qemu_log = read_all(sc.qemu_log);
   auto missing = cells_without_records(cells, received);
-  std::string outcome = saw_end ? "complete" : guest_failure_reason(console, session->timed_out,
-                                                                     session->exit_status);
+  std::string outcome =
+      saw_end ? "complete"
+              : guest_failure_reason(console, session->timed_out, session->exit_status);
   if (!missing.empty()) {
     std::string why;
     if (outcome == "timeout") {
       why = "testbed guest timed out after " + std::to_string(tb.timeout_seconds) + " s";
     } else if (outcome == "panic") {
-      why = "testbed guest kernel panicked";
+      why = "testbed guest kernel panicked: " + panic_line(console);
     } else if (outcome == "complete") {
       why = "the guest's matrix ended (exit code " + std::to_string(guest_exit) +
             ") without reporting this run";
     } else {
       why = "QEMU exited (status " + std::to_string(session->exit_status) +
             ") before the guest reported this run";
-      if (!session->connected && !qemu_log.empty()) why += "; QEMU said: " + last_lines(qemu_log, 5);
+      if (!session->connected && !qemu_log.empty())
+        why += "; QEMU said: " + last_lines(qemu_log, 5);
     }
     why += "; last console lines:\n" + last_lines(console, 15);
     Environment env = options.environment;
@@ -349,20 +366,23 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   manifest["records_received"] = records;
   manifest["runs_failed_without_record"] = missing.size();
   manifest["guest_notes"] = guest_notes;
-  manifest["summary"] = {{"ok", summary.ok},         {"unsupported", summary.unsupported},
-                         {"failed", summary.failed}, {"not_honored", summary.not_honored}};
+  manifest["summary"] = {{"ok", summary.ok},
+                         {"unsupported", summary.unsupported},
+                         {"failed", summary.failed},
+                         {"not_honored", summary.not_honored}};
   if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
   return summary;
 }
 
 }  // namespace
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb, const RunOptions& options) {
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options) {
   return run_testbed(spec, tb, options, TestbedHostConfig{});
 }
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb, const RunOptions& options,
-                                  const TestbedHostConfig& host) {
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host) {
   if (tb.kernels.empty()) {
     return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
   }

@@ -13,7 +13,7 @@ struct CpioEntry {
   Kind kind = Kind::kFile;
   std::string path;  // relative to the archive root, no leading '/': "bin/busybox"
   uint32_t perm = 0644;
-  std::string data;  // file contents, or the symlink target
+  std::string data;                       // file contents, or the symlink target
   uint32_t dev_major = 0, dev_minor = 0;  // kCharDev only
 };
 

@@ -21,8 +21,8 @@ struct GuestSessionConfig {
 
 struct GuestSessionResult {
   bool timed_out = false;
-  bool connected = false;    // QEMU opened the record channel
-  int exit_status = -1;      // QEMU's exit code, or 128 + signal
+  bool connected = false;          // QEMU opened the record channel
+  int exit_status = -1;            // QEMU's exit code, or 128 + signal
   double first_line_seconds = -1;  // first line from the guest, i.e. the guest is up
   double wall_seconds = 0;
   int lines = 0;

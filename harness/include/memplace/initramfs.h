@@ -22,7 +22,8 @@ std::vector<std::string> module_depends(std::string_view ko_bytes);
 // Load order for `roots`, dependencies first, each module once. `deps` maps every known module
 // to what it depends on; a dependency missing from the map is an error naming the chain.
 Result<std::vector<std::string>> module_load_order(
-    const std::vector<std::string>& roots, const std::map<std::string, std::vector<std::string>>& deps);
+    const std::vector<std::string>& roots,
+    const std::map<std::string, std::vector<std::string>>& deps);
 
 // Shared libraries from `ldd` output, the dynamic loader included; the vDSO is skipped.
 // "\tlibnuma.so.1 => /lib/x86_64-linux-gnu/libnuma.so.1 (0x00007f...)"
@@ -64,8 +65,8 @@ struct InitramfsInputs {
 };
 
 struct Initramfs {
-  std::string bytes;                         // uncompressed newc archive
-  std::vector<std::string> modules_loaded;   // in order, for the manifest
+  std::string bytes;                        // uncompressed newc archive
+  std::vector<std::string> modules_loaded;  // in order, for the manifest
 };
 
 Result<Initramfs> build_initramfs(const InitramfsInputs& inputs);

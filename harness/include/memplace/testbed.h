@@ -2,12 +2,11 @@
 // under test, records streamed back over virtio-serial into <out_dir>/<kernel-label>/.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "memplace/cell.h"
 #include "memplace/kernel_fetch.h"
@@ -28,9 +27,10 @@ struct TestbedHostConfig {
   std::string guest_run_line;
 };
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb, const RunOptions& options);
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb, const RunOptions& options,
-                                  const TestbedHostConfig& host);
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options);
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host);
 
 // {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
 nlohmann::json testbed_topology_json(const TestbedSpec& tb);
@@ -61,5 +61,7 @@ RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
 // Why a guest ended without its "end" line, from the console: "panic" or "timeout" or "exit".
 std::string guest_failure_reason(const std::string& console, bool timed_out, int qemu_status);
 std::string last_lines(const std::string& text, int n);
+// The console's "Kernel panic - not syncing: ..." line, "" when there is none.
+std::string panic_line(const std::string& console);
 
 }  // namespace memplace

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for FUZZ_SECONDS, seeded
+# from the repo's fixtures and specs. Prints corpus size and exec/s per target; exits non-zero on
+# the first finding (the crashing input is left in $FUZZ_DIR).
+#   scripts/fuzz.sh [TARGET...]     FUZZ_SECONDS=600 FUZZ_DIR=build-fuzz/work
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-60}
+build=${FUZZ_BUILD:-build-fuzz}
+work=${FUZZ_DIR:-$build/work}
+
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMEMPLACE_FUZZ=ON -DMEMPLACE_TESTS=OFF \
+  -DMEMPLACE_BENCHMARKS=OFF >/dev/null
+cmake --build "$build" >/dev/null
+
+seed() {  # seed TARGET DIR: copy representative inputs into the corpus
+  local target=$1 dir=$2
+  case $target in
+    fuzz_spec) cp specs/*.toml "$dir"/ ;;
+    fuzz_meminfo) find tests/fixtures -name meminfo -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
+    fuzz_numa_maps) find tests/fixtures -name numa_maps -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
+    fuzz_nodelist) printf '0-1' >"$dir/a"; printf '0,2' >"$dir/b"; printf '0-3,8-11\n' >"$dir/c" ;;
+    fuzz_run_record) find tests/fixtures -name runs.jsonl -exec split -l 1 {} "$dir/rec-" \; ;;
+    fuzz_agent_message) find tests/fixtures -name 'agent*.jsonl' -exec split -l 1 {} "$dir/msg-" \; ;;
+  esac
+}
+
+targets=("$@")
+if [[ ${#targets[@]} -eq 0 ]]; then
+  for bin in "$build"/tests/fuzz/fuzz_*; do targets+=("$(basename "$bin")"); done
+fi
+for target in "${targets[@]}"; do
+  corpus=$work/$target/corpus
+  mkdir -p "$corpus" "$work/$target/artifacts"
+  seed "$target" "$corpus" 2>/dev/null || true
+  log=$work/$target/log
+  "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+    -artifact_prefix="$work/$target/artifacts/" >"$log" 2>&1 || {
+    echo "$target: FINDING after fuzzing; see $log and $work/$target/artifacts/" >&2
+    tail -30 "$log" >&2
+    exit 1
+  }
+  runs=$(grep -oE 'Done [0-9]+ runs in [0-9]+' "$log" | awk '{print $2, $5}')
+  execs=$(awk -v r="${runs% *}" -v s="${runs#* }" 'BEGIN { printf "%d", s ? r / s : 0 }')
+  echo "$target: ${seconds}s, $(ls "$corpus" | wc -l) corpus files, ${execs} exec/s, no findings"
+done
