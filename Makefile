@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 EMULATED_TESTS ?= Testbed|QemuRun
 
-.PHONY: all deps configure build test test-asan fuzz experiment clean
+.PHONY: all deps configure build test test-asan fuzz experiment plots clean
 
 all: build
 
@@ -37,6 +37,11 @@ fuzz: deps
 
 experiment: build
 	scripts/experiment.sh $(MEMPLACE) $(OUT)
+
+# Charts for a results dir: make plots DIR=results/...  (default: the newest results/ dir)
+DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)
+plots: build
+	$(MEMPLACE) plot $(DIR)
 
 clean:
 	rm -rf $(BUILD)

@@ -5,22 +5,13 @@
 #include <cstdio>
 #include <set>
 
+#include "memplace/nodelist.h"
+#include "memplace/spec.h"
+
 namespace memplace::view {
 
 std::string nodes_text(const std::vector<int>& nodes) {
-  if (nodes.empty()) return "-";
-  std::vector<int> ids = nodes;
-  std::sort(ids.begin(), ids.end());
-  std::string out;
-  for (size_t i = 0; i < ids.size();) {
-    size_t j = i;
-    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += std::to_string(ids[i]);
-    if (j > i) out += '-' + std::to_string(ids[j]);
-    i = j + 1;
-  }
-  return out;
+  return nodes.empty() ? "-" : format_id_list(nodes);
 }
 
 std::vector<int> split_nodes(const RunRecord& r) {
@@ -70,13 +61,7 @@ std::string verdict_text(const RunRecord& r) {
 }
 
 std::string size_text(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (u < 4 && bytes != 0 && bytes % 1024 == 0) {
-    bytes /= 1024;
-    ++u;
-  }
-  return std::to_string(bytes) + units[u];
+  return format_size(bytes);
 }
 
 std::string fixed(double v, int decimals) {

@@ -68,6 +68,23 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
 
+  memplace::CompareArgs compare;
+  auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
+  compare_cmd->add_option("dirs", compare.dirs, "Results dirs; the first is the baseline")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
+  compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
+  compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
+                        "Exit 1 if any cell went from honoured to not honoured");
+
+  memplace::PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand("plot", "Draw charts (PNG and SVG) from results dirs");
+  plot_cmd->add_option("dirs", plot.dirs, "Results dirs")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  plot_cmd->add_option("--out", plot.out_dir, "Output dir (default: DIR/plots)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,5 +99,7 @@ int main(int argc, char** argv) {
     return memplace::command_run(run);
   }
   if (*report_cmd) return memplace::command_report(report);
+  if (*compare_cmd) return memplace::command_compare(compare);
+  if (*plot_cmd) return memplace::command_plot(plot);
   return memplace::kExitBadInput;
 }

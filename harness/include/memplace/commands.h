@@ -58,4 +58,20 @@ struct ReportArgs {
 };
 int command_report(const ReportArgs& args);
 
+struct CompareArgs {
+  std::vector<std::string> dirs;    // the first is the baseline
+  std::string format = "markdown";  // markdown | csv | json, printed on stdout
+  std::string out_dir;              // also write compare.md/.csv/.json here
+  bool fail_on_regression = false;
+};
+int command_compare(const CompareArgs& args);
+
+struct PlotArgs {
+  std::vector<std::string> dirs;
+  std::string out_dir;  // default: first dir + "/plots"
+};
+// Runs plots/memplace_plots.py with /usr/bin/python3 (Debian's python3-matplotlib); exit 3 when
+// matplotlib is missing.
+int command_plot(const PlotArgs& args);
+
 }  // namespace memplace
