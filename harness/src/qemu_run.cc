@@ -269,7 +269,8 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o) {
   if (auto probed = cached_probe(o.qemu_binary)) caps = *probed;
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
   QemuGuestPaths paths;
-  paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + o.kernel + ">" : o.kernel;
+  std::string kernel_name = o.kernel == "debian:" ? "debian:newest" : o.kernel;
+  paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + kernel_name + ">" : o.kernel;
   paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>" : "";
   paths.serial_log = "<run dir>/serial.log";
   paths.socket_path = "<run dir>/agent.sock";
@@ -440,7 +441,10 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     if (cpus) pin = *cpus;
   }
 
-  StopSignalGuard signals;
+  if (int sig = StopSignalGuard::received()) {
+    r.message = "interrupted by signal " + std::to_string(sig) + " before QEMU started";
+    return;
+  }
   QemuProcess qemu;
   auto t0 = Clock::now();
   if (auto s = qemu.start(argv, paths.socket_path, work + "/qemu.log", pin); !s) {
@@ -611,8 +615,23 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     }
     r.extra["guest_ram_delta_mib"] = delta;  // per node, between go and done
   }
-  if (placement.mappings.empty()) {
-    return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
+  uint64_t mapped = 0;
+  for (const auto& [node, pages] : placement.pages) mapped += pages;
+  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2) {
+    // Private guest_memfd memory is not mapped into QEMU, so numa_maps cannot show it; the
+    // per-node MemUsed rise between go and done is then the placement, as in the cover letter.
+    std::map<int, uint64_t> from_meminfo;
+    for (const auto& [node, mib] : r.delta_used_mib) {
+      from_meminfo[node] = mib > 0 ? static_cast<uint64_t>(mib * 256.0) : 0;
+    }
+    r.placement_pages = from_meminfo;
+    r.extra["placement_source"] = "meminfo_delta: guest_memfd pages are not in QEMU's numa_maps (" +
+                                  std::to_string(mapped) + " pages were)";
+  } else {
+    if (placement.mappings.empty()) {
+      return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
+    }
+    r.extra["placement_source"] = "numa_maps";
   }
 
   VerdictInputs in;
@@ -655,6 +674,9 @@ RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::stri
   auto t0 = Clock::now();
   // Short: the agent socket's path must fit sun_path.
   char tmpl[] = "/tmp/memplace-qemu-XXXXXX";
+  // Covers the image build too (a Ctrl-C during a kernel download must not start a guest), and
+  // outlives the run dir, so a re-raised default signal leaves nothing behind.
+  StopSignalGuard signals;
   RunDir work;
   if (mkdtemp(tmpl) == nullptr) {
     r.message = errno_error("mkdtemp /tmp/memplace-qemu-*").describe();
