@@ -6,12 +6,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
+#include "memplace/commands.h"
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
 
@@ -176,7 +180,10 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
 
   // One kernel directory, named by release.
   std::vector<fs::path> dirs;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dirs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dirs.push_back(e.path());
+  }
+  EXPECT_TRUE(fs::exists(options.out_dir + "/report.md"));
   ASSERT_EQ(dirs.size(), 1u);
   std::string dir = dirs[0].string();
   EXPECT_EQ(dirs[0].filename().string().rfind("7.", 0), 0u) << dir;
@@ -232,7 +239,7 @@ TEST(Testbed, PathKernelWithModulesAndMemoryOnlyNodeWithDistances) {
   ASSERT_TRUE(fs::exists(dir + "/manifest.json"));
   auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
   EXPECT_EQ(manifest["kernel"]["requested"], debian->vmlinuz);
-  EXPECT_NE(manifest["kernel"]["modules_loaded"].dump().find("\"kvm\""), std::string::npos);
+  EXPECT_NE(manifest["kernel"]["modules_included"].dump().find("\"kvm\""), std::string::npos);
   std::string notes = manifest["guest_notes"].dump();
   EXPECT_NE(notes.find("cpus2=[]"), std::string::npos) << notes;
   EXPECT_NE(notes.find("dist0=[10 21 31]"), std::string::npos) << notes;
@@ -255,7 +262,9 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 1);
   std::string dir;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 1u);
   std::string msg = lines[0]["message"];
@@ -265,6 +274,56 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
       << "console tail missing: " << msg;
   auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "panic");
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+// Ctrl-C or SIGTERM during a run: QEMU is killed and reaped, the unfinished runs are recorded.
+TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
+  REQUIRE_TOOLS();
+  Spec spec =
+      small_spec("debian:7", "policy = [\"default\"]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]");
+  spec.testbed->timeout_seconds = 120;
+  TestbedHostConfig host = host_config();
+  host.guest_run_line = "echo waiting-for-signal; sleep 100000";
+  RunOptions options;
+  options.out_dir = temp_out("signal");
+  std::atomic<bool> finished{false};
+  // Sends SIGTERM once the guest is up, and only while run_testbed is still running (its guard
+  // turns the signal into a note instead of the default death).
+  std::thread sender([&] {
+    for (int i = 0; i < 1000 && !finished; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::error_code ec;  // the results dir appears only once the kernel is resolved
+      for (const auto& e : fs::directory_iterator(options.out_dir, ec)) {
+        if (read_text(e.path().string() + "/console.log").find("waiting-for-signal") !=
+                std::string::npos &&
+            !finished) {
+          kill(getpid(), SIGTERM);
+          return;
+        }
+      }
+    }
+  });
+  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  finished = true;
+  sender.join();
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->interrupted_by, SIGTERM);
+  EXPECT_EQ(summary->failed, 1);
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
+  auto lines = read_lines(dir + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("interrupted by signal 15"),
+            std::string::npos);
+  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["status"], "interrupted");
+  for (const auto& p : fs::directory_iterator("/proc")) {
+    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    EXPECT_EQ(cmdline.find(options.out_dir), std::string::npos) << p.path() << " outlived the run";
+  }
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }
 
@@ -282,7 +341,9 @@ TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 2);
   std::string dir;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 2u);
   for (const auto& l : lines) {
@@ -349,6 +410,7 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
 
   std::map<std::string, KernelResults> kernels;  // "6.18" / "7"
   for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (!e.is_directory()) continue;
     std::string label = e.path().filename().string();
     std::string key = label.rfind("6.18.", 0) == 0 ? "6.18" : label.substr(0, 1);
     KernelResults& k = kernels[key];
@@ -389,11 +451,32 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   EXPECT_NEAR(share(numa.at("interleave/guest_memfd"), "1"), 0.5, 0.05);
   EXPECT_DOUBLE_EQ(share(numa.at("bind/guest_memfd"), "1"), 1.0);
   EXPECT_TRUE(numa.at("bind/guest_memfd")["verdict"]["honored"].get<bool>());
+  // The cover letter's MemUsed deltas agree with the page placement (32 + 32 MiB); the guest's
+  // per-CPU free lists would otherwise hide part of them.
+  const auto& delta = numa.at("interleave/guest_memfd")["delta_used_mib"];
+  EXPECT_NEAR(delta["0"].get<double>(), 32.0, 8.0) << delta.dump();
+  EXPECT_NEAR(delta["1"].get<double>(), 32.0, 8.0) << delta.dump();
   // The generic kernel ignores the policy on guest_memfd.
   const auto& generic = kernels["6.18"].by_cell;
   EXPECT_FALSE(generic.at("bind/guest_memfd")["verdict"]["honored"].get<bool>());
   EXPECT_LT(share(generic.at("bind/guest_memfd"), "1"), 0.95);
   if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
+  REQUIRE_TOOLS();
+  RunArgs args;
+  args.testbed = true;
+  args.kernels = {"debian:7.0"};
+  args.out_dir = temp_out("bad-version");
+  EXPECT_EQ(command_run(args), kExitBadInput);
+  EXPECT_FALSE(fs::exists(args.out_dir));
 }
 
 }  // namespace

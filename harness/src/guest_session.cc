@@ -8,12 +8,41 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 
 #include "memplace/unique_fd.h"
 
 namespace memplace {
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+void note_stop_signal(int sig) {
+  g_stop_signal.store(sig);
+}
+
+}  // namespace
+
+StopSignalGuard::StopSignalGuard() {
+  g_stop_signal.store(0);
+  struct sigaction sa {};
+  sa.sa_handler = note_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+StopSignalGuard::~StopSignalGuard() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+int StopSignalGuard::received() {
+  return g_stop_signal.load();
+}
 
 namespace {
 
@@ -114,6 +143,10 @@ Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
     if (exited && (!conn.valid() || !conn_open)) break;
     if (Clock::now() >= deadline) {
       result.timed_out = true;
+      break;
+    }
+    if (int sig = StopSignalGuard::received()) {
+      result.interrupted_by = sig;
       break;
     }
     pollfd p{};

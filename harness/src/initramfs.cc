@@ -1,5 +1,8 @@
 #include "memplace/initramfs.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -122,6 +125,10 @@ std::string render_init_script(const InitScript& init) {
   s += "mount -t devtmpfs devtmpfs /dev\n";
   s += "mount -t tmpfs tmpfs /tmp\n";
   s += "export PATH=/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu\n";
+  // Freed pages parked on per-CPU lists are not "free" in node meminfo, and the next run takes
+  // them first: in a 1 GiB node that hid up to 40 of 64 MiB from the MemUsed deltas. The
+  // largest fraction shrinks those lists to a few pages.
+  s += "echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction 2>/dev/null\n";
   s += "PORT=/dev/console\n";
   s += "for p in /sys/class/virtio-ports/*; do\n";
   s += "  [ \"$(cat $p/name 2>/dev/null)\" = " + shell_quote(init.port_name) +
@@ -163,6 +170,23 @@ Result<std::string> read_module(const std::string& path) {
   if (ends_with(".xz")) return run_command_ok({"xz", "-dc", path});
   if (ends_with(".zst")) return run_command_ok({"zstd", "-dcq", path});
   if (ends_with(".gz")) return run_command_ok({"gzip", "-dc", path});
+  return read_file_bytes(path);
+}
+
+Result<std::string> read_program(const std::string& path, bool strip_debug) {
+  if (strip_debug) {
+    std::string tmp = (fs::temp_directory_path() / "memplace-strip-XXXXXX").string();
+    int fd = mkstemp(tmp.data());
+    if (fd >= 0) {
+      close(fd);
+      auto stripped = run_command({"objcopy", "--strip-debug", path, tmp});
+      Result<std::string> data = make_error("objcopy failed");
+      if (stripped && stripped->exit_code == 0) data = read_file_bytes(tmp);
+      unlink(tmp.c_str());
+      if (data) return data;
+    }
+    // No objcopy, or it failed: the unstripped binary works just as well.
+  }
   return read_file_bytes(path);
 }
 
@@ -230,7 +254,7 @@ Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
 
   std::set<std::string> libs;
   for (const auto& [host_path, guest_path] : in.programs) {
-    auto data = read_file_bytes(host_path);
+    auto data = read_program(host_path, in.strip_debug);
     if (!data) return data.error();
     entries.push_back(cpio_file(guest_path, std::move(*data), 0755));
     auto ldd = run_command({"ldd", host_path});

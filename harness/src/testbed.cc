@@ -15,9 +15,11 @@
 #include "memplace/initramfs.h"
 #include "memplace/kvm_uapi.h"
 #include "memplace/qemu.h"
+#include "memplace/report.h"
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
 #include "memplace/sysfs.h"
+#include "memplace/testbed_report.h"
 
 namespace memplace {
 
@@ -226,7 +228,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                                {"release", k.files.release},
                                {"vmlinuz", k.files.vmlinuz},
                                {"modules_dir", k.files.modules_dir},
-                               {"modules_loaded", image->modules_loaded}}},
+                               {"modules_included", image->modules_loaded}}},
                              {"accel", accel},
                              {"topology", topology},
                              {"qemu_command", argv},
@@ -320,12 +322,17 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   std::string console = read_all(qc.console_log);
   std::string qemu_log = read_all(sc.qemu_log);
   auto missing = cells_without_records(cells, received);
+  summary.interrupted_by = session->interrupted_by;
   std::string outcome =
-      saw_end ? "complete"
-              : guest_failure_reason(console, session->timed_out, session->exit_status);
+      session->interrupted_by ? "interrupted"
+      : saw_end               ? "complete"
+                : guest_failure_reason(console, session->timed_out, session->exit_status);
   if (!missing.empty()) {
     std::string why;
-    if (outcome == "timeout") {
+    if (outcome == "interrupted") {
+      why = "interrupted by signal " + std::to_string(session->interrupted_by) +
+            " before the guest reported this run";
+    } else if (outcome == "timeout") {
       why = "testbed guest timed out after " + std::to_string(tb.timeout_seconds) + " s";
     } else if (outcome == "panic") {
       why = "testbed guest kernel panicked: " + panic_line(console);
@@ -371,6 +378,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                          {"failed", summary.failed},
                          {"not_honored", summary.not_honored}};
   if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
+  // Each kernel's directory is a complete results dir, reported like a local run.
+  if (auto s = write_report(k.dir); !s) say("report: " + s.error().describe());
   return summary;
 }
 
@@ -408,6 +417,8 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   }
 
   MatrixSummary total;
+  StopSignalGuard stop;
+  std::vector<std::string> done_labels;
   for (const auto& k : runs) {
     auto s = run_one_kernel(spec, tb, options, host, k, cells, accel, topology);
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
@@ -415,6 +426,14 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     total.unsupported += s->unsupported;
     total.failed += s->failed;
     total.not_honored += s->not_honored;
+    done_labels.push_back(fs::path(k.dir).filename().string());
+    if (s->interrupted_by) {
+      total.interrupted_by = s->interrupted_by;
+      break;  // the kernels not started yet have no results dir at all
+    }
+  }
+  if (auto s = write_testbed_report(options.out_dir, done_labels); !s) {
+    std::fprintf(stderr, "[testbed] report: %s\n", s.error().describe().c_str());
   }
   return total;
 }

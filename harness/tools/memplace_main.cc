@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
                     "Exit 1 if any verdict is not honoured or any run failed");
   run_cmd->add_flag("--dry-run", run.dry_run, "Print what would run, run nothing");
   run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
+  run_cmd->add_option("--margin", run.margin, "Memory kept free on every node (default 256MiB)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   if (*probe_cmd) return memplace::command_probe(probe);
   if (*run_cmd) {
     run.invocation = join_argv(argc, argv);
+
     return memplace::command_run(run);
   }
   if (*report_cmd) return memplace::command_report(report);

@@ -37,7 +37,8 @@ struct RunArgs {
   std::string resume_dir;
   bool check = false;
   bool dry_run = false;
-  bool force = false;  // skip the free-memory refusal
+  bool force = false;  // run cells that fail the free-memory check (with a warning)
+  std::string margin;  // memory kept free per node, with units; default 256MiB
   bool quiet = false;
   std::string sysfs_root;
   // Testbed selection (the testbed itself lives in testbed.cc).

@@ -3,6 +3,8 @@
 // kills and reaps QEMU at the deadline. No QEMU outlives the call.
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,22 @@ struct GuestSessionResult {
   double first_line_seconds = -1;  // first line from the guest, i.e. the guest is up
   double wall_seconds = 0;
   int lines = 0;
+  int interrupted_by = 0;  // SIGINT/SIGTERM seen by a StopSignalGuard; QEMU was killed
+};
+
+// While alive, SIGINT and SIGTERM are recorded instead of killing the process, so a session can
+// kill its QEMU, and the caller can account for the unfinished runs before exiting.
+class StopSignalGuard {
+ public:
+  StopSignalGuard();
+  ~StopSignalGuard();
+  StopSignalGuard(const StopSignalGuard&) = delete;
+  StopSignalGuard& operator=(const StopSignalGuard&) = delete;
+  static int received();  // the signal number, 0 if none (or no guard installed)
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
 };
 
 // Called for each complete line (without '\n'). A non-empty return is sent back to the guest
