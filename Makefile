@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 EMULATED_TESTS ?= Testbed|QemuRun
 
-.PHONY: all deps configure build test test-asan fuzz experiment plots clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots clean
 
 all: build
 
@@ -37,6 +37,10 @@ fuzz: deps
 
 experiment: build
 	scripts/experiment.sh $(MEMPLACE) $(OUT)
+
+# The committed reference results (results/reference/), regenerated from scratch.
+reference: build
+	scripts/reference.sh $(MEMPLACE)
 
 # Charts for a results dir: make plots DIR=results/...  (default: the newest results/ dir)
 DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)
