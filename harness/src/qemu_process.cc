@@ -42,7 +42,7 @@ int decode_status(int status) {
 
 }  // namespace
 
-StopSignalGuard::StopSignalGuard() {
+ChainedStopSignals::ChainedStopSignals() {
   g_signal.store(0);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -51,7 +51,7 @@ StopSignalGuard::StopSignalGuard() {
   active_ = sigaction(SIGINT, &sa, &g_old_int) == 0 && sigaction(SIGTERM, &sa, &g_old_term) == 0;
 }
 
-StopSignalGuard::~StopSignalGuard() {
+ChainedStopSignals::~ChainedStopSignals() {
   if (!active_) return;
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
@@ -60,7 +60,7 @@ StopSignalGuard::~StopSignalGuard() {
   if (sig != 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) raise(sig);
 }
 
-int StopSignalGuard::received() {
+int ChainedStopSignals::received() {
   return g_signal.load();
 }
 
@@ -146,7 +146,7 @@ QemuProcess::Wait QemuProcess::next_line(Clock::time_point deadline, std::string
       buf_.clear();
       return Wait::kLine;
     }
-    if (StopSignalGuard::received()) return Wait::kSignal;
+    if (ChainedStopSignals::received()) return Wait::kSignal;
     if (conn_closed_) return Wait::kClosed;
     // Only after the channel is drained: QEMU may exit right after the guest's last line.
     if (reap(false) && !conn_.valid()) return Wait::kExited;

@@ -441,7 +441,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     if (cpus) pin = *cpus;
   }
 
-  if (int sig = StopSignalGuard::received()) {
+  if (int sig = ChainedStopSignals::received()) {
     r.message = "interrupted by signal " + std::to_string(sig) + " before QEMU started";
     return;
   }
@@ -457,7 +457,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
       case QemuProcess::Wait::kTimeout:
         return phase + ": no answer from the guest agent within " + std::to_string(timeout) + " s";
       case QemuProcess::Wait::kSignal:
-        return phase + ": interrupted by signal " + std::to_string(StopSignalGuard::received());
+        return phase + ": interrupted by signal " + std::to_string(ChainedStopSignals::received());
       case QemuProcess::Wait::kExited:
       case QemuProcess::Wait::kClosed: {
         qemu.stop(std::chrono::milliseconds(2000));
@@ -676,7 +676,7 @@ RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::stri
   char tmpl[] = "/tmp/memplace-qemu-XXXXXX";
   // Covers the image build too (a Ctrl-C during a kernel download must not start a guest), and
   // outlives the run dir, so a re-raised default signal leaves nothing behind.
-  StopSignalGuard signals;
+  ChainedStopSignals signals;
   RunDir work;
   if (mkdtemp(tmpl) == nullptr) {
     r.message = errno_error("mkdtemp /tmp/memplace-qemu-*").describe();

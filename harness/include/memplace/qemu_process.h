@@ -3,7 +3,7 @@
 // testbed's callback-driven run_guest_session does not offer. Same guarantees: the host listens
 // before QEMU starts, QEMU dies with the thread that started it (PR_SET_PDEATHSIG), and the
 // destructor kills and reaps it, so no QEMU outlives its owner. SIGINT/SIGTERM while a QEMU runs
-// end the wait (see StopSignalGuard).
+// end the wait (see ChainedStopSignals).
 #pragma once
 
 #include <sys/types.h>
@@ -56,13 +56,16 @@ class QemuProcess {
   std::string buf_;  // bytes after the last complete line
 };
 
+// Unlike guest_session.h's StopSignalGuard, which swallows the signal for its caller to account
+// for, this one also passes it on: run_matrix's own handler must see a Ctrl-C that arrived during
+// a qemu cell, or the matrix would go on to the next cell.
 // Installs SIGINT/SIGTERM handlers that record the signal and chain to the previous handlers;
 // restores them on scope exit and, if a signal arrived while the previous disposition was the
 // default, re-raises it then, after QEMU is gone.
-class StopSignalGuard {
+class ChainedStopSignals {
  public:
-  StopSignalGuard();
-  ~StopSignalGuard();
+  ChainedStopSignals();
+  ~ChainedStopSignals();
   static int received();  // 0 = none
 
  private:
