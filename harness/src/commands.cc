@@ -11,6 +11,7 @@
 #include "memplace/nodelist.h"
 #include "memplace/preflight.h"
 #include "memplace/probe.h"
+#include "memplace/qemu_run.h"
 #include "memplace/report.h"
 #include "memplace/runner.h"
 #include "memplace/spec.h"
@@ -149,7 +150,10 @@ Result<Spec> load_run_spec(const RunArgs& a) {
 }
 
 void print_cells(const std::vector<Cell>& cells) {
-  for (const auto& c : cells) std::printf("%s #%d\n", cell_key(c).c_str(), c.repeat);
+  for (const auto& c : cells) {
+    std::printf("%s #%d\n", cell_key(c).c_str(), c.repeat);
+    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c).c_str(), stdout);
+  }
 }
 
 Environment environment_from(const RunArgs& a) {

@@ -10,6 +10,7 @@
 #include "memplace/backing.h"
 #include "memplace/nodelist.h"
 #include "memplace/placement.h"
+#include "memplace/qemu_run.h"
 #include "memplace/results_io.h"
 #include "memplace/sampler.h"
 #include "memplace/sysfs.h"
@@ -204,6 +205,8 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 }  // namespace
 
 RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
+  // A QEMU guest owns its RAM, so the whole cell (snapshots, go handshake, numa_maps) differs.
+  if (cell.toucher == "qemu") return run_qemu_cell(cell, ctx, run_id);
   RunRecord r;
   r.run_id = run_id;
   fill_cell_fields(r, cell);
