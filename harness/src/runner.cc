@@ -91,6 +91,7 @@ void fill_cell_fields(RunRecord& r, const Cell& cell) {
 
 std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root) {
   if (name == "host") return make_host_toucher(root);
+  if (name == "vcpu") return make_vcpu_toucher(root);
   return nullptr;
 }
 

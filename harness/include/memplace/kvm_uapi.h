@@ -45,4 +45,18 @@ inline constexpr unsigned long kIoctlCreateGuestMemfd = _IOWR(KVMIO, 0xd4, Creat
 inline constexpr unsigned long kIoctlSetUserMemoryRegion2 =
     _IOW(KVMIO, 0x49, UserspaceMemoryRegion2);
 
+// struct kvm_cpuid2 without its entries. Debian 12's <linux/kvm.h> declares the flexible array
+// with __DECLARE_FLEX_ARRAY, which g++ sizes as 12 bytes rather than C's 8, so the header's own
+// KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2 encode the wrong size and the kernel answers EINVAL
+// (measured on this host). Entries (struct kvm_cpuid_entry2, 40 bytes) follow the 8 bytes.
+struct Cpuid2Header {
+  uint32_t nent;
+  uint32_t padding;
+};
+static_assert(sizeof(Cpuid2Header) == 8, "struct kvm_cpuid2 is 8 bytes before its entries");
+static_assert(sizeof(kvm_cpuid_entry2) == 40, "struct kvm_cpuid_entry2 is 40 bytes");
+
+inline constexpr unsigned long kIoctlGetSupportedCpuid = _IOWR(KVMIO, 0x05, Cpuid2Header);
+inline constexpr unsigned long kIoctlSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
+
 }  // namespace memplace::kvm

@@ -33,7 +33,10 @@ class Toucher {
 };
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root = "");
-std::unique_ptr<Toucher> make_vcpu_toucher();
+// The vcpu toucher's TouchStats.extra: {"ram_gpa", "per_vcpu_bytes_per_second", "vcpus": [{
+// "index", "cpu", "offset", "bytes", "pages_written", "seconds", "bytes_per_second"}]}, one
+// entry per vCPU, its slice of the mapping and the guest's own count of pages written.
+std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root = "");
 
 // CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,
