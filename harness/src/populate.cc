@@ -73,7 +73,8 @@ Status populate_range(PopulateMethod m, void* begin, size_t len, int fd, off_t f
       return {};
     case PopulateMethod::kFallocate:
       if (fd < 0) return Error{EOPNOTSUPP, "fallocate needs a backing file (shmem, guest_memfd)"};
-      if (::fallocate(fd, 0, file_offset, static_cast<off_t>(len)) != 0)
+      // KEEP_SIZE: the file already has its size, and guest_memfd accepts nothing else.
+      if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, static_cast<off_t>(len)) != 0)
         return errno_error("fallocate");
       return {};
   }
