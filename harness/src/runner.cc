@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 
 #include "memplace/backing.h"
 #include "memplace/nodelist.h"
@@ -98,8 +99,10 @@ std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string&
 }
 
 // Times the locality workload on the memory just placed, with the cell's threads pinned like the
-// toucher's, and links its Google Benchmark JSON from the record as extra.workload. A workload
-// that cannot run leaves the placement result alone and says why in extra.workload.error.
+// toucher's, and links its Google Benchmark JSON from the record as extra.workload.file. The
+// JSON's "benchmarks" array is copied in as well: a testbed guest streams only its records back.
+// A workload that cannot run leaves the placement result alone and says why in
+// extra.workload.error.
 void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Mapping& mapping) {
   nlohmann::json w = {{"kind", ctx.workload}};
   auto kind = parse_workload(ctx.workload);
@@ -112,6 +115,9 @@ void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Ma
                                ctx.out_dir + "/" + file);
   if (s) {
     w["file"] = file;
+    std::ifstream in(ctx.out_dir + "/" + file);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.contains("benchmarks")) w["benchmarks"] = j["benchmarks"];
   } else {
     w["error"] = s.error().describe();
   }
