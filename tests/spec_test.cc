@@ -163,6 +163,7 @@ TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   ok.nodes = {0, 2};
   ok.size_bytes = 1ull << 30;  // 512 MiB per node fits under 896 MiB usable
   EXPECT_TRUE(validate_cells({ok}, host).ok());
+  EXPECT_TRUE(check_free_memory({ok}, host).ok());
 
   Cell missing = ok;
   missing.nodes = {0, 1};
@@ -174,7 +175,8 @@ TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   Cell big = ok;
   big.policy = PolicyMode::kBind;
   big.nodes = {2};
-  s = validate_cells({big}, host);
+  EXPECT_TRUE(validate_cells({big}, host).ok()) << "capacity is check_free_memory's job";
+  s = check_free_memory({big}, host);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("exceeds the free memory of nodes 2"), std::string::npos)
       << s.error().message;
@@ -183,7 +185,10 @@ TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   whole_host.policy = PolicyMode::kDefault;
   whole_host.nodes = {};
   whole_host.size_bytes = 3ull << 30;
-  EXPECT_FALSE(validate_cells({whole_host}, host).ok());
+  EXPECT_FALSE(check_free_memory({whole_host}, host).ok());
+  host.margin_bytes = 0;
+  whole_host.size_bytes = 2ull << 30;
+  EXPECT_TRUE(check_free_memory({whole_host}, host).ok()) << "the margin is configurable";
 
   Cell bad_cpu = ok;
   bad_cpu.cpu_node = 1;

@@ -176,6 +176,22 @@ TEST(VcpuToucher, GuestMemfdMappingCanBeTouchedTwice) {
   expect_pages_owned(view->addr(), *second, size, 3);
 }
 
+TEST(VcpuToucher, GuestMemfdFaultPathIsOneOfTheTwo) {
+  SKIP_WITHOUT_KVM();
+  auto path = vmm::guest_memfd_fault_path();
+  ASSERT_TRUE(path.ok()) << path.error().describe();
+  std::printf("guest_memfd fault path on this host: %s\n", path->c_str());
+  EXPECT_TRUE(*path == "guest_memfd" || *path == "userspace_addr") << *path;
+
+  // And the toucher records it for guest_memfd runs.
+  auto mapping = create_backing(BackingKind::kGuestMemfd, 4 * kMiB);
+  ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
+  auto stats =
+      make_vcpu_toucher()->touch(vcpu_cell(BackingKind::kGuestMemfd, 4 * kMiB, 1), *mapping);
+  ASSERT_TRUE(stats.ok()) << stats.error().describe();
+  EXPECT_EQ(stats->extra.at("guest_memfd_fault_path"), *path);
+}
+
 TEST(VcpuToucher, ZeroVcpusIsAnError) {
   auto mapping = create_backing(BackingKind::kAnon, 4096);
   ASSERT_TRUE(mapping.ok());

@@ -10,6 +10,7 @@
 #include "commands_internal.h"
 #include "memplace/nodelist.h"
 #include "memplace/populate.h"
+#include "memplace/preflight.h"
 #include "memplace/probe.h"
 #include "memplace/report.h"
 #include "memplace/runner.h"
@@ -198,11 +199,18 @@ int command_run(const RunArgs& args) {
 
   auto facts = host_facts(args.sysfs_root);
   if (!facts) return fail(kExitEnvironment, "reading host NUMA facts: " + facts.error().describe());
-  if (args.force) facts->margin_bytes = 0;
-  if (auto s = validate_cells(cells, *facts); !s) {
-    if (!args.force || s.error().message.find("does not exist") != std::string::npos)
+  if (!args.margin.empty()) {
+    auto margin = parse_size(args.margin);
+    if (!margin) return fail(kExitBadInput, "--margin: " + margin.error().message);
+    facts->margin_bytes = *margin;
+  }
+  if (auto s = validate_cells(cells, *facts); !s) return fail(kExitBadInput, s.error().message);
+  if (auto s = check_free_memory(cells, *facts); !s) {
+    if (!args.force)
       return fail(kExitBadInput,
-                  s.error().message + (args.force ? "" : " (--force skips the free-memory check)"));
+                  s.error().message + " (--margin sets the margin; --force runs anyway)");
+    std::fprintf(stderr, "memplace: warning: %s; running anyway (--force)\n",
+                 s.error().message.c_str());
   }
   if (args.dry_run) {
     print_cells(cells);
@@ -211,6 +219,10 @@ int command_run(const RunArgs& args) {
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
   if (out.empty()) return fail(kExitBadInput, "--out DIR is required (where the results go)");
 
+  if (auto s = check_results_disk(out, cells.size()); !s)
+    return fail(kExitEnvironment, s.error().message);
+  for (const auto& w : kvm_warnings(cells))
+    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   if (args.resume_dir.empty() && ::access((out + "/runs.jsonl").c_str(), F_OK) == 0)
     return fail(kExitBadInput, out + " already holds results; pass --resume " + out +
                                    " to finish it, or choose a new --out");

@@ -4,14 +4,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "memplace/text.h"
+
 namespace memplace {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // Digits only: from_chars would accept a leading '-' and we want negatives named as such.
 Result<int> parse_id(std::string_view tok, std::string_view whole, int max_id) {

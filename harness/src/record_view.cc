@@ -5,22 +5,13 @@
 #include <cstdio>
 #include <set>
 
+#include "memplace/nodelist.h"
+#include "memplace/spec.h"
+
 namespace memplace::view {
 
 std::string nodes_text(const std::vector<int>& nodes) {
-  if (nodes.empty()) return "-";
-  std::vector<int> ids = nodes;
-  std::sort(ids.begin(), ids.end());
-  std::string out;
-  for (size_t i = 0; i < ids.size();) {
-    size_t j = i;
-    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += std::to_string(ids[i]);
-    if (j > i) out += '-' + std::to_string(ids[j]);
-    i = j + 1;
-  }
-  return out;
+  return nodes.empty() ? "-" : format_id_list(nodes);
 }
 
 std::vector<int> split_nodes(const RunRecord& r) {
@@ -70,13 +61,7 @@ std::string verdict_text(const RunRecord& r) {
 }
 
 std::string size_text(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (u < 4 && bytes != 0 && bytes % 1024 == 0) {
-    bytes /= 1024;
-    ++u;
-  }
-  return std::to_string(bytes) + units[u];
+  return format_size(bytes);
 }
 
 std::string fixed(double v, int decimals) {
@@ -115,6 +100,49 @@ std::string md_cell(const std::string& s) {
       out += c;
   }
   return out;
+}
+
+void CellFold::add(const RunRecord& r) {
+  if (!first) first = &r;
+  ++runs;
+  if (r.status == "ok") {
+    ++ok;
+    populate_seconds.push_back(r.populate_seconds);
+    for (const auto& [node, p] : r.placement_pages) pages[node] += p;
+    for (const auto& [node, f] : measured_split(r)) measured_sum[node] += f;
+    if (r.verdict) {
+      ++judged;
+      honored += r.verdict->honored;
+    }
+    return;
+  }
+  (r.status == "unsupported" ? unsupported : failed) += 1;
+  if (message.empty()) message = r.message;
+}
+
+std::map<int, double> CellFold::split() const {
+  uint64_t total = 0;
+  for (const auto& [node, p] : pages) total += p;
+  std::map<int, double> out;
+  if (total == 0) {
+    for (const auto& [node, f] : measured_sum) out[node] = f / ok;
+    return out;
+  }
+  for (const auto& [node, p] : pages) out[node] = static_cast<double>(p) / total;
+  return out;
+}
+
+std::string CellFold::state() const {
+  if (ok == 0) return failed ? "failed" : "unsupported";
+  if (judged == 0) return "no verdict";
+  if (honored == judged) return "honoured";
+  return honored == 0 ? "not honoured" : "mixed";
+}
+
+double CellFold::populate_mean() const {
+  double sum = 0;
+  for (double v : populate_seconds) sum += v;
+  return populate_seconds.empty() ? 0 : sum / populate_seconds.size();
 }
 
 }  // namespace memplace::view

@@ -43,4 +43,21 @@ std::string csv_line(const std::vector<std::string>& fields);
 // Markdown table cell: pipes and newlines would break the table.
 std::string md_cell(const std::string& s);
 
+// All repeats of one cell (within one dir, or one kernel of it), folded.
+struct CellFold {
+  const RunRecord* first = nullptr;
+  int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
+  std::map<int, uint64_t> pages;
+  std::map<int, double> measured_sum;    // for ok runs without placement pages
+  std::vector<double> populate_seconds;  // ok runs only
+  std::string message;                   // first non-ok message
+
+  void add(const RunRecord& r);
+  // Fraction per node of the pages summed over ok repeats.
+  std::map<int, double> split() const;
+  // "honoured", "not honoured", "mixed", "unsupported", "failed", "no verdict".
+  std::string state() const;
+  double populate_mean() const;
+};
+
 }  // namespace memplace::view

@@ -50,56 +50,10 @@ std::string row_key(const RunRecord& r) {
          std::to_string(r.size_bytes);
 }
 
-// All repeats of one (row, backing) cell, folded.
-struct CellSummary {
-  const RunRecord* first = nullptr;
-  int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
-  std::map<int, uint64_t> pages;
-  std::map<int, double> measured_sum;  // for ok runs without placement pages
-  double populate_sum = 0;
-  std::string message;  // first non-ok message
-
-  void add(const RunRecord& r) {
-    if (!first) first = &r;
-    ++runs;
-    if (r.status == "ok") {
-      ++ok;
-      populate_sum += r.populate_seconds;
-      for (const auto& [node, p] : r.placement_pages) pages[node] += p;
-      for (const auto& [node, f] : view::measured_split(r)) measured_sum[node] += f;
-      if (r.verdict) {
-        ++judged;
-        honored += r.verdict->honored;
-      }
-      return;
-    }
-    (r.status == "unsupported" ? unsupported : failed) += 1;
-    if (message.empty()) message = r.message;
-  }
-  std::map<int, double> split() const {
-    uint64_t total = 0;
-    for (const auto& [node, p] : pages) total += p;
-    std::map<int, double> out;
-    if (total == 0) {
-      for (const auto& [node, f] : measured_sum) out[node] = f / ok;
-      return out;
-    }
-    for (const auto& [node, p] : pages) out[node] = static_cast<double>(p) / total;
-    return out;
-  }
-  // "honoured", "not honoured", "mixed", "unsupported", "failed", "no verdict".
-  std::string state() const {
-    if (ok == 0) return failed ? "failed" : "unsupported";
-    if (judged == 0) return "no verdict";
-    if (honored == judged) return "honoured";
-    return honored == 0 ? "not honoured" : "mixed";
-  }
-};
-
 struct Summary {
   std::vector<std::string> rows;  // row keys in order of appearance
   std::vector<std::string> backings;
-  std::map<std::pair<std::string, std::string>, CellSummary> cells;
+  std::map<std::pair<std::string, std::string>, view::CellFold> cells;
   std::vector<int> split_nodes;
 };
 
@@ -118,7 +72,7 @@ Summary summarise(const std::vector<const RunRecord*>& runs) {
   return s;
 }
 
-std::string summary_cell_md(const CellSummary& c, const std::vector<int>& nodes) {
+std::string summary_cell_md(const view::CellFold& c, const std::vector<int>& nodes) {
   if (c.runs == 0) return "";
   std::string st = c.state();
   if (c.ok == 0) return st;
@@ -363,7 +317,7 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
       for (const auto& b : s.backings) {
         auto it = s.cells.find({key, b});
         if (it == s.cells.end()) continue;
-        const CellSummary& c = it->second;
+        const view::CellFold& c = it->second;
         const RunRecord& r = *c.first;
         out += csv_line({kernel, environment_text(r), r.policy, view::nodes_text(r.nodes),
                          r.toucher, std::to_string(r.size_bytes), b, std::to_string(c.runs),
@@ -371,7 +325,7 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
                          std::to_string(c.failed), c.ok ? view::nodes_text(s.split_nodes) : "",
                          c.ok ? view::split_text(c.split(), s.split_nodes) : "",
                          std::to_string(c.honored), std::to_string(c.judged), c.state(),
-                         c.ok ? fixed(c.populate_sum / c.ok, 6) : "", c.message});
+                         c.ok ? fixed(c.populate_mean(), 6) : "", c.message});
       }
     }
   }

@@ -12,6 +12,7 @@
 
 #include "memplace/results_io.h"
 #include "memplace/run_record.h"
+#include "memplace/sysfs.h"
 
 namespace memplace {
 namespace {
@@ -139,23 +140,6 @@ Status write_all(int fd, std::string_view data, const std::string& what) {
 // Invalid UTF-8 in a kernel message must not make a record unwritable.
 std::string dump_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-Result<std::string> read_whole_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("open " + path);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
 }
 
 std::string parent_dir(const std::string& path) {
@@ -325,7 +309,7 @@ Status RunsWriter::append_json(const nlohmann::json& line) {
 }
 
 Result<RunsFile> read_runs(const std::string& path) {
-  auto text = read_whole_file(path);
+  auto text = read_text_file(path);
   if (!text) return text.error();
   RunsFile out;
   std::string_view rest = *text;
@@ -380,7 +364,7 @@ Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
 }
 
 Result<nlohmann::json> read_json_file(const std::string& path) {
-  auto text = read_whole_file(path);
+  auto text = read_text_file(path);
   if (!text) return text.error();
   json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return make_error(path + ": not valid JSON");

@@ -11,6 +11,7 @@
 
 #include "memplace/nodelist.h"
 #include "memplace/populate.h"
+#include "memplace/text.h"
 #include "memplace/workload.h"
 
 namespace memplace {
@@ -29,13 +30,6 @@ constexpr Unit kUnits[] = {
     {"K", kKiB},   {"M", kKiB* kKiB},   {"G", kKiB* kKiB* kKiB},   {"T", kKiB* kKiB* kKiB* kKiB},
     {"k", kKiB},   {"m", kKiB* kKiB},   {"g", kKiB* kKiB* kKiB},   {"B", 1},
 };
-
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 // Accepts a scalar or an array for every axis, so `backing = "anon"` reads as ["anon"].
 template <class Fn>
@@ -378,7 +372,7 @@ Status check_toucher(const std::string& name) {
 }
 
 Result<uint64_t> parse_size(std::string_view text) {
-  std::string s = trim(text);
+  std::string s(trim(text));
   if (s.empty()) return make_error("empty size");
   if (s[0] == '-') return make_error("size must be positive, got '" + s + "'");
   size_t digits = 0;
@@ -387,7 +381,7 @@ Result<uint64_t> parse_size(std::string_view text) {
     ++digits;
   if (digits == 0) return make_error("size '" + s + "' does not start with a number");
   std::string number = s.substr(0, digits);
-  std::string unit = trim(s.substr(digits));
+  std::string unit(trim(std::string_view(s).substr(digits)));
   uint64_t factor = 1;
   if (!unit.empty()) {
     bool found = false;

@@ -78,8 +78,14 @@ Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host) {
     if (cell.size_bytes % 4096 != 0)
       return make_error(where + "size " + std::to_string(cell.size_bytes) +
                         " is not a multiple of 4 KiB");
-    if (auto s = check_capacity(cell, host); !s) return make_error(where + s.error().message);
   }
+  return {};
+}
+
+Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host) {
+  for (const auto& cell : cells)
+    if (auto s = check_capacity(cell, host); !s)
+      return make_error("cell " + cell_key(cell) + ": " + s.error().message);
   return {};
 }
 

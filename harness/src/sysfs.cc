@@ -9,16 +9,11 @@
 #include <charconv>
 
 #include "memplace/nodelist.h"
+#include "memplace/text.h"
 #include "memplace/unique_fd.h"
 
 namespace memplace {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // Splits on runs of whitespace.
 std::vector<std::string_view> tokens(std::string_view line) {

@@ -216,9 +216,9 @@ void run_one(Vcpu& v, const Slice& slice, VcpuOutcome& out) {
   }
 }
 
-Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping) {
+// `uaddr` is mapping.addr() except when probing which path KVM faults guest_memfd through.
+Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t uaddr) {
   const uint64_t size = mapping.size();
-  const uint64_t uaddr = reinterpret_cast<uint64_t>(mapping.addr());
   if (mapping.kind() != BackingKind::kGuestMemfd) {
     kvm_userspace_memory_region r{};
     r.slot = kRamSlot;
@@ -232,9 +232,11 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping) {
   }
   if (sys.check_extension(kvm::kCapUserMemory2) <= 0)
     return unsupported("KVM_CAP_USER_MEMORY2 absent, so no guest_memfd memslot can be made");
-  // With GUEST_MEMFD_FLAG_MMAP the slot is guest_memfd-only: KVM takes every page, shared or
-  // private, from the file and never faults through userspace_addr, which need only be a legal
-  // user address. Passing the guest_memfd's own mapping keeps the slot self-consistent anyway.
+  // userspace_addr is the guest_memfd's own mmap, not just any legal address. KVM's selftests
+  // pass NULL for an MMAP guest_memfd, expecting every fault to be served from the file, but
+  // this host's KVM (6.18.44, PVM) faults guest accesses through userspace_addr: with an
+  // unrelated anon mapping there, the guest's 4096 stores all landed in it and the guest_memfd
+  // stayed empty. With its own mmap the pages come from the file on either kind of kernel.
   kvm::UserspaceMemoryRegion2 r{};
   r.slot = kRamSlot;
   r.flags = kvm::kMemGuestMemfd;
@@ -254,10 +256,9 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping) {
   return {};
 }
 
-}  // namespace
-
-Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
-                             const std::vector<uint8_t>& payload, const std::string& sysfs_root) {
+Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
+                                const std::vector<uint8_t>& payload, const std::string& sysfs_root,
+                                uint64_t ram_uaddr) {
   const int n = cell.threads;
   if (n < 1) return make_error("vcpu toucher needs at least one vCPU, got " + std::to_string(n));
   if (!mapping.addr() || mapping.size() == 0) return make_error("vcpu toucher: empty mapping");
@@ -317,7 +318,7 @@ Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
   if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &boot_region) != 0)
     return errno_error("KVM_SET_USER_MEMORY_REGION for the boot slot");
   slots.add(kBootSlot);
-  if (auto s = set_ram_slot(*sys, vm_fd, mapping); !s) return s.error();
+  if (auto s = set_ram_slot(*sys, vm_fd, mapping, ram_uaddr); !s) return s.error();
   slots.add(kRamSlot);
 
   auto cpuid = supported_cpuid(*sys);
@@ -410,6 +411,41 @@ Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
   return stats;
 }
 
+}  // namespace
+
+Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
+                             const std::vector<uint8_t>& payload, const std::string& sysfs_root) {
+  return run_vcpus_at(cell, mapping, payload, sysfs_root,
+                      reinterpret_cast<uint64_t>(mapping.addr()));
+}
+
+Result<std::string> guest_memfd_fault_path() {
+  auto gmem = create_backing(BackingKind::kGuestMemfd, kGuestPageSize);
+  if (!gmem) return gmem.error();
+  void* decoy_addr =
+      ::mmap(nullptr, kGuestPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (decoy_addr == MAP_FAILED) return errno_error("mmap decoy page");
+  OwnedMap decoy(decoy_addr, kGuestPageSize);
+  Cell cell;
+  cell.backing = BackingKind::kGuestMemfd;
+  cell.size_bytes = kGuestPageSize;
+  cell.threads = 1;
+  auto stats =
+      run_vcpus_at(cell, *gmem, touch_payload(), "", reinterpret_cast<uint64_t>(decoy_addr));
+  if (!stats) return stats.error();
+  // vCPU 0 stores 1. Reading the file's page afterwards may fault in a zero page; it is a
+  // throwaway guest_memfd.
+  auto view = gmem->map_again();
+  if (!view) return view.error();
+  uint64_t in_decoy, in_file;
+  std::memcpy(&in_decoy, decoy_addr, sizeof in_decoy);
+  std::memcpy(&in_file, view->addr(), sizeof in_file);
+  if (in_file == 1 && in_decoy == 0) return std::string("guest_memfd");
+  if (in_decoy == 1 && in_file == 0) return std::string("userspace_addr");
+  return make_error("guest store landed in neither or both: file word " + hex(in_file) +
+                    ", userspace_addr word " + hex(in_decoy));
+}
+
 namespace {
 
 class VcpuToucher : public Toucher {
@@ -417,7 +453,14 @@ class VcpuToucher : public Toucher {
   explicit VcpuToucher(std::string sysfs_root) : sysfs_root_(std::move(sysfs_root)) {}
   std::string name() const override { return "vcpu"; }
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
-    return run_vcpus(cell, mapping, touch_payload(), sysfs_root_);
+    auto stats = run_vcpus(cell, mapping, touch_payload(), sysfs_root_);
+    if (stats && mapping.kind() == BackingKind::kGuestMemfd) {
+      // Which allocation path the pages took: KVM's guest_memfd fault path, or the
+      // guest_memfd's own mmap fault handler reached through userspace_addr.
+      auto path = guest_memfd_fault_path();
+      stats->extra["guest_memfd_fault_path"] = path ? *path : "unknown: " + path.error().describe();
+    }
+    return stats;
   }
 
  private:

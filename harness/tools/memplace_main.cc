@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
                     "Exit 1 if any verdict is not honoured or any run failed");
   run_cmd->add_flag("--dry-run", run.dry_run, "Print what would run, run nothing");
   run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
+  run_cmd->add_option("--margin", run.margin, "Memory kept free on every node (default 256MiB)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
@@ -76,6 +77,23 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
 
+  memplace::CompareArgs compare;
+  auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
+  compare_cmd->add_option("dirs", compare.dirs, "Results dirs; the first is the baseline")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
+  compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
+  compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
+                        "Exit 1 if any cell went from honoured to not honoured");
+
+  memplace::PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand("plot", "Draw charts (PNG and SVG) from results dirs");
+  plot_cmd->add_option("dirs", plot.dirs, "Results dirs")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  plot_cmd->add_option("--out", plot.out_dir, "Output dir (default: DIR/plots)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,8 +105,11 @@ int main(int argc, char** argv) {
   if (*probe_cmd) return memplace::command_probe(probe);
   if (*run_cmd) {
     run.invocation = join_argv(argc, argv);
+
     return memplace::command_run(run);
   }
   if (*report_cmd) return memplace::command_report(report);
+  if (*compare_cmd) return memplace::command_compare(compare);
+  if (*plot_cmd) return memplace::command_plot(plot);
   return memplace::kExitBadInput;
 }

@@ -40,7 +40,8 @@ struct RunArgs {
   std::string resume_dir;
   bool check = false;
   bool dry_run = false;
-  bool force = false;  // skip the free-memory refusal
+  bool force = false;  // run cells that fail the free-memory check (with a warning)
+  std::string margin;  // memory kept free per node, with units; default 256MiB
   bool quiet = false;
   std::string sysfs_root;
   // Testbed selection (the testbed itself lives in testbed.cc).
@@ -60,5 +61,21 @@ struct ReportArgs {
   std::string dir;
 };
 int command_report(const ReportArgs& args);
+
+struct CompareArgs {
+  std::vector<std::string> dirs;    // the first is the baseline
+  std::string format = "markdown";  // markdown | csv | json, printed on stdout
+  std::string out_dir;              // also write compare.md/.csv/.json here
+  bool fail_on_regression = false;
+};
+int command_compare(const CompareArgs& args);
+
+struct PlotArgs {
+  std::vector<std::string> dirs;
+  std::string out_dir;  // default: first dir + "/plots"
+};
+// Runs plots/memplace_plots.py with /usr/bin/python3 (Debian's python3-matplotlib); exit 3 when
+// matplotlib is missing.
+int command_plot(const PlotArgs& args);
 
 }  // namespace memplace

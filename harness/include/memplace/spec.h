@@ -85,6 +85,11 @@ struct HostFacts {
   std::map<int, uint64_t> free_bytes;    // MemFree per node
   uint64_t margin_bytes = 256ull << 20;  // kept free on every node
 };
+// Nodes and CPU nodes the host has, page-multiple sizes. Never skippable.
 Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host);
+// Free memory on each cell's target nodes, keeping host.margin_bytes free per node so a cell
+// cannot push the host into OOM. Strict policies (bind, interleave) must fit their nodes; the
+// others may spill, so the host as a whole must hold them. `--force` skips this check.
+Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host);
 
 }  // namespace memplace

@@ -40,7 +40,8 @@ std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root,
                                            const PopulateOptions& opts);
 // The vcpu toucher's TouchStats.extra: {"ram_gpa", "per_vcpu_bytes_per_second", "vcpus": [{
 // "index", "cpu", "offset", "bytes", "pages_written", "seconds", "bytes_per_second"}]}, one
-// entry per vCPU, its slice of the mapping and the guest's own count of pages written.
+// entry per vCPU, its slice of the mapping and the guest's own count of pages written; for
+// guest_memfd also "guest_memfd_fault_path" ("guest_memfd" | "userspace_addr", see vmm.h).
 std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root = "");
 
 // CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.

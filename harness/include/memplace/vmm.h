@@ -92,4 +92,11 @@ std::string exit_reason_name(uint32_t reason);
 Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
                              const std::vector<uint8_t>& payload, const std::string& sysfs_root);
 
+// Which path KVM serves a vCPU's store to a KVM_MEM_GUEST_MEMFD slot through: "guest_memfd"
+// (the binding, as upstream intends for MMAP guest_memfds) or "userspace_addr" (the slot's
+// host address; this host's PVM-backed 6.18.44). Runs one vCPU over a throwaway one-page
+// guest_memfd whose slot points userspace_addr at an unrelated anon page, then looks where the
+// store landed.
+Result<std::string> guest_memfd_fault_path();
+
 }  // namespace memplace::vmm

@@ -1,0 +1,60 @@
+// `memplace compare` and `memplace plot` through the real binary, on the checked-in sample dirs.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int run(const std::string& args) {
+  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " >/dev/null 2>&1";
+  int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::string fixture(const std::string& name) {
+  return std::string(MEMPLACE_FIXTURES) + "/results/" + name;
+}
+
+TEST(CompareCommand, FailOnRegressionExitsOneOnlyWhenSomethingRegressed) {
+  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --fail-on-regression"),
+            1);
+  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k6.18") + " --fail-on-regression"),
+            0);
+  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0")), 0);
+}
+
+TEST(CompareCommand, WritesAllThreeFormats) {
+  std::string out =
+      (fs::temp_directory_path() / ("memplace-cmp-" + std::to_string(getpid()))).string();
+  ASSERT_EQ(
+      run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --format json --out " + out),
+      0);
+  for (const char* f : {"compare.md", "compare.csv", "compare.json"})
+    EXPECT_GT(fs::file_size(out + "/" + f), 0u) << f;
+  fs::remove_all(out);
+}
+
+TEST(CompareCommand, BadInputExitsTwo) {
+  EXPECT_EQ(run("compare " + fixture("k6.18")), 2);
+  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --format yaml"), 2);
+  EXPECT_EQ(run("compare " + fixture("k6.18") + " /nonexistent/dir"), 2);
+}
+
+TEST(PlotCommand, DrawsTheChartsOfADir) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-matplotlib is not installed";
+  std::string out =
+      (fs::temp_directory_path() / ("memplace-plot-" + std::to_string(getpid()))).string();
+  ASSERT_EQ(run("plot " + fixture("k6.18") + " " + fixture("k7.0") + " --out " + out), 0);
+  size_t pngs = 0;
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.path().extension() == ".png" && fs::file_size(e.path()) > 1000) ++pngs;
+  EXPECT_GE(pngs, 4u);
+  fs::remove_all(out);
+}
+
+}  // namespace
