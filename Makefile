@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 EMULATED_TESTS ?= Testbed|QemuRun
 
-.PHONY: all deps configure build test test-asan fuzz experiment plots bench clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
 
 all: build
 
@@ -42,6 +42,10 @@ experiment: build
 # CPU cost against spawning numastat -m; prints medians and ratios. BENCH_ARGS="--runs 9".
 bench: build
 	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
+
+# The committed reference results (results/reference/), regenerated from scratch.
+reference: build
+	scripts/reference.sh $(MEMPLACE)
 
 # Charts for a results dir: make plots DIR=results/...  (default: the newest results/ dir)
 DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)

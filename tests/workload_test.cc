@@ -157,6 +157,41 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   fs::remove_all(dir);
 }
 
+// The testbed runs `memplace run` inside a QEMU guest on the spec rendered for it; the workload
+// setting must reach that run, and its results come back inside the streamed record. Emulated
+// nodes have no real distance: this checks the plumbing, not the numbers.
+TEST(WorkloadInTestbed, TriadRunsInsideTheGuestAndComesBackInTheRecord) {
+  if (::system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0 ||
+      ::access("/bin/busybox", X_OK) != 0)
+    GTEST_SKIP() << "no qemu-system-x86_64 or /bin/busybox";
+  std::string dir = temp_dir("testbed");
+  std::string out = dir + "/out";
+  auto [status, output] = run_memplace(
+      "run --testbed --kernel debian:6.18 --policy interleave --nodes 0-1 --size 16MiB "
+      "--workload triad --out " +
+      out + " -q");
+  ASSERT_EQ(status, 0) << output;
+  // One results dir per testbed kernel: out/<uname -r>/runs.jsonl.
+  std::string runs_path;
+  for (const auto& e : fs::directory_iterator(out))
+    if (fs::exists(e.path() / "runs.jsonl")) runs_path = (e.path() / "runs.jsonl").string();
+  ASSERT_FALSE(runs_path.empty()) << "no runs.jsonl under " << out;
+  auto runs = read_runs(runs_path);
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records[0];
+  ASSERT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.environment.kind, "testbed");
+  EXPECT_FALSE(r.populate_method.empty());
+  ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
+  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(w.contains("benchmarks")) << w.dump();
+  EXPECT_EQ(w["benchmarks"][0]["name"].get<std::string>().rfind("triad/threads:1/", 0), 0u)
+      << w.dump();
+  EXPECT_GT(w["benchmarks"][0]["bytes_per_second"].get<double>(), 0);
+  fs::remove_all(dir);
+}
+
 TEST(MemplaceRun, UnknownWorkloadIsBadInput) {
   auto [status, output] = run_memplace("run --workload stream --out /nonexistent/x");
   EXPECT_EQ(status, 2) << output;

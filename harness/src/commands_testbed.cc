@@ -1,12 +1,80 @@
 #include <cstdio>
 
 #include "commands_internal.h"
+#include "memplace/testbed.h"
 
 namespace memplace {
 
+namespace {
+
+// The guest kernel and memplace itself take memory on node 0 before any cell runs.
+constexpr uint64_t kGuestBootReserveBytes = 192ull << 20;
+
+// Cells are checked against the emulated topology, not the host's.
+HostFacts testbed_facts(const TestbedSpec& tb) {
+  HostFacts facts;
+  for (int n = 0; n < tb.nodes; ++n) {
+    facts.nodes.push_back(n);
+    facts.free_bytes[n] = tb.mem_per_node_bytes - (n == 0 ? kGuestBootReserveBytes : 0);
+  }
+  facts.margin_bytes = 32ull << 20;
+  return facts;
+}
+
+}  // namespace
+
 int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args) {
-  std::fprintf(stderr, "memplace: error: the testbed is not part of this build yet\n");
-  return kExitEnvironment;
+  const TestbedSpec& tb = *spec.testbed;
+  if (tb.kernels.empty()) {
+    std::fprintf(stderr,
+                 "memplace: error: testbed.kernels: give at least one kernel "
+                 "(--kernel debian:7.3 or --kernel PATH)\n");
+    return kExitBadInput;
+  }
+  if (tb.mem_per_node_bytes <= kGuestBootReserveBytes) {
+    std::fprintf(stderr, "memplace: error: testbed.mem_per_node: needs more than %llu MiB\n",
+                 static_cast<unsigned long long>(kGuestBootReserveBytes >> 20));
+    return kExitBadInput;
+  }
+  HostFacts facts = testbed_facts(tb);
+  Status valid = validate_cells(cells, facts);
+  if (valid) valid = check_free_memory(cells, facts);
+  if (!valid) {
+    std::fprintf(stderr, "memplace: error: %s (testbed: %d nodes of %s)\n",
+                 valid.error().message.c_str(), tb.nodes,
+                 format_size(tb.mem_per_node_bytes).c_str());
+    return kExitBadInput;
+  }
+  if (args.dry_run) {
+    for (const auto& kernel : spec.testbed->kernels) {
+      for (const auto& c : cells)
+        std::printf("%s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
+    }
+    return kExitOk;
+  }
+  if (args.out_dir.empty()) {
+    std::fprintf(stderr, "memplace: error: --out DIR is required (where the results go)\n");
+    return kExitBadInput;
+  }
+  RunOptions options;
+  options.out_dir = args.out_dir;
+  options.progress = !args.quiet;
+  options.invocation = args.invocation;
+  Spec effective = spec;
+  effective.source_text = render_spec_toml(spec);
+  auto summary = run_testbed(effective, *spec.testbed, options);
+  if (!summary) {
+    std::fprintf(stderr, "memplace: error: %s\n", summary.error().describe().c_str());
+    return kExitEnvironment;
+  }
+  std::fprintf(stderr,
+               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed; results in "
+               "%s/<kernel>/\n",
+               summary->ok, summary->not_honored, summary->unsupported, summary->failed,
+               args.out_dir.c_str());
+  if (summary->interrupted_by) return 128 + summary->interrupted_by;
+  if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
+  return kExitOk;
 }
 
 }  // namespace memplace

@@ -170,6 +170,12 @@ void render_run_md(std::string& out, const RunRecord& r) {
     out += "node " + std::to_string(node) + " " + std::to_string(pages) + ", ";
   out += "absent " + std::to_string(r.pages_absent) + "\n";
   if (!r.policy_readback.empty()) out += "- policy read back: " + r.policy_readback + "\n";
+  if (!r.backing_counter.empty() && !r.delta_backing_mib.empty()) {
+    out += "- " + r.backing_counter + " delta (MiB):";
+    for (const auto& [node, mib] : r.delta_backing_mib)
+      out += " node " + std::to_string(node) + " " + fixed(mib, 2) + ";";
+    out.back() = '\n';
+  }
   out += "- populate: " + fixed(r.populate_seconds, 3) + " s";
   if (!r.populate_method.empty()) out += " (" + r.populate_method + ")";
   out += "\n\n```\n" + format_memused_table(r) + "```\n\n";

@@ -210,6 +210,8 @@ json to_json(const RunRecord& r) {
       {"meminfo_before", to_json(r.meminfo_before)},
       {"meminfo_after", to_json(r.meminfo_after)},
       {"delta_used_mib", node_map_to_json(r.delta_used_mib)},
+      {"backing_counter", r.backing_counter},
+      {"delta_backing_mib", node_map_to_json(r.delta_backing_mib)},
       {"populate_seconds", r.populate_seconds},
       {"populate_method", r.populate_method},
       {"verdict", r.verdict ? to_json(*r.verdict) : json()},
@@ -271,6 +273,11 @@ Result<RunRecord> record_from_json(const json& j) {
     auto delta = node_map_from_json<double>(j.value("delta_used_mib", json()), "delta_used_mib");
     if (!delta) return delta.error();
     r.delta_used_mib = std::move(*delta);
+    rd.str("backing_counter", r.backing_counter);
+    auto backing_delta =
+        node_map_from_json<double>(j.value("delta_backing_mib", json()), "delta_backing_mib");
+    if (!backing_delta) return backing_delta.error();
+    r.delta_backing_mib = std::move(*backing_delta);
     auto before = meminfo_from_json(j.value("meminfo_before", json()));
     if (!before) return make_error("meminfo_before: " + before.error().message);
     r.meminfo_before = std::move(*before);

@@ -45,18 +45,24 @@ std::string readback_text(const PolicyReadback& rb) {
   return name;
 }
 
-std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after) {
+std::map<int, double> delta_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after,
+                                const std::string& field) {
   std::map<int, double> out;
   for (const auto& [node, fields] : after) {
     auto b = before.find(node);
-    auto a_used = fields.find("MemUsed");
-    if (b == before.end() || a_used == fields.end()) continue;
-    auto b_used = b->second.find("MemUsed");
-    if (b_used == b->second.end()) continue;
+    auto a_value = fields.find(field);
+    if (b == before.end() || a_value == fields.end()) continue;
+    auto b_value = b->second.find(field);
+    if (b_value == b->second.end()) continue;
     out[node] =
-        (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
+        (static_cast<double>(a_value->second) - static_cast<double>(b_value->second)) / 1024.0;
   }
   return out;
+}
+
+// guest_memfd and shmem folios are page cache; anonymous memory is not.
+std::string backing_counter(BackingKind kind) {
+  return kind == BackingKind::kAnon ? "AnonPages" : "FilePages";
 }
 
 std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
@@ -140,6 +146,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
     r.message = "toucher '" + cell.toucher + "' is not available in this build";
     return;
   }
+  refresh_vm_stats(ctx.sysfs_root);
   auto before = read_meminfo_snapshot(ctx.sysfs_root);
   if (!before) {
     r.message = "reading node meminfo: " + before.error().describe();
@@ -175,6 +182,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   sampler.start();
   auto stats = toucher->touch(cell, *mapping);
   auto samples = sampler.stop();
+  refresh_vm_stats(ctx.sysfs_root);
   auto after = read_meminfo_snapshot(ctx.sysfs_root);
   if (after) r.meminfo_after = *after;
 
@@ -197,7 +205,9 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
     r.message = "reading node meminfo after the touch: " + after.error().describe();
     return;
   }
-  r.delta_used_mib = delta_used_mib(r.meminfo_before, r.meminfo_after);
+  r.delta_used_mib = delta_mib(r.meminfo_before, r.meminfo_after, "MemUsed");
+  r.backing_counter = backing_counter(cell.backing);
+  r.delta_backing_mib = delta_mib(r.meminfo_before, r.meminfo_after, r.backing_counter);
 
   auto placement = mapping->fd() >= 0 ? query_placement_of_file(*mapping)
                                       : query_placement(mapping->addr(), mapping->size());

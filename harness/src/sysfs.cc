@@ -335,4 +335,12 @@ Result<std::map<int, int>> read_weighted_interleave_weights(const std::string& r
   return weights;
 }
 
+void refresh_vm_stats(const std::string& root) {
+  // Any write works; the kernel returns EINVAL if a counter was negative, after folding anyway.
+  UniqueFd fd(::open(sys_path(root, "proc/sys/vm/stat_refresh").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  ssize_t ignored = ::write(fd.get(), "1\n", 2);
+  (void)ignored;
+}
+
 }  // namespace memplace

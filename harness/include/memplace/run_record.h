@@ -45,6 +45,11 @@ struct RunRecord {
   MeminfoSnapshot meminfo_before;
   MeminfoSnapshot meminfo_after;
   std::map<int, double> delta_used_mib;
+  // Per-node delta of the counter that holds this backing's pages (AnonPages for anon, FilePages
+  // for shmem and guest_memfd). Unlike MemUsed it ignores pages parked on per-CPU free lists and
+  // other processes' churn, so it tracks small cells closely.
+  std::string backing_counter;
+  std::map<int, double> delta_backing_mib;
   double populate_seconds = 0;
   std::string populate_method;
   std::optional<Verdict> verdict;

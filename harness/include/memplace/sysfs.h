@@ -45,6 +45,11 @@ Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
                                              const std::vector<std::string>& fields);
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root);
 
+// Folds every CPU's pending vm statistics into the node counters (/proc/sys/vm/stat_refresh,
+// root only), so a snapshot taken right after a burst of allocation is exact rather than up to
+// a stat threshold per CPU behind. Best effort: failure leaves the counters as they are.
+void refresh_vm_stats(const std::string& root);
+
 Result<std::vector<int>> read_node_cpulist(const std::string& root, int node);
 
 // Node whose cpulist holds `cpu`, or an error when no node claims it.

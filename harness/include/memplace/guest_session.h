@@ -1,0 +1,75 @@
+// Runs one QEMU guest to completion: listens on the record channel's unix socket, starts QEMU
+// (which dies with us: PR_SET_PDEATHSIG), hands every line the guest sends to a callback, and
+// kills and reaps QEMU at the deadline. No QEMU outlives the call.
+#pragma once
+
+#include <signal.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memplace/result.h"
+
+namespace memplace {
+
+struct GuestSessionConfig {
+  std::vector<std::string> argv;  // the QEMU command line
+  std::string socket_path;        // the path the command line's chardev connects to
+  std::string qemu_log;           // QEMU's own stdout/stderr
+  int timeout_seconds = 600;
+};
+
+struct GuestSessionResult {
+  bool timed_out = false;
+  bool connected = false;          // QEMU opened the record channel
+  int exit_status = -1;            // QEMU's exit code, or 128 + signal
+  double first_line_seconds = -1;  // first line from the guest, i.e. the guest is up
+  double wall_seconds = 0;
+  int lines = 0;
+  int interrupted_by = 0;  // SIGINT/SIGTERM seen by a StopSignalGuard; QEMU was killed
+};
+
+// While alive, SIGINT and SIGTERM are recorded instead of killing the process, so a session can
+// kill its QEMU, and the caller can account for the unfinished runs before exiting.
+class StopSignalGuard {
+ public:
+  StopSignalGuard();
+  ~StopSignalGuard();
+  StopSignalGuard(const StopSignalGuard&) = delete;
+  StopSignalGuard& operator=(const StopSignalGuard&) = delete;
+  static int received();  // the signal number, 0 if none (or no guard installed)
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// Called for each complete line (without '\n'). A non-empty return is sent back to the guest
+// (the qemu toucher's "go"); the testbed returns "".
+using GuestLineHandler = std::function<std::string(std::string_view line)>;
+
+Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
+                                             const GuestLineHandler& on_line);
+
+// Splits a byte stream into lines across reads; a partial last line waits for the next chunk.
+class LineSplitter {
+ public:
+  template <class F>
+  void feed(std::string_view chunk, F&& emit) {
+    buf_.append(chunk);
+    size_t start = 0, nl;
+    while ((nl = buf_.find('\n', start)) != std::string::npos) {
+      emit(std::string_view(buf_).substr(start, nl - start));
+      start = nl + 1;
+    }
+    buf_.erase(0, start);
+  }
+  const std::string& pending() const { return buf_; }
+
+ private:
+  std::string buf_;
+};
+
+}  // namespace memplace

@@ -1,0 +1,67 @@
+// The testbed: the matrix run inside a QEMU guest with N emulated NUMA nodes, once per kernel
+// under test, records streamed back over virtio-serial into <out_dir>/<kernel-label>/.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memplace/cell.h"
+#include "memplace/kernel_fetch.h"
+#include "memplace/result.h"
+#include "memplace/run_record.h"
+#include "memplace/runner.h"
+#include "memplace/spec.h"
+
+namespace memplace {
+
+// Host-side knobs that are not part of a spec.
+struct TestbedHostConfig {
+  std::string memplace_binary;  // copied into the guest; "" = this executable
+  std::string qemu_binary = "qemu-system-x86_64";
+  std::string busybox = "/bin/busybox";
+  KernelFetchOptions fetch;
+  // Replaces the in-guest `memplace run` line (shell; "$PORT" is the channel). Tests only.
+  std::string guest_run_line;
+};
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options);
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host);
+
+// {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
+nlohmann::json testbed_topology_json(const TestbedSpec& tb);
+
+// The accelerator "auto" resolves to on this host (cpuinfo flags, /dev/kvm).
+std::string detect_accel(const std::string& requested);
+
+// The `memplace run` line init executes in the guest.
+std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology);
+
+// What one guest line is. Records are every JSON object without a "type" member.
+struct GuestLine {
+  enum class Kind { kRecord, kHello, kEnd, kLog, kOther, kMalformed };
+  Kind kind = Kind::kMalformed;
+  nlohmann::json json;
+  std::string error;  // kMalformed: why
+};
+GuestLine classify_guest_line(std::string_view line);
+
+// Cells (by index) with no received record; `received` holds (cell_key, repeat) pairs.
+std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
+                                          const std::set<std::pair<std::string, int>>& received);
+
+// The record a cell gets when its guest never reported it.
+RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
+                                const std::string& message, const Environment& env);
+
+// Why a guest ended without its "end" line, from the console: "panic" or "timeout" or "exit".
+std::string guest_failure_reason(const std::string& console, bool timed_out, int qemu_status);
+std::string last_lines(const std::string& text, int n);
+// The console's "Kernel panic - not syncing: ..." line, "" when there is none.
+std::string panic_line(const std::string& console);
+
+}  // namespace memplace

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerates the committed reference results (results/reference/): the cover letter's
+# experiment in the 2-node testbed on Debian 6.18 (no guest_memfd shared policy) and the newest
+# 7.x (with it), three repeats per cell, plus the cross-kernel comparison and the charts.
+#   scripts/reference.sh MEMPLACE_BINARY [OUT_DIR]
+set -euo pipefail
+memplace=${1:?usage: reference.sh MEMPLACE_BINARY [OUT_DIR]}
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${2:-$here/results/reference}
+
+rm -rf "$out.new"
+"$memplace" run "$here/specs/cover-letter-testbed.toml" --repeats 3 --out "$out.new"
+kernels=()
+for dir in "$out.new"/*/; do
+  [[ -f "$dir/runs.jsonl" ]] && kernels+=("${dir%/}")
+done
+if [[ ${#kernels[@]} -lt 2 ]]; then
+  echo "reference: expected results for two kernels, got ${#kernels[@]}" >&2
+  exit 1
+fi
+"$memplace" compare "${kernels[@]}" --out "$out.new" >/dev/null
+"$memplace" plot "${kernels[@]}" --out "$out.new/plots"
+# Keep what a reader needs; the guest consoles stay for failed runs only.
+for dir in "${kernels[@]}"; do
+  if ! grep -q '"status":"failed"' "$dir/runs.jsonl"; then rm -f "$dir/console.log" "$dir/qemu.log"; fi
+done
+rm -rf "$out"
+mv "$out.new" "$out"
+echo "reference: results in $out" >&2
