@@ -80,6 +80,10 @@ TEST(Initramfs, ShellQuoteSurvivesQuotes) {
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
 }
 
+size_t run_line_pos(const std::string& script, const std::string& line) {
+  return script.find(line);
+}
+
 TEST(Initramfs, InitScriptMountsLoadsRunsReportsAndPowersOff) {
   InitScript init;
   init.modules = {{"/lib/modules/memplace/kvm.ko", false},
@@ -93,7 +97,10 @@ TEST(Initramfs, InitScriptMountsLoadsRunsReportsAndPowersOff) {
   };
   EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
   size_t devtmpfs = at("mount -t devtmpfs devtmpfs /dev");
+  size_t pcp = at("echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
   size_t port = at("= 'memplace.0' ] && PORT=/dev/${p##*/}");
+  EXPECT_LT(devtmpfs, pcp);
+  EXPECT_LT(pcp, run_line_pos(s, init.run_line));
   size_t hello = at("\\\"type\\\":\\\"hello\\\"");
   size_t kvm = at("insmod '/lib/modules/memplace/kvm.ko' 2>/dev/null || say");
   size_t amd = at("insmod '/lib/modules/memplace/kvm_amd.ko' 2>/dev/null\n");

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "memplace/commands.h"
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
 
@@ -179,7 +180,10 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
 
   // One kernel directory, named by release.
   std::vector<fs::path> dirs;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dirs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dirs.push_back(e.path());
+  }
+  EXPECT_TRUE(fs::exists(options.out_dir + "/report.md"));
   ASSERT_EQ(dirs.size(), 1u);
   std::string dir = dirs[0].string();
   EXPECT_EQ(dirs[0].filename().string().rfind("7.", 0), 0u) << dir;
@@ -258,7 +262,9 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 1);
   std::string dir;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 1u);
   std::string msg = lines[0]["message"];
@@ -305,7 +311,9 @@ TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
   EXPECT_EQ(summary->interrupted_by, SIGTERM);
   EXPECT_EQ(summary->failed, 1);
   std::string dir;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0]["message"].get<std::string>().find("interrupted by signal 15"),
@@ -333,7 +341,9 @@ TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 2);
   std::string dir;
-  for (const auto& e : fs::directory_iterator(options.out_dir)) dir = e.path().string();
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (e.is_directory()) dir = e.path().string();
+  }
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 2u);
   for (const auto& l : lines) {
@@ -400,6 +410,7 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
 
   std::map<std::string, KernelResults> kernels;  // "6.18" / "7"
   for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (!e.is_directory()) continue;
     std::string label = e.path().filename().string();
     std::string key = label.rfind("6.18.", 0) == 0 ? "6.18" : label.substr(0, 1);
     KernelResults& k = kernels[key];
@@ -440,11 +451,32 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   EXPECT_NEAR(share(numa.at("interleave/guest_memfd"), "1"), 0.5, 0.05);
   EXPECT_DOUBLE_EQ(share(numa.at("bind/guest_memfd"), "1"), 1.0);
   EXPECT_TRUE(numa.at("bind/guest_memfd")["verdict"]["honored"].get<bool>());
+  // The cover letter's MemUsed deltas agree with the page placement (32 + 32 MiB); the guest's
+  // per-CPU free lists would otherwise hide part of them.
+  const auto& delta = numa.at("interleave/guest_memfd")["delta_used_mib"];
+  EXPECT_NEAR(delta["0"].get<double>(), 32.0, 8.0) << delta.dump();
+  EXPECT_NEAR(delta["1"].get<double>(), 32.0, 8.0) << delta.dump();
   // The generic kernel ignores the policy on guest_memfd.
   const auto& generic = kernels["6.18"].by_cell;
   EXPECT_FALSE(generic.at("bind/guest_memfd")["verdict"]["honored"].get<bool>());
   EXPECT_LT(share(generic.at("bind/guest_memfd"), "1"), 0.95);
   if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
+  REQUIRE_TOOLS();
+  RunArgs args;
+  args.testbed = true;
+  args.kernels = {"debian:7.0"};
+  args.out_dir = temp_out("bad-version");
+  EXPECT_EQ(command_run(args), kExitBadInput);
+  EXPECT_FALSE(fs::exists(args.out_dir));
 }
 
 }  // namespace

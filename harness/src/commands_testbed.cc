@@ -1,6 +1,8 @@
 #include <cstdio>
+#include <optional>
 
 #include "commands_internal.h"
+#include "memplace/kernel_fetch.h"
 #include "memplace/testbed.h"
 
 namespace memplace {
@@ -55,6 +57,20 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
   if (args.out_dir.empty()) {
     std::fprintf(stderr, "memplace: error: --out DIR is required (where the results go)\n");
     return kExitBadInput;
+  }
+  // A kernel version that does not exist or cannot load KVM is bad input, not a broken host.
+  std::optional<std::vector<DebianKernel>> index;
+  for (const auto& kernel : spec.testbed->kernels) {
+    if (kernel.rfind("debian:", 0) != 0) continue;
+    if (!index) {
+      auto read = debian_kernel_index(KernelFetchOptions{});
+      if (!read) break;  // run_testbed reports the fetch failure itself
+      index = std::move(*read);
+    }
+    if (auto k = resolve_debian_kernel(*index, kernel.substr(7)); !k) {
+      std::fprintf(stderr, "memplace: error: %s\n", k.error().describe().c_str());
+      return kExitBadInput;
+    }
   }
   RunOptions options;
   options.out_dir = args.out_dir;

@@ -125,6 +125,10 @@ std::string render_init_script(const InitScript& init) {
   s += "mount -t devtmpfs devtmpfs /dev\n";
   s += "mount -t tmpfs tmpfs /tmp\n";
   s += "export PATH=/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu\n";
+  // Freed pages parked on per-CPU lists are not "free" in node meminfo, and the next run takes
+  // them first: in a 1 GiB node that hid up to 40 of 64 MiB from the MemUsed deltas. The
+  // largest fraction shrinks those lists to a few pages.
+  s += "echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction 2>/dev/null\n";
   s += "PORT=/dev/console\n";
   s += "for p in /sys/class/virtio-ports/*; do\n";
   s += "  [ \"$(cat $p/name 2>/dev/null)\" = " + shell_quote(init.port_name) +

@@ -1,5 +1,7 @@
 #include "memplace/kernel_fetch.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "memplace/subprocess.h"
+#include "memplace/unique_fd.h"
 
 namespace memplace {
 
@@ -116,7 +119,21 @@ Status apt_update(const std::string& apt_dir) {
 
 }  // namespace
 
-Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& options) {
+namespace {
+
+// Two memplace processes (or parallel tests) share the cache: one fetches, the other waits.
+Result<UniqueFd> lock_cache(const std::string& root) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  UniqueFd fd(::open((root + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("open " + root + "/lock");
+  while (flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return errno_error("flock " + root + "/lock");
+  }
+  return fd;
+}
+
+Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& options) {
   std::string apt_dir = cache_root(options) + "/apt";
   if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
   auto files = index_files(apt_dir);
@@ -143,6 +160,14 @@ Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& 
   return list_debian_kernels(packages);
 }
 
+}  // namespace
+
+Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& options) {
+  auto lock = lock_cache(cache_root(options));
+  if (!lock) return lock.error();
+  return read_kernel_index(options);
+}
+
 namespace {
 
 // After dpkg-deb -x, the image is /boot/vmlinuz-R (old layout) or /usr/lib/modules/R/vmlinuz.
@@ -163,7 +188,9 @@ std::string find_modules(const std::string& root, const std::string& release) {
 }
 
 Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOptions& options) {
-  auto index = debian_kernel_index(options);
+  auto lock = lock_cache(cache_root(options));
+  if (!lock) return lock.error();
+  auto index = read_kernel_index(options);
   if (!index) return index.error();
   auto kernel = resolve_debian_kernel(*index, wanted);
   if (!kernel) return kernel.error();
