@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 EMULATED_TESTS ?= Testbed|QemuRun
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
 
 all: build
 
@@ -37,6 +37,11 @@ fuzz: deps
 
 experiment: build
 	scripts/experiment.sh $(MEMPLACE) $(OUT)
+
+# memplace's populate against memhog and stress-ng (same size, policy, CPU), and the sampler's
+# CPU cost against spawning numastat -m; prints medians and ratios. BENCH_ARGS="--runs 9".
+bench: build
+	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
 
 # The committed reference results (results/reference/), regenerated from scratch.
 reference: build

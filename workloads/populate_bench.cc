@@ -1,7 +1,11 @@
 // populate_bench: how fast the vcpu toucher faults a range in against the host toucher, per
 // backing and thread/vCPU count, on the same size. Reports bytes/s for the whole populate and
 // per thread or vCPU (each one's slice over its own time).
+// The "method/..." family times each populate method of populate.h through the host toucher,
+// crossed with backing, policy, 4 KiB vs THP and thread count: the figures behind
+// populate_order().
 //   populate_bench [--size_mib=256] [google benchmark flags]
+//   populate_bench --benchmark_filter='^method/anon/'   (one backing's methods)
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -10,6 +14,8 @@
 #include <string>
 
 #include "memplace/backing.h"
+#include "memplace/populate.h"
+#include "memplace/sysfs.h"
 #include "memplace/toucher.h"
 
 namespace memplace {
@@ -52,7 +58,80 @@ void populate(benchmark::State& state, BackingKind backing, const std::string& t
   state.SetLabel(stats_method + " " + std::to_string(g_size >> 20) + "MiB");
 }
 
+struct PolicyChoice {
+  PolicyMode mode;
+  std::vector<int> nodes;
+  std::string label;  // "default", "bind:0", "interleave:0-1"
+};
+
+// default, bind to the first node, interleave over all nodes: enough to see whether a policy
+// costs anything on the fault path.
+std::vector<PolicyChoice> policy_choices() {
+  std::vector<PolicyChoice> out = {{PolicyMode::kDefault, {}, "default"}};
+  auto nodes = list_nodes("");
+  if (!nodes || nodes->empty()) return out;
+  out.push_back({PolicyMode::kBind, {nodes->front()}, "bind:" + std::to_string(nodes->front())});
+  std::string all;
+  for (int n : *nodes) all += (all.empty() ? "" : ",") + std::to_string(n);
+  out.push_back({PolicyMode::kInterleave, *nodes, "interleave:" + all});
+  return out;
+}
+
+void populate_by_method(benchmark::State& state, BackingKind backing, PopulateMethod method,
+                        bool thp, const PolicyChoice& policy) {
+  const int threads = static_cast<int>(state.range(0));
+  Cell cell;
+  cell.backing = backing;
+  cell.size_bytes = g_size;
+  cell.threads = threads;
+  auto toucher = make_host_toucher("", PopulateOptions{method, thp});
+  for (auto _ : state) {
+    auto mapping = create_backing(backing, g_size);
+    if (!mapping) {
+      state.SkipWithError(mapping.error().describe().c_str());
+      return;
+    }
+    if (auto s = apply_policy(mapping->addr(), mapping->size(), policy.mode, policy.nodes); !s) {
+      state.SkipWithError(s.error().describe().c_str());
+      return;
+    }
+    auto stats = toucher->touch(cell, *mapping);
+    if (!stats) {
+      state.SkipWithError(stats.error().describe().c_str());
+      return;
+    }
+    state.SetIterationTime(stats->seconds);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_size));
+  state.SetLabel(std::to_string(g_size >> 20) + "MiB");
+}
+
+void register_methods() {
+  for (BackingKind b : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd}) {
+    for (PopulateMethod m : all_populate_methods()) {
+      if (!populate_method_applies(m, b != BackingKind::kAnon)) continue;
+      // THP only where the kernel can give huge folios to the mapping: anon ("madvise" mode).
+      for (bool thp : {false, true}) {
+        if (thp && b != BackingKind::kAnon) continue;
+        for (const PolicyChoice& p : policy_choices()) {
+          std::string name = "method/" + backing_name(b) + "/" + populate_method_name(m) +
+                             (thp ? "+thp" : "") + "/" + p.label;
+          benchmark::RegisterBenchmark(
+              name.c_str(),
+              [b, m, thp, p](benchmark::State& s) { populate_by_method(s, b, m, thp, p); })
+              ->Arg(1)
+              ->Arg(2)
+              ->ArgName("threads")
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+        }
+      }
+    }
+  }
+}
+
 void register_all() {
+  register_methods();
   for (BackingKind b : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd}) {
     for (const char* t : {"vcpu", "host"}) {
       benchmark::RegisterBenchmark(("populate/" + backing_name(b) + "/" + t).c_str(),

@@ -9,6 +9,7 @@
 
 #include "commands_internal.h"
 #include "memplace/nodelist.h"
+#include "memplace/populate.h"
 #include "memplace/preflight.h"
 #include "memplace/probe.h"
 #include "memplace/qemu_run.h"
@@ -16,6 +17,7 @@
 #include "memplace/runner.h"
 #include "memplace/spec.h"
 #include "memplace/sysfs.h"
+#include "memplace/workload.h"
 
 namespace memplace {
 namespace {
@@ -101,6 +103,19 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   if (a.sample_interval_ms) {
     if (*a.sample_interval_ms < 1) return make_error("--sample-interval-ms: must be at least 1");
     spec.sample_interval_ms = *a.sample_interval_ms;
+  }
+  if (a.populate) {
+    if (*a.populate != "auto") {
+      if (auto m = parse_populate_method(*a.populate); !m)
+        return make_error("--populate: " + m.error().message);
+    }
+    spec.populate_method = *a.populate;
+  }
+  if (a.thp) spec.thp = true;
+  if (a.workload) {
+    if (auto w = parse_workload(*a.workload); !w)
+      return make_error("--workload: " + w.error().message);
+    spec.workload = *a.workload;
   }
   if (a.tolerance) {
     if (!(*a.tolerance > 0 && *a.tolerance < 1))

@@ -1,6 +1,6 @@
 // Host threads fault the memory in through the mapping, each pinned to a CPU of the chosen node
-// and owning one contiguous slice. MADV_POPULATE_WRITE (5.14+) faults a whole slice in one system
-// call; where the kernel or the backing refuses it, a store per page does the same job.
+// and owning one contiguous slice, by the method populate.h chooses (MADV_POPULATE_WRITE, falling
+// back to a store per page) or the one the caller forces.
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -9,12 +9,9 @@
 #include <chrono>
 #include <thread>
 
+#include "memplace/populate.h"
 #include "memplace/sysfs.h"
 #include "memplace/toucher.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 namespace memplace {
 namespace {
@@ -49,20 +46,21 @@ Status pin_to(int cpu) {
   return {};
 }
 
-void store_per_page(const Slice& s) {
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  for (size_t off = 0; off < s.len; off += page)
-    *reinterpret_cast<volatile char*>(s.begin + off) = 1;
-}
-
 class HostToucher : public Toucher {
  public:
-  explicit HostToucher(std::string root) : root_(std::move(root)) {}
+  HostToucher(std::string root, PopulateOptions opts) : root_(std::move(root)), opts_(opts) {}
   std::string name() const override { return "host"; }
 
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
     auto cpus = choose_cpus(root_, cell.cpu_node, cell.threads);
     if (!cpus) return cpus.error();
+    if (opts_.method && !populate_method_applies(*opts_.method, mapping.fd() >= 0))
+      return make_error("unsupported: populate method " + populate_method_name(*opts_.method) +
+                        " needs a backing file");
+    if (opts_.thp) {
+      if (auto s = advise_huge_pages(mapping.addr(), mapping.size()); !s)
+        return make_error("unsupported: " + s.error().describe());
+    }
     auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);
 
     TouchStats stats;
@@ -80,16 +78,15 @@ class HostToucher : public Toucher {
         }
         auto start = Clock::now();
         const Slice& slice = slices[i];
-        if (slice.len > 0 && ::madvise(slice.begin, slice.len, MADV_POPULATE_WRITE) == 0) {
-          methods[i] = "madv_populate_write";
-        } else if (slice.len > 0 && (errno == ENOMEM || errno == EFAULT)) {
-          // Out of memory (or a hole the policy could not fill): a store would SIGBUS or OOM.
-          errors[i] = errno_error("MADV_POPULATE_WRITE on slice " + std::to_string(i));
+        off_t offset = slice.begin - static_cast<char*>(mapping.addr());
+        auto used =
+            populate_with_fallback(opts_.method, slice.begin, slice.len, mapping.fd(), offset);
+        if (!used) {
+          errors[i] = used.error();
+          errors[i].message += " on slice " + std::to_string(i);
           return;
-        } else {
-          store_per_page(slice);
-          methods[i] = "store_per_page";
         }
+        methods[i] = populate_method_name(*used) + (opts_.thp ? "+thp" : "");
         stats.per_thread_seconds[i] = std::chrono::duration<double>(Clock::now() - start).count();
       });
     }
@@ -100,17 +97,24 @@ class HostToucher : public Toucher {
     stats.method = methods.empty() ? "" : methods.front();
     for (const auto& m : methods)
       if (m != stats.method) stats.method = "mixed";
+    if (opts_.thp) stats.extra["thp"] = true;
     return stats;
   }
 
  private:
   std::string root_;
+  PopulateOptions opts_;
 };
 
 }  // namespace
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root) {
-  return std::make_unique<HostToucher>(sysfs_root);
+  return std::make_unique<HostToucher>(sysfs_root, PopulateOptions{});
+}
+
+std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root,
+                                           const PopulateOptions& opts) {
+  return std::make_unique<HostToucher>(sysfs_root, opts);
 }
 
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,

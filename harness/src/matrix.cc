@@ -126,6 +126,13 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   ctx.out_dir = dir;
   ctx.sample_interval_ms = spec.sample_interval_ms;
   ctx.tolerance = spec.tolerance;
+  if (spec.populate_method != "auto") {
+    auto m = parse_populate_method(spec.populate_method);
+    if (!m) return m.error();
+    ctx.populate.method = *m;
+  }
+  ctx.populate.thp = spec.thp;
+  ctx.workload = spec.workload;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
     auto rel = read_kernel_release(options.sysfs_root);

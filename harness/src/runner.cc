@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 
 #include "memplace/backing.h"
 #include "memplace/nodelist.h"
@@ -15,6 +16,7 @@
 #include "memplace/sampler.h"
 #include "memplace/sysfs.h"
 #include "memplace/toucher.h"
+#include "memplace/workload.h"
 
 namespace memplace {
 namespace {
@@ -96,10 +98,37 @@ void fill_cell_fields(RunRecord& r, const Cell& cell) {
   r.cpu_node = cell.cpu_node;
 }
 
-std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root) {
-  if (name == "host") return make_host_toucher(root);
+std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root,
+                                     const PopulateOptions& populate) {
+  if (name == "host") return make_host_toucher(root, populate);
   if (name == "vcpu") return make_vcpu_toucher(root);
   return nullptr;
+}
+
+// Times the locality workload on the memory just placed, with the cell's threads pinned like the
+// toucher's, and links its Google Benchmark JSON from the record as extra.workload.file. The
+// JSON's "benchmarks" array is copied in as well: a testbed guest streams only its records back.
+// A workload that cannot run leaves the placement result alone and says why in
+// extra.workload.error.
+void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Mapping& mapping) {
+  nlohmann::json w = {{"kind", ctx.workload}};
+  auto kind = parse_workload(ctx.workload);
+  auto cpus = choose_cpus(ctx.sysfs_root, cell.cpu_node, cell.threads);
+  std::string file = "workloads/" + r.run_id + "-" + ctx.workload + ".json";
+  Status s = !kind ? Status(kind.error()) : !cpus ? Status(cpus.error()) : Status();
+  if (s) s = make_dirs(ctx.out_dir + "/workloads");
+  if (s)
+    s = run_workload_benchmark(*kind, mapping.addr(), mapping.size(), *cpus,
+                               ctx.out_dir + "/" + file);
+  if (s) {
+    w["file"] = file;
+    std::ifstream in(ctx.out_dir + "/" + file);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.contains("benchmarks")) w["benchmarks"] = j["benchmarks"];
+  } else {
+    w["error"] = s.error().describe();
+  }
+  r.extra["workload"] = w;
 }
 
 // The body of run_cell; returns early on the first failure, with `r` holding what was learned.
@@ -112,7 +141,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   cell.cpu_node = resolve_cpu_node(cell, ctx.sysfs_root, *host_nodes);
   r.cpu_node = cell.cpu_node;
 
-  auto toucher = toucher_for(cell.toucher, ctx.sysfs_root);
+  auto toucher = toucher_for(cell.toucher, ctx.sysfs_root, ctx.populate);
   if (!toucher) {
     r.status = "unsupported";
     r.message = "toucher '" + cell.toucher + "' is not available in this build";
@@ -200,6 +229,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   in.tolerance = ctx.tolerance;
   r.verdict = judge(cell, r.placement_pages, in);
   r.status = "ok";
+  if (ctx.workload != "none") run_workload_into(r, cell, ctx, *mapping);
 }
 
 }  // namespace

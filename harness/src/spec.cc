@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "memplace/nodelist.h"
+#include "memplace/populate.h"
 #include "memplace/text.h"
+#include "memplace/workload.h"
 
 namespace memplace {
 namespace {
@@ -229,7 +231,30 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s = check_keys(r, "run", {"sample_interval_ms", "tolerance"}); !s) return s;
+  if (auto s =
+          check_keys(r, "run", {"sample_interval_ms", "tolerance", "populate", "thp", "workload"});
+      !s)
+    return s;
+  if (const auto* n = r.get("populate")) {
+    auto str = as_string(*n, "run.populate");
+    if (!str) return str.error();
+    if (*str != "auto") {
+      if (auto m = parse_populate_method(*str); !m)
+        return make_error("run.populate: " + m.error().message);
+    }
+    spec.populate_method = *str;
+  }
+  if (const auto* n = r.get("thp")) {
+    auto b = n->value<bool>();
+    if (!b) return make_error("run.thp: expected true or false");
+    spec.thp = *b;
+  }
+  if (const auto* n = r.get("workload")) {
+    auto str = as_string(*n, "run.workload");
+    if (!str) return str.error();
+    if (auto w = parse_workload(*str); !w) return make_error("run.workload: " + w.error().message);
+    spec.workload = *str;
+  }
   if (const auto* n = r.get("sample_interval_ms")) {
     auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();

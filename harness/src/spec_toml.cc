@@ -77,6 +77,10 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   o << "repeats = " << spec.repeats << "\n";
   o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
     << "\ntolerance = " << spec.tolerance << "\n";
+  // Written only when set, so specs that never mention them render as before.
+  if (spec.populate_method != "auto") o << "populate = " << quoted(spec.populate_method) << "\n";
+  if (spec.thp) o << "thp = true\n";
+  if (spec.workload != "none") o << "workload = " << quoted(spec.workload) << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes

@@ -42,6 +42,14 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
   run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
   run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");
+  run_cmd->add_option("--populate", run.populate,
+                      "Host toucher populate method: auto (madv_populate_write, else "
+                      "store_per_page), madv_populate_write, store_per_page, memset, fallocate");
+  run_cmd->add_flag("--thp", run.thp,
+                    "madvise(MADV_HUGEPAGE) before populating (recorded as method '...+thp')");
+  run_cmd->add_option("--workload", run.workload,
+                      "After each populate, time a locality workload on the placed memory: "
+                      "none, triad, chase (Google Benchmark JSON under workloads/)");
   run_cmd->add_option("--out", run.out_dir, "Results directory");
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "memplace/cell.h"
+#include "memplace/populate.h"
 #include "memplace/probe.h"
 #include "memplace/result.h"
 #include "memplace/run_record.h"
@@ -41,6 +42,8 @@ struct RunContext {
   std::string out_dir;
   int sample_interval_ms = 10;
   double tolerance = 0.05;
+  PopulateOptions populate;       // host toucher only
+  std::string workload = "none";  // timed after a successful populate (workload.h)
   Environment environment;
   ProbeReport probe;
 };

@@ -45,6 +45,11 @@ struct Spec {
   int repeats = 1;
   int sample_interval_ms = 10;
   double tolerance = 0.05;
+  // [run] settings for every cell (not axes): how the host toucher populates, and the locality
+  // workload timed on the placed memory afterwards (workload.h).
+  std::string populate_method = "auto";  // "auto" (populate_order) or a populate.h method name
+  bool thp = false;                      // MADV_HUGEPAGE before populating (host toucher)
+  std::string workload = "none";         // "none" | "triad" | "chase"
   std::optional<TestbedSpec> testbed;
   std::string source_text;  // the TOML as given, copied into the results dir
 };

@@ -10,6 +10,7 @@
 
 #include "memplace/backing.h"
 #include "memplace/cell.h"
+#include "memplace/populate.h"
 #include "memplace/result.h"
 
 namespace memplace {
@@ -33,6 +34,10 @@ class Toucher {
 };
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root = "");
+// The same, populating by a forced method and/or with transparent huge pages (populate.h).
+// TouchStats.method then reads e.g. "memset" or "madv_populate_write+thp".
+std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root,
+                                           const PopulateOptions& opts);
 // The vcpu toucher's TouchStats.extra: {"ram_gpa", "per_vcpu_bytes_per_second", "vcpus": [{
 // "index", "cpu", "offset", "bytes", "pages_written", "seconds", "bytes_per_second"}]}, one
 // entry per vCPU, its slice of the mapping and the guest's own count of pages written; for

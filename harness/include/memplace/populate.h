@@ -1,0 +1,72 @@
+// Ways to fault a range of memory in, shared by the host toucher, the populate benchmarks and
+// (compiled in directly, like agent_protocol.cc) the guest agent. Depends on libc and result.h
+// only, so a static program can build it without the rest of the harness.
+//
+// The default order (populate_order) is what populate_bench measured fastest on 6.18 with 4 KiB
+// pages: MADV_POPULATE_WRITE (one system call per slice, no user-space fault per page and no
+// second pass over the memory), then a store per page where the kernel or backing refuses the
+// madvise. fallocate and memset are never chosen automatically: fallocate allocates file pages
+// without mapping them (placement cannot be read through the mapping until they are faulted),
+// and memset writes every byte, which is what memhog does.
+//
+// Transparent huge pages are a separate switch (PopulateOptions::thp), never a default: 2 MiB
+// folios change what is measured (page count, allocation order, zeroing cost), so a run says
+// whether it used them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memplace/result.h"
+
+namespace memplace {
+
+enum class PopulateMethod {
+  kMadvPopulateWrite,  // madvise(MADV_POPULATE_WRITE), 5.14+
+  kStorePerPage,       // one volatile byte store per page
+  kMemset,             // memset of every byte (memhog's way)
+  kFallocate,  // fallocate(fd, 0, off, len): shmem/guest_memfd only; allocates, maps nothing
+};
+
+// "madv_populate_write", "store_per_page", "memset", "fallocate".
+std::string populate_method_name(PopulateMethod m);
+Result<PopulateMethod> parse_populate_method(std::string_view name);
+std::vector<PopulateMethod> all_populate_methods();
+
+// Whether `m` can populate a mapping with (has_fd) or without a backing file.
+bool populate_method_applies(PopulateMethod m, bool has_fd);
+
+// The order tried when no method is forced: madv_populate_write, store_per_page.
+std::vector<PopulateMethod> populate_order();
+
+// Populates [begin, begin+len) by `m`. `fd`/`file_offset` locate the slice in the backing file
+// for fallocate (ignored otherwise). Errors keep errno: ENOMEM/EFAULT/EHWPOISON mean the
+// memory itself could not be had (no other method would do better); anything else means the
+// kernel or backing refuses the method.
+Status populate_range(PopulateMethod m, void* begin, size_t len, int fd = -1,
+                      off_t file_offset = 0);
+
+// Whether an error from populate_range means "try the next method" rather than "give up".
+bool populate_error_is_refusal(const Error& e);
+
+// How a toucher populates: a forced method or the default order, with or without THP.
+struct PopulateOptions {
+  std::optional<PopulateMethod> method;  // forced; none = populate_order() with fallback
+  bool thp = false;                      // madvise(MADV_HUGEPAGE) the whole mapping first
+};
+
+// Populates by `forced`, or by the first method of populate_order() the kernel accepts. Returns
+// the method that did the work.
+Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forced, void* begin,
+                                              size_t len, int fd = -1, off_t file_offset = 0);
+
+// madvise(MADV_HUGEPAGE) on [begin, begin+len); call before populating. Fails where THP is
+// unavailable (CONFIG_TRANSPARENT_HUGEPAGE off, "never", or a guest_memfd mapping).
+Status advise_huge_pages(void* begin, size_t len);
+
+}  // namespace memplace

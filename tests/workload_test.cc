@@ -1,0 +1,202 @@
+// The locality kernels compute what they claim, and their Google Benchmark plumbing produces
+// JSON with the expected benchmark names, directly and through `memplace run --workload`.
+#include "memplace/workload.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "memplace/backing.h"
+#include "memplace/populate.h"
+#include "memplace/results_io.h"
+#include "memplace/spec.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-workload-" + name + "-" + std::to_string(::getpid())))
+          .string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+TEST(Chase, IsOneCycleThroughEverySlot) {
+  std::vector<char> mem(1 << 20);
+  size_t n = prepare_chase(mem.data(), mem.size(), 7);
+  ASSERT_EQ(n, mem.size() / kChaseSlotBytes);
+  std::set<void*> seen;
+  void* p = mem.data();
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(seen.insert(p).second) << "slot revisited after " << i << " hops";
+    p = chase(p, 1);
+  }
+  EXPECT_EQ(p, mem.data()) << "n hops must come back to the start";
+  EXPECT_EQ(seen.size(), n);
+}
+
+TEST(Chase, NeverWalksMoreThanTheCap) {
+  auto m = create_backing(BackingKind::kAnon, kChaseMaxBytes + (4 << 20));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(prepare_chase(m->addr(), m->size(), 1), kChaseMaxBytes / kChaseSlotBytes);
+}
+
+TEST(Triad, ComputesBPlusScalarTimesCInEveryThreadsPart) {
+  std::vector<double> mem(3 * 1024 + 5);
+  TriadArrays t = prepare_triad(mem.data(), mem.size() * sizeof(double));
+  ASSERT_GT(t.n, 0u);
+  ASSERT_TRUE(triad_parallel(t, {-1, -1, -1}, 3.0).ok());
+  for (size_t i = 0; i < t.n; ++i) ASSERT_EQ(t.a[i], 1.0 + 3.0 * 2.0) << "element " << i;
+}
+
+TEST(Workload, NamesRoundTrip) {
+  for (const char* name : {"none", "triad", "chase"}) {
+    auto k = parse_workload(name);
+    ASSERT_TRUE(k.ok());
+    EXPECT_EQ(workload_name(*k), name);
+  }
+  EXPECT_FALSE(parse_workload("stream").ok());
+}
+
+TEST(RunWorkloadBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
+  std::string dir = temp_dir("direct");
+  auto m = create_backing(BackingKind::kAnon, 8ull << 20);
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(populate_with_fallback(std::nullopt, m->addr(), m->size()).ok());
+  for (auto [kind, prefix, counter] :
+       {std::tuple{WorkloadKind::kTriad, "triad/threads:2/", "bytes_per_second"},
+        std::tuple{WorkloadKind::kChase, "chase/threads:1/", "seconds_per_load"}}) {
+    std::string path = dir + "/" + workload_name(kind) + ".json";
+    auto s = run_workload_benchmark(kind, m->addr(), m->size(), {-1, -1}, path, 0.01);
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    auto j = read_json(path);
+    ASSERT_FALSE(j.is_discarded());
+    ASSERT_TRUE(j.contains("context"));
+    ASSERT_EQ(j["benchmarks"].size(), 1u);
+    const auto& b = j["benchmarks"][0];
+    EXPECT_EQ(b["name"].get<std::string>().rfind(prefix, 0), 0u) << b["name"];
+    EXPECT_GT(b[counter].get<double>(), 0) << counter;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(SpecRunTable, WorkloadPopulateAndThpParseAndReachTheGuestsSpec) {
+  auto spec = parse_spec("[run]\nworkload = \"chase\"\npopulate = \"store_per_page\"\nthp = true\n",
+                         "t.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  EXPECT_EQ(spec->workload, "chase");
+  EXPECT_EQ(spec->populate_method, "store_per_page");
+  EXPECT_TRUE(spec->thp);
+  // The testbed hands its guest render_spec_toml(spec, false): the settings must survive it.
+  spec->testbed = TestbedSpec{};
+  auto inner = parse_spec(render_spec_toml(*spec, false), "inner.toml");
+  ASSERT_TRUE(inner.ok()) << inner.error().describe();
+  EXPECT_EQ(inner->workload, "chase");
+  EXPECT_EQ(inner->populate_method, "store_per_page");
+  EXPECT_TRUE(inner->thp);
+  EXPECT_FALSE(inner->testbed.has_value());
+}
+
+TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
+  std::string text = render_spec_toml(default_spec());
+  EXPECT_EQ(text.find("workload"), std::string::npos);
+  EXPECT_EQ(text.find("populate"), std::string::npos);
+  auto bad = parse_spec("[run]\nworkload = \"stream\"\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("run.workload"), std::string::npos);
+  bad = parse_spec("[run]\npopulate = \"mmap\"\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("run.populate"), std::string::npos);
+}
+
+std::pair<int, std::string> run_memplace(const std::string& args) {
+  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
+  std::string dir = temp_dir("cli");
+  std::string out = dir + "/out";
+  auto [status, output] = run_memplace(
+      "run --size 8MiB --threads 2 --workload triad --populate memset --out " + out + " -q");
+  ASSERT_EQ(status, 0) << output;
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records[0];
+  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.populate_method, "memset");
+  ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
+  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(w.contains("file")) << w.dump();
+  auto j = read_json(out + "/" + w["file"].get<std::string>());
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["benchmarks"][0]["name"].get<std::string>().rfind("triad/threads:2/", 0), 0u);
+  EXPECT_EQ(w["benchmarks"], j["benchmarks"]) << "the record carries the results too";
+  fs::remove_all(dir);
+}
+
+// The testbed runs `memplace run` inside a QEMU guest on the spec rendered for it; the workload
+// setting must reach that run, and its results come back inside the streamed record. Emulated
+// nodes have no real distance: this checks the plumbing, not the numbers.
+TEST(WorkloadInTestbed, TriadRunsInsideTheGuestAndComesBackInTheRecord) {
+  if (::system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0 ||
+      ::access("/bin/busybox", X_OK) != 0)
+    GTEST_SKIP() << "no qemu-system-x86_64 or /bin/busybox";
+  std::string dir = temp_dir("testbed");
+  std::string out = dir + "/out";
+  auto [status, output] = run_memplace(
+      "run --testbed --kernel debian:6.18 --policy interleave --nodes 0-1 --size 16MiB "
+      "--workload triad --out " +
+      out + " -q");
+  ASSERT_EQ(status, 0) << output;
+  // One results dir per testbed kernel: out/<uname -r>/runs.jsonl.
+  std::string runs_path;
+  for (const auto& e : fs::directory_iterator(out))
+    if (fs::exists(e.path() / "runs.jsonl")) runs_path = (e.path() / "runs.jsonl").string();
+  ASSERT_FALSE(runs_path.empty()) << "no runs.jsonl under " << out;
+  auto runs = read_runs(runs_path);
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records[0];
+  ASSERT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.environment.kind, "testbed");
+  EXPECT_FALSE(r.populate_method.empty());
+  ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
+  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(w.contains("benchmarks")) << w.dump();
+  EXPECT_EQ(w["benchmarks"][0]["name"].get<std::string>().rfind("triad/threads:1/", 0), 0u)
+      << w.dump();
+  EXPECT_GT(w["benchmarks"][0]["bytes_per_second"].get<double>(), 0);
+  fs::remove_all(dir);
+}
+
+TEST(MemplaceRun, UnknownWorkloadIsBadInput) {
+  auto [status, output] = run_memplace("run --workload stream --out /nonexistent/x");
+  EXPECT_EQ(status, 2) << output;
+  EXPECT_NE(output.find("--workload"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace memplace

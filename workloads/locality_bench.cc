@@ -1,0 +1,169 @@
+// locality_bench: what a placement costs or gains. Memory of each backing is placed by a policy
+// and populated by the host toucher, then a STREAM-like triad (bandwidth, bytes/s) and a
+// dependent-load pointer chase over a random cycle (latency, seconds_per_load) run on it with
+// threads pinned to the CPUs of --cpu_node. The kernels are the core library's (workload.h), the
+// same ones `memplace run --workload triad|chase` times after a cell's populate.
+//   locality_bench [--size_mib=256] [--cpu_node=N (default: lowest node with CPUs)] [gbench flags]
+// On one-node hosts and emulated nodes the numbers only show the plumbing; on multi-socket hosts
+// bind:<remote node> against bind:<cpu node> is the point.
+#include <benchmark/benchmark.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "memplace/backing.h"
+#include "memplace/sysfs.h"
+#include "memplace/toucher.h"
+#include "memplace/workload.h"
+
+namespace memplace {
+namespace {
+
+uint64_t g_size = 256ull << 20;
+std::optional<int> g_cpu_node;
+
+struct PolicyChoice {
+  PolicyMode mode;
+  std::vector<int> nodes;
+  std::string label;
+};
+
+// default, bind to each node, interleave over all.
+std::vector<PolicyChoice> policy_choices() {
+  std::vector<PolicyChoice> out = {{PolicyMode::kDefault, {}, "default"}};
+  auto nodes = list_nodes("");
+  if (!nodes || nodes->empty()) return out;
+  std::string all;
+  for (int n : *nodes) {
+    out.push_back({PolicyMode::kBind, {n}, "bind:" + std::to_string(n)});
+    all += (all.empty() ? "" : ",") + std::to_string(n);
+  }
+  if (nodes->size() > 1) out.push_back({PolicyMode::kInterleave, *nodes, "interleave:" + all});
+  return out;
+}
+
+// Placed, populated memory and the CPUs to run on; the error says why there is none.
+struct Placed {
+  Mapping mapping;
+  std::vector<int> cpus;
+};
+
+Result<Placed> place(BackingKind backing, const PolicyChoice& policy, int threads) {
+  auto mapping = create_backing(backing, g_size);
+  if (!mapping) return mapping.error();
+  if (auto s = apply_policy(mapping->addr(), mapping->size(), policy.mode, policy.nodes); !s)
+    return s.error();
+  Cell cell;
+  cell.backing = backing;
+  cell.size_bytes = g_size;
+  cell.threads = threads;
+  cell.cpu_node = g_cpu_node;
+  auto stats = make_host_toucher()->touch(cell, *mapping);
+  if (!stats) return stats.error();
+  return Placed{std::move(*mapping), stats->cpus};
+}
+
+void triad(benchmark::State& state, BackingKind backing, const PolicyChoice& policy) {
+  auto placed = place(backing, policy, static_cast<int>(state.range(0)));
+  if (!placed) {
+    state.SkipWithError(placed.error().describe().c_str());
+    return;
+  }
+  TriadArrays t = prepare_triad(placed->mapping.addr(), placed->mapping.size());
+  for (auto _ : state) {
+    if (auto s = triad_parallel(t, placed->cpus, 3.0); !s) {
+      state.SkipWithError(s.error().describe().c_str());
+      return;
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * 3 * sizeof(double) * t.n));
+}
+
+void pointer_chase(benchmark::State& state, BackingKind backing, const PolicyChoice& policy) {
+  auto placed = place(backing, policy, 1);
+  if (!placed) {
+    state.SkipWithError(placed.error().describe().c_str());
+    return;
+  }
+  // The chase itself runs on this thread: pin it where the toucher ran.
+  if (placed->cpus.front() >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(placed->cpus.front(), &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  size_t n = prepare_chase(placed->mapping.addr(), placed->mapping.size(), 42);
+  constexpr uint64_t kSteps = 1u << 16;
+  void* p = placed->mapping.addr();
+  for (auto _ : state) {
+    p = chase(p, kSteps);
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kSteps));
+  state.counters["seconds_per_load"] = benchmark::Counter(
+      static_cast<double>(kSteps),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["chase_bytes"] = static_cast<double>(n * kChaseSlotBytes);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+  sched_setaffinity(0, sizeof all, &all);
+}
+
+void register_all() {
+  for (BackingKind b : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd}) {
+    for (const PolicyChoice& p : policy_choices()) {
+      std::string where = backing_name(b) + "/" + p.label;
+      benchmark::RegisterBenchmark(("triad/" + where).c_str(),
+                                   [b, p](benchmark::State& s) { triad(s, b, p); })
+          ->Arg(1)
+          ->Arg(2)
+          ->ArgName("threads")
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("chase/" + where).c_str(),
+                                   [b, p](benchmark::State& s) { pointer_chase(s, b, p); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace memplace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--size_mib=", 11) == 0) {
+      memplace::g_size = std::strtoull(argv[i] + 11, nullptr, 10) << 20;
+    } else if (std::strncmp(argv[i], "--cpu_node=", 11) == 0) {
+      memplace::g_cpu_node = std::atoi(argv[i] + 11);
+    } else {
+      std::fprintf(stderr, "locality_bench: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (memplace::g_size == 0) {
+    std::fprintf(stderr, "locality_bench: --size_mib must be positive\n");
+    return 2;
+  }
+  if (!memplace::g_cpu_node) {  // like memplace run: the lowest node that has CPUs
+    auto nodes = memplace::list_nodes("");
+    for (int n : nodes ? *nodes : std::vector<int>{}) {
+      auto cpus = memplace::read_node_cpulist("", n);
+      if (cpus && !cpus->empty()) {
+        memplace::g_cpu_node = n;
+        break;
+      }
+    }
+  }
+  memplace::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
