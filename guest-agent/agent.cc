@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "memplace/agent_protocol.h"
+#include "memplace/populate.h"
 
 namespace memplace {
 namespace {
@@ -40,9 +41,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kPortName = "memplace.agent";
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kStep = 8ull << 20;  // populate in steps so progress can be reported
-#ifndef MADV_POPULATE_WRITE
-constexpr int MADV_POPULATE_WRITE = 23;
-#endif
 constexpr int kMpolBind = 2;
 
 void console(const std::string& s) {
@@ -229,18 +227,14 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Faults in [p, p+len): one MADV_POPULATE_WRITE per step, or one store per page.
-void touch_range(char* p, uint64_t len, bool populate, std::atomic<uint64_t>* done,
-                 std::atomic<bool>* failed) {
+// Faults in [p, p+len) by `method` (the harness's populate.cc, compiled in), one step at a time.
+void touch_range(char* p, uint64_t len, PopulateMethod method, std::atomic<uint64_t>* done,
+                 std::atomic<int>* failed_errno) {
   for (uint64_t off = 0; off < len; off += kStep) {
     uint64_t n = std::min(kStep, len - off);
-    if (populate) {
-      if (madvise(p + off, n, MADV_POPULATE_WRITE) != 0) {
-        failed->store(true);
-        return;
-      }
-    } else {
-      for (uint64_t q = 0; q < n; q += kPage) reinterpret_cast<volatile char*>(p + off)[q] = 1;
+    if (auto s = populate_range(method, p + off, n); !s) {
+      failed_errno->store(s.error().err ? s.error().err : EIO);
+      return;
     }
     done->fetch_add(n);
   }
@@ -259,19 +253,28 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
                         std::strerror(errno)};
     }
   }
-  // Probe the fast method on one page; kernels before 5.14 answer EINVAL.
-  bool populate = !go.method || *go.method == "madv_populate_write";
-  if (populate && madvise(base, kPage, MADV_POPULATE_WRITE) != 0) {
-    if (go.method) {
-      return AgentError{std::string("MADV_POPULATE_WRITE: ") + std::strerror(errno)};
+  // The forced method, or the first of populate_order() the kernel accepts, probed on one page
+  // (kernels before 5.14 answer EINVAL to MADV_POPULATE_WRITE).
+  PopulateMethod method = populate_order().back();
+  if (go.method) {
+    auto m = parse_populate_method(*go.method);
+    if (!m) return AgentError{m.error().message};
+    if (!populate_method_applies(*m, false))
+      return AgentError{populate_method_name(*m) + " needs a backing file"};
+    method = *m;
+  } else {
+    for (PopulateMethod m : populate_order()) {
+      if (auto s = populate_range(m, base, kPage); s) {
+        method = m;
+        break;
+      }
     }
-    populate = false;
   }
 
   int threads = go.threads;
   uint64_t pages = size / kPage;
   std::atomic<uint64_t> done{0};
-  std::atomic<bool> failed{false};
+  std::atomic<int> failed{0};  // errno of the first failed step
   std::vector<double> per_thread(threads, 0.0);
   std::vector<std::thread> pool;
   auto t0 = Clock::now();
@@ -279,7 +282,7 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
     uint64_t first = pages * t / threads, last = pages * (t + 1) / threads;
     pool.emplace_back([&, t, first, last] {
       auto ts = Clock::now();
-      touch_range(base + first * kPage, (last - first) * kPage, populate, &done, &failed);
+      touch_range(base + first * kPage, (last - first) * kPage, method, &done, &failed);
       per_thread[t] = seconds_since(ts);
     });
   }
@@ -296,10 +299,11 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
   for (auto& th : pool) th.join();
   double seconds = seconds_since(t0);
   if (failed.load())
-    return AgentError{std::string("MADV_POPULATE_WRITE failed mid-touch: ") + std::strerror(errno)};
+    return AgentError{populate_method_name(method) +
+                      " failed mid-touch: " + std::strerror(failed.load())};
   AgentDone d;
   d.seconds = seconds;
-  d.method = populate ? "madv_populate_write" : "store_per_page";
+  d.method = populate_method_name(method);
   d.bytes = size;
   d.per_thread_seconds = per_thread;
   return d;  // the mapping stays: the host reads placement before "poweroff"
