@@ -43,12 +43,21 @@ std::string guest_memplace_line(const std::string& accel, const nlohmann::json& 
 
 // What one guest line is. Records are every JSON object without a "type" member.
 struct GuestLine {
-  enum class Kind { kRecord, kHello, kEnd, kLog, kOther, kMalformed };
+  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kOther, kMalformed };
   Kind kind = Kind::kMalformed;
   nlohmann::json json;
   std::string error;  // kMalformed: why
 };
 GuestLine classify_guest_line(std::string_view line);
+
+// A run's samples CSV sent ahead of its record:
+//   {"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node,..."}
+// The guest is untrusted: only "samples/<name>.csv" (name of [A-Za-z0-9_.-], not starting with
+// '.') is accepted, and at most kMaxGuestSamplesBytes of CSV.
+constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
+bool safe_samples_path(std::string_view file);
+// Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
+Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
 
 // Cells (by index) with no received record; `received` holds (cell_key, repeat) pairs.
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
