@@ -559,3 +559,59 @@ TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
 
 }  // namespace
 }  // namespace memplace
+
+namespace memplace {
+namespace {
+
+// The dry run shows the exact QEMU line per kernel without fetching anything: with an empty
+// cache the Debian kernel is a placeholder, a path kernel is its real path.
+TEST(TestbedCommand, DryRunPrintsTheQemuCommandPerKernelWithoutFetching) {
+  std::string dir = temp_out("dry-run");
+  fs::create_directories(dir + "/cache");
+  std::string image = dir + "/bzImage-test";
+  std::ofstream(image) << "not a kernel";
+  std::string spec = dir + "/spec.toml";
+  std::ofstream(spec) << "name = \"dry\"\n[matrix]\npolicy = [\"interleave:0-1\"]\n"
+                         "backing = [\"guest_memfd\"]\ntoucher = [\"host\"]\nsize = [\"64MiB\"]\n"
+                         "cpu_node = [0]\n[testbed]\nnodes = 2\nmem_per_node = \"1GiB\"\n"
+                         "cpus_per_node = 1\naccel = \"tcg\"\nkernels = [\"debian:7\", \""
+                      << image << "\"]\n";
+  auto r = run_command({"env", "XDG_CACHE_HOME=" + dir + "/cache", MEMPLACE_BINARY, "run", spec,
+                        "--dry-run", "--out", dir + "/out"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  const std::string& out = r->out;
+  std::vector<std::string> qemu_lines;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  qemu: ", 0) == 0) qemu_lines.push_back(line.substr(8));
+  }
+  ASSERT_EQ(qemu_lines.size(), 2u) << out;
+  for (const auto& q : qemu_lines) {
+    EXPECT_EQ(q.rfind("qemu-system-x86_64 ", 0), 0u) << q;
+    EXPECT_NE(q.find(" -accel tcg -cpu max "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -object memory-backend-ram,id=m1,size=1024M "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -numa node,nodeid=1,memdev=m1,cpus=1 "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -initrd '<initramfs built at run time>' "), std::string::npos) << q;
+    EXPECT_NE(q.find("name=memplace.0"), std::string::npos) << q;
+  }
+  EXPECT_NE(qemu_lines[0].find(" -kernel '<kernel debian:7 not fetched>' "), std::string::npos)
+      << qemu_lines[0];
+  EXPECT_NE(qemu_lines[1].find(" -kernel " + image + " "), std::string::npos) << qemu_lines[1];
+  EXPECT_NE(qemu_lines[1].find("file:" + dir + "/out/bzImage-test/console.log"), std::string::npos)
+      << qemu_lines[1];
+  EXPECT_NE(out.find("  debian:7 interleave:0-1/guest_memfd/host/64MiB/t1/cpu0 #0\n"),
+            std::string::npos)
+      << out;
+  // Nothing fetched, nothing written where results go.
+  EXPECT_FALSE(fs::exists(dir + "/cache/memplace/kernels"));
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+  if (fs::exists(dir + "/cache/memplace/apt/state/lists")) {
+    for (const auto& e : fs::recursive_directory_iterator(dir + "/cache/memplace/apt/state/lists"))
+      EXPECT_TRUE(e.is_directory()) << e.path() << " was downloaded";
+  }
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace memplace

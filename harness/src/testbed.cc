@@ -34,6 +34,16 @@ nlohmann::json testbed_topology_json(const TestbedSpec& tb) {
       {"nodes", nodes}, {"distances", tb.distances}, {"memory_only_nodes", tb.memory_only_nodes}};
 }
 
+QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& accel,
+                                      const TestbedHostConfig& host) {
+  QemuTestbedConfig qc;
+  qc.qemu_binary = host.qemu_binary;
+  qc.accel = accel;
+  qc.nodes = testbed_numa_nodes(tb);
+  qc.distances = tb.distances;
+  return qc;
+}
+
 std::string detect_accel(const std::string& requested) {
   if (requested == "kvm" || requested == "tcg") return requested;
   auto svm = cpuinfo_has_flag("", "svm");
@@ -244,11 +254,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   std::string initrd = *tmp + "/initrd.cpio";
   if (auto s = write_file_atomic(initrd, image->bytes); !s) return s.error();
 
-  QemuTestbedConfig qc;
-  qc.qemu_binary = host.qemu_binary;
-  qc.accel = accel;
-  qc.nodes = testbed_numa_nodes(tb);
-  qc.distances = tb.distances;
+  QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
   qc.kernel = k.files.vmlinuz;
   qc.initrd = initrd;
   qc.console_log = k.dir + "/console.log";

@@ -10,6 +10,7 @@
 
 #include "memplace/cell.h"
 #include "memplace/kernel_fetch.h"
+#include "memplace/qemu.h"
 #include "memplace/result.h"
 #include "memplace/run_record.h"
 #include "memplace/runner.h"
@@ -31,6 +32,10 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options);
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options, const TestbedHostConfig& host);
+
+// The guest's QEMU settings; the caller fills in kernel, initrd, console_log and socket_path.
+QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& accel,
+                                      const TestbedHostConfig& host);
 
 // {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
 nlohmann::json testbed_topology_json(const TestbedSpec& tb);
