@@ -109,6 +109,16 @@ TEST(RenderSpecToml, ParsesBackToTheSameCells) {
   EXPECT_FALSE(inner->testbed.has_value());
 }
 
+TEST(RenderSpecToml, EscapesControlCharactersInText) {
+  // Found by fuzz_spec: a carriage return in a description made the rendered spec unreadable.
+  auto spec = parse_spec("name = \"a\\\"b\"\ndescription = \"x\\r\\ty\\u0001z\\\\\"\n", "t.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  auto again = parse_spec(render_spec_toml(*spec), "rendered.toml");
+  ASSERT_TRUE(again.ok()) << again.error().describe() << "\n" << render_spec_toml(*spec);
+  EXPECT_EQ(again->name, "a\"b");
+  EXPECT_EQ(again->description, "x\r\ty\x01z\\");
+}
+
 // Each bad spec must be refused with a message naming the field and the problem.
 struct BadSpec {
   const char* toml;

@@ -1,5 +1,6 @@
 // Spec -> TOML. The results dir keeps the *effective* spec (file plus CLI overrides), so that
 // --resume and the testbed's in-guest run see exactly the cells the user asked for.
+#include <cstdio>
 #include <sstream>
 
 #include "memplace/nodelist.h"
@@ -8,15 +9,36 @@
 namespace memplace {
 namespace {
 
+// A TOML basic string: quotes, backslashes and every control character escaped, so any text a
+// user put in a name or description reads back unchanged.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
     }
-    out += c;
   }
   return out + "\"";
 }

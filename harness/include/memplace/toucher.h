@@ -38,6 +38,9 @@ std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root = "");
 // entry per vCPU, its slice of the mapping and the guest's own count of pages written; for
 // guest_memfd also "guest_memfd_fault_path" ("guest_memfd" | "userspace_addr", see vmm.h).
 std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root = "");
+// A QEMU guest owns the memory it touches, so this toucher's touch() refuses: the runner sends
+// toucher "qemu" cells to run_qemu_cell() (qemu_run.h) instead of its Mapping-based flow.
+std::unique_ptr<Toucher> make_qemu_toucher();
 
 // CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,

@@ -1,0 +1,88 @@
+// The one message schema between the harness and the guest agent (guest-agent/): JSON objects,
+// one per line, each with a "type". Compiled into both programs, so the two cannot drift.
+//
+// guest -> host
+//   {"type":"hello","protocol":1,"kernel":"7.3.4+deb13-cloud-amd64","nodes":[0],"cpus":2,
+//    "mem_bytes":536870912}                       booted and idle; waiting for "go"
+//   {"type":"progress","bytes":134217728}         touched so far
+//   {"type":"done","seconds":0.81,"method":"madv_populate_write","bytes":268435456,
+//    "per_thread_seconds":[0.8,0.79]}             every byte touched; memory still held
+//   {"type":"error","message":"mbind node 3: Invalid argument"}
+//   {"type":"log","message":"..."}                a remark for the serial log, not a failure
+// host -> guest
+//   {"type":"go","size_bytes":268435456,"threads":2,"node":0,"method":"store_per_page"}
+//                                                 node and method are optional
+//   {"type":"poweroff"}                           the host has its "after" numbers; the agent
+//                                                 frees nothing, syncs and powers the guest off
+//
+// The agent holds the touched memory until "poweroff" so that the host's "after" snapshot and
+// the QEMU numa_maps readout still see it. Decoding is total: any line, however malformed or
+// long, yields an Error, never an exception or a crash.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "memplace/result.h"
+
+namespace memplace {
+
+inline constexpr int kAgentProtocolVersion = 1;
+// Longer lines are rejected before parsing; a done line with 1024 thread timings fits.
+inline constexpr size_t kAgentMaxLineBytes = 64 * 1024;
+
+struct AgentHello {
+  int protocol = kAgentProtocolVersion;
+  std::string kernel;      // uname -r in the guest
+  std::vector<int> nodes;  // guest NUMA node ids
+  int cpus = 0;
+  uint64_t mem_bytes = 0;  // MemTotal of the guest
+};
+
+struct AgentProgress {
+  uint64_t bytes = 0;
+};
+
+struct AgentDone {
+  double seconds = 0;  // wall time of the touch, inside the guest
+  std::string method;  // "madv_populate_write" | "store_per_page"
+  uint64_t bytes = 0;
+  std::vector<double> per_thread_seconds;
+};
+
+struct AgentError {
+  std::string message;
+};
+
+struct AgentLog {
+  std::string message;
+};
+
+struct AgentGo {
+  uint64_t size_bytes = 0;
+  int threads = 1;
+  std::optional<int> node;            // guest node to bind the allocation to
+  std::optional<std::string> method;  // force a method; default: the fastest available
+};
+
+struct AgentPoweroff {};
+
+using GuestMessage = std::variant<AgentHello, AgentProgress, AgentDone, AgentError, AgentLog>;
+using HostMessage = std::variant<AgentGo, AgentPoweroff>;
+
+// One line of JSON, without the trailing newline.
+std::string encode_guest_message(const GuestMessage& m);
+std::string encode_host_message(const HostMessage& m);
+
+// Trailing '\r', '\n' and spaces are ignored (serial lines may carry them).
+Result<GuestMessage> decode_guest_message(std::string_view line);
+Result<HostMessage> decode_host_message(std::string_view line);
+
+// Validity beyond syntax, shared by both ends: "threads must be 1..1024", ...
+Status check_go(const AgentGo& go);
+
+}  // namespace memplace

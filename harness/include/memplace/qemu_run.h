@@ -1,0 +1,90 @@
+// toucher = "qemu": one QEMU guest per cell. QEMU owns the guest RAM (a memory backend with the
+// cell's host policy), a static agent inside the guest touches it on "go", and the host reads
+// per-node meminfo around the touch and QEMU's own numa_maps. The runner calls run_qemu_cell
+// instead of its Mapping-based flow when cell.toucher == "qemu".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "memplace/cell.h"
+#include "memplace/kernel_fetch.h"
+#include "memplace/qemu_guest.h"
+#include "memplace/result.h"
+#include "memplace/run_record.h"
+#include "memplace/runner.h"
+#include "memplace/sysfs.h"
+
+namespace memplace {
+
+// Host-side knobs that a spec does not carry (yet). qemu_options_from_env() reads them from
+// MEMPLACE_QEMU_* variables so `memplace run` can use them without new flags.
+struct QemuToucherOptions {
+  std::string qemu_binary = "qemu-system-x86_64";  // MEMPLACE_QEMU
+  // "debian:" (newest usable Debian cloud kernel), "debian:VERSION", or a bzImage path.
+  std::string kernel = "debian:";  // MEMPLACE_QEMU_KERNEL
+  std::string disk_image;          // MEMPLACE_QEMU_DISK: a user image with the agent installed
+  std::string agent_binary;        // MEMPLACE_AGENT; "" = next to this executable
+  std::string busybox = "/bin/busybox";
+  std::string accel = "auto";       // MEMPLACE_QEMU_ACCEL: auto | kvm | tcg
+  bool snp = false;                 // MEMPLACE_QEMU_SNP=1: guest_memfd cells run as SEV-SNP guests
+  SevSnpConfig snp_config;          // MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS
+  int boot_timeout_seconds = 120;   // QEMU start to the agent's hello
+  int agent_timeout_seconds = 600;  // go to done
+  int poweroff_timeout_seconds = 30;
+  // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
+  // resident size to stop falling before the "before" snapshot.
+  double settle_min_seconds = 3.0;
+  double settle_max_seconds = 15.0;
+  // Guest RAM beyond the touch: the guest kernel, its page tables, the initramfs.
+  uint64_t guest_overhead_bytes = 256ull << 20;
+  std::string extra_append;
+  KernelFetchOptions fetch;
+  // Replaces the agent in the guest's init (shell; tests of hung and garbled guests only).
+  std::string guest_run_line;
+};
+
+QemuToucherOptions qemu_options_from_env();
+
+// Paths that exist only at run time; --dry-run shows placeholders.
+struct QemuGuestPaths {
+  std::string kernel;
+  std::string initrd;
+  std::string serial_log;
+  std::string socket_path;
+};
+
+// The guest for a cell: one guest node holding cell.size_bytes + overhead and cell.threads
+// vCPUs, backed per cell.backing (anon: memory-backend-ram; shmem: memfd; guest_memfd: memfd
+// with guest_memfd, or an SNP guest when options.snp), with the cell's host policy.
+Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& options,
+                                              const QemuCapabilities& caps,
+                                              const std::string& accel,
+                                              const QemuGuestPaths& paths);
+
+// Why this host cannot run the cell's guest, or ok. SNP: kvm_amd sev_snp=Y, /dev/sev, OVMF and
+// QEMU's sev-snp-guest; plain guest_memfd: QEMU's guest-memfd property and KVM.
+Status qemu_preflight(const Cell& cell, const QemuToucherOptions& options,
+                      const QemuCapabilities& caps, const std::string& accel,
+                      const std::string& sysfs_root);
+
+// The exact QEMU command for a cell as a shell line, run-time paths as <placeholders>.
+std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& options);
+std::string qemu_dry_run(const Cell& cell);  // options from the environment
+
+// Per-node pages of the guest RAM mapping(s) in QEMU's numa_maps, in 4 KiB pages.
+struct GuestRamPlacement {
+  std::map<int, uint64_t> pages;
+  std::vector<std::string> mappings;  // "7f..000 bind:0 file=/memfd:memory-backend-memfd..."
+  std::string how;                    // how the mapping was recognised
+};
+GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
+                                      const std::string& backend);
+
+RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
+RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,
+                        const QemuToucherOptions& options);
+
+}  // namespace memplace

@@ -1,0 +1,257 @@
+// Encoding and total decoding of the agent's JSON lines. Also compiled into the static guest
+// agent, so it depends on nothing but result.h and nlohmann/json.
+#include "memplace/agent_protocol.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace memplace {
+namespace {
+
+using nlohmann::json;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// Invalid UTF-8 (a garbled kernel string, a strerror in another locale) must not throw.
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string_view trim_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+// Field readers: each checks presence and type, and names the field in its error.
+Error field_error(const std::string& type, const std::string& field, const std::string& what) {
+  return make_error("agent message '" + type + "': field '" + field + "' " + what);
+}
+
+Result<std::string> get_string(const json& j, const std::string& type, const std::string& key) {
+  auto it = j.find(key);
+  if (it == j.end()) return field_error(type, key, "is missing");
+  if (!it->is_string()) return field_error(type, key, "is not a string");
+  return it->get<std::string>();
+}
+
+Result<uint64_t> get_u64(const json& j, const std::string& type, const std::string& key) {
+  auto it = j.find(key);
+  if (it == j.end()) return field_error(type, key, "is missing");
+  if (!it->is_number_unsigned()) return field_error(type, key, "is not a non-negative integer");
+  return it->get<uint64_t>();
+}
+
+Result<int> get_int(const json& j, const std::string& type, const std::string& key, int lo,
+                    int hi) {
+  auto it = j.find(key);
+  if (it == j.end()) return field_error(type, key, "is missing");
+  if (!it->is_number_integer()) return field_error(type, key, "is not an integer");
+  int64_t v = it->get<int64_t>();
+  if (v < lo || v > hi) {
+    return field_error(type, key,
+                       "is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return static_cast<int>(v);
+}
+
+Result<double> get_seconds(const json& j, const std::string& type, const std::string& key) {
+  auto it = j.find(key);
+  if (it == j.end()) return field_error(type, key, "is missing");
+  if (!it->is_number()) return field_error(type, key, "is not a number");
+  double v = it->get<double>();
+  if (!std::isfinite(v) || v < 0) return field_error(type, key, "is not a duration");
+  return v;
+}
+
+Result<json> parse_object(std::string_view line) {
+  line = trim_line(line);
+  if (line.size() > kAgentMaxLineBytes) {
+    return make_error("agent line of " + std::to_string(line.size()) + " bytes exceeds the " +
+                      std::to_string(kAgentMaxLineBytes) + "-byte limit");
+  }
+  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error("agent line is not JSON");
+  if (!j.is_object()) return make_error("agent line is not a JSON object");
+  auto t = j.find("type");
+  if (t == j.end() || !t->is_string()) return make_error("agent line has no string 'type'");
+  return j;
+}
+
+Result<GuestMessage> decode_guest_object(const json& j) {
+  const std::string type = j["type"].get<std::string>();
+  if (type == "hello") {
+    AgentHello h;
+    auto protocol = get_int(j, type, "protocol", 1, 1 << 20);
+    if (!protocol) return protocol.error();
+    if (*protocol != kAgentProtocolVersion) {
+      return make_error("agent speaks protocol " + std::to_string(*protocol) + ", harness " +
+                        std::to_string(kAgentProtocolVersion));
+    }
+    h.protocol = *protocol;
+    auto kernel = get_string(j, type, "kernel");
+    if (!kernel) return kernel.error();
+    h.kernel = *kernel;
+    auto nodes = j.find("nodes");
+    if (nodes == j.end() || !nodes->is_array()) return field_error(type, "nodes", "is not a list");
+    for (const auto& n : *nodes) {
+      if (!n.is_number_unsigned() || n.get<uint64_t>() > 1 << 20) {
+        return field_error(type, "nodes", "holds something other than a node id");
+      }
+      h.nodes.push_back(static_cast<int>(n.get<uint64_t>()));
+    }
+    auto cpus = get_int(j, type, "cpus", 1, 1 << 20);
+    if (!cpus) return cpus.error();
+    h.cpus = *cpus;
+    auto mem = get_u64(j, type, "mem_bytes");
+    if (!mem) return mem.error();
+    h.mem_bytes = *mem;
+    return GuestMessage{h};
+  }
+  if (type == "progress") {
+    auto bytes = get_u64(j, type, "bytes");
+    if (!bytes) return bytes.error();
+    return GuestMessage{AgentProgress{*bytes}};
+  }
+  if (type == "done") {
+    AgentDone d;
+    auto seconds = get_seconds(j, type, "seconds");
+    if (!seconds) return seconds.error();
+    d.seconds = *seconds;
+    auto method = get_string(j, type, "method");
+    if (!method) return method.error();
+    d.method = *method;
+    auto bytes = get_u64(j, type, "bytes");
+    if (!bytes) return bytes.error();
+    d.bytes = *bytes;
+    auto per = j.find("per_thread_seconds");
+    if (per == j.end() || !per->is_array()) {
+      return field_error(type, "per_thread_seconds", "is not a list");
+    }
+    for (const auto& s : *per) {
+      if (!s.is_number() || !std::isfinite(s.get<double>()) || s.get<double>() < 0) {
+        return field_error(type, "per_thread_seconds", "holds something other than a duration");
+      }
+      d.per_thread_seconds.push_back(s.get<double>());
+    }
+    return GuestMessage{d};
+  }
+  if (type == "error" || type == "log") {
+    auto message = get_string(j, type, "message");
+    if (!message) return message.error();
+    if (type == "error") return GuestMessage{AgentError{*message}};
+    return GuestMessage{AgentLog{*message}};
+  }
+  return make_error("unknown agent message type '" + type + "'");
+}
+
+Result<HostMessage> decode_host_object(const json& j) {
+  const std::string type = j["type"].get<std::string>();
+  if (type == "poweroff") return HostMessage{AgentPoweroff{}};
+  if (type != "go") return make_error("unknown host message type '" + type + "'");
+  AgentGo go;
+  auto size = get_u64(j, type, "size_bytes");
+  if (!size) return size.error();
+  go.size_bytes = *size;
+  auto threads = get_int(j, type, "threads", 1, 1024);
+  if (!threads) return threads.error();
+  go.threads = *threads;
+  if (j.contains("node") && !j["node"].is_null()) {
+    auto node = get_int(j, type, "node", 0, 1 << 20);
+    if (!node) return node.error();
+    go.node = *node;
+  }
+  if (j.contains("method") && !j["method"].is_null()) {
+    auto method = get_string(j, type, "method");
+    if (!method) return method.error();
+    go.method = *method;
+  }
+  if (auto s = check_go(go); !s) return s.error();
+  return HostMessage{go};
+}
+
+}  // namespace
+
+Status check_go(const AgentGo& go) {
+  if (go.size_bytes == 0) return make_error("go: size_bytes must be positive");
+  if (go.threads < 1 || go.threads > 1024) return make_error("go: threads must be 1..1024");
+  if (go.method && *go.method != "madv_populate_write" && *go.method != "store_per_page") {
+    return make_error("go: unknown method '" + *go.method +
+                      "' (madv_populate_write or store_per_page)");
+  }
+  return {};
+}
+
+std::string encode_guest_message(const GuestMessage& m) {
+  json j = std::visit(Overloaded{
+                          [](const AgentHello& h) {
+                            return json{{"type", "hello"},    {"protocol", h.protocol},
+                                        {"kernel", h.kernel}, {"nodes", h.nodes},
+                                        {"cpus", h.cpus},     {"mem_bytes", h.mem_bytes}};
+                          },
+                          [](const AgentProgress& p) {
+                            return json{{"type", "progress"}, {"bytes", p.bytes}};
+                          },
+                          [](const AgentDone& d) {
+                            return json{{"type", "done"},
+                                        {"seconds", d.seconds},
+                                        {"method", d.method},
+                                        {"bytes", d.bytes},
+                                        {"per_thread_seconds", d.per_thread_seconds}};
+                          },
+                          [](const AgentError& e) {
+                            return json{{"type", "error"}, {"message", e.message}};
+                          },
+                          [](const AgentLog& l) {
+                            return json{{"type", "log"}, {"message", l.message}};
+                          },
+                      },
+                      m);
+  return dump_line(j);
+}
+
+std::string encode_host_message(const HostMessage& m) {
+  json j =
+      std::visit(Overloaded{
+                     [](const AgentGo& g) {
+                       json o{{"type", "go"}, {"size_bytes", g.size_bytes}, {"threads", g.threads}};
+                       if (g.node) o["node"] = *g.node;
+                       if (g.method) o["method"] = *g.method;
+                       return o;
+                     },
+                     [](const AgentPoweroff&) {
+                       return json{{"type", "poweroff"}};
+                     },
+                 },
+                 m);
+  return dump_line(j);
+}
+
+Result<GuestMessage> decode_guest_message(std::string_view line) {
+  // The checks above keep nlohmann from throwing; the catch is a last fence, not control flow.
+  try {
+    auto j = parse_object(line);
+    if (!j) return j.error();
+    return decode_guest_object(*j);
+  } catch (const std::exception& e) {
+    return make_error(std::string("agent line rejected: ") + e.what());
+  }
+}
+
+Result<HostMessage> decode_host_message(std::string_view line) {
+  try {
+    auto j = parse_object(line);
+    if (!j) return j.error();
+    return decode_host_object(*j);
+  } catch (const std::exception& e) {
+    return make_error(std::string("host line rejected: ") + e.what());
+  }
+}
+
+}  // namespace memplace

@@ -1,0 +1,695 @@
+// One qemu-toucher cell, start to finish: preflight, guest image, QEMU, hello, "before", go,
+// samples, done, "after" and QEMU's numa_maps, poweroff, verdict. Every failure becomes the
+// record's status and message; QEMU never outlives the call.
+#include "memplace/qemu_run.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "memplace/agent_protocol.h"
+#include "memplace/initramfs.h"
+#include "memplace/nodelist.h"
+#include "memplace/qemu_process.h"
+#include "memplace/sampler.h"
+#include "memplace/subprocess.h"
+#include "memplace/testbed.h"
+#include "memplace/toucher.h"
+#include "memplace/verdict.h"
+
+namespace memplace {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  return end && *end == '\0' && n > 0 ? static_cast<int>(n) : fallback;
+}
+
+uint64_t round_up_mib(uint64_t b) {
+  return (b + (1ull << 20) - 1) & ~((1ull << 20) - 1);
+}
+
+std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after) {
+  std::map<int, double> out;
+  for (const auto& [node, fields] : after) {
+    auto b = before.find(node);
+    auto a_used = fields.find("MemUsed");
+    if (b == before.end() || a_used == fields.end()) continue;
+    auto b_used = b->second.find("MemUsed");
+    if (b_used == b->second.end()) continue;
+    out[node] =
+        (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
+  }
+  return out;
+}
+
+std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
+  std::map<int, uint64_t> out;
+  for (const auto& [node, fields] : snap) {
+    auto it = fields.find("MemFree");
+    if (it != fields.end()) out[node] = it->second * 1024;
+  }
+  return out;
+}
+
+std::string backend_for(const Cell& cell) {
+  return cell.backing == BackingKind::kAnon ? "ram" : "memfd";
+}
+
+// Probes and kernel lookups are slow (seconds each); one per process is enough.
+std::mutex g_cache_mu;
+std::map<std::string, QemuCapabilities> g_caps;
+std::map<std::string, KernelFiles> g_kernels;
+
+Result<QemuCapabilities> cached_probe(const std::string& binary) {
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  auto it = g_caps.find(binary);
+  if (it != g_caps.end()) return it->second;
+  auto caps = probe_qemu(binary);
+  if (caps) g_caps[binary] = *caps;
+  return caps;
+}
+
+// "debian:" alone means the newest usable Debian cloud kernel.
+Result<KernelFiles> cached_kernel(const QemuToucherOptions& o) {
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  auto it = g_kernels.find(o.kernel);
+  if (it != g_kernels.end()) return it->second;
+  std::string spec = o.kernel;
+  if (spec == "debian:" || spec == "debian:newest") {
+    auto index = debian_kernel_index(o.fetch);
+    if (!index) return index.error();
+    std::string newest;
+    for (const auto& k : *index) {
+      if (k.usable) {
+        newest = k.release;
+        break;
+      }
+    }
+    if (newest.empty()) return make_error("no usable Debian cloud kernel in the archive");
+    spec = "debian:" + newest;
+  }
+  auto files = fetch_kernel(spec, "", o.fetch);
+  if (files) g_kernels[o.kernel] = *files;
+  return files;
+}
+
+// The agent binary: MEMPLACE_AGENT, else the build tree's guest-agent/ next to or above this
+// executable (build/memplace, build/tests/*).
+std::string find_agent(const QemuToucherOptions& o) {
+  if (!o.agent_binary.empty()) return o.agent_binary;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (fs::path dir = self.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    for (const char* rel : {"guest-agent/memplace-agent", "memplace-agent"}) {
+      fs::path p = dir / rel;
+      if (fs::is_regular_file(p, ec)) return p.string();
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return "";
+}
+
+// The guest's /init runs this after mounting /proc, /sys and /dev.
+std::string agent_run_line(const QemuToucherOptions& o) {
+  if (!o.guest_run_line.empty()) return o.guest_run_line;
+  return "exec /bin/memplace-agent";
+}
+
+void fill_cell_fields(RunRecord& r, const Cell& cell) {
+  r.cell_key = cell_key(cell);
+  r.repeat = cell.repeat;
+  r.policy = policy_name(cell.policy);
+  r.nodes = cell.nodes;
+  r.backing = backing_name(cell.backing);
+  r.toucher = cell.toucher;
+  r.size_bytes = cell.size_bytes;
+  r.threads = cell.threads;
+  r.cpu_node = cell.cpu_node;
+}
+
+std::string truncate(std::string s, size_t n) {
+  if (s.size() > n) s = s.substr(0, n) + "...";
+  return s;
+}
+
+}  // namespace
+
+QemuToucherOptions qemu_options_from_env() {
+  QemuToucherOptions o;
+  o.qemu_binary = env_or("MEMPLACE_QEMU", o.qemu_binary);
+  o.kernel = env_or("MEMPLACE_QEMU_KERNEL", o.kernel);
+  o.disk_image = env_or("MEMPLACE_QEMU_DISK", o.disk_image);
+  o.agent_binary = env_or("MEMPLACE_AGENT", o.agent_binary);
+  o.accel = env_or("MEMPLACE_QEMU_ACCEL", o.accel);
+  o.snp = env_or("MEMPLACE_QEMU_SNP", "0") == "1";
+  o.snp_config.ovmf = env_or("MEMPLACE_QEMU_OVMF", o.snp_config.ovmf);
+  o.snp_config.cbitpos = env_int("MEMPLACE_QEMU_CBITPOS", o.snp_config.cbitpos);
+  o.snp_config.reduced_phys_bits =
+      env_int("MEMPLACE_QEMU_REDUCED_PHYS_BITS", o.snp_config.reduced_phys_bits);
+  o.snp_config.kernel_hashes = env_or("MEMPLACE_QEMU_KERNEL_HASHES", "0") == "1";
+  o.boot_timeout_seconds = env_int("MEMPLACE_QEMU_BOOT_TIMEOUT", o.boot_timeout_seconds);
+  o.agent_timeout_seconds = env_int("MEMPLACE_QEMU_AGENT_TIMEOUT", o.agent_timeout_seconds);
+  return o;
+}
+
+Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& o,
+                                              const QemuCapabilities& caps,
+                                              const std::string& accel,
+                                              const QemuGuestPaths& paths) {
+  auto policy = qemu_policy_name(cell.policy);
+  if (!policy) return policy.error();
+  QemuGuestConfig c;
+  c.qemu_binary = o.qemu_binary;
+  c.version = caps.version;
+  c.accel = o.snp ? "kvm" : accel;
+  c.backend = backend_for(cell);
+  if (cell.backing == BackingKind::kGuestMemfd) {
+    if (o.snp) {
+      c.snp = o.snp_config;
+    } else {
+      c.guest_memfd = true;
+      std::string prop = guest_memfd_property(caps);
+      if (!prop.empty()) c.guest_memfd_property = prop;
+    }
+  }
+  QemuGuestNode node;
+  node.id = 0;
+  uint64_t overhead = o.guest_overhead_bytes + cell.size_bytes / 32;  // struct pages, tables
+  node.mem_bytes = round_up_mib(cell.size_bytes + overhead);
+  for (int i = 0; i < std::max(1, cell.threads); ++i) node.cpus.push_back(i);
+  node.host_policy = *policy;
+  node.host_nodes = cell.nodes;
+  c.nodes = {node};
+  c.kernel = paths.kernel;
+  c.initrd = paths.initrd;
+  c.disk_image = o.disk_image;
+  c.append = o.extra_append;
+  // Encrypted guests cannot hand pages back this way; everything else does.
+  c.free_page_reporting = !c.snp;
+  c.serial_log = paths.serial_log;
+  c.socket_path = paths.socket_path;
+  return c;
+}
+
+Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
+                      const std::string& accel, const std::string& sysfs_root) {
+  if (auto p = qemu_policy_name(cell.policy); !p)
+    return make_error("unsupported: " + p.error().message);
+  if (cell.backing != BackingKind::kGuestMemfd) return {};
+  std::vector<std::string> missing;
+  if (o.snp) {
+    auto snp = read_module_param(sysfs_root, "kvm_amd", "sev_snp");
+    if (!snp || (*snp != "Y" && *snp != "1")) {
+      missing.push_back(snp ? "kvm_amd sev_snp=" + *snp + " (needs Y)"
+                            : "kvm_amd is not loaded or has no sev_snp parameter");
+    }
+    if (::access(sys_path(sysfs_root, "dev/sev").c_str(), F_OK) != 0)
+      missing.push_back("no /dev/sev");
+    if (::access(o.snp_config.ovmf.c_str(), R_OK) != 0) {
+      missing.push_back("OVMF firmware " + o.snp_config.ovmf + " not found (MEMPLACE_QEMU_OVMF)");
+    }
+    if (!caps.has_sev_snp_guest) {
+      missing.push_back(o.qemu_binary + " (" + caps.version.text() +
+                        ") has no sev-snp-guest object");
+    }
+    if (missing.empty()) return {};
+    std::string m = "unsupported: SEV-SNP guest cannot run here:";
+    for (const auto& s : missing) m += " " + s + ";";
+    m.pop_back();
+    return make_error(m);
+  }
+  if (guest_memfd_property(caps).empty()) {
+    missing.push_back(o.qemu_binary + " " + caps.version.text() +
+                      " has no memory-backend-memfd guest-memfd property (QEMU 11+ or a patched "
+                      "QEMU; MEMPLACE_QEMU)");
+  }
+  if (accel != "kvm") missing.push_back("guest_memfd needs KVM, accel here is " + accel);
+  if (missing.empty()) return {};
+  std::string m = "unsupported: plain guest_memfd VM cannot run here:";
+  for (const auto& s : missing) m += " " + s + ";";
+  m.pop_back();
+  return make_error(m);
+}
+
+std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o) {
+  QemuCapabilities caps;
+  if (auto probed = cached_probe(o.qemu_binary)) caps = *probed;
+  std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
+  QemuGuestPaths paths;
+  std::string kernel_name = o.kernel == "debian:" ? "debian:newest" : o.kernel;
+  paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + kernel_name + ">" : o.kernel;
+  paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>" : "";
+  paths.serial_log = "<run dir>/serial.log";
+  paths.socket_path = "<run dir>/agent.sock";
+  auto config = qemu_guest_config_for(cell, o, caps, accel, paths);
+  if (!config) return "# qemu toucher cannot run this cell: " + config.error().message + "\n";
+  std::string out = format_command_multiline(qemu_guest_command(*config));
+  if (auto s = qemu_preflight(cell, o, caps, accel, ""); !s) out += "# " + s.error().message + "\n";
+  return out;
+}
+
+std::string qemu_dry_run(const Cell& cell) {
+  return qemu_dry_run(cell, qemu_options_from_env());
+}
+
+GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
+                                      const std::string& backend) {
+  GuestRamPlacement g;
+  auto add = [&](const NumaMapsEntry& e) {
+    for (const auto& [node, n] : e.node_pages) g.pages[node] += n * e.page_size_kb / 4;
+    char start[32];
+    std::snprintf(start, sizeof start, "%llx", static_cast<unsigned long long>(e.start));
+    g.mappings.push_back(std::string(start) + " " + e.policy +
+                         (e.file.empty() ? " anon" : " file=" + e.file));
+  };
+  if (backend != "ram") {
+    // QEMU names its memfd after the backend type: "/memfd:memory-backend-memfd (deleted)".
+    // A guest_memfd that QEMU mmaps shows up as the KVM anon inode.
+    for (const auto& e : maps) {
+      if (e.file.find("memory-backend-memfd") != std::string::npos ||
+          e.file.find("kvm-gmem") != std::string::npos) {
+        add(e);
+      }
+    }
+    g.how = "mappings of the file memfd:memory-backend-memfd";
+    return g;
+  }
+  // memory-backend-ram is anonymous: the anonymous mapping holding the most pages.
+  const NumaMapsEntry* best = nullptr;
+  uint64_t best_pages = 0;
+  for (const auto& e : maps) {
+    if (!e.file.empty() || !e.anon) continue;
+    uint64_t n = 0;
+    for (const auto& [node, p] : e.node_pages) n += p * e.page_size_kb / 4;
+    if (n > best_pages) {
+      best = &e;
+      best_pages = n;
+    }
+  }
+  if (best) add(*best);
+  g.how = "the anonymous mapping with the most resident pages";
+  return g;
+}
+
+namespace {
+
+struct RunDir {
+  std::string path;
+  ~RunDir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+void keep_logs(RunRecord& r, const RunContext& ctx, const std::string& work) {
+  std::error_code ec;
+  fs::create_directories(ctx.out_dir + "/qemu", ec);
+  for (const char* f : {"serial.log", "qemu.log"}) {
+    std::string src = work + "/" + f;
+    if (!fs::exists(src, ec)) continue;
+    std::string rel = "qemu/" + r.run_id + "." + f;
+    fs::copy_file(src, ctx.out_dir + "/" + rel, fs::copy_options::overwrite_existing, ec);
+    if (!ec) r.extra[std::string(f) == "serial.log" ? "serial_log" : "qemu_log"] = rel;
+  }
+}
+
+std::string tail_of(const std::string& path, size_t n) {
+  auto text = read_text_file(path);
+  if (!text) return "";
+  return text->size() > n ? text->substr(text->size() - n) : *text;
+}
+
+void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuToucherOptions& o,
+              const std::string& work) {
+  auto host_nodes = list_nodes(ctx.sysfs_root);
+  if (!host_nodes) {
+    r.message = "listing NUMA nodes: " + host_nodes.error().describe();
+    return;
+  }
+  auto caps = cached_probe(o.qemu_binary);
+  if (!caps) {
+    r.status = "unsupported";
+    r.message =
+        "unsupported: cannot probe QEMU '" + o.qemu_binary + "': " + caps.error().describe();
+    return;
+  }
+  std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
+  r.extra["qemu_binary"] = o.qemu_binary;
+  r.extra["qemu_version"] = caps->version.text();
+  r.extra["qemu_version_line"] = caps->version_line;
+  r.extra["accel"] = accel;
+  if (auto s = qemu_preflight(cell, o, *caps, accel, ctx.sysfs_root); !s) {
+    r.status = "unsupported";
+    r.message = s.error().message;
+    return;
+  }
+
+  // The guest image.
+  auto kernel = cached_kernel(o);
+  if (!kernel) {
+    r.message = "guest kernel " + o.kernel + ": " + kernel.error().describe();
+    return;
+  }
+  r.extra["guest_kernel"] = kernel->origin;
+  QemuGuestPaths paths;
+  paths.kernel = kernel->vmlinuz;
+  paths.serial_log = work + "/serial.log";
+  paths.socket_path = work + "/agent.sock";
+  if (o.disk_image.empty()) {
+    std::string agent = find_agent(o);
+    if (agent.empty()) {
+      r.message =
+          "memplace-agent not found next to this program (build guest-agent/ or set "
+          "MEMPLACE_AGENT)";
+      return;
+    }
+    InitramfsInputs in;
+    in.busybox = o.busybox;
+    // The agent's channel is a virtio-serial port; load its driver where it is a module.
+    in.modules_dir = kernel->modules_dir;
+    in.module_roots = {"virtio_pci", "virtio_console", "virtio_balloon"};
+    in.optional_modules = in.module_roots;
+    in.programs = {{agent, "bin/memplace-agent"}};
+    in.run_line = agent_run_line(o);
+    auto image = build_initramfs(in);
+    if (!image) {
+      r.message = "building the guest initramfs: " + image.error().describe();
+      return;
+    }
+    paths.initrd = work + "/initrd.cpio";
+    std::ofstream f(paths.initrd, std::ios::binary);
+    f << image->bytes;
+    f.close();
+    if (!f) {
+      r.message = "writing " + paths.initrd;
+      return;
+    }
+    r.extra["initramfs_bytes"] = image->bytes.size();
+  }
+  auto config = qemu_guest_config_for(cell, o, *caps, accel, paths);
+  if (!config) {
+    r.status = "unsupported";
+    r.message = "unsupported: " + config.error().message;
+    return;
+  }
+  auto argv = qemu_guest_command(*config);
+  r.extra["qemu_command"] = join_command(argv);
+  r.extra["guest_mem_bytes"] = config->nodes.front().mem_bytes;
+  if (cell.backing == BackingKind::kGuestMemfd) {
+    r.extra["numa_maps_note"] =
+        "guest_memfd pages appear in QEMU's numa_maps only where QEMU mmaps the guest_memfd "
+        "(fully shared x-guest-memfd); SNP private memory never does, so placement_pages then "
+        "covers the shared part only and meminfo deltas are the measure";
+  }
+
+  std::vector<int> pin;
+  if (cell.cpu_node) {
+    auto cpus = read_node_cpulist(ctx.sysfs_root, *cell.cpu_node);
+    if (cpus) pin = *cpus;
+  }
+
+  if (int sig = ChainedStopSignals::received()) {
+    r.message = "interrupted by signal " + std::to_string(sig) + " before QEMU started";
+    return;
+  }
+  QemuProcess qemu;
+  auto t0 = Clock::now();
+  if (auto s = qemu.start(argv, paths.socket_path, work + "/qemu.log", pin); !s) {
+    r.message = "starting QEMU: " + s.error().describe();
+    return;
+  }
+  nlohmann::json agent_log = nlohmann::json::array();
+  auto describe_end = [&](QemuProcess::Wait w, const std::string& phase, int timeout) {
+    switch (w) {
+      case QemuProcess::Wait::kTimeout:
+        return phase + ": no answer from the guest agent within " + std::to_string(timeout) + " s";
+      case QemuProcess::Wait::kSignal:
+        return phase + ": interrupted by signal " + std::to_string(ChainedStopSignals::received());
+      case QemuProcess::Wait::kExited:
+      case QemuProcess::Wait::kClosed: {
+        qemu.stop(std::chrono::milliseconds(2000));
+        std::string m = phase + ": QEMU ended (status " + std::to_string(qemu.exit_status()) + ")";
+        std::string err = tail_of(work + "/qemu.log", 400);
+        if (!err.empty()) m += ": " + err;
+        return m;
+      }
+      default:
+        return phase;
+    }
+  };
+  // Reads guest messages until one that the phase wants; logs are kept, anything else fails.
+  auto next_message = [&](Clock::time_point deadline, const std::string& phase,
+                          int timeout) -> Result<GuestMessage> {
+    while (true) {
+      std::string line;
+      auto w = qemu.next_line(deadline, &line);
+      if (w != QemuProcess::Wait::kLine) return make_error(describe_end(w, phase, timeout));
+      auto m = decode_guest_message(line);
+      if (!m) {
+        return make_error(phase + ": garbage from the guest (" + m.error().message + "): \"" +
+                          truncate(line, 200) + "\"");
+      }
+      if (auto* log = std::get_if<AgentLog>(&*m)) {
+        agent_log.push_back(log->message);
+        continue;
+      }
+      if (auto* e = std::get_if<AgentError>(&*m)) {
+        return make_error(phase + ": the guest agent failed: " + e->message);
+      }
+      return m;
+    }
+  };
+  auto fail = [&](const std::string& message) {
+    r.status = "failed";
+    r.message = message;
+    if (!agent_log.empty()) r.extra["agent_log"] = agent_log;
+    qemu.stop(std::chrono::milliseconds(0));
+    keep_logs(r, ctx, work);
+  };
+
+  // Boot: QEMU start to the agent's hello.
+  auto hello_msg = next_message(t0 + std::chrono::seconds(o.boot_timeout_seconds), "boot",
+                                o.boot_timeout_seconds);
+  if (!hello_msg) return fail(hello_msg.error().message);
+  auto* hello = std::get_if<AgentHello>(&*hello_msg);
+  if (!hello) return fail("boot: the guest agent spoke before its hello");
+  r.extra["boot_seconds"] = seconds_since(t0);
+  r.extra["guest"] = {{"kernel", hello->kernel},
+                      {"nodes", hello->nodes},
+                      {"cpus", hello->cpus},
+                      {"mem_bytes", hello->mem_bytes}};
+  r.environment.accel = accel;
+
+  // With free page reporting the guest hands its boot leftovers back over a few seconds; the
+  // "before" snapshot waits until the guest RAM's resident size stops falling.
+  if (config->free_page_reporting) {
+    auto resident = [&]() -> uint64_t {
+      auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
+      if (!maps) return 0;
+      uint64_t n = 0;
+      for (const auto& [node, pages] : guest_ram_placement(*maps, config->backend).pages)
+        n += pages;
+      return n;
+    };
+    auto t_settle = Clock::now();
+    uint64_t at_hello = resident(), last = at_hello;
+    auto last_drop = t_settle;
+    while (seconds_since(t_settle) < o.settle_max_seconds) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      uint64_t now = resident();
+      if (now + 256 < last) {  // fell by more than 1 MiB
+        last = now;
+        last_drop = Clock::now();
+      }
+      if (seconds_since(t_settle) >= o.settle_min_seconds &&
+          std::chrono::duration<double>(Clock::now() - last_drop).count() >= 1.0) {
+        break;
+      }
+    }
+    r.extra["settle"] = {{"seconds", seconds_since(t_settle)},
+                         {"guest_ram_at_hello_mib", at_hello / 256.0},
+                         {"guest_ram_at_go_mib", last / 256.0}};
+  }
+
+  // "before": the guest is booted and idle, its own boot memory already counted.
+  auto before = read_meminfo_snapshot(ctx.sysfs_root);
+  if (!before) return fail("reading node meminfo: " + before.error().describe());
+  r.meminfo_before = *before;
+  // QEMU's own view of the same moment: node MemUsed is host-wide and moves with everything else
+  // on the machine, the guest RAM mapping's resident pages move only with the guest.
+  auto maps_before = read_numa_maps(ctx.sysfs_root, qemu.pid());
+  AgentGo go;
+  go.size_bytes = cell.size_bytes;
+  go.threads = std::max(1, cell.threads);
+  go.node = hello->nodes.empty() ? std::nullopt : std::optional<int>(hello->nodes.front());
+  Sampler sampler(ctx.sysfs_root, std::chrono::milliseconds(ctx.sample_interval_ms));
+  sampler.start();
+  auto t_go = Clock::now();
+  if (auto s = qemu.send(encode_host_message(go)); !s) {
+    sampler.stop();
+    return fail("sending go: " + s.error().describe());
+  }
+  int progress_lines = 0;
+  Result<GuestMessage> done_msg = make_error("no done");
+  while (true) {
+    done_msg = next_message(t_go + std::chrono::seconds(o.agent_timeout_seconds), "touch",
+                            o.agent_timeout_seconds);
+    if (done_msg && std::holds_alternative<AgentProgress>(*done_msg)) {
+      ++progress_lines;
+      continue;
+    }
+    break;
+  }
+  auto samples = sampler.stop();
+  r.samples_file = "samples/" + r.run_id + ".csv";
+  if (auto s = write_samples_csv(ctx.out_dir + "/" + r.samples_file, samples); !s) {
+    r.samples_file.clear();
+  }
+  if (!done_msg) return fail(done_msg.error().message);
+  auto* done = std::get_if<AgentDone>(&*done_msg);
+  if (!done) return fail("touch: unexpected message from the guest agent instead of done");
+
+  // "after" and placement while the agent still holds the memory.
+  auto after = read_meminfo_snapshot(ctx.sysfs_root);
+  auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
+  r.extra["host_touch_seconds"] = seconds_since(t_go);
+  qemu.send(encode_host_message(AgentPoweroff{}));
+  qemu.stop(std::chrono::seconds(o.poweroff_timeout_seconds));
+  r.extra["qemu_exit_status"] = qemu.exit_status();
+
+  r.populate_seconds = done->seconds;
+  r.populate_method = done->method;
+  r.extra["agent"] = {{"seconds", done->seconds},
+                      {"method", done->method},
+                      {"bytes", done->bytes},
+                      {"per_thread_seconds", done->per_thread_seconds},
+                      {"progress_messages", progress_lines}};
+  r.extra["per_thread_seconds"] = done->per_thread_seconds;
+  if (!agent_log.empty()) r.extra["agent_log"] = agent_log;
+  if (!after) return fail("reading node meminfo after the touch: " + after.error().describe());
+  r.meminfo_after = *after;
+  r.delta_used_mib = delta_used_mib(r.meminfo_before, r.meminfo_after);
+  if (!maps) return fail("reading QEMU's numa_maps: " + maps.error().describe());
+  auto placement = guest_ram_placement(*maps, config->backend);
+  r.placement_pages = placement.pages;
+  r.extra["numa_maps"] = {{"how", placement.how}, {"mappings", placement.mappings}};
+  if (maps_before) {
+    auto at_go = guest_ram_placement(*maps_before, config->backend);
+    nlohmann::json delta = nlohmann::json::object();
+    for (const auto& [node, pages] : placement.pages) {
+      uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
+      delta[std::to_string(node)] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
+    }
+    r.extra["guest_ram_delta_mib"] = delta;  // per node, between go and done
+  }
+  uint64_t mapped = 0;
+  for (const auto& [node, pages] : placement.pages) mapped += pages;
+  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2) {
+    // Private guest_memfd memory is not mapped into QEMU, so numa_maps cannot show it; the
+    // per-node MemUsed rise between go and done is then the placement, as in the cover letter.
+    std::map<int, uint64_t> from_meminfo;
+    for (const auto& [node, mib] : r.delta_used_mib) {
+      from_meminfo[node] = mib > 0 ? static_cast<uint64_t>(mib * 256.0) : 0;
+    }
+    r.placement_pages = from_meminfo;
+    r.extra["placement_source"] = "meminfo_delta: guest_memfd pages are not in QEMU's numa_maps (" +
+                                  std::to_string(mapped) + " pages were)";
+  } else {
+    if (placement.mappings.empty()) {
+      return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
+    }
+    r.extra["placement_source"] = "numa_maps";
+  }
+
+  VerdictInputs in;
+  in.host_nodes = *host_nodes;
+  in.toucher_node = cell.cpu_node.value_or(-1);
+  in.free_bytes = free_bytes(r.meminfo_before);
+  auto weights = read_weighted_interleave_weights(ctx.sysfs_root);
+  if (weights) in.interleave_weights = *weights;
+  in.tolerance = ctx.tolerance;
+  r.verdict = judge(cell, r.placement_pages, in);
+  r.status = "ok";
+}
+
+class QemuToucher : public Toucher {
+ public:
+  std::string name() const override { return "qemu"; }
+  Result<TouchStats> touch(const Cell&, Mapping&) override {
+    // QEMU owns the guest RAM: the runner's Mapping is never the memory touched.
+    return make_error("the qemu toucher runs whole cells through run_qemu_cell(), not touch()");
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Toucher> make_qemu_toucher() {
+  return std::make_unique<QemuToucher>();
+}
+
+RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
+  return run_qemu_cell(cell, ctx, run_id, qemu_options_from_env());
+}
+
+RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,
+                        const QemuToucherOptions& options) {
+  RunRecord r;
+  r.run_id = run_id;
+  fill_cell_fields(r, cell);
+  r.environment = ctx.environment;
+  r.started_at = utc_now();
+  auto t0 = Clock::now();
+  // Short: the agent socket's path must fit sun_path.
+  char tmpl[] = "/tmp/memplace-qemu-XXXXXX";
+  // Covers the image build too (a Ctrl-C during a kernel download must not start a guest), and
+  // outlives the run dir, so a re-raised default signal leaves nothing behind.
+  ChainedStopSignals signals;
+  RunDir work;
+  if (mkdtemp(tmpl) == nullptr) {
+    r.message = errno_error("mkdtemp /tmp/memplace-qemu-*").describe();
+  } else {
+    work.path = tmpl;
+    run_into(r, cell, ctx, options, work.path);
+  }
+  if (r.status != "ok" && r.status != "unsupported" && !work.path.empty() &&
+      !r.extra.contains("serial_log")) {
+    keep_logs(r, ctx, work.path);
+  }
+  r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace memplace

@@ -1,0 +1,22 @@
+// Lines from the guest agent (and the host's lines as the agent reads them): a hung, broken or
+// hostile guest can write anything to its virtio-serial port.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "memplace/agent_protocol.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view line(reinterpret_cast<const char*>(data), size);
+  if (auto m = memplace::decode_guest_message(line)) {
+    // What decodes must encode and decode again to the same kind of message.
+    auto again = memplace::decode_guest_message(memplace::encode_guest_message(*m));
+    if (!again || again->index() != m->index()) __builtin_trap();
+  }
+  if (auto m = memplace::decode_host_message(line)) {
+    auto again = memplace::decode_host_message(memplace::encode_host_message(*m));
+    if (!again || again->index() != m->index()) __builtin_trap();
+  }
+  return 0;
+}
