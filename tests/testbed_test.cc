@@ -161,6 +161,45 @@ TEST(TestbedPure, GuestCommandCarriesAccelAndTopology) {
 
 // A guest whose init only reports what it sees: proves the boot image, the module loading, the
 // NUMA topology and the channel, without depending on memplace's matrix inside.
+TEST(TestbedPure, SamplesPathRefusesHostileNames) {
+  EXPECT_TRUE(safe_samples_path("samples/r0001.csv"));
+  EXPECT_TRUE(safe_samples_path("samples/run_2-b.v1.csv"));
+  for (const char* bad :
+       {"", "samples/", "samples/.csv", "samples/r0001.txt", "r0001.csv", "/etc/passwd",
+        "/tmp/out/samples/r0001.csv", "samples/../runs.jsonl", "samples/../../x.csv",
+        "samples/../x.csv", "samples/a/b.csv", "samples/.hidden.csv", "samples/a\\b.csv",
+        "samples/a b.csv", "samples//a.csv", "SAMPLES/a.csv", "samples/a.csv/", "../samples/a.csv",
+        "samples/a\n.csv"}) {
+    EXPECT_FALSE(safe_samples_path(bad)) << bad;
+  }
+  EXPECT_FALSE(safe_samples_path(std::string("samples/a\0b.csv", 15)));
+  EXPECT_FALSE(safe_samples_path("samples/" + std::string(200, 'a') + ".csv"));
+}
+
+TEST(TestbedPure, StoresGuestSamplesOnlyUnderSamples) {
+  std::string dir = temp_out("store-samples");
+  auto ok = store_guest_samples(
+      dir, {{"type", "samples"}, {"file", "samples/r0001.csv"}, {"csv", "t_seconds,node\n"}});
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_EQ(*ok, "samples/r0001.csv");
+  EXPECT_EQ(read_text(dir + "/samples/r0001.csv"), "t_seconds,node\n");
+
+  auto escape = store_guest_samples(
+      dir, {{"type", "samples"}, {"file", "samples/../escape.csv"}, {"csv", "x"}});
+  EXPECT_FALSE(escape.ok());
+  EXPECT_FALSE(fs::exists(dir + "/escape.csv"));
+  EXPECT_FALSE(store_guest_samples(dir, {{"type", "samples"}, {"file", 7}, {"csv", "x"}}).ok());
+  EXPECT_FALSE(store_guest_samples(dir, {{"type", "samples"}, {"file", "samples/a.csv"}}).ok());
+  auto big = store_guest_samples(dir, {{"type", "samples"},
+                                       {"file", "samples/big.csv"},
+                                       {"csv", std::string(kMaxGuestSamplesBytes + 1, 'x')}});
+  EXPECT_FALSE(big.ok());
+  EXPECT_FALSE(fs::exists(dir + "/samples/big.csv"));
+  EXPECT_EQ(classify_guest_line(R"({"type":"samples","file":"samples/r1.csv","csv":""})").kind,
+            GuestLine::Kind::kSamples);
+  fs::remove_all(dir);
+}
+
 TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   REQUIRE_TOOLS();
   Spec spec =
@@ -391,6 +430,45 @@ double share(const nlohmann::json& record, const std::string& node) {
   return total > 0 && pages.contains(node) ? pages[node].get<double>() / total : 0.0;
 }
 
+// Each run's samples CSV crosses the channel with its record and lands next to runs.jsonl.
+TEST(Testbed, SamplesFilesReachTheHost) {
+  REQUIRE_TOOLS();
+  std::string why;
+  if (!memplace_streams(&why)) GTEST_SKIP() << why;
+  Spec spec = small_spec("debian:7",
+                         "policy = [\"bind:1\", \"interleave:0-1\"]\n"
+                         "backing = [\"anon\"]\ntoucher = [\"host\"]\n"
+                         "size = [\"16MiB\"]\ncpu_node = [0]");
+  RunOptions options;
+  options.out_dir = temp_out("samples");
+  auto summary = run_testbed(spec, *spec.testbed, options, host_config());
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->ok, 2);
+  int kernels = 0;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (!e.is_directory()) continue;
+    ++kernels;
+    std::string dir = e.path().string();
+    auto records = read_lines(dir + "/runs.jsonl");
+    ASSERT_EQ(records.size(), 2u);
+    for (const auto& r : records) {
+      std::string file = r["samples_file"].get<std::string>();
+      ASSERT_TRUE(safe_samples_path(file)) << r.dump();
+      std::string csv = read_text(dir + "/" + file);
+      EXPECT_EQ(csv.rfind("t_seconds,node,MemUsed_kB,", 0), 0u)
+          << file << ": " << csv.substr(0, 80);
+      // Two emulated nodes: at least one sample row per node after the header.
+      EXPECT_NE(csv.find("\n"), csv.rfind("\n")) << file;
+      EXPECT_NE(csv.find(",1,"), std::string::npos) << file;
+    }
+    size_t files = 0;
+    for ([[maybe_unused]] const auto& f : fs::directory_iterator(dir + "/samples")) ++files;
+    EXPECT_EQ(files, 2u);
+  }
+  EXPECT_EQ(kernels, 1);
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
 // The cover letter's experiment in miniature, on the generic 6.18 kernel and the newest 7.x.
 TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   REQUIRE_TOOLS();
@@ -477,6 +555,62 @@ TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
   args.out_dir = temp_out("bad-version");
   EXPECT_EQ(command_run(args), kExitBadInput);
   EXPECT_FALSE(fs::exists(args.out_dir));
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+// The dry run shows the exact QEMU line per kernel without fetching anything: with an empty
+// cache the Debian kernel is a placeholder, a path kernel is its real path.
+TEST(TestbedCommand, DryRunPrintsTheQemuCommandPerKernelWithoutFetching) {
+  std::string dir = temp_out("dry-run");
+  fs::create_directories(dir + "/cache");
+  std::string image = dir + "/bzImage-test";
+  std::ofstream(image) << "not a kernel";
+  std::string spec = dir + "/spec.toml";
+  std::ofstream(spec) << "name = \"dry\"\n[matrix]\npolicy = [\"interleave:0-1\"]\n"
+                         "backing = [\"guest_memfd\"]\ntoucher = [\"host\"]\nsize = [\"64MiB\"]\n"
+                         "cpu_node = [0]\n[testbed]\nnodes = 2\nmem_per_node = \"1GiB\"\n"
+                         "cpus_per_node = 1\naccel = \"tcg\"\nkernels = [\"debian:7\", \""
+                      << image << "\"]\n";
+  auto r = run_command({"env", "XDG_CACHE_HOME=" + dir + "/cache", MEMPLACE_BINARY, "run", spec,
+                        "--dry-run", "--out", dir + "/out"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  const std::string& out = r->out;
+  std::vector<std::string> qemu_lines;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  qemu: ", 0) == 0) qemu_lines.push_back(line.substr(8));
+  }
+  ASSERT_EQ(qemu_lines.size(), 2u) << out;
+  for (const auto& q : qemu_lines) {
+    EXPECT_EQ(q.rfind("qemu-system-x86_64 ", 0), 0u) << q;
+    EXPECT_NE(q.find(" -accel tcg -cpu max "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -object memory-backend-ram,id=m1,size=1024M "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -numa node,nodeid=1,memdev=m1,cpus=1 "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -initrd '<initramfs built at run time>' "), std::string::npos) << q;
+    EXPECT_NE(q.find("name=memplace.0"), std::string::npos) << q;
+  }
+  EXPECT_NE(qemu_lines[0].find(" -kernel '<kernel debian:7 not fetched>' "), std::string::npos)
+      << qemu_lines[0];
+  EXPECT_NE(qemu_lines[1].find(" -kernel " + image + " "), std::string::npos) << qemu_lines[1];
+  EXPECT_NE(qemu_lines[1].find("file:" + dir + "/out/bzImage-test/console.log"), std::string::npos)
+      << qemu_lines[1];
+  EXPECT_NE(out.find("  debian:7 interleave:0-1/guest_memfd/host/64MiB/t1/cpu0 #0\n"),
+            std::string::npos)
+      << out;
+  // Nothing fetched, nothing written where results go.
+  EXPECT_FALSE(fs::exists(dir + "/cache/memplace/kernels"));
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+  if (fs::exists(dir + "/cache/memplace/apt/state/lists")) {
+    for (const auto& e : fs::recursive_directory_iterator(dir + "/cache/memplace/apt/state/lists"))
+      EXPECT_TRUE(e.is_directory()) << e.path() << " was downloaded";
+  }
+  if (!HasFailure()) fs::remove_all(dir);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "commands_internal.h"
 #include "memplace/kernel_fetch.h"
+#include "memplace/subprocess.h"
 #include "memplace/testbed.h"
 
 namespace memplace {
@@ -21,6 +22,40 @@ HostFacts testbed_facts(const TestbedSpec& tb) {
   }
   facts.margin_bytes = 32ull << 20;
   return facts;
+}
+
+// Per kernel: the QEMU command line a real run would start, then its cells. Nothing is
+// downloaded; what only exists at run time (an unfetched kernel, the initramfs, the temporary
+// socket) is shown as a <placeholder>.
+void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
+                           const std::string& out_dir) {
+  const TestbedSpec& tb = *spec.testbed;
+  std::string accel = detect_accel(tb.accel);
+  TestbedHostConfig host;
+  KernelFetchOptions offline;
+  offline.offline = true;
+  offline.progress = false;
+  for (const auto& kernel : tb.kernels) {
+    QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
+    std::string label;
+    auto files = fetch_kernel(kernel, tb.modules_dir, offline);
+    if (files) {
+      label = files->label;
+      qc.kernel = files->vmlinuz;
+      std::printf("kernel %s: %s\n", kernel.c_str(), files->origin.c_str());
+    } else {
+      label = "<" + kernel + ">";
+      qc.kernel = "<kernel " + kernel + " not fetched>";
+      std::printf("kernel %s: not fetched (%s)\n", kernel.c_str(),
+                  files.error().describe().c_str());
+    }
+    qc.initrd = "<initramfs built at run time>";
+    qc.console_log = (out_dir.empty() ? "<OUT>" : out_dir) + "/" + label + "/console.log";
+    qc.socket_path = "<temporary dir>/records.sock";
+    std::printf("  qemu: %s\n", join_command(qemu_testbed_command(qc)).c_str());
+    for (const auto& c : cells)
+      std::printf("  %s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
+  }
 }
 
 }  // namespace
@@ -48,10 +83,7 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
     return kExitBadInput;
   }
   if (args.dry_run) {
-    for (const auto& kernel : spec.testbed->kernels) {
-      for (const auto& c : cells)
-        std::printf("%s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
-    }
+    print_testbed_dry_run(spec, cells, args.out_dir);
     return kExitOk;
   }
   if (args.out_dir.empty()) {

@@ -138,7 +138,10 @@ Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& op
   if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
   auto files = index_files(apt_dir);
   if (!files) return files.error();
-  if (!indices_fresh(*files, options.index_max_age_hours)) {
+  if (options.offline && files->empty()) {
+    return make_error("no Debian package index cached in " + apt_dir + " (offline)");
+  }
+  if (!options.offline && !indices_fresh(*files, options.index_max_age_hours)) {
     say(options, "apt-get update (private configuration in " + apt_dir + ")");
     if (auto s = apt_update(apt_dir); !s) {
       // Offline with indices from an earlier run: they still name the cached kernels.
@@ -208,6 +211,7 @@ Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOpt
     if (!files.vmlinuz.empty() && !files.modules_dir.empty()) return files;
   }
 
+  if (options.offline) return make_error(files.origin + " is not in the cache (offline)");
   say(options, "fetching " + files.origin);
   std::string apt_dir = root + "/apt";
   std::string debs = apt_dir + "/debs";

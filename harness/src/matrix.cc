@@ -85,18 +85,30 @@ void print_progress(size_t index, size_t total, const RunRecord& r) {
                r.message.empty() ? "" : " — ", r.message.c_str());
 }
 
-Status write_stream_line(int fd, const RunRecord& r) {
-  std::string line = to_json(r).dump() + "\n";
+Status write_stream_text(int fd, const std::string& line) {
   const char* p = line.data();
   size_t left = line.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("writing record to stream");
+    if (n < 0) return errno_error("writing to stream");
     p += n;
     left -= static_cast<size_t>(n);
   }
   return {};
+}
+
+// The samples file goes first so the host has it by the time the record names it.
+Status write_stream_line(int fd, const RunRecord& r, const std::string& out_dir) {
+  if (!r.samples_file.empty()) {
+    auto csv = read_text_file(out_dir + "/" + r.samples_file);
+    if (csv) {
+      nlohmann::json samples = {
+          {"type", "samples"}, {"run_id", r.run_id}, {"file", r.samples_file}, {"csv", *csv}};
+      if (auto s = write_stream_text(fd, samples.dump() + "\n"); !s) return s;
+    }
+  }
+  return write_stream_text(fd, to_json(r).dump() + "\n");
 }
 
 }  // namespace
@@ -185,7 +197,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     RunRecord r = run_cell(cell, ctx, id);
     if (auto s = writer->append(r); !s) return s.error();
     if (stream.valid()) {
-      if (auto s = write_stream_line(stream.get(), r); !s)
+      if (auto s = write_stream_line(stream.get(), r, dir); !s)
         std::fprintf(stderr, "memplace: %s\n", s.error().describe().c_str());
     }
     if (r.status == "ok") {

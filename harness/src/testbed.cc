@@ -34,6 +34,16 @@ nlohmann::json testbed_topology_json(const TestbedSpec& tb) {
       {"nodes", nodes}, {"distances", tb.distances}, {"memory_only_nodes", tb.memory_only_nodes}};
 }
 
+QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& accel,
+                                      const TestbedHostConfig& host) {
+  QemuTestbedConfig qc;
+  qc.qemu_binary = host.qemu_binary;
+  qc.accel = accel;
+  qc.nodes = testbed_numa_nodes(tb);
+  qc.distances = tb.distances;
+  return qc;
+}
+
 std::string detect_accel(const std::string& requested) {
   if (requested == "kvm" || requested == "tcg") return requested;
   auto svm = cpuinfo_has_flag("", "svm");
@@ -75,9 +85,43 @@ GuestLine classify_guest_line(std::string_view line) {
     g.kind = GuestLine::Kind::kEnd;
   else if (type == "log")
     g.kind = GuestLine::Kind::kLog;
+  else if (type == "samples")
+    g.kind = GuestLine::Kind::kSamples;
   else
     g.kind = GuestLine::Kind::kOther;
   return g;
+}
+
+bool safe_samples_path(std::string_view file) {
+  constexpr std::string_view kDir = "samples/", kExt = ".csv";
+  if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
+  if (file.substr(0, kDir.size()) != kDir) return false;
+  if (file.substr(file.size() - kExt.size()) != kExt) return false;
+  std::string_view name = file.substr(kDir.size());
+  if (name.front() == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
+  if (!line.contains("file") || !line["file"].is_string())
+    return make_error("samples line without a file name");
+  if (!line.contains("csv") || !line["csv"].is_string())
+    return make_error("samples line without csv text");
+  std::string file = line["file"].get<std::string>();
+  if (!safe_samples_path(file))
+    return make_error("samples file name refused: " + file.substr(0, 200));
+  const auto& csv = line["csv"].get_ref<const std::string&>();
+  if (csv.size() > kMaxGuestSamplesBytes)
+    return make_error(file + ": " + std::to_string(csv.size()) + " bytes of samples, more than " +
+                      std::to_string(kMaxGuestSamplesBytes));
+  if (auto s = make_dirs(kernel_dir + "/samples"); !s) return s.error();
+  if (auto s = write_file_atomic(kernel_dir + "/" + file, csv); !s) return s.error();
+  return file;
 }
 
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
@@ -210,11 +254,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   std::string initrd = *tmp + "/initrd.cpio";
   if (auto s = write_file_atomic(initrd, image->bytes); !s) return s.error();
 
-  QemuTestbedConfig qc;
-  qc.qemu_binary = host.qemu_binary;
-  qc.accel = accel;
-  qc.nodes = testbed_numa_nodes(tb);
-  qc.distances = tb.distances;
+  QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
   qc.kernel = k.files.vmlinuz;
   qc.initrd = initrd;
   qc.console_log = k.dir + "/console.log";
@@ -247,6 +287,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   MatrixSummary summary;
   std::set<std::pair<std::string, int>> received;
   std::vector<std::string> guest_notes;
+  std::set<std::string> samples_stored;
   bool saw_end = false;
   int guest_exit = -1;
   double boot_seconds = -1;
@@ -278,6 +319,17 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
           guest_exit = g.json["exit_code"].get<int>();
         }
         break;
+      case GuestLine::Kind::kSamples: {
+        auto stored = store_guest_samples(k.dir, g.json);
+        if (stored) {
+          samples_stored.insert(*stored);
+        } else {
+          std::string note = "samples from the guest skipped: " + stored.error().describe();
+          guest_notes.push_back(note);
+          say(note);
+        }
+        break;
+      }
       case GuestLine::Kind::kLog:
       case GuestLine::Kind::kOther:
         guest_notes.push_back(g.json.dump());
@@ -291,6 +343,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
           say(note);
           break;
         }
+        // A record never names a samples file the host does not hold.
+        if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
+          g.json["samples_file"] = "";
         if (auto s = writer->append_json(g.json); !s) {
           say("writing runs.jsonl: " + s.error().describe());
         }

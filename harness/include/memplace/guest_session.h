@@ -59,17 +59,20 @@ class LineSplitter {
   template <class F>
   void feed(std::string_view chunk, F&& emit) {
     buf_.append(chunk);
+    // Only the new bytes are searched: a long samples line arrives in many chunks.
     size_t start = 0, nl;
-    while ((nl = buf_.find('\n', start)) != std::string::npos) {
+    while ((nl = buf_.find('\n', scanned_)) != std::string::npos) {
       emit(std::string_view(buf_).substr(start, nl - start));
-      start = nl + 1;
+      start = scanned_ = nl + 1;
     }
     buf_.erase(0, start);
+    scanned_ = buf_.size();
   }
   const std::string& pending() const { return buf_; }
 
  private:
   std::string buf_;
+  size_t scanned_ = 0;
 };
 
 }  // namespace memplace

@@ -24,6 +24,8 @@ struct KernelFetchOptions {
   // Packages indices younger than this are reused without `apt-get update`.
   int index_max_age_hours = 24;
   bool progress = true;
+  // Never download (dry runs): cached indices only, and a kernel not in the cache is an error.
+  bool offline = false;
 };
 
 // $XDG_CACHE_HOME/memplace, or ~/.cache/memplace.

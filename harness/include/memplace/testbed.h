@@ -10,6 +10,7 @@
 
 #include "memplace/cell.h"
 #include "memplace/kernel_fetch.h"
+#include "memplace/qemu.h"
 #include "memplace/result.h"
 #include "memplace/run_record.h"
 #include "memplace/runner.h"
@@ -32,6 +33,10 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options, const TestbedHostConfig& host);
 
+// The guest's QEMU settings; the caller fills in kernel, initrd, console_log and socket_path.
+QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& accel,
+                                      const TestbedHostConfig& host);
+
 // {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
 nlohmann::json testbed_topology_json(const TestbedSpec& tb);
 
@@ -43,12 +48,21 @@ std::string guest_memplace_line(const std::string& accel, const nlohmann::json& 
 
 // What one guest line is. Records are every JSON object without a "type" member.
 struct GuestLine {
-  enum class Kind { kRecord, kHello, kEnd, kLog, kOther, kMalformed };
+  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kOther, kMalformed };
   Kind kind = Kind::kMalformed;
   nlohmann::json json;
   std::string error;  // kMalformed: why
 };
 GuestLine classify_guest_line(std::string_view line);
+
+// A run's samples CSV sent ahead of its record:
+//   {"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node,..."}
+// The guest is untrusted: only "samples/<name>.csv" (name of [A-Za-z0-9_.-], not starting with
+// '.') is accepted, and at most kMaxGuestSamplesBytes of CSV.
+constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
+bool safe_samples_path(std::string_view file);
+// Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
+Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
 
 // Cells (by index) with no received record; `received` holds (cell_key, repeat) pairs.
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
