@@ -4,26 +4,32 @@
 # 7.x (with it), three repeats per cell, plus the cross-kernel comparison and the charts.
 #   scripts/reference.sh MEMPLACE_BINARY [OUT_DIR]
 set -euo pipefail
-memplace=${1:?usage: reference.sh MEMPLACE_BINARY [OUT_DIR]}
+memplace=$(realpath "${1:?usage: reference.sh MEMPLACE_BINARY [OUT_DIR]}")
 here=$(cd "$(dirname "$0")/.." && pwd)
-out=${2:-$here/results/reference}
+out=$(realpath -m "${2:-$here/results/reference}")
+name=$(basename "$out")
 
-rm -rf "$out.new"
-"$memplace" run "$here/specs/cover-letter-testbed.toml" --repeats 3 --out "$out.new"
+# Built in a temporary parent, with relative paths, so the committed files name no machine's
+# directories; the old results are replaced only once the new ones are complete.
+mkdir -p "$(dirname "$out")"
+stage=$(mktemp -d "$(dirname "$out")/.reference-XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+cd "$stage"
+"$memplace" run "$here/specs/cover-letter-testbed.toml" --repeats 3 --out "$name"
 kernels=()
-for dir in "$out.new"/*/; do
+for dir in "$name"/*/; do
   [[ -f "$dir/runs.jsonl" ]] && kernels+=("${dir%/}")
 done
 if [[ ${#kernels[@]} -lt 2 ]]; then
   echo "reference: expected results for two kernels, got ${#kernels[@]}" >&2
   exit 1
 fi
-"$memplace" compare "${kernels[@]}" --out "$out.new" >/dev/null
-"$memplace" plot "${kernels[@]}" --out "$out.new/plots"
-# Keep what a reader needs; the guest consoles stay for failed runs only.
+"$memplace" compare "${kernels[@]}" --out "$name" >/dev/null
+"$memplace" plot "${kernels[@]}" --out "$name/plots"
+# Keep what a reader needs; the guest consoles stay only for failed runs.
 for dir in "${kernels[@]}"; do
   if ! grep -q '"status":"failed"' "$dir/runs.jsonl"; then rm -f "$dir/console.log" "$dir/qemu.log"; fi
 done
 rm -rf "$out"
-mv "$out.new" "$out"
+mv "$name" "$out"
 echo "reference: results in $out" >&2

@@ -56,23 +56,38 @@ Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
 // Splits a byte stream into lines across reads; a partial last line waits for the next chunk.
 class LineSplitter {
  public:
+  // A guest is untrusted: a line longer than this is dropped (the consumer sees a placeholder it
+  // will reject as malformed) instead of growing the buffer without bound.
+  static constexpr size_t kMaxLineBytes = 32u << 20;
+
   template <class F>
   void feed(std::string_view chunk, F&& emit) {
     buf_.append(chunk);
     // Only the new bytes are searched: a long samples line arrives in many chunks.
     size_t start = 0, nl;
     while ((nl = buf_.find('\n', scanned_)) != std::string::npos) {
-      emit(std::string_view(buf_).substr(start, nl - start));
+      if (dropping_) {
+        dropping_ = false;
+      } else {
+        emit(std::string_view(buf_).substr(start, nl - start));
+      }
       start = scanned_ = nl + 1;
     }
     buf_.erase(0, start);
     scanned_ = buf_.size();
+    if (buf_.size() > kMaxLineBytes) {
+      if (!dropping_) emit(std::string_view("<guest line over 32 MiB dropped>"));
+      dropping_ = true;
+      buf_.clear();
+      scanned_ = 0;
+    }
   }
   const std::string& pending() const { return buf_; }
 
  private:
   std::string buf_;
   size_t scanned_ = 0;
+  bool dropping_ = false;  // inside an over-long line: skip up to its newline
 };
 
 }  // namespace memplace
