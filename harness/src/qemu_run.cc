@@ -148,18 +148,6 @@ std::string agent_run_line(const QemuToucherOptions& o) {
   return "exec /bin/memplace-agent";
 }
 
-void fill_cell_fields(RunRecord& r, const Cell& cell) {
-  r.cell_key = cell_key(cell);
-  r.repeat = cell.repeat;
-  r.policy = policy_name(cell.policy);
-  r.nodes = cell.nodes;
-  r.backing = backing_name(cell.backing);
-  r.toucher = cell.toucher;
-  r.size_bytes = cell.size_bytes;
-  r.threads = cell.threads;
-  r.cpu_node = cell.cpu_node;
-}
-
 std::string truncate(std::string s, size_t n) {
   if (s.size() > n) s = s.substr(0, n) + "...";
   return s;

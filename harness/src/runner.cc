@@ -86,18 +86,6 @@ std::optional<int> resolve_cpu_node(const Cell& cell, const std::string& root,
   return std::nullopt;
 }
 
-void fill_cell_fields(RunRecord& r, const Cell& cell) {
-  r.cell_key = cell_key(cell);
-  r.repeat = cell.repeat;
-  r.policy = policy_name(cell.policy);
-  r.nodes = cell.nodes;
-  r.backing = backing_name(cell.backing);
-  r.toucher = cell.toucher;
-  r.size_bytes = cell.size_bytes;
-  r.threads = cell.threads;
-  r.cpu_node = cell.cpu_node;
-}
-
 std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root,
                                      const PopulateOptions& populate) {
   if (name == "host") return make_host_toucher(root, populate);
@@ -233,6 +221,18 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 }
 
 }  // namespace
+
+void fill_cell_fields(RunRecord& r, const Cell& cell) {
+  r.cell_key = cell_key(cell);
+  r.repeat = cell.repeat;
+  r.policy = policy_name(cell.policy);
+  r.nodes = cell.nodes;
+  r.backing = backing_name(cell.backing);
+  r.toucher = cell.toucher;
+  r.size_bytes = cell.size_bytes;
+  r.threads = cell.threads;
+  r.cpu_node = cell.cpu_node;
+}
 
 RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
   // A QEMU guest owns its RAM, so the whole cell (snapshots, go handshake, numa_maps) differs.

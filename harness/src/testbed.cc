@@ -1,4 +1,5 @@
 #include "memplace/testbed.h"
+#include "memplace/runner.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -137,15 +138,7 @@ RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
                                 const std::string& message, const Environment& env) {
   RunRecord r;
   r.run_id = run_id;
-  r.cell_key = cell_key(cell);
-  r.repeat = cell.repeat;
-  r.policy = policy_name(cell.policy);
-  r.nodes = cell.nodes;
-  r.backing = backing_name(cell.backing);
-  r.toucher = cell.toucher;
-  r.size_bytes = cell.size_bytes;
-  r.threads = cell.threads;
-  r.cpu_node = cell.cpu_node;
+  fill_cell_fields(r, cell);
   r.status = "failed";
   r.message = message;
   r.environment = env;

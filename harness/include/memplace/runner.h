@@ -48,6 +48,10 @@ struct RunContext {
   ProbeReport probe;
 };
 
+// Copies a cell's identity (key, policy, nodes, backing, toucher, size, ...) into a record;
+// every producer of records (local, testbed, qemu) starts from it.
+void fill_cell_fields(RunRecord& r, const Cell& cell);
+
 // Runs one cell. Never throws and never exits: all failures land in the record.
 RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
 
