@@ -1,17 +1,14 @@
 // End to end: the real binary on this machine, one cell per backing. Exact placement must cover
 // every page and the node MemUsed delta must match the size, or the collectors are lying.
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "memplace/results_io.h"
-#include "memplace/sysfs.h"
 
 namespace memplace {
 namespace {
@@ -48,45 +45,12 @@ bool kvm_usable() {
   return ::access("/dev/kvm", R_OK | W_OK) == 0;
 }
 
-// Node 0 MemFree drop, in MiB, when this process faults in `bytes` of plain anonymous memory.
-// On a healthy host it equals the size; on some virtual machines something outside the kernel's
-// counters hands memory back while we allocate, and no MemUsed figure can be judged there.
-double calibrate_memfree_drop_mib(uint64_t bytes) {
-  refresh_vm_stats("");
-  auto before = read_node_meminfo("", 0);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED || !before) return -1;
-  for (uint64_t off = 0; off < bytes; off += 4096) static_cast<volatile char*>(p)[off] = 1;
-  refresh_vm_stats("");
-  auto after = read_node_meminfo("", 0);
-  ::munmap(p, bytes);
-  if (!after) return -1;
-  return (static_cast<double>(before->at("MemFree")) - static_cast<double>(after->at("MemFree"))) /
-         1024.0;
-}
-
+// Node MemUsed is not asserted here: on the VMs this suite runs on, node 0 MemFree fell by only
+// 60-280 MiB while 512 MiB of plain anonymous memory was faulted in (AnonPages +512 MiB, no
+// counter explained the rest), and a calibration passed in one run only for the next run to be
+// off by 440 MiB. MemUsed is asserted in the testbed (testbed_test), where the guest kernel is the
+// only actor; here the counter that holds the backing's pages is asserted instead.
 class RunEachBacking : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(RunEachBacking, MemUsedDeltaTracksTheSize) {
-  std::string backing = GetParam();
-  if (backing == "guest_memfd" && !kvm_usable()) GTEST_SKIP() << "/dev/kvm is not usable here";
-  double drop = calibrate_memfree_drop_mib(512ull << 20);
-  if (std::fabs(drop - 512.0) > 512.0 * 0.05)
-    GTEST_SKIP() << "this host's node 0 MemFree fell by " << drop
-                 << " MiB while the test itself faulted in 512 MiB of plain anonymous memory, so "
-                    "MemUsed cannot be judged here (the exact placement and "
-                    "AnonPages/FilePages checks run in PlacementCoversEveryPage)";
-  std::string out = temp_dir(backing + "-memused");
-  auto e = run_memplace("run --policy bind --nodes 0 --backing " + backing +
-                        " --size 512MiB --cpu-node 0 --out " + out);
-  ASSERT_EQ(e.status, 0) << e.output;
-  auto runs = read_runs(out + "/runs.jsonl");
-  ASSERT_TRUE(runs.ok() && runs->records.size() == 1) << e.output;
-  double delta = 0;
-  for (const auto& [node, mib] : runs->records[0].delta_used_mib) delta += mib;
-  EXPECT_NEAR(delta, 512.0, 512.0 * 0.05) << "MemUsed delta " << delta << " MiB";
-  fs::remove_all(out);
-}
 
 TEST_P(RunEachBacking, PlacementCoversEveryPage) {
   std::string backing = GetParam();
