@@ -36,16 +36,6 @@ std::vector<Slice> split_pages(void* addr, size_t size, int parts) {
   return out;
 }
 
-Status pin_to(int cpu) {
-  if (cpu < 0) return {};
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) != 0)
-    return errno_error("sched_setaffinity cpu " + std::to_string(cpu));
-  return {};
-}
-
 class HostToucher : public Toucher {
  public:
   HostToucher(std::string root, PopulateOptions opts) : root_(std::move(root)), opts_(opts) {}
@@ -72,7 +62,7 @@ class HostToucher : public Toucher {
     auto t0 = Clock::now();
     for (int i = 0; i < cell.threads; ++i) {
       threads.emplace_back([&, i] {
-        if (auto s = pin_to(stats.cpus[i]); !s) {
+        if (auto s = pin_current_thread(stats.cpus[i]); !s) {
           errors[i] = s.error();
           return;
         }
@@ -107,6 +97,16 @@ class HostToucher : public Toucher {
 };
 
 }  // namespace
+
+Status pin_current_thread(int cpu) {
+  if (cpu < 0) return {};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0)
+    return errno_error("sched_setaffinity cpu " + std::to_string(cpu));
+  return {};
+}
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root) {
   return std::make_unique<HostToucher>(sysfs_root, PopulateOptions{});

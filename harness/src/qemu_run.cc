@@ -74,15 +74,6 @@ std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const Meminf
   return out;
 }
 
-std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
-  std::map<int, uint64_t> out;
-  for (const auto& [node, fields] : snap) {
-    auto it = fields.find("MemFree");
-    if (it != fields.end()) out[node] = it->second * 1024;
-  }
-  return out;
-}
-
 std::string backend_for(const Cell& cell) {
   return cell.backing == BackingKind::kAnon ? "ram" : "memfd";
 }
@@ -622,14 +613,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     r.extra["placement_source"] = "numa_maps";
   }
 
-  VerdictInputs in;
-  in.host_nodes = *host_nodes;
-  in.toucher_node = cell.cpu_node.value_or(-1);
-  in.free_bytes = free_bytes(r.meminfo_before);
-  auto weights = read_weighted_interleave_weights(ctx.sysfs_root);
-  if (weights) in.interleave_weights = *weights;
-  in.tolerance = ctx.tolerance;
-  r.verdict = judge(cell, r.placement_pages, in);
+  r.verdict =
+      judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = "ok";
 }
 

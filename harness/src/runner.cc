@@ -66,15 +66,6 @@ std::string backing_counter(BackingKind kind) {
   return kind == BackingKind::kAnon ? "AnonPages" : "FilePages";
 }
 
-std::map<int, uint64_t> free_bytes(const MeminfoSnapshot& snap) {
-  std::map<int, uint64_t> out;
-  for (const auto& [node, fields] : snap) {
-    auto it = fields.find("MemFree");
-    if (it != fields.end()) out[node] = it->second * 1024;
-  }
-  return out;
-}
-
 // The node the touchers run on: the cell's, else the lowest node that has CPUs.
 std::optional<int> resolve_cpu_node(const Cell& cell, const std::string& root,
                                     const std::vector<int>& nodes) {
@@ -208,19 +199,28 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   r.pages_absent = placement->pages_absent;
   if (!placement->pages_error.empty()) r.extra["pages_error"] = placement->pages_error;
 
-  VerdictInputs in;
-  in.host_nodes = *host_nodes;
-  in.toucher_node = cell.cpu_node.value_or(-1);
-  in.free_bytes = free_bytes(r.meminfo_before);
-  auto weights = read_weighted_interleave_weights(ctx.sysfs_root);
-  if (weights) in.interleave_weights = *weights;
-  in.tolerance = ctx.tolerance;
-  r.verdict = judge(cell, r.placement_pages, in);
+  r.verdict =
+      judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = "ok";
   if (ctx.workload != "none") run_workload_into(r, cell, ctx, *mapping);
 }
 
 }  // namespace
+
+VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_nodes,
+                             const MeminfoSnapshot& before, const RunContext& ctx) {
+  VerdictInputs in;
+  in.host_nodes = host_nodes;
+  in.toucher_node = cell.cpu_node.value_or(-1);
+  for (const auto& [node, fields] : before) {
+    auto it = fields.find("MemFree");
+    if (it != fields.end()) in.free_bytes[node] = it->second * 1024;
+  }
+  auto weights = read_weighted_interleave_weights(ctx.sysfs_root);
+  if (weights) in.interleave_weights = *weights;
+  in.tolerance = ctx.tolerance;
+  return in;
+}
 
 void fill_cell_fields(RunRecord& r, const Cell& cell) {
   r.cell_key = cell_key(cell);

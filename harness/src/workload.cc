@@ -10,22 +10,14 @@
 #include <sstream>
 #include <thread>
 
+#include "memplace/toucher.h"
+
 #ifdef MEMPLACE_HAVE_BENCHMARK
 #include <benchmark/benchmark.h>
 #endif
 
 namespace memplace {
 namespace {
-
-Status pin_self(int cpu) {
-  if (cpu < 0) return {};
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) != 0)
-    return errno_error("sched_setaffinity cpu " + std::to_string(cpu));
-  return {};
-}
 
 struct ChaseSlot {
   ChaseSlot* next;
@@ -85,7 +77,7 @@ Status triad_parallel(const TriadArrays& t, const std::vector<int>& cpus, double
   std::vector<std::thread> threads;
   for (size_t i = 0; i < parts; ++i) {
     threads.emplace_back([&, i] {
-      if (auto s = pin_self(cpus[i]); !s) {
+      if (auto s = pin_current_thread(cpus[i]); !s) {
         errors[i] = s.error();
         return;
       }
@@ -152,7 +144,7 @@ Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
   // The benchmark loop runs on its own thread pinned like the first worker, so the caller's
   // affinity is left alone.
   std::thread runner([&] {
-    if (auto s = pin_self(workers.front()); !s) {
+    if (auto s = pin_current_thread(workers.front()); !s) {
       result = s;
       return;
     }

@@ -48,6 +48,11 @@ struct RunContext {
   ProbeReport probe;
 };
 
+// What the verdict oracle needs for a cell: host nodes, the touching CPUs' node, MemFree per node
+// before the touch, weighted-interleave weights and the tolerance.
+VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_nodes,
+                             const MeminfoSnapshot& before, const RunContext& ctx);
+
 // Copies a cell's identity (key, policy, nodes, backing, toucher, size, ...) into a record;
 // every producer of records (local, testbed, qemu) starts from it.
 void fill_cell_fields(RunRecord& r, const Cell& cell);

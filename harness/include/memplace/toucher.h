@@ -47,6 +47,9 @@ std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root = "");
 // toucher "qemu" cells to run_qemu_cell() (qemu_run.h) instead of its Mapping-based flow.
 std::unique_ptr<Toucher> make_qemu_toucher();
 
+// Pins the calling thread to `cpu`; -1 leaves it unpinned.
+Status pin_current_thread(int cpu);
+
 // CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,
                                      int count);
