@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "memplace/results_io.h"
 
 namespace memplace {
@@ -19,26 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
-const std::string kGolden = std::string(MEMPLACE_FIXTURES) + "/golden";
 const std::string kGmem = "interleave:0-1/guest_memfd/host/256MiB/t1/cpu0";
 const std::string kBindShmem = "bind:1/shmem/host/256MiB/t1/cpu0";
 const std::string kShmem = "interleave:0-1/shmem/host/256MiB/t1/cpu0";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void expect_golden(const std::string& actual, const std::string& name) {
-  std::string path = kGolden + "/" + name;
-  if (std::getenv("MEMPLACE_UPDATE_GOLDEN")) {
-    ASSERT_TRUE(write_file_atomic(path, actual).ok());
-    return;
-  }
-  EXPECT_EQ(actual, slurp(path)) << "differs from " << path;
-}
+using memplace::testing::expect_golden;
+using memplace::testing::slurp;
 
 std::vector<RunRecord> load(const std::string& name) {
   auto runs = read_runs(kResults + "/" + name + "/runs.jsonl");

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "memplace/results_io.h"
 
 namespace memplace {
@@ -18,24 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
-const std::string kGolden = std::string(MEMPLACE_FIXTURES) + "/golden";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void expect_golden(const std::string& actual, const std::string& name) {
-  std::string path = kGolden + "/" + name;
-  if (std::getenv("MEMPLACE_UPDATE_GOLDEN")) {
-    ASSERT_TRUE(write_file_atomic(path, actual).ok());
-    return;
-  }
-  ASSERT_TRUE(fs::exists(path)) << path << " missing; run with MEMPLACE_UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, slurp(path)) << "differs from " << path;
-}
+using memplace::testing::expect_golden;
+using memplace::testing::slurp;
 
 std::vector<RunRecord> load(const std::string& name) {
   auto runs = read_runs(kResults + "/" + name + "/runs.jsonl");

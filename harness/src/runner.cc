@@ -23,13 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // guest_memfd and policy modes are kernel features: their absence is "unsupported", not a
 // failure of the experiment.
 bool is_unsupported_backing_error(BackingKind kind, const Error& e) {
@@ -206,6 +199,13 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 }
 
 }  // namespace
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
 
 VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_nodes,
                              const MeminfoSnapshot& before, const RunContext& ctx) {

@@ -1,5 +1,4 @@
 #include "memplace/testbed.h"
-#include "memplace/runner.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -18,6 +17,7 @@
 #include "memplace/qemu.h"
 #include "memplace/report.h"
 #include "memplace/results_io.h"
+#include "memplace/runner.h"
 #include "memplace/subprocess.h"
 #include "memplace/sysfs.h"
 #include "memplace/testbed_report.h"

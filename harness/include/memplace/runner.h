@@ -48,6 +48,9 @@ struct RunContext {
   ProbeReport probe;
 };
 
+// Wall-clock time as ISO 8601 UTC ("2026-11-26T07:59:49Z"), for records and manifests.
+std::string utc_now();
+
 // What the verdict oracle needs for a cell: host nodes, the touching CPUs' node, MemFree per node
 // before the touch, weighted-interleave weights and the tolerance.
 VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_nodes,
