@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "memplace/backing.h"
 #include "memplace/placement.h"
 #include "memplace/toucher.h"
@@ -139,6 +141,75 @@ TEST(HostToucher, FallocateOnAnonIsUnsupportedNotAFailure) {
       make_host_toucher("", PopulateOptions{PopulateMethod::kFallocate, false})->touch(cell, *m);
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.error().message.rfind("unsupported:", 0), 0u) << stats.error().message;
+}
+
+// The deadline check between chunks, made deterministic: `should_stop` answers true from its
+// third question on, so exactly two chunks are populated and the rest is left untouched.
+TEST(PopulateChunked, StopsBetweenChunksAndSaysHowFarItGot) {
+  const size_t chunk = 1u << 20;
+  auto m = create_backing(BackingKind::kAnon, kSize);
+  ASSERT_TRUE(m.ok());
+  int asked = 0;
+  auto run = populate_chunked(std::nullopt, m->addr(), m->size(), -1, 0, chunk,
+                              [&] { return ++asked > 2; });
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_TRUE(run->stopped);
+  EXPECT_EQ(run->bytes_done, 2 * chunk);
+  EXPECT_EQ(run->method, populate_order().front());
+  EXPECT_EQ(query_placement(m->addr(), 2 * chunk)->total_pages(), pages(2 * chunk));
+  auto rest = query_placement(static_cast<char*>(m->addr()) + 2 * chunk, kSize - 2 * chunk);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->total_pages(), 0u) << "pages past the stop were populated";
+}
+
+// Chunks of a file-backed range must advance the file offset with the address: fallocate over
+// shmem in 1 MiB chunks allocates the whole file, no more, no less.
+TEST(PopulateChunked, FallocateChunksCoverTheWholeFile) {
+  auto m = create_backing(BackingKind::kShmem, kSize);
+  ASSERT_TRUE(m.ok());
+  auto run = populate_chunked(PopulateMethod::kFallocate, m->addr(), m->size(), m->fd(), 0,
+                              1u << 20, [] { return false; });
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_FALSE(run->stopped);
+  EXPECT_EQ(run->bytes_done, kSize);
+  struct stat st {};
+  ASSERT_EQ(::fstat(m->fd(), &st), 0);
+  EXPECT_EQ(uint64_t(st.st_blocks) * 512, kSize);
+}
+
+TEST(PopulateChunked, ZeroChunkIsAnError) {
+  char page[1];
+  EXPECT_FALSE(populate_chunked(std::nullopt, page, 1, -1, 0, 0, nullptr).ok());
+}
+
+// A range of several chunks, all populated, one method reported.
+TEST(HostToucher, PopulatesAcrossChunksUnderItsTimeLimit) {
+  const size_t size = 2 * kPopulateChunkBytes + (4u << 20);
+  auto m = create_backing(BackingKind::kAnon, size);
+  ASSERT_TRUE(m.ok());
+  Cell cell;
+  cell.size_bytes = size;
+  auto stats = make_host_toucher("", PopulateOptions{}, std::chrono::seconds(600))->touch(cell, *m);
+  ASSERT_TRUE(stats.ok()) << stats.error().describe();
+  EXPECT_EQ(stats->method, "madv_populate_write");
+  EXPECT_EQ(query_placement(m->addr(), size)->total_pages(), pages(size));
+}
+
+// A deadline that has passed before the first chunk: the touch ends as a timeout, saying how
+// much it populated and that a single populate call is not interrupted.
+TEST(HostToucher, PastDeadlineIsATimeoutNamingWhatWasDone) {
+  auto m = create_backing(BackingKind::kAnon, kSize);
+  ASSERT_TRUE(m.ok());
+  Cell cell;
+  cell.size_bytes = kSize;
+  cell.threads = 2;
+  auto stats =
+      make_host_toucher("", PopulateOptions{}, std::chrono::milliseconds(0))->touch(cell, *m);
+  ASSERT_FALSE(stats.ok());
+  const std::string& msg = stats.error().message;
+  EXPECT_EQ(msg.rfind("host toucher timed out after 0 s: populated 0 of 8 MiB", 0), 0u) << msg;
+  EXPECT_NE(msg.find("not interrupted"), std::string::npos) << msg;
+  EXPECT_EQ(query_placement(m->addr(), kSize)->total_pages(), 0u);
 }
 
 }  // namespace

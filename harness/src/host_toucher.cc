@@ -38,7 +38,9 @@ std::vector<Slice> split_pages(void* addr, size_t size, int parts) {
 
 class HostToucher : public Toucher {
  public:
-  HostToucher(std::string root, PopulateOptions opts) : root_(std::move(root)), opts_(opts) {}
+  HostToucher(std::string root, PopulateOptions opts,
+              std::optional<std::chrono::milliseconds> timeout)
+      : root_(std::move(root)), opts_(opts), timeout_(timeout) {}
   std::string name() const override { return "host"; }
 
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
@@ -52,14 +54,18 @@ class HostToucher : public Toucher {
         return make_error("unsupported: " + s.error().describe());
     }
     auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);
+    const std::chrono::milliseconds timeout = toucher_timeout_for(cell, timeout_);
 
     TouchStats stats;
     stats.cpus = *cpus;
     stats.per_thread_seconds.assign(cell.threads, 0);
     std::vector<std::string> methods(cell.threads);
     std::vector<Error> errors(cell.threads);
+    std::vector<size_t> done(cell.threads, 0);
     std::vector<std::thread> threads;
     auto t0 = Clock::now();
+    const Clock::time_point deadline = t0 + timeout;
+    auto past_deadline = [deadline] { return Clock::now() >= deadline; };
     for (int i = 0; i < cell.threads; ++i) {
       threads.emplace_back([&, i] {
         if (auto s = pin_current_thread(stats.cpus[i]); !s) {
@@ -69,14 +75,17 @@ class HostToucher : public Toucher {
         auto start = Clock::now();
         const Slice& slice = slices[i];
         off_t offset = slice.begin - static_cast<char*>(mapping.addr());
-        auto used =
-            populate_with_fallback(opts_.method, slice.begin, slice.len, mapping.fd(), offset);
-        if (!used) {
-          errors[i] = used.error();
+        auto run = populate_chunked(opts_.method, slice.begin, slice.len, mapping.fd(), offset,
+                                    kPopulateChunkBytes, past_deadline);
+        if (!run) {
+          errors[i] = run.error();
           errors[i].message += " on slice " + std::to_string(i);
           return;
         }
-        methods[i] = populate_method_name(*used) + (opts_.thp ? "+thp" : "");
+        done[i] = run->bytes_done;
+        if (run->stopped) return;  // reported below, with every thread's progress
+        if (run->method)
+          methods[i] = populate_method_name(*run->method) + (opts_.thp ? "+thp" : "");
         stats.per_thread_seconds[i] = std::chrono::duration<double>(Clock::now() - start).count();
       });
     }
@@ -84,9 +93,20 @@ class HostToucher : public Toucher {
     stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     for (const auto& e : errors)
       if (!e.message.empty()) return e;
-    stats.method = methods.empty() ? "" : methods.front();
-    for (const auto& m : methods)
+    size_t total_done = 0;
+    for (size_t d : done) total_done += d;
+    if (total_done < mapping.size())
+      return make_error(timed_out_message("host", timeout) + ": populated " +
+                        std::to_string(total_done >> 20) + " of " +
+                        std::to_string(mapping.size() >> 20) + " MiB (the deadline is checked " +
+                        "between " + std::to_string(kPopulateChunkBytes >> 20) +
+                        " MiB chunks; one populate call is not interrupted)");
+    stats.method.clear();
+    for (const auto& m : methods) {
+      if (m.empty()) continue;  // an empty slice (more threads than pages)
+      if (stats.method.empty()) stats.method = m;
       if (m != stats.method) stats.method = "mixed";
+    }
     if (opts_.thp) stats.extra["thp"] = true;
     return stats;
   }
@@ -94,6 +114,7 @@ class HostToucher : public Toucher {
  private:
   std::string root_;
   PopulateOptions opts_;
+  std::optional<std::chrono::milliseconds> timeout_;
 };
 
 }  // namespace
@@ -109,12 +130,13 @@ Status pin_current_thread(int cpu) {
 }
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root) {
-  return std::make_unique<HostToucher>(sysfs_root, PopulateOptions{});
+  return std::make_unique<HostToucher>(sysfs_root, PopulateOptions{}, std::nullopt);
 }
 
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root,
-                                           const PopulateOptions& opts) {
-  return std::make_unique<HostToucher>(sysfs_root, opts);
+                                           const PopulateOptions& opts,
+                                           std::optional<std::chrono::milliseconds> timeout) {
+  return std::make_unique<HostToucher>(sysfs_root, opts, timeout);
 }
 
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,

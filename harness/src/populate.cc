@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #ifndef MADV_POPULATE_WRITE
@@ -103,6 +104,28 @@ Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forc
     if (!populate_error_is_refusal(last)) return last;
   }
   return last;
+}
+
+Result<ChunkedPopulate> populate_chunked(std::optional<PopulateMethod> forced, void* begin,
+                                         size_t len, int fd, off_t file_offset, size_t chunk,
+                                         const std::function<bool()>& should_stop) {
+  if (chunk == 0) return make_error("populate chunk size must be positive");
+  ChunkedPopulate out;
+  char* p = static_cast<char*>(begin);
+  while (out.bytes_done < len) {
+    if (should_stop && should_stop()) {
+      out.stopped = true;
+      return out;
+    }
+    const size_t n = std::min(chunk, len - out.bytes_done);
+    const off_t off = file_offset + static_cast<off_t>(out.bytes_done);
+    auto used =
+        populate_with_fallback(out.method ? out.method : forced, p + out.bytes_done, n, fd, off);
+    if (!used) return used.error();
+    out.method = *used;
+    out.bytes_done += n;
+  }
+  return out;
 }
 
 Status advise_huge_pages(void* begin, size_t len) {

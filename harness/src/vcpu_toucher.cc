@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
@@ -11,9 +12,12 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <latch>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -70,7 +74,40 @@ struct VcpuOutcome {
   std::optional<Error> error;
   Clock::time_point start, done;
   uint64_t pages_written = 0;
+  bool stopped = false;  // the watchdog stopped it before it finished
 };
+
+// The signal that kicks a vCPU thread out of KVM_RUN when the touch times out. Its handler does
+// nothing and is installed without SA_RESTART, so KVM_RUN returns EINTR and the thread looks at
+// the stop flag. A real-time signal nobody else in memplace uses, so it cannot be mistaken for
+// SIGINT/SIGTERM or clash with what a library expects of SIGUSR1/2.
+int kick_signal() {
+  return SIGRTMIN + 5;
+}
+
+void on_kick(int) {}
+
+// Installed once and left in place: a stray kick then does nothing, where the default action of
+// a real-time signal would end the process.
+Status install_kick_handler() {
+  static const int rc = [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_kick;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+    return ::sigaction(kick_signal(), &sa, nullptr) == 0 ? 0 : errno;
+  }();
+  if (rc != 0) return Error{rc, "sigaction for the vCPU kick signal"};
+  return {};
+}
+
+// Threads inherit the creator's signal mask; a vCPU thread must be able to take the kick.
+void unblock_kick_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kick_signal());
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
 
 // Deletes the memslots it was told about when the run ends. Matters for guest_memfd, whose VM
 // outlives the toucher (the Mapping owns it); a VM we created ourselves takes its slots along.
@@ -173,13 +210,18 @@ Status pin_self(int cpu) {
   return {};
 }
 
-// Runs one vCPU until its done signal and the HLT after it. Any other exit is an error.
-void run_one(Vcpu& v, const Slice& slice, VcpuOutcome& out) {
+// Runs one vCPU until its done signal and the HLT after it. Any other exit is an error. Returns
+// early, with out.stopped set, once `stop` is set (the watchdog also kicks it out of KVM_RUN).
+void run_one(Vcpu& v, const Slice& slice, VcpuOutcome& out, const std::atomic<bool>& stop) {
   bool signalled = false;
   out.start = Clock::now();
   for (;;) {
+    if (stop.load()) {
+      out.stopped = true;
+      return;
+    }
     if (::ioctl(v.fd.get(), KVM_RUN, 0) < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;  // a kick, or a signal for someone else
       out.error = errno_error("vCPU " + std::to_string(v.index) + ": KVM_RUN");
       return;
     }
@@ -256,9 +298,44 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
   return {};
 }
 
+// Waits for every vCPU thread to finish, or until `deadline`; then sets `stop`, asks KVM to
+// return at once from any later KVM_RUN (immediate_exit) and kicks the unfinished threads with
+// kick_signal() every 50 ms until all have finished. immediate_exit already covers a kick that
+// lands just before a thread's next KVM_RUN; the repeats are a safety net.
+class Watchdog {
+ public:
+  explicit Watchdog(int n) : finished_(n, false) {}
+  void finished(int i) {
+    std::lock_guard lock(mu_);
+    finished_[i] = true;
+    cv_.notify_all();
+  }
+  void wait(Clock::time_point deadline, std::vector<Vcpu>& vcpus, std::vector<std::thread>& threads,
+            std::atomic<bool>& stop) {
+    std::unique_lock lock(mu_);
+    if (cv_.wait_until(lock, deadline, [&] { return all_finished(); })) return;
+    stop.store(true);
+    for (size_t i = 0; i < vcpus.size(); ++i)
+      std::atomic_ref<uint8_t>(vcpus[i].run()->immediate_exit).store(1);
+    do {
+      for (size_t i = 0; i < threads.size(); ++i)
+        if (!finished_[i]) ::pthread_kill(threads[i].native_handle(), kick_signal());
+    } while (!cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return all_finished(); }));
+  }
+
+ private:
+  bool all_finished() const {
+    return std::all_of(finished_.begin(), finished_.end(), [](bool f) { return f; });
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<bool> finished_;
+};
+
 Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
                                 const std::vector<uint8_t>& payload, const std::string& sysfs_root,
-                                uint64_t ram_uaddr) {
+                                uint64_t ram_uaddr,
+                                std::optional<std::chrono::milliseconds> timeout_opt) {
   const int n = cell.threads;
   if (n < 1) return make_error("vcpu toucher needs at least one vCPU, got " + std::to_string(n));
   if (!mapping.addr() || mapping.size() == 0) return make_error("vcpu toucher: empty mapping");
@@ -268,6 +345,9 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   if (payload.empty() || payload.size() > kPageTablesGpa - kPayloadGpa)
     return make_error("guest payload of " + std::to_string(payload.size()) +
                       " bytes does not fit its page");
+
+  const std::chrono::milliseconds timeout = toucher_timeout_for(cell, timeout_opt);
+  if (auto s = install_kick_handler(); !s) return s.error();
 
   auto cpus = choose_cpus(sysfs_root, cell.cpu_node, n);
   if (!cpus) return cpus.error();
@@ -361,27 +441,39 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   std::vector<VcpuOutcome> outcomes(n);
   std::vector<std::optional<Error>> pin_errors(n);
   std::latch ready(n), go(1);
-  std::atomic<bool> abort{false};
+  std::atomic<bool> abort{false}, stop{false};
+  Watchdog watchdog(n);
   std::vector<std::thread> threads;
   threads.reserve(n);
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
+      unblock_kick_signal();
       if (auto s = pin_self((*cpus)[i]); !s) pin_errors[i] = s.error();
       ready.count_down();
       go.wait();
-      if (abort.load() || pin_errors[i]) return;
-      run_one(vcpus[i], slices[i], outcomes[i]);
+      if (!abort.load() && !pin_errors[i]) run_one(vcpus[i], slices[i], outcomes[i], stop);
+      watchdog.finished(i);
     });
   }
   ready.wait();
   abort = std::any_of(pin_errors.begin(), pin_errors.end(), [](auto& e) { return e.has_value(); });
   const Clock::time_point t0 = Clock::now();
   go.count_down();
+  watchdog.wait(t0 + timeout, vcpus, threads, stop);
   for (auto& t : threads) t.join();
   for (auto& e : pin_errors)
     if (e) return *e;
   for (auto& o : outcomes)
     if (o.error) return *o.error;
+  // A vCPU that got to its HLT as the deadline passed was not stopped; only stopped ones count.
+  if (std::any_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.stopped; })) {
+    // Where each unfinished guest was when it was stopped: a loop shows as a RIP inside it.
+    std::string msg = timed_out_message("vcpu", timeout);
+    for (int i = 0; i < n; ++i)
+      if (outcomes[i].stopped)
+        msg += "; vCPU " + std::to_string(i) + " had not finished: " + vcpu_state(vcpus[i]);
+    return make_error(msg);
+  }
 
   TouchStats stats;
   stats.method = "vcpu_store";
@@ -414,9 +506,14 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
 }  // namespace
 
 Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
-                             const std::vector<uint8_t>& payload, const std::string& sysfs_root) {
+                             const std::vector<uint8_t>& payload, const std::string& sysfs_root,
+                             std::optional<std::chrono::milliseconds> timeout) {
   return run_vcpus_at(cell, mapping, payload, sysfs_root,
-                      reinterpret_cast<uint64_t>(mapping.addr()));
+                      reinterpret_cast<uint64_t>(mapping.addr()), timeout);
+}
+
+std::vector<uint8_t> hang_payload() {
+  return {0xeb, 0xfe};  // jmp $ (rel8 -2: back to itself)
 }
 
 Result<std::string> guest_memfd_fault_path() {
@@ -430,8 +527,8 @@ Result<std::string> guest_memfd_fault_path() {
   cell.backing = BackingKind::kGuestMemfd;
   cell.size_bytes = kGuestPageSize;
   cell.threads = 1;
-  auto stats =
-      run_vcpus_at(cell, *gmem, touch_payload(), "", reinterpret_cast<uint64_t>(decoy_addr));
+  auto stats = run_vcpus_at(cell, *gmem, touch_payload(), "",
+                            reinterpret_cast<uint64_t>(decoy_addr), std::nullopt);
   if (!stats) return stats.error();
   // vCPU 0 stores 1. Reading the file's page afterwards may fault in a zero page; it is a
   // throwaway guest_memfd.
@@ -448,12 +545,26 @@ Result<std::string> guest_memfd_fault_path() {
 
 namespace {
 
+// For tests of the whole run path only: MEMPLACE_TEST_VCPU_GUEST=hang replaces the guest with
+// hang_payload(), so a cell's vCPUs spin until the toucher's time limit. The resulting error names
+// the variable, so a record it produced cannot pass for a real hang.
+constexpr const char* kTestGuestVar = "MEMPLACE_TEST_VCPU_GUEST";
+
 class VcpuToucher : public Toucher {
  public:
-  explicit VcpuToucher(std::string sysfs_root) : sysfs_root_(std::move(sysfs_root)) {}
+  VcpuToucher(std::string sysfs_root, std::optional<std::chrono::milliseconds> timeout)
+      : sysfs_root_(std::move(sysfs_root)), timeout_(timeout) {}
   std::string name() const override { return "vcpu"; }
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
-    auto stats = run_vcpus(cell, mapping, touch_payload(), sysfs_root_);
+    const char* test_guest = std::getenv(kTestGuestVar);
+    if (test_guest && std::string(test_guest) == "hang") {
+      auto stats = run_vcpus(cell, mapping, hang_payload(), sysfs_root_, timeout_);
+      if (stats) return make_error(std::string(kTestGuestVar) + "=hang, yet the guest finished");
+      Error e = stats.error();
+      e.message += " (guest replaced by " + std::string(kTestGuestVar) + "=hang)";
+      return e;
+    }
+    auto stats = run_vcpus(cell, mapping, touch_payload(), sysfs_root_, timeout_);
     if (stats && mapping.kind() == BackingKind::kGuestMemfd) {
       // Which allocation path the pages took: KVM's guest_memfd fault path, or the
       // guest_memfd's own mmap fault handler reached through userspace_addr.
@@ -465,13 +576,15 @@ class VcpuToucher : public Toucher {
 
  private:
   std::string sysfs_root_;
+  std::optional<std::chrono::milliseconds> timeout_;
 };
 
 }  // namespace
 }  // namespace vmm
 
-std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root) {
-  return std::make_unique<vmm::VcpuToucher>(sysfs_root);
+std::unique_ptr<Toucher> make_vcpu_toucher(const std::string& sysfs_root,
+                                           std::optional<std::chrono::milliseconds> timeout) {
+  return std::make_unique<vmm::VcpuToucher>(sysfs_root, timeout);
 }
 
 }  // namespace memplace

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,25 @@ struct PopulateOptions {
 // the method that did the work.
 Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forced, void* begin,
                                               size_t len, int fd = -1, off_t file_offset = 0);
+
+// The most one populate call covers when a touch has a deadline: small enough that a slow
+// populate notices its deadline within a fraction of a second on a real host, large enough that
+// the extra system calls cost nothing measurable (one per 4096 pages).
+inline constexpr size_t kPopulateChunkBytes = 16u << 20;
+
+// What populate_chunked did before it returned.
+struct ChunkedPopulate {
+  std::optional<PopulateMethod> method;  // the method that did the work; none if nothing was done
+  size_t bytes_done = 0;
+  bool stopped = false;  // `should_stop` said so before the whole range was done
+};
+
+// populate_with_fallback, `chunk` bytes per call: the first chunk picks the method, the rest use
+// it. `should_stop` is asked before each chunk (the first included); once it answers true the
+// range is left part-done and `stopped` set. A single call is never interrupted.
+Result<ChunkedPopulate> populate_chunked(std::optional<PopulateMethod> forced, void* begin,
+                                         size_t len, int fd, off_t file_offset, size_t chunk,
+                                         const std::function<bool()>& should_stop);
 
 // madvise(MADV_HUGEPAGE) on [begin, begin+len); call before populating. Fails where THP is
 // unavailable (CONFIG_TRANSPARENT_HUGEPAGE off, "never", or a guest_memfd mapping).

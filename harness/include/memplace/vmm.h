@@ -5,7 +5,9 @@
 
 #include <linux/kvm.h>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,8 +91,18 @@ std::string exit_reason_name(uint32_t reason);
 // Runs `payload` on cell.threads vCPUs over `mapping`, otherwise exactly as the vcpu toucher
 // (which calls this with touch_payload()). Tests pass payloads that misbehave to check the
 // error reports.
+//
+// The vCPUs get `timeout` (none: default_toucher_timeout(cell.size_bytes), toucher.h) from the
+// moment they start. Past it a watchdog sets kvm_run.immediate_exit on each vCPU and sends each
+// unfinished vCPU thread a real-time signal with an empty handler (no SA_RESTART), so KVM_RUN
+// returns EINTR; the threads are joined and the error reads "vcpu toucher timed out after N s",
+// followed by each unfinished vCPU's registers.
 Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
-                             const std::vector<uint8_t>& payload, const std::string& sysfs_root);
+                             const std::vector<uint8_t>& payload, const std::string& sysfs_root,
+                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+// A guest that never finishes: `jmp $`. For tests of the timeout.
+std::vector<uint8_t> hang_payload();
 
 // Which path KVM serves a vCPU's store to a KVM_MEM_GUEST_MEMFD slot through: "guest_memfd"
 // (the binding, as upstream intends for MMAP guest_memfds) or "userspace_addr" (the slot's
