@@ -123,6 +123,11 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("--threads 0", "--threads"),
                       std::make_pair("--policy bind", "needs nodes")));
 
+INSTANTIATE_TEST_SUITE_P(
+    ToucherTimeout, BadFlags,
+    ::testing::Values(std::make_pair("--toucher-timeout-s 0", "--toucher-timeout-s: must be 1.."),
+                      std::make_pair("--toucher-timeout-s soon", "--toucher-timeout-s: expected")));
+
 TEST(MemplaceRun, UnknownSpecKeyExitsTwo) {
   std::string dir = temp_dir("spec");
   fs::create_directories(dir);

@@ -163,6 +163,45 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
                       BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
 
+// run.toucher_timeout_s: whole seconds in range, or "auto".
+INSTANTIATE_TEST_SUITE_P(
+    ToucherTimeout, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"[run]\ntoucher_timeout_s = 0", "run.toucher_timeout_s: must be 1.."},
+        BadSpec{"[run]\ntoucher_timeout_s = -5", "run.toucher_timeout_s: must be 1.."},
+        BadSpec{"[run]\ntoucher_timeout_s = 99999999", "run.toucher_timeout_s: must be 1.."},
+        BadSpec{"[run]\ntoucher_timeout_s = 1.5", "run.toucher_timeout_s: expected"},
+        BadSpec{"[run]\ntoucher_timeout_s = \"soon\"",
+                "run.toucher_timeout_s: expected whole seconds or \"auto\""},
+        BadSpec{"[run]\ntoucher_timeout_s = \"10s\"", "run.toucher_timeout_s: expected"},
+        BadSpec{"[run]\ntoucher_timeout_s = true", "run.toucher_timeout_s: expected"}));
+
+TEST(ParseSpec, ToucherTimeoutIsSecondsOrAutoAndRoundTrips) {
+  auto spec = parse_spec("[run]\ntoucher_timeout_s = 90\n", "t.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  EXPECT_EQ(spec->toucher_timeout_s, 90);
+  auto again = parse_spec(render_spec_toml(*spec), "rendered.toml");
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->toucher_timeout_s, 90);
+
+  auto automatic = parse_spec("[run]\ntoucher_timeout_s = \"auto\"\n", "t.toml");
+  ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+  EXPECT_FALSE(automatic->toucher_timeout_s.has_value());
+  EXPECT_FALSE(default_spec().toucher_timeout_s.has_value());
+  EXPECT_EQ(render_spec_toml(default_spec()).find("toucher_timeout_s"), std::string::npos)
+      << "specs that never set it render as before";
+}
+
+TEST(ParseToucherTimeout, FlagText) {
+  EXPECT_EQ(*parse_toucher_timeout("30", "--toucher-timeout-s"), 30);
+  EXPECT_FALSE(parse_toucher_timeout("auto", "--toucher-timeout-s")->has_value());
+  for (const char* bad : {"", "0", "-1", "1.5", "30s", "abc", "604801", "99999999999999"}) {
+    auto t = parse_toucher_timeout(bad, "--toucher-timeout-s");
+    ASSERT_FALSE(t.ok()) << "accepted '" << bad << "'";
+    EXPECT_EQ(t.error().message.rfind("--toucher-timeout-s: ", 0), 0u) << t.error().message;
+  }
+}
+
 TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   HostFacts host;
   host.nodes = {0, 2};

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -235,6 +237,96 @@ TEST(VcpuToucher, GuestExceptionIsReportedNotHung) {
   std::printf("error: %s\n", m.c_str());
   EXPECT_NE(m.find("before its done signal"), std::string::npos) << m;
   EXPECT_NE(m.find("RIP="), std::string::npos) << m;
+}
+
+std::string fresh_dir(const std::string& name);
+
+size_t entries_in(const char* dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+// A guest that spins forever (jmp $) on every vCPU must not hang the caller: past its time limit
+// the watchdog kicks each vCPU out of KVM_RUN, joins its thread and reports where it was.
+TEST(VcpuToucherTimeout, SpinningGuestTimesOutWithRegistersAndLeavesNothingBehind) {
+  SKIP_WITHOUT_KVM();
+  const size_t tasks_before = entries_in("/proc/self/task");
+  const size_t fds_before = entries_in("/proc/self/fd");
+  {
+    auto mapping = create_backing(BackingKind::kAnon, 4 * kMiB);
+    ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto stats = vmm::run_vcpus(vcpu_cell(BackingKind::kAnon, 4 * kMiB, 2), *mapping,
+                                vmm::hang_payload(), "", std::chrono::seconds(1));
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(stats.ok()) << "a guest that loops forever finished";
+    const std::string& m = stats.error().message;
+    std::printf("error: %s\n", m.c_str());
+    EXPECT_EQ(m.rfind("vcpu toucher timed out after 1 s", 0), 0u) << m;
+    // jmp $ sits at the payload's address, so that is where each vCPU was stopped.
+    for (const char* part : {"vCPU 0 had not finished: RIP=0x1000", "vCPU 1 had not finished",
+                             "CR3=0x2000", "EFER=0x500"})
+      EXPECT_NE(m.find(part), std::string::npos) << part << " missing from: " << m;
+    // The guest ran for its time limit, and the call came back: 30 s is a liveness bound (a
+    // watchdog that failed to kick would hang here forever), not a speed goal.
+    EXPECT_GE(elapsed, std::chrono::seconds(1));
+    EXPECT_LT(elapsed, std::chrono::seconds(30));
+  }
+  EXPECT_EQ(entries_in("/proc/self/task"), tasks_before) << "a vCPU thread was left running";
+  EXPECT_EQ(entries_in("/proc/self/fd"), fds_before) << "a KVM or vCPU fd leaked";
+}
+
+// A guest_memfd's VM outlives the touch: after a timed-out touch its vCPUs must not get in the
+// way of the next one (fresh vCPUs, fresh kvm_run pages without immediate_exit).
+TEST(VcpuToucherTimeout, GuestMemfdMappingTouchesFineAfterATimeout) {
+  SKIP_WITHOUT_KVM();
+  const uint64_t size = 4 * kMiB;
+  auto mapping = create_backing(BackingKind::kGuestMemfd, size);
+  ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
+  auto hung = vmm::run_vcpus(vcpu_cell(BackingKind::kGuestMemfd, size, 1), *mapping,
+                             vmm::hang_payload(), "", std::chrono::milliseconds(500));
+  ASSERT_FALSE(hung.ok());
+  EXPECT_NE(hung.error().message.find("timed out after 0.5 s"), std::string::npos)
+      << hung.error().message;
+  auto stats = make_vcpu_toucher("", std::chrono::seconds(60))
+                   ->touch(vcpu_cell(BackingKind::kGuestMemfd, size, 2), *mapping);
+  ASSERT_TRUE(stats.ok()) << stats.error().describe();
+  auto view = mapping->map_again();
+  ASSERT_TRUE(view.ok()) << view.error().describe();
+  expect_pages_owned(view->addr(), *stats, size, 2);
+}
+
+// Through the runner: the hung cell is a failed record saying it timed out, and the matrix goes
+// on to the next cell. MEMPLACE_TEST_VCPU_GUEST=hang is the vcpu toucher's test-only hook.
+TEST(VcpuToucherRun, HungGuestIsAFailedRecordAndTheMatrixGoesOn) {
+  SKIP_WITHOUT_KVM();
+  const size_t tasks_before = entries_in("/proc/self/task");
+  RunArgs a;
+  a.touchers = {"vcpu,host"};
+  a.backings = {"anon"};
+  a.sizes = {"4MiB"};
+  a.toucher_timeout_s = "1";
+  a.quiet = true;
+  a.out_dir = fresh_dir("hang");
+  ASSERT_EQ(::setenv("MEMPLACE_TEST_VCPU_GUEST", "hang", 1), 0);
+  const int rc = command_run(a);
+  ::unsetenv("MEMPLACE_TEST_VCPU_GUEST");
+  ASSERT_EQ(rc, kExitOk);
+  auto runs = read_runs(a.out_dir + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 2u);
+  const RunRecord& hung = runs->records[0];
+  EXPECT_EQ(hung.toucher, "vcpu");
+  EXPECT_EQ(hung.status, "failed");
+  EXPECT_NE(hung.message.find("vcpu toucher timed out after 1 s"), std::string::npos)
+      << hung.message;
+  EXPECT_NE(hung.message.find("MEMPLACE_TEST_VCPU_GUEST=hang"), std::string::npos) << hung.message;
+  const RunRecord& next = runs->records[1];
+  EXPECT_EQ(next.toucher, "host");
+  EXPECT_EQ(next.status, "ok") << next.message;
+  EXPECT_EQ(entries_in("/proc/self/task"), tasks_before);
+  std::filesystem::remove_all(a.out_dir);
 }
 
 std::string fresh_dir(const std::string& name) {

@@ -117,6 +117,11 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       return make_error("--workload: " + w.error().message);
     spec.workload = *a.workload;
   }
+  if (a.toucher_timeout_s) {
+    auto t = parse_toucher_timeout(*a.toucher_timeout_s, "--toucher-timeout-s");
+    if (!t) return t.error();
+    spec.toucher_timeout_s = *t;
+  }
   if (a.tolerance) {
     if (!(*a.tolerance > 0 && *a.tolerance < 1))
       return make_error("--tolerance: must be in (0, 1)");

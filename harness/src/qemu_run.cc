@@ -627,7 +627,12 @@ std::unique_ptr<Toucher> make_qemu_toucher() {
 }
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
-  return run_qemu_cell(cell, ctx, run_id, qemu_options_from_env());
+  QemuToucherOptions o = qemu_options_from_env();
+  // The spec's toucher time limit covers the guest's touch (go to done); the environment
+  // variable, a host-side knob, still wins.
+  if (ctx.toucher_timeout_s && !std::getenv("MEMPLACE_QEMU_AGENT_TIMEOUT"))
+    o.agent_timeout_seconds = *ctx.toucher_timeout_s;
+  return run_qemu_cell(cell, ctx, run_id, o);
 }
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,

@@ -70,10 +70,11 @@ std::optional<int> resolve_cpu_node(const Cell& cell, const std::string& root,
   return std::nullopt;
 }
 
-std::unique_ptr<Toucher> toucher_for(const std::string& name, const std::string& root,
-                                     const PopulateOptions& populate) {
-  if (name == "host") return make_host_toucher(root, populate);
-  if (name == "vcpu") return make_vcpu_toucher(root);
+std::unique_ptr<Toucher> toucher_for(const std::string& name, const RunContext& ctx) {
+  std::optional<std::chrono::milliseconds> timeout;
+  if (ctx.toucher_timeout_s) timeout = std::chrono::seconds(*ctx.toucher_timeout_s);
+  if (name == "host") return make_host_toucher(ctx.sysfs_root, ctx.populate, timeout);
+  if (name == "vcpu") return make_vcpu_toucher(ctx.sysfs_root, timeout);
   return nullptr;
 }
 
@@ -113,7 +114,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   cell.cpu_node = resolve_cpu_node(cell, ctx.sysfs_root, *host_nodes);
   r.cpu_node = cell.cpu_node;
 
-  auto toucher = toucher_for(cell.toucher, ctx.sysfs_root, ctx.populate);
+  auto toucher = toucher_for(cell.toucher, ctx);
   if (!toucher) {
     r.status = "unsupported";
     r.message = "toucher '" + cell.toucher + "' is not available in this build";

@@ -111,6 +111,27 @@ Result<BackingKind> parse_backing(const std::string& name, const std::string& fi
 
 namespace {
 
+Result<std::optional<int>> toucher_timeout_in_range(int64_t seconds, const std::string& field) {
+  if (seconds < 1 || seconds > kMaxToucherTimeoutSeconds)
+    return make_error(field + ": must be 1.." + std::to_string(kMaxToucherTimeoutSeconds) +
+                      " seconds or \"auto\", got " + std::to_string(seconds));
+  return std::optional<int>(static_cast<int>(seconds));
+}
+
+}  // namespace
+
+Result<std::optional<int>> parse_toucher_timeout(const std::string& text,
+                                                 const std::string& field) {
+  if (text == "auto") return std::optional<int>();
+  const std::string digits = text.size() > 1 && text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(field + ": expected whole seconds or \"auto\", got '" + text + "'");
+  return toucher_timeout_in_range(std::stoll(text), field);
+}
+
+namespace {
+
 Status check_keys(const toml::table& t, const std::string& where,
                   std::initializer_list<const char*> known) {
   for (const auto& [key, _] : t) {
@@ -231,10 +252,22 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s =
-          check_keys(r, "run", {"sample_interval_ms", "tolerance", "populate", "thp", "workload"});
+  if (auto s = check_keys(
+          r, "run",
+          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s"});
       !s)
     return s;
+  if (const auto* n = r.get("toucher_timeout_s")) {
+    Result<std::optional<int>> t = make_error("");
+    if (n->is_integer())
+      t = toucher_timeout_in_range(*n->value<int64_t>(), "run.toucher_timeout_s");
+    else if (n->is_string())
+      t = parse_toucher_timeout(*n->value<std::string>(), "run.toucher_timeout_s");
+    else
+      t = make_error("run.toucher_timeout_s: expected whole seconds or \"auto\"");
+    if (!t) return t.error();
+    spec.toucher_timeout_s = *t;
+  }
   if (const auto* n = r.get("populate")) {
     auto str = as_string(*n, "run.populate");
     if (!str) return str.error();

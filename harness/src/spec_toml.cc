@@ -81,6 +81,7 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   if (spec.populate_method != "auto") o << "populate = " << quoted(spec.populate_method) << "\n";
   if (spec.thp) o << "thp = true\n";
   if (spec.workload != "none") o << "workload = " << quoted(spec.workload) << "\n";
+  if (spec.toucher_timeout_s) o << "toucher_timeout_s = " << *spec.toucher_timeout_s << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--workload", run.workload,
                       "After each populate, time a locality workload on the placed memory: "
                       "none, triad, chase (Google Benchmark JSON under workloads/)");
+  run_cmd->add_option("--toucher-timeout-s", run.toucher_timeout_s,
+                      "Seconds one cell's touch may take before it is recorded as failed, or "
+                      "auto (120 + 60 per GiB)");
   run_cmd->add_option("--out", run.out_dir, "Results directory");
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");

@@ -2,6 +2,7 @@
 // an unsupported feature is a row with a status and message, and the matrix goes on.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct RunContext {
   double tolerance = 0.05;
   PopulateOptions populate;       // host toucher only
   std::string workload = "none";  // timed after a successful populate (workload.h)
+  // Per-cell touch time limit (Spec::toucher_timeout_s); none = by size (toucher.h).
+  std::optional<int> toucher_timeout_s;
   Environment environment;
   ProbeReport probe;
 };

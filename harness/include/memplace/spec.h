@@ -50,6 +50,10 @@ struct Spec {
   std::string populate_method = "auto";  // "auto" (populate_order) or a populate.h method name
   bool thp = false;                      // MADV_HUGEPAGE before populating (host toucher)
   std::string workload = "none";         // "none" | "triad" | "chase"
+  // Seconds one cell's touch may take before it is stopped and recorded as failed; none = "auto"
+  // (default_toucher_timeout in toucher.h: 120 s + 60 s per GiB). The qemu toucher uses it for
+  // its go-to-done phase unless MEMPLACE_QEMU_AGENT_TIMEOUT is set.
+  std::optional<int> toucher_timeout_s;
   std::optional<TestbedSpec> testbed;
   std::string source_text;  // the TOML as given, copied into the results dir
 };
@@ -71,6 +75,10 @@ Status check_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
 Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
+// A toucher timeout: whole seconds 1..kMaxToucherTimeoutSeconds, or "auto" (none). Errors name
+// `field`.
+inline constexpr int kMaxToucherTimeoutSeconds = 7 * 24 * 3600;
+Result<std::optional<int>> parse_toucher_timeout(const std::string& text, const std::string& field);
 
 // The spec as TOML that parse_spec reads back to the same cells. The [testbed] table is left out
 // when `with_testbed` is false: that is the spec the testbed runs inside its guest.
