@@ -2,10 +2,8 @@
 // is on disk (fsync-ed) before the next cell starts, so a crash or Ctrl-C loses at most the run
 // in flight.
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -14,38 +12,11 @@
 #include "memplace/report.h"
 #include "memplace/results_io.h"
 #include "memplace/runner.h"
+#include "memplace/stop_signals.h"
 #include "memplace/sysfs.h"
 
 namespace memplace {
 namespace {
-
-std::atomic<int> g_stop_signal{0};
-
-void on_stop_signal(int sig) {
-  g_stop_signal.store(sig);
-}
-
-// Installs SIGINT/SIGTERM handlers for the lifetime of the matrix and restores the old ones.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal.store(0);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  int received() const { return g_stop_signal.load(); }
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
 
 std::string hostname() {
   char buf[256] = {};
@@ -177,7 +148,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   }
 
   MatrixSummary summary;
-  StopSignals signals;
+  StopSignalGuard signals;  // for the whole loop: a cell in flight finishes, then we stop
   size_t next_id = existing;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;

@@ -3,14 +3,13 @@
 // kills and reaps QEMU at the deadline. No QEMU outlives the call.
 #pragma once
 
-#include <signal.h>
-
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "memplace/result.h"
+#include "memplace/stop_signals.h"
 
 namespace memplace {
 
@@ -29,21 +28,6 @@ struct GuestSessionResult {
   double wall_seconds = 0;
   int lines = 0;
   int interrupted_by = 0;  // SIGINT/SIGTERM seen by a StopSignalGuard; QEMU was killed
-};
-
-// While alive, SIGINT and SIGTERM are recorded instead of killing the process, so a session can
-// kill its QEMU, and the caller can account for the unfinished runs before exiting.
-class StopSignalGuard {
- public:
-  StopSignalGuard();
-  ~StopSignalGuard();
-  StopSignalGuard(const StopSignalGuard&) = delete;
-  StopSignalGuard& operator=(const StopSignalGuard&) = delete;
-  static int received();  // the signal number, 0 if none (or no guard installed)
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
 };
 
 // Called for each complete line (without '\n'). A non-empty return is sent back to the guest

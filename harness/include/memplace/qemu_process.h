@@ -56,7 +56,7 @@ class QemuProcess {
   std::string buf_;  // bytes after the last complete line
 };
 
-// Unlike guest_session.h's StopSignalGuard, which swallows the signal for its caller to account
+// Unlike stop_signals.h's StopSignalGuard, which swallows the signal for its caller to account
 // for, this one also passes it on: run_matrix's own handler must see a Ctrl-C that arrived during
 // a qemu cell, or the matrix would go on to the next cell.
 // Installs SIGINT/SIGTERM handlers that record the signal and chain to the previous handlers;
