@@ -207,7 +207,7 @@ TEST(HostToucher, PastDeadlineIsATimeoutNamingWhatWasDone) {
       make_host_toucher("", PopulateOptions{}, std::chrono::milliseconds(0))->touch(cell, *m);
   ASSERT_FALSE(stats.ok());
   const std::string& msg = stats.error().message;
-  EXPECT_EQ(msg.rfind("host toucher timed out after 0 s: populated 0 of 8 MiB", 0), 0u) << msg;
+  EXPECT_EQ(msg.rfind("host toucher timed out after 0 s: populated 0.0 of 8.0 MiB", 0), 0u) << msg;
   EXPECT_NE(msg.find("not interrupted"), std::string::npos) << msg;
   EXPECT_EQ(query_placement(m->addr(), kSize)->total_pages(), 0u);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "memplace/populate.h"
@@ -95,12 +96,15 @@ class HostToucher : public Toucher {
       if (!e.message.empty()) return e;
     size_t total_done = 0;
     for (size_t d : done) total_done += d;
-    if (total_done < mapping.size())
-      return make_error(timed_out_message("host", timeout) + ": populated " +
-                        std::to_string(total_done >> 20) + " of " +
-                        std::to_string(mapping.size() >> 20) + " MiB (the deadline is checked " +
-                        "between " + std::to_string(kPopulateChunkBytes >> 20) +
+    if (total_done < mapping.size()) {
+      char progress[96];
+      std::snprintf(progress, sizeof progress, ": populated %.1f of %.1f MiB",
+                    total_done / 1048576.0, mapping.size() / 1048576.0);
+      return make_error(timed_out_message("host", timeout) + progress +
+                        " (the deadline is checked between " +
+                        std::to_string(kPopulateChunkBytes >> 20) +
                         " MiB chunks; one populate call is not interrupted)");
+    }
     stats.method.clear();
     for (const auto& m : methods) {
       if (m.empty()) continue;  // an empty slice (more threads than pages)
