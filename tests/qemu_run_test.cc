@@ -114,7 +114,9 @@ TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
     EXPECT_NEAR(guest_delta, 256.0, 25.6);
     EXPECT_GE(n0 * 4096, 256ull << 20);
     for (const auto& [node, pages] : r.placement_pages) {
-      if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+      if (node != 0) {
+        EXPECT_EQ(pages, 0u) << "node " << node;
+      }
     }
     // The record is complete.
     ASSERT_TRUE(r.verdict.has_value());
@@ -276,7 +278,9 @@ TEST_F(QemuRunTest, DiskImageWithThePreinstalledAgentBootsAndTouches) {
   ASSERT_TRUE(r.placement_pages.count(0));
   EXPECT_GE(r.placement_pages.at(0) * 4096, 64ull << 20);
   for (const auto& [node, pages] : r.placement_pages)
-    if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+    if (node != 0) {
+      EXPECT_EQ(pages, 0u) << "node " << node;
+    }
   ASSERT_TRUE(r.verdict.has_value());
   EXPECT_TRUE(r.verdict->honored) << r.verdict->reason;
   // snapshot=on: mounting ext4 read-write writes its superblock, but into QEMU's temporary

@@ -624,7 +624,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   auto after = read_meminfo_snapshot(ctx.sysfs_root);
   auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
   r.extra["host_touch_seconds"] = seconds_since(t_go);
-  qemu.send(encode_host_message(AgentPoweroff{}));
+  // A guest that cannot take the poweroff is killed by stop() all the same.
+  (void)qemu.send(encode_host_message(AgentPoweroff{}));
   qemu.stop(std::chrono::seconds(o.poweroff_timeout_seconds));
   r.extra["qemu_exit_status"] = qemu.exit_status();
 
