@@ -187,6 +187,28 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[qemu]\nguest_overhead = \"1MiB\"", "qemu.guest_overhead"},
                       BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}));
 
+INSTANTIATE_TEST_SUITE_P(
+    ThpSetting, BadSpecTest,
+    ::testing::Values(BadSpec{"[run]\nthp = \"always\"", "run.thp: unknown THP mode 'always'"},
+                      BadSpec{"[run]\nthp = 1", "run.thp: expected \"auto\", \"on\", \"off\""}));
+
+TEST(ThpSetting, AutoByDefaultBooleansAndNamesAndRenderedOnlyWhenSet) {
+  auto plain = parse_spec("[matrix]\nbacking = \"anon\"\n", "t.toml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->thp, ThpMode::kAuto);
+  EXPECT_EQ(render_spec_toml(*plain).find("thp"), std::string::npos);
+  for (auto [text, want] : {std::pair{"true", ThpMode::kOn}, std::pair{"false", ThpMode::kOff},
+                            std::pair{"\"on\"", ThpMode::kOn}, std::pair{"\"off\"", ThpMode::kOff},
+                            std::pair{"\"auto\"", ThpMode::kAuto}}) {
+    auto spec = parse_spec(std::string("[run]\nthp = ") + text + "\n", "t.toml");
+    ASSERT_TRUE(spec.ok()) << text << ": " << spec.error().describe();
+    EXPECT_EQ(spec->thp, want) << text;
+    auto again = parse_spec(render_spec_toml(*spec), "again.toml");
+    ASSERT_TRUE(again.ok()) << again.error().describe();
+    EXPECT_EQ(again->thp, want) << text;
+  }
+}
+
 // Every [qemu] key, read, rendered and read back unchanged; unset keys stay unset.
 TEST(QemuTable, ParsesRendersAndRoundTrips) {
   constexpr const char* kSpec = R"(

@@ -247,12 +247,13 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   }
   if (const auto* n = r.get("thp")) {
     // true/false read as on/off; "auto" is the default.
-    if (auto b = n->value<bool>()) {
-      spec.thp = *b ? ThpMode::kOn : ThpMode::kOff;
+    // as_boolean/as_string, not value<>: value<bool> would also take the integer 1.
+    if (const auto* b = n->as_boolean()) {
+      spec.thp = b->get() ? ThpMode::kOn : ThpMode::kOff;
     } else {
-      auto str = n->value<std::string>();
+      const auto* str = n->as_string();
       if (!str) return make_error("run.thp: expected \"auto\", \"on\", \"off\", true or false");
-      auto mode = parse_thp_mode(*str);
+      auto mode = parse_thp_mode(str->get());
       if (!mode) return make_error("run.thp: " + mode.error().message);
       spec.thp = *mode;
     }
