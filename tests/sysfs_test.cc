@@ -91,6 +91,21 @@ TEST(ParseNodeMeminfo, TooManyTokensIsMalformed) {
   EXPECT_NE(bad.error().message.find("malformed"), std::string::npos) << bad.error().message;
 }
 
+TEST(BracketedChoice, SelectedWordOrError) {
+  EXPECT_EQ(*parse_bracketed_choice("always [madvise] never\n"), "madvise");
+  EXPECT_EQ(*parse_bracketed_choice("always within_size advise [never] deny force\n"), "never");
+  EXPECT_FALSE(parse_bracketed_choice("always madvise never\n").ok());
+  EXPECT_FALSE(parse_bracketed_choice("always [] never\n").ok());
+  EXPECT_FALSE(parse_bracketed_choice("always [madvise never\n").ok());
+}
+
+TEST(ThpSetting, LiveKernelNamesOneOfItsModes) {
+  auto enabled = read_thp_setting("", "enabled");
+  if (!enabled.ok()) GTEST_SKIP() << "no THP in this kernel: " << enabled.error().describe();
+  EXPECT_TRUE(*enabled == "always" || *enabled == "madvise" || *enabled == "never") << *enabled;
+  EXPECT_FALSE(read_thp_setting(kSparse, "enabled").ok());  // the fixture has no sys/kernel/mm
+}
+
 TEST(MeminfoReader, RereadsThroughOneDescriptor) {
   auto reader = MeminfoReader::open(kSparse, 2);
   ASSERT_TRUE(reader.ok()) << reader.error().describe();

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "commands_internal.h"
@@ -111,7 +113,9 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     }
     spec.populate_method = *a.populate;
   }
-  if (a.thp) spec.thp = true;
+  if (a.thp && a.no_thp) return make_error("--thp and --no-thp contradict each other");
+  if (a.thp) spec.thp = ThpMode::kOn;
+  if (a.no_thp) spec.thp = ThpMode::kOff;
   if (a.workload) {
     if (auto w = parse_workload(*a.workload); !w)
       return make_error("--workload: " + w.error().message);
@@ -166,13 +170,21 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     spec.testbed->modules_dir = a.modules_dir;
   }
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
+  // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
+  // [qemu] leaves unset, and land in the results dir's spec copy, so --resume (above) needs none.
+  if (std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end()) {
+    auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
+    if (!q) return q.error();
+    spec.qemu = *q;
+  }
   return spec;
 }
 
-void print_cells(const std::vector<Cell>& cells) {
+void print_cells(const Spec& spec, const std::vector<Cell>& cells, const std::string& sysfs_root) {
+  QemuToucherOptions qemu = qemu_toucher_options(spec.qemu);
   for (const auto& c : cells) {
     std::printf("%s #%d\n", cell_key(c).c_str(), c.repeat);
-    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c).c_str(), stdout);
+    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c, qemu, sysfs_root).c_str(), stdout);
   }
 }
 
@@ -222,7 +234,7 @@ int command_run(const RunArgs& args) {
                  s.error().message.c_str());
   }
   if (args.dry_run) {
-    print_cells(cells);
+    print_cells(*spec, cells, args.sysfs_root);
     return kExitOk;
   }
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;

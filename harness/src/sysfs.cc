@@ -333,6 +333,25 @@ Result<std::string> read_kernel_release(const std::string& root) {
   return rel;
 }
 
+// "always [madvise] never\n" (transparent_hugepage/enabled)
+// "always within_size advise [never] deny force\n" (transparent_hugepage/shmem_enabled)
+Result<std::string> parse_bracketed_choice(std::string_view text) {
+  const size_t open = text.find('[');
+  const size_t close = text.find(']', open == std::string_view::npos ? 0 : open);
+  if (open == std::string_view::npos || close == std::string_view::npos || close == open + 1)
+    return make_error("no [selected] word in \"" + std::string(trim(text)) + "\"");
+  return std::string(text.substr(open + 1, close - open - 1));
+}
+
+Result<std::string> read_thp_setting(const std::string& root, const std::string& file) {
+  const std::string path = sys_path(root, "sys/kernel/mm/transparent_hugepage/" + file);
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  auto choice = parse_bracketed_choice(*text);
+  if (!choice) return Error{0, path + ": " + choice.error().message};
+  return choice;
+}
+
 // "Y\n" (/sys/module/kvm_amd/parameters/sev_snp)
 Result<std::string> read_module_param(const std::string& root, const std::string& module,
                                       const std::string& param) {

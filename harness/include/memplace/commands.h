@@ -33,10 +33,12 @@ struct RunArgs {
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;
-  std::optional<std::string> populate;           // "auto" or a populate.h method name
-  bool thp = false;                              // sets the spec's run.thp (never clears it)
-  std::optional<std::string> workload;           // "none" | "triad" | "chase"
-  std::optional<std::string> toucher_timeout_s;  // whole seconds or "auto" (spec.h)
+  std::optional<std::string> populate;  // "auto" or a populate.h method name
+  bool thp = false;                     // run.thp = "on"
+  bool no_thp = false;                  // run.thp = "off"
+  std::optional<std::string> workload;  // "none" | "triad" | "chase"
+  // Whole seconds or "auto" (spec.h's parse_toucher_timeout).
+  std::optional<std::string> toucher_timeout_s;
   std::string out_dir;
   std::string resume_dir;
   bool check = false;

@@ -69,6 +69,12 @@ void refresh_vm_stats(const std::string& root);
 
 Result<std::vector<int>> read_node_cpulist(const std::string& root, int node);
 
+// The selected word of a sysfs choice file, "always [madvise] never" -> "madvise".
+Result<std::string> parse_bracketed_choice(std::string_view text);
+// /sys/kernel/mm/transparent_hugepage/<file> ("enabled", "shmem_enabled"): the kernel's THP
+// mode, which decides what run.thp = "auto" gets.
+Result<std::string> read_thp_setting(const std::string& root, const std::string& file);
+
 // Node whose cpulist holds `cpu`, or an error when no node claims it.
 Result<int> node_of_cpu(const std::string& root, int cpu);
 
