@@ -317,6 +317,17 @@ TEST(QemuSpecEnv, BadValuesNameTheVariable) {
   EXPECT_TRUE(qemu_spec_env_fallbacks(set, fake_env({{"MEMPLACE_QEMU_CBITPOS", "99"}})).ok());
 }
 
+// run.toucher_timeout_s bounds the guest's touch unless [qemu] agent_timeout_s says otherwise.
+TEST(QemuCellOptions, ToucherTimeoutSetsTheTouchPhaseUnlessTheTableDoes) {
+  RunContext ctx;
+  EXPECT_EQ(qemu_cell_options(ctx).agent_timeout_seconds, 600);
+  ctx.toucher_timeout_s = 45;
+  EXPECT_EQ(qemu_cell_options(ctx).agent_timeout_seconds, 45);
+  EXPECT_EQ(qemu_cell_options(ctx).boot_timeout_seconds, 120) << "boot is not the touch";
+  ctx.qemu.agent_timeout_s = 8;
+  EXPECT_EQ(qemu_cell_options(ctx).agent_timeout_seconds, 8);
+}
+
 TEST(QemuToucherOptions, TableFieldsOverrideTheDefaults) {
   QemuToucherOptions defaults = qemu_toucher_options(QemuSpec{});
   EXPECT_EQ(defaults.qemu_binary, "qemu-system-x86_64");

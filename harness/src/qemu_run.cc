@@ -698,13 +698,17 @@ std::unique_ptr<Toucher> make_qemu_toucher() {
   return std::make_unique<QemuToucher>();
 }
 
-RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
+QemuToucherOptions qemu_cell_options(const RunContext& ctx) {
   QemuToucherOptions o = qemu_toucher_options(ctx.qemu);
-  // run.toucher_timeout_s also bounds the guest's touch (go to done), unless [qemu]
-  // agent_timeout_s (or MEMPLACE_QEMU_AGENT_TIMEOUT, its fallback) sets that phase itself.
+  // The table's agent_timeout_s (or MEMPLACE_QEMU_AGENT_TIMEOUT, its fallback) is specific to
+  // this toucher, so it wins over the limit every toucher shares.
   if (ctx.toucher_timeout_s && !ctx.qemu.agent_timeout_s)
     o.agent_timeout_seconds = *ctx.toucher_timeout_s;
-  return run_qemu_cell(cell, ctx, run_id, o);
+  return o;
+}
+
+RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
+  return run_qemu_cell(cell, ctx, run_id, qemu_cell_options(ctx));
 }
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,

@@ -53,6 +53,10 @@ struct QemuToucherOptions {
 
 // The defaults above, overridden by every field the [qemu] table sets.
 QemuToucherOptions qemu_toucher_options(const QemuSpec& spec);
+// What a qemu cell runs with: qemu_toucher_options(ctx.qemu), whose go-to-done limit is
+// ctx.toucher_timeout_s (run.toucher_timeout_s) where the [qemu] table leaves agent_timeout_s
+// unset.
+QemuToucherOptions qemu_cell_options(const RunContext& ctx);
 
 // Fills the fields `spec` leaves unset from the environment, for users' scripts that predate
 // [qemu]: MEMPLACE_QEMU (binary), MEMPLACE_QEMU_KERNEL, MEMPLACE_QEMU_DISK,
