@@ -8,6 +8,7 @@
 
 #include "memplace/backing.h"
 #include "memplace/placement.h"
+#include "memplace/sysfs.h"
 #include "memplace/toucher.h"
 
 namespace memplace {
@@ -115,9 +116,10 @@ TEST(PopulateWithFallback, MemoryErrorsEndTheFallbackAndRefusalsDoNot) {
 
 TEST(HostToucher, RecordsTheForcedMethodAndThp) {
   for (auto [opts, want] :
-       {std::pair{PopulateOptions{PopulateMethod::kMemset, false}, "memset"},
-        std::pair{PopulateOptions{PopulateMethod::kStorePerPage, true}, "store_per_page+thp"},
-        std::pair{PopulateOptions{}, "madv_populate_write"}}) {
+       {std::pair{PopulateOptions{PopulateMethod::kMemset, ThpMode::kOff}, "memset"},
+        std::pair{PopulateOptions{PopulateMethod::kStorePerPage, ThpMode::kOn},
+                  "store_per_page+thp"},
+        std::pair{PopulateOptions{std::nullopt, ThpMode::kOff}, "madv_populate_write"}}) {
     auto m = create_backing(BackingKind::kAnon, kSize);
     ASSERT_TRUE(m.ok());
     Cell cell;
@@ -130,13 +132,71 @@ TEST(HostToucher, RecordsTheForcedMethodAndThp) {
   }
 }
 
+TEST(ThpMode, NamesRoundTripAndUnknownNamesListTheKnownOnes) {
+  for (ThpMode m : {ThpMode::kAuto, ThpMode::kOn, ThpMode::kOff})
+    EXPECT_EQ(*parse_thp_mode(thp_mode_name(m)), m);
+  auto bad = parse_thp_mode("always");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("auto, on, off"), std::string::npos);
+}
+
+// Huge pages the node counters say appeared while `fn` ran, in MiB over all nodes.
+template <class Fn>
+double anon_huge_mib_during(Fn fn) {
+  auto total = [] {
+    double mib = 0;
+    refresh_vm_stats("");
+    auto snap = read_meminfo_snapshot("");
+    if (!snap) return -1e9;  // fails the assertion below rather than the process
+    for (const auto& [node, info] : *snap) mib += info.at("AnonHugePages");
+    return mib / 1024;
+  };
+  double before = total();
+  fn();
+  return total() - before;
+}
+
+// auto must give what the kernel's mode allows, off must give 4 KiB pages even where the mode
+// would hand out huge ones: both are checked against the kernel's own AnonHugePages counter.
+TEST(HostToucher, ThpAutoGetsHugePagesAndOffGetsNone) {
+  auto enabled = read_thp_setting("", "enabled");
+  if (!enabled.ok() || *enabled == "never")
+    GTEST_SKIP() << "no transparent huge pages here: "
+                 << (enabled.ok() ? "enabled=never" : enabled.error().describe());
+  constexpr size_t kHugeTest = 64ull << 20;
+  for (ThpMode mode : {ThpMode::kAuto, ThpMode::kOff}) {
+    auto m = create_backing(BackingKind::kAnon, kHugeTest);
+    ASSERT_TRUE(m.ok());
+    Cell cell;
+    cell.size_bytes = kHugeTest;
+    Result<TouchStats> stats = make_error("not run");
+    double huge = anon_huge_mib_during([&] {
+      stats = make_host_toucher("", PopulateOptions{std::nullopt, mode})->touch(cell, *m);
+    });
+    ASSERT_TRUE(stats.ok()) << stats.error().describe();
+    EXPECT_EQ(stats->extra["thp"]["mode"], thp_mode_name(mode));
+    if (mode == ThpMode::kAuto) {
+      EXPECT_EQ(stats->method, "madv_populate_write+thp");
+      EXPECT_EQ(stats->extra["thp"]["advised"], true);
+      // An unaligned 64 MiB mapping holds at least 31 aligned 2 MiB blocks; allow for a few the
+      // allocator could not find whole.
+      EXPECT_GE(huge, 32.0) << "THP enabled=" << *enabled;
+    } else {
+      EXPECT_EQ(stats->method, "madv_populate_write");
+      EXPECT_EQ(stats->extra["thp"]["advised"], false);
+      EXPECT_LT(huge, 8.0) << "MADV_NOHUGEPAGE still got huge pages";
+    }
+    EXPECT_EQ(query_placement(m->addr(), m->size())->total_pages(), pages(kHugeTest));
+  }
+}
+
 TEST(HostToucher, FallocateOnAnonIsUnsupportedNotAFailure) {
   auto m = create_backing(BackingKind::kAnon, kSize);
   ASSERT_TRUE(m.ok());
   Cell cell;
   cell.size_bytes = kSize;
-  auto stats =
-      make_host_toucher("", PopulateOptions{PopulateMethod::kFallocate, false})->touch(cell, *m);
+  auto stats = make_host_toucher("", PopulateOptions{PopulateMethod::kFallocate, ThpMode::kOff})
+                   ->touch(cell, *m);
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.error().message.rfind("unsupported:", 0), 0u) << stats.error().message;
 }

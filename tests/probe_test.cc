@@ -192,6 +192,8 @@ TEST(FormatProbeText, Golden) {
   p.sev_snp_param = true;
   p.dev_sev = false;
   p.cpu_virt = true;
+  p.thp_enabled = "madvise";
+  p.thp_shmem_enabled = "never";
   p.qemu_binary = "/usr/bin/qemu-system-x86_64";
   p.qemu_version = "9.2.0";
 

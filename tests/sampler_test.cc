@@ -79,9 +79,10 @@ TEST(Sampler, RereadsTheFilesEachTick) {
   Sampler s(tmp.path.string(), std::chrono::milliseconds(1));
   s.start();  // takes its first sample before returning, so before the file changes
   {
-    // Write a new file and rename it in, as sysfs never shows a half-written file.
-    std::ofstream(tmp.path / "next") << after;
-    fs::rename(tmp.path / "next", meminfo);
+    // Rewritten in place, as sysfs regenerates the file the sampler holds open; the new value
+    // has the old one's width, so one small write never shows a torn line.
+    std::fstream f(meminfo, std::ios::in | std::ios::out);
+    f << after;
   }
   auto samples = s.stop();
   ASSERT_GE(samples.size(), 2u);

@@ -85,6 +85,49 @@ TEST(ReadMeminfoSnapshot, SparseNodes) {
   EXPECT_EQ(snap->at(2).at("HugePages_Free"), 3u);
 }
 
+TEST(ParseNodeMeminfo, TooManyTokensIsMalformed) {
+  auto bad = parse_node_meminfo("Node 0 MemUsed: 5 kB extra\n", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("malformed"), std::string::npos) << bad.error().message;
+}
+
+TEST(BracketedChoice, SelectedWordOrError) {
+  EXPECT_EQ(*parse_bracketed_choice("always [madvise] never\n"), "madvise");
+  EXPECT_EQ(*parse_bracketed_choice("always within_size advise [never] deny force\n"), "never");
+  EXPECT_FALSE(parse_bracketed_choice("always madvise never\n").ok());
+  EXPECT_FALSE(parse_bracketed_choice("always [] never\n").ok());
+  EXPECT_FALSE(parse_bracketed_choice("always [madvise never\n").ok());
+}
+
+TEST(ThpSetting, LiveKernelNamesOneOfItsModes) {
+  auto enabled = read_thp_setting("", "enabled");
+  if (!enabled.ok()) GTEST_SKIP() << "no THP in this kernel: " << enabled.error().describe();
+  EXPECT_TRUE(*enabled == "always" || *enabled == "madvise" || *enabled == "never") << *enabled;
+  EXPECT_FALSE(read_thp_setting(kSparse, "enabled").ok());  // the fixture has no sys/kernel/mm
+}
+
+TEST(MeminfoReader, RereadsThroughOneDescriptor) {
+  auto reader = MeminfoReader::open(kSparse, 2);
+  ASSERT_TRUE(reader.ok()) << reader.error().describe();
+  EXPECT_EQ(reader->node(), 2);
+  for (int i = 0; i < 3; ++i) {
+    auto info = reader->read({"MemUsed", "HugePages_Free"});
+    ASSERT_TRUE(info.ok()) << info.error().describe();
+    EXPECT_EQ(*info, (NodeMeminfo{{"MemUsed", 262144}, {"HugePages_Free", 3}}));
+  }
+  auto missing = reader->read({"NoSuchField"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("node2/meminfo"), std::string::npos)
+      << missing.error().message;
+}
+
+TEST(MeminfoReader, AbsentNodeNamesThePath) {
+  auto reader = MeminfoReader::open(kSparse, 1);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().err, ENOENT);
+  EXPECT_NE(reader.error().describe().find("node1/meminfo"), std::string::npos);
+}
+
 TEST(ReadMeminfoSnapshot, LiveSystem) {
   auto snap = read_meminfo_snapshot("");
   ASSERT_TRUE(snap.ok()) << snap.error().describe();

@@ -63,14 +63,14 @@ TEST(SpecRunTable, WorkloadPopulateAndThpParseAndReachTheGuestsSpec) {
   ASSERT_TRUE(spec.ok()) << spec.error().describe();
   EXPECT_EQ(spec->workload, "chase");
   EXPECT_EQ(spec->populate_method, "store_per_page");
-  EXPECT_TRUE(spec->thp);
+  EXPECT_EQ(spec->thp, ThpMode::kOn);
   // The testbed hands its guest render_spec_toml(spec, false): the settings must survive it.
   spec->testbed = TestbedSpec{};
   auto inner = parse_spec(render_spec_toml(*spec, false), "inner.toml");
   ASSERT_TRUE(inner.ok()) << inner.error().describe();
   EXPECT_EQ(inner->workload, "chase");
   EXPECT_EQ(inner->populate_method, "store_per_page");
-  EXPECT_TRUE(inner->thp);
+  EXPECT_EQ(inner->thp, ThpMode::kOn);
   EXPECT_FALSE(inner->testbed.has_value());
 }
 

@@ -78,7 +78,7 @@ std::vector<PolicyChoice> policy_choices() {
 }
 
 void populate_by_method(benchmark::State& state, BackingKind backing, PopulateMethod method,
-                        bool thp, const PolicyChoice& policy) {
+                        ThpMode thp, const PolicyChoice& policy) {
   const int threads = static_cast<int>(state.range(0));
   Cell cell;
   cell.backing = backing;
@@ -111,11 +111,12 @@ void register_methods() {
     for (PopulateMethod m : all_populate_methods()) {
       if (!populate_method_applies(m, b != BackingKind::kAnon)) continue;
       // THP only where the kernel can give huge folios to the mapping: anon ("madvise" mode).
-      for (bool thp : {false, true}) {
-        if (thp && b != BackingKind::kAnon) continue;
+      // Each row names its page size: "off" measures 4 KiB pages even under enabled=always.
+      for (ThpMode thp : {ThpMode::kOff, ThpMode::kOn}) {
+        if (thp == ThpMode::kOn && b != BackingKind::kAnon) continue;
         for (const PolicyChoice& p : policy_choices()) {
           std::string name = "method/" + backing_name(b) + "/" + populate_method_name(m) +
-                             (thp ? "+thp" : "") + "/" + p.label;
+                             (thp == ThpMode::kOn ? "+thp" : "") + "/" + p.label;
           benchmark::RegisterBenchmark(
               name.c_str(),
               [b, m, thp, p](benchmark::State& s) { populate_by_method(s, b, m, thp, p); })

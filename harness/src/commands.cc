@@ -111,7 +111,9 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     }
     spec.populate_method = *a.populate;
   }
-  if (a.thp) spec.thp = true;
+  if (a.thp && a.no_thp) return make_error("--thp and --no-thp contradict each other");
+  if (a.thp) spec.thp = ThpMode::kOn;
+  if (a.no_thp) spec.thp = ThpMode::kOff;
   if (a.workload) {
     if (auto w = parse_workload(*a.workload); !w)
       return make_error("--workload: " + w.error().message);

@@ -36,6 +36,18 @@ std::vector<Slice> split_pages(void* addr, size_t size, int parts) {
   return out;
 }
 
+// Whether MADV_HUGEPAGE on this backing can change what the kernel allocates: auto advises only
+// there, so "+thp" in a record means huge pages were possible (huge_pages_mib says what came).
+// guest_memfd has no huge folios in the kernels this runs on.
+bool kernel_would_take_thp_advice(const std::string& root, BackingKind backing) {
+  if (backing == BackingKind::kGuestMemfd) return false;
+  const bool anon = backing == BackingKind::kAnon;
+  auto mode = read_thp_setting(root, anon ? "enabled" : "shmem_enabled");
+  if (!mode) return false;
+  if (anon) return *mode == "always" || *mode == "madvise";
+  return *mode == "always" || *mode == "within_size" || *mode == "advise" || *mode == "force";
+}
+
 class HostToucher : public Toucher {
  public:
   HostToucher(std::string root, PopulateOptions opts) : root_(std::move(root)), opts_(opts) {}
@@ -47,9 +59,11 @@ class HostToucher : public Toucher {
     if (opts_.method && !populate_method_applies(*opts_.method, mapping.fd() >= 0))
       return make_error("unsupported: populate method " + populate_method_name(*opts_.method) +
                         " needs a backing file");
-    if (opts_.thp) {
-      if (auto s = advise_huge_pages(mapping.addr(), mapping.size()); !s)
-        return make_error("unsupported: " + s.error().describe());
+    bool thp_advised = false;
+    if (opts_.thp != ThpMode::kAuto || kernel_would_take_thp_advice(root_, cell.backing)) {
+      auto advised = apply_thp_mode(opts_.thp, mapping.addr(), mapping.size());
+      if (!advised) return make_error("unsupported: THP on: " + advised.error().describe());
+      thp_advised = *advised;
     }
     auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);
 
@@ -76,7 +90,7 @@ class HostToucher : public Toucher {
           errors[i].message += " on slice " + std::to_string(i);
           return;
         }
-        methods[i] = populate_method_name(*used) + (opts_.thp ? "+thp" : "");
+        methods[i] = populate_method_name(*used) + (thp_advised ? "+thp" : "");
         stats.per_thread_seconds[i] = std::chrono::duration<double>(Clock::now() - start).count();
       });
     }
@@ -87,7 +101,7 @@ class HostToucher : public Toucher {
     stats.method = methods.empty() ? "" : methods.front();
     for (const auto& m : methods)
       if (m != stats.method) stats.method = "mixed";
-    if (opts_.thp) stats.extra["thp"] = true;
+    stats.extra["thp"] = {{"mode", thp_mode_name(opts_.thp)}, {"advised", thp_advised}};
     return stats;
   }
 

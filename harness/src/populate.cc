@@ -105,9 +105,37 @@ Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forc
   return last;
 }
 
-Status advise_huge_pages(void* begin, size_t len) {
-  if (::madvise(begin, len, MADV_HUGEPAGE) != 0) return errno_error("madvise(MADV_HUGEPAGE)");
-  return {};
+std::string thp_mode_name(ThpMode m) {
+  switch (m) {
+    case ThpMode::kAuto:
+      return "auto";
+    case ThpMode::kOn:
+      return "on";
+    case ThpMode::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
+Result<ThpMode> parse_thp_mode(std::string_view name) {
+  for (ThpMode m : {ThpMode::kAuto, ThpMode::kOn, ThpMode::kOff})
+    if (name == thp_mode_name(m)) return m;
+  return make_error("unknown THP mode '" + std::string(name) + "' (known: auto, on, off)");
+}
+
+Result<bool> apply_thp_mode(ThpMode mode, void* begin, size_t len) {
+  switch (mode) {
+    case ThpMode::kOn:
+      if (::madvise(begin, len, MADV_HUGEPAGE) != 0) return errno_error("madvise(MADV_HUGEPAGE)");
+      return true;
+    case ThpMode::kAuto:
+      // EINVAL: no THP in this kernel, or a mapping that cannot have it; 4 KiB pages it is.
+      return ::madvise(begin, len, MADV_HUGEPAGE) == 0;
+    case ThpMode::kOff:
+      (void)::madvise(begin, len, MADV_NOHUGEPAGE);  // without THP there is nothing to refuse
+      return false;
+  }
+  return make_error("unknown THP mode");
 }
 
 }  // namespace memplace

@@ -226,6 +226,9 @@ ProbeReport run_probe(const std::string& root) {
   auto vmx = cpuinfo_has_flag(root, "vmx");
   r.cpu_virt = (svm.ok() && *svm) || (vmx.ok() && *vmx);
 
+  if (auto thp = read_thp_setting(root, "enabled")) r.thp_enabled = *thp;
+  if (auto thp = read_thp_setting(root, "shmem_enabled")) r.thp_shmem_enabled = *thp;
+
   r.qemu_binary = find_on_path("qemu-system-x86_64");
   if (!r.qemu_binary.empty())
     if (auto line = first_output_line(r.qemu_binary, "--version"))
@@ -252,6 +255,7 @@ nlohmann::json to_json(const ProbeReport& p) {
       {"weighted_interleave", p.weighted_interleave},
       {"sev_snp", {{"kvm_amd_sev_snp", p.sev_snp_param}, {"dev_sev", p.dev_sev}}},
       {"cpu_virt", p.cpu_virt},
+      {"thp", {{"enabled", p.thp_enabled}, {"shmem_enabled", p.thp_shmem_enabled}}},
       {"qemu", {{"binary", p.qemu_binary}, {"version", p.qemu_version}}},
   };
 }
@@ -317,6 +321,10 @@ std::string format_probe_text(const ProbeReport& p) {
   row("accepted", accepted.empty() ? "none" : accepted);
   if (!refused.empty()) row("refused", refused);
   row("weighted interleave", yes(p.weighted_interleave));
+
+  o << "transparent huge pages\n";
+  row("enabled", p.thp_enabled.empty() ? "absent" : p.thp_enabled);
+  row("shmem_enabled", p.thp_shmem_enabled.empty() ? "absent" : p.thp_shmem_enabled);
 
   o << "confidential computing\n";
   row("kvm_amd sev_snp", yes(p.sev_snp_param));

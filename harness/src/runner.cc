@@ -181,6 +181,13 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   r.delta_used_mib = delta_mib(r.meminfo_before, r.meminfo_after, "MemUsed");
   r.backing_counter = backing_counter(cell.backing);
   r.delta_backing_mib = delta_mib(r.meminfo_before, r.meminfo_after, r.backing_counter);
+  // What the THP advice came to: huge folios the kernel actually handed out, per node.
+  const char* huge_counter =
+      cell.backing == BackingKind::kAnon ? "AnonHugePages" : "ShmemHugePages";
+  nlohmann::json huge = nlohmann::json::object();
+  for (const auto& [node, mib] : delta_mib(r.meminfo_before, r.meminfo_after, huge_counter))
+    huge[std::to_string(node)] = mib;
+  r.extra["huge_pages_mib"] = huge;
 
   auto placement = mapping->fd() >= 0 ? query_placement_of_file(*mapping)
                                       : query_placement(mapping->addr(), mapping->size());

@@ -22,10 +22,20 @@ void Sampler::start() {
   if (thread_.joinable()) return;
   samples_.clear();
   error_.clear();
-  // Nodes do not come and go during a cell; listing them once keeps each tick to the reads.
+  // Nodes do not come and go during a cell; opening their files once keeps each tick to the
+  // reads (see MeminfoReader).
+  readers_.clear();
   auto nodes = list_nodes(root_);
-  nodes_ = nodes.ok() ? *nodes : std::vector<int>{};
   if (!nodes.ok()) error_ = nodes.error().describe();
+  for (int n : nodes.ok() ? *nodes : std::vector<int>{}) {
+    auto reader = MeminfoReader::open(root_, n);
+    if (!reader) {
+      error_ = reader.error().describe();
+      readers_.clear();  // a sample without this node would read as a node with no memory
+      break;
+    }
+    readers_.push_back(std::move(*reader));
+  }
   const auto t0 = std::chrono::steady_clock::now();
   take_sample(t0);
   running_ = true;
@@ -46,13 +56,13 @@ std::vector<MeminfoSample> Sampler::stop() {
 void Sampler::take_sample(std::chrono::steady_clock::time_point t0) {
   MeminfoSample s;
   s.t_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (int n : nodes_) {
-    auto info = read_node_meminfo_fields(root_, n, sampled_fields());
+  for (auto& reader : readers_) {
+    auto info = reader.read(sampled_fields());
     if (!info) {
       if (error_.empty()) error_ = info.error().describe();
       return;  // a partial sample would read as a node with no memory
     }
-    s.nodes[n] = std::move(*info);
+    s.nodes[reader.node()] = std::move(*info);
   }
   if (!s.nodes.empty()) samples_.push_back(std::move(s));
 }

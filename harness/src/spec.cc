@@ -245,9 +245,16 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
     spec.populate_method = *str;
   }
   if (const auto* n = r.get("thp")) {
-    auto b = n->value<bool>();
-    if (!b) return make_error("run.thp: expected true or false");
-    spec.thp = *b;
+    // true/false read as on/off; "auto" is the default.
+    if (auto b = n->value<bool>()) {
+      spec.thp = *b ? ThpMode::kOn : ThpMode::kOff;
+    } else {
+      auto str = n->value<std::string>();
+      if (!str) return make_error("run.thp: expected \"auto\", \"on\", \"off\", true or false");
+      auto mode = parse_thp_mode(*str);
+      if (!mode) return make_error("run.thp: " + mode.error().message);
+      spec.thp = *mode;
+    }
   }
   if (const auto* n = r.get("workload")) {
     auto str = as_string(*n, "run.workload");

@@ -79,7 +79,7 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     << "\ntolerance = " << spec.tolerance << "\n";
   // Written only when set, so specs that never mention them render as before.
   if (spec.populate_method != "auto") o << "populate = " << quoted(spec.populate_method) << "\n";
-  if (spec.thp) o << "thp = true\n";
+  if (spec.thp != ThpMode::kAuto) o << "thp = " << quoted(thp_mode_name(spec.thp)) << "\n";
   if (spec.workload != "none") o << "workload = " << quoted(spec.workload) << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 
@@ -27,6 +28,24 @@ std::vector<std::string_view> tokens(std::string_view line) {
     i = j;
   }
   return out;
+}
+
+// The same into a caller's array, for parsers run at sampling rates: stores at most N tokens and
+// returns how many the line has, so a line with too many still reads as malformed.
+template <size_t N>
+size_t split_tokens(std::string_view line, std::array<std::string_view, N>& out) {
+  size_t count = 0, i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    size_t j = i;
+    while (j < line.size() && !std::isspace(static_cast<unsigned char>(line[j]))) ++j;
+    if (j > i) {
+      if (count < N) out[count] = line.substr(i, j - i);
+      ++count;
+    }
+    i = j;
+  }
+  return count;
 }
 
 template <class Fn>
@@ -112,12 +131,12 @@ Result<NodeMeminfo> parse_meminfo_lines(std::string_view text, int node,
   for_each_line(text, [&](std::string_view line) {
     ++lineno;
     if (failed || trim(line).empty()) return;
-    auto t = tokens(line);
+    std::array<std::string_view, 5> t;
+    const size_t n = split_tokens(line, t);
     int id = -1;
     uint64_t value = 0;
-    bool shape = (t.size() == 4 || (t.size() == 5 && t[4] == "kB")) && t[0] == "Node" &&
-                 parse_number(t[1], id) && t[2].size() > 1 && t[2].back() == ':' &&
-                 parse_number(t[3], value);
+    bool shape = (n == 4 || (n == 5 && t[4] == "kB")) && t[0] == "Node" && parse_number(t[1], id) &&
+                 t[2].size() > 1 && t[2].back() == ':' && parse_number(t[3], value);
     if (!shape) {
       bad = make_error("node meminfo line " + std::to_string(lineno) + " is malformed: \"" +
                        std::string(line) + "\"");
@@ -171,6 +190,34 @@ Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
 
 Result<NodeMeminfo> read_node_meminfo(const std::string& root, int node) {
   return read_meminfo_file(root, node, nullptr);
+}
+
+Result<MeminfoReader> MeminfoReader::open(const std::string& root, int node) {
+  MeminfoReader r;
+  r.node_ = node;
+  r.path_ = node_dir(root, node) + "/meminfo";
+  r.fd_.reset(::open(r.path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!r.fd_.valid()) return errno_error("open " + r.path_);
+  return r;
+}
+
+Result<NodeMeminfo> MeminfoReader::read(const std::vector<std::string>& fields) {
+  // sysfs regenerates the text on a read from offset 0; pread keeps one descriptor for the run.
+  buf_.resize(8192);
+  size_t len = 0;
+  while (true) {
+    if (len == buf_.size()) buf_.resize(buf_.size() * 2);
+    ssize_t n = ::pread(fd_.get(), buf_.data() + len, buf_.size() - len, static_cast<off_t>(len));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read " + path_);
+    }
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+  }
+  auto info = parse_meminfo_lines(std::string_view(buf_.data(), len), node_, &fields);
+  if (!info) return Error{0, path_ + ": " + info.error().message};
+  return info;
 }
 
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root) {
@@ -284,6 +331,25 @@ Result<std::string> read_kernel_release(const std::string& root) {
   std::string rel(trim(*text));
   if (rel.empty()) return make_error("kernel release is empty");
   return rel;
+}
+
+// "always [madvise] never\n" (transparent_hugepage/enabled)
+// "always within_size advise [never] deny force\n" (transparent_hugepage/shmem_enabled)
+Result<std::string> parse_bracketed_choice(std::string_view text) {
+  const size_t open = text.find('[');
+  const size_t close = text.find(']', open == std::string_view::npos ? 0 : open);
+  if (open == std::string_view::npos || close == std::string_view::npos || close == open + 1)
+    return make_error("no [selected] word in \"" + std::string(trim(text)) + "\"");
+  return std::string(text.substr(open + 1, close - open - 1));
+}
+
+Result<std::string> read_thp_setting(const std::string& root, const std::string& file) {
+  const std::string path = sys_path(root, "sys/kernel/mm/transparent_hugepage/" + file);
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  auto choice = parse_bracketed_choice(*text);
+  if (!choice) return Error{0, path + ": " + choice.error().message};
+  return choice;
 }
 
 // "Y\n" (/sys/module/kvm_amd/parameters/sev_snp)

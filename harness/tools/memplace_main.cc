@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
                       "Host toucher populate method: auto (madv_populate_write, else "
                       "store_per_page), madv_populate_write, store_per_page, memset, fallocate");
   run_cmd->add_flag("--thp", run.thp,
-                    "madvise(MADV_HUGEPAGE) before populating (recorded as method '...+thp')");
+                    "Require transparent huge pages: MADV_HUGEPAGE, refused = unsupported "
+                    "(default auto: advised like QEMU's guest RAM, the kernel's THP mode decides)");
+  run_cmd->add_flag("--no-thp", run.no_thp, "4 KiB pages: MADV_NOHUGEPAGE before populating");
   run_cmd->add_option("--workload", run.workload,
                       "After each populate, time a locality workload on the placed memory: "
                       "none, triad, chase (Google Benchmark JSON under workloads/)");

@@ -34,7 +34,8 @@ struct RunArgs {
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;
   std::optional<std::string> populate;  // "auto" or a populate.h method name
-  bool thp = false;                     // sets the spec's run.thp (never clears it)
+  bool thp = false;                     // run.thp = "on"
+  bool no_thp = false;                  // run.thp = "off"
   std::optional<std::string> workload;  // "none" | "triad" | "chase"
   std::string out_dir;
   std::string resume_dir;

@@ -9,9 +9,13 @@
 // without mapping them (placement cannot be read through the mapping until they are faulted),
 // and memset writes every byte, which is what memhog does.
 //
-// Transparent huge pages are a separate switch (PopulateOptions::thp), never a default: 2 MiB
-// folios change what is measured (page count, allocation order, zeroing cost), so a run says
-// whether it used them.
+// Transparent huge pages are a separate axis (ThpMode). The default, auto, advises
+// MADV_HUGEPAGE as QEMU does on every guest RAM block, and leaves the outcome to the kernel's THP
+// mode (enabled=always|madvise|never, shmem_enabled): memory that stands in for a VMM's guest RAM
+// gets the pages a VMM's would. With 4 KiB pages every method is within a few percent of the
+// kernel's own MAP_POPULATE (per-page allocation, LRU and memcg work dominate, not the fault);
+// 2 MiB folios are what makes populate several times faster. "off" advises MADV_NOHUGEPAGE, so
+// 4 KiB pages are measured even under enabled=always.
 #pragma once
 
 #include <sys/types.h>
@@ -54,19 +58,29 @@ Status populate_range(PopulateMethod m, void* begin, size_t len, int fd = -1,
 // Whether an error from populate_range means "try the next method" rather than "give up".
 bool populate_error_is_refusal(const Error& e);
 
-// How a toucher populates: a forced method or the default order, with or without THP.
+enum class ThpMode {
+  kAuto,  // MADV_HUGEPAGE where the backing can have huge folios; a refusal is no error
+  kOn,    // MADV_HUGEPAGE, and a refusal makes the run unsupported
+  kOff,   // MADV_NOHUGEPAGE (best effort): 4 KiB pages even under enabled=always
+};
+
+std::string thp_mode_name(ThpMode m);  // "auto", "on", "off"
+Result<ThpMode> parse_thp_mode(std::string_view name);
+
+// Gives [begin, begin+len) `mode`'s advice; call before populating. Returns whether huge pages
+// were asked for and the kernel took the advice (the kernel may still hand out 4 KiB pages: the
+// node meminfo's AnonHugePages/ShmemHugePages say what it did).
+Result<bool> apply_thp_mode(ThpMode mode, void* begin, size_t len);
+
+// How a toucher populates: a forced method or the default order, and the THP advice.
 struct PopulateOptions {
   std::optional<PopulateMethod> method;  // forced; none = populate_order() with fallback
-  bool thp = false;                      // madvise(MADV_HUGEPAGE) the whole mapping first
+  ThpMode thp = ThpMode::kAuto;
 };
 
 // Populates by `forced`, or by the first method of populate_order() the kernel accepts. Returns
 // the method that did the work.
 Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forced, void* begin,
                                               size_t len, int fd = -1, off_t file_offset = 0);
-
-// madvise(MADV_HUGEPAGE) on [begin, begin+len); call before populating. Fails where THP is
-// unavailable (CONFIG_TRANSPARENT_HUGEPAGE off, "never", or a guest_memfd mapping).
-Status advise_huge_pages(void* begin, size_t len);
 
 }  // namespace memplace

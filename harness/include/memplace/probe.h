@@ -32,6 +32,9 @@ struct ProbeReport {
   bool sev_snp_param = false;  // kvm_amd sev_snp=Y
   bool dev_sev = false;
   bool cpu_virt = false;  // vmx/svm in cpuinfo
+  // Transparent huge page modes ("always", "madvise", "never", ...); "" where the kernel has none.
+  std::string thp_enabled;
+  std::string thp_shmem_enabled;
   std::string qemu_binary;
   std::string qemu_version;
 };

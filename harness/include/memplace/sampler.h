@@ -47,7 +47,7 @@ class Sampler {
   std::atomic<bool> running_{false};
   std::thread thread_;
   std::vector<MeminfoSample> samples_;
-  std::vector<int> nodes_;
+  std::vector<MeminfoReader> readers_;
   std::string error_;
   std::mutex mu_;  // guards the wake-up only; samples_ belongs to the thread until join
   std::condition_variable wake_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "memplace/cell.h"
+#include "memplace/populate.h"
 #include "memplace/result.h"
 
 namespace memplace {
@@ -48,7 +49,7 @@ struct Spec {
   // [run] settings for every cell (not axes): how the host toucher populates, and the locality
   // workload timed on the placed memory afterwards (workload.h).
   std::string populate_method = "auto";  // "auto" (populate_order) or a populate.h method name
-  bool thp = false;                      // MADV_HUGEPAGE before populating (host toucher)
+  ThpMode thp = ThpMode::kAuto;          // the host toucher's huge page advice (populate.h)
   std::string workload = "none";         // "none" | "triad" | "chase"
   std::optional<TestbedSpec> testbed;
   std::string source_text;  // the TOML as given, copied into the results dir

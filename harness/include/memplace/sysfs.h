@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "memplace/result.h"
+#include "memplace/unique_fd.h"
 
 namespace memplace {
 
@@ -45,12 +46,34 @@ Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
                                              const std::vector<std::string>& fields);
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root);
 
+// One node's meminfo kept open for repeated reads: a 100 Hz sampler then pays for the kernel's
+// formatting of the file, not for a path lookup, an open and a buffer per tick.
+class MeminfoReader {
+ public:
+  static Result<MeminfoReader> open(const std::string& root, int node);
+  // The current values of `fields` (each must be present, as in parse_node_meminfo_fields).
+  Result<NodeMeminfo> read(const std::vector<std::string>& fields);
+  int node() const { return node_; }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+  int node_ = -1;
+  std::string buf_;
+};
+
 // Folds every CPU's pending vm statistics into the node counters (/proc/sys/vm/stat_refresh,
 // root only), so a snapshot taken right after a burst of allocation is exact rather than up to
 // a stat threshold per CPU behind. Best effort: failure leaves the counters as they are.
 void refresh_vm_stats(const std::string& root);
 
 Result<std::vector<int>> read_node_cpulist(const std::string& root, int node);
+
+// The selected word of a sysfs choice file, "always [madvise] never" -> "madvise".
+Result<std::string> parse_bracketed_choice(std::string_view text);
+// /sys/kernel/mm/transparent_hugepage/<file> ("enabled", "shmem_enabled"): the kernel's THP
+// mode, which decides what run.thp = "auto" gets.
+Result<std::string> read_thp_setting(const std::string& root, const std::string& file);
 
 // Node whose cpulist holds `cpu`, or an error when no node claims it.
 Result<int> node_of_cpu(const std::string& root, int cpu);
