@@ -205,6 +205,24 @@ std::vector<int> guest_nodes() {
   return nodes;
 }
 
+// What "/" is, from the last "/" entry in /proc/self/mounts: "/dev/vda ext4 rw" when booted
+// from a disk image, "rootfs rootfs rw" from an initramfs. The host records it as the boot path.
+//   /dev/vda / ext4 rw,relatime 0 0
+std::string root_mount() {
+  FILE* f = std::fopen("/proc/self/mounts", "re");
+  if (!f) return "unknown (no /proc/self/mounts)";
+  std::string found = "unknown (no / in /proc/self/mounts)";
+  char dev[256], dir[256], type[64], opts[512];
+  while (std::fscanf(f, "%255s %255s %63s %511s %*d %*d", dev, dir, type, opts) == 4) {
+    if (std::strcmp(dir, "/") == 0) {
+      std::string o = opts;
+      found = std::string(dev) + " " + type + " " + o.substr(0, o.find(','));
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+
 AgentHello make_hello() {
   AgentHello h;
   utsname u{};
@@ -213,6 +231,7 @@ AgentHello make_hello() {
   h.cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   struct sysinfo si {};
   if (sysinfo(&si) == 0) h.mem_bytes = static_cast<uint64_t>(si.totalram) * si.mem_unit;
+  h.workloads = {workload_name(WorkloadKind::kTriad), workload_name(WorkloadKind::kChase)};
   return h;
 }
 
@@ -432,6 +451,7 @@ int agent_main(int argc, char** argv) {
   }
   Channel ch(fd);
   ch.send(make_hello());
+  if (getpid() == 1) ch.send(AgentLog{"root: " + root_mount()});
 
   std::string line;
   while (true) {

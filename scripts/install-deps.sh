@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   python3 python3-matplotlib
-  qemu-system-x86 busybox-static cpio zstd xz-utils
+  qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs
   stress-ng clang
 )
 

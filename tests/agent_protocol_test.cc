@@ -26,6 +26,27 @@ TEST(AgentProtocol, HelloRoundTrips) {
   EXPECT_EQ(back->mem_bytes, 536870912u);
 }
 
+TEST(AgentProtocol, HelloListsTheWorkloadsAndAnOlderAgentsHelloListsNone) {
+  AgentHello h;
+  h.kernel = "k";
+  h.cpus = 1;
+  h.workloads = {"triad", "chase"};
+  auto m = decode_guest_message(encode_guest_message(h));
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  EXPECT_EQ(std::get<AgentHello>(*m).workloads, h.workloads);
+  auto old = decode_guest_message(
+      R"({"type":"hello","protocol":1,"kernel":"k","nodes":[0],"cpus":1,"mem_bytes":1})");
+  ASSERT_TRUE(old.ok()) << old.error().describe();
+  EXPECT_TRUE(std::get<AgentHello>(*old).workloads.empty());
+  for (const char* bad : {R"("triad")", "[1]", "[null]", R"([["triad"]])"}) {
+    auto m = decode_guest_message(
+        std::string(R"({"type":"hello","protocol":1,"kernel":"k","nodes":[0],"cpus":1,)") +
+        R"("mem_bytes":1,"workloads":)" + bad + "}");
+    ASSERT_FALSE(m.ok()) << "accepted workloads " << bad;
+    EXPECT_NE(m.error().message.find("workloads"), std::string::npos);
+  }
+}
+
 TEST(AgentProtocol, DoneRoundTripsWithTrailingCarriageReturn) {
   AgentDone d{0.81, "madv_populate_write", 268435456, {0.8, 0.79}};
   auto m = decode_guest_message(encode_guest_message(d) + "\r\n");

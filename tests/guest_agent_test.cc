@@ -102,6 +102,7 @@ TEST_F(AgentOnHost, HelloGoDonePoweroff) {
   EXPECT_FALSE(h->nodes.empty());
   EXPECT_GE(h->cpus, 1);
   EXPECT_GT(h->mem_bytes, 0u);
+  EXPECT_EQ(h->workloads, (std::vector<std::string>{"triad", "chase"}));
 
   AgentGo go;
   go.size_bytes = 32ull << 20;

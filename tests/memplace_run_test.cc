@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "memplace/results_io.h"
 
@@ -92,7 +93,9 @@ TEST_P(RunEachBacking, PlacementCoversEveryPage) {
   ASSERT_TRUE(manifest.ok());
   EXPECT_EQ((*manifest)["schema_version"], kSchemaVersion);
   EXPECT_EQ((*manifest)["status"], "complete");
-  if (backing != "anon") EXPECT_FALSE(r.policy_readback.empty());
+  if (backing != "anon") {
+    EXPECT_FALSE(r.policy_readback.empty());
+  }
   fs::remove_all(out);
 }
 
@@ -145,6 +148,47 @@ TEST(MemplaceRun, ResumeSkipsFinishedRuns) {
   auto runs = read_runs(out + "/runs.jsonl");
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->records.size(), 2u) << "resume duplicated finished runs";
+  fs::remove_all(out);
+}
+
+bool on_path(const std::string& program) {
+  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// One matrix, three touchers: each cell runs through its own toucher and lands in the same
+// runs.jsonl in the same record shape. Where /dev/kvm or QEMU is missing the cell must say so as
+// an unsupported row, and the others still run.
+TEST(MemplaceRun, OneMatrixMixesHostVcpuAndQemuTouchers) {
+  std::string out = temp_dir("mixed");
+  auto e = run_memplace(
+      "run --toucher host,vcpu,qemu --backing shmem --size 32MiB --policy bind --nodes 0 --out " +
+      out);
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe() << "\n" << e.output;
+  ASSERT_EQ(runs->records.size(), 3u) << e.output;
+  std::map<std::string, const RunRecord*> by_toucher;
+  for (const auto& r : runs->records) by_toucher[r.toucher] = &r;
+  ASSERT_EQ(by_toucher.size(), 3u);
+  const bool available[] = {true, kvm_usable(), on_path("qemu-system-x86_64")};
+  const char* names[] = {"host", "vcpu", "qemu"};
+  for (int i = 0; i < 3; ++i) {
+    const RunRecord& r = *by_toucher.at(names[i]);
+    if (!available[i]) {
+      EXPECT_EQ(r.status, "unsupported") << names[i] << ": " << r.message;
+      continue;
+    }
+    ASSERT_EQ(r.status, "ok") << names[i] << ": " << r.message;
+    ASSERT_TRUE(r.verdict.has_value()) << names[i];
+    EXPECT_TRUE(r.verdict->honored) << names[i];
+    // The qemu cell's mapping is the whole guest RAM (touch + guest kernel), so at least 32 MiB.
+    const uint64_t node0 = r.placement_pages.count(0) ? r.placement_pages.at(0) : 0;
+    if (r.toucher == "qemu") {
+      EXPECT_GE(node0, (32u << 20) / 4096) << names[i];
+    } else {
+      EXPECT_EQ(node0, (32u << 20) / 4096) << names[i];
+    }
+  }
+  EXPECT_EQ(e.status, 0) << e.output;
   fs::remove_all(out);
 }
 

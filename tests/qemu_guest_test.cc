@@ -3,12 +3,19 @@
 #include "memplace/qemu_guest.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include "memplace/qemu_run.h"
+#include "memplace/spec.h"
+#include "memplace/subprocess.h"
 
 namespace memplace {
 namespace {
@@ -257,6 +264,173 @@ TEST(GuestRamPlacement, FindsTheMemfdMappingsAndConvertsPageSizes) {
   EXPECT_EQ(g.mappings.size(), 2u);
   auto ram = guest_ram_placement(maps, "ram");
   EXPECT_EQ(ram.pages, (std::map<int, uint64_t>{{0, 5000}, {1, 7}}));
+}
+
+// A fake environment, so the precedence is tested without touching the process's own.
+std::function<const char*(const char*)> fake_env(std::map<std::string, std::string> vars) {
+  auto held = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
+  return [held](const char* name) -> const char* {
+    auto it = held->find(name);
+    return it == held->end() ? nullptr : it->second.c_str();
+  };
+}
+
+TEST(QemuSpecEnv, SpecValuesWinAndTheEnvironmentFillsTheRest) {
+  QemuSpec spec;
+  spec.binary = "/opt/qemu-snp/bin/qemu-system-x86_64";
+  spec.snp = false;
+  auto q = qemu_spec_env_fallbacks(spec, fake_env({{"MEMPLACE_QEMU", "/usr/bin/other-qemu"},
+                                                   {"MEMPLACE_QEMU_SNP", "1"},
+                                                   {"MEMPLACE_QEMU_CBITPOS", "47"},
+                                                   {"MEMPLACE_QEMU_DISK", "/srv/guest.img"},
+                                                   {"MEMPLACE_AGENT", ""}}));
+  ASSERT_TRUE(q.ok()) << q.error().describe();
+  EXPECT_EQ(q->binary, "/opt/qemu-snp/bin/qemu-system-x86_64");
+  EXPECT_EQ(q->snp, false);
+  EXPECT_EQ(q->cbitpos, 47);
+  EXPECT_EQ(q->disk_image, "/srv/guest.img");
+  EXPECT_FALSE(q->agent.has_value());  // empty counts as unset
+  EXPECT_FALSE(q->ovmf.has_value());
+  // Nothing set anywhere: nothing changes.
+  auto none = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(*none == QemuSpec{});
+}
+
+TEST(QemuSpecEnv, BadValuesNameTheVariable) {
+  auto snp = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({{"MEMPLACE_QEMU_SNP", "yes"}}));
+  ASSERT_FALSE(snp.ok());
+  EXPECT_NE(snp.error().message.find("MEMPLACE_QEMU_SNP: expected 0 or 1"), std::string::npos)
+      << snp.error().message;
+  auto num = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({{"MEMPLACE_QEMU_BOOT_TIMEOUT", "5s"}}));
+  ASSERT_FALSE(num.ok());
+  EXPECT_NE(num.error().message.find("MEMPLACE_QEMU_BOOT_TIMEOUT"), std::string::npos)
+      << num.error().message;
+  auto range = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({{"MEMPLACE_QEMU_CBITPOS", "99"}}));
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.error().message.find("environment: qemu.cbitpos: must be 1..63"),
+            std::string::npos)
+      << range.error().message;
+  // A spec value shadows a bad variable: it is never read.
+  QemuSpec set;
+  set.cbitpos = 51;
+  EXPECT_TRUE(qemu_spec_env_fallbacks(set, fake_env({{"MEMPLACE_QEMU_CBITPOS", "99"}})).ok());
+}
+
+TEST(QemuToucherOptions, TableFieldsOverrideTheDefaults) {
+  QemuToucherOptions defaults = qemu_toucher_options(QemuSpec{});
+  EXPECT_EQ(defaults.qemu_binary, "qemu-system-x86_64");
+  EXPECT_EQ(defaults.disk_agent, "/sbin/memplace-agent");
+  EXPECT_EQ(defaults.snp_config.cbitpos, 51);
+  EXPECT_EQ(defaults.boot_timeout_seconds, 120);
+  QemuSpec q;
+  q.binary = "/opt/q";
+  q.kernel = "/boot/bzImage";
+  q.disk_image = "/srv/g.img";
+  q.disk_agent = "/opt/agent";
+  q.agent = "/a";
+  q.busybox = "/bb";
+  q.accel = "tcg";
+  q.snp = true;
+  q.ovmf = "/fw";
+  q.cbitpos = 47;
+  q.reduced_phys_bits = 5;
+  q.kernel_hashes = true;
+  q.boot_timeout_s = 7;
+  q.agent_timeout_s = 8;
+  q.poweroff_timeout_s = 9;
+  q.guest_overhead_bytes = 64ull << 20;
+  q.extra_append = "quiet";
+  QemuToucherOptions o = qemu_toucher_options(q);
+  EXPECT_EQ(o.qemu_binary, "/opt/q");
+  EXPECT_EQ(o.kernel, "/boot/bzImage");
+  EXPECT_EQ(o.disk_image, "/srv/g.img");
+  EXPECT_EQ(o.disk_agent, "/opt/agent");
+  EXPECT_EQ(o.agent_binary, "/a");
+  EXPECT_EQ(o.busybox, "/bb");
+  EXPECT_EQ(o.accel, "tcg");
+  EXPECT_TRUE(o.snp);
+  EXPECT_EQ(o.snp_config.ovmf, "/fw");
+  EXPECT_EQ(o.snp_config.cbitpos, 47);
+  EXPECT_EQ(o.snp_config.reduced_phys_bits, 5);
+  EXPECT_TRUE(o.snp_config.kernel_hashes);
+  EXPECT_EQ(o.boot_timeout_seconds, 7);
+  EXPECT_EQ(o.agent_timeout_seconds, 8);
+  EXPECT_EQ(o.poweroff_timeout_seconds, 9);
+  EXPECT_EQ(o.guest_overhead_bytes, 64ull << 20);
+  EXPECT_EQ(o.extra_append, "quiet");
+}
+
+// A disk image guest: root and init on the command line, the image attached as a snapshot.
+TEST(QemuGuestCommand, DiskImageBootsRootFromTheCommandLine) {
+  QemuToucherOptions o;
+  o.disk_image = "/srv/guest.img";
+  o.disk_agent = "/usr/local/bin/memplace-agent";
+  auto c = qemu_guest_config_for(qemu_cell(PolicyMode::kBind, {0}, BackingKind::kShmem), o,
+                                 qemu_72(), "tcg", fixed_paths());
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  expect_golden("disk_image", format_command_multiline(qemu_guest_command(*c)));
+}
+
+constexpr const char* kSnpSpec = R"(name = "snp-from-spec"
+[matrix]
+policy = "bind:0"
+backing = "guest_memfd"
+toucher = "qemu"
+size = "1GiB"
+threads = 4
+[qemu]
+binary = "/opt/qemu-snp/bin/qemu-system-x86_64"
+kernel = "debian:7.3"
+snp = true
+ovmf = "/opt/snp/OVMF.fd"
+cbitpos = 47
+reduced_phys_bits = 5
+kernel_hashes = true
+)";
+
+// `memplace run SPEC --dry-run` prints the [qemu] table's binary, SNP object and firmware. The
+// binary does not exist, so its version is unknown and the preflight line says why it cannot
+// run; --root makes the SNP host checks read a fixture instead of this machine.
+TEST(QemuDryRun, SpecTableReachesThePrintedCommand) {
+  std::string dir = ::testing::TempDir() + "/memplace-qemu-dry-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/resume");
+  std::ofstream(dir + "/snp.toml") << kSnpSpec;
+  std::string root = std::string(MEMPLACE_FIXTURES) + "/host";
+  // The table leaves the disk unset; a caller's environment must not fill it in here.
+  for (const char* v : {"MEMPLACE_QEMU_DISK", "MEMPLACE_QEMU_DISK_AGENT"}) unsetenv(v);
+  auto out = run_command(
+      {MEMPLACE_BINARY, "run", dir + "/snp.toml", "--root", root, "--force", "--dry-run"});
+  ASSERT_TRUE(out.ok()) << out.error().describe();
+  ASSERT_EQ(out->exit_code, 0) << out->err;
+  EXPECT_NE(out->out.find("/opt/qemu-snp/bin/qemu-system-x86_64 \\\n"), std::string::npos);
+  EXPECT_NE(out->out.find("sev-snp-guest,id=sev0,cbitpos=47,reduced-phys-bits=5,kernel-hashes=on"),
+            std::string::npos);
+  EXPECT_NE(out->out.find("-bios /opt/snp/OVMF.fd"), std::string::npos);
+  expect_golden("dry_run_spec", out->out);
+
+  // --resume reads the results dir's spec copy, [qemu] included, and prints the same commands.
+  auto spec = parse_spec(kSnpSpec, "snp.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  std::ofstream(dir + "/resume/spec.toml") << render_spec_toml(*spec);
+  auto resumed = run_command({MEMPLACE_BINARY, "run", "--resume", dir + "/resume", "--root", root,
+                              "--force", "--dry-run"});
+  ASSERT_TRUE(resumed.ok()) << resumed.error().describe();
+  ASSERT_EQ(resumed->exit_code, 0) << resumed->err;
+  EXPECT_EQ(resumed->out, out->out);
+  std::filesystem::remove_all(dir);
+}
+
+// A bad [qemu] value stops the run before anything starts, with exit 2 and the field named.
+TEST(QemuDryRun, BadTableIsRefusedWithExitTwo) {
+  std::string path = ::testing::TempDir() + "/memplace-bad-qemu-" + std::to_string(getpid());
+  std::ofstream(path) << "[matrix]\ntoucher = \"qemu\"\n[qemu]\ncbitpos = 0\n";
+  auto out = run_command({MEMPLACE_BINARY, "run", path, "--dry-run"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->exit_code, 2);
+  EXPECT_NE(out->err.find("qemu.cbitpos: must be 1..63"), std::string::npos) << out->err;
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -115,7 +115,9 @@ TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
     EXPECT_NEAR(guest_delta, 256.0, 25.6);
     EXPECT_GE(n0 * 4096, 256ull << 20);
     for (const auto& [node, pages] : r.placement_pages) {
-      if (node != 0) EXPECT_EQ(pages, 0u) << "node " << node;
+      if (node != 0) {
+        EXPECT_EQ(pages, 0u) << "node " << node;
+      }
     }
     // The record is complete.
     ASSERT_TRUE(r.verdict.has_value());
@@ -259,7 +261,7 @@ TEST_F(QemuRunTest, TriadWorkloadReportIsWrittenAndLinkedFromTheRecord) {
   ctx_.workload = "triad";
   options_.workload_repetitions = 3;
   options_.workload_min_time_seconds = 0.05;
-  RunRecord r = run_qemu_cell(cell_, ctx_, "r0007", options_);
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0009", options_);
   expect_workload_linked(r, out_, "triad", "bytes_per_second");
   EXPECT_EQ(r.extra["workload"]["benchmarks"].size(), 4u);  // 3 repetitions and their median
   EXPECT_TRUE(live_children().empty());
@@ -270,8 +272,100 @@ TEST_F(QemuRunTest, ChaseWorkloadReportIsWrittenAndLinkedFromTheRecord) {
   ctx_.workload = "chase";
   options_.workload_repetitions = 3;
   options_.workload_min_time_seconds = 0.05;
-  RunRecord r = run_qemu_cell(cell_, ctx_, "r0008", options_);
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0010", options_);
   expect_workload_linked(r, out_, "chase", "seconds_per_load");
+  EXPECT_TRUE(live_children().empty());
+}
+
+// A raw ext4 image built without root: mke2fs copies a directory tree into the new filesystem.
+// It holds busybox, the agent at `agent_in_image` (none when empty) and a marker file.
+std::string make_disk_image(const fs::path& dir, const std::string& agent_in_image) {
+  fs::path tree = dir / "tree";
+  for (const char* d : {"bin", "sbin", "proc", "sys", "dev", "tmp", "etc"})
+    fs::create_directories(tree / d);
+  fs::copy_file("/bin/busybox", tree / "bin/busybox");
+  if (!agent_in_image.empty()) {
+    fs::path dst = tree / agent_in_image.substr(1);
+    fs::create_directories(dst.parent_path());
+    fs::copy_file(agent_path(), dst);
+  }
+  std::ofstream(tree / "etc/memplace-disk") << "booted from the memplace test disk\n";
+  std::string image = (dir / "guest.img").string();
+  auto made = run_command({"mke2fs", "-q", "-F", "-t", "ext4", "-d", tree.string(), image, "32M"});
+  if (!made || made->exit_code != 0) {
+    ADD_FAILURE() << "mke2fs: " << (made ? made->err : made.error().describe());
+    return "";
+  }
+  return image;
+}
+
+bool have_mke2fs() {
+  for (const char* p : {"/usr/sbin/mke2fs", "/sbin/mke2fs"})
+    if (access(p, X_OK) == 0) return true;
+  return false;
+}
+
+// The spec's [qemu] table (through ctx.qemu, as `memplace run` passes it) boots a guest whose
+// root is a user disk image: the initramfs carries no agent, only the virtio modules and a
+// switch_root, so the hello and the touch can only come from the agent on the disk.
+TEST_F(QemuRunTest, DiskImageWithThePreinstalledAgentBootsAndTouches) {
+  if (!have_mke2fs()) GTEST_SKIP() << "mke2fs (e2fsprogs) is not installed";
+  std::string image = make_disk_image(out_, "/usr/local/bin/memplace-agent");
+  ASSERT_FALSE(image.empty());
+  ctx_.qemu.kernel = "debian:7";
+  ctx_.qemu.accel = "tcg";
+  ctx_.qemu.disk_image = image;
+  ctx_.qemu.disk_agent = "/usr/local/bin/memplace-agent";
+  ctx_.qemu.boot_timeout_s = 120;
+  ctx_.qemu.agent_timeout_s = 120;
+  cell_.size_bytes = 64ull << 20;
+  auto before = fs::last_write_time(image);
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0007");
+  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+  std::printf("disk boot %.2f s, wall %.2f s, guest root %s, initramfs %llu bytes\n",
+              r.extra["boot_seconds"].get<double>(), r.wall_seconds,
+              r.extra["guest"].value("root", "?").c_str(),
+              static_cast<unsigned long long>(r.extra["initramfs_bytes"].get<uint64_t>()));
+  EXPECT_EQ(r.extra["guest_root"], "disk");
+  // The agent, PID 1 after switch_root, found "/" on the virtio disk.
+  EXPECT_EQ(r.extra["guest"]["root"].get<std::string>().rfind("/dev/vda ext4", 0), 0u)
+      << to_json(r).dump(2);
+  std::string cmd = r.extra["qemu_command"].get<std::string>();
+  EXPECT_NE(cmd.find("file=" + image + ",if=virtio,format=raw,snapshot=on"), std::string::npos);
+  EXPECT_NE(cmd.find("root=/dev/vda rw init=/usr/local/bin/memplace-agent"), std::string::npos);
+  // The placement: bind to node 0, all of the 64 MiB there.
+  EXPECT_EQ(r.extra["agent"]["bytes"].get<uint64_t>(), 64ull << 20);
+  ASSERT_TRUE(r.placement_pages.count(0));
+  EXPECT_GE(r.placement_pages.at(0) * 4096, 64ull << 20);
+  for (const auto& [node, pages] : r.placement_pages)
+    if (node != 0) {
+      EXPECT_EQ(pages, 0u) << "node " << node;
+    }
+  ASSERT_TRUE(r.verdict.has_value());
+  EXPECT_TRUE(r.verdict->honored) << r.verdict->reason;
+  // snapshot=on: mounting ext4 read-write writes its superblock, but into QEMU's temporary
+  // overlay, never into the user's file.
+  EXPECT_EQ(fs::last_write_time(image), before);
+  EXPECT_TRUE(live_children().empty());
+}
+
+// An image without the agent fails with the init's reason (its console line, read back once
+// QEMU has powered off) instead of waiting out the boot timeout.
+TEST_F(QemuRunTest, DiskImageWithoutTheAgentFailsWithTheReason) {
+  if (!have_mke2fs()) GTEST_SKIP() << "mke2fs (e2fsprogs) is not installed";
+  std::string image = make_disk_image(out_, "");
+  ASSERT_FALSE(image.empty());
+  ctx_.qemu.kernel = "debian:7";
+  ctx_.qemu.accel = "tcg";
+  ctx_.qemu.disk_image = image;
+  ctx_.qemu.boot_timeout_s = 120;
+  cell_.size_bytes = 64ull << 20;
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0008");
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_NE(r.message.find("memplace-init: /sbin/memplace-agent is not in /dev/vda"),
+            std::string::npos)
+      << r.message;
+  EXPECT_TRUE(r.extra.contains("serial_log"));
   EXPECT_TRUE(live_children().empty());
 }
 

@@ -163,6 +163,127 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
                       BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
 
+// The [qemu] table's keys, types and ranges, under the same rule.
+INSTANTIATE_TEST_SUITE_P(
+    QemuTable, BadSpecTest,
+    ::testing::Values(BadSpec{"[qemu]\nbinray = \"/opt/q\"", "qemu.binray: unknown key"},
+                      BadSpec{"qemu = 1", "qemu: expected a table"},
+                      BadSpec{"[qemu]\nsnp = \"yes\"", "qemu.snp: expected true or false"},
+                      BadSpec{"[qemu]\nsnp = 1", "qemu.snp: expected true or false"},
+                      BadSpec{"[qemu]\ncbitpos = 64", "qemu.cbitpos: must be 1..63"},
+                      BadSpec{"[qemu]\ncbitpos = \"51\"", "qemu.cbitpos: expected an integer"},
+                      BadSpec{"[qemu]\nreduced_phys_bits = -1", "qemu.reduced_phys_bits"},
+                      BadSpec{"[qemu]\nkernel_hashes = 0", "qemu.kernel_hashes"},
+                      BadSpec{"[qemu]\naccel = \"hvf\"", "qemu.accel: must be auto, kvm or tcg"},
+                      BadSpec{"[qemu]\nbinary = \"\"", "qemu.binary: must not be empty"},
+                      BadSpec{"[qemu]\novmf = 3", "qemu.ovmf: expected a string"},
+                      BadSpec{"[qemu]\ndisk_agent = \"sbin/memplace-agent\"",
+                              "qemu.disk_agent: must be an absolute path"},
+                      BadSpec{"[qemu]\nboot_timeout_s = 0",
+                              "qemu.boot_timeout_s: must be 1..86400"},
+                      BadSpec{"[qemu]\nagent_timeout_s = 99999999999",
+                              "qemu.agent_timeout_s: 99999999999 is out of range"},
+                      BadSpec{"[qemu]\npoweroff_timeout_s = 1.5", "qemu.poweroff_timeout_s"},
+                      BadSpec{"[qemu]\nguest_overhead = \"1MiB\"", "qemu.guest_overhead"},
+                      BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    ThpSetting, BadSpecTest,
+    ::testing::Values(BadSpec{"[run]\nthp = \"always\"", "run.thp: unknown THP mode 'always'"},
+                      BadSpec{"[run]\nthp = 1", "run.thp: expected \"auto\", \"on\", \"off\""}));
+
+TEST(ThpSetting, AutoByDefaultBooleansAndNamesAndRenderedOnlyWhenSet) {
+  auto plain = parse_spec("[matrix]\nbacking = \"anon\"\n", "t.toml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->thp, ThpMode::kAuto);
+  EXPECT_EQ(render_spec_toml(*plain).find("thp"), std::string::npos);
+  for (auto [text, want] : {std::pair{"true", ThpMode::kOn}, std::pair{"false", ThpMode::kOff},
+                            std::pair{"\"on\"", ThpMode::kOn}, std::pair{"\"off\"", ThpMode::kOff},
+                            std::pair{"\"auto\"", ThpMode::kAuto}}) {
+    auto spec = parse_spec(std::string("[run]\nthp = ") + text + "\n", "t.toml");
+    ASSERT_TRUE(spec.ok()) << text << ": " << spec.error().describe();
+    EXPECT_EQ(spec->thp, want) << text;
+    auto again = parse_spec(render_spec_toml(*spec), "again.toml");
+    ASSERT_TRUE(again.ok()) << again.error().describe();
+    EXPECT_EQ(again->thp, want) << text;
+  }
+}
+
+// Every [qemu] key, read, rendered and read back unchanged; unset keys stay unset.
+TEST(QemuTable, ParsesRendersAndRoundTrips) {
+  constexpr const char* kSpec = R"(
+[matrix]
+policy = "interleave:0-1"
+backing = "guest_memfd"
+toucher = "qemu"
+[qemu]
+binary = "/opt/qemu-snp/bin/qemu-system-x86_64"
+kernel = "debian:7.3"
+disk_image = "/srv/guest \"one\".img"
+disk_agent = "/usr/local/bin/memplace-agent"
+agent = "/opt/memplace/memplace-agent"
+busybox = "/opt/busybox"
+accel = "kvm"
+snp = true
+ovmf = "/opt/ovmf/OVMF.fd"
+cbitpos = 47
+reduced_phys_bits = 5
+kernel_hashes = true
+boot_timeout_s = 30
+agent_timeout_s = 900
+poweroff_timeout_s = 5
+guest_overhead = "512MiB"
+extra_append = "mitigations=off"
+)";
+  auto spec = parse_spec(kSpec, "q.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  const QemuSpec& q = spec->qemu;
+  EXPECT_EQ(q.binary, "/opt/qemu-snp/bin/qemu-system-x86_64");
+  EXPECT_EQ(q.kernel, "debian:7.3");
+  EXPECT_EQ(q.disk_image, "/srv/guest \"one\".img");
+  EXPECT_EQ(q.disk_agent, "/usr/local/bin/memplace-agent");
+  EXPECT_EQ(q.agent, "/opt/memplace/memplace-agent");
+  EXPECT_EQ(q.busybox, "/opt/busybox");
+  EXPECT_EQ(q.accel, "kvm");
+  EXPECT_EQ(q.snp, true);
+  EXPECT_EQ(q.ovmf, "/opt/ovmf/OVMF.fd");
+  EXPECT_EQ(q.cbitpos, 47);
+  EXPECT_EQ(q.reduced_phys_bits, 5);
+  EXPECT_EQ(q.kernel_hashes, true);
+  EXPECT_EQ(q.boot_timeout_s, 30);
+  EXPECT_EQ(q.agent_timeout_s, 900);
+  EXPECT_EQ(q.poweroff_timeout_s, 5);
+  EXPECT_EQ(q.guest_overhead_bytes, 512ull << 20);
+  EXPECT_EQ(q.extra_append, "mitigations=off");
+
+  std::string text = render_spec_toml(*spec);
+  auto again = parse_spec(text, "rendered.toml");
+  ASSERT_TRUE(again.ok()) << again.error().describe() << "\n" << text;
+  EXPECT_TRUE(again->qemu == q) << text;
+  // The testbed's inner spec keeps it too: only [testbed] is left out.
+  auto inner = parse_spec(render_spec_toml(*spec, /*with_testbed=*/false), "inner.toml");
+  ASSERT_TRUE(inner.ok());
+  EXPECT_TRUE(inner->qemu == q);
+
+  // A partial table renders only what it sets.
+  auto partial = parse_spec("[qemu]\nsnp = false\n", "p.toml");
+  ASSERT_TRUE(partial.ok()) << partial.error().describe();
+  std::string partial_text = render_spec_toml(*partial);
+  EXPECT_NE(partial_text.find("[qemu]\nsnp = false\n"), std::string::npos) << partial_text;
+  EXPECT_EQ(partial_text.find("cbitpos"), std::string::npos) << partial_text;
+  auto partial_again = parse_spec(partial_text, "p2.toml");
+  ASSERT_TRUE(partial_again.ok());
+  EXPECT_TRUE(partial_again->qemu == partial->qemu);
+  EXPECT_FALSE(partial_again->qemu.binary.has_value());
+}
+
+TEST(QemuTable, AbsentTableRendersNothing) {
+  auto spec = parse_spec("[matrix]\ntoucher = \"qemu\"\n", "t.toml");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_TRUE(spec->qemu == QemuSpec{});
+  EXPECT_EQ(render_spec_toml(*spec).find("[qemu]"), std::string::npos);
+}
+
 TEST(ValidateCells, RefusesMissingNodesAndOversizedCells) {
   HostFacts host;
   host.nodes = {0, 2};

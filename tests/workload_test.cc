@@ -102,7 +102,7 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   std::string dir = temp_dir("cli");
   std::string out = dir + "/out";
   auto [status, output] = run_memplace(
-      "run --size 8MiB --threads 2 --workload triad --populate memset --out " + out + " -q");
+      "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out + " -q");
   ASSERT_EQ(status, 0) << output;
   auto runs = read_runs(out + "/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();

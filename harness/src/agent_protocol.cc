@@ -159,6 +159,14 @@ Result<GuestMessage> decode_guest_object(const json& j) {
     auto mem = get_u64(j, type, "mem_bytes");
     if (!mem) return mem.error();
     h.mem_bytes = *mem;
+    if (auto w = j.find("workloads"); w != j.end()) {
+      if (!w->is_array() || w->size() > 16) return field_error(type, "workloads", "is not a list");
+      for (const auto& name : *w) {
+        if (!name.is_string() || name.get_ref<const std::string&>().size() > 32)
+          return field_error(type, "workloads", "holds something other than a workload name");
+        h.workloads.push_back(name.get<std::string>());
+      }
+    }
     return GuestMessage{h};
   }
   if (type == "progress") {
@@ -296,33 +304,35 @@ Status check_benchmark_json(const json& j) {
 }
 
 std::string encode_guest_message(const GuestMessage& m) {
-  json j = std::visit(
-      Overloaded{
-          [](const AgentHello& h) {
-            return json{{"type", "hello"},  {"protocol", h.protocol}, {"kernel", h.kernel},
-                        {"nodes", h.nodes}, {"cpus", h.cpus},         {"mem_bytes", h.mem_bytes}};
-          },
-          [](const AgentProgress& p) {
-            return json{{"type", "progress"}, {"bytes", p.bytes}};
-          },
-          [](const AgentDone& d) {
-            return json{{"type", "done"},
-                        {"seconds", d.seconds},
-                        {"method", d.method},
-                        {"bytes", d.bytes},
-                        {"per_thread_seconds", d.per_thread_seconds}};
-          },
-          [](const AgentError& e) {
-            return json{{"type", "error"}, {"message", e.message}};
-          },
-          [](const AgentLog& l) {
-            return json{{"type", "log"}, {"message", l.message}};
-          },
-          [](const AgentWorkload& w) {
-            return json{{"type", "workload"}, {"kind", w.kind}, {"report", w.report}};
-          },
-      },
-      m);
+  json j =
+      std::visit(Overloaded{
+                     [](const AgentHello& h) {
+                       return json{{"type", "hello"},         {"protocol", h.protocol},
+                                   {"kernel", h.kernel},      {"nodes", h.nodes},
+                                   {"cpus", h.cpus},          {"mem_bytes", h.mem_bytes},
+                                   {"workloads", h.workloads}};
+                     },
+                     [](const AgentProgress& p) {
+                       return json{{"type", "progress"}, {"bytes", p.bytes}};
+                     },
+                     [](const AgentDone& d) {
+                       return json{{"type", "done"},
+                                   {"seconds", d.seconds},
+                                   {"method", d.method},
+                                   {"bytes", d.bytes},
+                                   {"per_thread_seconds", d.per_thread_seconds}};
+                     },
+                     [](const AgentError& e) {
+                       return json{{"type", "error"}, {"message", e.message}};
+                     },
+                     [](const AgentLog& l) {
+                       return json{{"type", "log"}, {"message", l.message}};
+                     },
+                     [](const AgentWorkload& w) {
+                       return json{{"type", "workload"}, {"kind", w.kind}, {"report", w.report}};
+                     },
+                 },
+                 m);
   return dump_line(j);
 }
 

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "commands_internal.h"
@@ -163,13 +165,21 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     spec.testbed->modules_dir = a.modules_dir;
   }
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
+  // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
+  // [qemu] leaves unset, and land in the results dir's spec copy, so --resume (above) needs none.
+  if (std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end()) {
+    auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
+    if (!q) return q.error();
+    spec.qemu = *q;
+  }
   return spec;
 }
 
-void print_cells(const std::vector<Cell>& cells) {
+void print_cells(const Spec& spec, const std::vector<Cell>& cells, const std::string& sysfs_root) {
+  QemuToucherOptions qemu = qemu_toucher_options(spec.qemu);
   for (const auto& c : cells) {
     std::printf("%s #%d\n", cell_key(c).c_str(), c.repeat);
-    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c).c_str(), stdout);
+    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c, qemu, sysfs_root).c_str(), stdout);
   }
 }
 
@@ -219,7 +229,7 @@ int command_run(const RunArgs& args) {
                  s.error().message.c_str());
   }
   if (args.dry_run) {
-    print_cells(cells);
+    print_cells(*spec, cells, args.sysfs_root);
     return kExitOk;
   }
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;

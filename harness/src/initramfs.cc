@@ -151,6 +151,34 @@ std::string render_init_script(const InitScript& init) {
   return s;
 }
 
+std::string switch_root_run_line() {
+  std::string s;
+  s += "ROOT=; FSTYPE=; FLAGS=rw; NEWINIT=/sbin/init\n";
+  s += "for w in $(cat /proc/cmdline); do\n";
+  s += "  case \"$w\" in\n";
+  s += "    root=*) ROOT=\"${w#root=}\" ;;\n";
+  s += "    rootfstype=*) FSTYPE=\"${w#rootfstype=}\" ;;\n";
+  s += "    init=*) NEWINIT=\"${w#init=}\" ;;\n";
+  s += "    ro) FLAGS=ro ;;\n";
+  s += "  esac\n";
+  s += "done\n";
+  s += "fail() { echo \"memplace-init: $1\" > /dev/console; sync; poweroff -f; }\n";
+  s += "[ -n \"$ROOT\" ] || fail \"no root= on the kernel command line\"\n";
+  // The block driver probes asynchronously on some kernels: give the device 5 s to appear.
+  s += "n=0\n";
+  s += "while [ ! -b \"$ROOT\" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done\n";
+  s += "[ -b \"$ROOT\" ] || fail \"root device $ROOT did not appear\"\n";
+  s += "mkdir -p /newroot\n";
+  s += "mount -o $FLAGS ${FSTYPE:+-t $FSTYPE} \"$ROOT\" /newroot || fail \"cannot mount $ROOT\"\n";
+  // -e and -L: an absolute symlink resolves only inside the new root.
+  s += "[ -e \"/newroot$NEWINIT\" ] || [ -L \"/newroot$NEWINIT\" ] || "
+       "fail \"$NEWINIT is not in $ROOT\"\n";
+  // The new init mounts its own; these would otherwise stay mounted where nothing can see them.
+  s += "for m in /tmp /sys /proc /dev; do busybox umount $m 2>/dev/null; done\n";
+  s += "exec busybox switch_root /newroot \"$NEWINIT\"";
+  return s;
+}
+
 namespace {
 
 Result<std::string> read_file_bytes(const std::string& path) {

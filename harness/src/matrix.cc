@@ -151,6 +151,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   }
   ctx.populate.thp = spec.thp;
   ctx.workload = spec.workload;
+  ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
     auto rel = read_kernel_release(options.sysfs_root);

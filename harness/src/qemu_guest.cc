@@ -161,12 +161,15 @@ std::vector<std::string> qemu_guest_command(const QemuGuestConfig& c) {
   std::string append = "console=ttyS0 panic=1 loglevel=4";
   // Report every freed page, not only whole pageblocks.
   if (c.free_page_reporting) append += " page_reporting.page_reporting_order=0";
-  if (!c.disk_image.empty()) append += " root=/dev/vda rw";
+  if (!c.disk_image.empty()) {
+    append += " root=/dev/vda rw";
+    if (!c.disk_init.empty()) append += " init=" + c.disk_init;
+  }
   if (!c.append.empty()) append += " " + c.append;
   a.insert(a.end(), {"-kernel", c.kernel});
   if (!c.initrd.empty()) a.insert(a.end(), {"-initrd", c.initrd});
   if (!c.disk_image.empty()) {
-    a.insert(a.end(), {"-drive", "file=" + c.disk_image + ",if=virtio,format=raw"});
+    a.insert(a.end(), {"-drive", "file=" + c.disk_image + ",if=virtio,format=raw,snapshot=on"});
   }
   a.insert(a.end(), {"-append", append});
   a.insert(a.end(), {"-display", "none", "-serial", "file:" + c.serial_log, "-no-reboot"});

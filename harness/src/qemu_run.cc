@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -35,27 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  long n = std::strtol(v, &end, 10);
-  return end && *end == '\0' && n > 0 ? static_cast<int>(n) : fallback;
-}
-
-double env_seconds(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  double d = std::strtod(v, &end);
-  return end && *end == '\0' && d > 0 && d <= kMaxWorkloadMinTimeSeconds ? d : fallback;
 }
 
 uint64_t round_up_mib(uint64_t b) {
@@ -148,27 +130,79 @@ std::string truncate(std::string s, size_t n) {
 
 }  // namespace
 
-QemuToucherOptions qemu_options_from_env() {
+QemuToucherOptions qemu_toucher_options(const QemuSpec& q) {
   QemuToucherOptions o;
-  o.qemu_binary = env_or("MEMPLACE_QEMU", o.qemu_binary);
-  o.kernel = env_or("MEMPLACE_QEMU_KERNEL", o.kernel);
-  o.disk_image = env_or("MEMPLACE_QEMU_DISK", o.disk_image);
-  o.agent_binary = env_or("MEMPLACE_AGENT", o.agent_binary);
-  o.accel = env_or("MEMPLACE_QEMU_ACCEL", o.accel);
-  o.snp = env_or("MEMPLACE_QEMU_SNP", "0") == "1";
-  o.snp_config.ovmf = env_or("MEMPLACE_QEMU_OVMF", o.snp_config.ovmf);
-  o.snp_config.cbitpos = env_int("MEMPLACE_QEMU_CBITPOS", o.snp_config.cbitpos);
-  o.snp_config.reduced_phys_bits =
-      env_int("MEMPLACE_QEMU_REDUCED_PHYS_BITS", o.snp_config.reduced_phys_bits);
-  o.snp_config.kernel_hashes = env_or("MEMPLACE_QEMU_KERNEL_HASHES", "0") == "1";
-  o.boot_timeout_seconds = env_int("MEMPLACE_QEMU_BOOT_TIMEOUT", o.boot_timeout_seconds);
-  o.agent_timeout_seconds = env_int("MEMPLACE_QEMU_AGENT_TIMEOUT", o.agent_timeout_seconds);
-  o.workload_repetitions =
-      std::min(kMaxWorkloadRepetitions,
-               env_int("MEMPLACE_QEMU_WORKLOAD_REPETITIONS", o.workload_repetitions));
-  o.workload_min_time_seconds =
-      env_seconds("MEMPLACE_QEMU_WORKLOAD_MIN_TIME", o.workload_min_time_seconds);
+  o.qemu_binary = q.binary.value_or(o.qemu_binary);
+  o.kernel = q.kernel.value_or(o.kernel);
+  o.disk_image = q.disk_image.value_or(o.disk_image);
+  o.disk_agent = q.disk_agent.value_or(o.disk_agent);
+  o.agent_binary = q.agent.value_or(o.agent_binary);
+  o.busybox = q.busybox.value_or(o.busybox);
+  o.accel = q.accel.value_or(o.accel);
+  o.snp = q.snp.value_or(o.snp);
+  o.snp_config.ovmf = q.ovmf.value_or(o.snp_config.ovmf);
+  o.snp_config.cbitpos = q.cbitpos.value_or(o.snp_config.cbitpos);
+  o.snp_config.reduced_phys_bits = q.reduced_phys_bits.value_or(o.snp_config.reduced_phys_bits);
+  o.snp_config.kernel_hashes = q.kernel_hashes.value_or(o.snp_config.kernel_hashes);
+  o.boot_timeout_seconds = q.boot_timeout_s.value_or(o.boot_timeout_seconds);
+  o.agent_timeout_seconds = q.agent_timeout_s.value_or(o.agent_timeout_seconds);
+  o.poweroff_timeout_seconds = q.poweroff_timeout_s.value_or(o.poweroff_timeout_seconds);
+  o.guest_overhead_bytes = q.guest_overhead_bytes.value_or(o.guest_overhead_bytes);
+  o.extra_append = q.extra_append.value_or(o.extra_append);
   return o;
+}
+
+Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
+                                         const std::function<const char*(const char*)>& getenv) {
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    const char* v = getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+  auto text = [&](const char* name, std::optional<std::string>& field) {
+    if (!field) field = get(name);
+  };
+  auto flag = [&](const char* name, std::optional<bool>& field) -> Status {
+    auto v = get(name);
+    if (field || !v) return {};
+    if (*v != "0" && *v != "1")
+      return make_error(std::string(name) + ": expected 0 or 1, got '" + *v + "'");
+    field = *v == "1";
+    return {};
+  };
+  auto integer = [&](const char* name, std::optional<int>& field) -> Status {
+    auto v = get(name);
+    if (field || !v) return {};
+    char* end = nullptr;
+    errno = 0;
+    long n = std::strtol(v->c_str(), &end, 10);
+    if (errno != 0 || *end != '\0' || n < INT32_MIN || n > INT32_MAX)
+      return make_error(std::string(name) + ": expected an integer, got '" + *v + "'");
+    field = static_cast<int>(n);
+    return {};
+  };
+  QemuSpec before = spec;
+  text("MEMPLACE_QEMU", spec.binary);
+  text("MEMPLACE_QEMU_KERNEL", spec.kernel);
+  text("MEMPLACE_QEMU_DISK", spec.disk_image);
+  text("MEMPLACE_QEMU_DISK_AGENT", spec.disk_agent);
+  text("MEMPLACE_AGENT", spec.agent);
+  text("MEMPLACE_QEMU_ACCEL", spec.accel);
+  text("MEMPLACE_QEMU_OVMF", spec.ovmf);
+  for (auto s : {flag("MEMPLACE_QEMU_SNP", spec.snp),
+                 flag("MEMPLACE_QEMU_KERNEL_HASHES", spec.kernel_hashes),
+                 integer("MEMPLACE_QEMU_CBITPOS", spec.cbitpos),
+                 integer("MEMPLACE_QEMU_REDUCED_PHYS_BITS", spec.reduced_phys_bits),
+                 integer("MEMPLACE_QEMU_BOOT_TIMEOUT", spec.boot_timeout_s),
+                 integer("MEMPLACE_QEMU_AGENT_TIMEOUT", spec.agent_timeout_s)}) {
+    if (!s) return s.error();
+  }
+  // The same ranges as the table; the spec's own values were checked when it was parsed.
+  if (spec != before) {
+    if (auto s = check_qemu_spec(spec); !s)
+      return make_error("from the MEMPLACE_QEMU* environment: " + s.error().message);
+  }
+  return spec;
 }
 
 Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& o,
@@ -202,6 +236,7 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
   c.kernel = paths.kernel;
   c.initrd = paths.initrd;
   c.disk_image = o.disk_image;
+  if (!o.disk_image.empty()) c.disk_init = o.disk_agent;
   c.append = o.extra_append;
   // Encrypted guests cannot hand pages back this way; everything else does.
   c.free_page_reporting = !c.snp;
@@ -225,7 +260,7 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
     if (::access(sys_path(sysfs_root, "dev/sev").c_str(), F_OK) != 0)
       missing.push_back("no /dev/sev");
     if (::access(o.snp_config.ovmf.c_str(), R_OK) != 0) {
-      missing.push_back("OVMF firmware " + o.snp_config.ovmf + " not found (MEMPLACE_QEMU_OVMF)");
+      missing.push_back("OVMF firmware " + o.snp_config.ovmf + " not found (qemu.ovmf)");
     }
     if (!caps.has_sev_snp_guest) {
       missing.push_back(o.qemu_binary + " (" + caps.version.text() +
@@ -240,7 +275,7 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
   if (guest_memfd_property(caps).empty()) {
     missing.push_back(o.qemu_binary + " " + caps.version.text() +
                       " has no memory-backend-memfd guest-memfd property (QEMU 11+ or a patched "
-                      "QEMU; MEMPLACE_QEMU)");
+                      "QEMU; qemu.binary)");
   }
   if (accel != "kvm") missing.push_back("guest_memfd needs KVM, accel here is " + accel);
   if (missing.empty()) return {};
@@ -250,25 +285,24 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
   return make_error(m);
 }
 
-std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o) {
+std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
+                         const std::string& sysfs_root) {
   QemuCapabilities caps;
   if (auto probed = cached_probe(o.qemu_binary)) caps = *probed;
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
   QemuGuestPaths paths;
   std::string kernel_name = o.kernel == "debian:" ? "debian:newest" : o.kernel;
   paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + kernel_name + ">" : o.kernel;
-  paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>" : "";
+  paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>"
+                                      : "<initramfs: busybox + virtio modules, switch_root>";
   paths.serial_log = "<run dir>/serial.log";
   paths.socket_path = "<run dir>/agent.sock";
   auto config = qemu_guest_config_for(cell, o, caps, accel, paths);
   if (!config) return "# qemu toucher cannot run this cell: " + config.error().message + "\n";
   std::string out = format_command_multiline(qemu_guest_command(*config));
-  if (auto s = qemu_preflight(cell, o, caps, accel, ""); !s) out += "# " + s.error().message + "\n";
+  if (auto s = qemu_preflight(cell, o, caps, accel, sysfs_root); !s)
+    out += "# " + s.error().message + "\n";
   return out;
-}
-
-std::string qemu_dry_run(const Cell& cell) {
-  return qemu_dry_run(cell, qemu_options_from_env());
 }
 
 GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
@@ -399,28 +433,44 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   paths.kernel = kernel->vmlinuz;
   paths.serial_log = work + "/serial.log";
   paths.socket_path = work + "/agent.sock";
+  InitramfsInputs in;
+  in.busybox = o.busybox;
+  // The agent's channel is a virtio-serial port; load its driver where it is a module.
+  in.modules_dir = kernel->modules_dir;
+  in.module_roots = {"virtio_pci", "virtio_console", "virtio_balloon"};
   if (o.disk_image.empty()) {
     std::string agent = find_agent(o);
     if (agent.empty()) {
       r.message =
           "memplace-agent not found next to this program (build guest-agent/ or set "
-          "MEMPLACE_AGENT)";
+          "qemu.agent in the spec)";
       return;
     }
-    InitramfsInputs in;
-    in.busybox = o.busybox;
-    // The agent's channel is a virtio-serial port; load its driver where it is a module.
-    in.modules_dir = kernel->modules_dir;
-    in.module_roots = {"virtio_pci", "virtio_console", "virtio_balloon"};
-    in.optional_modules = in.module_roots;
     in.programs = {{agent, "bin/memplace-agent"}};
     in.run_line = agent_run_line(o);
-    auto image = build_initramfs(in);
-    if (!image) {
-      r.message = "building the guest initramfs: " + image.error().describe();
+    r.extra["guest_root"] = "initramfs";
+  } else {
+    // The disk holds the agent; the initramfs only makes /dev/vda appear (Debian's cloud
+    // kernels build virtio_blk as a module) and hands over to the disk's init.
+    std::error_code ec;
+    if (!fs::is_regular_file(o.disk_image, ec)) {
+      r.message = "qemu.disk_image " + o.disk_image + " is not a readable file";
       return;
     }
-    paths.initrd = work + "/initrd.cpio";
+    in.module_roots.push_back("virtio_blk");
+    in.run_line = o.guest_run_line.empty() ? switch_root_run_line() : o.guest_run_line;
+    r.extra["guest_root"] = "disk";
+    r.extra["disk_image"] = o.disk_image;
+    r.extra["disk_agent"] = o.disk_agent;
+  }
+  in.optional_modules = in.module_roots;
+  auto image = build_initramfs(in);
+  if (!image) {
+    r.message = "building the guest initramfs: " + image.error().describe();
+    return;
+  }
+  paths.initrd = work + "/initrd.cpio";
+  {
     std::ofstream f(paths.initrd, std::ios::binary);
     f << image->bytes;
     f.close();
@@ -428,8 +478,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
       r.message = "writing " + paths.initrd;
       return;
     }
-    r.extra["initramfs_bytes"] = image->bytes.size();
   }
+  r.extra["initramfs_bytes"] = image->bytes.size();
   auto config = qemu_guest_config_for(cell, o, *caps, accel, paths);
   if (!config) {
     r.status = "unsupported";
@@ -475,6 +525,10 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
         std::string m = phase + ": QEMU ended (status " + std::to_string(qemu.exit_status()) + ")";
         std::string err = tail_of(work + "/qemu.log", 400);
         if (!err.empty()) m += ": " + err;
+        // The disk boot's initramfs says on the console why it gave up.
+        std::string console = tail_of(work + "/serial.log", 4000);
+        size_t at = console.rfind("memplace-init: ");
+        if (at != std::string::npos) m += "; " + console.substr(at, console.find('\n', at) - at);
         return m;
       }
       default:
@@ -566,7 +620,13 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   go.size_bytes = cell.size_bytes;
   go.threads = std::max(1, cell.threads);
   go.node = hello->nodes.empty() ? std::nullopt : std::optional<int>(hello->nodes.front());
-  if (ctx.workload != "none") {
+  bool agent_runs_it = std::find(hello->workloads.begin(), hello->workloads.end(), ctx.workload) !=
+                       hello->workloads.end();
+  if (ctx.workload != "none" && !agent_runs_it) {
+    r.extra["workload"] = {{"kind", ctx.workload},
+                           {"error", "the guest agent runs no " + ctx.workload +
+                                         " workload (an agent older than this memplace?)"}};
+  } else if (ctx.workload != "none") {
     go.workload = ctx.workload;
     go.workload_repetitions = o.workload_repetitions;
     go.workload_min_time_seconds = o.workload_min_time_seconds;
@@ -608,7 +668,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
                                "workload", o.agent_timeout_seconds);
     r.extra["workload"] = workload_into_results(report, r.run_id, *go.workload, ctx.out_dir);
   }
-  qemu.send(encode_host_message(AgentPoweroff{}));
+  // A guest that cannot take the poweroff is killed by stop() all the same.
+  (void)qemu.send(encode_host_message(AgentPoweroff{}));
   qemu.stop(std::chrono::seconds(o.poweroff_timeout_seconds));
   r.extra["qemu_exit_status"] = qemu.exit_status();
 
@@ -621,6 +682,11 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
                       {"progress_messages", progress_lines}};
   r.extra["per_thread_seconds"] = done->per_thread_seconds;
   if (!agent_log.empty()) r.extra["agent_log"] = agent_log;
+  // The agent, as PID 1, says what its "/" is: the disk image's device or the initramfs.
+  for (const auto& line : agent_log) {
+    if (line.is_string() && line.get<std::string>().rfind("root: ", 0) == 0)
+      r.extra["guest"]["root"] = line.get<std::string>().substr(6);
+  }
   if (!after) return fail("reading node meminfo after the touch: " + after.error().describe());
   r.meminfo_after = *after;
   r.delta_used_mib = delta_used_mib(r.meminfo_before, r.meminfo_after);
@@ -677,7 +743,7 @@ std::unique_ptr<Toucher> make_qemu_toucher() {
 }
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
-  return run_qemu_cell(cell, ctx, run_id, qemu_options_from_env());
+  return run_qemu_cell(cell, ctx, run_id, qemu_toucher_options(ctx.qemu));
 }
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -246,12 +247,13 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   }
   if (const auto* n = r.get("thp")) {
     // true/false read as on/off; "auto" is the default.
-    if (auto b = n->value<bool>()) {
-      spec.thp = *b ? ThpMode::kOn : ThpMode::kOff;
+    // as_boolean/as_string, not value<>: value<bool> would also take the integer 1.
+    if (const auto* b = n->as_boolean()) {
+      spec.thp = b->get() ? ThpMode::kOn : ThpMode::kOff;
     } else {
-      auto str = n->value<std::string>();
+      const auto* str = n->as_string();
       if (!str) return make_error("run.thp: expected \"auto\", \"on\", \"off\", true or false");
-      auto mode = parse_thp_mode(*str);
+      auto mode = parse_thp_mode(str->get());
       if (!mode) return make_error("run.thp: " + mode.error().message);
       spec.thp = *mode;
     }
@@ -371,7 +373,116 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
   return {};
 }
 
+Status parse_qemu_table(const toml::table& t, QemuSpec& q) {
+  if (auto s = check_keys(
+          t, "qemu",
+          {"binary", "kernel", "disk_image", "disk_agent", "agent", "busybox", "accel", "snp",
+           "ovmf", "cbitpos", "reduced_phys_bits", "kernel_hashes", "boot_timeout_s",
+           "agent_timeout_s", "poweroff_timeout_s", "guest_overhead", "extra_append"});
+      !s)
+    return s;
+  auto str = [&](const char* key, std::optional<std::string>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = as_string(*n, std::string("qemu.") + key);
+    if (!v) return v.error();
+    out = *v;
+    return {};
+  };
+  auto boolean = [&](const char* key, std::optional<bool>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = n->value<bool>();
+    if (!n->is_boolean() || !v)
+      return make_error(std::string("qemu.") + key + ": expected true or false");
+    out = *v;
+    return {};
+  };
+  auto integer = [&](const char* key, std::optional<int>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = as_int(*n, std::string("qemu.") + key);
+    if (!v) return v.error();
+    if (*v < INT32_MIN || *v > INT32_MAX)
+      return make_error(std::string("qemu.") + key + ": " + std::to_string(*v) +
+                        " is out of range");
+    out = static_cast<int>(*v);
+    return {};
+  };
+  for (auto [key, field] :
+       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+           {"binary", &q.binary},
+           {"kernel", &q.kernel},
+           {"disk_image", &q.disk_image},
+           {"disk_agent", &q.disk_agent},
+           {"agent", &q.agent},
+           {"busybox", &q.busybox},
+           {"accel", &q.accel},
+           {"ovmf", &q.ovmf},
+           {"extra_append", &q.extra_append}}) {
+    if (auto s = str(key, *field); !s) return s;
+  }
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<bool>*>>{
+           {"snp", &q.snp}, {"kernel_hashes", &q.kernel_hashes}}) {
+    if (auto s = boolean(key, *field); !s) return s;
+  }
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<int>*>>{
+           {"cbitpos", &q.cbitpos},
+           {"reduced_phys_bits", &q.reduced_phys_bits},
+           {"boot_timeout_s", &q.boot_timeout_s},
+           {"agent_timeout_s", &q.agent_timeout_s},
+           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
+    if (auto s = integer(key, *field); !s) return s;
+  }
+  if (const auto* n = t.get("guest_overhead")) {
+    auto b = size_value(*n, "qemu.guest_overhead");
+    if (!b) return b.error();
+    q.guest_overhead_bytes = *b;
+  }
+  return check_qemu_spec(q);
+}
+
 }  // namespace
+
+Status check_qemu_spec(const QemuSpec& q) {
+  for (auto [key, field] :
+       std::initializer_list<std::pair<const char*, const std::optional<std::string>*>>{
+           {"binary", &q.binary},
+           {"kernel", &q.kernel},
+           {"disk_image", &q.disk_image},
+           {"disk_agent", &q.disk_agent},
+           {"agent", &q.agent},
+           {"busybox", &q.busybox},
+           {"ovmf", &q.ovmf}}) {
+    if (*field && (*field)->empty())
+      return make_error(std::string("qemu.") + key + ": must not be empty");
+  }
+  if (q.accel && *q.accel != "auto" && *q.accel != "kvm" && *q.accel != "tcg")
+    return make_error("qemu.accel: must be auto, kvm or tcg, got '" + *q.accel + "'");
+  // The init that switch_root execs is looked up from the image's root, not from a PATH.
+  if (q.disk_agent && (*q.disk_agent)[0] != '/')
+    return make_error("qemu.disk_agent: must be an absolute path inside the image, got '" +
+                      *q.disk_agent + "'");
+  // A C-bit position is a physical address bit; AMD parts use 47 or 51.
+  if (q.cbitpos && (*q.cbitpos < 1 || *q.cbitpos > 63))
+    return make_error("qemu.cbitpos: must be 1..63, got " + std::to_string(*q.cbitpos));
+  if (q.reduced_phys_bits && (*q.reduced_phys_bits < 0 || *q.reduced_phys_bits > 63))
+    return make_error("qemu.reduced_phys_bits: must be 0..63, got " +
+                      std::to_string(*q.reduced_phys_bits));
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, const std::optional<int>*>>{
+           {"boot_timeout_s", &q.boot_timeout_s},
+           {"agent_timeout_s", &q.agent_timeout_s},
+           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
+    if (*field && (**field < 1 || **field > 86400))
+      return make_error(std::string("qemu.") + key + ": must be 1..86400 seconds, got " +
+                        std::to_string(**field));
+  }
+  // The guest kernel and its page tables need some room of their own.
+  if (q.guest_overhead_bytes && *q.guest_overhead_bytes < (16ull << 20))
+    return make_error("qemu.guest_overhead: must be at least 16MiB, got " +
+                      format_size(*q.guest_overhead_bytes));
+  return {};
+}
 
 Status check_toucher(const std::string& name) {
   if (name == "host" || name == "vcpu" || name == "qemu") return {};
@@ -435,7 +546,8 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   }
   Spec spec = default_spec();
   spec.source_text = std::string(toml_text);
-  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed"}); !s)
+  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed", "qemu"});
+      !s)
     return s.error();
   if (const auto* n = root.get("name")) {
     auto str = as_string(*n, "name");
@@ -458,6 +570,10 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   if (const auto* n = root.get("testbed")) {
     if (!n->is_table()) return make_error("testbed: expected a table");
     if (auto s = parse_testbed(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("qemu")) {
+    if (!n->is_table()) return make_error("qemu: expected a table");
+    if (auto s = parse_qemu_table(*n->as_table(), spec.qemu); !s) return s.error();
   }
   if (auto s = check_spec(spec); !s) return s.error();
   return spec;

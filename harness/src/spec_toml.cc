@@ -98,6 +98,38 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     if (!t.modules_dir.empty()) o << "modules = " << quoted(t.modules_dir) << "\n";
     o << "accel = " << quoted(t.accel) << "\ntimeout = " << t.timeout_seconds << "\n";
   }
+  // Only the fields that are set: an unset one keeps meaning "QEMU toucher default".
+  const QemuSpec& q = spec.qemu;
+  if (q != QemuSpec{}) {
+    o << "\n[qemu]\n";
+    auto str = [&](const char* key, const std::optional<std::string>& v) {
+      if (v) o << key << " = " << quoted(*v) << "\n";
+    };
+    auto num = [&](const char* key, const std::optional<int>& v) {
+      if (v) o << key << " = " << *v << "\n";
+    };
+    auto boolean = [&](const char* key, const std::optional<bool>& v) {
+      if (v) o << key << " = " << (*v ? "true" : "false") << "\n";
+    };
+    str("binary", q.binary);
+    str("kernel", q.kernel);
+    str("disk_image", q.disk_image);
+    str("disk_agent", q.disk_agent);
+    str("agent", q.agent);
+    str("busybox", q.busybox);
+    str("accel", q.accel);
+    boolean("snp", q.snp);
+    str("ovmf", q.ovmf);
+    num("cbitpos", q.cbitpos);
+    num("reduced_phys_bits", q.reduced_phys_bits);
+    boolean("kernel_hashes", q.kernel_hashes);
+    num("boot_timeout_s", q.boot_timeout_s);
+    num("agent_timeout_s", q.agent_timeout_s);
+    num("poweroff_timeout_s", q.poweroff_timeout_s);
+    if (q.guest_overhead_bytes)
+      o << "guest_overhead = " << quoted(format_size(*q.guest_overhead_bytes)) << "\n";
+    str("extra_append", q.extra_append);
+  }
   return o.str();
 }
 

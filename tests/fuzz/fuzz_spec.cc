@@ -15,6 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (cells < 10000) (void)memplace::expand(*spec);
     auto again = memplace::parse_spec(memplace::render_spec_toml(*spec), "rendered.toml");
     if (!again) __builtin_trap();
+    // [qemu] is copied verbatim into results dirs: it must come back unchanged.
+    if (!(again->qemu == spec->qemu)) __builtin_trap();
   }
   return 0;
 }

@@ -3,7 +3,9 @@
 //
 // guest -> host
 //   {"type":"hello","protocol":1,"kernel":"7.3.4+deb13-cloud-amd64","nodes":[0],"cpus":2,
-//    "mem_bytes":536870912}                       booted and idle; waiting for "go"
+//    "mem_bytes":536870912,"workloads":["triad","chase"]}
+//                                                 booted and idle; waiting for "go". workloads
+//                                                 is absent from agents that run none
 //   {"type":"progress","bytes":134217728}         touched so far
 //   {"type":"done","seconds":0.81,"method":"madv_populate_write","bytes":268435456,
 //    "per_thread_seconds":[0.8,0.79]}             every byte touched; memory still held
@@ -50,6 +52,9 @@ struct AgentHello {
   std::vector<int> nodes;  // guest NUMA node ids
   int cpus = 0;
   uint64_t mem_bytes = 0;  // MemTotal of the guest
+  // The workloads "go" may ask for: an older agent (say, installed on a user's disk image)
+  // lists none, and the host then does not wait for a report that cannot come.
+  std::vector<std::string> workloads;
 };
 
 struct AgentProgress {

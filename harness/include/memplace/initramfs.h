@@ -50,6 +50,12 @@ struct InitScript {
 };
 std::string render_init_script(const InitScript& init);
 
+// A run line that boots the real root: it reads root=, rootfstype=, ro and init= from
+// /proc/cmdline (the same line boots a kernel with its block driver built in, no initramfs),
+// waits for the device, mounts it, unmounts the initramfs's /proc, /sys, /dev, /tmp and
+// switch_roots into init. A failure is one "memplace-init: ..." console line and a poweroff.
+std::string switch_root_run_line();
+
 // Busybox applets the init script uses, linked into /bin.
 const std::vector<std::string>& init_applets();
 

@@ -79,8 +79,12 @@ struct QemuGuestConfig {
   std::vector<QemuGuestNode> nodes;
   std::optional<SevSnpConfig> snp;
   std::string kernel;
-  std::string initrd;       // "" with a disk image
-  std::string disk_image;   // a user image with the agent installed; "" = initramfs only
+  std::string initrd;  // with a disk image it only loads virtio_blk and switch_roots; "" = none
+  // A user image with the agent installed, attached read-write as a snapshot (the file itself
+  // is never written): root=/dev/vda init=<disk_init> on the kernel command line, where an
+  // initramfs (switch_root_run_line) or a kernel with built-in virtio_blk follows them.
+  std::string disk_image;
+  std::string disk_init;
   std::string append;       // added to the kernel command line
   std::string serial_log;   // ttyS0 (the console) goes here
   std::string socket_path;  // the agent channel's unix socket, listened on by memplace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,28 +16,32 @@
 #include "memplace/result.h"
 #include "memplace/run_record.h"
 #include "memplace/runner.h"
+#include "memplace/spec.h"
 #include "memplace/sysfs.h"
 
 namespace memplace {
 
-// Host-side knobs that a spec does not carry (yet). qemu_options_from_env() reads them from
-// MEMPLACE_QEMU_* variables so `memplace run` can use them without new flags.
+// Everything a qemu cell's guest needs beyond the cell. A spec's [qemu] table (spec.h) sets the
+// user-facing fields through qemu_toucher_options(); the rest are for tests.
 struct QemuToucherOptions {
-  std::string qemu_binary = "qemu-system-x86_64";  // MEMPLACE_QEMU
+  std::string qemu_binary = "qemu-system-x86_64";
   // "debian:" (newest usable Debian cloud kernel), "debian:VERSION", or a bzImage path.
-  std::string kernel = "debian:";  // MEMPLACE_QEMU_KERNEL
-  std::string disk_image;          // MEMPLACE_QEMU_DISK: a user image with the agent installed
-  std::string agent_binary;        // MEMPLACE_AGENT; "" = next to this executable
+  std::string kernel = "debian:";
+  // A raw disk image with the agent installed at disk_agent: the guest's root is /dev/vda and
+  // its init is that agent (see guest-agent/README.md). "" = the agent rides in the initramfs.
+  std::string disk_image;
+  std::string disk_agent = "/sbin/memplace-agent";
+  std::string agent_binary;  // "" = next to this executable
   std::string busybox = "/bin/busybox";
-  std::string accel = "auto";       // MEMPLACE_QEMU_ACCEL: auto | kvm | tcg
-  bool snp = false;                 // MEMPLACE_QEMU_SNP=1: guest_memfd cells run as SEV-SNP guests
-  SevSnpConfig snp_config;          // MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS
+  std::string accel = "auto";  // auto | kvm | tcg
+  bool snp = false;            // guest_memfd cells run as SEV-SNP guests
+  SevSnpConfig snp_config;
   int boot_timeout_seconds = 120;   // QEMU start to the agent's hello
   int agent_timeout_seconds = 600;  // go to done
   int poweroff_timeout_seconds = 30;
   // RunContext::workload in the guest: the agent's repetitions and per-repetition minimum time
-  // (MEMPLACE_QEMU_WORKLOAD_REPETITIONS, MEMPLACE_QEMU_WORKLOAD_MIN_TIME). Its report must
-  // arrive within agent_timeout_seconds of done.
+  // (not in [qemu] yet; tests set them). Its report must arrive within agent_timeout_seconds of
+  // done.
   int workload_repetitions = 5;
   double workload_min_time_seconds = 0.1;
   // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
@@ -51,7 +56,17 @@ struct QemuToucherOptions {
   std::string guest_run_line;
 };
 
-QemuToucherOptions qemu_options_from_env();
+// The defaults above, overridden by every field the [qemu] table sets.
+QemuToucherOptions qemu_toucher_options(const QemuSpec& spec);
+
+// Fills the fields `spec` leaves unset from the environment, for users' scripts that predate
+// [qemu]: MEMPLACE_QEMU (binary), MEMPLACE_QEMU_KERNEL, MEMPLACE_QEMU_DISK,
+// MEMPLACE_QEMU_DISK_AGENT, MEMPLACE_AGENT, MEMPLACE_QEMU_ACCEL, MEMPLACE_QEMU_SNP (0|1),
+// MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS, MEMPLACE_QEMU_REDUCED_PHYS_BITS,
+// MEMPLACE_QEMU_KERNEL_HASHES (0|1), MEMPLACE_QEMU_BOOT_TIMEOUT, MEMPLACE_QEMU_AGENT_TIMEOUT.
+// The spec's own values win. Errors name the variable.
+Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
+                                         const std::function<const char*(const char*)>& getenv);
 
 // Paths that exist only at run time; --dry-run shows placeholders.
 struct QemuGuestPaths {
@@ -76,8 +91,9 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& options,
                       const std::string& sysfs_root);
 
 // The exact QEMU command for a cell as a shell line, run-time paths as <placeholders>.
-std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& options);
-std::string qemu_dry_run(const Cell& cell);  // options from the environment
+// The preflight behind the trailing "# unsupported: ..." line reads `sysfs_root` ("" = live).
+std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& options,
+                         const std::string& sysfs_root = "");
 
 // Per-node pages of the guest RAM mapping(s) in QEMU's numa_maps, in 4 KiB pages.
 struct GuestRamPlacement {
@@ -88,6 +104,7 @@ struct GuestRamPlacement {
 GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
                                       const std::string& backend);
 
+// Options from ctx.qemu (the spec's [qemu] table).
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,
                         const QemuToucherOptions& options);

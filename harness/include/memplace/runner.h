@@ -46,6 +46,7 @@ struct RunContext {
   std::string workload = "none";  // timed after a successful populate (workload.h)
   Environment environment;
   ProbeReport probe;
+  QemuSpec qemu;  // the spec's [qemu] table, for toucher = "qemu" cells
 };
 
 // Wall-clock time as ISO 8601 UTC ("2026-11-26T07:59:49Z"), for records and manifests.

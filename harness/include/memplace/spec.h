@@ -33,6 +33,34 @@ struct TestbedSpec {
   int timeout_seconds = 600;
 };
 
+// [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_run.h). Every field is
+// optional: an unset one falls back to its MEMPLACE_QEMU* environment variable when
+// `memplace run` loads the spec, then to QemuToucherOptions' default. The results dir's spec
+// copy holds the values actually used, so --resume needs no environment.
+struct QemuSpec {
+  std::optional<std::string> binary;  // the QEMU to run (SNP NUMA placement needs a patched one)
+  std::optional<std::string> kernel;  // "debian:", "debian:VERSION" or a bzImage path
+  std::optional<std::string> disk_image;  // raw image with the agent installed; boot from it
+  std::optional<std::string> disk_agent;  // the agent's absolute path inside disk_image
+  std::optional<std::string> agent;       // host path of memplace-agent for the initramfs
+  std::optional<std::string> busybox;     // static busybox for the initramfs
+  std::optional<std::string> accel;       // "auto" | "kvm" | "tcg"
+  std::optional<bool> snp;                // guest_memfd cells run as SEV-SNP guests
+  std::optional<std::string> ovmf;        // SNP firmware
+  std::optional<int> cbitpos;
+  std::optional<int> reduced_phys_bits;
+  std::optional<bool> kernel_hashes;
+  std::optional<int> boot_timeout_s;             // QEMU start to the agent's hello
+  std::optional<int> agent_timeout_s;            // go to done
+  std::optional<int> poweroff_timeout_s;         // poweroff to QEMU's exit
+  std::optional<uint64_t> guest_overhead_bytes;  // guest RAM beyond the touch
+  std::optional<std::string> extra_append;       // added to the guest kernel command line
+  bool operator==(const QemuSpec&) const = default;
+};
+
+// Ranges and vocabulary of a [qemu] table; errors name the field ("qemu.cbitpos: ...").
+Status check_qemu_spec(const QemuSpec& q);
+
 struct Spec {
   std::string name = "adhoc";
   std::string description;
@@ -52,6 +80,7 @@ struct Spec {
   ThpMode thp = ThpMode::kAuto;          // the host toucher's huge page advice (populate.h)
   std::string workload = "none";         // "none" | "triad" | "chase"
   std::optional<TestbedSpec> testbed;
+  QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
 };
 
