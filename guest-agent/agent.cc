@@ -1,7 +1,8 @@
 // memplace-agent: runs inside a guest (started by the initramfs's /init, or as init= itself),
 // says hello over the virtio-serial port, waits for "go", faults in the requested memory with
-// T threads (optionally bound to a guest NUMA node), reports progress and done, holds the memory
-// until the host has read its numbers, then powers the guest off. Messages: agent_protocol.h.
+// T threads (optionally bound to a guest NUMA node), reports progress and done, times a locality
+// workload on that memory if "go" asked for one, holds the memory until the host has read its
+// numbers, then powers the guest off. Messages: agent_protocol.h.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,12 +27,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "memplace/agent_protocol.h"
+#include "memplace/nodelist.h"
 #include "memplace/populate.h"
+#include "memplace/workload_timing.h"
 
 namespace memplace {
 namespace {
@@ -131,7 +135,7 @@ void mount_basics() {
 std::string read_small(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
-  char buf[256];
+  char buf[4096];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0) return "";
@@ -227,6 +231,7 @@ AgentHello make_hello() {
   h.cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   struct sysinfo si {};
   if (sysinfo(&si) == 0) h.mem_bytes = static_cast<uint64_t>(si.totalram) * si.mem_unit;
+  h.workloads = {workload_name(WorkloadKind::kTriad), workload_name(WorkloadKind::kChase)};
   return h;
 }
 
@@ -258,13 +263,20 @@ void touch_range(char* p, uint64_t len, PopulateMethod method, std::atomic<uint6
   }
 }
 
+// The memory touched, held until poweroff.
+struct Touched {
+  char* base = nullptr;
+  uint64_t size = 0;
+};
+
 // The touch itself; on failure an AgentError to send.
-std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
+std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch, Touched* touched) {
   uint64_t size = (go.size_bytes + kPage - 1) / kPage * kPage;
   void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) return AgentError{std::string("mmap: ") + std::strerror(errno)};
   char* base = static_cast<char*>(mem);
+  *touched = Touched{base, size};
   if (go.node) {
     if (bind_to_node(base, size, *go.node) != 0) {
       return AgentError{"mbind to guest node " + std::to_string(*go.node) + ": " +
@@ -325,6 +337,56 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch) {
   d.bytes = size;
   d.per_thread_seconds = per_thread;
   return d;  // the mapping stays: the host reads placement before "poweroff"
+}
+
+// The CPUs of guest node `node` from its sysfs cpulist ("0-1"), parsed by the harness's own
+// parser. (libnuma's numa_node_to_cpus would do, but its constructor sizes its masks from /proc
+// and /sys, which an init= agent has not mounted yet when constructors run.)
+Result<std::vector<int>> node_cpus(int node) {
+  std::string path = "/sys/devices/system/node/node" + std::to_string(node) + "/cpulist";
+  std::string text = read_small(path);
+  if (text.empty()) return make_error("no CPUs listed in " + path);
+  auto cpus = parse_id_list(text);
+  if (!cpus) return make_error(path + ": " + cpus.error().message);
+  return cpus;
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// The workload "go" asked for, on the memory just touched: one worker per touch thread, pinned
+// round-robin to the guest node's CPUs (unpinned without a node).
+std::variant<AgentWorkload, AgentError> run_workload(const AgentGo& go, const Touched& mem) {
+  auto kind = parse_workload(*go.workload);
+  if (!kind) return AgentError{"workload: " + kind.error().message};
+  std::vector<int> cpus(go.threads, -1);
+  if (go.node) {
+    auto node = node_cpus(*go.node);
+    if (!node) return AgentError{"workload: " + node.error().message};
+    for (size_t i = 0; i < cpus.size(); ++i) cpus[i] = (*node)[i % node->size()];
+  }
+  utsname u{};
+  uname(&u);
+  nlohmann::json context = {
+      {"timed_by", "memplace-agent"},
+      {"timer",
+       "memplace's fixed-repetition timer (workload_timing.cc), not libbenchmark: the median of "
+       "the repetitions, each at least min_time"},
+      {"executable", "memplace-agent"},
+      {"date", utc_now()},
+      {"host_name", u.nodename},
+      {"guest_kernel", u.release},
+      {"num_cpus", static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)))},
+      {"memory_bytes", mem.size}};
+  if (go.node) context["guest_node"] = *go.node;
+  RepetitionTiming timing{go.workload_repetitions, go.workload_min_time_seconds};
+  auto report = time_workload_repeated(*kind, mem.base, mem.size, cpus, timing, context);
+  if (!report) return AgentError{"workload " + *go.workload + ": " + report.error().message};
+  return AgentWorkload{*go.workload, *report};
 }
 
 // Waits for the host's "poweroff" (or the channel closing, or the timeout).
@@ -403,14 +465,33 @@ int agent_main(int argc, char** argv) {
       continue;
     }
     if (std::holds_alternative<AgentPoweroff>(*m)) finish(o, 0);
-    auto result = run_touch(std::get<AgentGo>(*m), ch);
-    if (auto* d = std::get_if<AgentDone>(&result)) {
-      ch.send(*d);
+    const AgentGo& go = std::get<AgentGo>(*m);
+    Touched touched;
+    auto result = run_touch(go, ch, &touched);
+    bool ok = std::holds_alternative<AgentDone>(result);
+    if (ok) {
+      ch.send(std::get<AgentDone>(result));
     } else {
       ch.send(std::get<AgentError>(result));
     }
+    if (ok && go.workload) {
+      auto workload = run_workload(go, touched);
+      if (auto* w = std::get_if<AgentWorkload>(&workload)) {
+        std::string line = encode_guest_message(*w);
+        if (line.size() > kAgentMaxLineBytes) {
+          ok = false;
+          ch.send(AgentError{"workload report of " + std::to_string(line.size()) +
+                             " bytes exceeds the line limit"});
+        } else {
+          ch.send(line);
+        }
+      } else {
+        ok = false;
+        ch.send(std::get<AgentError>(workload));
+      }
+    }
     wait_for_poweroff(ch, o.poweroff_wait_seconds);
-    finish(o, std::holds_alternative<AgentDone>(result) ? 0 : 1);
+    finish(o, ok ? 0 : 1);
   }
 }
 

@@ -102,6 +102,7 @@ TEST_F(AgentOnHost, HelloGoDonePoweroff) {
   EXPECT_FALSE(h->nodes.empty());
   EXPECT_GE(h->cpus, 1);
   EXPECT_GT(h->mem_bytes, 0u);
+  EXPECT_EQ(h->workloads, (std::vector<std::string>{"triad", "chase"}));
 
   AgentGo go;
   go.size_bytes = 32ull << 20;
@@ -152,6 +153,44 @@ TEST_F(AgentOnHost, BindingToAMissingNodeIsAnError) {
   EXPECT_NE(std::get<AgentError>(*err).message.find("mbind"), std::string::npos);
   send(encode_host_message(AgentPoweroff{}));
   EXPECT_EQ(wait_exit(), 1);
+}
+
+// After done, the agent times the workload on the memory it holds, its workers pinned to the
+// node's CPUs, and reports it in Google Benchmark's shape, marked as its own timing.
+TEST_F(AgentOnHost, WorkloadAfterDoneIsReportedAsGoogleBenchmarkJson) {
+  auto hello = next_message();
+  ASSERT_TRUE(hello.ok()) << hello.error().describe();
+  const auto& h = std::get<AgentHello>(*hello);
+  AgentGo go;
+  go.size_bytes = 16ull << 20;
+  go.threads = 2;
+  go.node = h.nodes.front();
+  go.workload = "triad";
+  go.workload_repetitions = 3;
+  go.workload_min_time_seconds = 0.01;
+  send(encode_host_message(go));
+  auto done = next_message();
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  ASSERT_TRUE(std::holds_alternative<AgentDone>(*done));
+  auto report = next_message();
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  auto* w = std::get_if<AgentWorkload>(&*report);
+  ASSERT_NE(w, nullptr) << encode_guest_message(*report);
+  EXPECT_EQ(w->kind, "triad");
+  const auto& context = w->report["context"];
+  EXPECT_EQ(context["timed_by"], "memplace-agent");
+  EXPECT_NE(context["timer"].get<std::string>().find("not libbenchmark"), std::string::npos);
+  EXPECT_EQ(context["guest_node"], h.nodes.front());
+  // Pinned: two workers, each on a CPU of the node (not -1).
+  ASSERT_EQ(context["cpus"].size(), 2u);
+  for (const auto& c : context["cpus"]) EXPECT_GE(c.get<int>(), 0);
+  const auto& b = w->report["benchmarks"];
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.back()["aggregate_name"], "median");
+  EXPECT_EQ(b.back()["name"].get<std::string>().rfind("triad/threads:2/", 0), 0u);
+  EXPECT_GT(b.back()["bytes_per_second"].get<double>(), 0);
+  send(encode_host_message(AgentPoweroff{}));
+  EXPECT_EQ(wait_exit(), 0);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "memplace/agent_protocol.h"
 #include "memplace/kernel_fetch.h"
 #include "memplace/results_io.h"
 #include "memplace/subprocess.h"
@@ -214,6 +215,65 @@ TEST_F(QemuRunTest, SnpPreflightRefusesClearly) {
   EXPECT_NE(r.message.find("SEV-SNP"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("/nonexistent/OVMF.fd"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("/dev/sev"), std::string::npos) << r.message;
+  EXPECT_TRUE(live_children().empty());
+}
+
+// `--workload` on a qemu cell: the agent times the kernel on the memory it touched, and the
+// host writes its report where the host toucher writes Google Benchmark's and links it the same
+// way. TCG has no real memory timing: this checks the plumbing, the figures are printed only.
+void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::string& kind,
+                            const std::string& figure) {
+  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+  ASSERT_TRUE(r.extra.contains("workload")) << to_json(r).dump(2);
+  const auto& w = r.extra["workload"];
+  ASSERT_FALSE(w.contains("error")) << w.dump();
+  EXPECT_EQ(w["kind"], kind);
+  EXPECT_EQ(w["timed_by"], "memplace-agent");
+  ASSERT_TRUE(w.contains("file")) << w.dump();
+  EXPECT_EQ(w["file"], "workloads/" + r.run_id + "-" + kind + ".json");
+  std::ifstream in(out / w["file"].get<std::string>());
+  ASSERT_TRUE(in.good()) << "no file " << w["file"];
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON";
+  EXPECT_TRUE(check_benchmark_json(j).ok());
+  EXPECT_EQ(j["context"]["timed_by"], "memplace-agent");
+  EXPECT_EQ(w["benchmarks"], j["benchmarks"]) << "the record carries the results too";
+  const nlohmann::json* median = nullptr;
+  for (const auto& b : j["benchmarks"]) {
+    EXPECT_EQ(b["name"].get<std::string>().rfind(kind + "/threads:", 0), 0u) << b["name"];
+    EXPECT_GT(b[figure].get<double>(), 0) << figure;
+    if (b.value("aggregate_name", "") == "median") median = &b;
+  }
+  ASSERT_NE(median, nullptr) << j.dump(2);
+  // The placement is still the touch's: the workload ran after done.
+  EXPECT_TRUE(r.verdict && r.verdict->honored);
+  if (figure == "bytes_per_second")
+    std::printf("[measured] agent (TCG guest) triad, %d thread(s), 64 MiB: %.3f GB/s\n",
+                std::max(1, r.threads), (*median)[figure].get<double>() / 1e9);
+  else
+    std::printf("[measured] agent (TCG guest) chase, 64 MiB: %.1f ns per load\n",
+                (*median)[figure].get<double>() * 1e9);
+}
+
+TEST_F(QemuRunTest, TriadWorkloadReportIsWrittenAndLinkedFromTheRecord) {
+  cell_.size_bytes = 64ull << 20;
+  cell_.threads = 2;
+  ctx_.workload = "triad";
+  options_.workload_repetitions = 3;
+  options_.workload_min_time_seconds = 0.05;
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0009", options_);
+  expect_workload_linked(r, out_, "triad", "bytes_per_second");
+  EXPECT_EQ(r.extra["workload"]["benchmarks"].size(), 4u);  // 3 repetitions and their median
+  EXPECT_TRUE(live_children().empty());
+}
+
+TEST_F(QemuRunTest, ChaseWorkloadReportIsWrittenAndLinkedFromTheRecord) {
+  cell_.size_bytes = 64ull << 20;
+  ctx_.workload = "chase";
+  options_.workload_repetitions = 3;
+  options_.workload_min_time_seconds = 0.05;
+  RunRecord r = run_qemu_cell(cell_, ctx_, "r0010", options_);
+  expect_workload_linked(r, out_, "chase", "seconds_per_load");
   EXPECT_TRUE(live_children().empty());
 }
 

@@ -200,6 +200,46 @@ TEST(TestbedPure, StoresGuestSamplesOnlyUnderSamples) {
   fs::remove_all(dir);
 }
 
+TEST(TestbedPure, WorkloadPathRefusesHostileNames) {
+  EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));
+  for (const char* bad : {"", "workloads/", "workloads/.json", "workloads/r1.csv",
+                          "samples/r1.json", "workloads/../runs.jsonl", "workloads/../x.json",
+                          "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
+    EXPECT_FALSE(safe_workload_path(bad)) << bad;
+  }
+}
+
+TEST(TestbedPure, StoresOnlyGoogleBenchmarkJsonUnderWorkloads) {
+  std::string dir = temp_out("store-workload");
+  std::string report = R"({"context":{"caches":[{"level":1}]},"benchmarks":[{"name":"chase/x",
+      "run_type":"iteration","iterations":1,"real_time":1.5,"cpu_time":1.5,"time_unit":"us",
+      "seconds_per_load":9e-8}]})";
+  auto line = [&](const std::string& file, const std::string& text) {
+    return nlohmann::json{{"type", "workload"}, {"file", file}, {"text", text}};
+  };
+  auto ok = store_guest_workload(dir, line("workloads/r0001-chase.json", report));
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_EQ(*ok, "workloads/r0001-chase.json");
+  EXPECT_EQ(read_text(dir + "/workloads/r0001-chase.json"), report);
+  EXPECT_FALSE(store_guest_workload(dir, line("workloads/../escape.json", report)).ok());
+  EXPECT_FALSE(fs::exists(dir + "/escape.json"));
+  auto not_json = store_guest_workload(dir, line("workloads/r2.json", "{\"benchmarks\":"));
+  EXPECT_FALSE(not_json.ok());
+  auto no_benchmarks = store_guest_workload(dir, line("workloads/r3.json", R"({"context":{}})"));
+  ASSERT_FALSE(no_benchmarks.ok());
+  EXPECT_NE(no_benchmarks.error().message.find("benchmarks"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/workloads/r2.json"));
+  EXPECT_FALSE(fs::exists(dir + "/workloads/r3.json"));
+  EXPECT_FALSE(
+      store_guest_workload(dir, {{"type", "workload"}, {"file", "workloads/r4.json"}}).ok());
+  EXPECT_FALSE(store_guest_workload(
+                   dir, line("workloads/big.json", std::string(kMaxGuestWorkloadBytes + 1, ' ')))
+                   .ok());
+  EXPECT_EQ(classify_guest_line(line("workloads/r1.json", "{}").dump()).kind,
+            GuestLine::Kind::kWorkload);
+  fs::remove_all(dir);
+}
+
 TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   REQUIRE_TOOLS();
   Spec spec =
@@ -464,6 +504,59 @@ TEST(Testbed, SamplesFilesReachTheHost) {
     size_t files = 0;
     for ([[maybe_unused]] const auto& f : fs::directory_iterator(dir + "/samples")) ++files;
     EXPECT_EQ(files, 2u);
+  }
+  EXPECT_EQ(kernels, 1);
+  if (!HasFailure()) fs::remove_all(options.out_dir);
+}
+
+// `[run] workload` in the testbed: `memplace run` inside the guest times the triad with Google
+// Benchmark after each placement; its JSON crosses the channel ahead of the record, lands in the
+// kernel's results dir, and the record links it. Emulated nodes have no real distance: this checks
+// the plumbing, the figures are printed only.
+TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
+  REQUIRE_TOOLS();
+  std::string why;
+  if (!memplace_streams(&why)) GTEST_SKIP() << why;
+  std::string toml =
+      "name = \"testbed-workload\"\n[run]\nworkload = \"triad\"\n[matrix]\n"
+      "policy = [\"bind:1\", \"interleave:0-1\"]\nbacking = [\"anon\"]\ntoucher = [\"host\"]\n"
+      "size = [\"16MiB\"]\ncpu_node = [0]\n"
+      "[testbed]\nnodes = 2\nmem_per_node = \"768MiB\"\ncpus_per_node = 1\n"
+      "kernels = [\"debian:7\"]\ntimeout = 240\n";
+  auto spec = parse_spec(toml, "testbed_test");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  spec->source_text = toml;
+  RunOptions options;
+  options.out_dir = temp_out("workload");
+  auto summary = run_testbed(*spec, *spec->testbed, options, host_config());
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->ok, 2);
+  int kernels = 0;
+  for (const auto& e : fs::directory_iterator(options.out_dir)) {
+    if (!e.is_directory()) continue;
+    ++kernels;
+    std::string dir = e.path().string();
+    auto records = read_lines(dir + "/runs.jsonl");
+    ASSERT_EQ(records.size(), 2u);
+    for (const auto& r : records) {
+      ASSERT_EQ(r["status"], "ok") << r.dump();
+      EXPECT_EQ(r["environment"]["kind"], "testbed");
+      const auto& w = r["extra"]["workload"];
+      ASSERT_TRUE(w.contains("file")) << w.dump();
+      std::string file = w["file"].get<std::string>();
+      EXPECT_EQ(file, "workloads/" + r["run_id"].get<std::string>() + "-triad.json");
+      auto j = nlohmann::json::parse(read_text(dir + "/" + file), nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << dir + "/" + file << " is missing or not JSON";
+      EXPECT_TRUE(j["context"].is_object());
+      EXPECT_EQ(w["benchmarks"], j["benchmarks"]) << "the record carries the results too";
+      ASSERT_FALSE(j["benchmarks"].empty());
+      const auto& b = j["benchmarks"][0];
+      EXPECT_EQ(b["name"].get<std::string>().rfind("triad/threads:1/", 0), 0u) << b["name"];
+      EXPECT_GT(b["bytes_per_second"].get<double>(), 0);
+      std::printf("[measured] testbed (%s, TCG guest) %s triad, 1 thread, 16 MiB: %.3f GB/s\n",
+                  e.path().filename().c_str(), r["policy"].get<std::string>().c_str(),
+                  b["bytes_per_second"].get<double>() / 1e9);
+    }
   }
   EXPECT_EQ(kernels, 1);
   if (!HasFailure()) fs::remove_all(options.out_dir);

@@ -84,6 +84,53 @@ Result<json> parse_object(std::string_view line) {
   return j;
 }
 
+// Depth of nesting below `j`, checked without recursing deeper than `max` (the serializer
+// recurses, so a report must not hold a 30000-deep array).
+bool depth_at_most(const json& j, int max) {
+  if (!j.is_structured()) return true;
+  if (max == 0) return false;
+  for (const auto& v : j)
+    if (!depth_at_most(v, max - 1)) return false;
+  return true;
+}
+
+bool finite_non_negative(const json& v) {
+  return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
+}
+
+Status check_benchmark_entry(const json& b, size_t index) {
+  auto bad = [&](const std::string& what) {
+    return make_error("benchmarks[" + std::to_string(index) + "] " + what);
+  };
+  if (!b.is_object()) return bad("is not an object");
+  auto name = b.find("name");
+  if (name == b.end() || !name->is_string()) return bad("has no string 'name'");
+  auto run_type = b.find("run_type");
+  if (run_type == b.end() || !run_type->is_string() ||
+      (*run_type != "iteration" && *run_type != "aggregate")) {
+    return bad("has no 'run_type' iteration or aggregate");
+  }
+  auto iterations = b.find("iterations");
+  if (iterations == b.end() || !iterations->is_number_unsigned())
+    return bad("has no non-negative integer 'iterations'");
+  for (const char* key : {"real_time", "cpu_time"}) {
+    auto t = b.find(key);
+    if (t == b.end() || !finite_non_negative(*t))
+      return bad(std::string("has no finite non-negative '") + key + "'");
+  }
+  auto unit = b.find("time_unit");
+  if (unit == b.end() || !unit->is_string() ||
+      (*unit != "ns" && *unit != "us" && *unit != "ms" && *unit != "s")) {
+    return bad("has no 'time_unit' ns, us, ms or s");
+  }
+  for (const auto& [key, v] : b.items()) {
+    if (v.is_structured() || v.is_null()) return bad("member '" + key + "' is not a scalar");
+    if (v.is_number() && !std::isfinite(v.get<double>()))
+      return bad("member '" + key + "' is not finite");
+  }
+  return {};
+}
+
 Result<GuestMessage> decode_guest_object(const json& j) {
   const std::string type = j["type"].get<std::string>();
   if (type == "hello") {
@@ -112,6 +159,14 @@ Result<GuestMessage> decode_guest_object(const json& j) {
     auto mem = get_u64(j, type, "mem_bytes");
     if (!mem) return mem.error();
     h.mem_bytes = *mem;
+    if (auto w = j.find("workloads"); w != j.end()) {
+      if (!w->is_array() || w->size() > 16) return field_error(type, "workloads", "is not a list");
+      for (const auto& name : *w) {
+        if (!name.is_string() || name.get_ref<const std::string&>().size() > 32)
+          return field_error(type, "workloads", "holds something other than a workload name");
+        h.workloads.push_back(name.get<std::string>());
+      }
+    }
     return GuestMessage{h};
   }
   if (type == "progress") {
@@ -141,6 +196,20 @@ Result<GuestMessage> decode_guest_object(const json& j) {
       d.per_thread_seconds.push_back(s.get<double>());
     }
     return GuestMessage{d};
+  }
+  if (type == "workload") {
+    AgentWorkload w;
+    auto kind = get_string(j, type, "kind");
+    if (!kind) return kind.error();
+    if (*kind != "triad" && *kind != "chase")
+      return field_error(type, "kind", "is not triad or chase");
+    w.kind = *kind;
+    auto report = j.find("report");
+    if (report == j.end()) return field_error(type, "report", "is missing");
+    if (auto s = check_benchmark_json(*report); !s)
+      return field_error(type, "report", "is not Google Benchmark JSON: " + s.error().message);
+    w.report = *report;
+    return GuestMessage{w};
   }
   if (type == "error" || type == "log") {
     auto message = get_string(j, type, "message");
@@ -172,6 +241,21 @@ Result<HostMessage> decode_host_object(const json& j) {
     if (!method) return method.error();
     go.method = *method;
   }
+  if (j.contains("workload") && !j["workload"].is_null()) {
+    auto workload = get_string(j, type, "workload");
+    if (!workload) return workload.error();
+    go.workload = *workload;
+    if (j.contains("workload_repetitions")) {
+      auto reps = get_int(j, type, "workload_repetitions", 1, kMaxWorkloadRepetitions);
+      if (!reps) return reps.error();
+      go.workload_repetitions = *reps;
+    }
+    if (j.contains("workload_min_time")) {
+      auto min_time = get_seconds(j, type, "workload_min_time");
+      if (!min_time) return min_time.error();
+      go.workload_min_time_seconds = *min_time;
+    }
+  }
   if (auto s = check_go(go); !s) return s.error();
   return HostMessage{go};
 }
@@ -185,34 +269,70 @@ Status check_go(const AgentGo& go) {
     return make_error("go: unknown method '" + *go.method +
                       "' (madv_populate_write or store_per_page)");
   }
+  if (go.workload) {
+    if (*go.workload != "triad" && *go.workload != "chase")
+      return make_error("go: unknown workload '" + *go.workload + "' (triad or chase)");
+    if (go.workload_repetitions < 1 || go.workload_repetitions > kMaxWorkloadRepetitions) {
+      return make_error("go: workload_repetitions must be 1.." +
+                        std::to_string(kMaxWorkloadRepetitions));
+    }
+    if (!std::isfinite(go.workload_min_time_seconds) || go.workload_min_time_seconds <= 0 ||
+        go.workload_min_time_seconds > kMaxWorkloadMinTimeSeconds) {
+      return make_error("go: workload_min_time must be in (0, " +
+                        std::to_string(static_cast<int>(kMaxWorkloadMinTimeSeconds)) + "] seconds");
+    }
+  }
+  return {};
+}
+
+Status check_benchmark_json(const json& j) {
+  if (!j.is_object()) return make_error("not a JSON object");
+  auto context = j.find("context");
+  if (context == j.end() || !context->is_object()) return make_error("no 'context' object");
+  if (!depth_at_most(*context, 3)) return make_error("'context' is nested too deeply");
+  auto benchmarks = j.find("benchmarks");
+  if (benchmarks == j.end() || !benchmarks->is_array()) return make_error("no 'benchmarks' list");
+  if (benchmarks->empty()) return make_error("'benchmarks' is empty");
+  if (benchmarks->size() > 1024) return make_error("more than 1024 'benchmarks'");
+  for (size_t i = 0; i < benchmarks->size(); ++i)
+    if (auto s = check_benchmark_entry((*benchmarks)[i], i); !s) return s;
+  for (const auto& [key, v] : j.items()) {
+    if (key != "context" && key != "benchmarks")
+      return make_error("unexpected member '" + key + "'");
+  }
   return {};
 }
 
 std::string encode_guest_message(const GuestMessage& m) {
-  json j = std::visit(Overloaded{
-                          [](const AgentHello& h) {
-                            return json{{"type", "hello"},    {"protocol", h.protocol},
-                                        {"kernel", h.kernel}, {"nodes", h.nodes},
-                                        {"cpus", h.cpus},     {"mem_bytes", h.mem_bytes}};
-                          },
-                          [](const AgentProgress& p) {
-                            return json{{"type", "progress"}, {"bytes", p.bytes}};
-                          },
-                          [](const AgentDone& d) {
-                            return json{{"type", "done"},
-                                        {"seconds", d.seconds},
-                                        {"method", d.method},
-                                        {"bytes", d.bytes},
-                                        {"per_thread_seconds", d.per_thread_seconds}};
-                          },
-                          [](const AgentError& e) {
-                            return json{{"type", "error"}, {"message", e.message}};
-                          },
-                          [](const AgentLog& l) {
-                            return json{{"type", "log"}, {"message", l.message}};
-                          },
-                      },
-                      m);
+  json j =
+      std::visit(Overloaded{
+                     [](const AgentHello& h) {
+                       return json{{"type", "hello"},         {"protocol", h.protocol},
+                                   {"kernel", h.kernel},      {"nodes", h.nodes},
+                                   {"cpus", h.cpus},          {"mem_bytes", h.mem_bytes},
+                                   {"workloads", h.workloads}};
+                     },
+                     [](const AgentProgress& p) {
+                       return json{{"type", "progress"}, {"bytes", p.bytes}};
+                     },
+                     [](const AgentDone& d) {
+                       return json{{"type", "done"},
+                                   {"seconds", d.seconds},
+                                   {"method", d.method},
+                                   {"bytes", d.bytes},
+                                   {"per_thread_seconds", d.per_thread_seconds}};
+                     },
+                     [](const AgentError& e) {
+                       return json{{"type", "error"}, {"message", e.message}};
+                     },
+                     [](const AgentLog& l) {
+                       return json{{"type", "log"}, {"message", l.message}};
+                     },
+                     [](const AgentWorkload& w) {
+                       return json{{"type", "workload"}, {"kind", w.kind}, {"report", w.report}};
+                     },
+                 },
+                 m);
   return dump_line(j);
 }
 
@@ -223,6 +343,11 @@ std::string encode_host_message(const HostMessage& m) {
                        json o{{"type", "go"}, {"size_bytes", g.size_bytes}, {"threads", g.threads}};
                        if (g.node) o["node"] = *g.node;
                        if (g.method) o["method"] = *g.method;
+                       if (g.workload) {
+                         o["workload"] = *g.workload;
+                         o["workload_repetitions"] = g.workload_repetitions;
+                         o["workload_min_time"] = g.workload_min_time_seconds;
+                       }
                        return o;
                      },
                      [](const AgentPoweroff&) {

@@ -137,16 +137,6 @@ class HostToucher : public Toucher {
 
 }  // namespace
 
-Status pin_current_thread(int cpu) {
-  if (cpu < 0) return {};
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) != 0)
-    return errno_error("sched_setaffinity cpu " + std::to_string(cpu));
-  return {};
-}
-
 std::unique_ptr<Toucher> make_host_toucher(const std::string& sysfs_root) {
   return std::make_unique<HostToucher>(sysfs_root, PopulateOptions{}, std::nullopt);
 }

@@ -62,7 +62,8 @@ Status write_stream_text(int fd, const std::string& line) {
   return {};
 }
 
-// The samples file goes first so the host has it by the time the record names it.
+// The samples and workload files go first so the host has them by the time the record names
+// them (testbed.h describes the lines).
 Status write_stream_line(int fd, const RunRecord& r, const std::string& out_dir) {
   if (!r.samples_file.empty()) {
     auto csv = read_text_file(out_dir + "/" + r.samples_file);
@@ -70,6 +71,18 @@ Status write_stream_line(int fd, const RunRecord& r, const std::string& out_dir)
       nlohmann::json samples = {
           {"type", "samples"}, {"run_id", r.run_id}, {"file", r.samples_file}, {"csv", *csv}};
       if (auto s = write_stream_text(fd, samples.dump() + "\n"); !s) return s;
+    }
+  }
+  const nlohmann::json* workload_file = nullptr;
+  if (r.extra.contains("workload") && r.extra["workload"].contains("file"))
+    workload_file = &r.extra["workload"]["file"];
+  if (workload_file && workload_file->is_string()) {
+    std::string file = workload_file->get<std::string>();
+    auto text = read_text_file(out_dir + "/" + file);
+    if (text) {
+      nlohmann::json workload = {
+          {"type", "workload"}, {"run_id", r.run_id}, {"file", file}, {"text", *text}};
+      if (auto s = write_stream_text(fd, workload.dump() + "\n"); !s) return s;
     }
   }
   return write_stream_text(fd, to_json(r).dump() + "\n");

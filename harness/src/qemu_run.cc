@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "memplace/initramfs.h"
 #include "memplace/nodelist.h"
 #include "memplace/qemu_process.h"
+#include "memplace/results_io.h"
 #include "memplace/sampler.h"
 #include "memplace/subprocess.h"
 #include "memplace/testbed.h"
@@ -370,6 +372,31 @@ std::string tail_of(const std::string& path, size_t n) {
   return text->size() > n ? text->substr(text->size() - n) : *text;
 }
 
+// The agent's workload report, written like the host path's (runner.cc) as
+// <out>/workloads/<run_id>-<kind>.json and linked as extra.workload.file, its benchmarks copied
+// in. A workload that failed leaves the placement result alone and says why in "error".
+nlohmann::json workload_into_results(const Result<GuestMessage>& message, const std::string& run_id,
+                                     const std::string& kind, const std::string& out_dir) {
+  nlohmann::json w = {{"kind", kind}, {"timed_by", "memplace-agent"}};
+  const auto* report = message ? std::get_if<AgentWorkload>(&*message) : nullptr;
+  if (!message) {
+    w["error"] = message.error().message;
+  } else if (!report || report->kind != kind) {
+    w["error"] = "workload: the guest agent sent something other than its " + kind + " report";
+  } else {
+    std::string file = "workloads/" + run_id + "-" + kind + ".json";
+    Status s = make_dirs(out_dir + "/workloads");
+    if (s) s = write_file_atomic(out_dir + "/" + file, report->report.dump(2) + "\n");
+    if (s) {
+      w["file"] = file;
+    } else {
+      w["error"] = "writing " + file + ": " + s.error().describe();
+    }
+    w["benchmarks"] = report->report["benchmarks"];
+  }
+  return w;
+}
+
 void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuToucherOptions& o,
               const std::string& work) {
   auto host_nodes = list_nodes(ctx.sysfs_root);
@@ -593,6 +620,18 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   go.size_bytes = cell.size_bytes;
   go.threads = std::max(1, cell.threads);
   go.node = hello->nodes.empty() ? std::nullopt : std::optional<int>(hello->nodes.front());
+  bool agent_runs_it = std::find(hello->workloads.begin(), hello->workloads.end(), ctx.workload) !=
+                       hello->workloads.end();
+  if (ctx.workload != "none" && !agent_runs_it) {
+    r.extra["workload"] = {{"kind", ctx.workload},
+                           {"error", "the guest agent runs no " + ctx.workload +
+                                         " workload (an agent older than this memplace?)"}};
+  } else if (ctx.workload != "none") {
+    go.workload = ctx.workload;
+    go.workload_repetitions = o.workload_repetitions;
+    go.workload_min_time_seconds = o.workload_min_time_seconds;
+    if (auto s = check_go(go); !s) return fail(s.error().message);
+  }
   Sampler sampler(ctx.sysfs_root, std::chrono::milliseconds(ctx.sample_interval_ms));
   sampler.start();
   auto t_go = Clock::now();
@@ -624,6 +663,11 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   auto after = read_meminfo_snapshot(ctx.sysfs_root);
   auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
   r.extra["host_touch_seconds"] = seconds_since(t_go);
+  if (go.workload) {
+    auto report = next_message(Clock::now() + std::chrono::seconds(o.agent_timeout_seconds),
+                               "workload", o.agent_timeout_seconds);
+    r.extra["workload"] = workload_into_results(report, r.run_id, *go.workload, ctx.out_dir);
+  }
   // A guest that cannot take the poweroff is killed by stop() all the same.
   (void)qemu.send(encode_host_message(AgentPoweroff{}));
   qemu.stop(std::chrono::seconds(o.poweroff_timeout_seconds));

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "memplace/agent_protocol.h"
 #include "memplace/guest_session.h"
 #include "memplace/initramfs.h"
 #include "memplace/kvm_uapi.h"
@@ -88,13 +89,17 @@ GuestLine classify_guest_line(std::string_view line) {
     g.kind = GuestLine::Kind::kLog;
   else if (type == "samples")
     g.kind = GuestLine::Kind::kSamples;
+  else if (type == "workload")
+    g.kind = GuestLine::Kind::kWorkload;
   else
     g.kind = GuestLine::Kind::kOther;
   return g;
 }
 
-bool safe_samples_path(std::string_view file) {
-  constexpr std::string_view kDir = "samples/", kExt = ".csv";
+namespace {
+
+// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
+bool safe_result_file(std::string_view file, std::string_view kDir, std::string_view kExt) {
   if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
   if (file.substr(0, kDir.size()) != kDir) return false;
   if (file.substr(file.size() - kExt.size()) != kExt) return false;
@@ -106,6 +111,16 @@ bool safe_samples_path(std::string_view file) {
     if (!ok) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool safe_samples_path(std::string_view file) {
+  return safe_result_file(file, "samples/", ".csv");
+}
+
+bool safe_workload_path(std::string_view file) {
+  return safe_result_file(file, "workloads/", ".json");
 }
 
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
@@ -122,6 +137,27 @@ Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlo
                       std::to_string(kMaxGuestSamplesBytes));
   if (auto s = make_dirs(kernel_dir + "/samples"); !s) return s.error();
   if (auto s = write_file_atomic(kernel_dir + "/" + file, csv); !s) return s.error();
+  return file;
+}
+
+Result<std::string> store_guest_workload(const std::string& kernel_dir,
+                                         const nlohmann::json& line) {
+  if (!line.contains("file") || !line["file"].is_string())
+    return make_error("workload line without a file name");
+  if (!line.contains("text") || !line["text"].is_string())
+    return make_error("workload line without the file's text");
+  std::string file = line["file"].get<std::string>();
+  if (!safe_workload_path(file))
+    return make_error("workload file name refused: " + file.substr(0, 200));
+  const auto& text = line["text"].get_ref<const std::string&>();
+  if (text.size() > kMaxGuestWorkloadBytes)
+    return make_error(file + ": " + std::to_string(text.size()) + " bytes, more than " +
+                      std::to_string(kMaxGuestWorkloadBytes));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (auto s = check_benchmark_json(j); !s)
+    return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
+  if (auto s = make_dirs(kernel_dir + "/workloads"); !s) return s.error();
+  if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
   return file;
 }
 
@@ -210,6 +246,19 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
+// Nor a workload file: without it the record keeps the benchmarks it carries and says why.
+void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>& stored) {
+  auto extra = record.find("extra");
+  if (extra == record.end() || !extra->is_object()) return;
+  auto w = extra->find("workload");
+  if (w == extra->end() || !w->is_object()) return;
+  auto file = w->find("file");
+  if (file == w->end()) return;
+  if (file->is_string() && stored.count(file->get<std::string>())) return;
+  (*w)["file_error"] = "the guest's workload JSON did not reach the host";
+  w->erase("file");
+}
+
 // One kernel: boot, stream, account for every cell. Errors here are environment failures
 // before the guest ran; everything after boot ends up in records.
 Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
@@ -281,6 +330,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   std::set<std::pair<std::string, int>> received;
   std::vector<std::string> guest_notes;
   std::set<std::string> samples_stored;
+  std::set<std::string> workloads_stored;
   bool saw_end = false;
   int guest_exit = -1;
   double boot_seconds = -1;
@@ -323,6 +373,17 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         break;
       }
+      case GuestLine::Kind::kWorkload: {
+        auto stored = store_guest_workload(k.dir, g.json);
+        if (stored) {
+          workloads_stored.insert(*stored);
+        } else {
+          std::string note = "workload JSON from the guest skipped: " + stored.error().describe();
+          guest_notes.push_back(note);
+          say(note);
+        }
+        break;
+      }
       case GuestLine::Kind::kLog:
       case GuestLine::Kind::kOther:
         guest_notes.push_back(g.json.dump());
@@ -339,6 +400,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         // A record never names a samples file the host does not hold.
         if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
           g.json["samples_file"] = "";
+        unlink_missing_workload(g.json, workloads_stored);
         if (auto s = writer->append_json(g.json); !s) {
           say("writing runs.jsonl: " + s.error().describe());
         }

@@ -14,6 +14,7 @@
 #include "memplace/cell.h"
 #include "memplace/populate.h"
 #include "memplace/result.h"
+#include "memplace/thread_pin.h"  // pin_current_thread, shared with the guest agent
 
 namespace memplace {
 
@@ -70,9 +71,6 @@ std::unique_ptr<Toucher> make_vcpu_toucher(
 // A QEMU guest owns the memory it touches, so this toucher's touch() refuses: the runner sends
 // toucher "qemu" cells to run_qemu_cell() (qemu_run.h) instead of its Mapping-based flow.
 std::unique_ptr<Toucher> make_qemu_toucher();
-
-// Pins the calling thread to `cpu`; -1 leaves it unpinned.
-Status pin_current_thread(int cpu);
 
 // CPUs to pin `count` threads to: the CPUs of `node` round-robin, or none (-1) when unpinned.
 Result<std::vector<int>> choose_cpus(const std::string& sysfs_root, std::optional<int> node,

@@ -1,48 +1,17 @@
-// Locality workloads run on memory a policy has placed: a STREAM-like triad (bandwidth) and a
-// dependent-load pointer chase over a random cyclic permutation (latency). The kernels are plain
-// functions over the caller's memory; run_workload_benchmark() times them with Google Benchmark
-// and writes its JSON, so `memplace run --workload` and workloads/locality_bench share them.
+// Timing the locality kernels (workload_kernels.h) with Google Benchmark on the host:
+// run_workload_benchmark() writes Google Benchmark's JSON, which `memplace run --workload` links
+// from the record and workloads/locality_bench produces too. The guest agent, which cannot link
+// libbenchmark, times the same kernels with workload_timing.h into the same JSON shape.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "memplace/result.h"
+#include "memplace/workload_kernels.h"
 
 namespace memplace {
-
-enum class WorkloadKind { kNone, kTriad, kChase };
-
-std::string workload_name(WorkloadKind k);  // "none", "triad", "chase"
-Result<WorkloadKind> parse_workload(std::string_view name);
-
-// The chase never walks more than this much of the mapping: far larger than any LLC, and
-// building the permutation over a whole multi-GiB mapping would dominate the run.
-inline constexpr size_t kChaseMaxBytes = 256ull << 20;
-inline constexpr size_t kChaseSlotBytes = 64;  // one cache line per hop
-
-// Splits [mem, mem+len) into three equal double arrays a, b, c and fills b and c.
-struct TriadArrays {
-  double* a = nullptr;
-  const double* b = nullptr;
-  const double* c = nullptr;
-  size_t n = 0;  // elements per array
-};
-TriadArrays prepare_triad(void* mem, size_t len);
-// a[i] = b[i] + scalar * c[i] for i in [begin, end). 24 bytes of traffic per element.
-void triad_range(const TriadArrays& t, size_t begin, size_t end, double scalar);
-// Runs the triad once over all elements with one pinned thread per entry of `cpus` (-1 = not
-// pinned), each owning a contiguous part.
-Status triad_parallel(const TriadArrays& t, const std::vector<int>& cpus, double scalar);
-
-// Links min(len, kChaseMaxBytes) / kChaseSlotBytes slots into one random cycle (Sattolo's
-// algorithm, in place): each slot's first word points at the next slot. Returns the slot count.
-size_t prepare_chase(void* mem, size_t len, uint64_t seed);
-// Follows `steps` links from `start`; returns where it stopped (the caller keeps it alive).
-void* chase(void* start, uint64_t steps);
 
 // Times `kind` over the populated mapping [mem, mem+len) with Google Benchmark, threads pinned to
 // `cpus`, and writes its JSON to `json_path`. Benchmark names start "triad/threads:N" or
