@@ -283,6 +283,15 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch, To
                         std::strerror(errno)};
     }
   }
+  // As the host toucher does: huge pages where the guest kernel's mode allows them (auto).
+  ThpMode thp = ThpMode::kAuto;
+  if (go.thp) {
+    auto t = parse_thp_mode(*go.thp);
+    if (!t) return AgentError{t.error().message};
+    thp = *t;
+  }
+  auto thp_advised = apply_thp_mode(thp, base, size);
+  if (!thp_advised) return AgentError{"THP on: " + thp_advised.error().describe()};
   // The forced method, or the first of populate_order() the kernel accepts, probed on one page
   // (kernels before 5.14 answer EINVAL to MADV_POPULATE_WRITE).
   PopulateMethod method = populate_order().back();
@@ -333,7 +342,7 @@ std::variant<AgentDone, AgentError> run_touch(const AgentGo& go, Channel& ch, To
                       " failed mid-touch: " + std::strerror(failed.load())};
   AgentDone d;
   d.seconds = seconds;
-  d.method = populate_method_name(method);
+  d.method = populate_method_name(method) + (*thp_advised ? "+thp" : "");
   d.bytes = size;
   d.per_thread_seconds = per_thread;
   return d;  // the mapping stays: the host reads placement before "poweroff"

@@ -80,12 +80,16 @@ TEST(AgentProtocol, GoRoundTripsWithAndWithoutOptionals) {
   EXPECT_FALSE(std::get<AgentGo>(*plain).node.has_value());
   EXPECT_FALSE(std::get<AgentGo>(*plain).method.has_value());
 
+  EXPECT_FALSE(std::get<AgentGo>(*plain).thp.has_value());
+
   go.node = 1;
   go.method = "store_per_page";
+  go.thp = "off";
   auto full = decode_host_message(encode_host_message(go));
   ASSERT_TRUE(full.ok()) << full.error().describe();
   EXPECT_EQ(std::get<AgentGo>(*full).node, 1);
   EXPECT_EQ(std::get<AgentGo>(*full).method, "store_per_page");
+  EXPECT_EQ(std::get<AgentGo>(*full).thp, "off");
   EXPECT_EQ(std::get<AgentGo>(*full).threads, 2);
 
   auto off = decode_host_message(encode_host_message(AgentPoweroff{}));
@@ -102,6 +106,16 @@ TEST(AgentProtocol, GoIsValidated) {
       decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"method":"x"})").ok());
   EXPECT_FALSE(
       decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"node":-2})").ok());
+  // fallocate needs a file; the agent's memory is anonymous.
+  EXPECT_FALSE(
+      decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"method":"fallocate"})")
+          .ok());
+  EXPECT_TRUE(
+      decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"method":"memset"})").ok());
+  auto thp = decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"thp":"always"})");
+  ASSERT_FALSE(thp.ok());
+  EXPECT_NE(thp.error().message.find("thp"), std::string::npos) << thp.error().message;
+  EXPECT_FALSE(decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"thp":1})").ok());
 }
 
 // The smallest report check_benchmark_json accepts, as Google Benchmark would write it.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "memplace/agent_protocol.h"
+#include "memplace/sysfs.h"
 
 namespace memplace {
 namespace {
@@ -115,7 +116,10 @@ TEST_F(AgentOnHost, HelloGoDonePoweroff) {
   ASSERT_NE(d, nullptr) << "expected done";
   EXPECT_EQ(d->bytes, 32ull << 20);
   EXPECT_EQ(d->per_thread_seconds.size(), 2u);
-  EXPECT_EQ(d->method, "madv_populate_write");  // the host kernel is 6.18
+  // The host kernel is 6.18 (MADV_POPULATE_WRITE); no thp in go means auto, which madvise
+  // accepts wherever the kernel has THP at all.
+  auto thp = read_thp_setting("", "enabled");
+  EXPECT_EQ(d->method, thp.ok() ? "madv_populate_write+thp" : "madv_populate_write");
   send(encode_host_message(AgentPoweroff{}));
   EXPECT_EQ(wait_exit(), 0);  // not PID 1: it exits instead of powering off
 }
@@ -131,6 +135,7 @@ TEST_F(AgentOnHost, ForcedStorePerPageAndGarbageFromTheHost) {
   go.size_bytes = 8ull << 20;
   go.threads = 1;
   go.method = "store_per_page";
+  go.thp = "off";  // 4 KiB pages: the method name carries no +thp
   send(encode_host_message(go));
   auto done = next_message();
   ASSERT_TRUE(done.ok()) << done.error().describe();

@@ -1,9 +1,11 @@
 // Encoding and total decoding of the agent's JSON lines. Also compiled into the static guest
-// agent, so it depends on nothing but result.h and nlohmann/json.
+// agent, so it depends on nothing but result.h, populate.h (libc only) and nlohmann/json.
 #include "memplace/agent_protocol.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "memplace/populate.h"
 
 namespace memplace {
 namespace {
@@ -241,6 +243,11 @@ Result<HostMessage> decode_host_object(const json& j) {
     if (!method) return method.error();
     go.method = *method;
   }
+  if (j.contains("thp") && !j["thp"].is_null()) {
+    auto thp = get_string(j, type, "thp");
+    if (!thp) return thp.error();
+    go.thp = *thp;
+  }
   if (j.contains("workload") && !j["workload"].is_null()) {
     auto workload = get_string(j, type, "workload");
     if (!workload) return workload.error();
@@ -265,9 +272,16 @@ Result<HostMessage> decode_host_object(const json& j) {
 Status check_go(const AgentGo& go) {
   if (go.size_bytes == 0) return make_error("go: size_bytes must be positive");
   if (go.threads < 1 || go.threads > 1024) return make_error("go: threads must be 1..1024");
-  if (go.method && *go.method != "madv_populate_write" && *go.method != "store_per_page") {
-    return make_error("go: unknown method '" + *go.method +
-                      "' (madv_populate_write or store_per_page)");
+  if (go.method) {
+    // The agent's memory is anonymous: every method but fallocate applies.
+    auto m = parse_populate_method(*go.method);
+    if (!m || !populate_method_applies(*m, false)) {
+      return make_error("go: unknown method '" + *go.method +
+                        "' (madv_populate_write, store_per_page or memset)");
+    }
+  }
+  if (go.thp) {
+    if (auto t = parse_thp_mode(*go.thp); !t) return make_error("go: thp: " + t.error().message);
   }
   if (go.workload) {
     if (*go.workload != "triad" && *go.workload != "chase")
@@ -343,6 +357,7 @@ std::string encode_host_message(const HostMessage& m) {
                        json o{{"type", "go"}, {"size_bytes", g.size_bytes}, {"threads", g.threads}};
                        if (g.node) o["node"] = *g.node;
                        if (g.method) o["method"] = *g.method;
+                       if (g.thp) o["thp"] = *g.thp;
                        if (g.workload) {
                          o["workload"] = *g.workload;
                          o["workload_repetitions"] = g.workload_repetitions;

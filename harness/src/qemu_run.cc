@@ -620,6 +620,14 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   go.size_bytes = cell.size_bytes;
   go.threads = std::max(1, cell.threads);
   go.node = hello->nodes.empty() ? std::nullopt : std::optional<int>(hello->nodes.front());
+  // The spec's populate settings reach the guest's toucher as they reach the host's.
+  if (ctx.populate.method) go.method = populate_method_name(*ctx.populate.method);
+  go.thp = thp_mode_name(ctx.populate.thp);
+  if (auto s = check_go(go); !s) {
+    fail(s.error().message + " (the guest agent's memory is anonymous)");
+    r.status = "unsupported";
+    return;
+  }
   bool agent_runs_it = std::find(hello->workloads.begin(), hello->workloads.end(), ctx.workload) !=
                        hello->workloads.end();
   if (ctx.workload != "none" && !agent_runs_it) {

@@ -89,6 +89,8 @@ struct AgentGo {
   int threads = 1;
   std::optional<int> node;            // guest node to bind the allocation to
   std::optional<std::string> method;  // force a method; default: the fastest available
+  // Huge page advice on the touched memory, as run.thp: "auto" | "on" | "off"; absent = auto.
+  std::optional<std::string> thp;
   // After done: time this workload ("triad" | "chase") on the touched memory, threads pinned to
   // the node's CPUs: the median of `workload_repetitions`, each at least the min time.
   std::optional<std::string> workload;
