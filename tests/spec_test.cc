@@ -226,6 +226,19 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[qemu]\nguest_overhead = \"1MiB\"", "qemu.guest_overhead"},
                       BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}));
 
+// 64-bit TOML integers that an unchecked cast to int turned into other values (found by
+// fuzz_spec: a testbed timeout of 63333333300 rendered back as a negative number).
+INSTANTIATE_TEST_SUITE_P(
+    IntegerRanges, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"[testbed]\ntimeout = 63333333300", "testbed.timeout: must be 1..604800"},
+        BadSpec{"[testbed]\ntimeout = 0", "testbed.timeout: must be 1..604800, got 0"},
+        BadSpec{"[matrix]\ncpu_node = [4294967296]", "matrix.cpu_node[0]: must be 0..4095"},
+        BadSpec{"[testbed]\nnodes = 2\nmemory_only_nodes = [4294967297]",
+                "testbed.memory_only_nodes: must be 0..63"},
+        BadSpec{"[testbed]\nnodes = 2\ndistances = [[10, 4294967316], [20, 10]]",
+                "testbed.distances: must be 10..255"}));
+
 INSTANTIATE_TEST_SUITE_P(
     ThpSetting, BadSpecTest,
     ::testing::Values(BadSpec{"[run]\nthp = \"always\"", "run.thp: unknown THP mode 'always'"},

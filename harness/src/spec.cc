@@ -56,6 +56,18 @@ Result<int64_t> as_int(const toml::node& n, const std::string& field) {
   return make_error(field + ": expected an integer");
 }
 
+// An integer that must fit [lo, hi] (and so an int): TOML integers are 64-bit, and a value cast
+// down unchecked would come back different when the spec is rendered into a results dir.
+Result<int> as_int_in(const toml::node& n, const std::string& field, int lo, int hi) {
+  auto i = as_int(n, field);
+  if (!i) return i.error();
+  if (*i < lo || *i > hi) {
+    return make_error(field + ": must be " + std::to_string(lo) + ".." + std::to_string(hi) +
+                      ", got " + std::to_string(*i));
+  }
+  return static_cast<int>(*i);
+}
+
 Result<std::vector<int>> node_list(const toml::node& n, const std::string& field) {
   std::string text;
   if (n.is_integer()) {
@@ -235,9 +247,11 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
                           spec.cpu_nodes.push_back(std::nullopt);
                           return {};
                         }
-                        auto i = as_int(v, f);
-                        if (!i || *i < 0) return make_error(f + ": expected a node id or \"any\"");
-                        spec.cpu_nodes.push_back(static_cast<int>(*i));
+                        if (!v.is_integer())
+                          return make_error(f + ": expected a node id or \"any\"");
+                        auto i = as_int_in(v, f, 0, 4095);
+                        if (!i) return i.error();
+                        spec.cpu_nodes.push_back(*i);
                         return {};
                       });
     if (!s) return s;
@@ -340,9 +354,9 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     if (n->is_array()) {
       ids = std::vector<int>{};
       for (const auto& v : *n->as_array()) {
-        auto i = as_int(v, "testbed.memory_only_nodes");
+        auto i = as_int_in(v, "testbed.memory_only_nodes", 0, 63);
         if (!i) return i.error();
-        ids->push_back(static_cast<int>(*i));
+        ids->push_back(*i);
       }
     }
     if (!ids) return ids.error();
@@ -360,9 +374,10 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       if (!cols) return make_error("testbed.distances: expected an array of arrays");
       std::vector<int> r;
       for (const auto& c : *cols) {
-        auto i = as_int(c, "testbed.distances");
+        // ACPI SLIT values, as QEMU's -numa dist takes them.
+        auto i = as_int_in(c, "testbed.distances", 10, 255);
         if (!i) return i.error();
-        r.push_back(static_cast<int>(*i));
+        r.push_back(*i);
       }
       tb.distances.push_back(r);
     }
@@ -397,10 +412,9 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     tb.accel = *str;
   }
   if (const auto* n = t.get("timeout")) {
-    auto i = as_int(*n, "testbed.timeout");
+    auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week
     if (!i) return i.error();
-    if (*i < 1) return make_error("testbed.timeout: must be positive seconds");
-    tb.timeout_seconds = static_cast<int>(*i);
+    tb.timeout_seconds = *i;
   }
   spec.testbed = tb;
   return {};
