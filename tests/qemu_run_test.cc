@@ -138,9 +138,14 @@ TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
     EXPECT_EQ(back->status, "ok");
     EXPECT_TRUE(live_children().empty());
 
-    memused_ok = delta > 256.0 * 0.9 && delta < 256.0 * 1.1;
+    // Less the per-CPU free lists' churn (the kernel's MemFree leaves them out), where known.
+    const auto& less_pcp = r.extra["delta_used_less_pcp_mib"];
+    double real = less_pcp.contains("0") ? less_pcp["0"].get<double>() : delta;
+    std::printf("  node 0 MemUsed delta less per-CPU free lists: %.1f MiB\n", real);
+    memused_ok = real > 256.0 * 0.9 && real < 256.0 * 1.1;
   }
-  EXPECT_TRUE(memused_ok) << "node 0 MemUsed never rose by 256 MiB +-10% between go and done";
+  EXPECT_TRUE(memused_ok)
+      << "node 0 MemUsed (less per-CPU free lists) never rose by 256 MiB +-10% between go and done";
 }
 
 TEST_F(QemuRunTest, SilentGuestFailsWithinItsTimeoutAndLeavesNoQemu) {

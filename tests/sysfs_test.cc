@@ -128,6 +128,31 @@ TEST(MeminfoReader, AbsentNodeNamesThePath) {
   EXPECT_NE(reader.error().describe().find("node1/meminfo"), std::string::npos);
 }
 
+TEST(ZoneinfoPcp, SumsEveryCpuOfEveryZonePerNode) {
+  const char* text =
+      "Node 0, zone      DMA\n  per-node stats\n      nr_inactive_anon 5\n  pagesets\n"
+      "    cpu: 0\n              count:    0\n              high:     0\n"
+      "Node 0, zone   Normal\n  pages free     100\n  pagesets\n"
+      "    cpu: 0\n              count:    62\n              high:     1843\n"
+      "    cpu: 1\n              count:    8\n              high:     1843\n"
+      "Node 2, zone   Normal\n  pagesets\n    cpu: 0\n              count:    5\n";
+  auto pcp = parse_zoneinfo_pcp_pages(text);
+  ASSERT_TRUE(pcp.ok()) << pcp.error().describe();
+  EXPECT_EQ(*pcp, (std::map<int, uint64_t>{{0, 70}, {2, 5}}));
+  EXPECT_FALSE(parse_zoneinfo_pcp_pages("Node 0, zone Normal\n  count: lots\n").ok());
+  EXPECT_FALSE(parse_zoneinfo_pcp_pages("Node x, zone Normal\n").ok());
+  EXPECT_FALSE(parse_zoneinfo_pcp_pages("").ok());
+}
+
+TEST(ReadMeminfoSnapshot, LiveSystemCarriesPerCpuFreeLists) {
+  auto snap = read_meminfo_snapshot("");
+  ASSERT_TRUE(snap.ok()) << snap.error().describe();
+  for (const auto& [node, info] : *snap) EXPECT_TRUE(info.count(kPcpFreeField)) << "node " << node;
+  auto fixture = read_meminfo_snapshot(kSparse);  // no proc/zoneinfo: the kernel's fields only
+  ASSERT_TRUE(fixture.ok());
+  EXPECT_FALSE(fixture->at(2).count(kPcpFreeField));
+}
+
 TEST(ReadMeminfoSnapshot, LiveSystem) {
   auto snap = read_meminfo_snapshot("");
   ASSERT_TRUE(snap.ok()) << snap.error().describe();

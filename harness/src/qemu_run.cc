@@ -44,20 +44,6 @@ uint64_t round_up_mib(uint64_t b) {
   return (b + (1ull << 20) - 1) & ~((1ull << 20) - 1);
 }
 
-std::map<int, double> delta_used_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after) {
-  std::map<int, double> out;
-  for (const auto& [node, fields] : after) {
-    auto b = before.find(node);
-    auto a_used = fields.find("MemUsed");
-    if (b == before.end() || a_used == fields.end()) continue;
-    auto b_used = b->second.find("MemUsed");
-    if (b_used == b->second.end()) continue;
-    out[node] =
-        (static_cast<double>(a_used->second) - static_cast<double>(b_used->second)) / 1024.0;
-  }
-  return out;
-}
-
 std::string backend_for(const Cell& cell) {
   return cell.backing == BackingKind::kAnon ? "ram" : "memfd";
 }
@@ -697,7 +683,9 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   }
   if (!after) return fail("reading node meminfo after the touch: " + after.error().describe());
   r.meminfo_after = *after;
-  r.delta_used_mib = delta_used_mib(r.meminfo_before, r.meminfo_after);
+  r.delta_used_mib = delta_mib(r.meminfo_before, r.meminfo_after, "MemUsed");
+  const auto used_less_pcp = delta_used_less_pcp_mib(r.meminfo_before, r.meminfo_after);
+  r.extra["delta_used_less_pcp_mib"] = node_mib_json(used_less_pcp);
   if (!maps) return fail("reading QEMU's numa_maps: " + maps.error().describe());
   auto placement = guest_ram_placement(*maps, config->backend);
   r.placement_pages = placement.pages;
@@ -716,8 +704,9 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2) {
     // Private guest_memfd memory is not mapped into QEMU, so numa_maps cannot show it; the
     // per-node MemUsed rise between go and done is then the placement, as in the cover letter.
+    // Less the per-CPU free lists where known: their churn is not the guest's memory.
     std::map<int, uint64_t> from_meminfo;
-    for (const auto& [node, mib] : r.delta_used_mib) {
+    for (const auto& [node, mib] : used_less_pcp.empty() ? r.delta_used_mib : used_less_pcp) {
       from_meminfo[node] = mib > 0 ? static_cast<uint64_t>(mib * 256.0) : 0;
     }
     r.placement_pages = from_meminfo;

@@ -39,21 +39,6 @@ std::string readback_text(const PolicyReadback& rb) {
   return name;
 }
 
-std::map<int, double> delta_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after,
-                                const std::string& field) {
-  std::map<int, double> out;
-  for (const auto& [node, fields] : after) {
-    auto b = before.find(node);
-    auto a_value = fields.find(field);
-    if (b == before.end() || a_value == fields.end()) continue;
-    auto b_value = b->second.find(field);
-    if (b_value == b->second.end()) continue;
-    out[node] =
-        (static_cast<double>(a_value->second) - static_cast<double>(b_value->second)) / 1024.0;
-  }
-  return out;
-}
-
 // guest_memfd and shmem folios are page cache; anonymous memory is not.
 std::string backing_counter(BackingKind kind) {
   return kind == BackingKind::kAnon ? "AnonPages" : "FilePages";
@@ -185,10 +170,10 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   // What the THP advice came to: huge folios the kernel actually handed out, per node.
   const char* huge_counter =
       cell.backing == BackingKind::kAnon ? "AnonHugePages" : "ShmemHugePages";
-  nlohmann::json huge = nlohmann::json::object();
-  for (const auto& [node, mib] : delta_mib(r.meminfo_before, r.meminfo_after, huge_counter))
-    huge[std::to_string(node)] = mib;
-  r.extra["huge_pages_mib"] = huge;
+  r.extra["huge_pages_mib"] =
+      node_mib_json(delta_mib(r.meminfo_before, r.meminfo_after, huge_counter));
+  r.extra["delta_used_less_pcp_mib"] =
+      node_mib_json(delta_used_less_pcp_mib(r.meminfo_before, r.meminfo_after));
 
   auto placement = mapping->fd() >= 0 ? query_placement_of_file(*mapping)
                                       : query_placement(mapping->addr(), mapping->size());
@@ -207,6 +192,39 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 }
 
 }  // namespace
+
+std::map<int, double> delta_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after,
+                                const std::string& field) {
+  std::map<int, double> out;
+  for (const auto& [node, fields] : after) {
+    auto b = before.find(node);
+    auto a_value = fields.find(field);
+    if (b == before.end() || a_value == fields.end()) continue;
+    auto b_value = b->second.find(field);
+    if (b_value == b->second.end()) continue;
+    out[node] =
+        (static_cast<double>(a_value->second) - static_cast<double>(b_value->second)) / 1024.0;
+  }
+  return out;
+}
+
+std::map<int, double> delta_used_less_pcp_mib(const MeminfoSnapshot& before,
+                                              const MeminfoSnapshot& after) {
+  auto used = delta_mib(before, after, "MemUsed");
+  auto pcp = delta_mib(before, after, kPcpFreeField);
+  std::map<int, double> out;
+  for (const auto& [node, mib] : used) {
+    auto it = pcp.find(node);
+    if (it != pcp.end()) out[node] = mib - it->second;
+  }
+  return out;
+}
+
+nlohmann::json node_mib_json(const std::map<int, double>& per_node) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [node, mib] : per_node) j[std::to_string(node)] = mib;
+  return j;
+}
 
 std::string utc_now() {
   std::time_t t = std::time(nullptr);

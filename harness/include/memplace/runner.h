@@ -52,6 +52,16 @@ struct RunContext {
   QemuSpec qemu;  // the spec's [qemu] table, for toucher = "qemu" cells
 };
 
+// Per node, after[field] - before[field] in MiB (fields in kB), for nodes that have it in both.
+std::map<int, double> delta_mib(const MeminfoSnapshot& before, const MeminfoSnapshot& after,
+                                const std::string& field);
+// MemUsed's delta less the change in per-CPU free lists (kPcpFreeField): memory that really went
+// from free to used. Only nodes whose snapshots carry both fields.
+std::map<int, double> delta_used_less_pcp_mib(const MeminfoSnapshot& before,
+                                              const MeminfoSnapshot& after);
+// {"0": 12.5, ...}: node maps as records write them.
+nlohmann::json node_mib_json(const std::map<int, double>& per_node);
+
 // Wall-clock time as ISO 8601 UTC ("2026-11-26T07:59:49Z"), for records and manifests.
 std::string utc_now();
 

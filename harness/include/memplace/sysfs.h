@@ -44,7 +44,14 @@ Result<NodeMeminfo> parse_node_meminfo_fields(std::string_view text, int node,
                                               const std::vector<std::string>& fields);
 Result<NodeMeminfo> read_node_meminfo_fields(const std::string& root, int node,
                                              const std::vector<std::string>& fields);
+// Every node's meminfo, plus kPcpFreeField where <root>/proc/zoneinfo can be read.
 Result<MeminfoSnapshot> read_meminfo_snapshot(const std::string& root);
+
+// memplace's own snapshot field: kB of free pages on per-CPU lists (/proc/zoneinfo pagesets),
+// which the kernel's MemFree leaves out and its MemUsed therefore counts as used.
+inline constexpr const char* kPcpFreeField = "PcpFree";
+// node -> pages on per-CPU free lists, summed over the node's zones and CPUs.
+Result<std::map<int, uint64_t>> parse_zoneinfo_pcp_pages(std::string_view text);
 
 // One node's meminfo kept open for repeated reads: a 100 Hz sampler then pays for the kernel's
 // formatting of the file, not for a path lookup, an open and a buffer per tick.
