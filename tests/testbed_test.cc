@@ -682,7 +682,7 @@ TEST(TestbedCommand, DryRunPrintsTheQemuCommandPerKernelWithoutFetching) {
   ASSERT_EQ(qemu_lines.size(), 2u) << out;
   for (const auto& q : qemu_lines) {
     EXPECT_EQ(q.rfind("qemu-system-x86_64 ", 0), 0u) << q;
-    EXPECT_NE(q.find(" -accel tcg -cpu max "), std::string::npos) << q;
+    EXPECT_NE(q.find(" -accel tcg,thread=single -cpu max "), std::string::npos) << q;
     EXPECT_NE(q.find(" -object memory-backend-ram,id=m1,size=1024M "), std::string::npos) << q;
     EXPECT_NE(q.find(" -numa node,nodeid=1,memdev=m1,cpus=1 "), std::string::npos) << q;
     EXPECT_NE(q.find(" -initrd '<initramfs built at run time>' "), std::string::npos) << q;

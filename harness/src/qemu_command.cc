@@ -97,7 +97,11 @@ std::vector<std::string> qemu_testbed_command(const QemuTestbedConfig& c) {
     a.insert(a.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
     // -cpu max exposes SVM under TCG, so kvm_amd loads in the guest and guest_memfd works.
-    a.insert(a.end(), {"-accel", "tcg", "-cpu", "max"});
+    // One TCG thread for all vCPUs: with a thread per vCPU (QEMU 7.2), a vCPU can run a stale
+    // translation of kernel text another vCPU is live-patching with int3 (jump labels, static
+    // calls), and the guest dies with "Oops: int3" in __schedule or sched_clock_cpu: 3 of 13
+    // boots of one testbed test here.
+    a.insert(a.end(), {"-accel", "tcg,thread=single", "-cpu", "max"});
   }
   a.insert(a.end(),
            {"-smp", std::to_string(total_cpus(c.nodes)), "-m", qemu_size(total_memory(c.nodes))});

@@ -133,7 +133,8 @@ std::vector<std::string> qemu_guest_command(const QemuGuestConfig& c) {
   a.insert(a.end(), {"-machine", machine});
   std::string cpu = c.cpu;
   if (cpu.empty()) cpu = c.snp ? "EPYC-v4" : (c.accel == "kvm" ? "host" : "max");
-  a.insert(a.end(), {"-accel", c.accel, "-cpu", cpu});
+  // Single-threaded TCG, as in the testbed (qemu_command.cc says why: int3 text patching races).
+  a.insert(a.end(), {"-accel", c.accel == "tcg" ? "tcg,thread=single" : c.accel, "-cpu", cpu});
 
   int cpus = 0;
   uint64_t mem = 0;
