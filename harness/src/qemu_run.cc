@@ -754,10 +754,7 @@ RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::stri
 
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,
                         const QemuToucherOptions& options) {
-  RunRecord r;
-  r.run_id = run_id;
-  fill_cell_fields(r, cell);
-  r.environment = ctx.environment;
+  RunRecord r = record_for_cell(cell, run_id, ctx.environment);
   r.started_at = utc_now();
   auto t0 = Clock::now();
   // Short: the agent socket's path must fit sun_path.

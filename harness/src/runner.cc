@@ -248,7 +248,10 @@ VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_node
   return in;
 }
 
-void fill_cell_fields(RunRecord& r, const Cell& cell) {
+RunRecord record_for_cell(const Cell& cell, const std::string& run_id, const Environment& env) {
+  RunRecord r;
+  r.run_id = run_id;
+  r.environment = env;
   r.cell_key = cell_key(cell);
   r.repeat = cell.repeat;
   r.policy = policy_name(cell.policy);
@@ -258,15 +261,13 @@ void fill_cell_fields(RunRecord& r, const Cell& cell) {
   r.size_bytes = cell.size_bytes;
   r.threads = cell.threads;
   r.cpu_node = cell.cpu_node;
+  return r;
 }
 
 RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id) {
   // A QEMU guest owns its RAM, so the whole cell (snapshots, go handshake, numa_maps) differs.
   if (cell.toucher == "qemu") return run_qemu_cell(cell, ctx, run_id);
-  RunRecord r;
-  r.run_id = run_id;
-  fill_cell_fields(r, cell);
-  r.environment = ctx.environment;
+  RunRecord r = record_for_cell(cell, run_id, ctx.environment);
   r.started_at = utc_now();
   auto t0 = Clock::now();
   run_cell_into(r, cell, ctx);

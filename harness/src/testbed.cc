@@ -172,12 +172,9 @@ std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
 
 RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
                                 const std::string& message, const Environment& env) {
-  RunRecord r;
-  r.run_id = run_id;
-  fill_cell_fields(r, cell);
+  RunRecord r = record_for_cell(cell, run_id, env);
   r.status = "failed";
   r.message = message;
-  r.environment = env;
   r.extra = {{"testbed", "no record from the guest"}};
   return r;
 }

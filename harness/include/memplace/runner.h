@@ -70,9 +70,9 @@ std::string utc_now();
 VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_nodes,
                              const MeminfoSnapshot& before, const RunContext& ctx);
 
-// Copies a cell's identity (key, policy, nodes, backing, toucher, size, ...) into a record;
-// every producer of records (local, testbed, qemu) starts from it.
-void fill_cell_fields(RunRecord& r, const Cell& cell);
+// A record holding a cell's identity (key, policy, nodes, backing, toucher, size, ...), its
+// run id and environment; every producer of records (local, testbed, qemu) starts from it.
+RunRecord record_for_cell(const Cell& cell, const std::string& run_id, const Environment& env);
 
 // Runs one cell. Never throws and never exits: all failures land in the record.
 RunRecord run_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
