@@ -123,42 +123,50 @@ bool safe_workload_path(std::string_view file) {
   return safe_result_file(file, "workloads/", ".json");
 }
 
-Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
+namespace {
+
+// A file the guest sent as one JSON line ({"file": ..., <text_key>: ...}): a name under `subdir`
+// that safe_result_file accepted, at most `max_bytes`, `check` passed; written atomically.
+template <class Check>
+Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohmann::json& line,
+                                     const char* kind, const char* text_key, const char* subdir,
+                                     bool (*safe)(std::string_view), size_t max_bytes,
+                                     Check check) {
   if (!line.contains("file") || !line["file"].is_string())
-    return make_error("samples line without a file name");
-  if (!line.contains("csv") || !line["csv"].is_string())
-    return make_error("samples line without csv text");
+    return make_error(std::string(kind) + " line without a file name");
+  if (!line.contains(text_key) || !line[text_key].is_string())
+    return make_error(std::string(kind) + " line without its " + text_key + " text");
   std::string file = line["file"].get<std::string>();
-  if (!safe_samples_path(file))
-    return make_error("samples file name refused: " + file.substr(0, 200));
-  const auto& csv = line["csv"].get_ref<const std::string&>();
-  if (csv.size() > kMaxGuestSamplesBytes)
-    return make_error(file + ": " + std::to_string(csv.size()) + " bytes of samples, more than " +
-                      std::to_string(kMaxGuestSamplesBytes));
-  if (auto s = make_dirs(kernel_dir + "/samples"); !s) return s.error();
-  if (auto s = write_file_atomic(kernel_dir + "/" + file, csv); !s) return s.error();
+  if (!safe(file))
+    return make_error(std::string(kind) + " file name refused: " + file.substr(0, 200));
+  const auto& text = line[text_key].get_ref<const std::string&>();
+  if (text.size() > max_bytes)
+    return make_error(file + ": " + std::to_string(text.size()) + " bytes of " + kind +
+                      ", more than " + std::to_string(max_bytes));
+  if (auto s = check(file, text); !s) return s.error();
+  if (auto s = make_dirs(kernel_dir + "/" + subdir); !s) return s.error();
+  if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
   return file;
+}
+
+}  // namespace
+
+Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
+  return store_guest_file(kernel_dir, line, "samples", "csv", "samples", &safe_samples_path,
+                          kMaxGuestSamplesBytes,
+                          [](const std::string&, const std::string&) { return Status{}; });
 }
 
 Result<std::string> store_guest_workload(const std::string& kernel_dir,
                                          const nlohmann::json& line) {
-  if (!line.contains("file") || !line["file"].is_string())
-    return make_error("workload line without a file name");
-  if (!line.contains("text") || !line["text"].is_string())
-    return make_error("workload line without the file's text");
-  std::string file = line["file"].get<std::string>();
-  if (!safe_workload_path(file))
-    return make_error("workload file name refused: " + file.substr(0, 200));
-  const auto& text = line["text"].get_ref<const std::string&>();
-  if (text.size() > kMaxGuestWorkloadBytes)
-    return make_error(file + ": " + std::to_string(text.size()) + " bytes, more than " +
-                      std::to_string(kMaxGuestWorkloadBytes));
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (auto s = check_benchmark_json(j); !s)
-    return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
-  if (auto s = make_dirs(kernel_dir + "/workloads"); !s) return s.error();
-  if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
-  return file;
+  return store_guest_file(
+      kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
+      kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        if (auto s = check_benchmark_json(j); !s)
+          return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
+        return {};
+      });
 }
 
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
