@@ -13,6 +13,20 @@ packages=(
   python3 python3-matplotlib
   qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs
   stress-ng clang
+  # hwloc's XML support (libxml2) is a plugin, only Recommended by the hwloc packages: without it
+  # the sparse-topology fixtures cannot be parsed.
+  libhwloc-plugins
+  ccache
+  # Placement of memory the host cannot map: page-allocation tracing.
+  libtracefs-dev libtraceevent-dev
+  # Test kernels built from Debian's source (make kernels).
+  flex bison libelf-dev bc libssl-dev patch
+  # Many hosts: a one-node Slurm cluster in the tests.
+  slurmctld slurmd slurm-client munge
+  # report.html checked in a real browser.
+  chromium
+  # make check-fresh: the test suite in a clean bookworm chroot.
+  debootstrap
 )
 
 missing=()
