@@ -7,21 +7,24 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 
+#include "base/nodelist.h"
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
-#include "report/report_hooks.h"
-#include "base/nodelist.h"
+#include "experiment/locality_run.h"
+#include "experiment/matrix.h"
+#include "experiment/ranges.h"
+#include "experiment/spec.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "kernel/sysfs.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
-#include "experiment/matrix.h"
-#include "experiment/spec.h"
-#include "kernel/sysfs.h"
-#include "experiment/locality_run.h"
+#include "report/report_hooks.h"
+#include "testbed/record_stream.h"
 
 namespace memplace {
 namespace {
@@ -88,8 +91,7 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   }
   if (!a.threads.empty()) {
     for (int t : a.threads)
-      if (t < 1 || t > 1024)
-        return make_error("--threads: must be 1..1024, got " + std::to_string(t));
+      if (auto r = check_range(t, kThreadsRange, "--threads"); !r) return r.error();
     spec.threads = a.threads;
   }
   if (a.cpu_node) {
@@ -102,12 +104,14 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     }
   }
   if (a.repeats) {
-    if (*a.repeats < 1) return make_error("--repeats: must be at least 1");
-    spec.repeats = *a.repeats;
+    auto r = check_range(*a.repeats, kRepeatsRange, "--repeats");
+    if (!r) return r.error();
+    spec.repeats = *r;
   }
   if (a.sample_interval_ms) {
-    if (*a.sample_interval_ms < 1) return make_error("--sample-interval-ms: must be at least 1");
-    spec.sample_interval_ms = *a.sample_interval_ms;
+    auto ms = check_range(*a.sample_interval_ms, kSampleIntervalMsRange, "--sample-interval-ms");
+    if (!ms) return ms.error();
+    spec.sample_interval_ms = *ms;
   }
   if (a.populate) {
     if (*a.populate != "auto") {
@@ -130,9 +134,9 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     spec.toucher_timeout_s = *t;
   }
   if (a.tolerance) {
-    if (!(*a.tolerance > 0 && *a.tolerance < 1))
-      return make_error("--tolerance: must be in (0, 1)");
-    spec.tolerance = *a.tolerance;
+    auto t = check_tolerance(*a.tolerance, "--tolerance");
+    if (!t) return t.error();
+    spec.tolerance = *t;
   }
   return check_spec(spec);
 }
@@ -191,6 +195,16 @@ void print_cells(const Spec& spec, const std::vector<Cell>& cells, const std::st
     if (c.toucher == ToucherKind::kQemu)
       std::fputs(qemu_dry_run(c, qemu, sysfs_root).c_str(), stdout);
   }
+}
+
+// Inside a testbed guest: every record also goes down the stream to the host. A write that
+// fails is said and the matrix goes on; the host accounts for runs it never received.
+void attach_record_stream(RunOptions& options, RecordStreamWriter stream) {
+  auto writer = std::make_shared<RecordStreamWriter>(std::move(stream));
+  options.on_record = [writer](const RunRecord& r, const std::string& dir) {
+    if (auto s = writer->write(r, dir); !s)
+      std::fprintf(stderr, "memplace: %s\n", s.error().describe().c_str());
+  };
 }
 
 Environment environment_from(const RunArgs& a) {
@@ -258,13 +272,17 @@ int command_run(const RunArgs& args) {
   options.sysfs_root = args.sysfs_root;
   options.progress = !args.quiet;
   options.resume = !args.resume_dir.empty();
-  options.stream_path = args.stream_path;
   options.environment = environment_from(args);
   options.invocation = args.invocation;
   Spec effective = *spec;
   effective.source_text = render_spec_toml(*spec);
   options.runners = all_cell_runners();
   attach_reports(options);
+  if (!args.stream_path.empty()) {
+    auto stream = RecordStreamWriter::open(args.stream_path);
+    if (!stream) return fail(kExitEnvironment, stream.error().describe());
+    attach_record_stream(options, std::move(*stream));
+  }
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(kExitEnvironment, summary.error().describe());
   std::fprintf(stderr,

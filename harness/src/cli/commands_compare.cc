@@ -1,10 +1,10 @@
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/subprocess.h"
 #include "memplace/commands.h"
 #include "report/compare.h"
 
@@ -65,21 +65,12 @@ int command_plot(const PlotArgs& args) {
   argv.insert(argv.end(), args.dirs.begin(), args.dirs.end());
   argv.push_back("--out");
   argv.push_back(out);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail(kExitEnvironment, "fork failed");
-  if (pid == 0) {
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    ::execv(cargv[0], cargv.data());
-    std::perror("memplace: exec /usr/bin/python3");
-    ::_exit(kExitEnvironment);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status)) return fail(kExitEnvironment, "plot script died");
-  int code = WEXITSTATUS(status);
+  if (::access(argv[0].c_str(), X_OK) != 0)
+    return fail(kExitEnvironment, "cannot run " + argv[0] + " (Debian's python3)");
+  auto child = Child::spawn(argv, SpawnOptions{});
+  if (!child) return fail(kExitEnvironment, child.error().describe());
+  int code = child->wait();
+  if (child->term_signal() != 0) return fail(kExitEnvironment, "plot script died");
   if (code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());
   return code;
 }

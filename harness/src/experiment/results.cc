@@ -1,7 +1,8 @@
 // RunRecord <-> JSON and the results-dir file primitives. Readers never throw: a results dir
 // written by a crashed or killed run must still be readable up to its last complete line.
+#include "experiment/results.h"
+
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,9 +11,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "experiment/results.h"
+#include "base/files.h"
 #include "experiment/run_record.h"
-#include "kernel/sysfs.h"
 
 namespace memplace {
 namespace {
@@ -125,28 +125,9 @@ Environment environment_from_json(const json& j) {
   return e;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
-}
-
 // Invalid UTF-8 in a kernel message must not make a record unwritable.
 std::string dump_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string parent_dir(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -371,29 +352,6 @@ Result<RunsFile> read_runs(const std::string& path) {
   return out;
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return errno_error("open " + tmp);
-    Status s = write_all(fd.get(), content, tmp);
-    if (s && ::fsync(fd.get()) != 0) s = errno_error("fsync " + tmp);
-    if (!s) {
-      ::unlink(tmp.c_str());
-      return s;
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = errno_error("rename " + tmp + " -> " + path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  // The rename itself is only durable once the directory is synced.
-  UniqueFd dir(::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) ::fsync(dir.get());
-  return {};
-}
-
 Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
   return write_file_atomic(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
@@ -404,21 +362,6 @@ Result<nlohmann::json> read_json_file(const std::string& path) {
   json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return make_error(path + ": not valid JSON");
   return j;
-}
-
-Status make_dirs(const std::string& path) {
-  if (path.empty()) return make_error("make_dirs: empty path");
-  for (size_t pos = 1;; ++pos) {
-    pos = path.find('/', pos);
-    std::string prefix = path.substr(0, pos);
-    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_error("mkdir " + prefix);
-    if (pos == std::string::npos) break;
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
-  if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
-  return {};
 }
 
 }  // namespace memplace

@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "base/files.h"
 #include "base/result.h"
-#include "experiment/run_record.h"
 #include "base/unique_fd.h"
+#include "experiment/run_record.h"
 
 namespace memplace {
 
@@ -29,11 +30,8 @@ struct RunsFile {
 };
 Result<RunsFile> read_runs(const std::string& path);
 
-// Writes `content` to path.tmp, fsyncs, renames over `path`.
-Status write_file_atomic(const std::string& path, const std::string& content);
+// JSON through write_file_atomic (base/files.h), pretty-printed, invalid UTF-8 replaced.
 Status write_json_atomic(const std::string& path, const nlohmann::json& j);
 Result<nlohmann::json> read_json_file(const std::string& path);
-
-Status make_dirs(const std::string& path);
 
 }  // namespace memplace

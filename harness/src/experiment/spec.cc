@@ -11,9 +11,10 @@
 #include <sstream>
 
 #include "base/nodelist.h"
-#include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
+#include "experiment/ranges.h"
+#include "kernel/populate.h"
 
 namespace memplace {
 namespace {
@@ -58,14 +59,10 @@ Result<int64_t> as_int(const toml::node& n, const std::string& field) {
 
 // An integer that must fit [lo, hi] (and so an int): TOML integers are 64-bit, and a value cast
 // down unchecked would come back different when the spec is rendered into a results dir.
-Result<int> as_int_in(const toml::node& n, const std::string& field, int lo, int hi) {
+Result<int> as_int_in(const toml::node& n, const std::string& field, IntRange range) {
   auto i = as_int(n, field);
   if (!i) return i.error();
-  if (*i < lo || *i > hi) {
-    return make_error(field + ": must be " + std::to_string(lo) + ".." + std::to_string(hi) +
-                      ", got " + std::to_string(*i));
-  }
-  return static_cast<int>(*i);
+  return check_range(*i, range, field);
 }
 
 Result<std::vector<int>> node_list(const toml::node& n, const std::string& field) {
@@ -228,15 +225,13 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   }
   if (const auto* n = m.get("threads")) {
     spec.threads.clear();
-    s = for_each_item(
-        *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
-          auto i = as_int(v, f);
-          if (!i) return i.error();
-          if (*i < 1 || *i > 1024)
-            return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
-          spec.threads.push_back(static_cast<int>(*i));
-          return {};
-        });
+    s = for_each_item(*n, "matrix.threads",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto i = as_int_in(v, f, kThreadsRange);
+                        if (!i) return i.error();
+                        spec.threads.push_back(*i);
+                        return {};
+                      });
     if (!s) return s;
   }
   if (const auto* n = m.get("cpu_node")) {
@@ -249,7 +244,7 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
                         }
                         if (!v.is_integer())
                           return make_error(f + ": expected a node id or \"any\"");
-                        auto i = as_int_in(v, f, 0, 4095);
+                        auto i = as_int_in(v, f, kNodeIdRange);
                         if (!i) return i.error();
                         spec.cpu_nodes.push_back(*i);
                         return {};
@@ -257,11 +252,9 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
     if (!s) return s;
   }
   if (const auto* n = m.get("repeats")) {
-    auto i = as_int(*n, "matrix.repeats");
+    auto i = as_int_in(*n, "matrix.repeats", kRepeatsRange);
     if (!i) return i.error();
-    if (*i < 1 || *i > 10000)
-      return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
-    spec.repeats = static_cast<int>(*i);
+    spec.repeats = *i;
   }
   return {};
 }
@@ -312,15 +305,15 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
     spec.workload = *str;
   }
   if (const auto* n = r.get("sample_interval_ms")) {
-    auto i = as_int(*n, "run.sample_interval_ms");
+    auto i = as_int_in(*n, "run.sample_interval_ms", kSampleIntervalMsRange);
     if (!i) return i.error();
-    if (*i < 1 || *i > 60000) return make_error("run.sample_interval_ms: must be 1..60000");
-    spec.sample_interval_ms = static_cast<int>(*i);
+    spec.sample_interval_ms = *i;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    if (!d || !(*d > 0 && *d < 1)) return make_error("run.tolerance: must be a number in (0, 1)");
-    spec.tolerance = *d;
+    auto t = check_tolerance(d ? *d : 0, "run.tolerance");
+    if (!t) return t.error();
+    spec.tolerance = *t;
   }
   return {};
 }
@@ -354,7 +347,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     if (n->is_array()) {
       ids = std::vector<int>{};
       for (const auto& v : *n->as_array()) {
-        auto i = as_int_in(v, "testbed.memory_only_nodes", 0, 63);
+        auto i = as_int_in(v, "testbed.memory_only_nodes", {0, 63});
         if (!i) return i.error();
         ids->push_back(*i);
       }
@@ -375,7 +368,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       std::vector<int> r;
       for (const auto& c : *cols) {
         // ACPI SLIT values, as QEMU's -numa dist takes them.
-        auto i = as_int_in(c, "testbed.distances", 10, 255);
+        auto i = as_int_in(c, "testbed.distances", {10, 255});
         if (!i) return i.error();
         r.push_back(*i);
       }
@@ -412,7 +405,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     tb.accel = *str;
   }
   if (const auto* n = t.get("timeout")) {
-    auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week
+    auto i = as_int_in(*n, "testbed.timeout", {1, 604800});  // up to a week
     if (!i) return i.error();
     tb.timeout_seconds = *i;
   }

@@ -19,15 +19,17 @@
 
 #include "agent/agent_protocol.h"
 #include "base/clock.h"
-#include "qemu/initramfs.h"
+#include "base/files.h"
 #include "base/nodelist.h"
+#include "base/stop_signals.h"
+#include "base/subprocess.h"
+#include "experiment/results.h"
+#include "experiment/verdict.h"
+#include "kernel/sampler.h"
+#include "qemu/initramfs.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
-#include "experiment/results.h"
-#include "kernel/sampler.h"
-#include "base/subprocess.h"
 #include "touchers/toucher.h"
-#include "experiment/verdict.h"
 
 namespace memplace {
 
@@ -332,14 +334,6 @@ GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
 
 namespace {
 
-struct RunDir {
-  std::string path;
-  ~RunDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
 void keep_logs(RunRecord& r, const RunContext& ctx, const std::string& work) {
   std::error_code ec;
   fs::create_directories(ctx.out_dir + "/qemu", ec);
@@ -454,14 +448,9 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     return;
   }
   paths.initrd = work + "/initrd.cpio";
-  {
-    std::ofstream f(paths.initrd, std::ios::binary);
-    f << image->bytes;
-    f.close();
-    if (!f) {
-      r.message = "writing " + paths.initrd;
-      return;
-    }
+  if (auto s = write_file(paths.initrd, image->bytes); !s) {
+    r.message = "writing " + paths.initrd + ": " + s.error().describe();
+    return;
   }
   r.extra["initramfs_bytes"] = image->bytes.size();
   auto config = qemu_guest_config_for(cell, o, *caps, accel, paths);
@@ -485,7 +474,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     if (cpus) pin = *cpus;
   }
 
-  if (int sig = ChainedStopSignals::received()) {
+  if (int sig = StopSignalGuard::received()) {
     r.message = "interrupted by signal " + std::to_string(sig) + " before QEMU started";
     return;
   }
@@ -501,7 +490,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
       case QemuProcess::Wait::kTimeout:
         return phase + ": no answer from the guest agent within " + std::to_string(timeout) + " s";
       case QemuProcess::Wait::kSignal:
-        return phase + ": interrupted by signal " + std::to_string(ChainedStopSignals::received());
+        return phase + ": interrupted by signal " + std::to_string(StopSignalGuard::received());
       case QemuProcess::Wait::kExited:
       case QemuProcess::Wait::kClosed: {
         qemu.stop(std::chrono::milliseconds(2000));
@@ -741,20 +730,18 @@ RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::stri
   RunRecord r = record_for_cell(cell, run_id, ctx.environment);
   r.started_at = utc_now();
   auto t0 = Clock::now();
-  // Short: the agent socket's path must fit sun_path.
-  char tmpl[] = "/tmp/memplace-qemu-XXXXXX";
   // Covers the image build too (a Ctrl-C during a kernel download must not start a guest), and
-  // outlives the run dir, so a re-raised default signal leaves nothing behind.
-  ChainedStopSignals signals;
-  RunDir work;
-  if (mkdtemp(tmpl) == nullptr) {
-    r.message = errno_error("mkdtemp /tmp/memplace-qemu-*").describe();
+  // outlives the run dir, so a re-raised default signal leaves nothing behind. Inside the
+  // matrix's guard the matrix accounts for the signal; on its own, the signal is raised again.
+  StopSignalGuard signals(StopSignalGuard::Unclaimed::kReraise);
+  // Short: the agent socket's path must fit sun_path.
+  auto work = TempDir::create("/tmp/memplace-qemu-");
+  if (!work) {
+    r.message = work.error().describe();
   } else {
-    work.path = tmpl;
-    run_into(r, cell, ctx, options, work.path);
-  }
-  if (r.status == RunStatus::kFailed && !work.path.empty() && !r.extra.contains("serial_log")) {
-    keep_logs(r, ctx, work.path);
+    run_into(r, cell, ctx, options, work->path());
+    if (r.status == RunStatus::kFailed && !r.extra.contains("serial_log"))
+      keep_logs(r, ctx, work->path());
   }
   r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;

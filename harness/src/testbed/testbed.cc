@@ -1,26 +1,19 @@
 #include "testbed/testbed.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "agent/agent_protocol.h"
-#include "qemu/guest_session.h"
-#include "qemu/initramfs.h"
-#include "kernel/kvm_uapi.h"
-#include "qemu/qemu_command.h"
-#include "experiment/results.h"
-#include "experiment/matrix.h"
-#include "experiment/record_builder.h"
+#include "base/files.h"
+#include "base/stop_signals.h"
 #include "base/subprocess.h"
-#include "kernel/sysfs.h"
+#include "experiment/record_builder.h"
+#include "experiment/results.h"
+#include "qemu/initramfs.h"
+#include "qemu/qemu_command.h"
+#include "qemu/qemu_process.h"
+#include "testbed/record_stream.h"
 
 namespace memplace {
 
@@ -49,110 +42,6 @@ std::string guest_memplace_line(const std::string& accel, const nlohmann::json& 
   return "/memplace run /spec.toml --out /tmp/out --stream \"$PORT\" --env-kind testbed"
          " --env-accel " +
          shell_quote(accel) + " --env-topology " + shell_quote(topology.dump());
-}
-
-GuestLine classify_guest_line(std::string_view line) {
-  GuestLine g;
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-  g.json = nlohmann::json::parse(line, nullptr, false);
-  if (g.json.is_discarded() || !g.json.is_object()) {
-    g.kind = GuestLine::Kind::kMalformed;
-    g.error = g.json.is_discarded() ? "not JSON" : "not a JSON object";
-    g.json = nullptr;
-    return g;
-  }
-  if (!g.json.contains("type")) {
-    g.kind = GuestLine::Kind::kRecord;
-    return g;
-  }
-  const auto& t = g.json["type"];
-  std::string type = t.is_string() ? t.get<std::string>() : "";
-  if (type == "hello")
-    g.kind = GuestLine::Kind::kHello;
-  else if (type == "end")
-    g.kind = GuestLine::Kind::kEnd;
-  else if (type == "log")
-    g.kind = GuestLine::Kind::kLog;
-  else if (type == "samples")
-    g.kind = GuestLine::Kind::kSamples;
-  else if (type == "workload")
-    g.kind = GuestLine::Kind::kWorkload;
-  else
-    g.kind = GuestLine::Kind::kOther;
-  return g;
-}
-
-namespace {
-
-// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
-bool safe_result_file(std::string_view file, std::string_view kDir, std::string_view kExt) {
-  if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
-  if (file.substr(0, kDir.size()) != kDir) return false;
-  if (file.substr(file.size() - kExt.size()) != kExt) return false;
-  std::string_view name = file.substr(kDir.size());
-  if (name.front() == '.') return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-bool safe_samples_path(std::string_view file) {
-  return safe_result_file(file, "samples/", ".csv");
-}
-
-bool safe_workload_path(std::string_view file) {
-  return safe_result_file(file, "workloads/", ".json");
-}
-
-namespace {
-
-// A file the guest sent as one JSON line ({"file": ..., <text_key>: ...}): a name under `subdir`
-// that safe_result_file accepted, at most `max_bytes`, `check` passed; written atomically.
-template <class Check>
-Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohmann::json& line,
-                                     const char* kind, const char* text_key, const char* subdir,
-                                     bool (*safe)(std::string_view), size_t max_bytes,
-                                     Check check) {
-  if (!line.contains("file") || !line["file"].is_string())
-    return make_error(std::string(kind) + " line without a file name");
-  if (!line.contains(text_key) || !line[text_key].is_string())
-    return make_error(std::string(kind) + " line without its " + text_key + " text");
-  std::string file = line["file"].get<std::string>();
-  if (!safe(file))
-    return make_error(std::string(kind) + " file name refused: " + file.substr(0, 200));
-  const auto& text = line[text_key].get_ref<const std::string&>();
-  if (text.size() > max_bytes)
-    return make_error(file + ": " + std::to_string(text.size()) + " bytes of " + kind +
-                      ", more than " + std::to_string(max_bytes));
-  if (auto s = check(file, text); !s) return s.error();
-  if (auto s = make_dirs(kernel_dir + "/" + subdir); !s) return s.error();
-  if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
-  return file;
-}
-
-}  // namespace
-
-Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
-  return store_guest_file(kernel_dir, line, "samples", "csv", "samples", &safe_samples_path,
-                          kMaxGuestSamplesBytes,
-                          [](const std::string&, const std::string&) { return Status{}; });
-}
-
-Result<std::string> store_guest_workload(const std::string& kernel_dir,
-                                         const nlohmann::json& line) {
-  return store_guest_file(
-      kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
-      kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
-        auto j = nlohmann::json::parse(text, nullptr, false);
-        if (auto s = check_benchmark_json(j); !s)
-          return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
-        return {};
-      });
 }
 
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
@@ -219,262 +108,174 @@ struct KernelRun {
   double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
+// What one kernel's boot needs from the host, and reports back to it.
+struct KernelBoot {
+  const Spec& spec;
+  const TestbedSpec& tb;
+  const RunOptions& options;
+  const TestbedHostConfig& host;
+  const KernelRun& k;
+  const std::vector<Cell>& cells;
+  std::string accel;
+  nlohmann::json topology;
+  std::function<void(const std::string&)> say;
+};
+
 std::string self_exe() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? "" : p.string();
 }
 
-Result<std::string> make_temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "memplace-testbed-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) return errno_error("mkdtemp " + tmpl);
-  return tmpl;
+std::string read_or_empty(const std::string& path) {
+  auto text = read_text_file(path);
+  return text ? *text : "";
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// The guest's initramfs: memplace itself, the spec without its [testbed] table, the kernel's
+// modules and an init that runs the matrix.
+Result<Initramfs> build_guest_image(const KernelBoot& b) {
+  InitramfsInputs in;
+  in.busybox = b.host.busybox;
+  in.modules_dir = b.k.files.modules_dir;
+  in.programs[b.host.memplace_binary.empty() ? self_exe() : b.host.memplace_binary] = "memplace";
+  in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(b.spec, false)));
+  in.run_line = b.host.guest_run_line.empty() ? guest_memplace_line(b.accel, b.topology)
+                                              : b.host.guest_run_line;
+  return build_initramfs(in);
 }
 
-// Nor a workload file: without it the record keeps the benchmarks it carries and says why.
-void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>& stored) {
-  auto extra = record.find("extra");
-  if (extra == record.end() || !extra->is_object()) return;
-  auto w = extra->find("workload");
-  if (w == extra->end() || !w->is_object()) return;
-  auto file = w->find("file");
-  if (file == w->end()) return;
-  if (file->is_string() && stored.count(file->get<std::string>())) return;
-  (*w)["file_error"] = "the guest's workload JSON did not reach the host";
-  w->erase("file");
+Manifest testbed_manifest(const KernelBoot& b, const Initramfs& image,
+                          const std::vector<std::string>& argv) {
+  Manifest m(b.k.dir, b.options.invocation, b.cells.size());
+  auto& f = m.fields();
+  f["kind"] = "testbed";
+  f["kernel"] = {{"requested", b.k.files.origin},
+                 {"release", b.k.files.release},
+                 {"vmlinuz", b.k.files.vmlinuz},
+                 {"modules_dir", b.k.files.modules_dir},
+                 {"modules_included", image.modules_loaded}};
+  f["accel"] = b.accel;
+  f["topology"] = b.topology;
+  f["qemu_command"] = argv;
+  f["qemu_command_line"] = join_command(argv);
+  f["initramfs_bytes"] = image.bytes.size();
+  f["timeout_seconds"] = b.tb.timeout_seconds;
+  return m;
+}
+
+// How the guest's session ended: "interrupted", "complete" (it sent its "end"), "panic",
+// "timeout" or "exit".
+std::string session_outcome(const GuestSessionResult& session, bool saw_end,
+                            const std::string& console) {
+  if (session.interrupted_by) return "interrupted";
+  if (saw_end) return "complete";
+  return guest_failure_reason(console, session.timed_out, session.exit_status);
+}
+
+// The message of every run the guest never reported.
+std::string missing_reason(const KernelBoot& b, const std::string& outcome,
+                           const GuestSessionResult& session, int guest_exit,
+                           const std::string& console, const std::string& qemu_log) {
+  std::string why;
+  if (outcome == "interrupted") {
+    why = "interrupted by signal " + std::to_string(session.interrupted_by) +
+          " before the guest reported this run";
+  } else if (outcome == "timeout") {
+    why = "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) + " s";
+  } else if (outcome == "panic") {
+    why = "testbed guest kernel panicked: " + panic_line(console);
+  } else if (outcome == "complete") {
+    why = "the guest's matrix ended (exit code " + std::to_string(guest_exit) +
+          ") without reporting this run";
+  } else {
+    why = "QEMU exited (status " + std::to_string(session.exit_status) +
+          ") before the guest reported this run";
+    if (!session.connected && !qemu_log.empty()) why += "; QEMU said: " + last_lines(qemu_log, 5);
+  }
+  return why + "; last console lines:\n" + last_lines(console, 15);
+}
+
+// A failed record for each cell the guest did not report.
+Result<size_t> record_missing_runs(const KernelBoot& b,
+                                   const std::set<std::pair<std::string, int>>& received,
+                                   const std::string& why, RunsWriter& writer,
+                                   MatrixSummary& summary) {
+  Environment env = b.options.environment;
+  env.kind = "testbed";
+  env.kernel = b.k.files.release;
+  env.accel = b.accel;
+  env.topology = b.topology;
+  auto missing = cells_without_records(b.cells, received);
+  for (size_t i : missing) {
+    char id[16];
+    std::snprintf(id, sizeof id, "f%04zu", i + 1);
+    RunRecord failed = testbed_failed_record(b.cells[i], id, why, env);
+    if (auto s = writer.append(failed); !s) return s.error();
+    summary.count(failed);
+  }
+  return missing.size();
 }
 
 // One kernel: boot, stream, account for every cell. Errors here are environment failures
 // before the guest ran; everything after boot ends up in records.
-Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
-                                     const RunOptions& options, const TestbedHostConfig& host,
-                                     const KernelRun& k, const std::vector<Cell>& cells,
-                                     const std::string& accel, const nlohmann::json& topology) {
-  std::string tag = "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
-  auto say = [&](const std::string& s) {
-    if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), s.c_str());
-  };
+Result<MatrixSummary> run_one_kernel(const KernelBoot& b) {
+  const KernelRun& k = b.k;
   if (auto s = make_dirs(k.dir); !s) return s.error();
-  std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
+  std::string spec_text =
+      b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
   if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
-
-  auto tmp = make_temp_dir();
+  auto tmp = TempDir::create((fs::temp_directory_path() / "memplace-testbed-").string());
   if (!tmp) return tmp.error();
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{*tmp};
-
-  std::string memplace_bin = host.memplace_binary.empty() ? self_exe() : host.memplace_binary;
-  InitramfsInputs in;
-  in.busybox = host.busybox;
-  in.modules_dir = k.files.modules_dir;
-  in.programs[memplace_bin] = "memplace";
-  in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(spec, false)));
-  in.run_line =
-      host.guest_run_line.empty() ? guest_memplace_line(accel, topology) : host.guest_run_line;
-  auto image = build_initramfs(in);
+  auto image = build_guest_image(b);
   if (!image) return image.error();
-  std::string initrd = *tmp + "/initrd.cpio";
+  std::string initrd = tmp->path() + "/initrd.cpio";
   if (auto s = write_file_atomic(initrd, image->bytes); !s) return s.error();
 
-  QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
+  QemuTestbedConfig qc = testbed_qemu_config(b.tb, b.accel, b.host);
   qc.kernel = k.files.vmlinuz;
   qc.initrd = initrd;
   qc.console_log = k.dir + "/console.log";
-  qc.socket_path = *tmp + "/records.sock";
+  qc.socket_path = tmp->path() + "/records.sock";
   auto argv = qemu_testbed_command(qc);
-
-  nlohmann::json manifest = {{"schema_version", kSchemaVersion},
-                             {"kind", "testbed"},
-                             {"kernel",
-                              {{"requested", k.files.origin},
-                               {"release", k.files.release},
-                               {"vmlinuz", k.files.vmlinuz},
-                               {"modules_dir", k.files.modules_dir},
-                               {"modules_included", image->modules_loaded}}},
-                             {"accel", accel},
-                             {"topology", topology},
-                             {"qemu_command", argv},
-                             {"qemu_command_line", join_command(argv)},
-                             {"initramfs_bytes", image->bytes.size()},
-                             {"timeout_seconds", tb.timeout_seconds},
-                             {"memplace_revision", memplace_revision()},
-                             {"invocation", options.invocation},
-                             {"cells", cells.size()},
-                             {"status", "running"}};
-  if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
-
+  Manifest manifest = testbed_manifest(b, *image, argv);
+  if (auto s = manifest.write(); !s) return s.error();
   auto writer = RunsWriter::open(k.dir + "/runs.jsonl");
   if (!writer) return writer.error();
 
-  MatrixSummary summary;
-  std::set<std::pair<std::string, int>> received;
-  std::vector<std::string> guest_notes;
-  std::set<std::string> samples_stored;
-  std::set<std::string> workloads_stored;
-  bool saw_end = false;
-  int guest_exit = -1;
-  double boot_seconds = -1;
-  int records = 0;
-  Clock::time_point t0 = Clock::now();
-  say("booting " + k.files.origin + " (" + accel + ", " + std::to_string(tb.nodes) + " nodes, " +
-      std::to_string(cells.size()) + " runs)");
-
-  auto on_line = [&](std::string_view line) -> std::string {
-    GuestLine g = classify_guest_line(line);
-    switch (g.kind) {
-      case GuestLine::Kind::kMalformed: {
-        std::string note =
-            "malformed line from the guest (" + g.error + "): " + std::string(line.substr(0, 200));
-        guest_notes.push_back(note);
-        say(note);
-        break;
-      }
-      case GuestLine::Kind::kHello: {
-        boot_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "booted in %.1f s", boot_seconds);
-        say(buf);
-        break;
-      }
-      case GuestLine::Kind::kEnd:
-        saw_end = true;
-        if (g.json.contains("exit_code") && g.json["exit_code"].is_number_integer()) {
-          guest_exit = g.json["exit_code"].get<int>();
-        }
-        break;
-      case GuestLine::Kind::kSamples: {
-        auto stored = store_guest_samples(k.dir, g.json);
-        if (stored) {
-          samples_stored.insert(*stored);
-        } else {
-          std::string note = "samples from the guest skipped: " + stored.error().describe();
-          guest_notes.push_back(note);
-          say(note);
-        }
-        break;
-      }
-      case GuestLine::Kind::kWorkload: {
-        auto stored = store_guest_workload(k.dir, g.json);
-        if (stored) {
-          workloads_stored.insert(*stored);
-        } else {
-          std::string note = "workload JSON from the guest skipped: " + stored.error().describe();
-          guest_notes.push_back(note);
-          say(note);
-        }
-        break;
-      }
-      case GuestLine::Kind::kLog:
-      case GuestLine::Kind::kOther:
-        guest_notes.push_back(g.json.dump());
-        say("guest: " + g.json.value("message", g.json.dump()));
-        break;
-      case GuestLine::Kind::kRecord: {
-        auto rec = record_from_json(g.json);
-        if (!rec) {
-          std::string note = "record from the guest skipped: " + rec.error().describe();
-          guest_notes.push_back(note);
-          say(note);
-          break;
-        }
-        // A record never names a samples file the host does not hold.
-        if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
-          g.json["samples_file"] = "";
-        unlink_missing_workload(g.json, workloads_stored);
-        if (auto s = writer->append_json(g.json); !s) {
-          say("writing runs.jsonl: " + s.error().describe());
-        }
-        received.insert({rec->cell_key, rec->repeat});
-        ++records;
-        summary.count(*rec);
-        say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
-        break;
-      }
-    }
-    return "";
-  };
-
-  GuestSessionConfig sc;
-  sc.argv = argv;
-  sc.socket_path = qc.socket_path;
-  sc.qemu_log = k.dir + "/qemu.log";
-  sc.timeout_seconds = tb.timeout_seconds;
-  auto session = run_guest_session(sc, on_line);
+  b.say("booting " + k.files.origin + " (" + b.accel + ", " + std::to_string(b.tb.nodes) +
+        " nodes, " + std::to_string(b.cells.size()) + " runs)");
+  RecordStreamReader stream(k.dir, *writer, b.cells.size(), Clock::now(), b.say);
+  GuestSessionConfig sc{argv, qc.socket_path, k.dir + "/qemu.log", b.tb.timeout_seconds};
+  auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
   if (!session) return session.error();
 
-  std::string console = read_all(qc.console_log);
-  std::string qemu_log = read_all(sc.qemu_log);
-  auto missing = cells_without_records(cells, received);
+  const std::string console = read_or_empty(qc.console_log);
+  MatrixSummary summary = stream.summary();
   summary.interrupted_by = session->interrupted_by;
-  std::string outcome =
-      session->interrupted_by ? "interrupted"
-      : saw_end               ? "complete"
-                : guest_failure_reason(console, session->timed_out, session->exit_status);
-  if (!missing.empty()) {
-    std::string why;
-    if (outcome == "interrupted") {
-      why = "interrupted by signal " + std::to_string(session->interrupted_by) +
-            " before the guest reported this run";
-    } else if (outcome == "timeout") {
-      why = "testbed guest timed out after " + std::to_string(tb.timeout_seconds) + " s";
-    } else if (outcome == "panic") {
-      why = "testbed guest kernel panicked: " + panic_line(console);
-    } else if (outcome == "complete") {
-      why = "the guest's matrix ended (exit code " + std::to_string(guest_exit) +
-            ") without reporting this run";
-    } else {
-      why = "QEMU exited (status " + std::to_string(session->exit_status) +
-            ") before the guest reported this run";
-      if (!session->connected && !qemu_log.empty())
-        why += "; QEMU said: " + last_lines(qemu_log, 5);
-    }
-    why += "; last console lines:\n" + last_lines(console, 15);
-    Environment env = options.environment;
-    env.kind = "testbed";
-    env.kernel = k.files.release;
-    env.accel = accel;
-    env.topology = topology;
-    for (size_t i : missing) {
-      char id[16];
-      std::snprintf(id, sizeof id, "f%04zu", i + 1);
-      RunRecord failed = testbed_failed_record(cells[i], id, why, env);
-      if (auto s = writer->append(failed); !s) return s.error();
-      summary.count(failed);
-    }
-    say(std::to_string(missing.size()) + " runs failed: " + outcome);
-  }
+  const std::string outcome = session_outcome(*session, stream.saw_end(), console);
+  std::string why = missing_reason(b, outcome, *session, stream.guest_exit_code(), console,
+                                   read_or_empty(sc.qemu_log));
+  auto missing = record_missing_runs(b, stream.received(), why, *writer, summary);
+  if (!missing) return missing.error();
+  if (*missing) b.say(std::to_string(*missing) + " runs failed: " + outcome);
   char wall[64];
   std::snprintf(wall, sizeof wall, "done in %.1f s", session->wall_seconds);
-  say(wall);
+  b.say(wall);
 
-  manifest["status"] = outcome;
-  manifest["fetch_seconds"] = k.fetch_seconds;
-  manifest["boot_seconds"] = boot_seconds;
-  manifest["wall_seconds"] = session->wall_seconds;
-  manifest["qemu_exit_status"] = session->exit_status;
-  manifest["guest_exit_code"] = guest_exit;
-  manifest["records_received"] = records;
-  manifest["runs_failed_without_record"] = missing.size();
-  manifest["guest_notes"] = guest_notes;
-  manifest["summary"] = {{"ok", summary.ok},
-                         {"unsupported", summary.unsupported},
-                         {"failed", summary.failed},
-                         {"not_honored", summary.not_honored}};
-  if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
+  auto& f = manifest.fields();
+  f["fetch_seconds"] = k.fetch_seconds;
+  f["boot_seconds"] = stream.boot_seconds();
+  f["wall_seconds"] = session->wall_seconds;
+  f["qemu_exit_status"] = session->exit_status;
+  f["guest_exit_code"] = stream.guest_exit_code();
+  f["records_received"] = stream.records();
+  f["runs_failed_without_record"] = *missing;
+  f["guest_notes"] = stream.notes();
+  manifest.finish(outcome, summary);
+  if (auto s = manifest.write(); !s) return s.error();
   // Each kernel's directory is a complete results dir, reported like a local run.
-  if (options.on_dir_finished) options.on_dir_finished(k.dir);
+  if (b.options.on_dir_finished) b.options.on_dir_finished(k.dir);
   return summary;
 }
 
@@ -485,17 +286,12 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   return run_testbed(spec, tb, options, TestbedHostConfig{});
 }
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
-                                  const RunOptions& options, const TestbedHostConfig& host) {
-  if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
-  }
-  if (options.out_dir.empty()) return make_error("testbed: no results directory");
-  std::vector<Cell> cells = expand(spec);
-  std::string accel = detect_accel(tb.accel);
-  nlohmann::json topology = testbed_topology_json(tb);
+namespace {
 
-  // Resolve every kernel before booting any, so a bad version fails before hours of runs.
+// Every kernel resolved (fetched if need be) before any boots, so a bad version fails before
+// hours of runs; each gets its own results dir, named by its label.
+Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunOptions& options,
+                                               const TestbedHostConfig& host) {
   KernelFetchOptions fetch = host.fetch;
   fetch.progress = options.progress;
   std::vector<KernelRun> runs;
@@ -512,17 +308,36 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     k.dir = options.out_dir + "/" + label;
     runs.push_back(std::move(k));
   }
+  return runs;
+}
 
+}  // namespace
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host) {
+  if (tb.kernels.empty()) {
+    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
+  }
+  if (options.out_dir.empty()) return make_error("testbed: no results directory");
+  const std::vector<Cell> cells = expand(spec);
+  auto runs = resolve_kernels(tb, options, host);
+  if (!runs) return runs.error();
+
+  const std::string accel = detect_accel(tb.accel);
+  const nlohmann::json topology = testbed_topology_json(tb);
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (const auto& k : runs) {
-    auto s = run_one_kernel(spec, tb, options, host, k, cells, accel, topology);
+  for (const auto& k : *runs) {
+    const std::string tag =
+        "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
+    auto say = [&](const std::string& line) {
+      if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), line.c_str());
+    };
+    KernelBoot boot{spec, tb, options, host, k, cells, accel, topology, say};
+    auto s = run_one_kernel(boot);
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
-    total.ok += s->ok;
-    total.unsupported += s->unsupported;
-    total.failed += s->failed;
-    total.not_honored += s->not_honored;
+    total.add(*s);
     done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {
       total.interrupted_by = s->interrupted_by;
