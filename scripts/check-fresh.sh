@@ -33,6 +33,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 roots=()        # directories this run created and must dispose of
 phase_pid=""    # process group of the running phase
+phase_name="" phase_start=""
 report=()       # "phase seconds status" lines for the summary
 root=""
 
@@ -113,7 +114,7 @@ phase() {
   cpu0=$(children_cpu)
   say "== $name"
   "$@" </dev/null &
-  phase_pid=$!
+  phase_pid=$! phase_name=$name phase_start=$start
   wait "$phase_pid" || rc=$?
   phase_pid=""
   cpu=$(awk -v a="$cpu0" -v b="$(children_cpu)" 'BEGIN { printf "%.1f", b - a }')
@@ -172,7 +173,11 @@ print_report() {
 cleanup() {
   local rc=$? dir start
   trap - EXIT INT TERM HUP
-  [[ -n $phase_pid ]] && kill -TERM -- "-$phase_pid" 2>/dev/null
+  set +e  # one failed step must not skip the rest of the cleanup
+  if [[ -n $phase_pid ]]; then
+    kill -TERM -- "-$phase_pid" 2>/dev/null
+    report+=("$phase_name $(elapsed "$phase_start") - interrupted")
+  fi
   start=$(now_us)
   for dir in "${roots[@]}"; do
     dispose_root "$dir" || { [[ $rc -ne 0 ]] || rc=3; }
