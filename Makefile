@@ -4,7 +4,8 @@ JOBS ?= $(shell nproc)
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
+        check-fresh
 
 all: build
 
@@ -54,6 +55,12 @@ reference: build
 DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)
 plots: build
 	$(MEMPLACE) plot $(DIR)
+
+# `make test` on a fresh Debian 12: a debootstrap'd bookworm chroot where only
+# scripts/install-deps.sh installs anything, so a package the installer lacks fails loudly.
+# Needs root. FRESH_TESTS=regex runs only the matching tests (to iterate).
+check-fresh: deps
+	JOBS=$(JOBS) FRESH_TESTS='$(FRESH_TESTS)' scripts/check-fresh.sh
 
 clean:
 	rm -rf $(BUILD)
