@@ -1,0 +1,136 @@
+# The cache entry of scripts/kernel-build.sh (sourced by it): build(), packaging, build.json and
+# --list. An entry appears only by rename, complete, so a half-built one never exists.
+# shellcheck shell=bash
+
+json_str() {  # a JSON string literal for $1 (inputs here are versions, names and hex)
+  local s=$1
+  s=${s//\\/\\\\} s=${s//\"/\\\"} s=${s//$'\t'/\\t} s=${s//$'\n'/\\n}
+  printf '"%s"' "$s"
+}
+
+children_cpu_seconds() {  # user + system seconds of every finished child so far (bash's times)
+  times | awk 'NR == 2 {
+    split($1, u, /[ms]/); split($2, s, /[ms]/)
+    printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+}
+
+phase_json() {
+  local k sep="" out="{"
+  for k in fetch extract patch configure compile modules package; do
+    [[ -n "${PHASE_SECS[$k]:-}" ]] && out+="$sep$(json_str "$k"): ${PHASE_SECS[$k]}" && sep=", "
+  done
+  echo "$out}"
+}
+
+patches_json() {
+  local p sep="" out="["
+  for p in "${R_PATCHES[@]}"; do
+    out+="$sep{\"file\": $(json_str "$p"), \"sha256\": \"$(sha "$KERNELS/patches/$p")\"}"
+    sep=", "
+  done
+  echo "$out]"
+}
+
+write_build_json() {  # write_build_json STAGING TREE RELEASE HASH
+  local st=$1 tree=$2 release=$3 hash=$4 deb same=null base=null
+  deb=$(kb_deb_path "$CACHE" "$R_SOURCE")
+  if [[ -n "$R_BASE" ]]; then
+    base=$(json_str "$R_BASE")
+    cmp -s "$st/bzImage" "$BUILDS/$R_BASE/bzImage" && same=true || same=false
+  fi
+  cat >"$st/build.json" <<EOF
+{
+  "schema_version": 1,
+  "name": $(json_str "$NAME"),
+  "description": $(json_str "$R_DESCRIPTION"),
+  "release": $(json_str "$release"),
+  "source": {"package": $(json_str "${R_SOURCE%%=*}"), "version": $(json_str "${R_SOURCE#*=}"), "deb_sha256": "$( [[ -f "$deb" ]] && sha "$deb")"},
+  "base": $base,
+  "fragment": {"file": $(json_str "$R_FRAGMENT"), "sha256": "$(sha "$KERNELS/$R_FRAGMENT")"},
+  "config_sha256": "$(sha "$st/config")",
+  "patches": $(patches_json),
+  "compiler": $(json_str "$(compiler_version)"),
+  "make_jobs": $JOBS,
+  "build_seconds": $((SECONDS - START)),
+  "cpu_seconds": $(($(children_cpu_seconds) - START_CPU)),
+  "phase_seconds": $(phase_json),
+  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "files": {"bzImage": "bzImage", "modules": "modules/lib/modules/$release", "config": "config"},
+  "bzimage_sha256": "$(sha "$st/bzImage")",
+  "image_same_as_base": $same,
+  "inputs_sha256": "$hash"
+}
+EOF
+}
+
+package() {  # package TREE HASH: the entry, staged beside its final place, then renamed
+  local tree=$1 hash=$2 st release entry=$BUILDS/$NAME
+  phase package "$entry"
+  st=$BUILDS/.$NAME.tmp.$$
+  CLEANUP+=("$st")
+  mkdir -p "$st/patches"
+  release=$(make -s -C "$tree" kernelrelease)
+  [[ "$release" =~ ^[A-Za-z0-9._+-]+$ ]] || kb_die 3 "odd kernel release '$release'"
+  cp "$tree/arch/x86/boot/bzImage" "$tree/System.map" "$st/"
+  cp "$tree/.config" "$st/config"
+  cp "$KERNELS/$R_FRAGMENT" "$st/"
+  local p
+  for p in "${R_PATCHES[@]}"; do cp "$KERNELS/patches/$p" "$st/patches/"; done
+  interruptible make -C "$tree" INSTALL_MOD_PATH="$st/modules" INSTALL_MOD_STRIP=1 modules_install ||
+    kb_die 3 "make modules_install failed; log: $LOG"
+  rm -f "$st/modules/lib/modules/$release/build" "$st/modules/lib/modules/$release/source"
+  end_phase
+  write_build_json "$st" "$tree" "$release" "$hash"
+  cp "$LOG" "$st/build.log"
+  if [[ -e "$entry" ]]; then mv "$entry" "$BUILDS/.$NAME.old.$$" && rm -rf "$BUILDS/.$NAME.old.$$"; fi
+  mv "$st" "$entry"
+  CLEANUP=("${CLEANUP[@]/$st/}")
+}
+
+build() {  # build NAME: its base first, then itself unless its entry matches its inputs
+  local name=$1 hash tree
+  NAME=$name
+  resolve "$name"
+  if [[ -n "$R_BASE" ]]; then
+    build "$R_BASE"
+    NAME=$name
+    resolve "$name"
+  fi
+  START=$SECONDS PHASE_SECS=() START_CPU=$(children_cpu_seconds)
+  hash=$(inputs_text | sha256sum | cut -c1-64)
+  tree=$CACHE/kernel-trees/$name
+  if entry_current "$BUILDS/$name" "$hash"; then say "up to date: $BUILDS/$name"; return; fi
+  check_tools
+  mkdir -p "$BUILDS" "$CACHE/build-logs"
+  exec {LOCK_FD}>"$BUILDS/.$name.lock"
+  flock "$LOCK_FD"
+  if entry_current "$BUILDS/$name" "$hash"; then say "built meanwhile: $BUILDS/$name"; return; fi
+  # Leftovers of a build that was killed outright (SIGKILL, power loss); the lock is ours.
+  rm -rf "$BUILDS/.$name.tmp."* "$CACHE/kernel-trees/.$name.tmp."*
+  LOG=$CACHE/build-logs/$name.log
+  : >"$LOG"
+  say "building from $R_SOURCE${R_BASE:+ on $R_BASE} with ${#R_PATCHES[@]} patch(es), make -j$JOBS; log: $LOG"
+  prepare_tree "$tree" "$hash"
+  phase compile "make -j$JOBS bzImage"
+  make_or_die "$tree" bzImage
+  phase modules "make -j$JOBS modules"
+  make_or_die "$tree" modules
+  package "$tree" "$hash"
+  say "done in $((SECONDS - START)) s: $BUILDS/$name"
+  exec {LOCK_FD}>&-
+}
+
+list_builds() {
+  local d name state any=0
+  for d in "$BUILDS"/*/; do
+    [[ -f "$d/build.json" ]] || continue
+    any=1 name=$(basename "$d") state="no definition in kernels/"
+    if [[ -f "$KERNELS/$name.conf" ]]; then
+      entry_current "$d" "$(inputs_hash_of "$name")" && state=current || state="stale (inputs changed)"
+    fi
+    printf '%-28s %-10s %6s s  %s\n' "$name" \
+      "$(sed -n 's/^  "release": "\(.*\)",$/\1/p' "$d/build.json")" \
+      "$(sed -n 's/^  "build_seconds": \([0-9]*\),$/\1/p' "$d/build.json")" "$state"
+  done
+  ((any)) || echo "no kernel builds in $BUILDS (make kernels builds them)"
+}
