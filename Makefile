@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench kernels clean
 
 all: build
 
@@ -54,6 +54,13 @@ reference: build
 DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)
 plots: build
 	$(MEMPLACE) plot $(DIR)
+
+# Test kernels built from Debian's source (kernels/NAME.conf) into ~/.cache/memplace/builds/, where
+# `--kernel build:NAME` finds them. KERNELS="7.2" builds one (default: all); a current build is
+# reused. Niced: a build takes many minutes of every core.
+NICE ?= 19
+kernels: deps
+	nice -n $(NICE) scripts/kernel-build.sh $(KERNELS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,4 +1,4 @@
-# Shared by scripts/kernel-build.sh and tests/kernel_inputs_check.sh (sourced, not run):
+# Shared by scripts/kernel-build.sh and tests/kernels/inputs_check.sh (sourced, not run):
 # where the cache lives, how a kernel definition (kernels/NAME.conf) reads, and how a source
 # package is fetched through memplace's private apt configuration.
 # shellcheck shell=bash

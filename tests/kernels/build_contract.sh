@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest kernel_build: scripts/kernel-build.sh's contract, in seconds, on fake kernel trees whose
+# ctest kernel_build_contract: scripts/kernel-build.sh's contract, in seconds, on fake kernel trees whose
 # Makefile stands in for the kernel's (a real build takes half an hour): reuse of a current entry,
 # a variant built on its base's tree, and the failures (unknown name, a patch that does not apply,
 # no disk, a compiler error, SIGINT). Then a broken copy of the real patch must fail the inputs
@@ -7,7 +7,7 @@
 set -uo pipefail
 [[ -n "${KB_TRACE:-}" ]] && set -x
 set -m  # background jobs keep SIGINT (a non-interactive shell ignores it in them otherwise)
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$here/scripts/kernel-build.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -139,7 +139,7 @@ export MEMPLACE_KERNELS_DIR=$tmp/real-kernels XDG_CACHE_HOME=$real_cache_home
 cp -r "$here/kernels" "$tmp/real-kernels"
 sed -i 's/^ static const struct vm_operations_struct kvm_gmem_vm_ops = {$/ static const struct vm_ops_renamed = {/' \
   "$tmp/real-kernels/patches/no-gmem-policy.patch"
-out=$("$here/tests/kernel_inputs_check.sh" 2>&1); rc=$?
+out=$("$here/tests/kernels/inputs_check.sh" 2>&1); rc=$?
 if [[ $rc -eq 77 ]]; then
   echo "skip: the broken-patch case needs the source package: $out"
 else

@@ -6,7 +6,7 @@
 # Exit 0 all good, 1 a check failed, 77 skipped (the source package is neither cached nor
 # fetchable here; the reason is printed).
 set -uo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/kernel-common.sh
 source "$here/scripts/kernel-common.sh"
 kernels=${MEMPLACE_KERNELS_DIR:-$here/kernels}
