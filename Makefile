@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench kernels clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench kernels experiment-ab clean
 
 all: build
 
@@ -46,7 +46,8 @@ experiment:
 bench: build
 	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
 
-# The committed reference results (results/reference/), regenerated from scratch.
+# The committed reference results (results/reference/, and results/reference-ab/ when both
+# kernel builds exist), regenerated from scratch.
 reference: build
 	scripts/reference.sh $(MEMPLACE)
 
@@ -61,6 +62,12 @@ plots: build
 NICE ?= 19
 kernels: deps
 	nice -n $(NICE) scripts/kernel-build.sh $(KERNELS)
+
+# The cover letter's matrix on build:7.2 against build:7.2-no-gmem-policy (specs/series-ab.toml):
+# builds the kernels that are missing, runs both, compares and plots into OUT_AB.
+OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
+experiment-ab: deps
+	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
 
 clean:
 	rm -rf $(BUILD)
