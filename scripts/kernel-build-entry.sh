@@ -25,15 +25,16 @@ phase_json() {
 patches_json() {
   local p sep="" out="["
   for p in "${R_PATCHES[@]}"; do
-    out+="$sep{\"file\": $(json_str "$p"), \"sha256\": \"$(sha "$KERNELS/patches/$p")\"}"
+    out+="$sep{\"file\": $(json_str "$p"), \"sha256\": \"$(patch_sha "$(input_file patch "$p")")\"}"
     sep=", "
   done
   echo "$out]"
 }
 
-write_build_json() {  # write_build_json STAGING TREE RELEASE HASH
-  local st=$1 tree=$2 release=$3 hash=$4 deb same=null base=null
+write_build_json() {  # write_build_json STAGING RELEASE HASH
+  local st=$1 release=$2 hash=$3 deb same=null base=null deb_sha=""
   deb=$(kb_deb_path "$CACHE" "$R_SOURCE")
+  [[ -f "$deb" ]] && deb_sha=$(sha "$deb")
   if [[ -n "$R_BASE" ]]; then
     base=$(json_str "$R_BASE")
     cmp -s "$st/bzImage" "$BUILDS/$R_BASE/bzImage" && same=true || same=false
@@ -44,9 +45,9 @@ write_build_json() {  # write_build_json STAGING TREE RELEASE HASH
   "name": $(json_str "$NAME"),
   "description": $(json_str "$R_DESCRIPTION"),
   "release": $(json_str "$release"),
-  "source": {"package": $(json_str "${R_SOURCE%%=*}"), "version": $(json_str "${R_SOURCE#*=}"), "deb_sha256": "$( [[ -f "$deb" ]] && sha "$deb")"},
+  "source": {"package": $(json_str "${R_SOURCE%%=*}"), "version": $(json_str "${R_SOURCE#*=}"), "deb_sha256": "$deb_sha"},
   "base": $base,
-  "fragment": {"file": $(json_str "$R_FRAGMENT"), "sha256": "$(sha "$KERNELS/$R_FRAGMENT")"},
+  "fragment": {"file": $(json_str "$R_FRAGMENT"), "config_lines_sha256": "$(fragment_sha "$(input_file fragment "$R_FRAGMENT")")"},
   "config_sha256": "$(sha "$st/config")",
   "patches": $(patches_json),
   "compiler": $(json_str "$(compiler_version)"),
@@ -63,32 +64,49 @@ write_build_json() {  # write_build_json STAGING TREE RELEASE HASH
 EOF
 }
 
-package() {  # package TREE HASH: the entry, staged beside its final place, then renamed
-  local tree=$1 hash=$2 st release entry=$BUILDS/$NAME
-  phase package "$entry"
-  st=$BUILDS/.$NAME.tmp.$$
+# This build's fragment and patches, copied into its staging entry before anything reads them.
+snapshot_inputs() {
+  local st=$BUILDS/.$NAME.tmp.$$ p
   CLEANUP+=("$st")
   mkdir -p "$st/patches"
+  cp "$KERNELS/$R_FRAGMENT" "$st/"
+  for p in "${R_PATCHES[@]}"; do cp "$KERNELS/patches/$p" "$st/patches/"; done
+  INPUTS=$st
+}
+
+package() {  # package TREE HASH: the staged entry (holding the inputs already), then renamed
+  local tree=$1 hash=$2 st=$INPUTS release entry=$BUILDS/$NAME
+  phase package "$entry"
   release=$(make -s -C "$tree" kernelrelease)
   [[ "$release" =~ ^[A-Za-z0-9._+-]+$ ]] || kb_die 3 "odd kernel release '$release'"
   cp "$tree/arch/x86/boot/bzImage" "$tree/System.map" "$st/"
   cp "$tree/.config" "$st/config"
-  cp "$KERNELS/$R_FRAGMENT" "$st/"
-  local p
-  for p in "${R_PATCHES[@]}"; do cp "$KERNELS/patches/$p" "$st/patches/"; done
   interruptible make -C "$tree" INSTALL_MOD_PATH="$st/modules" INSTALL_MOD_STRIP=1 modules_install ||
     kb_die 3 "make modules_install failed; log: $LOG"
   rm -f "$st/modules/lib/modules/$release/build" "$st/modules/lib/modules/$release/source"
   end_phase
-  write_build_json "$st" "$tree" "$release" "$hash"
+  write_build_json "$st" "$release" "$hash"
   cp "$LOG" "$st/build.log"
   if [[ -e "$entry" ]]; then mv "$entry" "$BUILDS/.$NAME.old.$$" && rm -rf "$BUILDS/.$NAME.old.$$"; fi
   mv "$st" "$entry"
   CLEANUP=("${CLEANUP[@]/$st/}")
+  INPUTS=""
+}
+
+take_lock() {  # take_lock VAR NAME: one builder per name (a variant also holds its base's)
+  local -n fd=$1
+  exec {fd}>"$BUILDS/.$2.lock"
+  flock "$fd"
+}
+
+release_lock() {  # release_lock VAR
+  local -n fd=$1
+  exec {fd}>&-
+  fd=$NO_FD
 }
 
 build() {  # build NAME: its base first, then itself unless its entry matches its inputs
-  local name=$1 hash tree
+  local name=$1 hash tree base_tree
   NAME=$name
   resolve "$name"
   if [[ -n "$R_BASE" ]]; then
@@ -97,27 +115,42 @@ build() {  # build NAME: its base first, then itself unless its entry matches it
     resolve "$name"
   fi
   START=$SECONDS PHASE_SECS=() START_CPU=$(children_cpu_seconds)
-  hash=$(inputs_text | sha256sum | cut -c1-64)
-  tree=$CACHE/kernel-trees/$name
-  if entry_current "$BUILDS/$name" "$hash"; then say "up to date: $BUILDS/$name"; return; fi
+  if entry_current "$BUILDS/$name" "$(inputs_hash_of "$name")"; then
+    say "up to date: $BUILDS/$name"
+    return
+  fi
   check_tools
   mkdir -p "$BUILDS" "$CACHE/build-logs"
-  exec {LOCK_FD}>"$BUILDS/.$name.lock"
-  flock "$LOCK_FD"
-  if entry_current "$BUILDS/$name" "$hash"; then say "built meanwhile: $BUILDS/$name"; return; fi
+  take_lock LOCK_FD "$name"
   # Leftovers of a build that was killed outright (SIGKILL, power loss); the lock is ours.
   rm -rf "$BUILDS/.$name.tmp."* "$CACHE/kernel-trees/.$name.tmp."*
+  snapshot_inputs
+  hash=$(inputs_text | sha256sum | cut -c1-64)
   LOG=$CACHE/build-logs/$name.log
   : >"$LOG"
   say "building from $R_SOURCE${R_BASE:+ on $R_BASE} with ${#R_PATCHES[@]} patch(es), make -j$JOBS; log: $LOG"
-  prepare_tree "$tree" "$hash"
+  tree=$CACHE/kernel-trees/$name
+  if [[ -n "$R_BASE" ]]; then
+    base_tree=$CACHE/kernel-trees/$R_BASE
+    take_lock BASE_LOCK_FD "$R_BASE"
+    if tree_current "$base_tree" "$(inputs_hash_of "$R_BASE")"; then
+      tree=$base_tree
+      apply_variant "$tree"
+    else
+      say "no compiled tree of $R_BASE to build in: a tree of its own, every patch applied"
+      release_lock BASE_LOCK_FD
+    fi
+  fi
+  [[ -n "$RESTORE_TREE" ]] || prepare_tree "$tree" "$hash"
   phase compile "make -j$JOBS bzImage"
   make_or_die "$tree" bzImage
   phase modules "make -j$JOBS modules"
   make_or_die "$tree" modules
   package "$tree" "$hash"
+  if [[ -n "$RESTORE_TREE" ]]; then restore_tree; fi
   say "done in $((SECONDS - START)) s: $BUILDS/$name"
-  exec {LOCK_FD}>&-
+  release_lock BASE_LOCK_FD
+  release_lock LOCK_FD
 }
 
 list_builds() {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# ctest kernel_build_contract: scripts/kernel-build.sh's contract, in seconds, on fake kernel trees whose
-# Makefile stands in for the kernel's (a real build takes half an hour): reuse of a current entry,
-# a variant built on its base's tree, and the failures (unknown name, a patch that does not apply,
-# no disk, a compiler error, SIGINT). Then a broken copy of the real patch must fail the inputs
-# check. Exit 0 all held, 1 something did not.
+# ctest kernel_build_contract: scripts/kernel-build.sh's contract, in seconds, on a fake kernel
+# tree whose Makefile stands in for the kernel's (a real build takes most of an hour): reuse of a
+# current entry, a variant built in its base's tree and the tree restored afterwards, and the
+# failures (unknown name, a patch that does not apply, no disk, a compiler error, SIGINT, a build
+# killed outright). Then a broken copy of the real patch must fail the inputs check.
+# Exit 0 all held, 1 something did not.
 set -uo pipefail
 [[ -n "${KB_TRACE:-}" ]] && set -x
 set -m  # background jobs keep SIGINT (a non-interactive shell ignores it in them otherwise)
@@ -14,6 +15,10 @@ trap 'rm -rf "$tmp"' EXIT
 real_cache_home=${XDG_CACHE_HOME:-}
 export XDG_CACHE_HOME=$tmp/cache MEMPLACE_KERNELS_DIR=$tmp/kernels
 cache=$tmp/cache/memplace
+# Nothing here may download: were a build to take the fresh path by mistake, apt fails at once.
+mkdir -p "$tmp/bin" && printf '#!/bin/sh\nexit 1\n' >"$tmp/bin/apt-get" && chmod +x "$tmp/bin/apt-get"
+real_path=$PATH
+export PATH=$tmp/bin:$PATH
 failed=0
 check() {  # check DESCRIPTION CONDITION...
   local what=$1
@@ -69,7 +74,7 @@ bzImage:
 modules: ; @true
 modules_install:
 	mkdir -p $(INSTALL_MOD_PATH)/lib/modules/9.9.9-fake/kernel
-	echo ko >$(INSTALL_MOD_PATH)/lib/modules/9.9.9-fake/kernel/kvm.ko
+	cp virt/kvm/guest_memfd.c $(INSTALL_MOD_PATH)/lib/modules/9.9.9-fake/kernel/kvm.ko
 EOF
   hash=$("$build" --inputs-hash base) || return 1
   echo "$hash" >"$tree/.memplace-tree"
@@ -82,11 +87,21 @@ out=$("$build" nosuch 2>&1); rc=$?
 check "unknown build exits 2 and lists the defined ones" test $rc -eq 2
 check "  ... naming them" has "$out" "defined: bad base fresh good"
 
+base_tree=$cache/kernel-trees/base
+restored() {  # the base's tree as it was: its source unpatched, nothing recorded as applied
+  grep -qx c "$base_tree/virt/kvm/guest_memfd.c" && ! grep -qx C "$base_tree/virt/kvm/guest_memfd.c" &&
+    test ! -e "$base_tree/.memplace-applied"
+}
+
+# A build killed outright (SIGKILL) left good.patch applied in the base's tree.
+(cd "$base_tree" && patch -p1 -s <"$tmp/kernels/patches/good.patch")
+mkdir -p "$base_tree/.memplace-applied" && cp "$tmp/kernels/patches/good.patch" "$base_tree/.memplace-applied/0-good.patch"
 out=$("$build" bad 2>&1); rc=$?
 check "a patch that does not apply exits 2" test $rc -eq 2
 check "  ... naming the patch, file and hunk" \
   has "$out" "kernels/patches/bad.patch does not apply to linux-source-7.2=7.2.13-1: virt/kvm/guest_memfd.c hunk #2 (at line 10)"
 check "  ... leaving no entry or tree" test ! -e "$cache/builds/bad" -a ! -e "$cache/kernel-trees/bad"
+check "  ... after taking a killed build's patch back out of the base's tree" restored
 
 out=$(MEMPLACE_TEST_KERNEL_NEED_MB=999999999 "$build" fresh 2>&1); rc=$?
 check "not enough disk exits 3" test $rc -eq 3
@@ -99,6 +114,7 @@ check "  ... with the log's last lines" has "$out" "fake compiler line 25"
 check "  ... but not all of them" bash -c '! grep -qx "fake compiler line 1" <<<"$1"' _ "$out"
 check "  ... and the log's path" has "$out" "full log: $cache/build-logs/good.log"
 check "  ... and no entry" test ! -e "$cache/builds/good"
+check "  ... and the base's tree restored" restored
 
 FAKE_SLEEP=$tmp/sleep.pid "$build" good >"$tmp/int.out" 2>&1 &
 pid=$!
@@ -109,7 +125,8 @@ check "SIGINT during make exits 130" test $rc -eq 130
 check "  ... saying so" has "$(cat "$tmp/int.out")" "interrupted by SIGINT during compile"
 check "  ... and stops make" bash -c '! kill -0 "$(cat "$1")" 2>/dev/null' _ "$tmp/sleep.pid"
 check "  ... leaving no entry, staged or final" \
-  bash -c '! compgen -G "$1/builds/*good*" >/dev/null' _ "$cache"
+  bash -c '! compgen -G "$1/builds/*good*[^k]" >/dev/null' _ "$cache"
+check "  ... and the base's tree restored" restored
 
 out=$("$build" good 2>&1); rc=$?
 check "a variant builds on its base's tree" test $rc -eq 0
@@ -120,21 +137,28 @@ b = json.load(open(sys.argv[1]))
 assert b["name"] == "good" and b["base"] == "base" and b["release"] == "9.9.9-fake"
 assert [p["file"] for p in b["patches"]] == ["good.patch"] and len(b["patches"][0]["sha256"]) == 64
 assert b["source"] == {"package": "linux-source-7.2", "version": "7.2.13-1", "deb_sha256": ""}
+assert len(b["fragment"]["config_lines_sha256"]) == 64 and b["cpu_seconds"] >= 0
 assert b["files"]["modules"] == "modules/lib/modules/9.9.9-fake" and b["image_same_as_base"] is False
 assert set(b["phase_seconds"]) >= {"compile", "modules", "package"}
 ' "$cache/builds/good/build.json"
-check "  ... the image and modules" test -f "$cache/builds/good/bzImage" \
-  -a -f "$cache/builds/good/modules/lib/modules/9.9.9-fake/kernel/kvm.ko"
-check "  ... and the patched source" grep -qx C "$cache/kernel-trees/good/virt/kvm/guest_memfd.c"
-calls=$(wc -l <"$cache/kernel-trees/good/make-calls")
+check "  ... the image" test -f "$cache/builds/good/bzImage"
+check "  ... and modules made from the patched source" \
+  grep -qx C "$cache/builds/good/modules/lib/modules/9.9.9-fake/kernel/kvm.ko"
+check "  ... in the base's tree, restored afterwards" restored
+check "  ... and no tree of its own" test ! -e "$cache/kernel-trees/good"
+calls=$(wc -l <"$base_tree/make-calls")
 out=$("$build" good 2>&1); rc=$?
 check "a current entry is reused" test $rc -eq 0
-check "  ... without running make" test "$(wc -l <"$cache/kernel-trees/good/make-calls")" -eq "$calls"
+check "  ... without running make" test "$(wc -l <"$base_tree/make-calls")" -eq "$calls"
+sed -i '1i A new explanation at the top of the patch.' "$tmp/kernels/patches/good.patch"
+sed -i '1i # A new comment' "$tmp/kernels/f.config"
+check "comments in a patch or fragment change nothing" bash -c '! grep -q stale <<<"$1"' _ "$("$build" --list)"
 echo "+D" >>"$tmp/kernels/patches/good.patch"
-check "a changed patch makes the entry stale" has "$("$build" --list)" "stale (inputs changed)"
+check "a changed diff makes the entry stale" has "$("$build" --list)" "good                         9.9.9-fake"
+check "  ... saying so" has "$("$build" --list)" "stale (inputs changed)"
 
 # A source update that breaks the real patch must fail the inputs check (needs the source .deb).
-export MEMPLACE_KERNELS_DIR=$tmp/real-kernels XDG_CACHE_HOME=$real_cache_home
+export MEMPLACE_KERNELS_DIR=$tmp/real-kernels XDG_CACHE_HOME=$real_cache_home PATH=$real_path
 [[ -n "$XDG_CACHE_HOME" ]] || unset XDG_CACHE_HOME
 cp -r "$here/kernels" "$tmp/real-kernels"
 sed -i 's/^ static const struct vm_operations_struct kvm_gmem_vm_ops = {$/ static const struct vm_ops_renamed = {/' \
