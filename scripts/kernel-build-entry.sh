@@ -8,10 +8,16 @@ json_str() {  # a JSON string literal for $1 (inputs here are versions, names an
   printf '"%s"' "$s"
 }
 
-children_cpu_seconds() {  # user + system seconds of every finished child so far (bash's times)
-  times | awk 'NR == 2 {
-    split($1, u, /[ms]/); split($2, s, /[ms]/)
-    printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+# User + system seconds of every finished child so far, from bash's `times`, which must run in
+# this shell: in a $(...) subshell it would count that subshell's children only.
+cpu_seconds_into() {  # cpu_seconds_into VAR
+  local f=$BUILDS/.times.$$ u s
+  mkdir -p "$BUILDS"
+  times >"$f"
+  { read -r _ && read -r u s; } <"$f"
+  rm -f "$f"
+  printf -v "$1" '%s' "$(awk -v u="$u" -v s="$s" 'BEGIN {
+    split(u, a, /[ms]/); split(s, b, /[ms]/); printf "%d", a[1] * 60 + a[2] + b[1] * 60 + b[2] }')"
 }
 
 phase_json() {
@@ -53,7 +59,7 @@ write_build_json() {  # write_build_json STAGING RELEASE HASH
   "compiler": $(json_str "$(compiler_version)"),
   "make_jobs": $JOBS,
   "build_seconds": $((SECONDS - START)),
-  "cpu_seconds": $(($(children_cpu_seconds) - START_CPU)),
+  "cpu_seconds": $((END_CPU - START_CPU)),
   "phase_seconds": $(phase_json),
   "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "files": {"bzImage": "bzImage", "modules": "modules/lib/modules/$release", "config": "config"},
@@ -85,6 +91,7 @@ package() {  # package TREE HASH: the staged entry (holding the inputs already),
     kb_die 3 "make modules_install failed; log: $LOG"
   rm -f "$st/modules/lib/modules/$release/build" "$st/modules/lib/modules/$release/source"
   end_phase
+  cpu_seconds_into END_CPU
   write_build_json "$st" "$release" "$hash"
   cp "$LOG" "$st/build.log"
   if [[ -e "$entry" ]]; then mv "$entry" "$BUILDS/.$NAME.old.$$" && rm -rf "$BUILDS/.$NAME.old.$$"; fi
@@ -114,7 +121,8 @@ build() {  # build NAME: its base first, then itself unless its entry matches it
     NAME=$name
     resolve "$name"
   fi
-  START=$SECONDS PHASE_SECS=() START_CPU=$(children_cpu_seconds)
+  START=$SECONDS PHASE_SECS=()
+  cpu_seconds_into START_CPU
   if entry_current "$BUILDS/$name" "$(inputs_hash_of "$name")"; then
     say "up to date: $BUILDS/$name"
     return

@@ -60,8 +60,10 @@ double pages_on(const nlohmann::json& record, const char* node) {
   return p.contains(node) ? p[node].get<double>() : 0.0;
 }
 
-// The record names the build it ran on: build.json as the cache holds it, via the host.
-void expect_build_environment(const CellRun& c, const std::string& build) {
+// The cell ran, and its record names the build: build.json as the cache holds it, via the host.
+void expect_ok_on_build(const CellRun& c, const std::string& build) {
+  ASSERT_TRUE(c.record.is_object()) << c.out;
+  EXPECT_EQ(c.record["status"], "ok") << c.record.dump();
   auto b = load_kernel_build(memplace_cache_dir(), build);
   ASSERT_TRUE(b);
   const auto& env = c.record["environment"];
@@ -74,9 +76,8 @@ void expect_build_environment(const CellRun& c, const std::string& build) {
 TEST(KernelBuildTestbed, Build72HonoursInterleaveOnGuestMemfd) {
   REQUIRE_BUILD("7.2");
   CellRun c = run_interleave_cell("7.2");
-  ASSERT_TRUE(c.record.is_object()) << c.out;
-  EXPECT_EQ(c.record["status"], "ok") << c.record.dump();
-  expect_build_environment(c, "7.2");
+  expect_ok_on_build(c, "7.2");
+  if (HasFatalFailure()) return;
   // 64 MiB = 16384 pages, split evenly by the file's shared policy.
   EXPECT_NEAR(pages_on(c.record, "0"), 8192, 164) << c.record["placement_pages"].dump();
   EXPECT_NEAR(pages_on(c.record, "1"), 8192, 164) << c.record["placement_pages"].dump();
@@ -90,9 +91,8 @@ TEST(KernelBuildTestbed, Build72HonoursInterleaveOnGuestMemfd) {
 TEST(KernelBuildTestbed, BuildWithoutSharedPolicyLeavesGuestMemfdOnTheFaultingNode) {
   REQUIRE_BUILD("7.2-no-gmem-policy");
   CellRun c = run_interleave_cell("7.2-no-gmem-policy");
-  ASSERT_TRUE(c.record.is_object()) << c.out;
-  EXPECT_EQ(c.record["status"], "ok") << c.record.dump();
-  expect_build_environment(c, "7.2-no-gmem-policy");
+  expect_ok_on_build(c, "7.2-no-gmem-policy");
+  if (HasFatalFailure()) return;
   EXPECT_NEAR(pages_on(c.record, "0"), 16384, 164) << c.record["placement_pages"].dump();
   EXPECT_FALSE(c.record["verdict"]["honored"].get<bool>());
   EXPECT_EQ(c.record["policy_readback"], "default");
