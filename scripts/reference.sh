@@ -5,9 +5,11 @@
 #                          guest_memfd shared policy) and the newest 7.x (with it)
 #   results/reference-ab/  the same matrix on one 7.2 built with and without the series' hooks
 #                          (specs/series-ab.toml); only when both builds exist (make kernels)
-#   scripts/reference.sh MEMPLACE_BINARY [OUT_DIR [AB_OUT_DIR]]
+#   scripts/reference.sh [--ab-only] MEMPLACE_BINARY [OUT_DIR [AB_OUT_DIR]]
 set -euo pipefail
-memplace=$(realpath "${1:?usage: reference.sh MEMPLACE_BINARY [OUT_DIR [AB_OUT_DIR]]}")
+ab_only=0
+if [[ "${1:-}" == --ab-only ]]; then ab_only=1; shift; fi
+memplace=$(realpath "${1:?usage: reference.sh [--ab-only] MEMPLACE_BINARY [OUT_DIR [AB_OUT_DIR]]}")
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${2:-$here/results/reference}")
 ab_out=$(realpath -m "${3:-$here/results/reference-ab}")
@@ -50,9 +52,10 @@ compare_all() {  # every kernel's dir, in name order (6.18 before 7.x)
   "$memplace" plot "${kernels[@]}" --out "$name/plots"
 }
 
-reference "$here/specs/cover-letter-testbed.toml" "$out" compare_all
-if "$here/scripts/kernel-build.sh" --list | grep -Eq '^7\.2-no-gmem-policy +.* current$' &&
-   "$here/scripts/kernel-build.sh" --list | grep -Eq '^7\.2 +.* current$'; then
+((ab_only)) || reference "$here/specs/cover-letter-testbed.toml" "$out" compare_all
+builds=$("$here/scripts/kernel-build.sh" --list)
+if grep -Eq '^7\.2-no-gmem-policy +.* current$' <<<"$builds" &&
+   grep -Eq '^7\.2 +.* current$' <<<"$builds"; then
   reference "$here/specs/series-ab.toml" "$ab_out" "$here/scripts/ab-compare.sh" "$memplace"
 else
   echo "reference: $ab_out not regenerated: build:7.2 and build:7.2-no-gmem-policy are not both" \
