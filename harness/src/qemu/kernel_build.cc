@@ -78,25 +78,27 @@ Result<json> parse_build_json(std::string_view text, std::string_view name) {
 
 Result<KernelBuild> load_kernel_build(const std::string& cache_dir, const std::string& name) {
   if (!valid_build_name(name))
-    return make_error("build:" + name + ": not a build name ([A-Za-z0-9][A-Za-z0-9._-]*)");
+    return make_error("build:" + name + ": not a build name ([A-Za-z0-9][A-Za-z0-9._-]*)",
+                      ErrorKind::kBadInput);
   KernelBuild b;
   b.name = name;
   b.dir = kernel_builds_dir(cache_dir) + "/" + name;
   std::error_code ec;
   if (!fs::is_regular_file(b.dir + "/build.json", ec))
     return make_error("build:" + name + ": no such kernel build in " + kernel_builds_dir(cache_dir) +
-                      "; builds: " + available(cache_dir));
+                          "; builds: " + available(cache_dir),
+                      ErrorKind::kBadInput);
   auto text = read_bounded(b.dir + "/build.json");
   if (!text) return text.error();
   auto info = parse_build_json(*text, name);
-  if (!info) return make_error("build:" + name + ": " + info.error().message);
+  if (!info) return make_error("build:" + name + ": " + info.error().message, ErrorKind::kEnvironment);
   b.info = std::move(*info);
   b.release = b.info["release"].get<std::string>();
   // The paths are memplace's own layout, never ones build.json names.
   b.vmlinuz = b.dir + "/bzImage";
   b.modules_dir = b.dir + "/modules/lib/modules/" + b.release;
   if (!fs::is_regular_file(b.vmlinuz, ec))
-    return make_error("build:" + name + ": " + b.vmlinuz + " is missing");
+    return make_error("build:" + name + ": " + b.vmlinuz + " is missing", ErrorKind::kEnvironment);
   if (!fs::is_directory(b.modules_dir, ec)) b.modules_dir.clear();  // everything built in
   return b;
 }

@@ -9,7 +9,7 @@ namespace memplace {
 namespace fs = std::filesystem;
 
 Result<KernelRef> parse_kernel_ref(std::string_view text) {
-  if (text.empty()) return make_error("empty kernel reference");
+  if (text.empty()) return make_error("empty kernel reference", ErrorKind::kBadInput);
   KernelRef ref;
   if (text.rfind("debian:", 0) == 0) {
     ref.kind = KernelRef::Kind::kDebian;
@@ -21,14 +21,16 @@ Result<KernelRef> parse_kernel_ref(std::string_view text) {
     ref.kind = KernelRef::Kind::kBuild;
     ref.value = text.substr(6);
     if (!valid_build_name(ref.value))
-      return make_error(std::string(text) + ": not a build name ([A-Za-z0-9][A-Za-z0-9._-]*)");
+      return make_error(std::string(text) + ": not a build name ([A-Za-z0-9][A-Za-z0-9._-]*)",
+                        ErrorKind::kBadInput);
     return ref;
   }
   // "debain:7.3" is a typo, not a file name: a word and a colon before any '/' is a scheme.
   size_t colon = text.find(':');
   if (colon != std::string_view::npos && text.substr(0, colon).find('/') == std::string_view::npos)
     return make_error(std::string(text) +
-                      ": unknown kernel reference; use debian:VERSION, build:NAME or a path");
+                          ": unknown kernel reference; use debian:VERSION, build:NAME or a path",
+                      ErrorKind::kBadInput);
   ref.value = text;
   return ref;
 }
@@ -46,13 +48,14 @@ Status check_kernel_ref(std::string_view text, const std::string& modules_dir,
       break;
     case KernelRef::Kind::kPath:
       if (!fs::is_regular_file(ref->value, ec))
-        return make_error("kernel image not found: " + ref->value);
+        return make_error("kernel image not found: " + ref->value, ErrorKind::kBadInput);
       if (!modules_dir.empty() && !fs::is_directory(modules_dir, ec))
-        return make_error("modules directory not found: " + modules_dir);
+        return make_error("modules directory not found: " + modules_dir, ErrorKind::kBadInput);
       return {};
   }
   if (!modules_dir.empty())
-    return make_error(std::string(text) + ": --modules applies only to a kernel given by path");
+    return make_error(std::string(text) + ": --modules applies only to a kernel given by path",
+                      ErrorKind::kBadInput);
   return {};
 }
 
