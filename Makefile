@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
-        check-fresh
+        check-fresh kernels experiment-ab
 
 all: build
 
@@ -47,7 +47,8 @@ experiment:
 bench: build
 	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
 
-# The committed reference results (results/reference/), regenerated from scratch.
+# The committed reference results (results/reference/, and results/reference-ab/ when both
+# kernel builds exist), regenerated from scratch.
 reference: build
 	scripts/reference.sh $(MEMPLACE)
 
@@ -61,6 +62,19 @@ plots: build
 # Needs root. FRESH_TESTS=regex runs only the matching tests (to iterate).
 check-fresh: deps
 	JOBS=$(JOBS) FRESH_TESTS='$(FRESH_TESTS)' scripts/check-fresh.sh
+
+# Test kernels built from Debian's source (kernels/NAME.conf) into ~/.cache/memplace/builds/, where
+# `--kernel build:NAME` finds them. KERNELS="7.2" builds one (default: all); a current build is
+# reused. Niced: a build takes many minutes of every core.
+NICE ?= 19
+kernels: deps
+	nice -n $(NICE) scripts/kernel-build.sh $(KERNELS)
+
+# The cover letter's matrix on build:7.2 against build:7.2-no-gmem-policy (specs/series-ab.toml):
+# builds the kernels that are missing, runs both, compares and plots into OUT_AB.
+OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
+experiment-ab: deps
+	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
 
 clean:
 	rm -rf $(BUILD)

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
-                      "Testbed kernel: debian:VERSION or a path (repeatable)");
+                      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
   run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
   run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
   run_cmd->add_option("--stream", run.stream_path, "Also write each record to this file/port")

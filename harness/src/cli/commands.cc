@@ -16,6 +16,8 @@
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "experiment/matrix.h"
@@ -151,6 +153,24 @@ Result<HostFacts> host_facts(const std::string& root) {
   return facts;
 }
 
+// Every kernel the run names, before anything runs: a typo or a build that was never made is
+// bad input (exit 2), not a failure an hour into the matrix.
+Status check_kernel_refs(const Spec& spec) {
+  std::string cache = memplace_cache_dir();
+  if (spec.testbed) {
+    for (const auto& k : spec.testbed->kernels) {
+      if (auto s = check_kernel_ref(k, spec.testbed->modules_dir, cache); !s)
+        return make_error("testbed.kernels: " + s.error().message);
+    }
+  }
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end();
+  if (qemu && spec.qemu.kernel) {
+    if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
+      return make_error("qemu.kernel: " + s.error().message);
+  }
+  return {};
+}
+
 Result<Spec> load_run_spec(const RunArgs& a) {
   Spec spec = default_spec();
   if (!a.resume_dir.empty()) {
@@ -181,6 +201,7 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     if (!q) return q.error();
     spec.qemu = *q;
   }
+  if (auto s = check_kernel_refs(spec); !s) return s.error();
   return spec;
 }
 

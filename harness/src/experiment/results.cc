@@ -10,6 +10,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/json_bounds.h"
 #include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "kernel/sysfs.h"
@@ -122,6 +123,12 @@ Environment environment_from_json(const json& j) {
   r.str("hostname", e.hostname);
   r.str("accel", e.accel);
   if (auto it = j.find("topology"); it != j.end()) e.topology = *it;
+  // Anything else in a kernel_build that does not fit the bounds is dropped, not trusted.
+  if (auto it = j.find("kernel_build"); it != j.end() && it->is_object() &&
+                                        json_depth_at_most(*it, kMaxKernelBuildDepth) &&
+                                        it->dump().size() <= kMaxKernelBuildBytes) {
+    e.kernel_build = *it;
+  }
   return e;
 }
 
@@ -150,6 +157,14 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string kernel_label(const Environment& e) {
+  std::string label = e.kernel;
+  auto name = e.kernel_build.is_object() ? e.kernel_build.find("name") : e.kernel_build.end();
+  if (name != e.kernel_build.end() && name->is_string())
+    label += (label.empty() ? "" : " ") + std::string("(build:") + name->get<std::string>() + ")";
+  return label;
+}
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
@@ -212,6 +227,7 @@ json to_json(const RunRecord& r) {
            {"hostname", r.environment.hostname}};
   if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
   if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
+  if (!r.environment.kernel_build.is_null()) env["kernel_build"] = r.environment.kernel_build;
   return json{
       {"schema_version", kSchemaVersion},
       {"run_id", r.run_id},

@@ -34,7 +34,18 @@ struct Environment {
   std::string hostname;
   std::string accel;        // testbed only: "kvm" | "tcg"
   nlohmann::json topology;  // testbed only: nodes, memory, cpus
+  // A kernel from scripts/kernel-build.sh (build:NAME): its build.json (source package, config
+  // and patch hashes, compiler, build time). Null otherwise.
+  nlohmann::json kernel_build;
 };
+
+// kernel_build comes from a file in the cache and back from results dirs: bounded both ways.
+constexpr size_t kMaxKernelBuildBytes = 64u << 10;
+constexpr int kMaxKernelBuildDepth = 4;
+
+// "7.2.13 (build:7.2-no-gmem-policy)": the release, and the build when there is one, since two
+// builds of one source share a release.
+std::string kernel_label(const Environment& e);
 
 struct RunRecord {
   std::string run_id;    // unique within a results dir, "r0007"

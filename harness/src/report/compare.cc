@@ -45,7 +45,7 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
   std::set<std::string> kernels;
   for (const RunRecord* r : runs) {
     fold.add(*r);
-    if (!r->environment.kernel.empty()) kernels.insert(r->environment.kernel);
+    if (!r->environment.kernel.empty()) kernels.insert(kernel_label(r->environment));
   }
   side.present = true;
   side.runs = fold.runs;
@@ -104,7 +104,7 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
       auto [it, inserted] = runs_by_cell.try_emplace(key, sides.size());
       if (inserted) order.push_back(key);
       it->second[s].push_back(&r);
-      if (!r.environment.kernel.empty()) kernels.insert(r.environment.kernel);
+      if (!r.environment.kernel.empty()) kernels.insert(kernel_label(r.environment));
     }
     out.kernels.push_back(joined(kernels));
   }

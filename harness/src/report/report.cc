@@ -18,7 +18,7 @@ using view::fixed;
 using view::md_cell;
 
 std::string kernel_of(const RunRecord& r) {
-  return r.environment.kernel.empty() ? "unknown kernel" : r.environment.kernel;
+  return r.environment.kernel.empty() ? "unknown kernel" : kernel_label(r.environment);
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.

@@ -251,6 +251,18 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
   w->erase("file");
 }
 
+// What a record says about its kernel's build is the host's to say: the guest cannot know it,
+// and must not be able to claim one.
+void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
+  auto env = record.find("environment");
+  if (env == record.end() || !env->is_object()) return;
+  if (build_info.is_null()) {
+    env->erase("kernel_build");
+  } else {
+    (*env)["kernel_build"] = build_info;
+  }
+}
+
 // One kernel: boot, stream, account for every cell. Errors here are environment failures
 // before the guest ran; everything after boot ends up in records.
 Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
@@ -302,7 +314,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                                {"release", k.files.release},
                                {"vmlinuz", k.files.vmlinuz},
                                {"modules_dir", k.files.modules_dir},
-                               {"modules_included", image->modules_loaded}}},
+                               {"modules_included", image->modules_loaded},
+                               {"build", k.files.build_info}}},
                              {"accel", accel},
                              {"topology", topology},
                              {"qemu_command", argv},
@@ -393,6 +406,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
           g.json["samples_file"] = "";
         unlink_missing_workload(g.json, workloads_stored);
+        stamp_kernel_build(g.json, k.files.build_info);
         if (auto s = writer->append_json(g.json); !s) {
           say("writing runs.jsonl: " + s.error().describe());
         }
@@ -444,6 +458,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     Environment env = options.environment;
     env.kind = "testbed";
     env.kernel = k.files.release;
+    env.kernel_build = k.files.build_info;
     env.accel = accel;
     env.topology = topology;
     for (size_t i : missing) {
@@ -488,7 +503,8 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options, const TestbedHostConfig& host) {
   if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
+    return make_error(
+        "testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
   }
   if (options.out_dir.empty()) return make_error("testbed: no results directory");
   std::vector<Cell> cells = expand(spec);
