@@ -12,7 +12,9 @@
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
 #include "report/report_hooks.h"
+#include "base/bounded_read.h"
 #include "base/nodelist.h"
+#include "base/text.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
@@ -133,6 +135,11 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       return make_error("--tolerance: must be in (0, 1)");
     spec.tolerance = *a.tolerance;
   }
+  if (a.shard) {
+    auto shard = parse_shard(*a.shard, "--shard");
+    if (!shard) return shard.error();
+    spec.shard = *shard;
+  }
   return check_spec(spec);
 }
 
@@ -201,6 +208,26 @@ Environment environment_from(const RunArgs& a) {
   return env;
 }
 
+// This invocation's slice of the matrix: its shard, or the runs a testbed host listed. An empty
+// shard is not an error: its results dir says so, and `merge` finds nothing missing from it.
+constexpr size_t kMaxOnlyRunsBytes = 16u << 20;
+Result<std::vector<Cell>> select_local_runs(const Spec& spec, std::vector<Cell> cells,
+                                            const RunArgs& args) {
+  if (spec.shard) {
+    size_t all = cells.size();
+    cells = shard_cells(cells, *spec.shard);
+    if (!args.quiet)
+      std::fprintf(stderr, "memplace: shard %s: %zu of the matrix's %zu runs\n",
+                   shard_text(*spec.shard).c_str(), cells.size(), all);
+  }
+  if (!args.only_runs_path.empty()) {
+    auto text = read_file_bounded(args.only_runs_path, kMaxOnlyRunsBytes);
+    if (!text) return Error{text.error().err, "--only-runs: " + text.error().message};
+    cells = select_runs(cells, split_lines(*text));
+  }
+  return cells;
+}
+
 }  // namespace
 
 int command_probe(const ProbeArgs& args) {
@@ -218,7 +245,11 @@ int command_run(const RunArgs& args) {
   std::vector<Cell> cells = expand(*spec);
   if (cells.empty()) return fail(kExitBadInput, "the matrix is empty");
 
+  // The testbed shards over kernels too, so it takes its slices itself.
   if (spec->testbed) return run_testbed_command(*spec, cells, args);
+  auto selected = select_local_runs(*spec, std::move(cells), args);
+  if (!selected) return fail(kExitBadInput, selected.error().describe());
+  cells = std::move(*selected);
 
   auto facts = host_facts(args.sysfs_root);
   if (!facts) return fail(kExitEnvironment, "reading host NUMA facts: " + facts.error().describe());
