@@ -21,13 +21,22 @@ std::string kernel_of(const RunRecord& r) {
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.
+// Runs grouped by kernel, and by host too when a merged dir holds several: one host's runs
+// never fold into another's summary.
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
     const std::vector<RunRecord>& runs) {
+  bool hosts = std::any_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
+    return r.environment.hostname != runs.front().environment.hostname;
+  });
+  auto label = [&](const RunRecord& r) {
+    return hosts ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
+                 : "Kernel " + kernel_of(r);
+  };
   std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
   for (const RunRecord& r : runs) {
     auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == kernel_of(r); });
-    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
+                           [&](const auto& g) { return g.first == label(r); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {label(r), {}});
     it->second.push_back(&r);
   }
   return groups;
@@ -242,9 +251,12 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
   auto groups = by_kernel(runs);
   out += std::to_string(runs.size()) + " runs: " + std::to_string(ok) + " ok, " +
          std::to_string(unsupported) + " unsupported, " + std::to_string(failed) + " failed";
-  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) + " kernels.\n\n" : ".\n\n";
-  for (const auto& [kernel, group] : groups) {
-    out += "## Kernel " + kernel + " (" + environment_text(*group.front()) + ")\n\n";
+  bool by_host = !groups.empty() && groups.front().first.rfind("Host ", 0) == 0;
+  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) +
+                                 (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
+                           : ".\n\n";
+  for (const auto& [label, group] : groups) {
+    out += "## " + md_cell(label) + " (" + environment_text(*group.front()) + ")\n\n";
     render_summary_md(out, group);
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
