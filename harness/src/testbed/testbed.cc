@@ -192,6 +192,7 @@ using Clock = std::chrono::steady_clock;
 struct KernelRun {
   KernelFiles files;
   std::string dir;
+  double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
 std::string run_keys_text(const std::vector<Cell>& cells) {
@@ -449,6 +450,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   say(wall);
 
   manifest["status"] = outcome;
+  manifest["fetch_seconds"] = k.fetch_seconds;
   manifest["boot_seconds"] = boot_seconds;
   manifest["wall_seconds"] = session->wall_seconds;
   manifest["qemu_exit_status"] = session->exit_status;
@@ -489,9 +491,11 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   std::vector<KernelRun> runs;
   std::set<std::string> labels;
   for (const auto& kernel : tb.kernels) {
+    auto fetch_start = Clock::now();
     auto files = fetch_kernel(kernel, tb.modules_dir, fetch);
     if (!files) return files.error();
     KernelRun k{*files, ""};
+    k.fetch_seconds = std::chrono::duration<double>(Clock::now() - fetch_start).count();
     std::string label = k.files.label;
     for (int n = 2; labels.count(label); ++n) label = k.files.label + "-" + std::to_string(n);
     labels.insert(label);
