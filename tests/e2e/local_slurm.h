@@ -5,7 +5,9 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -33,10 +36,17 @@ class LocalSlurm {
   // "" when the cluster is up (the node idle); otherwise why not.
   std::string start() {
     if (::geteuid() != 0) return "needs root to run slurmd and munged";
-    for (const char* p : {"munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"})
-      if (find_on_path(p).empty() && find_on_path(std::string("/usr/sbin/") + p).empty())
+    for (const char* p : {"munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"}) {
+      // The daemons live in /usr/sbin, which a test's PATH may lack.
+      std::string path = find_on_path(p);
+      if (path.empty()) path = find_on_path(std::string("/usr/sbin/") + p);
+      if (path.empty())
         return std::string(p) + " is not installed (scripts/install-deps.sh installs slurmctld, "
                                 "slurmd, slurm-client and munge)";
+      programs_[p] = path;
+    }
+    // The daemons fork away from us; as their subreaper we can reap them when they stop.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (std::string why = make_dirs(); !why.empty()) return why;
     if (!pick_ports()) return "no two free TCP ports for slurmctld and slurmd";
     if (std::string why = start_munge(); !why.empty()) return why;
@@ -48,6 +58,15 @@ class LocalSlurm {
   }
 
   const std::string& dir() const { return dir_; }
+  std::vector<pid_t> pids() const { return {munged_pid_, ctld_pid_, slurmd_pid_}; }
+  // Stops every daemon by pid (also done on destruction); true when none is left.
+  bool stop_all() {
+    std::vector<pid_t> started = pids();
+    stop();
+    for (pid_t p : started)
+      if (p > 0 && alive(p)) return false;
+    return true;
+  }
   std::string conf() const { return dir_ + "/slurm.conf"; }
   std::string node() const { return node_; }
 
@@ -128,7 +147,7 @@ class LocalSlurm {
       std::ofstream(key, std::ios::binary) << bytes;
     }
     std::filesystem::permissions(key, std::filesystem::perms(0400));
-    auto r = run_command({"munged", "--key-file=" + key, "--socket=" + dir_ + "/run/munge.sock",
+    auto r = run_command({programs_["munged"], "--key-file=" + key, "--socket=" + dir_ + "/run/munge.sock",
                           "--pid-file=" + dir_ + "/run/munged.pid",
                           "--log-file=" + dir_ + "/munge/munged.log",
                           "--seed-file=" + dir_ + "/munge/munge.seed"});
@@ -157,7 +176,7 @@ class LocalSlurm {
       << "PartitionName=main Nodes=" << node_ << " Default=YES MaxTime=INFINITE State=UP\n";
   }
   std::string start_daemon(const std::string& name, pid_t& pid) {
-    auto r = run_command({name, "-f", conf()});
+    auto r = run_command({programs_[name], "-f", conf()});
     if (!r || r->exit_code != 0)
       return name + " did not start: " + (r ? r->err : r.error().describe()) + log_tails();
     return wait_pid_file(name, pid);
@@ -182,6 +201,7 @@ class LocalSlurm {
     return "the node did not become idle within 30 s\n" + log_tails();
   }
   static bool alive(pid_t pid) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
     if (::kill(pid, 0) != 0) return false;
     // Daemons are not our children; one its new parent has not reaped yet is gone all the same.
     std::string stat = read("/proc/" + std::to_string(pid) + "/stat");
@@ -196,17 +216,23 @@ class LocalSlurm {
     if (alive(pid)) ::kill(pid, SIGKILL);
   }
   void stop() {
-    if (ctld_pid_ > 0) run_command({"scancel", "--full", "-u", "root"});  // no job outlives us
+    if (ctld_pid_ > 0) (void)run_command({"scancel", "--full", "-u", "root"});  // no job outlives us
     stop_pid(slurmd_pid_);
     stop_pid(ctld_pid_);
     stop_pid(munged_pid_);
     slurmd_pid_ = ctld_pid_ = munged_pid_ = 0;
+    // Daemonizing leaves exited middle processes (of the daemons and of slurmstepd) with us,
+    // their subreaper: reap them too.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
     if (!dir_.empty() && !std::getenv("MEMPLACE_KEEP_SLURM")) {
       std::error_code ec;
       std::filesystem::remove_all(dir_, ec);
+      dir_.clear();
     }
   }
 
+  std::map<std::string, std::string> programs_;
   std::string dir_, node_;
   int ctld_port_ = 0, slurmd_port_ = 0;
   pid_t munged_pid_ = 0, ctld_pid_ = 0, slurmd_pid_ = 0;

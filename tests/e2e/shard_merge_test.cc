@@ -198,7 +198,7 @@ TEST_F(ShardMerge, HostsMergeSideBySideAndCompareByHost) {
   fs::copy(base + "/a", base + "/b", fs::copy_options::recursive);
   for (const char* f : {"/b/runs.jsonl", "/b/manifest.json"}) {
     std::string t = read_text(base + f);
-    for (const std::string from : {"\"hostname\":\"" + host + "\"", "\"hostname\": \"" + host + "\""})
+    for (const std::string& from : {"\"hostname\":\"" + host + "\"", "\"hostname\": \"" + host + "\""})
       for (size_t at; (at = t.find(from)) != std::string::npos;)
         t.replace(at, from.size(), "\"hostname\":\"other-host\"");
     write_text(base + f, t);

@@ -108,6 +108,7 @@ TEST(SlurmCluster, FourShardArrayMergesToExactlyTheUnshardedRuns) {
   EXPECT_TRUE((*manifest)["hosts"][0]["probe"].is_object());
   EXPECT_TRUE(std::filesystem::exists(base + "/cluster/merged/report.md"));
   std::filesystem::remove_all(base);
+  EXPECT_TRUE(slurm.stop_all()) << "a daemon survived SIGTERM and SIGKILL";
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST(SelectRuns, KeepsTheListedRunsInMatrixOrder) {
 
 TEST(SpecShard, RoundTripsThroughTomlAndStaysOutOfTheGuestSpec) {
   std::string text = render_spec_toml(sixteen_runs());
-  EXPECT_EQ(text.find("shard"), std::string::npos);
+  EXPECT_EQ(text.find("shard ="), std::string::npos);
   Spec s = sixteen_runs();
   s.shard = Shard{3, 4};
   std::string with = render_spec_toml(s);
@@ -134,7 +134,7 @@ TEST(SpecShard, RoundTripsThroughTomlAndStaysOutOfTheGuestSpec) {
   ASSERT_TRUE(back.ok()) << back.error().describe();
   ASSERT_TRUE(back->shard.has_value());
   EXPECT_EQ(*back->shard, (Shard{3, 4}));
-  EXPECT_EQ(render_spec_toml(s, false).find("shard"), std::string::npos);
+  EXPECT_EQ(render_spec_toml(s, false).find("shard ="), std::string::npos);
 }
 
 TEST(SpecShard, BadShardNamesTheField) {

@@ -21,16 +21,13 @@ std::string kernel_of(const RunRecord& r) {
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.
-// Runs grouped by kernel, and by host too when a merged dir holds several: one host's runs
-// never fold into another's summary.
+// Runs grouped by kernel. The markdown groups by host too when a merged dir holds several, so
+// one host's runs never fold into another's summary; the CSV keeps its kernel column.
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
-    const std::vector<RunRecord>& runs) {
-  bool hosts = std::any_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
-    return r.environment.hostname != runs.front().environment.hostname;
-  });
+    const std::vector<RunRecord>& runs, bool with_host = false) {
   auto label = [&](const RunRecord& r) {
-    return hosts ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
-                 : "Kernel " + kernel_of(r);
+    return with_host ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
+                     : kernel_of(r);
   };
   std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
   for (const RunRecord& r : runs) {
@@ -40,6 +37,12 @@ std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
     it->second.push_back(&r);
   }
   return groups;
+}
+
+bool several_hosts(const std::vector<RunRecord>& runs) {
+  return std::any_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
+    return r.environment.hostname != runs.front().environment.hostname;
+  });
 }
 
 // Backings in the order people read them: the cover letter's subject last.
@@ -248,15 +251,16 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
     else
       ++failed;
   }
-  auto groups = by_kernel(runs);
+  bool by_host = several_hosts(runs);
+  auto groups = by_kernel(runs, by_host);
   out += std::to_string(runs.size()) + " runs: " + std::to_string(ok) + " ok, " +
          std::to_string(unsupported) + " unsupported, " + std::to_string(failed) + " failed";
-  bool by_host = !groups.empty() && groups.front().first.rfind("Host ", 0) == 0;
   out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) +
                                  (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
                            : ".\n\n";
   for (const auto& [label, group] : groups) {
-    out += "## " + md_cell(label) + " (" + environment_text(*group.front()) + ")\n\n";
+    out += "## " + (by_host ? md_cell(label) : "Kernel " + label) + " (" +
+           environment_text(*group.front()) + ")\n\n";
     render_summary_md(out, group);
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
