@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/subprocess.h"
+#include "golden.h"
 
 namespace memplace::e2e {
 
@@ -88,14 +89,8 @@ class LocalSlurm {
   }
 
  private:
-  static std::string read(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   static std::string tail(const std::string& path, int lines) {
-    std::string text = read(path);
+    std::string text = testing::slurp(path);
     size_t pos = text.size();
     for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i)
       pos = text.rfind('\n', pos - 1);
@@ -183,7 +178,7 @@ class LocalSlurm {
   }
   std::string wait_pid_file(const std::string& name, pid_t& pid) {
     for (int i = 0; i < 100; ++i) {
-      std::string text = read(dir_ + "/run/" + name + ".pid");
+      std::string text = testing::slurp(dir_ + "/run/" + name + ".pid");
       if (!text.empty() && std::atoi(text.c_str()) > 0) {
         pid = std::atoi(text.c_str());
         return "";
@@ -204,7 +199,7 @@ class LocalSlurm {
     if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
     if (::kill(pid, 0) != 0) return false;
     // Daemons are not our children; one its new parent has not reaped yet is gone all the same.
-    std::string stat = read("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat = testing::slurp("/proc/" + std::to_string(pid) + "/stat");
     size_t paren = stat.rfind(')');
     return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
   }

@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "golden.h"
 
 namespace memplace::e2e {
 
@@ -34,10 +35,7 @@ inline Exec run_memplace(const std::string& args, const std::string& env = "") {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) e.out.append(buf, n);
   int st = ::pclose(p);
   e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream err(err_file);
-  std::stringstream ss;
-  ss << err.rdbuf();
-  e.output = e.out + ss.str();
+  e.output = e.out + testing::slurp(err_file);
   fs::remove(err_file);
   return e;
 }
@@ -50,13 +48,6 @@ inline std::string fresh_temp_dir(const std::string& name) {
           .string();
   fs::remove_all(dir);
   return dir;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 inline void write_text(const std::string& path, const std::string& text) {

@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using e2e::fresh_temp_dir;
-using e2e::read_text;
+using testing::slurp;
 using e2e::run_memplace;
 using e2e::write_text;
 
@@ -197,7 +197,7 @@ TEST_F(ShardMerge, HostsMergeSideBySideAndCompareByHost) {
   std::string host = runs->records[0].environment.hostname;
   fs::copy(base + "/a", base + "/b", fs::copy_options::recursive);
   for (const char* f : {"/b/runs.jsonl", "/b/manifest.json"}) {
-    std::string t = read_text(base + f);
+    std::string t = slurp(base + f);
     for (const std::string& from : {"\"hostname\":\"" + host + "\"", "\"hostname\": \"" + host + "\""})
       for (size_t at; (at = t.find(from)) != std::string::npos;)
         t.replace(at, from.size(), "\"hostname\":\"other-host\"");
@@ -263,10 +263,10 @@ TEST_F(ShardMerge, SlurmMergeScriptMergesWhatExists) {
   std::string log = base + "/merge.log";
   int st = std::system(("sh " + base + "/merge.sh > " + log + " 2>&1").c_str());
   EXPECT_EQ(WEXITSTATUS(st), 1);
-  EXPECT_EQ(read_text(base + "/calls"),
+  EXPECT_EQ(slurp(base + "/calls"),
             "merge " + out + "/merged " + out + "/shards/1 " + out + "/shards/3\n");
-  EXPECT_NE(read_text(log).find("shard 2 left no results dir"), std::string::npos) << read_text(log);
-  EXPECT_EQ(read_text(out + "/slurm/merge.exit"), "1\n");
+  EXPECT_NE(slurp(log).find("shard 2 left no results dir"), std::string::npos) << slurp(log);
+  EXPECT_EQ(slurp(out + "/slurm/merge.exit"), "1\n");
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ std::string wait_for_merge(const LocalSlurm& slurm, const std::string& job, cons
   auto deadline = steady_clock::now() + minutes(10);
   int gone_polls = 0;
   while (steady_clock::now() < deadline) {
-    std::string text = e2e::read_text(file);
+    std::string text = testing::slurp(file);
     if (!text.empty()) return text;
     gone_polls = slurm.job_state(job).empty() ? gone_polls + 1 : 0;
     if (gone_polls > 5) return "merge job " + job + " left the queue without writing " + file;
@@ -79,7 +79,7 @@ TEST(SlurmCluster, FourShardArrayMergesToExactlyTheUnshardedRuns) {
   EXPECT_EQ(field(sub.out, "report"), base + "/cluster/merged/report.md");
 
   std::string exit_text = wait_for_merge(slurm, merge_job, base + "/cluster/slurm/merge.exit");
-  ASSERT_EQ(exit_text, "0\n") << e2e::read_text(base + "/cluster/slurm/logs/merge.out")
+  ASSERT_EQ(exit_text, "0\n") << testing::slurp(base + "/cluster/slurm/logs/merge.out")
                               << slurm.log_tails();
 
   auto want = read_runs(base + "/unsharded/runs.jsonl");

@@ -189,6 +189,48 @@ TEST(PlanMerge, OlderRecordsTakeTheirHostFromTheManifest) {
             topology_digest(nlohmann::json{{"nodes", 1}}));
 }
 
+std::string fixture(const std::string& name) {
+  return std::string(MEMPLACE_FIXTURES) + "/merge/" + name;
+}
+
+// Real shard dirs (tests/fixtures/merge/README.md).
+TEST(MergeFixtures, TwoRealShardsMakeTheWholeMatrix) {
+  std::vector<MergeInput> inputs;
+  for (const char* d : {"shard-1-of-2", "shard-2-of-2"}) {
+    auto in = read_merge_input(fixture(d));
+    ASSERT_TRUE(in.ok()) << in.error().describe();
+    ASSERT_TRUE(in->spec.shard.has_value());
+    inputs.push_back(std::move(*in));
+  }
+  EXPECT_EQ(inputs[0].spec_identity, inputs[1].spec_identity);
+  auto plan = plan_merge(inputs);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  EXPECT_EQ(plan->records.size(), 4u);
+  EXPECT_TRUE(plan->missing.empty());
+  EXPECT_EQ(plan->copies.size(), 4u);
+  ASSERT_EQ(plan->hosts.size(), 1u);
+  EXPECT_EQ(plan->hosts[0]["probe"]["kernel_release"], plan->records[0].environment.kernel);
+  EXPECT_EQ(plan->hosts[0]["topology_digest"], plan->records[0].environment.topology_digest);
+  EXPECT_EQ(plan->hosts[0]["topology_digest"],
+            topology_digest(plan->hosts[0]["probe"]["topology"]));
+}
+
+TEST(MergeFixtures, AShardOfAnotherSpecIsNamed) {
+  std::vector<MergeInput> inputs;
+  for (const char* d : {"shard-1-of-2", "other-spec-shard-2-of-2"}) {
+    auto in = read_merge_input(fixture(d));
+    ASSERT_TRUE(in.ok()) << in.error().describe();
+    inputs.push_back(std::move(*in));
+  }
+  auto plan = plan_merge(inputs);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message.find("other-spec-shard-2-of-2"), std::string::npos);
+  // Alone, shard 1 is half the matrix: the other half is missing, by name.
+  auto half = plan_merge({inputs[0]});
+  ASSERT_TRUE(half.ok());
+  EXPECT_EQ(half->missing.size(), 2u);
+}
+
 // On disk: a results dir is untrusted, so links it holds are never followed.
 class MergeDirs : public ::testing::Test {
  protected:
