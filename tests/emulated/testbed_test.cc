@@ -132,7 +132,7 @@ TEST(TestbedPure, FailedRecordDescribesTheCell) {
   env.kind = "testbed";
   env.kernel = "7.3.4+deb13-cloud-amd64";
   RunRecord r = testbed_failed_record(c, "f0001", "guest timed out", env);
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_EQ(r.cell_key, cell_key(c));
   EXPECT_EQ(r.policy, "interleave");
   EXPECT_EQ(r.backing, "guest_memfd");

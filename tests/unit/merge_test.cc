@@ -40,7 +40,7 @@ RunRecord record_for(const Cell& c, const std::string& id, const std::string& ho
   r.backing = "anon";
   r.toucher = "host";
   r.size_bytes = c.size_bytes;
-  r.status = "ok";
+  r.status = RunStatus::kOk;
   r.environment.hostname = host;
   r.environment.topology_digest = "fnv1a64:" + host;
   r.samples_file = "samples/" + id + ".csv";

@@ -7,11 +7,11 @@
 #include <cstdio>
 
 #include "base/subprocess.h"
+#include "cli/commands_internal.h"
 #include "experiment/results.h"
 #include "experiment/slurm_job.h"
 #include "experiment/spec.h"
 #include "memplace/commands.h"
-#include "qemu/qemu_cell_runner.h"
 
 namespace memplace {
 namespace {
@@ -28,11 +28,7 @@ Result<Spec> load_slurm_spec(const std::string& path) {
   if (!spec) return spec.error();
   if (spec->shard)
     return make_error(path + ": run.shard is set; `memplace slurm --shards N` does the sharding");
-  if (std::find(spec->touchers.begin(), spec->touchers.end(), "qemu") != spec->touchers.end()) {
-    auto q = qemu_spec_env_fallbacks(spec->qemu, [](const char* n) { return std::getenv(n); });
-    if (!q) return q.error();
-    spec->qemu = *q;
-  }
+  if (auto s = apply_qemu_env_fallbacks(*spec); !s) return s.error();
   return spec;
 }
 

@@ -41,7 +41,7 @@ Status check_same_spec(const std::vector<MergeInput>& inputs) {
   for (const auto& in : inputs)
     if (in.spec_identity != inputs.front().spec_identity) others += " " + in.dir;
   if (others.empty()) return {};
-  return make_error("these results dirs were made from a different spec than " +
+  return bad_input_error("these results dirs were made from a different spec than " +
                     inputs.front().dir + " (spec '" + inputs.front().spec.name +
                     "'):" + others + "; merge only dirs of one matrix");
 }
@@ -58,10 +58,10 @@ Result<std::string> merge_mode(const std::vector<MergeInput>& inputs) {
     }
   }
   if (!shards.empty() && !whole.empty())
-    return make_error("shards and whole-matrix results dirs cannot be merged together; shards:" +
+    return bad_input_error("shards and whole-matrix results dirs cannot be merged together; shards:" +
                       shards + "; whole matrix:" + whole);
   if (counts.size() > 1)
-    return make_error("these shards split the matrix in different ways:" + shards);
+    return bad_input_error("these shards split the matrix in different ways:" + shards);
   return std::string(shards.empty() ? "hosts" : "shards");
 }
 
@@ -92,7 +92,7 @@ Error duplicate_error(const std::vector<std::string>& twice,
     for (const auto& d : dirs_of.at(twice[i])) msg += " " + d;
   }
   if (twice.size() > 20) msg += "\n  ... and " + std::to_string(twice.size() - 20) + " more";
-  return make_error(msg + "\n(overlapping shards, or one dir given twice)");
+  return bad_input_error(msg + "\n(overlapping shards, or one dir given twice)");
 }
 
 // Every record of every input, placed in the matrix; a run twice or outside the matrix is an
@@ -108,7 +108,7 @@ Result<std::vector<Placed>> collect_runs(const std::vector<MergeInput>& inputs, 
       std::string key = run_key(r.cell_key, r.repeat);
       auto at = matrix_index.find(key);
       if (at == matrix_index.end())
-        return make_error(inputs[i].dir + ": run " + key + " (" + r.run_id +
+        return bad_input_error(inputs[i].dir + ": run " + key + " (" + r.run_id +
                           ") is not in the spec's matrix");
       Environment host = host_of(r, inputs[i]);
       std::string id = by_host ? host.hostname + "|" + key : key;
@@ -234,7 +234,7 @@ json sources_json(const std::vector<MergeInput>& inputs) {
 }  // namespace
 
 Result<MergePlan> plan_merge(const std::vector<MergeInput>& inputs) {
-  if (inputs.empty()) return make_error("merge needs at least one results dir");
+  if (inputs.empty()) return bad_input_error("merge needs at least one results dir");
   if (auto s = check_same_spec(inputs); !s) return s.error();
   auto mode = merge_mode(inputs);
   if (!mode) return mode.error();

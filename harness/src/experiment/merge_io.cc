@@ -35,7 +35,7 @@ Status check_out_dir(const std::string& out) {
   for (const char* name : {"runs.jsonl", "manifest.json", "spec.toml"}) {
     struct stat st;
     if (::lstat((out + "/" + name).c_str(), &st) == 0)
-      return make_error(out + " already holds " + name + "; merge into a new directory");
+      return bad_input_error(out + " already holds " + name + "; merge into a new directory");
   }
   return {};
 }
@@ -49,7 +49,7 @@ Result<MergeInput> read_merge_input(const std::string& dir) {
   if (!fd) return fd.error();
   auto spec_text = read_file_at(fd->get(), "spec.toml", kMaxMergeSpecBytes, dir + "/spec.toml");
   if (!spec_text)
-    return make_error(dir + " is not a memplace results dir: " + spec_text.error().describe());
+    return bad_input_error(dir + " is not a memplace results dir: " + spec_text.error().describe());
   auto spec = parse_spec(*spec_text, dir + "/spec.toml");
   if (!spec) return spec.error();
   in.spec = std::move(*spec);
@@ -100,19 +100,12 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
 }
 
 json summary_json(const std::vector<RunRecord>& records) {
-  int ok = 0, unsupported = 0, failed = 0, not_honored = 0;
-  for (const auto& r : records) {
-    if (r.status == "ok") {
-      ++ok;
-      if (r.verdict && !r.verdict->honored) ++not_honored;
-    } else if (r.status == "unsupported") {
-      ++unsupported;
-    } else {
-      ++failed;
-    }
-  }
-  return {{"ok", ok}, {"unsupported", unsupported}, {"failed", failed},
-          {"not_honored", not_honored}};
+  MatrixSummary tally;
+  for (const auto& r : records) tally.count(r);
+  return {{"ok", tally.ok},
+          {"unsupported", tally.unsupported},
+          {"failed", tally.failed},
+          {"not_honored", tally.not_honored}};
 }
 
 constexpr size_t kMaxMissingListed = 10000;

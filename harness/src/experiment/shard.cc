@@ -20,7 +20,7 @@ bool parse_positive(std::string_view text, int& out) {
 
 Result<Shard> parse_shard(std::string_view text, const std::string& field) {
   auto bad = [&](const std::string& why) {
-    return make_error(field + ": " + why + ", got '" + std::string(text) + "'");
+    return bad_input_error(field + ": " + why + ", got '" + std::string(text) + "'");
   };
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) return bad("expected K/N (shard K of N, 1 <= K <= N)");

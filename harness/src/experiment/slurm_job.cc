@@ -36,7 +36,7 @@ std::string q(const std::string& s) {
 Status check_sbatch_value(std::string_view value, const std::string& field) {
   for (unsigned char c : value)
     if (c <= ' ' || c == 0x7f)
-      return make_error(field + ": no spaces or control characters allowed (sbatch reads it from "
+      return bad_input_error(field + ": no spaces or control characters allowed (sbatch reads it from "
                                 "an #SBATCH line), got '" + std::string(value) + "'");
   return {};
 }
@@ -46,7 +46,7 @@ Status check_node_name(std::string_view name) {
   for (char c : name)
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
   if (ok) return {};
-  return make_error("--per-host: '" + std::string(name) +
+  return bad_input_error("--per-host: '" + std::string(name) +
                     "' is not a node name (letters, digits, '-', '_', '.'; list nodes with "
                     "commas, not host ranges)");
 }

@@ -143,7 +143,7 @@ std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
 RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
                                 const std::string& message, const Environment& env) {
   RunRecord r = record_for_cell(cell, run_id, env);
-  r.status = "failed";
+  r.status = RunStatus::kFailed;
   r.message = message;
   r.extra = {{"testbed", "no record from the guest"}};
   return r;
@@ -379,14 +379,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         received.insert({rec->cell_key, rec->repeat});
         ++records;
-        if (rec->status == "ok") {
-          ++summary.ok;
-          if (rec->verdict && !rec->verdict->honored) ++summary.not_honored;
-        } else if (rec->status == "unsupported") {
-          ++summary.unsupported;
-        } else {
-          ++summary.failed;
-        }
+        summary.count(*rec);
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
         break;
       }
@@ -438,10 +431,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     for (size_t i : missing) {
       char id[16];
       std::snprintf(id, sizeof id, "f%04zu", i + 1);
-      if (auto s = writer->append(testbed_failed_record(cells[i], id, why, env)); !s) {
-        return s.error();
-      }
-      ++summary.failed;
+      RunRecord failed = testbed_failed_record(cells[i], id, why, env);
+      if (auto s = writer->append(failed); !s) return s.error();
+      summary.count(failed);
     }
     say(std::to_string(missing.size()) + " runs failed: " + outcome);
   }
