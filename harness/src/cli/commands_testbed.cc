@@ -38,7 +38,8 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
   KernelFetchOptions offline;
   offline.offline = true;
   offline.progress = false;
-  for (const auto& kernel : tb.kernels) {
+  for (size_t i = 0; i < tb.kernels.size(); ++i) {
+    const std::string& kernel = tb.kernels[i];
     QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
     std::string label;
     auto files = fetch_kernel(kernel, tb.modules_dir, offline);
@@ -56,7 +57,9 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
     qc.console_log = (out_dir.empty() ? "<OUT>" : out_dir) + "/" + label + "/console.log";
     qc.socket_path = "<temporary dir>/records.sock";
     std::printf("  qemu: %s\n", join_command(qemu_testbed_command(qc)).c_str());
-    for (const auto& c : cells)
+    std::vector<Cell> mine =
+        spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
+    for (const auto& c : mine)
       std::printf("  %s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
   }
 }

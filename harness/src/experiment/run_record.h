@@ -32,6 +32,7 @@ struct Environment {
   std::string kind = "local";  // "local" | "testbed"
   std::string kernel;          // uname -r of the kernel that placed the memory
   std::string hostname;
+  std::string topology_digest;  // host_identity.h: tells hosts apart in merged results
   std::string accel;        // testbed only: "kvm" | "tcg"
   nlohmann::json topology;  // testbed only: nodes, memory, cpus
   // A kernel from scripts/kernel-build.sh (build:NAME): its build.json (source package, config

@@ -155,6 +155,33 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs) {
   return out;
 }
 
+Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs) {
+  std::vector<std::string> hosts;
+  std::vector<std::vector<RunRecord>> sides;
+  std::vector<std::string> warnings;
+  for (const std::string& dir : dirs) {
+    auto runs = read_runs(dir + "/runs.jsonl");
+    if (!runs) return Error{runs.error().err, dir + ": " + runs.error().describe()};
+    for (RunRecord& r : runs->records) {
+      std::string host = r.environment.hostname.empty() ? "unknown" : r.environment.hostname;
+      auto it = std::find(hosts.begin(), hosts.end(), host);
+      if (it == hosts.end()) {
+        hosts.push_back(host);
+        sides.emplace_back();
+        it = hosts.end() - 1;
+      }
+      sides[static_cast<size_t>(it - hosts.begin())].push_back(std::move(r));
+    }
+    warnings.insert(warnings.end(), runs->warnings.begin(), runs->warnings.end());
+  }
+  if (hosts.size() < 2)
+    return make_error("--by host needs runs from two or more hosts; found " +
+                      (hosts.empty() ? std::string("none") : "only " + hosts.front()));
+  CompareResult out = compare_runs(sides, hosts);
+  out.warnings = std::move(warnings);
+  return out;
+}
+
 bool has_regression(const CompareResult& r) {
   return count_changes(r, Change::kRegression) > 0;
 }
