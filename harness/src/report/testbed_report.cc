@@ -1,6 +1,7 @@
 #include "report/testbed_report.h"
 
 #include "report/compare.h"
+#include "report/record_view.h"
 #include "report/report.h"
 #include "experiment/results.h"
 
@@ -9,7 +10,8 @@ namespace memplace {
 namespace {
 
 std::string verdict_word(const RunRecord& r) {
-  if (r.status != "ok") return r.status + (r.message.empty() ? "" : ": " + r.message);
+  if (r.status != "ok")
+    return view::md_cell(r.status) + (r.message.empty() ? "" : ": " + view::md_cell(r.message));
   if (!r.verdict) return "no verdict";
   return r.verdict->honored ? "honoured" : "not honoured";
 }
@@ -38,8 +40,8 @@ std::string render_testbed_report(const std::string& title,
     for (const auto& r : k.records) {
       if (r.policy != "interleave" || r.backing != "guest_memfd") continue;
       any = true;
-      md += "- `" + r.cell_key + "` repeat " + std::to_string(r.repeat) + ": " + verdict_word(r) +
-            "\n\n";
+      md += "- `" + view::md_code(r.cell_key) + "` repeat " + std::to_string(r.repeat) + ": " +
+            verdict_word(r) + "\n\n";
       if (r.status == "ok") md += "```\n" + format_memused_table(r) + "```\n\n";
     }
     if (!any) md += "No interleave/guest_memfd run in this matrix.\n\n";
