@@ -1,4 +1,5 @@
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,11 @@ std::string plots_dir() {
 
 int command_compare(const CompareArgs& args) {
   if (args.dirs.size() < 2) return fail(kExitBadInput, "compare needs at least two results dirs");
+  if (!args.out_dir.empty()) {
+    struct stat st;
+    if (::stat(args.out_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return fail(kExitBadInput, "--out " + args.out_dir + ": exists and is not a directory");
+  }
   auto result = compare_dirs(args.dirs);
   if (!result) return fail(kExitBadInput, result.error().describe());
   for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
@@ -50,8 +56,10 @@ int command_compare(const CompareArgs& args) {
   std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
                count_changes(*result, "regression"), count_changes(*result, "fix"),
                result->cells.size());
-  if (args.fail_on_regression && has_regression(*result)) return kExitCheckFailed;
-  return kExitOk;
+  if (!args.fail_on_regression) return kExitOk;
+  auto failures = regression_failures(*result);
+  for (const auto& f : failures) std::fprintf(stderr, "memplace: regression: %s\n", f.c_str());
+  return failures.empty() ? kExitOk : kExitCheckFailed;
 }
 
 int command_plot(const PlotArgs& args) {
