@@ -243,7 +243,9 @@ TEST(Reliability, NoCacheDirWithoutHomeIsBadInputAndDryRunCreatesNothing) {
                         "env -u HOME -u XDG_CACHE_HOME");
   EXPECT_EQ(e.status, 2) << e.output;
   EXPECT_NE(e.output.find("set XDG_CACHE_HOME or HOME"), std::string::npos) << e.output;
-  if (!existed) EXPECT_FALSE(fs::exists("/tmp/.cache/memplace"));
+  if (!existed) {
+    EXPECT_FALSE(fs::exists("/tmp/.cache/memplace"));
+  }
 
   std::string cache = fresh_temp_path("xdg");
   auto dry = run_memplace("run --testbed --kernel debian:7 --size 4MiB --dry-run",

@@ -21,7 +21,7 @@ RunRecord hostile_record() {
   r.backing = "anon";
   r.toucher = "host";
   r.size_bytes = 4ull << 20;
-  r.status = "failed";
+  r.status = RunStatus::kFailed;
   r.message = "=HYPERLINK(\"http://evil\")\n## also injected <script>";
   r.environment.kernel = "6.1\n# kernel heading";
   return r;
@@ -36,7 +36,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST(ReportEscaping, RecordTextAddsNoMarkdownStructure) {
   RunRecord ok = hostile_record();
-  ok.status = "ok";
+  ok.status = RunStatus::kOk;
   std::string md = render_report_markdown({hostile_record(), ok}, "t");
   for (const auto& l : lines_of(md)) {
     // The injected text stays inside its line: it starts no heading and no table row.

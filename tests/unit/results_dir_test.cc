@@ -190,7 +190,7 @@ TEST_F(ResultsDir, SecondWriterIsToldWhoHoldsTheDir) {
   // memplace would.
   auto second = DirLock::acquire(dir_);
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.error().err, EWOULDBLOCK);
+  EXPECT_EQ(second.error().kind, ErrorKind::kBadInput);
   EXPECT_EQ(second.error().message, dir_ + " is in use by pid " + std::to_string(::getpid()));
   // Released with its holder.
   { DirLock gone = std::move(*first); }

@@ -21,7 +21,7 @@ Result<DirLock> DirLock::acquire(const std::string& dir) {
     std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
     if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) pid = "unknown";
-    return Error{EWOULDBLOCK, dir + " is in use by pid " + pid};
+    return make_error(dir + " is in use by pid " + pid, ErrorKind::kBadInput);
   }
   std::string me = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), me.data(), me.size(), 0) < 0)

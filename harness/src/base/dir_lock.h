@@ -15,8 +15,8 @@ inline constexpr const char* kDirLockName = "memplace.lock";
 
 class DirLock {
  public:
-  // `dir` must exist. When another process holds the lock the error's err is EWOULDBLOCK and
-  // its message reads "DIR is in use by pid N".
+  // `dir` must exist. When another process holds the lock the error is bad input (the caller
+  // chose a dir in use) and reads "DIR is in use by pid N".
   static Result<DirLock> acquire(const std::string& dir);
   DirLock() = default;
   bool held() const { return fd_.valid(); }

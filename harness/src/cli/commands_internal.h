@@ -19,8 +19,8 @@ void print_memory_figures(const std::string& root, bool quiet);
 
 // --out must be new or empty unless resuming or dry-running; the error is bad input.
 Status check_out_for(const RunArgs& a);
-// The exit code for an error from running a matrix: 2 when the results dir is another run's
-// (DirLock), else 3.
+// The exit code for an error from running a matrix: 2 for bad input (a results dir another run
+// holds), else 3.
 int exit_code_for(const Error& e);
 
 // `memplace run` when the spec has a [testbed] table or --testbed/--kernel was given.

@@ -10,8 +10,9 @@ namespace memplace {
 namespace {
 
 std::string verdict_word(const RunRecord& r) {
-  if (r.status != "ok")
-    return view::md_cell(r.status) + (r.message.empty() ? "" : ": " + view::md_cell(r.message));
+  if (r.status != RunStatus::kOk)
+    return std::string(run_status_name(r.status)) +
+           (r.message.empty() ? "" : ": " + view::md_cell(r.message));
   if (!r.verdict) return "no verdict";
   return r.verdict->honored ? "honoured" : "not honoured";
 }
@@ -42,7 +43,7 @@ std::string render_testbed_report(const std::string& title,
       any = true;
       md += "- `" + view::md_code(r.cell_key) + "` repeat " + std::to_string(r.repeat) + ": " +
             verdict_word(r) + "\n\n";
-      if (r.status == "ok") md += "```\n" + format_memused_table(r) + "```\n\n";
+      if (r.status == RunStatus::kOk) md += "```\n" + format_memused_table(r) + "```\n\n";
     }
     if (!any) md += "No interleave/guest_memfd run in this matrix.\n\n";
   }
