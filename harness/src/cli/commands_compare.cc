@@ -1,4 +1,5 @@
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ int command_compare(const CompareArgs& args) {
   bool by_host = args.by == "host";
   if (!by_host && args.dirs.size() < 2)
     return fail(kExitBadInput, "compare needs at least two results dirs (or --by host)");
+  if (!args.out_dir.empty()) {
+    struct stat st;
+    if (::stat(args.out_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return fail(kExitBadInput, "--out " + args.out_dir + ": exists and is not a directory");
+  }
   auto result = by_host ? compare_dirs_by_host(args.dirs) : compare_dirs(args.dirs);
   if (!result) return fail(kExitBadInput, result.error().describe());
   for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
@@ -60,8 +66,10 @@ int command_compare(const CompareArgs& args) {
   std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
                count_changes(*result, Change::kRegression), count_changes(*result, Change::kFix),
                result->cells.size());
-  if (args.fail_on_regression && has_regression(*result)) return kExitCheckFailed;
-  return kExitOk;
+  if (!args.fail_on_regression) return kExitOk;
+  auto failures = regression_failures(*result);
+  for (const auto& f : failures) std::fprintf(stderr, "memplace: regression: %s\n", f.c_str());
+  return failures.empty() ? kExitOk : kExitCheckFailed;
 }
 
 int command_plot(const PlotArgs& args) {

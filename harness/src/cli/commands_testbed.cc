@@ -15,6 +15,21 @@ namespace {
 
 // The guest kernel and memplace itself take memory on node 0 before any cell runs.
 constexpr uint64_t kGuestBootReserveBytes = 192ull << 20;
+// What QEMU itself takes on the host beyond the guest's RAM (TCG's code buffer, device state,
+// the initramfs), as the qemu toucher's guest_overhead default.
+constexpr uint64_t kQemuHostOverheadBytes = 256ull << 20;
+
+// The whole guest must fit the host: QEMU would start with -m of every node's memory.
+Status check_testbed_fits_host(const TestbedSpec& tb, const RunArgs& args) {
+  auto facts = host_facts(args.sysfs_root);
+  if (!facts) return facts.error();
+  auto margin = margin_bytes(args);
+  if (!margin) return margin.error();
+  facts->margin_bytes = *margin;
+  print_memory_figures(args.sysfs_root, args.quiet);
+  uint64_t guest = tb.mem_per_node_bytes * static_cast<uint64_t>(tb.nodes);
+  return check_vm_fits_host(guest + kQemuHostOverheadBytes, *facts);
+}
 
 // Cells are checked against the emulated topology, not the host's.
 HostFacts testbed_facts(const TestbedSpec& tb) {
@@ -88,14 +103,27 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
                  format_size(tb.mem_per_node_bytes).c_str());
     return kExitBadInput;
   }
+  if (auto s = check_testbed_fits_host(tb, args); !s) {
+    if (!args.force) {
+      std::fprintf(stderr,
+                   "memplace: error: testbed (%d nodes of %s): %s (--margin sets the "
+                   "margin; --force runs anyway)\n",
+                   tb.nodes, format_size(tb.mem_per_node_bytes).c_str(),
+                   s.error().describe().c_str());
+      return kExitBadInput;
+    }
+    std::fprintf(stderr, "memplace: warning: testbed: %s; running anyway (--force)\n",
+                 s.error().describe().c_str());
+  }
   if (args.dry_run) {
     print_testbed_dry_run(spec, cells, args.out_dir);
     return kExitOk;
   }
-  if (args.out_dir.empty()) {
-    std::fprintf(stderr, "memplace: error: --out DIR is required (where the results go)\n");
+  if (auto s = check_out_for(args); !s) {
+    std::fprintf(stderr, "memplace: error: %s\n", s.error().describe().c_str());
     return kExitBadInput;
   }
+  const std::string& out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
   // A kernel version that does not exist or cannot load KVM is bad input, not a broken host.
   std::optional<std::vector<DebianKernel>> index;
   for (const auto& kernel : spec.testbed->kernels) {
@@ -112,7 +140,8 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
     }
   }
   RunOptions options;
-  options.out_dir = args.out_dir;
+  options.out_dir = out;
+  options.resume = !args.resume_dir.empty();
   options.progress = !args.quiet;
   options.invocation = args.invocation;
   Spec effective = spec;
@@ -124,13 +153,13 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
   auto summary = run_testbed(effective, *spec.testbed, options, host);
   if (!summary) {
     std::fprintf(stderr, "memplace: error: %s\n", summary.error().describe().c_str());
-    return kExitEnvironment;
+    return exit_code_for(summary.error());
   }
   std::fprintf(stderr,
-               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed; results in "
-               "%s/<kernel>/\n",
+               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed, %d already "
+               "done; results in %s/<kernel>/\n",
                summary->ok, summary->not_honored, summary->unsupported, summary->failed,
-               args.out_dir.c_str());
+               summary->skipped, out.c_str());
   if (summary->interrupted_by) return 128 + summary->interrupted_by;
   if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
   return kExitOk;

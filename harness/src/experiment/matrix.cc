@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/bounded_read.h"
+#include "base/dir_lock.h"
 #include "base/nodelist.h"
 #include "experiment/host_identity.h"
 #include "experiment/results.h"
@@ -126,11 +127,19 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
                                  const RunOptions& options) {
   const std::string& dir = options.out_dir;
   if (auto s = make_dirs(dir + "/samples"); !s) return s.error();
+  // Held until the manifest is final: a second run on this dir stops here (DirLock says who).
+  auto lock = DirLock::acquire(dir);
+  if (!lock) return lock.error();
   const std::string runs_path = dir + "/runs.jsonl";
 
   std::set<std::string> done;
-  size_t existing = 0;
+  int last_id = next_run_number(RunsFile{}, dir) - 1;
   if (::access(runs_path.c_str(), F_OK) == 0) {
+    if (options.resume) {
+      auto repaired = repair_runs_tail(runs_path);
+      if (!repaired) return repaired.error();
+      if (!repaired->empty()) std::fprintf(stderr, "memplace: %s\n", repaired->c_str());
+    }
     auto prior = read_runs(runs_path);
     if (!prior) return prior.error();
     if (!options.resume && !prior->records.empty())
@@ -139,7 +148,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     for (const auto& w : prior->warnings)
       std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
     for (const auto& r : prior->records) done.insert(run_key(r.cell_key, r.repeat));
-    existing = prior->records.size();
+    last_id = next_run_number(*prior, dir) - 1;
   }
 
   RunContext ctx;
@@ -205,7 +214,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
 
   MatrixSummary summary;
   StopSignalGuard signals;  // for the whole loop: a cell in flight finishes, then we stop
-  size_t next_id = existing;
+  int next_id = last_id;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;
     const Cell& cell = cells[i];
@@ -214,7 +223,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
       continue;
     }
     char id[16];
-    std::snprintf(id, sizeof id, "r%04zu", ++next_id);
+    std::snprintf(id, sizeof id, "r%04d", ++next_id);
     RunRecord r = run_cell_with(options.runners, cell, ctx, id);
     if (auto s = writer->append(r); !s) return s.error();
     if (stream.valid()) {

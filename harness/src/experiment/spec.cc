@@ -14,6 +14,7 @@
 #include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
+#include "experiment/spec_ranges.h"
 
 namespace memplace {
 namespace {
@@ -232,9 +233,9 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
         *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
           auto i = as_int(v, f);
           if (!i) return i.error();
-          if (*i < 1 || *i > 1024)
-            return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
-          spec.threads.push_back(static_cast<int>(*i));
+          auto t = check_threads(*i, f);
+          if (!t) return t.error();
+          spec.threads.push_back(*t);
           return {};
         });
     if (!s) return s;
@@ -259,9 +260,9 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();
-    if (*i < 1 || *i > 10000)
-      return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
-    spec.repeats = static_cast<int>(*i);
+    auto r = check_repeats(*i, "matrix.repeats");
+    if (!r) return r.error();
+    spec.repeats = *r;
   }
   return {};
 }
@@ -327,13 +328,15 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (const auto* n = r.get("sample_interval_ms")) {
     auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();
-    if (*i < 1 || *i > 60000) return make_error("run.sample_interval_ms: must be 1..60000");
-    spec.sample_interval_ms = static_cast<int>(*i);
+    auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
+    if (!ms) return ms.error();
+    spec.sample_interval_ms = *ms;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    if (!d || !(*d > 0 && *d < 1)) return make_error("run.tolerance: must be a number in (0, 1)");
-    spec.tolerance = *d;
+    auto t = check_tolerance(d ? *d : 0.0, "run.tolerance");
+    if (!t) return t.error();
+    spec.tolerance = *t;
   }
   return {};
 }
@@ -659,6 +662,7 @@ Spec default_spec() {
 }
 
 Status check_spec(const Spec& spec) {
+  if (auto s = check_matrix_size(spec); !s) return s;
   for (size_t i = 0; i < spec.policies.size(); ++i) {
     const auto& p = spec.policies[i];
     if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())

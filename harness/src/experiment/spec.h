@@ -136,6 +136,10 @@ Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host);
 // others may spill, so the host as a whole must hold them. `--force` skips this check.
 Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host);
 
+// A whole VM (the testbed's guest RAM plus QEMU's own overhead) against the host's free memory,
+// keeping host.margin_bytes free on every node. QEMU's guest RAM is bound to no host node.
+Status check_vm_fits_host(uint64_t vm_bytes, const HostFacts& host);
+
 // Cells that need /dev/kvm (guest_memfd backing, vcpu toucher) when it is not usable: they will
 // be recorded "unsupported", which the user should hear about before the matrix starts.
 std::vector<std::string> kvm_warnings(const std::vector<Cell>& cells,

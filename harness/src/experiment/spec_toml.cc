@@ -1,5 +1,6 @@
 // Spec -> TOML. The results dir keeps the *effective* spec (file plus CLI overrides), so that
 // --resume and the testbed's in-guest run see exactly the cells the user asked for.
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 
@@ -43,6 +44,16 @@ std::string toml_quoted(const std::string& s) {
   return out + "\"";
 }
 
+// The shortest text that reads back as the same double: a resumed run must judge with exactly
+// the tolerance the first run used (6 significant digits turned 0.0123456789 into 0.0123457).
+std::string toml_float(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string out(buf, ec == std::errc() ? end : buf);
+  if (out.find_first_of(".eEn") == std::string::npos) out += ".0";  // TOML floats need one
+  return out;
+}
+
 template <class T, class Fn>
 std::string array(const std::vector<T>& items, Fn&& fn) {
   std::string out = "[";
@@ -77,7 +88,7 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   }) << "\n";
   o << "repeats = " << spec.repeats << "\n";
   o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
-    << "\ntolerance = " << spec.tolerance << "\n";
+    << "\ntolerance = " << toml_float(spec.tolerance) << "\n";
   // Written only when set, so specs that never mention them render as before.
   if (spec.populate_method != "auto") o << "populate = " << toml_quoted(spec.populate_method) << "\n";
   if (spec.thp != ThpMode::kAuto) o << "thp = " << toml_quoted(thp_mode_name(spec.thp)) << "\n";

@@ -194,6 +194,7 @@ ProbeReport run_probe(const std::string& root) {
   if (auto topo = discover_topology()) r.topology = std::move(*topo);
 
   probe_kvm(root, r);
+  if (auto m = read_memory_figures(root)) r.memory = *m;
 
   std::vector<int> nodes = r.topology.node_ids();
   if (nodes.empty()) nodes = {0};
@@ -237,7 +238,16 @@ ProbeReport run_probe(const std::string& root) {
 }
 
 nlohmann::json to_json(const ProbeReport& p) {
+  nlohmann::json memory;
+  if (p.memory)
+    memory = {{"node_total_kb", p.memory->node_total_kb},
+              {"node_free_kb", p.memory->node_free_kb},
+              {"proc_total_kb", p.memory->proc_total_kb},
+              {"proc_free_kb", p.memory->proc_free_kb},
+              {"checks_use", "node"},
+              {"warning", memory_figures_warning(*p.memory)}};
   return {
+      {"memory", memory},
       {"kernel_release", p.kernel_release},
       {"topology", to_json(p.topology)},
       {"kvm",
@@ -287,6 +297,10 @@ std::string format_probe_text(const ProbeReport& p) {
     row("distances", d);
   }
   row("cpu virtualisation", yes(p.cpu_virt) + " (svm/vmx in cpuinfo)");
+  if (p.memory) {
+    row("memory", memory_figures_text(*p.memory));
+    if (auto w = memory_figures_warning(*p.memory); !w.empty()) row("warning", w);
+  }
 
   o << "kvm\n";
   row("/dev/kvm", p.kvm_present ? "present, API " + std::to_string(p.kvm_api_version) : "absent");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernel/policy.h"
+#include "kernel/preflight.h"
 #include "kernel/topology.h"
 
 namespace memplace {
@@ -37,6 +38,8 @@ struct ProbeReport {
   std::string thp_shmem_enabled;
   std::string qemu_binary;
   std::string qemu_version;
+  // Node meminfo against /proc/meminfo (preflight.h); absent where either cannot be read.
+  std::optional<MemoryFigures> memory;
 };
 
 // The shared-policy check on its own, so tests can compare its verdict with the kernel's answer:

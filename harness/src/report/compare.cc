@@ -186,6 +186,31 @@ bool has_regression(const CompareResult& r) {
   return count_changes(r, Change::kRegression) > 0;
 }
 
+std::vector<std::string> regression_failures(const CompareResult& r) {
+  std::vector<std::string> out;
+  size_t sides = r.labels.size();
+  std::vector<int> overlap(sides, 0);
+  for (const CellComparison& c : r.cells) {
+    const CompareSide& base = c.sides[0];
+    for (size_t s = 1; s < c.sides.size(); ++s) {
+      const CompareSide& side = c.sides[s];
+      overlap[s] += base.present && side.present;
+      std::string where = c.cell_key + " in " + r.labels[s] + ": ";
+      if (side.change == Change::kRegression)
+        out.push_back(where + view::cell_state_name(base.state) + " in the baseline, " +
+                      view::cell_state_name(side.state) + " here");
+      else if (base.ok > 0 && !side.present)
+        out.push_back(where + "ran in the baseline, missing here");
+      else if (base.ok > 0 && side.ok == 0 && side.failed > 0)
+        out.push_back(where + "ran in the baseline, failed here");
+    }
+  }
+  // Nothing to compare is not a pass: the candidate may have run nothing at all.
+  for (size_t s = 1; s < sides; ++s)
+    if (overlap[s] == 0) out.push_back(r.labels[s] + " shares no cell with the baseline");
+  return out;
+}
+
 int count_changes(const CompareResult& r, Change change) {
   int n = 0;
   for (const CellComparison& c : r.cells)

@@ -69,6 +69,10 @@ Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs)
 // honoured -> not honoured (or mixed) on any cell of any non-baseline side.
 bool has_regression(const CompareResult& r);
 int count_changes(const CompareResult& r, Change change);
+// What makes `compare --fail-on-regression` exit 1, one line each: a regression, a cell that ran
+// in the baseline but failed or is missing in a later dir, a later dir sharing no cell with the
+// baseline. Empty when none.
+std::vector<std::string> regression_failures(const CompareResult& r);
 
 std::string render_compare_markdown(const CompareResult& r);
 std::string render_compare_csv(const CompareResult& r);

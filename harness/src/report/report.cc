@@ -133,7 +133,7 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
   out += "Split: percent of pages on nodes " + (order.empty() ? "-" : order) +
          ", summed over repeats; (h/n) counts honoured repeats.\n\n";
   out += "| policy | nodes | toucher | size |";
-  for (const auto& b : s.backings) out += " " + b + " |";
+  for (const auto& b : s.backings) out += " " + md_cell(b) + " |";
   out += "\n|---|---|---|---|";
   for (size_t i = 0; i < s.backings.size(); ++i) out += "---|";
   out += "\n";
@@ -141,8 +141,8 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
     const RunRecord* any = nullptr;
     for (const auto& b : s.backings)
       if (auto it = s.cells.find({key, b}); it != s.cells.end()) any = it->second.first;
-    out += "| " + any->policy + " | " + view::nodes_text(any->nodes) + " | " + any->toucher +
-           " | " + view::size_text(any->size_bytes) + " |";
+    out += "| " + md_cell(any->policy) + " | " + view::nodes_text(any->nodes) + " | " +
+           md_cell(any->toucher) + " | " + view::size_text(any->size_bytes) + " |";
     for (const auto& b : s.backings) {
       auto it = s.cells.find({key, b});
       out += " " + (it == s.cells.end() ? "" : summary_cell_md(it->second, s.split_nodes)) + " |";
@@ -153,9 +153,9 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
 }
 
 void render_run_md(std::string& out, const RunRecord& r) {
-  out += "#### " + r.run_id + ": " + r.policy + " " + view::nodes_text(r.nodes) + " / " +
-         r.backing + " / repeat " + std::to_string(r.repeat) + "\n\n";
-  out += "- cell: `" + r.cell_key + "`\n";
+  out += "#### " + md_cell(r.run_id) + ": " + md_cell(r.policy) + " " + view::nodes_text(r.nodes) +
+         " / " + md_cell(r.backing) + " / repeat " + std::to_string(r.repeat) + "\n\n";
+  out += "- cell: `" + view::md_code(r.cell_key) + "`\n";
   if (r.status != RunStatus::kOk) {
     out += "- status: **" + std::string(run_status_name(r.status)) + "**: " + md_cell(r.message) +
            "\n\n";
@@ -178,15 +178,15 @@ void render_run_md(std::string& out, const RunRecord& r) {
   for (const auto& [node, pages] : r.placement_pages)
     out += "node " + std::to_string(node) + " " + std::to_string(pages) + ", ";
   out += "absent " + std::to_string(r.pages_absent) + "\n";
-  if (!r.policy_readback.empty()) out += "- policy read back: " + r.policy_readback + "\n";
+  if (!r.policy_readback.empty()) out += "- policy read back: " + md_cell(r.policy_readback) + "\n";
   if (!r.backing_counter.empty() && !r.delta_backing_mib.empty()) {
-    out += "- " + r.backing_counter + " delta (MiB):";
+    out += "- " + md_cell(r.backing_counter) + " delta (MiB):";
     for (const auto& [node, mib] : r.delta_backing_mib)
       out += " node " + std::to_string(node) + " " + fixed(mib, 2) + ";";
     out.back() = '\n';
   }
   out += "- populate: " + fixed(r.populate_seconds, 3) + " s";
-  if (!r.populate_method.empty()) out += " (" + r.populate_method + ")";
+  if (!r.populate_method.empty()) out += " (" + md_cell(r.populate_method) + ")";
   out += "\n\n```\n" + format_memused_table(r) + "```\n\n";
 }
 
@@ -250,8 +250,8 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
                                  (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
                            : ".\n\n";
   for (const auto& [label, group] : groups) {
-    out += "## " + (by_host ? md_cell(label) : "Kernel " + label) + " (" +
-           environment_text(*group.front()) + ")\n\n";
+    out += "## " + (by_host ? md_cell(label) : "Kernel " + md_cell(label)) + " (" +
+           md_cell(environment_text(*group.front())) + ")\n\n";
     render_summary_md(out, group);
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);

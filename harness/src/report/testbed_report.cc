@@ -1,6 +1,7 @@
 #include "report/testbed_report.h"
 
 #include "report/compare.h"
+#include "report/record_view.h"
 #include "report/report.h"
 #include "experiment/results.h"
 
@@ -10,7 +11,8 @@ namespace {
 
 std::string verdict_word(const RunRecord& r) {
   if (r.status != RunStatus::kOk)
-    return run_status_name(r.status) + (r.message.empty() ? "" : ": " + r.message);
+    return std::string(run_status_name(r.status)) +
+           (r.message.empty() ? "" : ": " + view::md_cell(r.message));
   if (!r.verdict) return "no verdict";
   return r.verdict->honored ? "honoured" : "not honoured";
 }
@@ -39,8 +41,8 @@ std::string render_testbed_report(const std::string& title,
     for (const auto& r : k.records) {
       if (r.policy != "interleave" || r.backing != "guest_memfd") continue;
       any = true;
-      md += "- `" + r.cell_key + "` repeat " + std::to_string(r.repeat) + ": " + verdict_word(r) +
-            "\n\n";
+      md += "- `" + view::md_code(r.cell_key) + "` repeat " + std::to_string(r.repeat) + ": " +
+            verdict_word(r) + "\n\n";
       if (r.status == RunStatus::kOk) md += "```\n" + format_memused_table(r) + "```\n\n";
     }
     if (!any) md += "No interleave/guest_memfd run in this matrix.\n\n";

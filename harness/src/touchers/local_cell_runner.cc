@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "base/clock.h"
+#include "base/json_bounded.h"
 #include "base/nodelist.h"
 #include "experiment/locality_run.h"
 #include "experiment/record_builder.h"
@@ -87,9 +88,9 @@ void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Ma
                                ctx.out_dir + "/" + file);
   if (s) {
     w["file"] = file;
-    std::ifstream in(ctx.out_dir + "/" + file);
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.contains("benchmarks")) w["benchmarks"] = j["benchmarks"];
+    auto text = read_text_file(ctx.out_dir + "/" + file);
+    auto j = text ? parse_json_bounded(*text) : Result<nlohmann::json>(text.error());
+    if (j && j->is_object() && j->contains("benchmarks")) w["benchmarks"] = (*j)["benchmarks"];
   } else {
     w["error"] = s.error().describe();
   }
