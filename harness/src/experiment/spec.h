@@ -71,6 +71,8 @@ struct Spec {
   std::vector<uint64_t> sizes;
   std::vector<int> threads;
   std::vector<std::optional<int>> cpu_nodes;
+  // How each cell's policy reaches the kernel (policy.h); the default is mbind alone.
+  std::vector<PolicyChannel> channels = {PolicyChannel::kMbind};
   int repeats = 1;
   int sample_interval_ms = 10;
   double tolerance = 0.05;
@@ -83,6 +85,10 @@ struct Spec {
   // (default_toucher_timeout in toucher.h: 120 s + 60 s per GiB). The qemu toucher uses it for
   // its go-to-done phase unless [qemu] agent_timeout_s (or its environment fallback) is set.
   std::optional<int> toucher_timeout_s;
+  // Placement sources run beside move_pages and meminfo: "trace" and/or "cgroup" (both by
+  // default). The trace source's per-CPU ring buffer in KiB; 0 = sized by the cell.
+  std::vector<std::string> placement_sources = {"trace", "cgroup"};
+  uint64_t trace_buffer_kib = 0;
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
@@ -105,6 +111,8 @@ Status check_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
 Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
+// "trace" | "cgroup"; errors name `field`.
+Status check_placement_source_name(const std::string& name, const std::string& field);
 // A toucher timeout: whole seconds 1..kMaxToucherTimeoutSeconds, or "auto" (none). Errors name
 // `field`.
 inline constexpr int kMaxToucherTimeoutSeconds = 7 * 24 * 3600;
