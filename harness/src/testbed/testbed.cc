@@ -18,6 +18,7 @@
 #include "qemu/qemu_command.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
 #include "base/subprocess.h"
 #include "kernel/sysfs.h"
@@ -406,6 +407,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
           ++summary.failed;
         }
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
+        if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
         break;
       }
     }
