@@ -7,15 +7,27 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "kernel/placement_source.h"
-#include "kernel/sysfs.h"
 #include "experiment/verdict.h"
+#include "kernel/sysfs.h"
 
 namespace memplace {
 
 inline constexpr int kSchemaVersion = 1;
+
+// How a run ended. "unsupported" means the host, kernel or build cannot run the cell at all; it
+// is not the experiment's failure, so --check ignores it.
+enum class RunStatus { kOk, kUnsupported, kFailed };
+
+// "ok" | "unsupported" | "failed": the spelling in runs.jsonl, reports and progress lines.
+const char* run_status_name(RunStatus status);
+std::optional<RunStatus> parse_run_status(std::string_view name);
+// The status of a run that ended in `e`: unsupported for ErrorKind::kUnsupported, else failed.
+RunStatus run_status_for(const Error& e);
 
 struct Environment {
   std::string kind = "local";  // "local" | "testbed"
@@ -38,7 +50,7 @@ struct RunRecord {
   std::optional<int> cpu_node;
   std::string policy_channel = "mbind";  // "mbind" | "task" (policy.h)
 
-  std::string status = "failed";  // "ok" | "unsupported" | "failed"
+  RunStatus status = RunStatus::kFailed;
   std::string message;
   Environment environment;
 

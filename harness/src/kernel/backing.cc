@@ -83,7 +83,7 @@ Result<Mapping> Mapping::map_again() const {
 namespace {
 
 Error unsupported(const std::string& why) {
-  return make_error("unsupported: " + why);
+  return unsupported_error(why);
 }
 
 std::string hex(uint64_t v) {

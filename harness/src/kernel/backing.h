@@ -70,7 +70,7 @@ class Mapping {
 // Creates an untouched mapping of `size` bytes (a multiple of the page size). guest_memfd comes
 // from a fresh default-type VM with GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 // guest_memfd_private from a KVM_X86_SW_PROTECTED_VM (see BackingOptions). Where the kernel
-// lacks what a backing needs, the error's message starts with "unsupported: ".
+// lacks what a backing needs, the error's kind is ErrorKind::kUnsupported.
 Result<Mapping> create_backing(BackingKind kind, size_t size, const BackingOptions& options = {});
 
 }  // namespace memplace
