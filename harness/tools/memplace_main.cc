@@ -34,11 +34,18 @@ int main(int argc, char** argv) {
                       "Policy axis: default, bind, interleave, preferred, preferred-many, "
                       "weighted-interleave, local; optionally with nodes, e.g. bind:1");
   run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
-  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd (comma list allowed)");
+  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
   run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
   run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
   run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
   run_cmd->add_option("--cpu-node", run.cpu_node, "Node whose CPUs touch the memory, or 'any'");
+  run_cmd->add_option("--policy-channel", run.channels,
+                      "How the policy is applied: mbind (a mapping), task (set_mempolicy in the "
+                      "touching threads); comma list allowed");
+  run_cmd->add_option("--placement-sources", run.placement_sources,
+                      "Sources beside move_pages and meminfo: trace,cgroup (default), or none");
+  run_cmd->add_option("--trace-buffer-kib", run.trace_buffer_kib,
+                      "Trace source's per-CPU ring buffer in KiB (0 = sized by the cell)");
   run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
   run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
   run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");

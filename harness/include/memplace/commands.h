@@ -30,6 +30,10 @@ struct RunArgs {
   std::vector<std::string> policies, nodes, backings, touchers, sizes;
   std::vector<int> threads;
   std::optional<std::string> cpu_node;
+  std::vector<std::string> channels;  // policy channels: mbind, task
+  // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
+  std::optional<std::string> placement_sources;
+  std::optional<int> trace_buffer_kib;  // 0 = sized by the cell
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;

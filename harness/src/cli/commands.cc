@@ -112,6 +112,27 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       spec.cpu_nodes = {ids->front()};
     }
   }
+  if (!a.channels.empty()) {
+    spec.channels.clear();
+    for (const auto& c : split_commas(a.channels)) {
+      auto ch = parse_policy_channel(c);
+      if (!ch) return make_error("--policy-channel: " + ch.error().message);
+      spec.channels.push_back(*ch);
+    }
+  }
+  if (a.placement_sources) {
+    spec.placement_sources.clear();
+    for (const auto& n : split_commas({*a.placement_sources})) {
+      if (n == "none") continue;
+      if (auto c = check_placement_source_name(n, "--placement-sources"); !c) return c;
+      spec.placement_sources.push_back(n);
+    }
+  }
+  if (a.trace_buffer_kib) {
+    if (*a.trace_buffer_kib < 0 || *a.trace_buffer_kib > (1 << 20))
+      return make_error("--trace-buffer-kib: must be 0..1048576");
+    spec.trace_buffer_kib = static_cast<uint64_t>(*a.trace_buffer_kib);
+  }
   if (a.repeats) {
     auto r = check_repeats(*a.repeats, "--repeats");
     if (!r) return r.error();

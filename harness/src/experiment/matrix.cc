@@ -12,6 +12,7 @@
 #include "base/dir_lock.h"
 #include "base/nodelist.h"
 #include "experiment/host_identity.h"
+#include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
 #include "base/clock.h"
@@ -164,6 +165,8 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   ctx.populate.thp = spec.thp;
   ctx.workload = spec.workload;
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
+  ctx.placement_sources = spec.placement_sources;
+  ctx.trace_buffer_kib = spec.trace_buffer_kib;
   ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
@@ -232,6 +235,9 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     }
     summary.count(r);
     if (options.progress) print_progress(i + 1, cells.size(), r);
+    // Sources that worked yet disagree by more than 1% of the cell: one of them is wrong.
+    if (auto w = disagreement_warning(r); !w.empty())
+      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   }
 
   summary.interrupted_by = signals.received();

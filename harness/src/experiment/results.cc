@@ -289,7 +289,10 @@ json to_json(const RunRecord& r) {
       {"status", run_status_name(r.status)},
       {"message", r.message},
       {"environment", env},
+      {"policy_channel", r.policy_channel},
       {"placement_pages", node_map_to_json(r.placement_pages)},
+      {"placement_source", r.placement_source},
+      {"placement_sources", placement_sources_json(r.placement_sources)},
       {"pages_absent", r.pages_absent},
       {"meminfo_before", to_json(r.meminfo_before)},
       {"meminfo_after", to_json(r.meminfo_after)},
@@ -305,6 +308,25 @@ json to_json(const RunRecord& r) {
       {"wall_seconds", r.wall_seconds},
       {"extra", r.extra},
   };
+}
+
+json placement_sources_json(const std::map<std::string, SourceReading>& sources) {
+  json j = json::object();
+  for (const auto& [name, reading] : sources) j[name] = to_json(reading);
+  return j;
+}
+
+// Untrusted (a guest's records): a handful of named sources, each a valid reading.
+Result<std::map<std::string, SourceReading>> placement_sources_from_json(const json& j) {
+  if (!j.is_object() || j.size() > 16) return make_error("placement_sources: not a small object");
+  std::map<std::string, SourceReading> out;
+  for (const auto& [name, value] : j.items()) {
+    if (name.empty() || name.size() > 32) return make_error("placement_sources: bad source name");
+    auto reading = source_reading_from_json(value);
+    if (!reading) return make_error("placement_sources." + name + ": " + reading.error().message);
+    out[name] = std::move(*reading);
+  }
+  return out;
 }
 
 Result<RunRecord> record_from_json(const json& j) {
@@ -381,6 +403,13 @@ Result<RunRecord> record_from_json(const json& j) {
       auto verdict = verdict_from_json(*v);
       if (!verdict) return verdict.error();
       r.verdict = std::move(*verdict);
+    }
+    rd.str("policy_channel", r.policy_channel);
+    rd.str("placement_source", r.placement_source);
+    if (const json* ps = rd.find("placement_sources"); ps && !ps->is_null()) {
+      auto sources = placement_sources_from_json(*ps);
+      if (!sources) return sources.error();
+      r.placement_sources = std::move(*sources);
     }
     if (const json* x = rd.find("extra")) r.extra = *x;
     return r;

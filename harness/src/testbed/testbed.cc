@@ -22,6 +22,7 @@
 #include "experiment/host_identity.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
 #include "base/subprocess.h"
 #include "kernel/sysfs.h"
@@ -451,6 +452,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         ++records;
         summary.count(*rec);
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
+        if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
         break;
       }
     }
