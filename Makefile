@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
-        check-fresh check-fresh-quick
+        check-fresh check-fresh-quick kernels experiment-ab
 
 all: build
 
@@ -47,7 +47,8 @@ experiment:
 bench: build
 	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
 
-# The committed reference results (results/reference/), regenerated from scratch.
+# The committed reference results (results/reference/, and results/reference-ab/ when both
+# kernel builds exist), regenerated from scratch.
 reference: build
 	scripts/reference.sh $(MEMPLACE)
 
@@ -66,6 +67,19 @@ check-fresh: deps
 # build of the non-emulated tests (FRESH_CTEST overrides), so it compiles nothing.
 check-fresh-quick: build
 	JOBS=$(JOBS) FRESH_CTEST='$(FRESH_CTEST)' scripts/check-fresh.sh --prebuilt $(BUILD)
+
+# Test kernels built from Debian's source (kernels/NAME.conf) into ~/.cache/memplace/builds/, where
+# `--kernel build:NAME` finds them. KERNELS="7.2" builds one (default: all); a current build is
+# reused. Niced: a build takes many minutes of every core.
+NICE ?= 19
+kernels: deps
+	nice -n $(NICE) scripts/kernel-build.sh $(KERNELS)
+
+# The cover letter's matrix on build:7.2 against build:7.2-no-gmem-policy (specs/series-ab.toml):
+# builds the kernels that are missing, runs both, compares and plots into OUT_AB.
+OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
+experiment-ab: deps
+	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,10 +12,14 @@
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
 #include "report/report_hooks.h"
+#include "base/bounded_read.h"
 #include "base/nodelist.h"
+#include "base/text.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "experiment/matrix.h"
@@ -134,6 +138,11 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       return make_error("--tolerance: must be in (0, 1)");
     spec.tolerance = *a.tolerance;
   }
+  if (a.shard) {
+    auto shard = parse_shard(*a.shard, "--shard");
+    if (!shard) return shard.error();
+    spec.shard = *shard;
+  }
   return check_spec(spec);
 }
 
@@ -149,6 +158,24 @@ Result<HostFacts> host_facts(const std::string& root) {
     if (it != fields.end()) facts.free_bytes[node] = it->second * 1024;
   }
   return facts;
+}
+
+// Every kernel the run names, before anything runs: a typo or a build that was never made is
+// bad input (exit 2), not a failure an hour into the matrix.
+Status check_kernel_refs(const Spec& spec) {
+  std::string cache = memplace_cache_dir();
+  if (spec.testbed) {
+    for (const auto& k : spec.testbed->kernels) {
+      if (auto s = check_kernel_ref(k, spec.testbed->modules_dir, cache); !s)
+        return make_error("testbed.kernels: " + s.error().message);
+    }
+  }
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end();
+  if (qemu && spec.qemu.kernel) {
+    if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
+      return make_error("qemu.kernel: " + s.error().message);
+  }
+  return {};
 }
 
 Result<Spec> load_run_spec(const RunArgs& a) {
@@ -173,14 +200,8 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     spec.testbed->modules_dir = a.modules_dir;
   }
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
-  // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
-  // [qemu] leaves unset, and land in the results dir's spec copy, so --resume (above) needs none.
-  if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
-      spec.touchers.end()) {
-    auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
-    if (!q) return q.error();
-    spec.qemu = *q;
-  }
+  if (auto s = apply_qemu_env_fallbacks(spec); !s) return s.error();
+  if (auto s = check_kernel_refs(spec); !s) return s.error();
   return spec;
 }
 
@@ -204,7 +225,39 @@ Environment environment_from(const RunArgs& a) {
   return env;
 }
 
+// This invocation's slice of the matrix: its shard, or the runs a testbed host listed. An empty
+// shard is not an error: its results dir says so, and `merge` finds nothing missing from it.
+constexpr size_t kMaxOnlyRunsBytes = 16u << 20;
+Result<std::vector<Cell>> select_local_runs(const Spec& spec, std::vector<Cell> cells,
+                                            const RunArgs& args) {
+  if (spec.shard) {
+    size_t all = cells.size();
+    cells = shard_cells(cells, *spec.shard);
+    if (!args.quiet)
+      std::fprintf(stderr, "memplace: shard %s: %zu of the matrix's %zu runs\n",
+                   shard_text(*spec.shard).c_str(), cells.size(), all);
+  }
+  if (!args.only_runs_path.empty()) {
+    auto text = read_file_bounded(args.only_runs_path, kMaxOnlyRunsBytes);
+    if (!text) return Error{text.error().err, "--only-runs: " + text.error().message};
+    cells = select_runs(cells, split_lines(*text));
+  }
+  return cells;
+}
+
 }  // namespace
+
+// Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
+// [qemu] leaves unset, and land in the results dir's spec copy, so --resume needs none.
+Status apply_qemu_env_fallbacks(Spec& spec) {
+  if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) ==
+      spec.touchers.end())
+    return {};
+  auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
+  if (!q) return q.error();
+  spec.qemu = *q;
+  return {};
+}
 
 int command_probe(const ProbeArgs& args) {
   ProbeReport report = run_probe(args.sysfs_root);
@@ -221,7 +274,11 @@ int command_run(const RunArgs& args) {
   std::vector<Cell> cells = expand(*spec);
   if (cells.empty()) return fail(kExitBadInput, "the matrix is empty");
 
+  // The testbed shards over kernels too, so it takes its slices itself.
   if (spec->testbed) return run_testbed_command(*spec, cells, args);
+  auto selected = select_local_runs(*spec, std::move(cells), args);
+  if (!selected) return fail(kExitBadInput, selected.error().describe());
+  cells = std::move(*selected);
 
   auto facts = host_facts(args.sysfs_root);
   if (!facts) return fail(kExitEnvironment, "reading host NUMA facts: " + facts.error().describe());

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/json_bounds.h"
 #include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "kernel/sysfs.h"
@@ -120,8 +121,15 @@ Environment environment_from_json(const json& j) {
   r.str("kind", e.kind);
   r.str("kernel", e.kernel);
   r.str("hostname", e.hostname);
+  r.str("topology_digest", e.topology_digest);
   r.str("accel", e.accel);
   if (auto it = j.find("topology"); it != j.end()) e.topology = *it;
+  // Anything else in a kernel_build that does not fit the bounds is dropped, not trusted.
+  if (auto it = j.find("kernel_build"); it != j.end() && it->is_object() &&
+                                        json_depth_at_most(*it, kMaxKernelBuildDepth) &&
+                                        it->dump().size() <= kMaxKernelBuildBytes) {
+    e.kernel_build = *it;
+  }
   return e;
 }
 
@@ -150,6 +158,14 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string kernel_label(const Environment& e) {
+  std::string label = e.kernel;
+  auto name = e.kernel_build.is_object() ? e.kernel_build.find("name") : e.kernel_build.end();
+  if (name != e.kernel_build.end() && name->is_string())
+    label += (label.empty() ? "" : " ") + std::string("(build:") + name->get<std::string>() + ")";
+  return label;
+}
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
@@ -210,8 +226,11 @@ json to_json(const RunRecord& r) {
   json env{{"kind", r.environment.kind},
            {"kernel", r.environment.kernel},
            {"hostname", r.environment.hostname}};
+  if (!r.environment.topology_digest.empty())
+    env["topology_digest"] = r.environment.topology_digest;
   if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
   if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
+  if (!r.environment.kernel_build.is_null()) env["kernel_build"] = r.environment.kernel_build;
   return json{
       {"schema_version", kSchemaVersion},
       {"run_id", r.run_id},
@@ -346,8 +365,12 @@ Status RunsWriter::append_json(const nlohmann::json& line) {
 Result<RunsFile> read_runs(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.error();
+  return parse_runs_text(*text, path);
+}
+
+RunsFile parse_runs_text(std::string_view text, const std::string& path) {
   RunsFile out;
-  std::string_view rest = *text;
+  std::string_view rest = text;
   for (size_t line_no = 1; !rest.empty(); ++line_no) {
     size_t nl = rest.find('\n');
     bool complete = nl != std::string_view::npos;
@@ -419,6 +442,33 @@ Status make_dirs(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
   if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
   return {};
+}
+
+namespace {
+
+// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
+bool safe_result_file(std::string_view file, std::string_view kDir, std::string_view kExt) {
+  if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
+  if (file.substr(0, kDir.size()) != kDir) return false;
+  if (file.substr(file.size() - kExt.size()) != kExt) return false;
+  std::string_view name = file.substr(kDir.size());
+  if (name.front() == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool safe_samples_path(std::string_view file) {
+  return safe_result_file(file, "samples/", ".csv");
+}
+
+bool safe_workload_path(std::string_view file) {
+  return safe_result_file(file, "workloads/", ".json");
 }
 
 }  // namespace memplace

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -28,6 +29,8 @@ struct RunsFile {
   std::vector<std::string> warnings;  // skipped lines, with line numbers and reasons
 };
 Result<RunsFile> read_runs(const std::string& path);
+// The same for text already read (bounded) from an untrusted dir; `path` names it in warnings.
+RunsFile parse_runs_text(std::string_view text, const std::string& path);
 
 // Writes `content` to path.tmp, fsyncs, renames over `path`.
 Status write_file_atomic(const std::string& path, const std::string& content);
@@ -35,5 +38,11 @@ Status write_json_atomic(const std::string& path, const nlohmann::json& j);
 Result<nlohmann::json> read_json_file(const std::string& path);
 
 Status make_dirs(const std::string& path);
+
+// The file names a record may carry, relative to its results dir: "samples/<name>.csv" and
+// "workloads/<name>.json", the name of [A-Za-z0-9_.-] and not starting with '.'. Records come
+// from guests and other hosts, so nothing else is ever opened on their word.
+bool safe_samples_path(std::string_view file);
+bool safe_workload_path(std::string_view file);
 
 }  // namespace memplace

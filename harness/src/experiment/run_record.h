@@ -32,9 +32,21 @@ struct Environment {
   std::string kind = "local";  // "local" | "testbed"
   std::string kernel;          // uname -r of the kernel that placed the memory
   std::string hostname;
+  std::string topology_digest;  // host_identity.h: tells hosts apart in merged results
   std::string accel;        // testbed only: "kvm" | "tcg"
   nlohmann::json topology;  // testbed only: nodes, memory, cpus
+  // A kernel from scripts/kernel-build.sh (build:NAME): its build.json (source package, config
+  // and patch hashes, compiler, build time). Null otherwise.
+  nlohmann::json kernel_build;
 };
+
+// kernel_build comes from a file in the cache and back from results dirs: bounded both ways.
+constexpr size_t kMaxKernelBuildBytes = 64u << 10;
+constexpr int kMaxKernelBuildDepth = 4;
+
+// "7.2.13 (build:7.2-no-gmem-policy)": the release, and the build when there is one, since two
+// builds of one source share a release.
+std::string kernel_label(const Environment& e);
 
 struct RunRecord {
   std::string run_id;    // unique within a results dir, "r0007"

@@ -266,12 +266,25 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   return {};
 }
 
+Status parse_run_shard(const toml::table& r, Spec& spec) {
+  const auto* n = r.get("shard");
+  if (!n) return {};
+  auto str = as_string(*n, "run.shard");
+  if (!str) return str.error();
+  auto shard = parse_shard(*str, "run.shard");
+  if (!shard) return shard.error();
+  spec.shard = *shard;
+  return {};
+}
+
 Status parse_run_table(const toml::table& r, Spec& spec) {
   if (auto s = check_keys(
           r, "run",
-          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s"});
+          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
+           "shard"});
       !s)
     return s;
+  if (auto s = parse_run_shard(r, spec); !s) return s;
   if (const auto* n = r.get("toucher_timeout_s")) {
     Result<std::optional<int>> t = make_error("");
     if (n->is_integer())

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "experiment/cell.h"
+#include "experiment/shard.h"
 #include "kernel/populate.h"
 #include "base/result.h"
 
@@ -83,6 +84,9 @@ struct Spec {
   // (default_toucher_timeout in toucher.h: 120 s + 60 s per GiB). The qemu toucher uses it for
   // its go-to-done phase unless [qemu] agent_timeout_s (or its environment fallback) is set.
   std::optional<int> toucher_timeout_s;
+  // [run] shard = "K/N": only this slice of the expanded matrix runs here (shard.h); the other
+  // slices run elsewhere and `memplace merge` joins them.
+  std::optional<Shard> shard;
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
@@ -111,8 +115,9 @@ Result<BackingKind> parse_backing(const std::string& name, const std::string& fi
 inline constexpr int kMaxToucherTimeoutSeconds = 7 * 24 * 3600;
 Result<std::optional<int>> parse_toucher_timeout(const std::string& text, const std::string& field);
 
-// The spec as TOML that parse_spec reads back to the same cells. The [testbed] table is left out
-// when `with_testbed` is false: that is the spec the testbed runs inside its guest.
+// The spec as TOML that parse_spec reads back to the same cells. The [testbed] table and the
+// shard are left out when `with_testbed` is false: that is the spec the testbed runs inside its
+// guest, which is told its runs one by one.
 std::string render_spec_toml(const Spec& spec, bool with_testbed = true);
 
 // The matrix in a stable order; repeats of one cell are adjacent.

@@ -83,6 +83,7 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   if (spec.thp != ThpMode::kAuto) o << "thp = " << toml_quoted(thp_mode_name(spec.thp)) << "\n";
   if (spec.workload != "none") o << "workload = " << toml_quoted(spec.workload) << "\n";
   if (spec.toucher_timeout_s) o << "toucher_timeout_s = " << *spec.toucher_timeout_s << "\n";
+  if (with_testbed && spec.shard) o << "shard = " << toml_quoted(shard_text(*spec.shard)) << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes

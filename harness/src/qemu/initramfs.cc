@@ -98,18 +98,6 @@ Result<std::vector<std::string>> parse_ldd_output(std::string_view text) {
   return libs;
 }
 
-std::string shell_quote(std::string_view s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
 const std::vector<std::string>& init_applets() {
   static const std::vector<std::string> applets = {
       "sh", "mount", "insmod", "poweroff", "cat", "echo", "mkdir", "uname", "sync", "ls", "sleep"};

@@ -20,6 +20,8 @@
 #include "agent/agent_protocol.h"
 #include "base/clock.h"
 #include "qemu/initramfs.h"
+#include "qemu/kernel_build.h"
+#include "qemu/kernel_ref.h"
 #include "base/nodelist.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
@@ -63,28 +65,26 @@ Result<QemuCapabilities> cached_probe(const std::string& binary) {
   return caps;
 }
 
-// "debian:" alone means the newest usable Debian cloud kernel.
+// One fetch per kernel reference for the whole matrix (fetch_kernel parses it).
 Result<KernelFiles> cached_kernel(const QemuToucherOptions& o) {
   std::lock_guard<std::mutex> lock(g_cache_mu);
   auto it = g_kernels.find(o.kernel);
   if (it != g_kernels.end()) return it->second;
-  std::string spec = o.kernel;
-  if (spec == "debian:" || spec == "debian:newest") {
-    auto index = debian_kernel_index(o.fetch);
-    if (!index) return index.error();
-    std::string newest;
-    for (const auto& k : *index) {
-      if (k.usable) {
-        newest = k.release;
-        break;
-      }
-    }
-    if (newest.empty()) return make_error("no usable Debian cloud kernel in the archive");
-    spec = "debian:" + newest;
-  }
-  auto files = fetch_kernel(spec, "", o.fetch);
+  auto files = fetch_kernel(o.kernel, "", o.fetch);
   if (files) g_kernels[o.kernel] = *files;
   return files;
+}
+
+// The image a dry run shows: a path as given, a build's bzImage, a Debian kernel's placeholder.
+std::string dry_run_kernel(const QemuToucherOptions& o) {
+  auto ref = parse_kernel_ref(o.kernel);
+  if (!ref) return "<" + ref.error().message + ">";
+  if (ref->kind == KernelRef::Kind::kPath) return ref->value;
+  if (ref->kind == KernelRef::Kind::kDebian)
+    return "<vmlinuz of debian:" + (ref->value.empty() ? "newest" : ref->value) + ">";
+  std::string cache = o.fetch.cache_dir.empty() ? memplace_cache_dir() : o.fetch.cache_dir;
+  auto b = load_kernel_build(cache, ref->value);
+  return b ? b->vmlinuz : "<" + b.error().message + ">";
 }
 
 // The agent binary: MEMPLACE_AGENT, else the build tree's guest-agent/ next to or above this
@@ -92,8 +92,8 @@ Result<KernelFiles> cached_kernel(const QemuToucherOptions& o) {
 std::string find_agent(const QemuToucherOptions& o) {
   if (!o.agent_binary.empty()) return o.agent_binary;
   std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
+  fs::path self = self_executable();
+  if (self.empty()) return "";
   for (fs::path dir = self.parent_path(); !dir.empty(); dir = dir.parent_path()) {
     for (const char* rel : {"guest-agent/memplace-agent", "memplace-agent"}) {
       fs::path p = dir / rel;
@@ -277,8 +277,7 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
   if (auto probed = cached_probe(o.qemu_binary)) caps = *probed;
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
   QemuGuestPaths paths;
-  std::string kernel_name = o.kernel == "debian:" ? "debian:newest" : o.kernel;
-  paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + kernel_name + ">" : o.kernel;
+  paths.kernel = dry_run_kernel(o);
   paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>"
                                       : "<initramfs: busybox + virtio modules, switch_root>";
   paths.serial_log = "<run dir>/serial.log";
@@ -413,6 +412,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     return;
   }
   r.extra["guest_kernel"] = kernel->origin;
+  // The guest kernel placed this memory; a build says exactly what it was made from.
+  if (!kernel->build_info.is_null()) r.environment.kernel_build = kernel->build_info;
   QemuGuestPaths paths;
   paths.kernel = kernel->vmlinuz;
   paths.serial_log = work + "/serial.log";

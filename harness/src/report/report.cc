@@ -18,20 +18,32 @@ using view::fixed;
 using view::md_cell;
 
 std::string kernel_of(const RunRecord& r) {
-  return r.environment.kernel.empty() ? "unknown kernel" : r.environment.kernel;
+  return r.environment.kernel.empty() ? "unknown kernel" : kernel_label(r.environment);
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.
+// Runs grouped by kernel. The markdown groups by host too when a merged dir holds several, so
+// one host's runs never fold into another's summary; the CSV keeps its kernel column.
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
-    const std::vector<RunRecord>& runs) {
+    const std::vector<RunRecord>& runs, bool with_host = false) {
+  auto label = [&](const RunRecord& r) {
+    return with_host ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
+                     : kernel_of(r);
+  };
   std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
   for (const RunRecord& r : runs) {
     auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == kernel_of(r); });
-    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
+                           [&](const auto& g) { return g.first == label(r); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {label(r), {}});
     it->second.push_back(&r);
   }
   return groups;
+}
+
+bool several_hosts(const std::vector<RunRecord>& runs) {
+  return std::any_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
+    return r.environment.hostname != runs.front().environment.hostname;
+  });
 }
 
 // Backings in the order people read them: the cover letter's subject last.
@@ -229,13 +241,17 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
   std::string out = "# " + title + "\n\n";
   MatrixSummary tally;
   for (const RunRecord& r : runs) tally.count(r);
-  auto groups = by_kernel(runs);
+  bool by_host = several_hosts(runs);
+  auto groups = by_kernel(runs, by_host);
   out += std::to_string(runs.size()) + " runs: " + std::to_string(tally.ok) + " ok, " +
          std::to_string(tally.unsupported) + " unsupported, " + std::to_string(tally.failed) +
          " failed";
-  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) + " kernels.\n\n" : ".\n\n";
-  for (const auto& [kernel, group] : groups) {
-    out += "## Kernel " + kernel + " (" + environment_text(*group.front()) + ")\n\n";
+  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) +
+                                 (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
+                           : ".\n\n";
+  for (const auto& [label, group] : groups) {
+    out += "## " + (by_host ? md_cell(label) : "Kernel " + label) + " (" +
+           environment_text(*group.front()) + ")\n\n";
     render_summary_md(out, group);
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
