@@ -14,6 +14,7 @@
 // One boot per kernel keeps this to a couple of minutes of TCG.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
