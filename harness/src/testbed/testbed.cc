@@ -548,17 +548,12 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   return run_testbed(spec, tb, options, TestbedHostConfig{});
 }
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
-                                  const RunOptions& options, const TestbedHostConfig& host) {
-  if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
-  }
-  if (options.out_dir.empty()) return make_error("testbed: no results directory");
-  std::vector<Cell> cells = expand(spec);
-  std::string accel = detect_accel(tb.accel);
-  nlohmann::json topology = testbed_topology_json(tb);
+namespace {
 
-  // Resolve every kernel before booting any, so a bad version fails before hours of runs.
+// Every kernel resolved (and fetched) before any boots, so a bad version fails before hours of
+// runs; each gets its results dir, the label made unique.
+Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunOptions& options,
+                                               const TestbedHostConfig& host) {
   KernelFetchOptions fetch = host.fetch;
   fetch.progress = options.progress;
   std::vector<KernelRun> runs;
@@ -575,21 +570,43 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     k.dir = options.out_dir + "/" + label;
     runs.push_back(std::move(k));
   }
+  return runs;
+}
+
+// OUT/manifest.json: what `--resume OUT` and a reader of OUT need above the kernels' dirs.
+nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
+                                    const RunOptions& options) {
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const auto& k : runs)
+    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
+  return {{"schema_version", kSchemaVersion},
+          {"kind", "testbed-run"},
+          {"spec_file", "spec.toml"},
+          {"kernels", kernels},
+          {"memplace_revision", memplace_revision()},
+          {"invocation", options.invocation},
+          {"status", "running"}};
+}
+
+}  // namespace
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host) {
+  if (tb.kernels.empty()) {
+    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
+  }
+  if (options.out_dir.empty()) return make_error("testbed: no results directory");
+  std::vector<Cell> cells = expand(spec);
+  std::string accel = detect_accel(tb.accel);
+  nlohmann::json topology = testbed_topology_json(tb);
+  auto runs = resolve_kernels(tb, options, host);
+  if (!runs) return runs.error();
 
   // The whole run holds OUT; its spec.toml and manifest.json are what `--resume OUT` reads.
   if (auto s = make_dirs(options.out_dir); !s) return s.error();
   auto lock = DirLock::acquire(options.out_dir);
   if (!lock) return lock.error();
-  nlohmann::json kernels = nlohmann::json::array();
-  for (const auto& k : runs)
-    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
-  nlohmann::json top = {{"schema_version", kSchemaVersion},
-                        {"kind", "testbed-run"},
-                        {"spec_file", "spec.toml"},
-                        {"kernels", kernels},
-                        {"memplace_revision", memplace_revision()},
-                        {"invocation", options.invocation},
-                        {"status", "running"}};
+  nlohmann::json top = testbed_run_manifest(*runs, options);
   std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
   if (auto s = write_file_atomic(options.out_dir + "/spec.toml", spec_text); !s) return s.error();
   if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
@@ -597,7 +614,7 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (const auto& k : runs) {
+  for (const auto& k : *runs) {
     auto s = run_one_kernel(spec, tb, options, host, k, cells, accel, topology);
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
     total.ok += s->ok;
