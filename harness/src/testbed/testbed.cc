@@ -257,11 +257,19 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
   w->erase("file");
 }
 
+// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
+// those belong to runs already recorded, and no guest may replace them.
+bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
+  auto f = line.find("file");
+  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+}
+
 // What a kernel's dir already holds when a testbed run is resumed.
 struct KernelProgress {
   std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
   int last_id = 0;                             // highest run id number in use
   std::string runs_text;                       // runs.jsonl, for the guest's own --resume
+  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
 };
 
 Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
@@ -277,6 +285,11 @@ Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
   for (const auto& w : prior->warnings) say("warning: " + w);
   for (const auto& r : prior->records) p.done.insert({r.cell_key, r.repeat});
   p.last_id = next_run_number(*prior, dir) - 1;
+  for (const char* sub : {"samples", "workloads"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec))
+      p.files.insert(std::string(sub) + "/" + e.path().filename().string());
+  }
   auto text = read_text_file(runs);
   if (!text) return text.error();
   p.runs_text = std::move(*text);
@@ -409,7 +422,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         break;
       case GuestLine::Kind::kSamples: {
-        auto stored = store_guest_samples(k.dir, g.json);
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_samples(k.dir, g.json);
         if (stored)
           samples_stored.insert(*stored);
         else
@@ -417,7 +432,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         break;
       }
       case GuestLine::Kind::kWorkload: {
-        auto stored = store_guest_workload(k.dir, g.json);
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_workload(k.dir, g.json);
         if (stored)
           workloads_stored.insert(*stored);
         else
