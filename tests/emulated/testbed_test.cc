@@ -802,8 +802,8 @@ say "$R"; say "$R"
 i=0; while [ $i -lt 100 ]; do say "$B"; i=$((i+1)); done
 D=1; i=0; while [ $i -lt 200 ]; do D="[$D]"; i=$((i+1)); done
 say "{\"extra\":$D}"
-M=xxxxxxxx; i=0; while [ $i -lt 17 ]; do M=$M$M; i=$((i+1)); done
-i=0; while [ $i -lt 20 ]; do say "{\"type\":\"log\",\"message\":\"$M\"}"; i=$((i+1)); done)";
+M=xxxxxxxx; i=0; while [ $i -lt 13 ]; do M=$M$M; i=$((i+1)); done
+i=0; while [ $i -lt 100 ]; do say "{\"type\":\"log\",\"message\":\"$M\"}"; i=$((i+1)); done)";
   RunOptions options;
   options.out_dir = temp_out("hostile");
   auto summary = run_testbed(spec, *spec.testbed, options, host);
@@ -822,7 +822,9 @@ i=0; while [ $i -lt 20 ]; do say "{\"type\":\"log\",\"message\":\"$M\"}"; i=$((i
   EXPECT_NE(notes.find("nested deeper than 64 levels"), std::string::npos) << notes.substr(0, 500);
   EXPECT_NE(notes.find("a second record of one run"), std::string::npos);
   EXPECT_NE(notes.find("more notes from the guest dropped"), std::string::npos);
-  // 20 log lines of 1 MiB: the manifest stays small.
+  // 100 log lines of 64 KiB: each note is cut to 1 KiB, the notes stop at 64 KiB, and the
+  // manifest stays small.
+  EXPECT_NE(notes.find("... (65543 bytes)"), std::string::npos) << notes.substr(0, 500);
   EXPECT_LT(fs::file_size(dir + "/manifest.json"), 200u << 10);
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }

@@ -245,11 +245,19 @@ void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info
   }
 }
 
+// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
+// those belong to runs already recorded, and no guest may replace them.
+bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
+  auto f = line.find("file");
+  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+}
+
 // What a kernel's dir already holds when a testbed run is resumed.
 struct KernelProgress {
   std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
   int last_id = 0;                             // highest run id number in use
   std::string runs_text;                       // runs.jsonl, for the guest's own --resume
+  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
 };
 
 Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
@@ -265,6 +273,11 @@ Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
   for (const auto& w : prior->warnings) say("warning: " + w);
   for (const auto& r : prior->records) p.done.insert({r.cell_key, r.repeat});
   p.last_id = next_run_number(*prior, dir) - 1;
+  for (const char* sub : {"samples", "workloads"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec))
+      p.files.insert(std::string(sub) + "/" + e.path().filename().string());
+  }
   auto text = read_text_file(runs);
   if (!text) return text.error();
   p.runs_text = std::move(*text);
@@ -402,7 +415,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         break;
       case GuestLine::Kind::kSamples: {
-        auto stored = store_guest_samples(k.dir, g.json);
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_samples(k.dir, g.json);
         if (stored)
           samples_stored.insert(*stored);
         else
@@ -410,7 +425,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         break;
       }
       case GuestLine::Kind::kWorkload: {
-        auto stored = store_guest_workload(k.dir, g.json);
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_workload(k.dir, g.json);
         if (stored)
           workloads_stored.insert(*stored);
         else
@@ -545,18 +562,12 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   return run_testbed(spec, tb, options, TestbedHostConfig{});
 }
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
-                                  const RunOptions& options, const TestbedHostConfig& host) {
-  if (tb.kernels.empty()) {
-    return make_error(
-        "testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
-  }
-  if (options.out_dir.empty()) return make_error("testbed: no results directory");
-  std::vector<Cell> cells = expand(spec);
-  std::string accel = detect_accel(tb.accel);
-  nlohmann::json topology = testbed_topology_json(tb);
+namespace {
 
-  // Resolve every kernel before booting any, so a bad version fails before hours of runs.
+// Every kernel resolved (and fetched) before any boots, so a bad version fails before hours of
+// runs; each gets its results dir, the label made unique.
+Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunOptions& options,
+                                               const TestbedHostConfig& host) {
   KernelFetchOptions fetch = host.fetch;
   fetch.progress = options.progress;
   std::vector<KernelRun> runs;
@@ -573,21 +584,43 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     k.dir = options.out_dir + "/" + label;
     runs.push_back(std::move(k));
   }
+  return runs;
+}
+
+// OUT/manifest.json: what `--resume OUT` and a reader of OUT need above the kernels' dirs.
+nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
+                                    const RunOptions& options) {
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const auto& k : runs)
+    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
+  return {{"schema_version", kSchemaVersion},
+          {"kind", "testbed-run"},
+          {"spec_file", "spec.toml"},
+          {"kernels", kernels},
+          {"memplace_revision", memplace_revision()},
+          {"invocation", options.invocation},
+          {"status", "running"}};
+}
+
+}  // namespace
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host) {
+  if (tb.kernels.empty()) {
+    return make_error("testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
+  }
+  if (options.out_dir.empty()) return make_error("testbed: no results directory");
+  std::vector<Cell> cells = expand(spec);
+  std::string accel = detect_accel(tb.accel);
+  nlohmann::json topology = testbed_topology_json(tb);
+  auto runs = resolve_kernels(tb, options, host);
+  if (!runs) return runs.error();
 
   // The whole run holds OUT; its spec.toml and manifest.json are what `--resume OUT` reads.
   if (auto s = make_dirs(options.out_dir); !s) return s.error();
   auto lock = DirLock::acquire(options.out_dir);
   if (!lock) return lock.error();
-  nlohmann::json kernels = nlohmann::json::array();
-  for (const auto& k : runs)
-    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
-  nlohmann::json top = {{"schema_version", kSchemaVersion},
-                        {"kind", "testbed-run"},
-                        {"spec_file", "spec.toml"},
-                        {"kernels", kernels},
-                        {"memplace_revision", memplace_revision()},
-                        {"invocation", options.invocation},
-                        {"status", "running"}};
+  nlohmann::json top = testbed_run_manifest(*runs, options);
   std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
   if (auto s = write_file_atomic(options.out_dir + "/spec.toml", spec_text); !s) return s.error();
   if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
@@ -595,8 +628,8 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const KernelRun& k = runs[i];
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const KernelRun& k = (*runs)[i];
     std::vector<Cell> mine =
         spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
     if (mine.empty()) {
