@@ -3,7 +3,6 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
-EMULATED_TESTS ?= Testbed|QemuRun
 
 .PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
 
@@ -20,16 +19,19 @@ configure: $(BUILD)/build.ninja
 build: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Independent tests run in parallel; the emulated ones (QEMU guests) hold a resource lock, so at
+# most one guest boots at a time.
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j 1
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# The same suite under AddressSanitizer + UBSan. The emulated-host suites (testbed, qemu guests)
-# boot kernels that run an uninstrumented memplace copy anyway, so they run only in `make test`.
+# The same suite under AddressSanitizer + UBSan. The emulated suites (tests/emulated: testbed,
+# qemu guests) boot kernels that run an uninstrumented memplace copy anyway, so they run only in
+# `make test`.
 test-asan: deps
 	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir build-asan --output-on-failure -j 1 -E '$(EMULATED_TESTS)'
+	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE emulated
 
 # libFuzzer campaigns (clang): FUZZ_SECONDS per target, default 60.
 fuzz: deps

@@ -32,10 +32,11 @@
 #include <thread>
 #include <vector>
 
-#include "memplace/agent_protocol.h"
-#include "memplace/nodelist.h"
-#include "memplace/populate.h"
-#include "memplace/workload_timing.h"
+#include "agent/agent_protocol.h"
+#include "base/clock.h"
+#include "base/nodelist.h"
+#include "kernel/populate.h"
+#include "agent/locality_timing.h"
 
 namespace memplace {
 namespace {
@@ -358,13 +359,6 @@ Result<std::vector<int>> node_cpus(int node) {
   auto cpus = parse_id_list(text);
   if (!cpus) return make_error(path + ": " + cpus.error().message);
   return cpus;
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 // The workload "go" asked for, on the memory just touched: one worker per touch thread, pinned

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "memplace/results_io.h"
+#include "experiment/results.h"
 
 namespace memplace::testing {
 

@@ -15,10 +15,10 @@
 #include <optional>
 #include <string>
 
-#include "memplace/backing.h"
-#include "memplace/sysfs.h"
-#include "memplace/toucher.h"
-#include "memplace/workload.h"
+#include "kernel/backing.h"
+#include "kernel/sysfs.h"
+#include "touchers/toucher.h"
+#include "experiment/locality_run.h"
 
 namespace memplace {
 namespace {

@@ -13,10 +13,10 @@
 #include <cstring>
 #include <string>
 
-#include "memplace/backing.h"
-#include "memplace/populate.h"
-#include "memplace/sysfs.h"
-#include "memplace/toucher.h"
+#include "kernel/backing.h"
+#include "kernel/populate.h"
+#include "kernel/sysfs.h"
+#include "touchers/toucher.h"
 
 namespace memplace {
 namespace {

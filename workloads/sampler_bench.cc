@@ -15,7 +15,7 @@
 #include <cstring>
 #include <thread>
 
-#include "memplace/sampler.h"
+#include "kernel/sampler.h"
 
 extern char** environ;
 

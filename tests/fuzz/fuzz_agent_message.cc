@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "memplace/agent_protocol.h"
+#include "agent/agent_protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view line(reinterpret_cast<const char*>(data), size);

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memplace/run_record.h"
+#include "experiment/run_record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

@@ -1,0 +1,21 @@
+// The numactl/sysfs list syntax shared by node lists ("0-1", "0,2") and cpulists
+// ("0-3,8-11"). One parser for both, because the kernel prints both the same way.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace memplace {
+
+// Accepts "N", "A-B", comma-separated mixes, surrounding whitespace and a trailing newline.
+// Returns a sorted, de-duplicated list. Rejects empty input, reversed ranges, negatives,
+// ids above `max_id` and any other character, naming the offending token.
+Result<std::vector<int>> parse_id_list(std::string_view text, int max_id = 4095);
+
+// Inverse of parse_id_list: {0,1,2,5} -> "0-2,5".
+std::string format_id_list(const std::vector<int>& ids);
+
+}  // namespace memplace

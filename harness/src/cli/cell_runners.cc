@@ -1,0 +1,13 @@
+#include "cli/cell_runners.h"
+
+#include "qemu/qemu_cell_runner.h"
+#include "touchers/local_cell_runner.h"
+
+namespace memplace {
+
+CellRunners all_cell_runners() {
+  auto local = make_local_cell_runner();
+  return {{"host", local}, {"vcpu", local}, {"qemu", make_qemu_cell_runner()}};
+}
+
+}  // namespace memplace

@@ -1,0 +1,87 @@
+// `memplace compare` and `memplace plot`: readers of finished results dirs only.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "memplace/commands.h"
+#include "report/compare.h"
+
+namespace memplace {
+namespace {
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
+  return code;
+}
+
+// The plot scripts ship in the source tree; MEMPLACE_PLOTS_DIR points elsewhere (an install).
+std::string plots_dir() {
+  if (const char* env = std::getenv("MEMPLACE_PLOTS_DIR")) return env;
+#ifdef MEMPLACE_SOURCE_DIR
+  return std::string(MEMPLACE_SOURCE_DIR) + "/plots";
+#else
+  return "plots";
+#endif
+}
+
+}  // namespace
+
+int command_compare(const CompareArgs& args) {
+  if (args.dirs.size() < 2) return fail(kExitBadInput, "compare needs at least two results dirs");
+  auto result = compare_dirs(args.dirs);
+  if (!result) return fail(kExitBadInput, result.error().describe());
+  for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+  if (args.format == "markdown" || args.format == "md")
+    std::printf("%s", render_compare_markdown(*result).c_str());
+  else if (args.format == "csv")
+    std::printf("%s", render_compare_csv(*result).c_str());
+  else if (args.format == "json")
+    std::printf("%s\n", compare_to_json(*result).dump(2).c_str());
+  else
+    return fail(kExitBadInput,
+                "--format: expected markdown, csv or json, got '" + args.format + "'");
+  if (!args.out_dir.empty()) {
+    if (auto s = write_compare(*result, args.out_dir); !s)
+      return fail(kExitEnvironment, s.error().describe());
+    std::fprintf(stderr, "memplace: wrote %s/compare.{md,csv,json}\n", args.out_dir.c_str());
+  }
+  std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
+               count_changes(*result, "regression"), count_changes(*result, "fix"),
+               result->cells.size());
+  if (args.fail_on_regression && has_regression(*result)) return kExitCheckFailed;
+  return kExitOk;
+}
+
+int command_plot(const PlotArgs& args) {
+  if (args.dirs.empty()) return fail(kExitBadInput, "plot needs at least one results dir");
+  std::string out = args.out_dir.empty() ? args.dirs.front() + "/plots" : args.out_dir;
+  std::string script = plots_dir() + "/memplace_plots.py";
+  if (::access(script.c_str(), R_OK) != 0)
+    return fail(kExitEnvironment,
+                "plot scripts not found at " + script + " (set MEMPLACE_PLOTS_DIR)");
+  std::vector<std::string> argv = {"/usr/bin/python3", script};
+  argv.insert(argv.end(), args.dirs.begin(), args.dirs.end());
+  argv.push_back("--out");
+  argv.push_back(out);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(kExitEnvironment, "fork failed");
+  if (pid == 0) {
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    ::execv(cargv[0], cargv.data());
+    std::perror("memplace: exec /usr/bin/python3");
+    ::_exit(kExitEnvironment);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status)) return fail(kExitEnvironment, "plot script died");
+  int code = WEXITSTATUS(status);
+  if (code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());
+  return code;
+}
+
+}  // namespace memplace

@@ -1,0 +1,396 @@
+// RunRecord <-> JSON and the results-dir file primitives. Readers never throw: a results dir
+// written by a crashed or killed run must still be readable up to its last complete line.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "experiment/results.h"
+#include "experiment/run_record.h"
+#include "kernel/sysfs.h"
+
+namespace memplace {
+namespace {
+
+using nlohmann::json;
+
+// JSON objects only take string keys, so node ids become "0", "2".
+template <class V>
+json node_map_to_json(const std::map<int, V>& m) {
+  json out = json::object();
+  for (const auto& [node, v] : m) out[std::to_string(node)] = v;
+  return out;
+}
+
+Result<int> parse_node_key(const std::string& key, const std::string& field) {
+  int node = -1;
+  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), node);
+  if (ec != std::errc() || p != key.data() + key.size() || node < 0)
+    return make_error(field + ": node key '" + key + "' is not a node id");
+  return node;
+}
+
+bool is_count(const json& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+}
+
+// Parses {"0": number, "2": number}; `V` is uint64_t or double.
+template <class V>
+Result<std::map<int, V>> node_map_from_json(const json& j, const std::string& field) {
+  std::map<int, V> out;
+  if (j.is_null()) return out;
+  if (!j.is_object()) return make_error(field + ": expected an object keyed by node id");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    auto node = parse_node_key(key, field);
+    if (!node) return node.error();
+    if (!v.is_number()) return make_error(field + "." + key + ": expected a number");
+    if (std::is_same_v<V, uint64_t> && !is_count(v))
+      return make_error(field + "." + key + ": expected a non-negative integer");
+    out[*node] = v.template get<V>();
+  }
+  return out;
+}
+
+// Field readers that report the field by name instead of throwing.
+struct Reader {
+  explicit Reader(const json& object) : j(object) {}
+  const json& j;
+  std::string missing;  // first required field absent or of the wrong type
+
+  const json* find(const char* key) const {
+    auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  }
+  void need(const char* key) {
+    if (missing.empty()) missing = key;
+  }
+  void str(const char* key, std::string& out, bool required = false) {
+    const json* v = find(key);
+    if (v && v->is_string())
+      out = v->get<std::string>();
+    else if (required || v)
+      need(key);
+  }
+  template <class N>
+  void num(const char* key, N& out, bool required = false) {
+    const json* v = find(key);
+    if (v && v->is_number() && (!std::is_unsigned_v<N> || is_count(*v)))
+      out = v->get<N>();
+    else if (required || v)
+      need(key);
+  }
+  void boolean(const char* key, bool& out) {
+    const json* v = find(key);
+    if (v && v->is_boolean())
+      out = v->get<bool>();
+    else if (v)
+      need(key);
+  }
+};
+
+Result<Verdict> verdict_from_json(const json& j) {
+  if (!j.is_object()) return make_error("verdict: expected an object");
+  Verdict v;
+  Reader r(j);
+  r.boolean("honored", v.honored);
+  r.num("max_deviation", v.max_deviation);
+  r.num("tolerance", v.tolerance);
+  r.str("reason", v.reason);
+  if (!r.missing.empty()) return make_error("verdict." + r.missing + ": missing or wrong type");
+  auto expected = node_map_from_json<double>(j.value("expected", json()), "verdict.expected");
+  if (!expected) return expected.error();
+  auto measured = node_map_from_json<double>(j.value("measured", json()), "verdict.measured");
+  if (!measured) return measured.error();
+  v.expected = std::move(*expected);
+  v.measured = std::move(*measured);
+  return v;
+}
+
+Environment environment_from_json(const json& j) {
+  Environment e;
+  if (!j.is_object()) return e;
+  Reader r(j);
+  r.str("kind", e.kind);
+  r.str("kernel", e.kernel);
+  r.str("hostname", e.hostname);
+  r.str("accel", e.accel);
+  if (auto it = j.find("topology"); it != j.end()) e.topology = *it;
+  return e;
+}
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("write " + what);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+// Invalid UTF-8 in a kernel message must not make a record unwritable.
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+json to_json(const MeminfoSnapshot& s) {
+  json out = json::object();
+  for (const auto& [node, fields] : s) out[std::to_string(node)] = fields;
+  return out;
+}
+
+Result<MeminfoSnapshot> meminfo_from_json(const json& j) {
+  MeminfoSnapshot out;
+  if (j.is_null()) return out;
+  if (!j.is_object()) return make_error("meminfo: expected an object keyed by node id");
+  for (const auto& [key, fields] : j.items()) {
+    auto node = parse_node_key(key, "meminfo");
+    if (!node) return node.error();
+    if (!fields.is_object()) return make_error("meminfo." + key + ": expected an object");
+    NodeMeminfo& dst = out[*node];
+    for (const auto& [name, v] : fields.items()) {
+      if (!is_count(v))
+        return make_error("meminfo." + key + "." + name + ": expected a non-negative integer");
+      dst[name] = v.get<uint64_t>();
+    }
+  }
+  return out;
+}
+
+json to_json(const Verdict& v) {
+  return json{{"expected", node_map_to_json(v.expected)},
+              {"measured", node_map_to_json(v.measured)},
+              {"honored", v.honored},
+              {"max_deviation", v.max_deviation},
+              {"tolerance", v.tolerance},
+              {"reason", v.reason}};
+}
+
+json to_json(const RunRecord& r) {
+  json env{{"kind", r.environment.kind},
+           {"kernel", r.environment.kernel},
+           {"hostname", r.environment.hostname}};
+  if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
+  if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
+  return json{
+      {"schema_version", kSchemaVersion},
+      {"run_id", r.run_id},
+      {"cell_key", r.cell_key},
+      {"repeat", r.repeat},
+      {"policy", r.policy},
+      {"nodes", r.nodes},
+      {"backing", r.backing},
+      {"toucher", r.toucher},
+      {"size_bytes", r.size_bytes},
+      {"threads", r.threads},
+      {"cpu_node", r.cpu_node ? json(*r.cpu_node) : json()},
+      {"status", r.status},
+      {"message", r.message},
+      {"environment", env},
+      {"placement_pages", node_map_to_json(r.placement_pages)},
+      {"pages_absent", r.pages_absent},
+      {"meminfo_before", to_json(r.meminfo_before)},
+      {"meminfo_after", to_json(r.meminfo_after)},
+      {"delta_used_mib", node_map_to_json(r.delta_used_mib)},
+      {"backing_counter", r.backing_counter},
+      {"delta_backing_mib", node_map_to_json(r.delta_backing_mib)},
+      {"populate_seconds", r.populate_seconds},
+      {"populate_method", r.populate_method},
+      {"verdict", r.verdict ? to_json(*r.verdict) : json()},
+      {"policy_readback", r.policy_readback},
+      {"samples_file", r.samples_file},
+      {"started_at", r.started_at},
+      {"wall_seconds", r.wall_seconds},
+      {"extra", r.extra},
+  };
+}
+
+Result<RunRecord> record_from_json(const json& j) {
+  if (!j.is_object()) return make_error("record: expected a JSON object");
+  try {
+    if (auto it = j.find("schema_version"); it != j.end()) {
+      if (!it->is_number_integer()) return make_error("schema_version: expected an integer");
+      if (it->get<int>() > kSchemaVersion)
+        return make_error("schema_version " + std::to_string(it->get<int>()) +
+                          " is newer than this memplace understands (" +
+                          std::to_string(kSchemaVersion) + ")");
+    }
+    RunRecord r;
+    Reader rd(j);
+    rd.str("policy", r.policy, true);
+    rd.str("backing", r.backing, true);
+    rd.str("toucher", r.toucher, true);
+    rd.num("size_bytes", r.size_bytes, true);
+    rd.str("status", r.status, true);
+    rd.str("message", r.message);
+    rd.str("run_id", r.run_id);
+    rd.str("cell_key", r.cell_key);
+    rd.num("repeat", r.repeat);
+    rd.num("threads", r.threads);
+    rd.num("pages_absent", r.pages_absent);
+    rd.num("populate_seconds", r.populate_seconds);
+    rd.str("populate_method", r.populate_method);
+    rd.str("policy_readback", r.policy_readback);
+    rd.str("samples_file", r.samples_file);
+    rd.str("started_at", r.started_at);
+    rd.num("wall_seconds", r.wall_seconds);
+    if (!rd.missing.empty()) return make_error(rd.missing + ": missing or wrong type");
+
+    const json* nodes = rd.find("nodes");
+    if (!nodes || !nodes->is_array()) return make_error("nodes: missing or not an array");
+    for (const auto& n : *nodes) {
+      if (!n.is_number_integer()) return make_error("nodes: expected integers");
+      r.nodes.push_back(n.get<int>());
+    }
+    if (const json* c = rd.find("cpu_node")) {
+      if (!c->is_number_integer()) return make_error("cpu_node: expected an integer or null");
+      r.cpu_node = c->get<int>();
+    }
+    if (const json* e = rd.find("environment")) r.environment = environment_from_json(*e);
+
+    auto placement =
+        node_map_from_json<uint64_t>(j.value("placement_pages", json()), "placement_pages");
+    if (!placement) return placement.error();
+    r.placement_pages = std::move(*placement);
+    auto delta = node_map_from_json<double>(j.value("delta_used_mib", json()), "delta_used_mib");
+    if (!delta) return delta.error();
+    r.delta_used_mib = std::move(*delta);
+    rd.str("backing_counter", r.backing_counter);
+    auto backing_delta =
+        node_map_from_json<double>(j.value("delta_backing_mib", json()), "delta_backing_mib");
+    if (!backing_delta) return backing_delta.error();
+    r.delta_backing_mib = std::move(*backing_delta);
+    auto before = meminfo_from_json(j.value("meminfo_before", json()));
+    if (!before) return make_error("meminfo_before: " + before.error().message);
+    r.meminfo_before = std::move(*before);
+    auto after = meminfo_from_json(j.value("meminfo_after", json()));
+    if (!after) return make_error("meminfo_after: " + after.error().message);
+    r.meminfo_after = std::move(*after);
+    if (const json* v = rd.find("verdict")) {
+      auto verdict = verdict_from_json(*v);
+      if (!verdict) return verdict.error();
+      r.verdict = std::move(*verdict);
+    }
+    if (const json* x = rd.find("extra")) r.extra = *x;
+    return r;
+  } catch (const json::exception& e) {
+    // A number out of range for its C++ type; report rather than propagate.
+    return make_error(std::string("record: ") + e.what());
+  }
+}
+
+Result<RunsWriter> RunsWriter::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("open " + path);
+  return RunsWriter(UniqueFd(fd));
+}
+
+Status RunsWriter::append(const RunRecord& record) {
+  return append_json(to_json(record));
+}
+
+// One write() per line: with O_APPEND a reader sees either the whole line or (after a crash
+// mid-write) a truncated last line, which read_runs skips.
+Status RunsWriter::append_json(const nlohmann::json& line) {
+  if (auto s = write_all(fd_.get(), dump_line(line), "runs.jsonl"); !s) return s;
+  if (::fsync(fd_.get()) != 0) return errno_error("fsync runs.jsonl");
+  return {};
+}
+
+Result<RunsFile> read_runs(const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  RunsFile out;
+  std::string_view rest = *text;
+  for (size_t line_no = 1; !rest.empty(); ++line_no) {
+    size_t nl = rest.find('\n');
+    bool complete = nl != std::string_view::npos;
+    std::string_view line = rest.substr(0, complete ? nl : rest.size());
+    rest.remove_prefix(complete ? nl + 1 : rest.size());
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    std::string where = path + ":" + std::to_string(line_no) + ": ";
+    if (j.is_discarded()) {
+      out.warnings.push_back(
+          where + (complete ? "malformed JSON, line skipped" : "truncated last line, skipped"));
+      continue;
+    }
+    auto rec = record_from_json(j);
+    if (!rec) {
+      out.warnings.push_back(where + rec.error().message + ", line skipped");
+      continue;
+    }
+    out.records.push_back(std::move(*rec));
+  }
+  return out;
+}
+
+Status write_file_atomic(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return errno_error("open " + tmp);
+    Status s = write_all(fd.get(), content, tmp);
+    if (s && ::fsync(fd.get()) != 0) s = errno_error("fsync " + tmp);
+    if (!s) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("rename " + tmp + " -> " + path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  // The rename itself is only durable once the directory is synced.
+  UniqueFd dir(::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) ::fsync(dir.get());
+  return {};
+}
+
+Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
+  return write_file_atomic(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+Result<nlohmann::json> read_json_file(const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error(path + ": not valid JSON");
+  return j;
+}
+
+Status make_dirs(const std::string& path) {
+  if (path.empty()) return make_error("make_dirs: empty path");
+  for (size_t pos = 1;; ++pos) {
+    pos = path.find('/', pos);
+    std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return errno_error("mkdir " + prefix);
+    if (pos == std::string::npos) break;
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
+  if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
+  return {};
+}
+
+}  // namespace memplace

@@ -1,0 +1,73 @@
+// One line of runs.jsonl: everything a report, plot or comparison needs about one run. Plain
+// data; JSON conversion lives in results.cc. Bump kSchemaVersion on any incompatible change.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/sysfs.h"
+#include "experiment/verdict.h"
+
+namespace memplace {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct Environment {
+  std::string kind = "local";  // "local" | "testbed"
+  std::string kernel;          // uname -r of the kernel that placed the memory
+  std::string hostname;
+  std::string accel;        // testbed only: "kvm" | "tcg"
+  nlohmann::json topology;  // testbed only: nodes, memory, cpus
+};
+
+struct RunRecord {
+  std::string run_id;    // unique within a results dir, "r0007"
+  std::string cell_key;  // see cell_key(); identical across dirs for the same cell
+  int repeat = 0;
+  std::string policy;
+  std::vector<int> nodes;
+  std::string backing;
+  std::string toucher;
+  uint64_t size_bytes = 0;
+  int threads = 1;
+  std::optional<int> cpu_node;
+
+  std::string status = "failed";  // "ok" | "unsupported" | "failed"
+  std::string message;
+  Environment environment;
+
+  std::map<int, uint64_t> placement_pages;
+  uint64_t pages_absent = 0;
+  MeminfoSnapshot meminfo_before;
+  MeminfoSnapshot meminfo_after;
+  std::map<int, double> delta_used_mib;
+  // Per-node delta of the counter that holds this backing's pages (AnonPages for anon, FilePages
+  // for shmem and guest_memfd). Unlike MemUsed it ignores pages parked on per-CPU free lists and
+  // other processes' churn, so it tracks small cells closely.
+  std::string backing_counter;
+  std::map<int, double> delta_backing_mib;
+  double populate_seconds = 0;
+  std::string populate_method;
+  std::optional<Verdict> verdict;
+  // Policy as the kernel reports it through a second mapping of the same file (shared policy),
+  // e.g. "interleave:0-1" or "default". Empty where it does not apply (anon).
+  std::string policy_readback;
+  std::string samples_file;  // relative to the results dir
+  std::string started_at;    // ISO 8601 UTC
+  double wall_seconds = 0;
+  nlohmann::json extra = nlohmann::json::object();  // toucher-specific details
+};
+
+nlohmann::json to_json(const RunRecord& r);
+// Tolerant of missing optional fields; fails on missing required ones, naming them.
+Result<RunRecord> record_from_json(const nlohmann::json& j);
+
+nlohmann::json to_json(const MeminfoSnapshot& s);
+Result<MeminfoSnapshot> meminfo_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const Verdict& v);
+
+}  // namespace memplace

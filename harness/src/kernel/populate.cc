@@ -1,0 +1,164 @@
+// The populate methods. Kept free of the rest of the harness (see populate.h) so the static
+// guest agent can compile this file as is.
+#include "kernel/populate.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef EHWPOISON
+#define EHWPOISON 133
+#endif
+
+namespace memplace {
+
+std::string populate_method_name(PopulateMethod m) {
+  switch (m) {
+    case PopulateMethod::kMadvPopulateWrite:
+      return "madv_populate_write";
+    case PopulateMethod::kStorePerPage:
+      return "store_per_page";
+    case PopulateMethod::kMemset:
+      return "memset";
+    case PopulateMethod::kFallocate:
+      return "fallocate";
+  }
+  return "unknown";
+}
+
+std::vector<PopulateMethod> all_populate_methods() {
+  return {PopulateMethod::kMadvPopulateWrite, PopulateMethod::kStorePerPage,
+          PopulateMethod::kMemset, PopulateMethod::kFallocate};
+}
+
+Result<PopulateMethod> parse_populate_method(std::string_view name) {
+  std::string known;
+  for (PopulateMethod m : all_populate_methods()) {
+    if (name == populate_method_name(m)) return m;
+    known += (known.empty() ? "" : ", ") + populate_method_name(m);
+  }
+  return make_error("unknown populate method '" + std::string(name) + "' (known: " + known + ")");
+}
+
+bool populate_method_applies(PopulateMethod m, bool has_fd) {
+  return m != PopulateMethod::kFallocate || has_fd;
+}
+
+std::vector<PopulateMethod> populate_order() {
+  return {PopulateMethod::kMadvPopulateWrite, PopulateMethod::kStorePerPage};
+}
+
+Status populate_range(PopulateMethod m, void* begin, size_t len, int fd, off_t file_offset) {
+  if (len == 0) return {};
+  char* p = static_cast<char*>(begin);
+  switch (m) {
+    case PopulateMethod::kMadvPopulateWrite:
+      if (::madvise(p, len, MADV_POPULATE_WRITE) != 0)
+        return errno_error("madvise(MADV_POPULATE_WRITE)");
+      return {};
+    case PopulateMethod::kStorePerPage: {
+      const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      for (size_t off = 0; off < len; off += page) *reinterpret_cast<volatile char*>(p + off) = 1;
+      return {};
+    }
+    case PopulateMethod::kMemset:
+      std::memset(p, 0xff, len);
+      // Keep the compiler from treating the stores as dead (the caller may never read them).
+      asm volatile("" : : "r"(p) : "memory");
+      return {};
+    case PopulateMethod::kFallocate:
+      if (fd < 0) return Error{EOPNOTSUPP, "fallocate needs a backing file (shmem, guest_memfd)"};
+      // KEEP_SIZE: the file already has its size, and guest_memfd accepts nothing else.
+      if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, static_cast<off_t>(len)) != 0)
+        return errno_error("fallocate");
+      return {};
+  }
+  return make_error("unknown populate method");
+}
+
+bool populate_error_is_refusal(const Error& e) {
+  // Anything but "the memory could not be had" (ENOMEM; EFAULT/EHWPOISON: a hole or poison the
+  // fault could not fill) is the method being refused, as the host toucher always treated it.
+  return !(e.err == ENOMEM || e.err == EFAULT || e.err == EHWPOISON);
+}
+
+Result<PopulateMethod> populate_with_fallback(std::optional<PopulateMethod> forced, void* begin,
+                                              size_t len, int fd, off_t file_offset) {
+  if (forced) {
+    if (auto s = populate_range(*forced, begin, len, fd, file_offset); !s) return s.error();
+    return *forced;
+  }
+  Error last = make_error("no populate method");
+  for (PopulateMethod m : populate_order()) {
+    if (!populate_method_applies(m, fd >= 0)) continue;
+    auto s = populate_range(m, begin, len, fd, file_offset);
+    if (s) return m;
+    last = s.error();
+    // Out of memory, or a hole the policy could not fill: a store would SIGBUS or OOM instead.
+    if (!populate_error_is_refusal(last)) return last;
+  }
+  return last;
+}
+
+Result<ChunkedPopulate> populate_chunked(std::optional<PopulateMethod> forced, void* begin,
+                                         size_t len, int fd, off_t file_offset, size_t chunk,
+                                         const std::function<bool()>& should_stop) {
+  if (chunk == 0) return make_error("populate chunk size must be positive");
+  ChunkedPopulate out;
+  char* p = static_cast<char*>(begin);
+  while (out.bytes_done < len) {
+    if (should_stop && should_stop()) {
+      out.stopped = true;
+      return out;
+    }
+    const size_t n = std::min(chunk, len - out.bytes_done);
+    const off_t off = file_offset + static_cast<off_t>(out.bytes_done);
+    auto used =
+        populate_with_fallback(out.method ? out.method : forced, p + out.bytes_done, n, fd, off);
+    if (!used) return used.error();
+    out.method = *used;
+    out.bytes_done += n;
+  }
+  return out;
+}
+
+std::string thp_mode_name(ThpMode m) {
+  switch (m) {
+    case ThpMode::kAuto:
+      return "auto";
+    case ThpMode::kOn:
+      return "on";
+    case ThpMode::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
+Result<ThpMode> parse_thp_mode(std::string_view name) {
+  for (ThpMode m : {ThpMode::kAuto, ThpMode::kOn, ThpMode::kOff})
+    if (name == thp_mode_name(m)) return m;
+  return make_error("unknown THP mode '" + std::string(name) + "' (known: auto, on, off)");
+}
+
+Result<bool> apply_thp_mode(ThpMode mode, void* begin, size_t len) {
+  switch (mode) {
+    case ThpMode::kOn:
+      if (::madvise(begin, len, MADV_HUGEPAGE) != 0) return errno_error("madvise(MADV_HUGEPAGE)");
+      return true;
+    case ThpMode::kAuto:
+      // EINVAL: no THP in this kernel, or a mapping that cannot have it; 4 KiB pages it is.
+      return ::madvise(begin, len, MADV_HUGEPAGE) == 0;
+    case ThpMode::kOff:
+      (void)::madvise(begin, len, MADV_NOHUGEPAGE);  // without THP there is nothing to refuse
+      return false;
+  }
+  return make_error("unknown THP mode");
+}
+
+}  // namespace memplace

@@ -1,0 +1,149 @@
+// Matching cells across result dirs and judging what changed. Rendering is in
+// compare_render.cc.
+#include "report/compare.h"
+
+#include <algorithm>
+#include <set>
+
+#include "experiment/results.h"
+#include "report/record_view.h"
+
+namespace memplace {
+namespace {
+
+// cell_key is the identity memplace writes; records from tools that lack it still match on the
+// fields it is made of.
+std::string match_key(const RunRecord& r) {
+  if (!r.cell_key.empty()) return r.cell_key;
+  std::string pol = r.policy + (r.nodes.empty() ? "" : ":" + view::nodes_text(r.nodes));
+  return pol + "/" + r.backing + "/" + r.toucher + "/" + view::size_text(r.size_bytes) + "/t" +
+         std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
+}
+
+bool is_unhonoured(const std::string& state) {
+  return state == "not honoured" || state == "mixed";
+}
+
+std::string classify(const CompareSide& base, const CompareSide& side) {
+  if (!base.present) return side.present ? "new" : "";
+  if (!side.present) return "missing";
+  if (base.state == "honoured" && is_unhonoured(side.state)) return "regression";
+  if (is_unhonoured(base.state) && side.state == "honoured") return "fix";
+  return base.state == side.state ? "same" : "changed";
+}
+
+std::string joined(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
+  CompareSide side;
+  if (runs.empty()) return side;
+  view::CellFold fold;
+  std::set<std::string> kernels;
+  for (const RunRecord* r : runs) {
+    fold.add(*r);
+    if (!r->environment.kernel.empty()) kernels.insert(r->environment.kernel);
+  }
+  side.present = true;
+  side.runs = fold.runs;
+  side.ok = fold.ok;
+  side.unsupported = fold.unsupported;
+  side.failed = fold.failed;
+  side.honored = fold.honored;
+  side.judged = fold.judged;
+  side.split = fold.split();
+  side.state = fold.state();
+  side.kernel = joined(kernels);
+  side.message = fold.message;
+  side.populate_seconds = fold.populate_seconds;
+  side.populate_mean = mean(side.populate_seconds);
+  side.populate_stddev = sample_stddev(side.populate_seconds);
+  return side;
+}
+
+}  // namespace
+
+CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
+                           std::vector<std::string> labels) {
+  CompareResult out;
+  for (size_t i = labels.size(); i < sides.size(); ++i)
+    labels.push_back(i < 26 ? std::string(1, static_cast<char>('A' + i))
+                            : "D" + std::to_string(i + 1));
+  out.labels = std::move(labels);
+
+  // Cells in order of first appearance: the baseline's order, then cells new in later dirs.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::vector<const RunRecord*>>> runs_by_cell;
+  for (size_t s = 0; s < sides.size(); ++s) {
+    std::set<std::string> kernels;
+    for (const RunRecord& r : sides[s]) {
+      std::string key = match_key(r);
+      auto [it, inserted] = runs_by_cell.try_emplace(key, sides.size());
+      if (inserted) order.push_back(key);
+      it->second[s].push_back(&r);
+      if (!r.environment.kernel.empty()) kernels.insert(r.environment.kernel);
+    }
+    out.kernels.push_back(joined(kernels));
+  }
+
+  for (const std::string& key : order) {
+    const auto& per_side = runs_by_cell[key];
+    CellComparison cell;
+    cell.cell_key = key;
+    std::set<int> nodes;
+    for (const auto& runs : per_side) {
+      for (const RunRecord* r : runs) {
+        if (cell.backing.empty()) {
+          cell.policy = r->policy;
+          cell.nodes = r->nodes;
+          cell.backing = r->backing;
+          cell.toucher = r->toucher;
+          cell.size_bytes = r->size_bytes;
+        }
+        if (r->status == "ok")
+          for (int n : view::split_nodes(*r)) nodes.insert(n);
+      }
+      cell.sides.push_back(fold_side(runs));
+    }
+    cell.split_nodes.assign(nodes.begin(), nodes.end());
+    for (size_t s = 1; s < cell.sides.size(); ++s) {
+      CompareSide& side = cell.sides[s];
+      side.change = classify(cell.sides[0], side);
+      side.populate_test = welch_t_test(cell.sides[0].populate_seconds, side.populate_seconds);
+    }
+    out.cells.push_back(std::move(cell));
+  }
+  return out;
+}
+
+Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs) {
+  if (dirs.size() < 2) return make_error("compare needs at least two result dirs");
+  std::vector<std::vector<RunRecord>> sides;
+  std::vector<std::string> warnings;
+  for (const std::string& dir : dirs) {
+    auto runs = read_runs(dir + "/runs.jsonl");
+    if (!runs) return Error{runs.error().err, dir + ": " + runs.error().describe()};
+    sides.push_back(std::move(runs->records));
+    warnings.insert(warnings.end(), runs->warnings.begin(), runs->warnings.end());
+  }
+  CompareResult out = compare_runs(sides);
+  out.dirs = dirs;
+  out.warnings = std::move(warnings);
+  return out;
+}
+
+bool has_regression(const CompareResult& r) {
+  return count_changes(r, "regression") > 0;
+}
+
+int count_changes(const CompareResult& r, const std::string& change) {
+  int n = 0;
+  for (const CellComparison& c : r.cells)
+    for (const CompareSide& s : c.sides) n += s.change == change;
+  return n;
+}
+
+}  // namespace memplace

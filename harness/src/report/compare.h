@@ -1,0 +1,72 @@
+// memplace compare: the same cells across result dirs (kernel builds, environments, QEMU
+// builds). The first dir is the baseline; every other dir is compared against it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "experiment/run_record.h"
+#include "base/stats.h"
+
+namespace memplace {
+
+// One dir's view of one cell, folded over its repeats.
+struct CompareSide {
+  bool present = false;
+  int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
+  std::map<int, double> split;  // fraction of pages per node, summed over ok repeats
+  // "honoured" | "not honoured" | "mixed" | "no verdict" | "unsupported" | "failed" | "absent"
+  std::string state = "absent";
+  std::string kernel;                    // kernels seen for this cell, comma-joined
+  std::string message;                   // first unsupported/failed message
+  std::vector<double> populate_seconds;  // ok repeats
+  double populate_mean = 0, populate_stddev = 0;
+  // Against the baseline (empty for the baseline itself):
+  // "same" | "regression" | "fix" | "changed" | "new" | "missing".
+  std::string change;
+  std::optional<WelchResult> populate_test;  // this side's times against the baseline's
+};
+
+struct CellComparison {
+  std::string cell_key;
+  std::string policy;
+  std::vector<int> nodes;
+  std::string backing;
+  std::string toucher;
+  uint64_t size_bytes = 0;
+  std::vector<int> split_nodes;    // nodes the splits are shown over
+  std::vector<CompareSide> sides;  // one per dir, in the order given
+};
+
+struct CompareResult {
+  std::vector<std::string> dirs;
+  std::vector<std::string> labels;   // "A", "B", ... (first is the baseline)
+  std::vector<std::string> kernels;  // kernels seen in each side, comma-joined
+  std::vector<CellComparison> cells;
+  std::vector<std::string> warnings;  // skipped runs.jsonl lines
+  double alpha = 0.05;                // significance level for populate-time changes
+};
+
+// Pure: one vector of records per side. Labels default to "A", "B", ...
+CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
+                           std::vector<std::string> labels = {});
+// Reads DIR/runs.jsonl of each dir (at least two).
+Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs);
+
+// honoured -> not honoured (or mixed) on any cell of any non-baseline side.
+bool has_regression(const CompareResult& r);
+int count_changes(const CompareResult& r, const std::string& change);
+
+std::string render_compare_markdown(const CompareResult& r);
+std::string render_compare_csv(const CompareResult& r);
+nlohmann::json compare_to_json(const CompareResult& r);
+
+// Writes out_dir/compare.md, compare.csv and compare.json atomically (out_dir is created).
+Status write_compare(const CompareResult& r, const std::string& out_dir);
+
+}  // namespace memplace

@@ -1,0 +1,148 @@
+#include "report/record_view.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "base/nodelist.h"
+#include "experiment/spec.h"
+
+namespace memplace::view {
+
+std::string nodes_text(const std::vector<int>& nodes) {
+  return nodes.empty() ? "-" : format_id_list(nodes);
+}
+
+std::vector<int> split_nodes(const RunRecord& r) {
+  std::set<int> ids(r.nodes.begin(), r.nodes.end());
+  for (const auto& [node, pages] : r.placement_pages) ids.insert(node);
+  if (r.verdict) {
+    for (const auto& [node, f] : r.verdict->expected) ids.insert(node);
+    for (const auto& [node, f] : r.verdict->measured) ids.insert(node);
+  }
+  return {ids.begin(), ids.end()};
+}
+
+std::map<int, double> measured_split(const RunRecord& r) {
+  uint64_t total = 0;
+  for (const auto& [node, pages] : r.placement_pages) total += pages;
+  if (total == 0) return r.verdict ? r.verdict->measured : std::map<int, double>{};
+  std::map<int, double> out;
+  for (const auto& [node, pages] : r.placement_pages)
+    out[node] = static_cast<double>(pages) / static_cast<double>(total);
+  return out;
+}
+
+std::string split_text(const std::map<int, double>& split, const std::vector<int>& nodes) {
+  std::string out;
+  for (int node : nodes) {
+    auto it = split.find(node);
+    double f = it == split.end() ? 0.0 : it->second;
+    if (!out.empty()) out += '/';
+    out += std::to_string(static_cast<long>(std::lround(f * 100)));
+  }
+  return out;
+}
+
+std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node) {
+  auto n = s.find(node);
+  if (n == s.end()) return std::nullopt;
+  const NodeMeminfo& m = n->second;
+  if (auto u = m.find("MemUsed"); u != m.end()) return u->second;
+  auto total = m.find("MemTotal"), free = m.find("MemFree");
+  if (total == m.end() || free == m.end()) return std::nullopt;
+  return total->second - free->second;
+}
+
+std::string verdict_text(const RunRecord& r) {
+  if (!r.verdict) return "";
+  return r.verdict->honored ? "honoured" : "not honoured";
+}
+
+std::string size_text(uint64_t bytes) {
+  return format_size(bytes);
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += csv_field(fields[i]);
+  }
+  return out + "\n";
+}
+
+std::string md_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+void CellFold::add(const RunRecord& r) {
+  if (!first) first = &r;
+  ++runs;
+  if (r.status == "ok") {
+    ++ok;
+    populate_seconds.push_back(r.populate_seconds);
+    for (const auto& [node, p] : r.placement_pages) pages[node] += p;
+    for (const auto& [node, f] : measured_split(r)) measured_sum[node] += f;
+    if (r.verdict) {
+      ++judged;
+      honored += r.verdict->honored;
+    }
+    return;
+  }
+  (r.status == "unsupported" ? unsupported : failed) += 1;
+  if (message.empty()) message = r.message;
+}
+
+std::map<int, double> CellFold::split() const {
+  uint64_t total = 0;
+  for (const auto& [node, p] : pages) total += p;
+  std::map<int, double> out;
+  if (total == 0) {
+    for (const auto& [node, f] : measured_sum) out[node] = f / ok;
+    return out;
+  }
+  for (const auto& [node, p] : pages) out[node] = static_cast<double>(p) / total;
+  return out;
+}
+
+std::string CellFold::state() const {
+  if (ok == 0) return failed ? "failed" : "unsupported";
+  if (judged == 0) return "no verdict";
+  if (honored == judged) return "honoured";
+  return honored == 0 ? "not honoured" : "mixed";
+}
+
+double CellFold::populate_mean() const {
+  double sum = 0;
+  for (double v : populate_seconds) sum += v;
+  return populate_seconds.empty() ? 0 : sum / populate_seconds.size();
+}
+
+}  // namespace memplace::view

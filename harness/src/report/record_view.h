@@ -1,0 +1,63 @@
+// Derived views of a RunRecord shared by report.cc and compare.cc: the measured split, node
+// list spellings, MemUsed per node, CSV quoting. Internal to memplace_core.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiment/run_record.h"
+
+namespace memplace::view {
+
+// "0-1", "0,2", "0-2,5"; "-" for an empty list (default/local policies).
+std::string nodes_text(const std::vector<int>& nodes);
+
+// Nodes a split is shown over: placement, expected and policy nodes, sorted.
+std::vector<int> split_nodes(const RunRecord& r);
+
+// Fraction of placed pages per node (from placement_pages, else verdict.measured).
+std::map<int, double> measured_split(const RunRecord& r);
+
+// {0.5, 0.5} over nodes {0,1} -> "50/50". Nodes missing from `split` count as 0.
+std::string split_text(const std::map<int, double>& split, const std::vector<int>& nodes);
+
+// MemUsed in kB for `node`, or MemTotal - MemFree when the kernel did not print MemUsed.
+std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node);
+
+// "honoured" / "not honoured" / "" (no verdict).
+std::string verdict_text(const RunRecord& r);
+
+// Size in the spec's units: 268435456 -> "256MiB".
+std::string size_text(uint64_t bytes);
+
+// printf("%.*f") without locale surprises.
+std::string fixed(double v, int decimals);
+
+// RFC 4180 quoting when needed.
+std::string csv_field(const std::string& s);
+std::string csv_line(const std::vector<std::string>& fields);
+
+// Markdown table cell: pipes and newlines would break the table.
+std::string md_cell(const std::string& s);
+
+// All repeats of one cell (within one dir, or one kernel of it), folded.
+struct CellFold {
+  const RunRecord* first = nullptr;
+  int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
+  std::map<int, uint64_t> pages;
+  std::map<int, double> measured_sum;    // for ok runs without placement pages
+  std::vector<double> populate_seconds;  // ok runs only
+  std::string message;                   // first non-ok message
+
+  void add(const RunRecord& r);
+  // Fraction per node of the pages summed over ok repeats.
+  std::map<int, double> split() const;
+  // "honoured", "not honoured", "mixed", "unsupported", "failed", "no verdict".
+  std::string state() const;
+  double populate_mean() const;
+};
+
+}  // namespace memplace::view

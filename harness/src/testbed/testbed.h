@@ -1,0 +1,92 @@
+// The testbed: the matrix run inside a QEMU guest with N emulated NUMA nodes, once per kernel
+// under test, records streamed back over virtio-serial into <out_dir>/<kernel-label>/.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "experiment/cell.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/qemu_command.h"
+#include "base/result.h"
+#include "experiment/run_record.h"
+#include "experiment/matrix.h"
+#include "experiment/spec.h"
+
+namespace memplace {
+
+// Host-side knobs that are not part of a spec.
+struct TestbedHostConfig {
+  std::string memplace_binary;  // copied into the guest; "" = this executable
+  std::string qemu_binary = "qemu-system-x86_64";
+  std::string busybox = "/bin/busybox";
+  KernelFetchOptions fetch;
+  // Replaces the in-guest `memplace run` line (shell; "$PORT" is the channel). Tests only.
+  std::string guest_run_line;
+  // Called once every kernel has run (or the run was interrupted), with the labels of the
+  // kernels that have a results dir: the testbed-wide report is written above this layer.
+  std::function<void(const std::string& out_dir, const std::vector<std::string>& labels)>
+      on_testbed_finished;
+};
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options);
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host);
+
+// The guest's QEMU settings; the caller fills in kernel, initrd, console_log and socket_path.
+QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& accel,
+                                      const TestbedHostConfig& host);
+
+// {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
+nlohmann::json testbed_topology_json(const TestbedSpec& tb);
+
+// The `memplace run` line init executes in the guest.
+std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology);
+
+// What one guest line is. Records are every JSON object without a "type" member.
+struct GuestLine {
+  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kWorkload, kOther, kMalformed };
+  Kind kind = Kind::kMalformed;
+  nlohmann::json json;
+  std::string error;  // kMalformed: why
+};
+GuestLine classify_guest_line(std::string_view line);
+
+// A run's samples CSV sent ahead of its record:
+//   {"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node,..."}
+// The guest is untrusted: only "samples/<name>.csv" (name of [A-Za-z0-9_.-], not starting with
+// '.') is accepted, and at most kMaxGuestSamplesBytes of CSV.
+constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
+bool safe_samples_path(std::string_view file);
+// Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
+Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
+
+// A run's workload JSON (Google Benchmark's, extra.workload.file) sent ahead of its record:
+//   {"type":"workload","run_id":"r0001","file":"workloads/r0001-triad.json","text":"{...}"}
+// Only "workloads/<name>.json" (the same name rules as samples), at most kMaxGuestWorkloadBytes,
+// and text that passes check_benchmark_json (agent_protocol.h) is stored.
+constexpr size_t kMaxGuestWorkloadBytes = 1u << 20;
+bool safe_workload_path(std::string_view file);
+// Writes the line's text to <kernel_dir>/<file>; returns the file written.
+Result<std::string> store_guest_workload(const std::string& kernel_dir, const nlohmann::json& line);
+
+// Cells (by index) with no received record; `received` holds (cell_key, repeat) pairs.
+std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
+                                          const std::set<std::pair<std::string, int>>& received);
+
+// The record a cell gets when its guest never reported it.
+RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
+                                const std::string& message, const Environment& env);
+
+// Why a guest ended without its "end" line, from the console: "panic" or "timeout" or "exit".
+std::string guest_failure_reason(const std::string& console, bool timed_out, int qemu_status);
+std::string last_lines(const std::string& text, int n);
+// The console's "Kernel panic - not syncing: ..." line, "" when there is none.
+std::string panic_line(const std::string& console);
+
+}  // namespace memplace

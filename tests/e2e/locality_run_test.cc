@@ -1,0 +1,130 @@
+// The Google Benchmark plumbing around the locality kernels produces JSON with the expected
+// benchmark names, directly and through `memplace run --workload`. The kernels themselves:
+// workload_kernels_test.cc; in the testbed: testbed_test.cc.
+#include "experiment/locality_run.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "kernel/backing.h"
+#include "kernel/populate.h"
+#include "experiment/results.h"
+#include "experiment/spec.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-workload-" + name + "-" + std::to_string(::getpid())))
+          .string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+TEST(RunWorkloadBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
+  std::string dir = temp_dir("direct");
+  auto m = create_backing(BackingKind::kAnon, 8ull << 20);
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(populate_with_fallback(std::nullopt, m->addr(), m->size()).ok());
+  for (auto [kind, prefix, counter] :
+       {std::tuple{WorkloadKind::kTriad, "triad/threads:2/", "bytes_per_second"},
+        std::tuple{WorkloadKind::kChase, "chase/threads:1/", "seconds_per_load"}}) {
+    std::string path = dir + "/" + workload_name(kind) + ".json";
+    auto s = run_workload_benchmark(kind, m->addr(), m->size(), {-1, -1}, path, 0.01);
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    auto j = read_json(path);
+    ASSERT_FALSE(j.is_discarded());
+    ASSERT_TRUE(j.contains("context"));
+    ASSERT_EQ(j["benchmarks"].size(), 1u);
+    const auto& b = j["benchmarks"][0];
+    EXPECT_EQ(b["name"].get<std::string>().rfind(prefix, 0), 0u) << b["name"];
+    EXPECT_GT(b[counter].get<double>(), 0) << counter;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(SpecRunTable, WorkloadPopulateAndThpParseAndReachTheGuestsSpec) {
+  auto spec = parse_spec("[run]\nworkload = \"chase\"\npopulate = \"store_per_page\"\nthp = true\n",
+                         "t.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  EXPECT_EQ(spec->workload, "chase");
+  EXPECT_EQ(spec->populate_method, "store_per_page");
+  EXPECT_EQ(spec->thp, ThpMode::kOn);
+  // The testbed hands its guest render_spec_toml(spec, false): the settings must survive it.
+  spec->testbed = TestbedSpec{};
+  auto inner = parse_spec(render_spec_toml(*spec, false), "inner.toml");
+  ASSERT_TRUE(inner.ok()) << inner.error().describe();
+  EXPECT_EQ(inner->workload, "chase");
+  EXPECT_EQ(inner->populate_method, "store_per_page");
+  EXPECT_EQ(inner->thp, ThpMode::kOn);
+  EXPECT_FALSE(inner->testbed.has_value());
+}
+
+TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
+  std::string text = render_spec_toml(default_spec());
+  EXPECT_EQ(text.find("workload"), std::string::npos);
+  EXPECT_EQ(text.find("populate"), std::string::npos);
+  auto bad = parse_spec("[run]\nworkload = \"stream\"\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("run.workload"), std::string::npos);
+  bad = parse_spec("[run]\npopulate = \"mmap\"\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("run.populate"), std::string::npos);
+}
+
+std::pair<int, std::string> run_memplace(const std::string& args) {
+  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
+  std::string dir = temp_dir("cli");
+  std::string out = dir + "/out";
+  auto [status, output] = run_memplace(
+      "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out + " -q");
+  ASSERT_EQ(status, 0) << output;
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records[0];
+  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.populate_method, "memset");
+  ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
+  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(w.contains("file")) << w.dump();
+  auto j = read_json(out + "/" + w["file"].get<std::string>());
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["benchmarks"][0]["name"].get<std::string>().rfind("triad/threads:2/", 0), 0u);
+  EXPECT_EQ(w["benchmarks"], j["benchmarks"]) << "the record carries the results too";
+  fs::remove_all(dir);
+}
+
+TEST(MemplaceRun, UnknownWorkloadIsBadInput) {
+  auto [status, output] = run_memplace("run --workload stream --out /nonexistent/x");
+  EXPECT_EQ(status, 2) << output;
+  EXPECT_NE(output.find("--workload"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace memplace

@@ -1,0 +1,208 @@
+// Compare over the sample dirs of tests/fixtures/results: k6.18 -> k7.0 holds one constructed
+// fix (guest_memfd interleave) and one constructed regression (bind:1 on shmem).
+// MEMPLACE_UPDATE_GOLDEN=1 rewrites tests/fixtures/golden/compare.* after a deliberate change.
+#include "report/compare.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "golden.h"
+#include "experiment/results.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
+const std::string kGmem = "interleave:0-1/guest_memfd/host/256MiB/t1/cpu0";
+const std::string kBindShmem = "bind:1/shmem/host/256MiB/t1/cpu0";
+const std::string kShmem = "interleave:0-1/shmem/host/256MiB/t1/cpu0";
+
+using memplace::testing::expect_golden;
+using memplace::testing::slurp;
+
+std::vector<RunRecord> load(const std::string& name) {
+  auto runs = read_runs(kResults + "/" + name + "/runs.jsonl");
+  EXPECT_TRUE(runs.ok());
+  return runs.ok() ? runs->records : std::vector<RunRecord>{};
+}
+
+const CellComparison& cell(const CompareResult& r, const std::string& key) {
+  for (const auto& c : r.cells)
+    if (c.cell_key == key) return c;
+  ADD_FAILURE() << "no cell " << key;
+  static CellComparison none;
+  return none;
+}
+
+// Paths in goldens would differ per checkout, so goldens use the dir names only.
+CompareResult old_vs_new() {
+  CompareResult r = compare_runs({load("k6.18"), load("k7.0")});
+  r.dirs = {"k6.18", "k7.0"};
+  return r;
+}
+
+TEST(Compare, FindsTheFixAndTheRegression) {
+  CompareResult r = old_vs_new();
+  ASSERT_EQ(r.cells.size(), 6u);
+  EXPECT_EQ(r.kernels, (std::vector<std::string>{"6.18.0-1-amd64", "7.0.0-memplace"}));
+
+  const CellComparison& gmem = cell(r, kGmem);
+  ASSERT_EQ(gmem.sides.size(), 2u);
+  EXPECT_EQ(gmem.split_nodes, (std::vector<int>{0, 1}));
+  EXPECT_EQ(gmem.sides[0].state, "not honoured");
+  EXPECT_DOUBLE_EQ(gmem.sides[0].split.at(0), 1.0);
+  EXPECT_EQ(gmem.sides[1].state, "honoured");
+  EXPECT_DOUBLE_EQ(gmem.sides[1].split.at(1), 0.5);
+  EXPECT_EQ(gmem.sides[1].change, "fix");
+
+  const CellComparison& bind = cell(r, kBindShmem);
+  EXPECT_EQ(bind.sides[0].state, "honoured");
+  EXPECT_EQ(bind.sides[1].state, "not honoured");
+  EXPECT_EQ(bind.sides[1].change, "regression");
+
+  EXPECT_EQ(cell(r, kShmem).sides[1].change, "same");
+  EXPECT_EQ(cell(r, "weighted-interleave:0-1/guest_memfd/host/256MiB/t1/cpu0").sides[1].state,
+            "unsupported");
+  EXPECT_EQ(count_changes(r, "regression"), 1);
+  EXPECT_EQ(count_changes(r, "fix"), 1);
+  EXPECT_EQ(count_changes(r, "same"), 4);
+  EXPECT_TRUE(has_regression(r));
+}
+
+TEST(Compare, ReverseDirectionSwapsFixAndRegression) {
+  CompareResult r = compare_runs({load("k7.0"), load("k6.18")});
+  EXPECT_EQ(cell(r, kGmem).sides[1].change, "regression");
+  EXPECT_EQ(cell(r, kBindShmem).sides[1].change, "fix");
+  EXPECT_TRUE(has_regression(r));
+}
+
+TEST(Compare, SameDirHasNoRegression) {
+  CompareResult r = compare_runs({load("k6.18"), load("k6.18")});
+  EXPECT_FALSE(has_regression(r));
+  EXPECT_EQ(count_changes(r, "same"), static_cast<int>(r.cells.size()));
+  // Identical samples: the t-test sees no difference at all.
+  ASSERT_TRUE(cell(r, kGmem).sides[1].populate_test.has_value());
+  EXPECT_NEAR(cell(r, kGmem).sides[1].populate_test->p_value, 1.0, 1e-12);
+}
+
+TEST(Compare, PopulateTimesOverRepeats) {
+  CompareResult r = old_vs_new();
+  const CompareSide& a = cell(r, kGmem).sides[0];
+  const CompareSide& b = cell(r, kGmem).sides[1];
+  ASSERT_EQ(a.populate_seconds.size(), 3u);
+  EXPECT_NEAR(a.populate_mean, (0.142 + 0.151 + 0.138) / 3, 1e-12);
+  EXPECT_NEAR(b.populate_mean, (0.171 + 0.165 + 0.176) / 3, 1e-12);
+  EXPECT_GT(a.populate_stddev, 0);
+  ASSERT_TRUE(b.populate_test.has_value());
+  EXPECT_GT(b.populate_test->t, 0);
+  EXPECT_LT(b.populate_test->p_value, 0.05);
+  // Single runs cannot be tested.
+  EXPECT_FALSE(cell(r, "default/anon/host/256MiB/t1/cpu0").sides[1].populate_test.has_value());
+}
+
+TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
+  CompareResult r = compare_runs({load("k6.18"), load("k7.0"), load("mixed")});
+  ASSERT_EQ(r.labels, (std::vector<std::string>{"A", "B", "C"}));
+  const CellComparison& gmem = cell(r, kGmem);
+  ASSERT_EQ(gmem.sides.size(), 3u);
+  // The mixed dir holds this cell once per kernel: one honoured, one not.
+  EXPECT_EQ(gmem.sides[2].state, "mixed");
+  EXPECT_EQ(gmem.sides[2].kernel, "6.18.0-1-amd64, 7.0.0-memplace");
+  EXPECT_EQ(gmem.sides[2].change, "changed");
+  EXPECT_EQ(cell(r, kBindShmem).sides[2].change, "missing");
+  EXPECT_EQ(r.kernels[2], "6.18.0-1-amd64, 7.0.0-memplace");
+}
+
+TEST(Compare, CellOnlyInLaterDirIsNew) {
+  std::vector<RunRecord> a = load("k6.18");
+  std::vector<RunRecord> b = a;
+  RunRecord extra = b.front();
+  extra.cell_key.clear();  // matched by its fields instead
+  extra.policy = "preferred-many";
+  b.push_back(extra);
+  CompareResult r = compare_runs({a, b});
+  EXPECT_EQ(count_changes(r, "new"), 1);
+  EXPECT_EQ(cell(r, "preferred-many:0-1/guest_memfd/host/256MiB/t1/cpu0").sides[0].state, "absent");
+}
+
+TEST(Compare, HonouredToMixedIsARegression) {
+  std::vector<RunRecord> a = load("k6.18"), b = a;
+  for (RunRecord& r : b)
+    if (r.cell_key == kShmem && r.repeat == 1) r.verdict->honored = false;
+  CompareResult r = compare_runs({a, b});
+  EXPECT_EQ(cell(r, kShmem).sides[1].state, "mixed");
+  EXPECT_EQ(cell(r, kShmem).sides[1].change, "regression");
+}
+
+TEST(Compare, DirsErrors) {
+  EXPECT_FALSE(compare_dirs({kResults + "/k6.18"}).ok());
+  auto missing = compare_dirs({kResults + "/k6.18", "/nonexistent"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("/nonexistent"), std::string::npos);
+  auto ok = compare_dirs({kResults + "/k6.18", kResults + "/k7.0"});
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_TRUE(has_regression(*ok));
+  EXPECT_EQ(ok->dirs.size(), 2u);
+}
+
+TEST(CompareRender, MarkdownNamesRegressionAndFix) {
+  std::string md = render_compare_markdown(old_vs_new());
+  EXPECT_NE(md.find("**1 regression(s), 1 fix(es)**"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Regressions\n\n- B vs A: `" + kBindShmem +
+                    "`: 0/100 honoured (2/2) -> 62/38 **not honoured** (0/2)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("## Fixes\n\n- B vs A: `" + kGmem +
+                    "`: 100/0 **not honoured** (0/3) -> 50/50 honoured (3/3)"),
+            std::string::npos)
+      << md;
+  expect_golden(md, "compare.md");
+}
+
+TEST(CompareRender, CsvHasOneRowPerCellAndSide) {
+  CompareResult r = old_vs_new();
+  std::string csv = render_compare_csv(r);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 6);
+  EXPECT_NE(csv.find(kBindShmem + ",bind,1,shmem,host,268435456,B,k7.0,7.0.0-memplace,2,2,0,0,"
+                                  "0-1,62/38,0,2,not honoured,regression,"),
+            std::string::npos)
+      << csv;
+  expect_golden(csv, "compare.csv");
+}
+
+TEST(CompareRender, JsonCountsAndRoundTrips) {
+  nlohmann::json j = compare_to_json(old_vs_new());
+  EXPECT_EQ(j["regressions"], 1);
+  EXPECT_EQ(j["fixes"], 1);
+  EXPECT_EQ(j["baseline"], "A");
+  EXPECT_EQ(j["cells"].size(), 6u);
+  EXPECT_EQ(j["cells"][0]["sides"][1]["change"], "fix");
+  EXPECT_EQ(j["cells"][0]["sides"][0]["change"], nullptr);
+  // Parses back: no NaN/inf leaked into the document.
+  EXPECT_EQ(nlohmann::json::parse(j.dump()), j);
+  expect_golden(j.dump(2) + "\n", "compare.json");
+}
+
+TEST(CompareRender, WriteCompareWritesThreeFiles) {
+  fs::path out =
+      fs::temp_directory_path() / ("memplace_compare_test_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  CompareResult r = old_vs_new();
+  ASSERT_TRUE(write_compare(r, (out / "sub").string()).ok());
+  EXPECT_EQ(slurp(out / "sub" / "compare.md"), render_compare_markdown(r));
+  EXPECT_EQ(slurp(out / "sub" / "compare.csv"), render_compare_csv(r));
+  auto j = read_json_file((out / "sub" / "compare.json").string());
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["regressions"], 1);
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace memplace

@@ -1,0 +1,33 @@
+#include "base/result.h"
+
+#include <gtest/gtest.h>
+
+namespace memplace {
+namespace {
+
+Result<int> half(int v) {
+  if (v % 2) return make_error("odd value " + std::to_string(v));
+  return v / 2;
+}
+
+TEST(Result, CarriesValueOrError) {
+  auto ok = half(8);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 4);
+  auto bad = half(3);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().describe(), "odd value 3");
+}
+
+TEST(Result, ErrnoErrorKeepsErrno) {
+  errno = ENOENT;
+  Error e = errno_error("open /nonexistent");
+  EXPECT_EQ(e.err, ENOENT);
+  EXPECT_NE(e.describe().find("errno 2"), std::string::npos);
+  Status s = e;
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.error().err, ENOENT);
+}
+
+}  // namespace
+}  // namespace memplace

@@ -1,0 +1,276 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "experiment/results.h"
+#include "experiment/run_record.h"
+
+namespace memplace {
+namespace {
+
+// A fresh directory per test, removed when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/memplace_results_test.XXXXXX";
+    const char* d = ::mkdtemp(tmpl);
+    EXPECT_NE(d, nullptr);
+    path_ = d ? d : "";
+  }
+  ~TempDir() {
+    if (!path_.empty()) std::filesystem::remove_all(path_);
+  }
+  operator std::string() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Sparse nodes (0 and 2) on purpose: node ids are keys, never indices.
+RunRecord sample_record() {
+  RunRecord r;
+  r.run_id = "r0003";
+  r.cell_key = "interleave:0,2/guest_memfd/host/64MiB/t1/cpu0";
+  r.repeat = 1;
+  r.policy = "interleave";
+  r.nodes = {0, 2};
+  r.backing = "guest_memfd";
+  r.toucher = "host";
+  r.size_bytes = 64ull << 20;
+  r.threads = 2;
+  r.cpu_node = 0;
+  r.status = "ok";
+  r.message = "";
+  r.environment.kind = "testbed";
+  r.environment.kernel = "6.19.0-rc1";
+  r.environment.hostname = "guest";
+  r.environment.accel = "tcg";
+  r.environment.topology = {{"nodes", {0, 2}}};
+  r.placement_pages = {{0, 8192}, {2, 8192}};
+  r.meminfo_before = {{0, {{"MemTotal", 1000000}, {"MemUsed", 200000}, {"HugePages_Total", 0}}},
+                      {2, {{"MemTotal", 1000000}, {"MemUsed", 100000}}}};
+  r.meminfo_after = {{0, {{"MemTotal", 1000000}, {"MemUsed", 232768}}},
+                     {2, {{"MemTotal", 1000000}, {"MemUsed", 132768}}}};
+  r.delta_used_mib = {{0, 32.0}, {2, 32.0}};
+  r.populate_seconds = 0.0125;
+  r.populate_method = "write";
+  Verdict v;
+  v.expected = {{0, 0.5}, {2, 0.5}};
+  v.measured = {{0, 0.5}, {2, 0.5}};
+  v.honored = true;
+  v.max_deviation = 0.0;
+  v.tolerance = 0.05;
+  v.reason = "interleave split 50/50 within 5%";
+  r.verdict = v;
+  r.policy_readback = "interleave:0,2";
+  r.samples_file = "samples/r0003.csv";
+  r.started_at = "2025-01-01T00:00:00Z";
+  r.wall_seconds = 0.5;
+  r.extra = {{"vcpus", 2}};
+  return r;
+}
+
+TEST(RunRecordJson, RoundTripKeepsEveryField) {
+  RunRecord r = sample_record();
+  nlohmann::json j = to_json(r);
+  EXPECT_EQ(j["schema_version"], kSchemaVersion);
+  EXPECT_EQ(j["placement_pages"]["2"], 8192);
+  EXPECT_EQ(j["meminfo_before"]["0"]["MemUsed"], 200000);
+  EXPECT_EQ(j["verdict"]["expected"]["2"], 0.5);
+  EXPECT_EQ(j["environment"]["kernel"], "6.19.0-rc1");
+
+  // Through text, as the file stores it.
+  auto back = record_from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(to_json(*back), j);
+  EXPECT_EQ(back->nodes, (std::vector<int>{0, 2}));
+  EXPECT_EQ(back->cpu_node, 0);
+  ASSERT_TRUE(back->verdict.has_value());
+  EXPECT_TRUE(back->verdict->honored);
+  EXPECT_EQ(back->verdict->reason, r.verdict->reason);
+  EXPECT_EQ(back->meminfo_after.at(2).at("MemUsed"), 132768u);
+}
+
+TEST(RunRecordJson, UnsupportedRecordWithoutMeasurementsRoundTrips) {
+  RunRecord r;
+  r.policy = "weighted-interleave";
+  r.nodes = {0, 1};
+  r.backing = "anon";
+  r.toucher = "host";
+  r.size_bytes = 4096;
+  r.status = "unsupported";
+  r.message = "kernel lacks MPOL_WEIGHTED_INTERLEAVE";
+  auto back = record_from_json(to_json(r));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_FALSE(back->verdict.has_value());
+  EXPECT_FALSE(back->cpu_node.has_value());
+  EXPECT_EQ(back->message, r.message);
+}
+
+TEST(RunRecordJson, MissingRequiredFieldIsNamed) {
+  nlohmann::json j = to_json(sample_record());
+  j.erase("backing");
+  auto r = record_from_json(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("backing"), std::string::npos) << r.error().message;
+}
+
+TEST(RunRecordJson, RejectsBadNodeKeyAndNewerSchema) {
+  nlohmann::json j = to_json(sample_record());
+  j["placement_pages"]["x"] = 3;
+  auto r = record_from_json(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("placement_pages"), std::string::npos);
+
+  j = to_json(sample_record());
+  j["schema_version"] = kSchemaVersion + 1;
+  EXPECT_FALSE(record_from_json(j).ok());
+
+  j = to_json(sample_record());
+  j["size_bytes"] = -5;
+  EXPECT_FALSE(record_from_json(j).ok());
+}
+
+TEST(RunsFile, WriterAppendsOneLinePerRecord) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/runs.jsonl";
+  {
+    auto w = RunsWriter::open(path);
+    ASSERT_TRUE(w.ok()) << w.error().describe();
+    ASSERT_TRUE(w->append(sample_record()).ok());
+  }
+  {
+    // Reopening appends instead of truncating: a resumed run keeps earlier lines.
+    auto w = RunsWriter::open(path);
+    ASSERT_TRUE(w.ok());
+    RunRecord second = sample_record();
+    second.run_id = "r0004";
+    ASSERT_TRUE(w->append(second).ok());
+    ASSERT_TRUE(w->append_json(to_json(second)).ok());
+  }
+  std::string text = slurp(path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
+  auto runs = read_runs(path);
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 3u);
+  EXPECT_EQ(runs->records[0].run_id, "r0003");
+  EXPECT_EQ(runs->records[1].run_id, "r0004");
+  EXPECT_TRUE(runs->warnings.empty());
+}
+
+TEST(RunsFile, TruncatedLastLineIsSkippedWithWarning) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/runs.jsonl";
+  std::string line = to_json(sample_record()).dump();
+  {
+    std::ofstream out(path);
+    out << line << "\n" << line.substr(0, line.size() / 2);  // killed mid-write
+  }
+  auto runs = read_runs(path);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->records.size(), 1u);
+  ASSERT_EQ(runs->warnings.size(), 1u);
+  EXPECT_NE(runs->warnings[0].find(":2:"), std::string::npos) << runs->warnings[0];
+  EXPECT_NE(runs->warnings[0].find("truncated"), std::string::npos) << runs->warnings[0];
+}
+
+TEST(RunsFile, GarbageAndInvalidRecordLinesAreSkippedByLineNumber) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/runs.jsonl";
+  std::string line = to_json(sample_record()).dump();
+  {
+    std::ofstream out(path);
+    out << line << "\n"
+        << "\x01\xff garbage {{{\n"
+        << "\n"  // blank lines are not records and not errors
+        << R"({"policy": "bind"})"
+        << "\n"  // valid JSON, not a record
+        << line << "\n";
+  }
+  auto runs = read_runs(path);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->records.size(), 2u);
+  ASSERT_EQ(runs->warnings.size(), 2u);
+  EXPECT_NE(runs->warnings[0].find(":2:"), std::string::npos) << runs->warnings[0];
+  EXPECT_NE(runs->warnings[0].find("malformed"), std::string::npos) << runs->warnings[0];
+  EXPECT_NE(runs->warnings[1].find(":4:"), std::string::npos) << runs->warnings[1];
+}
+
+TEST(RunsFile, MissingFileIsAnErrorWithErrno) {
+  auto runs = read_runs("/nonexistent/runs.jsonl");
+  ASSERT_FALSE(runs.ok());
+  EXPECT_EQ(runs.error().err, ENOENT);
+}
+
+TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/report.md";
+  ASSERT_TRUE(write_file_atomic(path, "old\n").ok());
+  ASSERT_TRUE(write_file_atomic(path, "new content\n").ok());
+  EXPECT_EQ(slurp(path), "new content\n");
+  EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0);
+}
+
+TEST(AtomicWrite, FailureLeavesOldFileIntact) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/manifest.json";
+  ASSERT_TRUE(write_file_atomic(path, "{}\n").ok());
+  // A directory squatting on the temp name makes the write fail before the rename.
+  ASSERT_EQ(::mkdir((path + ".tmp").c_str(), 0755), 0);
+  EXPECT_FALSE(write_file_atomic(path, "broken").ok());
+  EXPECT_EQ(slurp(path), "{}\n");
+}
+
+TEST(JsonFile, WriteThenReadBack) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string path = dir + "/manifest.json";
+  nlohmann::json j = {{"schema_version", kSchemaVersion}, {"kernel", "6.18.0"}};
+  ASSERT_TRUE(write_json_atomic(path, j).ok());
+  auto back = read_json_file(path);
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(*back, j);
+
+  ASSERT_TRUE(write_file_atomic(path, "{not json").ok());
+  auto bad = read_json_file(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find(path), std::string::npos);
+}
+
+TEST(MakeDirs, CreatesNestedAndAcceptsExisting) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string nested = dir + "/a/b/c";
+  ASSERT_TRUE(make_dirs(nested).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(nested.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_TRUE(make_dirs(nested).ok());
+  EXPECT_TRUE(make_dirs(nested + "/").ok());
+
+  ASSERT_TRUE(write_file_atomic(dir + "/file", "x").ok());
+  EXPECT_FALSE(make_dirs(dir + "/file").ok());
+  EXPECT_FALSE(make_dirs(dir + "/file/sub").ok());
+}
+
+}  // namespace
+}  // namespace memplace

@@ -1,0 +1,88 @@
+#include "report/testbed_report.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Real records (host toucher, 64 MiB, bind:1 and interleave:0-1 on anon and guest_memfd) from a
+// testbed run on Debian's 6.18.15 and 7.3.4 cloud kernels.
+const char* kGeneric = "6.18.15+deb13-cloud-amd64";
+const char* kNumaAware = "7.3.4+deb13-cloud-amd64";
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class TestbedReport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("memplace-testbed-report-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    for (const char* k : {kGeneric, kNumaAware}) {
+      fs::create_directories(dir_ / k);
+      fs::copy_file(fs::path(MEMPLACE_FIXTURES) / "testbed" / k / "runs.jsonl",
+                    dir_ / k / "runs.jsonl");
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+size_t find_after(const std::string& text, const std::string& needle, size_t from) {
+  size_t p = text.find(needle, from);
+  EXPECT_NE(p, std::string::npos) << needle << " not found after " << from << " in:\n" << text;
+  return p == std::string::npos ? from : p;
+}
+
+TEST_F(TestbedReport, ShowsTheCoverLetterPairAndTheFixes) {
+  ASSERT_TRUE(write_testbed_report(dir_.string(), {kGeneric, kNumaAware}).ok());
+  std::string md = read_text(dir_ / "report.md");
+  EXPECT_NE(md.find("- [6.18.15+deb13-cloud-amd64](6.18.15+deb13-cloud-amd64/report.md): 4 runs, "
+                    "tcg"),
+            std::string::npos)
+      << md;
+  // Generic kernel first: interleave on guest_memfd is not honoured, then its MemUsed table.
+  size_t p = find_after(md, "## The cover letter's case: interleave on guest_memfd", 0);
+  p = find_after(md, "### 6.18.15+deb13-cloud-amd64", p);
+  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: not honoured", p);
+  p = find_after(md, "MemUsed (MB)", p);
+  p = find_after(md, "### 7.3.4+deb13-cloud-amd64", p);
+  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: honoured", p);
+  p = find_after(md, "MemUsed (MB)", p);
+  // The comparison nests under the report's own section.
+  p = find_after(md, "## Every cell across kernels", p);
+  p = find_after(md, "### memplace compare", p);
+  find_after(md, "**fix**", p);
+  EXPECT_TRUE(fs::exists(dir_ / "compare.md"));
+  EXPECT_TRUE(fs::exists(dir_ / "compare.json"));
+}
+
+TEST_F(TestbedReport, OneKernelHasNoComparison) {
+  ASSERT_TRUE(write_testbed_report(dir_.string(), {kNumaAware}).ok());
+  std::string md = read_text(dir_ / "report.md");
+  EXPECT_EQ(md.find("across kernels"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "compare.md"));
+  EXPECT_NE(md.find("### 7.3.4+deb13-cloud-amd64"), std::string::npos);
+}
+
+TEST(TestbedReportPure, SaysSoWhenTheMatrixHasNoInterleaveGuestMemfdRun) {
+  RunRecord r;
+  r.policy = "bind";
+  r.backing = "anon";
+  std::string md = render_testbed_report("t", {{"k", {r}}}, "");
+  EXPECT_NE(md.find("No interleave/guest_memfd run in this matrix."), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace memplace
