@@ -69,7 +69,9 @@ def draw_all(matrix, out):
     for i, series in enumerate(matrix.series):
         suffix = cs.safe_id(series.label)   # two labels can map to one file name
         suffixes.append(suffix if suffix not in suffixes else f"{i + 1}-{suffix}")
-        charts += per_series(matrix, i, suffixes[-1], out)
+        for chart in per_series(matrix, i, suffixes[-1], out):
+            chart.update({"series": i, "kernel": series.label})
+            charts.append(chart)
     return charts, index
 
 

@@ -91,7 +91,9 @@ def open_results(path):
         raise InputError(f"{path}: no runs.jsonl here or in its subdirectories")
     if len(subdirs) > MAX_SUBDIRS:
         raise InputError(f"{path}: {len(subdirs)} results subdirs, more than {MAX_SUBDIRS}")
-    return [Source(p) for p in sorted(subdirs)]
+    # Kernels ran one after another in the spec's order, and the first is the baseline.
+    sources = [Source(p) for p in sorted(subdirs)]
+    return sorted(sources, key=lambda s: min((r.started_at for r in s.runs), default="~"))
 
 
 def open_regular(path, limit, what):
@@ -253,6 +255,7 @@ class Run:
         self.status = text_field(record, "status")
         self.run_id = text_field(record, "run_id")
         self.message = text_field(record, "message")
+        self.started_at = text_field(record, "started_at")
         self.samples_file = record.get("samples_file") if isinstance(
             record.get("samples_file"), str) else ""
         get_int = lambda name, hi: record[name] if is_int(record.get(name), 0, hi) else None  # noqa
