@@ -26,4 +26,4 @@ fi
 
 "$memplace" probe
 "$memplace" run "$spec" --out "$out"
-echo "experiment: report at $out/report.md" >&2
+echo "experiment: report at $out/report.html (and report.md, charts in $out/plots/)" >&2
