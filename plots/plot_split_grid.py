@@ -16,7 +16,7 @@ import memplace_results as mr
 WIDTH_IN = 16.0     # 1600 px
 ROW_IN = 0.25       # one bar
 GAP_IN = 0.95       # between panel rows: x tick labels and a two-line title
-HEADER_IN, FOOTER_IN = 1.25, 0.35
+HEADER_IN, FOOTER_IN = 1.5, 0.35
 BARS_END = 1.0 / 0.62   # bars take the left 62% of a panel, verdict and change the rest
 MAX_POLICIES, MAX_BACKINGS, MAX_VARIANTS = 16, 6, 8
 
@@ -165,8 +165,9 @@ def header(fig, matrix, nodes, dropped):
                 matrix.series) > 1 else "") + (f"Kernels: {kernels}." if kernels else ""))
     if dropped:
         line += f" {dropped} more rows/columns not drawn."
-    fig.text(0.01, 1 - 0.5 / fig.get_size_inches()[1], "\n".join(textwrap.wrap(line, 200)[:2]),
-             ha="left", va="top", fontsize=10)
+    lines = textwrap.wrap(line, 200, break_on_hyphens=False)[:2]
+    fig.text(0.01, 1 - 0.5 / fig.get_size_inches()[1], "\n".join(lines), ha="left", va="top",
+             fontsize=10)
     handles = [Patch(color=cs.node_colour(i), label=f"node {n}") for i, n in enumerate(nodes)]
     handles += [Patch(color=cs.light(cs.node_colour(i)), label=f"expected, node {n}")
                 for i, n in enumerate(nodes)]
