@@ -29,7 +29,7 @@ test: build
 # `make test`.
 test-asan: deps
 	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF
-	cmake --build build-asan -j $(JOBS)
+	cmake --build build-asan -j $(JOBS) --target unit_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE emulated
 
@@ -37,8 +37,9 @@ test-asan: deps
 fuzz: deps
 	scripts/fuzz.sh
 
-experiment: build
-	scripts/experiment.sh $(MEMPLACE) $(OUT)
+# Builds only memplace and the guest agent (not the tests), then runs; ends with a phase timing.
+experiment:
+	scripts/experiment.sh $(BUILD) $(OUT)
 
 # memplace's populate against memhog and stress-ng (same size, policy, CPU), and the sampler's
 # CPU cost against spawning numastat -m; prints medians and ratios. BENCH_ARGS="--runs 9".

@@ -23,14 +23,14 @@ namespace {
 
 uint64_t g_size = 256ull << 20;
 
-void populate(benchmark::State& state, BackingKind backing, const std::string& toucher_name) {
+void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_kind) {
   const int threads = static_cast<int>(state.range(0));
   Cell cell;
   cell.backing = backing;
-  cell.toucher = toucher_name;
+  cell.toucher = toucher_kind;
   cell.size_bytes = g_size;
   cell.threads = threads;
-  auto toucher = toucher_name == "vcpu" ? make_vcpu_toucher() : make_host_toucher();
+  auto toucher = toucher_kind == ToucherKind::kVcpu ? make_vcpu_toucher() : make_host_toucher();
   double per_thread_rate_sum = 0;
   std::string stats_method;
   for (auto _ : state) {
@@ -134,8 +134,8 @@ void register_methods() {
 void register_all() {
   register_methods();
   for (BackingKind b : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd}) {
-    for (const char* t : {"vcpu", "host"}) {
-      benchmark::RegisterBenchmark(("populate/" + backing_name(b) + "/" + t).c_str(),
+    for (ToucherKind t : {ToucherKind::kVcpu, ToucherKind::kHost}) {
+      benchmark::RegisterBenchmark(("populate/" + backing_name(b) + "/" + toucher_name(t)).c_str(),
                                    [b, t](benchmark::State& s) { populate(s, b, t); })
           ->Arg(1)
           ->Arg(2)

@@ -80,7 +80,7 @@ TEST(Interrupt, SigintKeepsFinishedRunsAndResumeCompletes) {
   size_t finished = runs->records.size();
   EXPECT_GE(finished, 3u);
   EXPECT_LT(finished, 2u * kRepeats) << "the interrupt came too late to test anything";
-  for (const auto& r : runs->records) EXPECT_EQ(r.status, "ok") << r.message;
+  for (const auto& r : runs->records) EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
   auto manifest = read_json_file(out + "/manifest.json");
   ASSERT_TRUE(manifest.ok());
   EXPECT_EQ((*manifest)["status"], "interrupted");

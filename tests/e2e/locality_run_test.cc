@@ -108,7 +108,7 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 1u);
   const RunRecord& r = runs->records[0];
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
   EXPECT_EQ(r.populate_method, "memset");
   ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
   const auto& w = r.extra["workload"];

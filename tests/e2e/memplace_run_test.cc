@@ -69,7 +69,7 @@ TEST_P(RunEachBacking, PlacementCoversEveryPage) {
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 1u) << e.output;
   const RunRecord& r = runs->records[0];
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
   EXPECT_EQ(r.backing, backing);
   EXPECT_EQ(r.environment.kind, "local");
   EXPECT_FALSE(r.environment.kernel.empty());
@@ -186,10 +186,10 @@ TEST(MemplaceRun, OneMatrixMixesHostVcpuAndQemuTouchers) {
   for (int i = 0; i < 3; ++i) {
     const RunRecord& r = *by_toucher.at(names[i]);
     if (!available[i]) {
-      EXPECT_EQ(r.status, "unsupported") << names[i] << ": " << r.message;
+      EXPECT_EQ(r.status, RunStatus::kUnsupported) << names[i] << ": " << r.message;
       continue;
     }
-    ASSERT_EQ(r.status, "ok") << names[i] << ": " << r.message;
+    ASSERT_EQ(r.status, RunStatus::kOk) << names[i] << ": " << r.message;
     ASSERT_TRUE(r.verdict.has_value()) << names[i];
     EXPECT_TRUE(r.verdict->honored) << names[i];
     // The qemu cell's mapping is the whole guest RAM (touch + guest kernel), so at least 32 MiB.

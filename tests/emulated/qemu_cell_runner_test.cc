@@ -72,7 +72,7 @@ class QemuRunTest : public ::testing::Test {
     cell_.policy = PolicyMode::kBind;
     cell_.nodes = {0};
     cell_.backing = BackingKind::kShmem;
-    cell_.toucher = "qemu";
+    cell_.toucher = ToucherKind::kQemu;
     cell_.size_bytes = 256ull << 20;
     cell_.threads = 1;
   }
@@ -97,7 +97,7 @@ TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
   bool memused_ok = false;
   for (int attempt = 1; attempt <= kAttempts && !memused_ok; ++attempt) {
     RunRecord r = run_qemu_cell(cell_, ctx_, "r000" + std::to_string(attempt), options_);
-    ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+    ASSERT_EQ(r.status, RunStatus::kOk) << r.message << "\n" << to_json(r).dump(2);
     ASSERT_TRUE(r.delta_used_mib.count(0));
     ASSERT_TRUE(r.placement_pages.count(0));
     double delta = r.delta_used_mib.at(0);
@@ -135,7 +135,7 @@ TEST_F(QemuRunTest, BindToNode0TouchesExactlyTheRequestedMemory) {
     EXPECT_TRUE(fs::exists(out_ / r.samples_file));
     auto back = record_from_json(to_json(r));
     ASSERT_TRUE(back.ok()) << back.error().describe();
-    EXPECT_EQ(back->status, "ok");
+    EXPECT_EQ(back->status, RunStatus::kOk);
     EXPECT_TRUE(live_children().empty());
 
     // Less the per-CPU free lists' churn (the kernel's MemFree leaves them out), where known.
@@ -154,7 +154,7 @@ TEST_F(QemuRunTest, SilentGuestFailsWithinItsTimeoutAndLeavesNoQemu) {
   auto t0 = std::chrono::steady_clock::now();
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0002", options_);
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_NE(r.message.find("no answer"), std::string::npos) << r.message;
   EXPECT_LT(took, 15 + 10) << "the boot timeout was not enforced";
   EXPECT_TRUE(live_children().empty()) << "a QEMU outlived its run";
@@ -184,7 +184,7 @@ TEST_F(QemuRunTest, SigtermKillsQemuAndReachesTheMatrixHandler) {
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0006", options_);
   killer.join();
   sigaction(SIGTERM, &old, nullptr);
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_NE(r.message.find("interrupted by signal 15"), std::string::npos) << r.message;
   EXPECT_LT(r.wall_seconds, 60);
   EXPECT_EQ(g_matrix_saw.load(), SIGTERM);
@@ -197,7 +197,7 @@ TEST_F(QemuRunTest, GarbageFromTheGuestFailsWithoutWaiting) {
       "echo 'this is not json' > /dev/${p##*/}; done; sleep 1000";
   options_.boot_timeout_seconds = 60;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0003", options_);
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_NE(r.message.find("garbage"), std::string::npos) << r.message;
   EXPECT_LT(r.wall_seconds, 60) << "garbage should end the run before the timeout";
   EXPECT_TRUE(live_children().empty());
@@ -206,7 +206,7 @@ TEST_F(QemuRunTest, GarbageFromTheGuestFailsWithoutWaiting) {
 TEST_F(QemuRunTest, GuestMemfdOnThisQemuIsUnsupported) {
   cell_.backing = BackingKind::kGuestMemfd;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0004", options_);
-  EXPECT_EQ(r.status, "unsupported") << r.message;
+  EXPECT_EQ(r.status, RunStatus::kUnsupported) << r.message;
   EXPECT_NE(r.message.find("guest-memfd"), std::string::npos) << r.message;
 }
 
@@ -216,7 +216,7 @@ TEST_F(QemuRunTest, SnpPreflightRefusesClearly) {
   options_.snp = true;
   options_.snp_config.ovmf = "/nonexistent/OVMF.fd";
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0005", options_);
-  EXPECT_EQ(r.status, "unsupported") << r.message;
+  EXPECT_EQ(r.status, RunStatus::kUnsupported) << r.message;
   EXPECT_NE(r.message.find("SEV-SNP"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("/nonexistent/OVMF.fd"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("/dev/sev"), std::string::npos) << r.message;
@@ -228,7 +228,7 @@ TEST_F(QemuRunTest, SnpPreflightRefusesClearly) {
 // way. TCG has no real memory timing: this checks the plumbing, the figures are printed only.
 void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::string& kind,
                             const std::string& figure) {
-  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message << "\n" << to_json(r).dump(2);
   ASSERT_TRUE(r.extra.contains("workload")) << to_json(r).dump(2);
   const auto& w = r.extra["workload"];
   ASSERT_FALSE(w.contains("error")) << w.dump();
@@ -326,7 +326,7 @@ TEST_F(QemuRunTest, DiskImageWithThePreinstalledAgentBootsAndTouches) {
   cell_.size_bytes = 64ull << 20;
   auto before = fs::last_write_time(image);
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0007");
-  ASSERT_EQ(r.status, "ok") << r.message << "\n" << to_json(r).dump(2);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message << "\n" << to_json(r).dump(2);
   std::printf("disk boot %.2f s, wall %.2f s, guest root %s, initramfs %llu bytes\n",
               r.extra["boot_seconds"].get<double>(), r.wall_seconds,
               r.extra["guest"].value("root", "?").c_str(),
@@ -366,7 +366,7 @@ TEST_F(QemuRunTest, DiskImageWithoutTheAgentFailsWithTheReason) {
   ctx_.qemu.boot_timeout_s = 120;
   cell_.size_bytes = 64ull << 20;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0008");
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_NE(r.message.find("memplace-init: /sbin/memplace-agent is not in /dev/vda"),
             std::string::npos)
       << r.message;

@@ -18,6 +18,7 @@
 #include "memplace/commands.h"
 #include "experiment/results.h"
 #include "base/subprocess.h"
+#include "report/report_hooks.h"
 
 namespace memplace {
 namespace {
@@ -72,6 +73,14 @@ Spec small_spec(const std::string& kernel, const std::string& matrix) {
   return *spec;
 }
 
+// The testbed as `memplace run` wires it: reports written when each results dir is done. No
+// charts (report_command_test covers them), to keep the guests' CPU time to themselves.
+Result<MatrixSummary> run_testbed_reported(const Spec& spec, const TestbedSpec& tb,
+                                           RunOptions options, TestbedHostConfig host) {
+  attach_testbed_report(options, host, ReportSettings{/*plots=*/false, /*html=*/true});
+  return run_testbed(spec, tb, options, host);
+}
+
 TestbedHostConfig host_config() {
   TestbedHostConfig host;
   host.memplace_binary = MEMPLACE_BINARY;
@@ -123,7 +132,7 @@ TEST(TestbedPure, FailedRecordDescribesTheCell) {
   env.kind = "testbed";
   env.kernel = "7.3.4+deb13-cloud-amd64";
   RunRecord r = testbed_failed_record(c, "f0001", "guest timed out", env);
-  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.status, RunStatus::kFailed);
   EXPECT_EQ(r.cell_key, cell_key(c));
   EXPECT_EQ(r.policy, "interleave");
   EXPECT_EQ(r.backing, "guest_memfd");
@@ -254,7 +263,7 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   RunOptions options;
   options.out_dir = temp_out("shell");
   options.progress = true;
-  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host);
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
 
   // One kernel directory, named by release.
@@ -312,7 +321,7 @@ TEST(Testbed, PathKernelWithModulesAndMemoryOnlyNodeWithDistances) {
       "dist0=[$(cat /sys/devices/system/node/node0/distance)] kvm=$(ls /dev/kvm)\\\"}\"";
   RunOptions options;
   options.out_dir = temp_out("path");
-  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host);
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   std::string dir = options.out_dir + "/vmlinuz";  // a path kernel is labelled by its file name
   ASSERT_TRUE(fs::exists(dir + "/manifest.json"));
@@ -337,7 +346,7 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
   host.guest_run_line = "echo c > /proc/sysrq-trigger; sleep 100000";
   RunOptions options;
   options.out_dir = temp_out("panic");
-  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host);
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 1);
   std::string dir;
@@ -383,7 +392,7 @@ TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
       }
     }
   });
-  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host);
   finished = true;
   sender.join();
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
@@ -416,7 +425,7 @@ TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
   host.guest_run_line = "echo hanging; sleep 100000";
   RunOptions options;
   options.out_dir = temp_out("hang");
-  auto summary = run_testbed(spec, *spec.testbed, options, host);
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host);
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 2);
   std::string dir;
@@ -481,7 +490,7 @@ TEST(Testbed, SamplesFilesReachTheHost) {
                          "size = [\"16MiB\"]\ncpu_node = [0]");
   RunOptions options;
   options.out_dir = temp_out("samples");
-  auto summary = run_testbed(spec, *spec.testbed, options, host_config());
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host_config());
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->ok, 2);
   int kernels = 0;
@@ -528,7 +537,7 @@ TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
   spec->source_text = toml;
   RunOptions options;
   options.out_dir = temp_out("workload");
-  auto summary = run_testbed(*spec, *spec->testbed, options, host_config());
+  auto summary = run_testbed_reported(*spec, *spec->testbed, options, host_config());
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->ok, 2);
   int kernels = 0;
@@ -575,7 +584,7 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
   spec.testbed->mem_per_node_bytes = 1ull << 30;
   RunOptions options;
   options.out_dir = temp_out("matrix");
-  auto summary = run_testbed(spec, *spec.testbed, options, host_config());
+  auto summary = run_testbed_reported(spec, *spec.testbed, options, host_config());
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->failed, 0);
 

@@ -56,37 +56,37 @@ TEST(Compare, FindsTheFixAndTheRegression) {
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 2u);
   EXPECT_EQ(gmem.split_nodes, (std::vector<int>{0, 1}));
-  EXPECT_EQ(gmem.sides[0].state, "not honoured");
+  EXPECT_EQ(gmem.sides[0].state, CellState::kNotHonoured);
   EXPECT_DOUBLE_EQ(gmem.sides[0].split.at(0), 1.0);
-  EXPECT_EQ(gmem.sides[1].state, "honoured");
+  EXPECT_EQ(gmem.sides[1].state, CellState::kHonoured);
   EXPECT_DOUBLE_EQ(gmem.sides[1].split.at(1), 0.5);
-  EXPECT_EQ(gmem.sides[1].change, "fix");
+  EXPECT_EQ(gmem.sides[1].change, Change::kFix);
 
   const CellComparison& bind = cell(r, kBindShmem);
-  EXPECT_EQ(bind.sides[0].state, "honoured");
-  EXPECT_EQ(bind.sides[1].state, "not honoured");
-  EXPECT_EQ(bind.sides[1].change, "regression");
+  EXPECT_EQ(bind.sides[0].state, CellState::kHonoured);
+  EXPECT_EQ(bind.sides[1].state, CellState::kNotHonoured);
+  EXPECT_EQ(bind.sides[1].change, Change::kRegression);
 
-  EXPECT_EQ(cell(r, kShmem).sides[1].change, "same");
+  EXPECT_EQ(cell(r, kShmem).sides[1].change, Change::kSame);
   EXPECT_EQ(cell(r, "weighted-interleave:0-1/guest_memfd/host/256MiB/t1/cpu0").sides[1].state,
-            "unsupported");
-  EXPECT_EQ(count_changes(r, "regression"), 1);
-  EXPECT_EQ(count_changes(r, "fix"), 1);
-  EXPECT_EQ(count_changes(r, "same"), 4);
+            CellState::kUnsupported);
+  EXPECT_EQ(count_changes(r, Change::kRegression), 1);
+  EXPECT_EQ(count_changes(r, Change::kFix), 1);
+  EXPECT_EQ(count_changes(r, Change::kSame), 4);
   EXPECT_TRUE(has_regression(r));
 }
 
 TEST(Compare, ReverseDirectionSwapsFixAndRegression) {
   CompareResult r = compare_runs({load("k7.0"), load("k6.18")});
-  EXPECT_EQ(cell(r, kGmem).sides[1].change, "regression");
-  EXPECT_EQ(cell(r, kBindShmem).sides[1].change, "fix");
+  EXPECT_EQ(cell(r, kGmem).sides[1].change, Change::kRegression);
+  EXPECT_EQ(cell(r, kBindShmem).sides[1].change, Change::kFix);
   EXPECT_TRUE(has_regression(r));
 }
 
 TEST(Compare, SameDirHasNoRegression) {
   CompareResult r = compare_runs({load("k6.18"), load("k6.18")});
   EXPECT_FALSE(has_regression(r));
-  EXPECT_EQ(count_changes(r, "same"), static_cast<int>(r.cells.size()));
+  EXPECT_EQ(count_changes(r, Change::kSame), static_cast<int>(r.cells.size()));
   // Identical samples: the t-test sees no difference at all.
   ASSERT_TRUE(cell(r, kGmem).sides[1].populate_test.has_value());
   EXPECT_NEAR(cell(r, kGmem).sides[1].populate_test->p_value, 1.0, 1e-12);
@@ -113,10 +113,10 @@ TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 3u);
   // The mixed dir holds this cell once per kernel: one honoured, one not.
-  EXPECT_EQ(gmem.sides[2].state, "mixed");
+  EXPECT_EQ(gmem.sides[2].state, CellState::kMixed);
   EXPECT_EQ(gmem.sides[2].kernel, "6.18.0-1-amd64, 7.0.0-memplace");
-  EXPECT_EQ(gmem.sides[2].change, "changed");
-  EXPECT_EQ(cell(r, kBindShmem).sides[2].change, "missing");
+  EXPECT_EQ(gmem.sides[2].change, Change::kChanged);
+  EXPECT_EQ(cell(r, kBindShmem).sides[2].change, Change::kMissing);
   EXPECT_EQ(r.kernels[2], "6.18.0-1-amd64, 7.0.0-memplace");
 }
 
@@ -128,8 +128,9 @@ TEST(Compare, CellOnlyInLaterDirIsNew) {
   extra.policy = "preferred-many";
   b.push_back(extra);
   CompareResult r = compare_runs({a, b});
-  EXPECT_EQ(count_changes(r, "new"), 1);
-  EXPECT_EQ(cell(r, "preferred-many:0-1/guest_memfd/host/256MiB/t1/cpu0").sides[0].state, "absent");
+  EXPECT_EQ(count_changes(r, Change::kNew), 1);
+  EXPECT_EQ(cell(r, "preferred-many:0-1/guest_memfd/host/256MiB/t1/cpu0").sides[0].state,
+            CellState::kAbsent);
 }
 
 TEST(Compare, HonouredToMixedIsARegression) {
@@ -137,8 +138,8 @@ TEST(Compare, HonouredToMixedIsARegression) {
   for (RunRecord& r : b)
     if (r.cell_key == kShmem && r.repeat == 1) r.verdict->honored = false;
   CompareResult r = compare_runs({a, b});
-  EXPECT_EQ(cell(r, kShmem).sides[1].state, "mixed");
-  EXPECT_EQ(cell(r, kShmem).sides[1].change, "regression");
+  EXPECT_EQ(cell(r, kShmem).sides[1].state, CellState::kMixed);
+  EXPECT_EQ(cell(r, kShmem).sides[1].change, Change::kRegression);
 }
 
 TEST(Compare, DirsErrors) {

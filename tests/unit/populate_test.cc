@@ -200,7 +200,8 @@ TEST(HostToucher, FallocateOnAnonIsUnsupportedNotAFailure) {
   auto stats = make_host_toucher("", PopulateOptions{PopulateMethod::kFallocate, ThpMode::kOff})
                    ->touch(cell, *m);
   ASSERT_FALSE(stats.ok());
-  EXPECT_EQ(stats.error().message.rfind("unsupported:", 0), 0u) << stats.error().message;
+  EXPECT_EQ(stats.error().kind, ErrorKind::kUnsupported) << stats.error().message;
+  EXPECT_EQ(stats.error().describe().rfind("unsupported: ", 0), 0u) << stats.error().describe();
 }
 
 // The deadline check between chunks, made deterministic: `should_stop` answers true from its

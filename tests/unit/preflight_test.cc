@@ -22,7 +22,7 @@ TEST(Preflight, KvmWarningsOnlyForCellsThatNeedKvm) {
   Cell gmem;
   gmem.backing = BackingKind::kGuestMemfd;
   Cell vcpu;
-  vcpu.toucher = "vcpu";
+  vcpu.toucher = ToucherKind::kVcpu;
   EXPECT_TRUE(kvm_warnings({anon}, "/nonexistent/kvm").empty());
   auto w = kvm_warnings({anon, gmem, vcpu}, "/nonexistent/kvm");
   ASSERT_EQ(w.size(), 1u);

@@ -63,7 +63,7 @@ Cell qemu_cell(PolicyMode mode, std::vector<int> nodes, BackingKind backing) {
   c.policy = mode;
   c.nodes = std::move(nodes);
   c.backing = backing;
-  c.toucher = "qemu";
+  c.toucher = ToucherKind::kQemu;
   c.size_bytes = 256ull << 20;
   c.threads = 2;
   return c;

@@ -29,5 +29,19 @@ TEST(Result, ErrnoErrorKeepsErrno) {
   EXPECT_EQ(s.error().err, ENOENT);
 }
 
+// The kind travels with the error through added context, and an unsupported error says so when
+// described: records and dry runs show "unsupported: <why>".
+TEST(Result, KindSurvivesContextAndUnsupportedIsDescribedAsSuch) {
+  Error e = unsupported_error("no KVM", ENOENT);
+  EXPECT_EQ(e.kind, ErrorKind::kUnsupported);
+  Error outer = e.prefixed("touch: ");
+  EXPECT_EQ(outer.kind, ErrorKind::kUnsupported);
+  EXPECT_EQ(outer.err, ENOENT);
+  EXPECT_EQ(outer.message, "touch: no KVM");
+  EXPECT_EQ(e.describe().rfind("unsupported: no KVM: ", 0), 0u) << e.describe();
+  EXPECT_EQ(make_error("late", ErrorKind::kTimeout).describe(), "late");
+  EXPECT_EQ(make_error("plain").kind, ErrorKind::kFailed);
+}
+
 }  // namespace
 }  // namespace memplace

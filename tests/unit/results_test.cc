@@ -53,7 +53,7 @@ RunRecord sample_record() {
   r.size_bytes = 64ull << 20;
   r.threads = 2;
   r.cpu_node = 0;
-  r.status = "ok";
+  r.status = RunStatus::kOk;
   r.message = "";
   r.environment.kind = "testbed";
   r.environment.kernel = "6.19.0-rc1";
@@ -112,13 +112,35 @@ TEST(RunRecordJson, UnsupportedRecordWithoutMeasurementsRoundTrips) {
   r.backing = "anon";
   r.toucher = "host";
   r.size_bytes = 4096;
-  r.status = "unsupported";
+  r.status = RunStatus::kUnsupported;
   r.message = "kernel lacks MPOL_WEIGHTED_INTERLEAVE";
   auto back = record_from_json(to_json(r));
   ASSERT_TRUE(back.ok()) << back.error().describe();
   EXPECT_FALSE(back->verdict.has_value());
   EXPECT_FALSE(back->cpu_node.has_value());
   EXPECT_EQ(back->message, r.message);
+  EXPECT_EQ(back->status, RunStatus::kUnsupported);
+  EXPECT_EQ(to_json(r)["status"], "unsupported");
+}
+
+// The status is typed inside memplace and spelled out only in the file; a spelling memplace does
+// not know is refused by name rather than read as some status.
+TEST(RunRecordJson, StatusIsSpelledInTheFileAndUnknownOnesAreRefused) {
+  for (RunStatus s : {RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed}) {
+    EXPECT_EQ(parse_run_status(run_status_name(s)), s);
+    RunRecord r = sample_record();
+    r.status = s;
+    auto back = record_from_json(to_json(r));
+    ASSERT_TRUE(back.ok()) << back.error().describe();
+    EXPECT_EQ(back->status, s);
+  }
+  nlohmann::json j = to_json(sample_record());
+  j["status"] = "honoured";
+  auto r = record_from_json(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("status"), std::string::npos) << r.error().message;
+  EXPECT_EQ(run_status_for(unsupported_error("no KVM")), RunStatus::kUnsupported);
+  EXPECT_EQ(run_status_for(make_error("late", ErrorKind::kTimeout)), RunStatus::kFailed);
 }
 
 TEST(RunRecordJson, MissingRequiredFieldIsNamed) {

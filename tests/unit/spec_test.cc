@@ -55,7 +55,7 @@ TEST(ParseSpec, ReadsEveryAxis) {
   EXPECT_EQ(*spec->policies[1].nodes, std::vector<int>{1});
   EXPECT_FALSE(spec->policies[2].nodes.has_value());
   EXPECT_EQ(spec->backings.size(), 2u);
-  EXPECT_EQ(spec->touchers, std::vector<std::string>{"host"});
+  EXPECT_EQ(spec->touchers, std::vector<ToucherKind>{ToucherKind::kHost});
   EXPECT_EQ(spec->repeats, 3);
   EXPECT_EQ(spec->sample_interval_ms, 20);
   EXPECT_DOUBLE_EQ(spec->tolerance, 0.1);

@@ -36,7 +36,7 @@ constexpr uint64_t kMiB = 1ull << 20;
 Cell vcpu_cell(BackingKind backing, uint64_t size, int vcpus) {
   Cell c;
   c.backing = backing;
-  c.toucher = "vcpu";
+  c.toucher = ToucherKind::kVcpu;
   c.size_bytes = size;
   c.threads = vcpus;
   return c;
@@ -217,7 +217,7 @@ TEST(VcpuToucher, UnexpectedMmioExitIsReportedWithRegisters) {
   ASSERT_FALSE(stats.ok());
   const std::string& m = stats.error().message;
   std::printf("error: %s\n", m.c_str());
-  EXPECT_EQ(m.rfind("unsupported:", 0), std::string::npos) << m;
+  EXPECT_NE(stats.error().kind, ErrorKind::kUnsupported) << m;
   EXPECT_NE(m.find("KVM_EXIT_MMIO"), std::string::npos) << m;
   EXPECT_NE(m.find("write of 4 bytes at GPA 0xfee00000"), std::string::npos) << m;
   // RIP is on or just past the faulting store, depending on whether KVM completed it.
@@ -318,13 +318,13 @@ TEST(VcpuToucherRun, HungGuestIsAFailedRecordAndTheMatrixGoesOn) {
   ASSERT_EQ(runs->records.size(), 2u);
   const RunRecord& hung = runs->records[0];
   EXPECT_EQ(hung.toucher, "vcpu");
-  EXPECT_EQ(hung.status, "failed");
+  EXPECT_EQ(hung.status, RunStatus::kFailed);
   EXPECT_NE(hung.message.find("vcpu toucher timed out after 1 s"), std::string::npos)
       << hung.message;
   EXPECT_NE(hung.message.find("MEMPLACE_TEST_VCPU_GUEST=hang"), std::string::npos) << hung.message;
   const RunRecord& next = runs->records[1];
   EXPECT_EQ(next.toucher, "host");
-  EXPECT_EQ(next.status, "ok") << next.message;
+  EXPECT_EQ(next.status, RunStatus::kOk) << next.message;
   EXPECT_EQ(entries_in("/proc/self/task"), tasks_before);
   std::filesystem::remove_all(a.out_dir);
 }
@@ -353,7 +353,7 @@ TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 1u);
   const RunRecord& r = runs->records[0];
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
   EXPECT_EQ(r.toucher, "vcpu");
   EXPECT_EQ(r.populate_method, "vcpu_store");
   EXPECT_EQ(r.pages_absent, 0u);
@@ -383,7 +383,7 @@ TEST(VcpuToucherRun, BackingByVcpuMatrix) {
   ASSERT_EQ(runs->records.size(), 9u);
   for (const RunRecord& r : runs->records) {
     SCOPED_TRACE(r.cell_key);
-    EXPECT_EQ(r.status, "ok") << r.message;
+    EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
     EXPECT_EQ(r.toucher, "vcpu");
     EXPECT_EQ(r.placement_pages.count(0) ? r.placement_pages.at(0) : 0, (8ull << 20) / 4096);
     EXPECT_EQ(r.extra["toucher"]["vcpus"].size(), static_cast<size_t>(r.threads));

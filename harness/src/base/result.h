@@ -1,6 +1,8 @@
 // Errors as values. Anything that can fail returns Result<T>; the caller decides whether the
 // failure ends the program, becomes a results row, or is retried. errno is kept, because
-// "EPERM from mbind" and "EINVAL from mbind" mean very different things to a kernel developer.
+// "EPERM from mbind" and "EINVAL from mbind" mean very different things to a kernel developer,
+// and so is a kind, because "this kernel cannot do that" must become an "unsupported" row while
+// "it tried and broke" is "failed", and the CLI's exit code depends on whose fault it was.
 #pragma once
 
 #include <cerrno>
@@ -11,22 +13,39 @@
 
 namespace memplace {
 
+enum class ErrorKind {
+  kFailed,       // something that should have worked did not
+  kUnsupported,  // this kernel, host or build cannot do it at all; not the experiment's failure
+  kBadInput,     // the user's spec, flags or files are wrong
+  kEnvironment,  // the host cannot provide what memplace needs (disk, tools, devices)
+  kTimeout,      // a deadline passed before the work finished
+};
+
 struct Error {
   int err = 0;  // errno value, or 0 when the failure is not a system call's
   std::string message;
+  ErrorKind kind = ErrorKind::kFailed;
 
+  // The message, with errno spelled out. An unsupported error says so first ("unsupported: no
+  // KVM"), as records and dry runs have always shown it.
   std::string describe() const {
-    if (err == 0) return message;
-    return message + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
+    std::string s = kind == ErrorKind::kUnsupported ? "unsupported: " + message : message;
+    if (err == 0) return s;
+    return s + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
   }
+  // The same error (errno, kind) with `context` in front of its message: "touch: " + ...
+  Error prefixed(const std::string& context) const { return Error{err, context + message, kind}; }
 };
 
 // Captures errno at the call site; call it right after the failing system call.
-inline Error errno_error(std::string what) {
-  return Error{errno, std::move(what)};
+inline Error errno_error(std::string what, ErrorKind kind = ErrorKind::kFailed) {
+  return Error{errno, std::move(what), kind};
 }
-inline Error make_error(std::string what) {
-  return Error{0, std::move(what)};
+inline Error make_error(std::string what, ErrorKind kind = ErrorKind::kFailed) {
+  return Error{0, std::move(what), kind};
+}
+inline Error unsupported_error(std::string why, int err = 0) {
+  return Error{err, std::move(why), ErrorKind::kUnsupported};
 }
 
 template <class T>

@@ -7,7 +7,9 @@ namespace memplace {
 
 CellRunners all_cell_runners() {
   auto local = make_local_cell_runner();
-  return {{"host", local}, {"vcpu", local}, {"qemu", make_qemu_cell_runner()}};
+  return {{ToucherKind::kHost, local},
+          {ToucherKind::kVcpu, local},
+          {ToucherKind::kQemu, make_qemu_cell_runner()}};
 }
 
 }  // namespace memplace

@@ -72,8 +72,9 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   if (!a.touchers.empty()) {
     spec.touchers.clear();
     for (const auto& t : split_commas(a.touchers)) {
-      if (auto s = check_toucher(t); !s) return make_error("--toucher: " + s.error().message);
-      spec.touchers.push_back(t);
+      auto kind = parse_toucher(t);
+      if (!kind) return make_error("--toucher: " + kind.error().message);
+      spec.touchers.push_back(*kind);
     }
   }
   if (!a.sizes.empty()) {
@@ -174,7 +175,8 @@ Result<Spec> load_run_spec(const RunArgs& a) {
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
   // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
   // [qemu] leaves unset, and land in the results dir's spec copy, so --resume (above) needs none.
-  if (std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end()) {
+  if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
+      spec.touchers.end()) {
     auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
     if (!q) return q.error();
     spec.qemu = *q;
@@ -186,7 +188,8 @@ void print_cells(const Spec& spec, const std::vector<Cell>& cells, const std::st
   QemuToucherOptions qemu = qemu_toucher_options(spec.qemu);
   for (const auto& c : cells) {
     std::printf("%s #%d\n", cell_key(c).c_str(), c.repeat);
-    if (c.toucher == "qemu") std::fputs(qemu_dry_run(c, qemu, sysfs_root).c_str(), stdout);
+    if (c.toucher == ToucherKind::kQemu)
+      std::fputs(qemu_dry_run(c, qemu, sysfs_root).c_str(), stdout);
   }
 }
 
@@ -280,7 +283,8 @@ int command_report(const ReportArgs& args) {
   auto kernels = find_kernel_dirs(args.dir);
   if (!kernels) return fail(kExitBadInput, kernels.error().describe());
   if (auto s = write_results_report(args.dir, ReportSettings{!args.no_plots, true}, *kernels); !s)
-    return fail(kExitEnvironment, s.error().describe());
+    return fail(s.error().kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment,
+                s.error().describe());
   std::printf("%s/report.md\n%s/report.html\n", args.dir.c_str(), args.dir.c_str());
   return kExitOk;
 }

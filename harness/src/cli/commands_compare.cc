@@ -36,7 +36,7 @@ int command_compare(const CompareArgs& args) {
     std::fprintf(stderr, "memplace: wrote %s/compare.{md,csv,json}\n", args.out_dir.c_str());
   }
   std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
-               count_changes(*result, "regression"), count_changes(*result, "fix"),
+               count_changes(*result, Change::kRegression), count_changes(*result, Change::kFix),
                result->cells.size());
   if (args.fail_on_regression && has_regression(*result)) return kExitCheckFailed;
   return kExitOk;

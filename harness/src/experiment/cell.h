@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernel/backing.h"
@@ -12,11 +13,17 @@
 
 namespace memplace {
 
+// Who faults the memory in: host threads, the vCPUs of memplace's micro-VM, or a QEMU guest.
+enum class ToucherKind { kHost, kVcpu, kQemu };
+
+std::string toucher_name(ToucherKind kind);  // "host", "vcpu", "qemu"
+std::optional<ToucherKind> toucher_from_name(std::string_view name);
+
 struct Cell {
   PolicyMode policy = PolicyMode::kDefault;
   std::vector<int> nodes;  // host nodes for the policy; empty for default/local
   BackingKind backing = BackingKind::kAnon;
-  std::string toucher = "host";  // "host" | "vcpu" | "qemu"
+  ToucherKind toucher = ToucherKind::kHost;
   uint64_t size_bytes = 0;
   int threads = 1;              // touching threads (host) or vCPUs (vcpu/qemu)
   std::optional<int> cpu_node;  // node whose CPUs the touchers run on; none = unpinned

@@ -9,8 +9,8 @@ RunRecord run_cell_with(const CellRunners& runners, const Cell& cell, const RunC
   auto it = runners.find(cell.toucher);
   if (it != runners.end() && it->second) return it->second->run(cell, ctx, run_id);
   RunRecord r = record_for_cell(cell, run_id, ctx.environment);
-  r.status = "unsupported";
-  r.message = "toucher '" + cell.toucher + "' is not available in this build";
+  r.status = RunStatus::kUnsupported;
+  r.message = "toucher '" + toucher_name(cell.toucher) + "' is not available in this build";
   return r;
 }
 

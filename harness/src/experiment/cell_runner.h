@@ -37,8 +37,8 @@ class CellRunner {
   virtual RunRecord run(const Cell& cell, const RunContext& ctx, const std::string& run_id) = 0;
 };
 
-// Runners by toucher name ("host", "vcpu", "qemu"); assembled above this layer (cli/).
-using CellRunners = std::map<std::string, std::shared_ptr<CellRunner>>;
+// Runners by toucher; assembled above this layer (cli/).
+using CellRunners = std::map<ToucherKind, std::shared_ptr<CellRunner>>;
 
 // Runs `cell` with the runner for its toucher; a toucher with no runner is an "unsupported" row.
 RunRecord run_cell_with(const CellRunners& runners, const Cell& cell, const RunContext& ctx,

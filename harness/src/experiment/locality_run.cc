@@ -108,7 +108,7 @@ Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
 #else
 Status run_workload_benchmark(WorkloadKind, void*, size_t, const std::vector<int>&,
                               const std::string&, double) {
-  return make_error("unsupported: memplace was built without Google Benchmark");
+  return unsupported_error("memplace was built without Google Benchmark");
 }
 #endif
 

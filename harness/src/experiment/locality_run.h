@@ -17,8 +17,8 @@ namespace memplace {
 // `cpus`, and writes its JSON to `json_path`. Benchmark names start "triad/threads:N" or
 // "chase/threads:1" (a chase is one dependent chain, so one thread); Google Benchmark appends
 // "/min_time:.../real_time". `min_time_seconds` is
-// Google Benchmark's per-benchmark minimum. Errors starting "unsupported:" mean this build has no
-// Google Benchmark.
+// Google Benchmark's per-benchmark minimum. An ErrorKind::kUnsupported error means this build has
+// no Google Benchmark.
 Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
                               const std::vector<int>& cpus, const std::string& json_path,
                               double min_time_seconds = 0.5);

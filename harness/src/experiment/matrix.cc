@@ -43,10 +43,11 @@ std::string split_text(const RunRecord& r) {
 
 void print_progress(size_t index, size_t total, const RunRecord& r) {
   std::string verdict;
-  if (r.status == "ok" && r.verdict) verdict = r.verdict->honored ? "honoured" : "NOT honoured";
+  if (r.status == RunStatus::kOk && r.verdict)
+    verdict = r.verdict->honored ? "honoured" : "NOT honoured";
   std::fprintf(stderr, "[%zu/%zu] %-44s %-11s %6.2fs %s %s%s%s\n", index, total, r.cell_key.c_str(),
-               r.status.c_str(), r.populate_seconds, split_text(r).c_str(), verdict.c_str(),
-               r.message.empty() ? "" : " — ", r.message.c_str());
+               run_status_name(r.status), r.populate_seconds, split_text(r).c_str(),
+               verdict.c_str(), r.message.empty() ? "" : " — ", r.message.c_str());
 }
 
 Status write_stream_text(int fd, const std::string& line) {
@@ -89,6 +90,21 @@ Status write_stream_line(int fd, const RunRecord& r, const std::string& out_dir)
 }
 
 }  // namespace
+
+void MatrixSummary::count(const RunRecord& r) {
+  switch (r.status) {
+    case RunStatus::kOk:
+      ++ok;
+      if (r.verdict && !r.verdict->honored) ++not_honored;
+      return;
+    case RunStatus::kUnsupported:
+      ++unsupported;
+      return;
+    case RunStatus::kFailed:
+      ++failed;
+      return;
+  }
+}
 
 Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cells,
                                  const RunOptions& options) {
@@ -179,14 +195,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
       if (auto s = write_stream_line(stream.get(), r, dir); !s)
         std::fprintf(stderr, "memplace: %s\n", s.error().describe().c_str());
     }
-    if (r.status == "ok") {
-      ++summary.ok;
-      if (r.verdict && !r.verdict->honored) ++summary.not_honored;
-    } else if (r.status == "unsupported") {
-      ++summary.unsupported;
-    } else {
-      ++summary.failed;
-    }
+    summary.count(r);
     if (options.progress) print_progress(i + 1, cells.size(), r);
   }
 

@@ -25,7 +25,7 @@ struct RunOptions {
   std::string stream_path;  // also write each record line here (testbed's virtio port)
   Environment environment;  // kind, kernel; filled from the host when left empty
   std::string invocation;   // the command line, for the manifest
-  CellRunners runners;      // by toucher name; a toucher without one is "unsupported"
+  CellRunners runners;      // by toucher; a toucher without one is "unsupported"
   // Called with the results dir once its manifest is final, interrupted or not: reports are
   // written by a layer above this one (report/report_hooks.h).
   std::function<void(const std::string& dir)> on_dir_finished;
@@ -38,6 +38,8 @@ struct MatrixSummary {
   int not_honored = 0;     // ok runs whose verdict failed
   int skipped = 0;         // already present (resume)
   int interrupted_by = 0;  // signal number that stopped the matrix early, 0 if it ran through
+
+  void count(const RunRecord& r);  // one more finished run, by its status and verdict
 };
 
 // The git revision memplace was built from, for manifests.

@@ -59,11 +59,16 @@ RunRecord record_for_cell(const Cell& cell, const std::string& run_id, const Env
   r.policy = policy_name(cell.policy);
   r.nodes = cell.nodes;
   r.backing = backing_name(cell.backing);
-  r.toucher = cell.toucher;
+  r.toucher = toucher_name(cell.toucher);
   r.size_bytes = cell.size_bytes;
   r.threads = cell.threads;
   r.cpu_node = cell.cpu_node;
   return r;
+}
+
+void set_error(RunRecord& r, const Error& e) {
+  r.status = run_status_for(e);
+  r.message = e.describe();
 }
 
 }  // namespace memplace

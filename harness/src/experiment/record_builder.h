@@ -34,4 +34,7 @@ VerdictInputs verdict_inputs(const Cell& cell, const std::vector<int>& host_node
 // run id and environment; every producer of records (local, testbed, qemu) starts from it.
 RunRecord record_for_cell(const Cell& cell, const std::string& run_id, const Environment& env);
 
+// A run that ended in `e`: its status by the error's kind (run_status_for) and e.describe().
+void set_error(RunRecord& r, const Error& e);
+
 }  // namespace memplace

@@ -151,6 +151,28 @@ std::string parent_dir(const std::string& path) {
 
 }  // namespace
 
+const char* run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::kOk:
+      return "ok";
+    case RunStatus::kUnsupported:
+      return "unsupported";
+    case RunStatus::kFailed:
+      break;
+  }
+  return "failed";
+}
+
+std::optional<RunStatus> parse_run_status(std::string_view name) {
+  for (RunStatus s : {RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed})
+    if (name == run_status_name(s)) return s;
+  return std::nullopt;
+}
+
+RunStatus run_status_for(const Error& e) {
+  return e.kind == ErrorKind::kUnsupported ? RunStatus::kUnsupported : RunStatus::kFailed;
+}
+
 json to_json(const MeminfoSnapshot& s) {
   json out = json::object();
   for (const auto& [node, fields] : s) out[std::to_string(node)] = fields;
@@ -202,7 +224,7 @@ json to_json(const RunRecord& r) {
       {"size_bytes", r.size_bytes},
       {"threads", r.threads},
       {"cpu_node", r.cpu_node ? json(*r.cpu_node) : json()},
-      {"status", r.status},
+      {"status", run_status_name(r.status)},
       {"message", r.message},
       {"environment", env},
       {"placement_pages", node_map_to_json(r.placement_pages)},
@@ -239,7 +261,8 @@ Result<RunRecord> record_from_json(const json& j) {
     rd.str("backing", r.backing, true);
     rd.str("toucher", r.toucher, true);
     rd.num("size_bytes", r.size_bytes, true);
-    rd.str("status", r.status, true);
+    std::string status;
+    rd.str("status", status, true);
     rd.str("message", r.message);
     rd.str("run_id", r.run_id);
     rd.str("cell_key", r.cell_key);
@@ -253,6 +276,11 @@ Result<RunRecord> record_from_json(const json& j) {
     rd.str("started_at", r.started_at);
     rd.num("wall_seconds", r.wall_seconds);
     if (!rd.missing.empty()) return make_error(rd.missing + ": missing or wrong type");
+    auto known_status = parse_run_status(status);
+    if (!known_status)
+      return make_error("status: expected ok, unsupported or failed, got '" + status.substr(0, 40) +
+                        "'");
+    r.status = *known_status;
 
     const json* nodes = rd.find("nodes");
     if (!nodes || !nodes->is_array()) return make_error("nodes: missing or not an array");

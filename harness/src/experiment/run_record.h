@@ -7,14 +7,26 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "kernel/sysfs.h"
+#include "base/result.h"
 #include "experiment/verdict.h"
+#include "kernel/sysfs.h"
 
 namespace memplace {
 
 inline constexpr int kSchemaVersion = 1;
+
+// How a run ended. "unsupported" means the host, kernel or build cannot run the cell at all; it
+// is not the experiment's failure, so --check ignores it.
+enum class RunStatus { kOk, kUnsupported, kFailed };
+
+// "ok" | "unsupported" | "failed": the spelling in runs.jsonl, reports and progress lines.
+const char* run_status_name(RunStatus status);
+std::optional<RunStatus> parse_run_status(std::string_view name);
+// The status of a run that ended in `e`: unsupported for ErrorKind::kUnsupported, else failed.
+RunStatus run_status_for(const Error& e);
 
 struct Environment {
   std::string kind = "local";  // "local" | "testbed"
@@ -36,7 +48,7 @@ struct RunRecord {
   int threads = 1;
   std::optional<int> cpu_node;
 
-  std::string status = "failed";  // "ok" | "unsupported" | "failed"
+  RunStatus status = RunStatus::kFailed;
   std::string message;
   Environment environment;
 

@@ -209,9 +209,9 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
                       [&](const toml::node& v, const std::string& f) -> Status {
                         auto str = as_string(v, f);
                         if (!str) return str.error();
-                        if (auto t = check_toucher(*str); !t)
-                          return make_error(f + ": " + t.error().message);
-                        spec.touchers.push_back(*str);
+                        auto t = parse_toucher(*str);
+                        if (!t) return make_error(f + ": " + t.error().message);
+                        spec.touchers.push_back(*t);
                         return {};
                       });
     if (!s) return s;
@@ -531,8 +531,8 @@ Status check_qemu_spec(const QemuSpec& q) {
   return {};
 }
 
-Status check_toucher(const std::string& name) {
-  if (name == "host" || name == "vcpu" || name == "qemu") return {};
+Result<ToucherKind> parse_toucher(const std::string& name) {
+  if (auto kind = toucher_from_name(name)) return *kind;
   return make_error("unknown toucher '" + name + "' (known: host, vcpu, qemu)");
 }
 
@@ -638,7 +638,7 @@ Spec default_spec() {
   Spec spec;
   spec.policies = {PolicyEntry{}};
   spec.backings = {BackingKind::kAnon};
-  spec.touchers = {"host"};
+  spec.touchers = {ToucherKind::kHost};
   spec.sizes = {64ull << 20};
   spec.threads = {1};
   spec.cpu_nodes = {std::nullopt};
@@ -669,7 +669,7 @@ std::vector<Cell> expand(const Spec& spec) {
       lists = spec.node_lists;
     for (const auto& nodes : lists)
       for (auto backing : spec.backings)
-        for (const auto& toucher : spec.touchers)
+        for (ToucherKind toucher : spec.touchers)
           for (auto size : spec.sizes)
             for (int threads : spec.threads)
               for (const auto& cpu_node : spec.cpu_nodes) {

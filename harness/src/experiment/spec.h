@@ -67,7 +67,7 @@ struct Spec {
   std::vector<PolicyEntry> policies;
   std::vector<std::vector<int>> node_lists;  // crossed with policies lacking their own nodes
   std::vector<BackingKind> backings;
-  std::vector<std::string> touchers;
+  std::vector<ToucherKind> touchers;
   std::vector<uint64_t> sizes;
   std::vector<int> threads;
   std::vector<std::optional<int>> cpu_nodes;
@@ -101,7 +101,8 @@ Result<Spec> load_spec(const std::string& path);
 Spec default_spec();
 // Cross-field checks that parse_spec runs and CLI overrides must run again.
 Status check_spec(const Spec& spec);
-Status check_toucher(const std::string& name);
+// "host" | "vcpu" | "qemu"; anything else is an error listing those.
+Result<ToucherKind> parse_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
 Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);

@@ -68,7 +68,8 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     }) << "\n";
   o << "backing = " << array(spec.backings, [](BackingKind k) { return toml_quoted(backing_name(k)); })
     << "\n";
-  o << "toucher = " << array(spec.touchers, [](const std::string& t) { return toml_quoted(t); }) << "\n";
+  o << "toucher = "
+    << array(spec.touchers, [](ToucherKind t) { return toml_quoted(toucher_name(t)); }) << "\n";
   o << "size = " << array(spec.sizes, [](uint64_t b) { return toml_quoted(format_size(b)); }) << "\n";
   o << "threads = " << array(spec.threads, [](int t) { return std::to_string(t); }) << "\n";
   o << "cpu_node = " << array(spec.cpu_nodes, [](const std::optional<int>& n) {

@@ -93,7 +93,7 @@ Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host) 
 std::vector<std::string> kvm_warnings(const std::vector<Cell>& cells, const std::string& kvm_dev) {
   size_t needing = 0;
   for (const auto& c : cells)
-    needing += c.backing == BackingKind::kGuestMemfd || c.toucher == "vcpu";
+    needing += c.backing == BackingKind::kGuestMemfd || c.toucher == ToucherKind::kVcpu;
   if (needing == 0) return {};
   auto access = check_kvm_access(kvm_dev);
   if (access) return {};

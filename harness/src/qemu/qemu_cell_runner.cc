@@ -234,8 +234,7 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
 
 Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
                       const std::string& accel, const std::string& sysfs_root) {
-  if (auto p = qemu_policy_name(cell.policy); !p)
-    return make_error("unsupported: " + p.error().message);
+  if (auto p = qemu_policy_name(cell.policy); !p) return unsupported_error(p.error().message);
   if (cell.backing != BackingKind::kGuestMemfd) return {};
   std::vector<std::string> missing;
   if (o.snp) {
@@ -254,10 +253,10 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
                         ") has no sev-snp-guest object");
     }
     if (missing.empty()) return {};
-    std::string m = "unsupported: SEV-SNP guest cannot run here:";
+    std::string m = "SEV-SNP guest cannot run here:";
     for (const auto& s : missing) m += " " + s + ";";
     m.pop_back();
-    return make_error(m);
+    return unsupported_error(m);
   }
   if (guest_memfd_property(caps).empty()) {
     missing.push_back(o.qemu_binary + " " + caps.version.text() +
@@ -266,10 +265,10 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
   }
   if (accel != "kvm") missing.push_back("guest_memfd needs KVM, accel here is " + accel);
   if (missing.empty()) return {};
-  std::string m = "unsupported: plain guest_memfd VM cannot run here:";
+  std::string m = "plain guest_memfd VM cannot run here:";
   for (const auto& s : missing) m += " " + s + ";";
   m.pop_back();
-  return make_error(m);
+  return unsupported_error(m);
 }
 
 std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
@@ -288,7 +287,7 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
   if (!config) return "# qemu toucher cannot run this cell: " + config.error().message + "\n";
   std::string out = format_command_multiline(qemu_guest_command(*config));
   if (auto s = qemu_preflight(cell, o, caps, accel, sysfs_root); !s)
-    out += "# " + s.error().message + "\n";
+    out += "# " + s.error().describe() + "\n";
   return out;
 }
 
@@ -393,9 +392,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   }
   auto caps = cached_probe(o.qemu_binary);
   if (!caps) {
-    r.status = "unsupported";
-    r.message =
-        "unsupported: cannot probe QEMU '" + o.qemu_binary + "': " + caps.error().describe();
+    set_error(r, unsupported_error("cannot probe QEMU '" + o.qemu_binary +
+                                   "': " + caps.error().describe()));
     return;
   }
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
@@ -404,8 +402,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   r.extra["qemu_version_line"] = caps->version_line;
   r.extra["accel"] = accel;
   if (auto s = qemu_preflight(cell, o, *caps, accel, ctx.sysfs_root); !s) {
-    r.status = "unsupported";
-    r.message = s.error().message;
+    set_error(r, s.error());
     return;
   }
 
@@ -469,8 +466,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   r.extra["initramfs_bytes"] = image->bytes.size();
   auto config = qemu_guest_config_for(cell, o, *caps, accel, paths);
   if (!config) {
-    r.status = "unsupported";
-    r.message = "unsupported: " + config.error().message;
+    set_error(r, unsupported_error(config.error().message));
     return;
   }
   auto argv = qemu_guest_command(*config);
@@ -545,7 +541,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     }
   };
   auto fail = [&](const std::string& message) {
-    r.status = "failed";
+    r.status = RunStatus::kFailed;
     r.message = message;
     if (!agent_log.empty()) r.extra["agent_log"] = agent_log;
     qemu.stop(std::chrono::milliseconds(0));
@@ -612,7 +608,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   go.thp = thp_mode_name(ctx.populate.thp);
   if (auto s = check_go(go); !s) {
     fail(s.error().message + " (the guest agent's memory is anonymous)");
-    r.status = "unsupported";
+    r.status = RunStatus::kUnsupported;
     return;
   }
   bool agent_runs_it = std::find(hello->workloads.begin(), hello->workloads.end(), ctx.workload) !=
@@ -722,7 +718,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
 
   r.verdict =
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
-  r.status = "ok";
+  r.status = RunStatus::kOk;
 }
 
 }  // namespace
@@ -757,8 +753,7 @@ RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::stri
     work.path = tmpl;
     run_into(r, cell, ctx, options, work.path);
   }
-  if (r.status != "ok" && r.status != "unsupported" && !work.path.empty() &&
-      !r.extra.contains("serial_log")) {
+  if (r.status == RunStatus::kFailed && !work.path.empty() && !r.extra.contains("serial_log")) {
     keep_logs(r, ctx, work.path);
   }
   r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();

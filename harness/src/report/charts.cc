@@ -137,10 +137,11 @@ Result<std::string> read_bounded_file(const std::string& path, size_t limit) {
   if (!fd.valid()) return errno_error("open " + path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return errno_error("stat " + path);
-  if (!S_ISREG(st.st_mode)) return make_error(path + ": not a regular file");
+  if (!S_ISREG(st.st_mode)) return make_error(path + ": not a regular file", ErrorKind::kBadInput);
   if (static_cast<uint64_t>(st.st_size) > limit)
-    return make_error(path + ": " + std::to_string(st.st_size) + " bytes, more than " +
-                      std::to_string(limit));
+    return make_error(
+        path + ": " + std::to_string(st.st_size) + " bytes, more than " + std::to_string(limit),
+        ErrorKind::kBadInput);
   std::string out(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < out.size()) {
@@ -158,7 +159,8 @@ Result<ChartIndex> read_chart_index(const std::string& plots_dir) {
   auto text = read_bounded_file(plots_dir + "/charts.json", kIndexLimit);
   if (!text) return text.error();
   auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return make_error(plots_dir + "/charts.json: not a JSON object");
+  if (!j.is_object())
+    return make_error(plots_dir + "/charts.json: not a JSON object", ErrorKind::kBadInput);
   ChartIndex index;
   index.headline_cell = bounded_text(j, "headline_cell", 200);
   index.headline_why = bounded_text(j, "headline_why", 600);
@@ -176,9 +178,10 @@ Result<CommandOutput> run_plot_script(const std::vector<std::string>& dirs,
                                       const std::string& out_dir) {
   std::string python = plots_python(), script = plots_script();
   if (::access(script.c_str(), R_OK) != 0)
-    return make_error("the chart script is not at " + script + " (set MEMPLACE_PLOTS_DIR)");
+    return make_error("the chart script is not at " + script + " (set MEMPLACE_PLOTS_DIR)",
+                      ErrorKind::kEnvironment);
   if (::access(python.c_str(), X_OK) != 0)
-    return make_error(python + " is missing; " + kHowToGetCharts);
+    return make_error(python + " is missing; " + kHowToGetCharts, ErrorKind::kEnvironment);
   std::vector<std::string> argv = {python, script};
   argv.insert(argv.end(), dirs.begin(), dirs.end());
   argv.insert(argv.end(), {"--out", out_dir});
@@ -192,10 +195,12 @@ Result<ChartIndex> draw_charts(const std::vector<std::string>& dirs, const std::
   // The script's own warnings (skipped lines, charts with nothing to draw) go to the user.
   if (!run->err.empty()) std::fprintf(stderr, "%s", run->err.c_str());
   if (run->exit_code == 3 && run->err.find("matplotlib") != std::string::npos)
-    return make_error("matplotlib is not installed for " + python + "; " + kHowToGetCharts);
+    return make_error("matplotlib is not installed for " + python + "; " + kHowToGetCharts,
+                      ErrorKind::kEnvironment);
   if (run->exit_code != 0)
     return make_error("the chart script failed (exit " + std::to_string(run->exit_code) +
-                      "): " + last_line(run->err));
+                          "): " + last_line(run->err),
+                      run->exit_code == 2 ? ErrorKind::kBadInput : ErrorKind::kFailed);
   return read_chart_index(out_dir);
 }
 

@@ -11,16 +11,16 @@
 namespace memplace {
 namespace {
 
-bool is_unhonoured(const std::string& state) {
-  return state == "not honoured" || state == "mixed";
+bool is_unhonoured(CellState state) {
+  return state == CellState::kNotHonoured || state == CellState::kMixed;
 }
 
-std::string classify(const CompareSide& base, const CompareSide& side) {
-  if (!base.present) return side.present ? "new" : "";
-  if (!side.present) return "missing";
-  if (base.state == "honoured" && is_unhonoured(side.state)) return "regression";
-  if (is_unhonoured(base.state) && side.state == "honoured") return "fix";
-  return base.state == side.state ? "same" : "changed";
+Change classify(const CompareSide& base, const CompareSide& side) {
+  if (!base.present) return side.present ? Change::kNew : Change::kNone;
+  if (!side.present) return Change::kMissing;
+  if (base.state == CellState::kHonoured && is_unhonoured(side.state)) return Change::kRegression;
+  if (is_unhonoured(base.state) && side.state == CellState::kHonoured) return Change::kFix;
+  return base.state == side.state ? Change::kSame : Change::kChanged;
 }
 
 std::string joined(const std::set<std::string>& items) {
@@ -66,6 +66,26 @@ std::string cell_match_key(const RunRecord& r) {
          std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
 }
 
+std::string change_name(Change change) {
+  switch (change) {
+    case Change::kNone:
+      return "";
+    case Change::kSame:
+      return "same";
+    case Change::kRegression:
+      return "regression";
+    case Change::kFix:
+      return "fix";
+    case Change::kChanged:
+      return "changed";
+    case Change::kNew:
+      return "new";
+    case Change::kMissing:
+      break;
+  }
+  return "missing";
+}
+
 CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels) {
   CompareResult out;
@@ -103,7 +123,7 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
           cell.toucher = r->toucher;
           cell.size_bytes = r->size_bytes;
         }
-        if (r->status == "ok")
+        if (r->status == RunStatus::kOk)
           for (int n : view::split_nodes(*r)) nodes.insert(n);
       }
       cell.sides.push_back(fold_side(runs));
@@ -136,10 +156,10 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs) {
 }
 
 bool has_regression(const CompareResult& r) {
-  return count_changes(r, "regression") > 0;
+  return count_changes(r, Change::kRegression) > 0;
 }
 
-int count_changes(const CompareResult& r, const std::string& change) {
+int count_changes(const CompareResult& r, Change change) {
   int n = 0;
   for (const CellComparison& c : r.cells)
     for (const CompareSide& s : c.sides) n += s.change == change;

@@ -10,25 +10,30 @@
 #include <vector>
 
 #include "base/result.h"
-#include "experiment/run_record.h"
 #include "base/stats.h"
+#include "experiment/run_record.h"
+#include "report/record_view.h"
 
 namespace memplace {
+
+using view::CellState;
+
+// What a side did to a cell against the baseline. kNone is the baseline itself.
+enum class Change { kNone, kSame, kRegression, kFix, kChanged, kNew, kMissing };
+// "" for kNone, else "same", "regression", "fix", "changed", "new", "missing".
+std::string change_name(Change change);
 
 // One dir's view of one cell, folded over its repeats.
 struct CompareSide {
   bool present = false;
   int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
   std::map<int, double> split;  // fraction of pages per node, summed over ok repeats
-  // "honoured" | "not honoured" | "mixed" | "no verdict" | "unsupported" | "failed" | "absent"
-  std::string state = "absent";
+  CellState state = CellState::kAbsent;
   std::string kernel;                    // kernels seen for this cell, comma-joined
   std::string message;                   // first unsupported/failed message
   std::vector<double> populate_seconds;  // ok repeats
   double populate_mean = 0, populate_stddev = 0;
-  // Against the baseline (empty for the baseline itself):
-  // "same" | "regression" | "fix" | "changed" | "new" | "missing".
-  std::string change;
+  Change change = Change::kNone;             // against the baseline
   std::optional<WelchResult> populate_test;  // this side's times against the baseline's
 };
 
@@ -63,7 +68,7 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs);
 
 // honoured -> not honoured (or mixed) on any cell of any non-baseline side.
 bool has_regression(const CompareResult& r);
-int count_changes(const CompareResult& r, const std::string& change);
+int count_changes(const CompareResult& r, Change change);
 
 std::string render_compare_markdown(const CompareResult& r);
 std::string render_compare_csv(const CompareResult& r);

@@ -13,8 +13,9 @@ using view::md_cell;
 
 std::string side_md(const CompareSide& s, const std::vector<int>& nodes) {
   if (!s.present) return "absent";
-  if (s.ok == 0) return s.state;
-  std::string state = s.state == "not honoured" ? "**not honoured**" : s.state;
+  if (s.ok == 0) return cell_state_name(s.state);
+  std::string state =
+      s.state == CellState::kNotHonoured ? "**not honoured**" : cell_state_name(s.state);
   std::string out = view::split_text(s.split, nodes) + " " + state;
   if (s.judged > 0) out += " (" + std::to_string(s.honored) + "/" + std::to_string(s.judged) + ")";
   if (s.failed + s.unsupported > 0)
@@ -22,9 +23,10 @@ std::string side_md(const CompareSide& s, const std::vector<int>& nodes) {
   return out;
 }
 
-std::string change_md(const std::string& change) {
-  if (change == "regression" || change == "fix") return "**" + change + "**";
-  return change;
+std::string change_md(Change change) {
+  if (change == Change::kRegression || change == Change::kFix)
+    return "**" + change_name(change) + "**";
+  return change_name(change);
 }
 
 std::string populate_md(const CompareSide& s) {
@@ -54,7 +56,7 @@ std::string split_nodes_text(const std::vector<int>& nodes) {
   return out.empty() ? "-" : out;
 }
 
-void list_changes(std::string& out, const CompareResult& r, const std::string& change,
+void list_changes(std::string& out, const CompareResult& r, Change change,
                   const std::string& heading) {
   std::string items;
   for (const CellComparison& c : r.cells) {
@@ -84,14 +86,14 @@ std::string render_compare_markdown(const CompareResult& r) {
     if (s < r.dirs.size()) out += "`" + r.dirs[s] + "`, ";
     out += "kernel " + (r.kernels[s].empty() ? std::string("unknown") : r.kernels[s]) + "\n";
   }
-  out += "\n**" + std::to_string(count_changes(r, "regression")) + " regression(s), " +
-         std::to_string(count_changes(r, "fix")) + " fix(es)**; " +
-         std::to_string(count_changes(r, "same")) + " same, " +
-         std::to_string(count_changes(r, "changed")) + " changed, " +
-         std::to_string(count_changes(r, "new")) + " new, " +
-         std::to_string(count_changes(r, "missing")) + " missing.\n\n";
-  list_changes(out, r, "regression", "Regressions");
-  list_changes(out, r, "fix", "Fixes");
+  out += "\n**" + std::to_string(count_changes(r, Change::kRegression)) + " regression(s), " +
+         std::to_string(count_changes(r, Change::kFix)) + " fix(es)**; " +
+         std::to_string(count_changes(r, Change::kSame)) + " same, " +
+         std::to_string(count_changes(r, Change::kChanged)) + " changed, " +
+         std::to_string(count_changes(r, Change::kNew)) + " new, " +
+         std::to_string(count_changes(r, Change::kMissing)) + " missing.\n\n";
+  list_changes(out, r, Change::kRegression, "Regressions");
+  list_changes(out, r, Change::kFix, "Fixes");
 
   out +=
       "## Cells\n\nSplit: percent of pages per node over the nodes in \"split over\", summed "
@@ -182,8 +184,8 @@ std::string render_compare_csv(const CompareResult& r) {
            side.ok ? view::split_text(side.split, c.split_nodes) : "",
            std::to_string(side.honored),
            std::to_string(side.judged),
-           side.state,
-           side.change,
+           cell_state_name(side.state),
+           change_name(side.change),
            std::to_string(side.populate_seconds.size()),
            has_times ? fixed(side.populate_mean, 6) : "",
            has_times ? fixed(side.populate_stddev, 6) : "",
@@ -212,23 +214,24 @@ nlohmann::json compare_to_json(const CompareResult& r) {
              {"p_value", t.p_value},
              {"significant", t.p_value < r.alpha}};
       }
-      sides.push_back({{"label", r.labels[s]},
-                       {"present", side.present},
-                       {"kernel", side.kernel},
-                       {"runs", side.runs},
-                       {"ok", side.ok},
-                       {"unsupported", side.unsupported},
-                       {"failed", side.failed},
-                       {"honored_runs", side.honored},
-                       {"judged_runs", side.judged},
-                       {"state", side.state},
-                       {"split", node_split_json(side.split)},
-                       {"change", side.change.empty() ? json() : json(side.change)},
-                       {"populate_seconds", side.populate_seconds},
-                       {"populate_mean", side.populate_mean},
-                       {"populate_stddev", side.populate_stddev},
-                       {"populate_test", w},
-                       {"message", side.message}});
+      sides.push_back(
+          {{"label", r.labels[s]},
+           {"present", side.present},
+           {"kernel", side.kernel},
+           {"runs", side.runs},
+           {"ok", side.ok},
+           {"unsupported", side.unsupported},
+           {"failed", side.failed},
+           {"honored_runs", side.honored},
+           {"judged_runs", side.judged},
+           {"state", cell_state_name(side.state)},
+           {"split", node_split_json(side.split)},
+           {"change", side.change == Change::kNone ? json() : json(change_name(side.change))},
+           {"populate_seconds", side.populate_seconds},
+           {"populate_mean", side.populate_mean},
+           {"populate_stddev", side.populate_stddev},
+           {"populate_test", w},
+           {"message", side.message}});
     }
     cells.push_back({{"cell_key", c.cell_key},
                      {"policy", c.policy},
@@ -245,8 +248,8 @@ nlohmann::json compare_to_json(const CompareResult& r) {
           {"dirs", r.dirs},
           {"kernels", r.kernels},
           {"alpha", r.alpha},
-          {"regressions", count_changes(r, "regression")},
-          {"fixes", count_changes(r, "fix")},
+          {"regressions", count_changes(r, Change::kRegression)},
+          {"fixes", count_changes(r, Change::kFix)},
           {"cells", cells},
           {"warnings", r.warnings}};
 }

@@ -105,7 +105,7 @@ std::string md_cell(const std::string& s) {
 void CellFold::add(const RunRecord& r) {
   if (!first) first = &r;
   ++runs;
-  if (r.status == "ok") {
+  if (r.status == RunStatus::kOk) {
     ++ok;
     populate_seconds.push_back(r.populate_seconds);
     for (const auto& [node, p] : r.placement_pages) pages[node] += p;
@@ -116,7 +116,7 @@ void CellFold::add(const RunRecord& r) {
     }
     return;
   }
-  (r.status == "unsupported" ? unsupported : failed) += 1;
+  (r.status == RunStatus::kUnsupported ? unsupported : failed) += 1;
   if (message.empty()) message = r.message;
 }
 
@@ -132,11 +132,31 @@ std::map<int, double> CellFold::split() const {
   return out;
 }
 
-std::string CellFold::state() const {
-  if (ok == 0) return failed ? "failed" : "unsupported";
-  if (judged == 0) return "no verdict";
-  if (honored == judged) return "honoured";
-  return honored == 0 ? "not honoured" : "mixed";
+std::string cell_state_name(CellState state) {
+  switch (state) {
+    case CellState::kHonoured:
+      return "honoured";
+    case CellState::kNotHonoured:
+      return "not honoured";
+    case CellState::kMixed:
+      return "mixed";
+    case CellState::kNoVerdict:
+      return "no verdict";
+    case CellState::kUnsupported:
+      return "unsupported";
+    case CellState::kFailed:
+      return "failed";
+    case CellState::kAbsent:
+      break;
+  }
+  return "absent";
+}
+
+CellState CellFold::state() const {
+  if (ok == 0) return failed ? CellState::kFailed : CellState::kUnsupported;
+  if (judged == 0) return CellState::kNoVerdict;
+  if (honored == judged) return CellState::kHonoured;
+  return honored == 0 ? CellState::kNotHonoured : CellState::kMixed;
 }
 
 double CellFold::populate_mean() const {

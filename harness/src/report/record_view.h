@@ -12,6 +12,19 @@
 
 namespace memplace::view {
 
+// What the repeats of one cell came to, judged together.
+enum class CellState {
+  kHonoured,
+  kNotHonoured,
+  kMixed,
+  kNoVerdict,
+  kUnsupported,
+  kFailed,
+  kAbsent
+};
+// "honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent".
+std::string cell_state_name(CellState state);
+
 // "0-1", "0,2", "0-2,5"; "-" for an empty list (default/local policies).
 std::string nodes_text(const std::vector<int>& nodes);
 
@@ -55,8 +68,7 @@ struct CellFold {
   void add(const RunRecord& r);
   // Fraction per node of the pages summed over ok repeats.
   std::map<int, double> split() const;
-  // "honoured", "not honoured", "mixed", "unsupported", "failed", "no verdict".
-  std::string state() const;
+  CellState state() const;  // never kAbsent: a fold has at least one run
   double populate_mean() const;
 };
 

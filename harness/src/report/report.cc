@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <set>
 
+#include "experiment/matrix.h"
 #include "experiment/results.h"
 #include "report/record_view.h"
 
@@ -39,16 +40,11 @@ std::string row_key(const RunRecord& r) {
 
 std::string summary_cell_md(const view::CellFold& c, const std::vector<int>& nodes) {
   if (c.runs == 0) return "";
-  std::string st = c.state();
-  if (c.ok == 0) return st;
+  const view::CellState st = c.state();
+  if (c.ok == 0) return view::cell_state_name(st);
   std::string out = view::split_text(c.split(), nodes) + " ";
-  if (st == "not honoured")
-    out += "**NOT honoured**";
-  else if (st == "mixed")
-    out += "mixed";
-  else
-    out += st;
-  if (c.judged > 1 || st == "mixed")
+  out += st == view::CellState::kNotHonoured ? "**NOT honoured**" : view::cell_state_name(st);
+  if (c.judged > 1 || st == view::CellState::kMixed)
     out += " (" + std::to_string(c.honored) + "/" + std::to_string(c.judged) + ")";
   int bad = c.failed + c.unsupported;
   if (bad) out += ", " + std::to_string(bad) + " not run";
@@ -113,8 +109,9 @@ void render_run_md(std::string& out, const RunRecord& r) {
   out += "#### " + r.run_id + ": " + r.policy + " " + view::nodes_text(r.nodes) + " / " +
          r.backing + " / repeat " + std::to_string(r.repeat) + "\n\n";
   out += "- cell: `" + r.cell_key + "`\n";
-  if (r.status != "ok") {
-    out += "- status: **" + r.status + "**: " + md_cell(r.message) + "\n\n";
+  if (r.status != RunStatus::kOk) {
+    out += "- status: **" + std::string(run_status_name(r.status)) + "**: " + md_cell(r.message) +
+           "\n\n";
     return;
   }
   out += "- status: ok";
@@ -217,7 +214,7 @@ SummaryGrid summarise(const std::vector<const RunRecord*>& runs) {
     std::string key = row_key(*r);
     if (std::find(s.rows.begin(), s.rows.end(), key) == s.rows.end()) s.rows.push_back(key);
     s.cells[{key, r->backing}].add(*r);
-    if (r->status == "ok")
+    if (r->status == RunStatus::kOk)
       for (int n : view::split_nodes(*r)) nodes.insert(n);
   }
   s.split_nodes.assign(nodes.begin(), nodes.end());
@@ -232,18 +229,12 @@ const view::CellFold* SummaryGrid::find(const std::string& row, const std::strin
 std::string render_report_markdown(const std::vector<RunRecord>& runs, const std::string& title,
                                    const std::string& charts_md) {
   std::string out = "# " + title + "\n\n";
-  int ok = 0, unsupported = 0, failed = 0;
-  for (const RunRecord& r : runs) {
-    if (r.status == "ok")
-      ++ok;
-    else if (r.status == "unsupported")
-      ++unsupported;
-    else
-      ++failed;
-  }
+  MatrixSummary tally;
+  for (const RunRecord& r : runs) tally.count(r);
   auto groups = runs_by_kernel(runs);
-  out += std::to_string(runs.size()) + " runs: " + std::to_string(ok) + " ok, " +
-         std::to_string(unsupported) + " unsupported, " + std::to_string(failed) + " failed";
+  out += std::to_string(runs.size()) + " runs: " + std::to_string(tally.ok) + " ok, " +
+         std::to_string(tally.unsupported) + " unsupported, " + std::to_string(tally.failed) +
+         " failed";
   out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) + " kernels.\n\n" : ".\n\n";
   out += charts_md;
   for (const auto& [kernel, group] : groups) {
@@ -284,7 +275,7 @@ std::string render_runs_csv(const std::vector<RunRecord>& runs) {
                               "samples_file"});
   for (const RunRecord& r : runs) {
     std::vector<int> nodes = view::split_nodes(r);
-    bool ok = r.status == "ok";
+    bool ok = r.status == RunStatus::kOk;
     out += csv_line({r.run_id,
                      r.cell_key,
                      std::to_string(r.repeat),
@@ -297,7 +288,7 @@ std::string render_runs_csv(const std::vector<RunRecord>& runs) {
                      std::to_string(r.size_bytes),
                      std::to_string(r.threads),
                      r.cpu_node ? std::to_string(*r.cpu_node) : "",
-                     r.status,
+                     run_status_name(r.status),
                      r.message,
                      ok ? view::nodes_text(nodes) : "",
                      ok ? view::split_text(view::measured_split(r), nodes) : "",
@@ -333,8 +324,9 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
                          std::to_string(c.ok), std::to_string(c.unsupported),
                          std::to_string(c.failed), c.ok ? view::nodes_text(s.split_nodes) : "",
                          c.ok ? view::split_text(c.split(), s.split_nodes) : "",
-                         std::to_string(c.honored), std::to_string(c.judged), c.state(),
-                         c.ok ? fixed(c.populate_mean(), 6) : "", c.message});
+                         std::to_string(c.honored), std::to_string(c.judged),
+                         view::cell_state_name(c.state()), c.ok ? fixed(c.populate_mean(), 6) : "",
+                         c.message});
       }
     }
   }

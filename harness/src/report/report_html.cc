@@ -25,11 +25,13 @@ std::string state_class(std::string state) {
   return state;
 }
 
-std::string state_html(const std::string& state) {
-  std::string mark = state == "honoured"                             ? "\u2713 "
-                     : (state == "not honoured" || state == "mixed") ? "\u2717 "
-                                                                     : "";
-  return "<span class=\"" + state_class(state) + "\">" + mark + esc(state) + "</span>";
+std::string state_html(view::CellState state) {
+  using view::CellState;
+  std::string name = view::cell_state_name(state);
+  std::string mark = state == CellState::kHonoured                                    ? "\u2713 "
+                     : state == CellState::kNotHonoured || state == CellState::kMixed ? "\u2717 "
+                                                                                      : "";
+  return "<span class=\"" + state_class(name) + "\">" + mark + esc(name) + "</span>";
 }
 
 std::string side_html(const CompareSide& side, const std::vector<int>& nodes) {
@@ -72,7 +74,7 @@ CellRecords records_by_cell(const ReportPage& page) {
 const RunRecord* table_run(const std::vector<const RunRecord*>& runs) {
   const RunRecord* best = nullptr;
   for (const RunRecord* r : runs)
-    if (r->status == "ok" && !r->meminfo_before.empty() && !r->meminfo_after.empty() &&
+    if (r->status == RunStatus::kOk && !r->meminfo_before.empty() && !r->meminfo_after.empty() &&
         (!best || r->repeat < best->repeat))
       best = r;
   return best;
@@ -117,12 +119,14 @@ std::string kernels_table(const ReportPage& page, const CompareResult& cmp) {
     const auto& records = page.kernels[k].records;
     int ok = 0, unsupported = 0, failed = 0, cells[3] = {0, 0, 0};
     for (const RunRecord& r : records)
-      (r.status == "ok" ? ok : r.status == "unsupported" ? unsupported : failed) += 1;
+      (r.status == RunStatus::kOk            ? ok
+       : r.status == RunStatus::kUnsupported ? unsupported
+                                             : failed) += 1;
     for (const CellComparison& c : cmp.cells) {
-      const std::string& st = c.sides[k].state;
-      if (st == "honoured") ++cells[0];
-      if (st == "not honoured") ++cells[1];
-      if (st == "mixed") ++cells[2];
+      view::CellState st = c.sides[k].state;
+      if (st == view::CellState::kHonoured) ++cells[0];
+      if (st == view::CellState::kNotHonoured) ++cells[1];
+      if (st == view::CellState::kMixed) ++cells[2];
     }
     std::string where = records.empty() ? "" : records.front().environment.kind;
     if (!records.empty() && !records.front().environment.accel.empty())
@@ -144,7 +148,7 @@ std::string changes_list(const ReportPage& page, const CompareResult& cmp) {
   int fixes = 0, regressions = 0, same = 0, other = 0;
   for (const CellComparison& c : cmp.cells)
     for (size_t s = 1; s < c.sides.size(); ++s) {
-      const std::string& change = c.sides[s].change;
+      std::string change = change_name(c.sides[s].change);
       if (change == "same") ++same;
       if (change != "fix" && change != "regression") {
         other += change != "same";
@@ -217,7 +221,7 @@ std::string cell_article(const ReportPage& page, const CellComparison& cell,
   std::string verdicts, tables, marks;
   for (size_t k = 0; k < page.kernels.size(); ++k) {
     const CompareSide& side = cell.sides[k];
-    std::string change = k ? side.change : "";
+    std::string change = k ? change_name(side.change) : "";
     bool marked = change == "fix" || change == "regression";
     if (marked && marks.find(change) == std::string::npos) marks += " " + change;
     verdicts += "<p" + (marked ? " class=\"" + change + "\"" : std::string()) + ">" +

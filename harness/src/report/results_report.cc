@@ -132,7 +132,7 @@ Status write_html(const std::string& dir, const std::vector<std::string>& kernel
 Result<std::vector<std::string>> find_kernel_dirs(const std::string& dir) {
   if (is_regular(dir + "/runs.jsonl")) return std::vector<std::string>{};
   DIR* d = ::opendir(dir.c_str());
-  if (!d) return errno_error("open " + dir);
+  if (!d) return errno_error("open " + dir, ErrorKind::kBadInput);
   std::vector<std::pair<std::string, std::string>> found;  // (first start, name)
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
@@ -145,7 +145,8 @@ Result<std::vector<std::string>> find_kernel_dirs(const std::string& dir) {
     found.emplace_back(first_start(dir + "/" + name), name);
   }
   ::closedir(d);
-  if (found.empty()) return make_error(dir + ": no runs.jsonl here or in its subdirectories");
+  if (found.empty())
+    return make_error(dir + ": no runs.jsonl here or in its subdirectories", ErrorKind::kBadInput);
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
   for (auto& f : found) out.push_back(std::move(f.second));

@@ -1,15 +1,16 @@
 #include "report/testbed_report.h"
 
-#include "experiment/results.h"
 #include "report/compare.h"
 #include "report/report.h"
+#include "experiment/results.h"
 
 namespace memplace {
 
 namespace {
 
 std::string verdict_word(const RunRecord& r) {
-  if (r.status != "ok") return r.status + (r.message.empty() ? "" : ": " + r.message);
+  if (r.status != RunStatus::kOk)
+    return run_status_name(r.status) + (r.message.empty() ? "" : ": " + r.message);
   if (!r.verdict) return "no verdict";
   return r.verdict->honored ? "honoured" : "not honoured";
 }
@@ -41,7 +42,7 @@ std::string render_testbed_report(const std::string& title,
       any = true;
       md += "- `" + r.cell_key + "` repeat " + std::to_string(r.repeat) + ": " + verdict_word(r) +
             "\n\n";
-      if (r.status == "ok") md += "```\n" + format_memused_table(r) + "```\n\n";
+      if (r.status == RunStatus::kOk) md += "```\n" + format_memused_table(r) + "```\n\n";
     }
     if (!any) md += "No interleave/guest_memfd run in this matrix.\n\n";
   }

@@ -167,7 +167,7 @@ std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
 RunRecord testbed_failed_record(const Cell& cell, const std::string& run_id,
                                 const std::string& message, const Environment& env) {
   RunRecord r = record_for_cell(cell, run_id, env);
-  r.status = "failed";
+  r.status = RunStatus::kFailed;
   r.message = message;
   r.extra = {{"testbed", "no record from the guest"}};
   return r;
@@ -216,6 +216,7 @@ using Clock = std::chrono::steady_clock;
 struct KernelRun {
   KernelFiles files;
   std::string dir;
+  double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
 std::string self_exe() {
@@ -397,14 +398,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         received.insert({rec->cell_key, rec->repeat});
         ++records;
-        if (rec->status == "ok") {
-          ++summary.ok;
-          if (rec->verdict && !rec->verdict->honored) ++summary.not_honored;
-        } else if (rec->status == "unsupported") {
-          ++summary.unsupported;
-        } else {
-          ++summary.failed;
-        }
+        summary.count(*rec);
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
         break;
       }
@@ -455,10 +449,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     for (size_t i : missing) {
       char id[16];
       std::snprintf(id, sizeof id, "f%04zu", i + 1);
-      if (auto s = writer->append(testbed_failed_record(cells[i], id, why, env)); !s) {
-        return s.error();
-      }
-      ++summary.failed;
+      RunRecord failed = testbed_failed_record(cells[i], id, why, env);
+      if (auto s = writer->append(failed); !s) return s.error();
+      summary.count(failed);
     }
     say(std::to_string(missing.size()) + " runs failed: " + outcome);
   }
@@ -467,6 +460,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   say(wall);
 
   manifest["status"] = outcome;
+  manifest["fetch_seconds"] = k.fetch_seconds;
   manifest["boot_seconds"] = boot_seconds;
   manifest["wall_seconds"] = session->wall_seconds;
   manifest["qemu_exit_status"] = session->exit_status;
@@ -507,9 +501,11 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   std::vector<KernelRun> runs;
   std::set<std::string> labels;
   for (const auto& kernel : tb.kernels) {
+    auto fetch_start = Clock::now();
     auto files = fetch_kernel(kernel, tb.modules_dir, fetch);
     if (!files) return files.error();
     KernelRun k{*files, ""};
+    k.fetch_seconds = std::chrono::duration<double>(Clock::now() - fetch_start).count();
     std::string label = k.files.label;
     for (int n = 2; labels.count(label); ++n) label = k.files.label + "-" + std::to_string(n);
     labels.insert(label);

@@ -60,12 +60,12 @@ class HostToucher : public Toucher {
     auto cpus = choose_cpus(root_, cell.cpu_node, cell.threads);
     if (!cpus) return cpus.error();
     if (opts_.method && !populate_method_applies(*opts_.method, mapping.fd() >= 0))
-      return make_error("unsupported: populate method " + populate_method_name(*opts_.method) +
-                        " needs a backing file");
+      return unsupported_error("populate method " + populate_method_name(*opts_.method) +
+                               " needs a backing file");
     bool thp_advised = false;
     if (opts_.thp != ThpMode::kAuto || kernel_would_take_thp_advice(root_, cell.backing)) {
       auto advised = apply_thp_mode(opts_.thp, mapping.addr(), mapping.size());
-      if (!advised) return make_error("unsupported: THP on: " + advised.error().describe());
+      if (!advised) return unsupported_error("THP on: " + advised.error().describe());
       thp_advised = *advised;
     }
     auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);
@@ -115,9 +115,10 @@ class HostToucher : public Toucher {
       std::snprintf(progress, sizeof progress, ": populated %.1f of %.1f MiB",
                     total_done / 1048576.0, mapping.size() / 1048576.0);
       return make_error(timed_out_message("host", timeout) + progress +
-                        " (the deadline is checked between " +
-                        std::to_string(kPopulateChunkBytes >> 20) +
-                        " MiB chunks; one populate call is not interrupted)");
+                            " (the deadline is checked between " +
+                            std::to_string(kPopulateChunkBytes >> 20) +
+                            " MiB chunks; one populate call is not interrupted)",
+                        ErrorKind::kTimeout);
     }
     stats.method.clear();
     for (const auto& m : methods) {

@@ -56,11 +56,17 @@ std::optional<int> resolve_cpu_node(const Cell& cell, const std::string& root,
   return std::nullopt;
 }
 
-std::unique_ptr<Toucher> toucher_for(const std::string& name, const RunContext& ctx) {
+std::unique_ptr<Toucher> toucher_for(ToucherKind kind, const RunContext& ctx) {
   std::optional<std::chrono::milliseconds> timeout;
   if (ctx.toucher_timeout_s) timeout = std::chrono::seconds(*ctx.toucher_timeout_s);
-  if (name == "host") return make_host_toucher(ctx.sysfs_root, ctx.populate, timeout);
-  if (name == "vcpu") return make_vcpu_toucher(ctx.sysfs_root, timeout);
+  switch (kind) {
+    case ToucherKind::kHost:
+      return make_host_toucher(ctx.sysfs_root, ctx.populate, timeout);
+    case ToucherKind::kVcpu:
+      return make_vcpu_toucher(ctx.sysfs_root, timeout);
+    case ToucherKind::kQemu:
+      break;
+  }
   return nullptr;
 }
 
@@ -102,8 +108,8 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 
   auto toucher = toucher_for(cell.toucher, ctx);
   if (!toucher) {
-    r.status = "unsupported";
-    r.message = "toucher '" + cell.toucher + "' does not run on a host mapping";
+    r.status = RunStatus::kUnsupported;
+    r.message = "toucher '" + toucher_name(cell.toucher) + "' does not run on a host mapping";
     return;
   }
   refresh_vm_stats(ctx.sysfs_root);
@@ -116,15 +122,15 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 
   auto mapping = create_backing(cell.backing, cell.size_bytes);
   if (!mapping) {
-    r.status =
-        is_unsupported_backing_error(cell.backing, mapping.error()) ? "unsupported" : "failed";
+    r.status = is_unsupported_backing_error(cell.backing, mapping.error()) ? RunStatus::kUnsupported
+                                                                           : RunStatus::kFailed;
     r.message = "creating " + r.backing + ": " + mapping.error().describe();
     return;
   }
   if (auto s = apply_policy(mapping->addr(), mapping->size(), cell.policy, cell.nodes); !s) {
     bool unsupported =
         s.error().err == EINVAL && !kernel_supports_policy(cell.policy, host_nodes->front());
-    r.status = unsupported ? "unsupported" : "failed";
+    r.status = unsupported ? RunStatus::kUnsupported : RunStatus::kFailed;
     r.message = s.error().describe();
     return;
   }
@@ -151,8 +157,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
     r.samples_file.clear();
   }
   if (!stats) {
-    const std::string& m = stats.error().message;
-    r.status = m.rfind("unsupported:", 0) == 0 ? "unsupported" : "failed";
+    r.status = run_status_for(stats.error());
     r.message = "touch: " + stats.error().describe();
     return;
   }
@@ -188,7 +193,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
 
   r.verdict =
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
-  r.status = "ok";
+  r.status = RunStatus::kOk;
   if (ctx.workload != "none") run_workload_into(r, cell, ctx, *mapping);
 }
 

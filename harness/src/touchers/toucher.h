@@ -31,14 +31,14 @@ class Toucher {
   virtual ~Toucher() = default;
   virtual std::string name() const = 0;
   // Faults in every page of `mapping` as `cell` says. The policy is already applied.
-  // An Error whose message starts with "unsupported:" means the kernel or host cannot do this
-  // cell at all; the runner records it as status "unsupported" rather than "failed".
+  // An Error of ErrorKind::kUnsupported means the kernel or host cannot do this cell at all; the
+  // runner records it as status "unsupported" rather than "failed".
   virtual Result<TouchStats> touch(const Cell& cell, Mapping& mapping) = 0;
 };
 
 // Every touch has a finite time limit (the spec's run.toucher_timeout_s, else
-// default_toucher_timeout(cell.size_bytes)); past it the toucher stops and returns an error whose
-// message says "timed out after N s", which the runner records as status "failed".
+// default_toucher_timeout(cell.size_bytes)); past it the toucher stops and returns an error of
+// ErrorKind::kTimeout whose message says "timed out after N s", recorded as status "failed".
 //
 // The default when a spec leaves it "auto": 120 s plus 60 s per GiB of the cell. Populating runs
 // at gigabytes per second on a real host and stays under a few seconds per GiB even in the TCG

@@ -37,10 +37,6 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-Error unsupported(const std::string& why, int err = 0) {
-  return Error{err, "unsupported: " + why};
-}
-
 // A mapping this file owns (boot slot memory, a vCPU's kvm_run page).
 class OwnedMap {
  public:
@@ -273,7 +269,7 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
     return {};
   }
   if (sys.check_extension(kvm::kCapUserMemory2) <= 0)
-    return unsupported("KVM_CAP_USER_MEMORY2 absent, so no guest_memfd memslot can be made");
+    return unsupported_error("KVM_CAP_USER_MEMORY2 absent, so no guest_memfd memslot can be made");
   // userspace_addr is the guest_memfd's own mmap, not just any legal address. KVM's selftests
   // pass NULL for an MMAP guest_memfd, expecting every fault to be served from the file, but
   // this host's KVM (6.18.44, PVM) faults guest accesses through userspace_addr: with an
@@ -292,7 +288,7 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
     const std::string what = "KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD on a " +
                              std::string("default-type VM");
     if (err == EINVAL || err == EOPNOTSUPP || err == ENOTTY)
-      return unsupported("this kernel refuses " + what, err);
+      return unsupported_error("this kernel refuses " + what, err);
     return Error{err, what};
   }
   return {};
@@ -358,7 +354,7 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   auto sys = KvmSystem::open();
   if (!sys) {
     if (sys.error().err == ENOENT || sys.error().err == ENODEV || sys.error().err == ENXIO)
-      return unsupported("no KVM (" + sys.error().describe() + ")", sys.error().err);
+      return unsupported_error("no KVM (" + sys.error().describe() + ")", sys.error().err);
     return sys.error();
   }
   const int run_size = ::ioctl(sys->fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -472,7 +468,7 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
     for (int i = 0; i < n; ++i)
       if (outcomes[i].stopped)
         msg += "; vCPU " + std::to_string(i) + " had not finished: " + vcpu_state(vcpus[i]);
-    return make_error(msg);
+    return make_error(msg, ErrorKind::kTimeout);
   }
 
   TouchStats stats;
