@@ -272,6 +272,7 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
     if (e.is_directory()) dirs.push_back(e.path());
   }
   EXPECT_TRUE(fs::exists(options.out_dir + "/report.md"));
+  EXPECT_TRUE(fs::exists(options.out_dir + "/report.html"));
   ASSERT_EQ(dirs.size(), 1u);
   std::string dir = dirs[0].string();
   EXPECT_EQ(dirs[0].filename().string().rfind("7.", 0), 0u) << dir;
