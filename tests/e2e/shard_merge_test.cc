@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "e2e/memplace_exec.h"
+#include "memplace_exec.h"
 #include "experiment/results.h"
 
 namespace memplace {
