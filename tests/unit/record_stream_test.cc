@@ -42,7 +42,7 @@ TEST(RecordStream, ClassifiesGuestLines) {
             GuestLine::Kind::kRecord);
   auto bad = classify_guest_line("{\"run_id\": ");
   EXPECT_EQ(bad.kind, GuestLine::Kind::kMalformed);
-  EXPECT_EQ(bad.error, "not JSON");
+  EXPECT_EQ(bad.error, "malformed JSON");
   EXPECT_EQ(classify_guest_line("[1,2]").kind, GuestLine::Kind::kMalformed);
   EXPECT_EQ(classify_guest_line("").kind, GuestLine::Kind::kMalformed);
 }
@@ -163,8 +163,13 @@ TEST(RecordStream, WriterLinesReadBackIntoTheKernelDir) {
   auto runs = RunsWriter::open(host + "/runs.jsonl");
   ASSERT_TRUE(runs.ok());
   std::vector<std::string> said;
-  RecordStreamReader reader(host, *runs, 2, RecordStreamReader::Clock::now(),
-                            [&](const std::string& s) { said.push_back(s); });
+  Cell cell;  // the cell of r and lost, asked for twice
+  cell.size_bytes = 4 << 20;
+  Cell again = cell;
+  again.repeat = 1;
+  ASSERT_EQ(cell_key(cell), r.cell_key);
+  RecordStreamReader reader({host, {cell, again}, {}, nullptr, RecordStreamReader::Clock::now()},
+                            *runs, [&](const std::string& s) { said.push_back(s); });
   std::istringstream lines(stream);
   for (std::string line; std::getline(lines, line);) reader.on_line(line);
   EXPECT_EQ(reader.records(), 2);
@@ -187,14 +192,14 @@ TEST(RecordStream, LogLinesOfAnyShapeAreNotedNotFatal) {
   auto runs = RunsWriter::open(host + "/runs.jsonl");
   ASSERT_TRUE(runs.ok());
   std::vector<std::string> said;
-  RecordStreamReader reader(host, *runs, 1, RecordStreamReader::Clock::now(),
+  RecordStreamReader reader({host, {}, {}, nullptr, RecordStreamReader::Clock::now()}, *runs,
                             [&](const std::string& s) { said.push_back(s); });
   reader.on_line(R"({"type":"log","message":"modules loaded"})");
   reader.on_line(R"({"type":"log","message":7})");
   reader.on_line(R"({"type":"end","exit_code":0})");
   ASSERT_EQ(said.size(), 2u);
   EXPECT_EQ(said[0], "guest: modules loaded");
-  EXPECT_EQ(said[1], R"(guest: {"message":7,"type":"log"})");
+  EXPECT_EQ(said[1], R"(guest: {"type":"log","message":7})");
   EXPECT_EQ(reader.notes().size(), 2u);
   EXPECT_TRUE(reader.saw_end());
   EXPECT_EQ(reader.guest_exit_code(), 0);

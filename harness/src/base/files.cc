@@ -58,11 +58,14 @@ Status write_file(const std::string& path, std::string_view content) {
 }
 
 Status write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
+  // A fresh name created exclusively: a symlink or file planted at a predictable NAME.tmp is
+  // never opened, let alone written through.
+  std::string tmp = path + ".tmp-XXXXXX";
   {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return errno_error("open " + tmp);
-    Status s = write_all(fd.get(), content, tmp);
+    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (!fd.valid()) return errno_error("create a temporary file next to " + path);
+    Status s = ::fchmod(fd.get(), 0644) == 0 ? Status() : errno_error("chmod " + tmp);
+    if (s) s = write_all(fd.get(), content, tmp);
     if (s && ::fsync(fd.get()) != 0) s = errno_error("fsync " + tmp);
     if (!s) {
       ::unlink(tmp.c_str());

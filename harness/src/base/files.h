@@ -19,8 +19,9 @@ Status write_all(int fd, std::string_view data, const std::string& what);
 // Creates or truncates `path` and writes `content`: for scratch files (a guest's initramfs).
 Status write_file(const std::string& path, std::string_view content);
 
-// Writes `content` to path.tmp, fsyncs, renames over `path` and syncs the directory: a reader
-// sees the old file or the new one, never a torn one.
+// Writes `content` to a temporary file created exclusively next to `path` (never through a
+// symlink), fsyncs, renames over `path` and syncs the directory: a reader sees the old file or
+// the new one, never a torn one.
 Status write_file_atomic(const std::string& path, const std::string& content);
 
 // mkdir -p; an existing directory is fine, an existing file is an error.

@@ -1,18 +1,23 @@
 // The matrix loop: results dir, manifest, resume, progress and interruption. Each finished run
 // is on disk (fsync-ed) before the next cell starts, so a crash or Ctrl-C loses at most the run
 // in flight.
-#include "experiment/matrix.h"
-
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <set>
 
+#include "base/bounded_read.h"
+#include "base/dir_lock.h"
+#include "base/nodelist.h"
+#include "experiment/host_identity.h"
+#include "experiment/placement_choice.h"
+#include "experiment/results.h"
+#include "experiment/matrix.h"
 #include "base/clock.h"
 #include "base/files.h"
 #include "base/stop_signals.h"
-#include "experiment/results.h"
-#include "kernel/probe.h"
 #include "kernel/sysfs.h"
 
 namespace memplace {
@@ -22,10 +27,6 @@ std::string hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "";
   return buf;
-}
-
-std::string run_key(const std::string& cell_key, int repeat) {
-  return cell_key + "#" + std::to_string(repeat);
 }
 
 std::string split_text(const RunRecord& r) {
@@ -50,15 +51,41 @@ void print_progress(size_t index, size_t total, const RunRecord& r) {
                verdict.c_str(), r.message.empty() ? "" : " — ", r.message.c_str());
 }
 
-// The runs an earlier, interrupted matrix left in the dir; refused unless resuming.
+// A merged dir (merge.h) names every host its runs came from. Resuming it adds this host's runs,
+// so this host joins the list and the merge's own keys stay.
+constexpr size_t kMaxManifestBytes = 64u << 20;
+void carry_merged_manifest(const std::string& dir, const RunContext& ctx, nlohmann::json& manifest) {
+  auto fd = open_dir(dir);
+  if (!fd) return;
+  auto text = read_file_at(fd->get(), "manifest.json", kMaxManifestBytes, dir + "/manifest.json");
+  if (!text) return;
+  auto prior = nlohmann::json::parse(*text, nullptr, false);
+  if (prior.is_discarded() || !prior.is_object() || !prior.contains("merged_from")) return;
+  for (const char* key : {"kind", "mode", "merged_from", "hosts"})
+    if (prior.contains(key)) manifest[key] = prior[key];
+  if (!manifest["hosts"].is_array()) manifest["hosts"] = nlohmann::json::array();
+  const Environment& env = ctx.environment;
+  if (!find_host(manifest["hosts"], env.hostname, env.topology_digest))
+    manifest["hosts"].push_back(host_identity_json(env, to_json(ctx.probe)));
+}
+
+// The runs an earlier, interrupted matrix left in the dir; refused unless resuming, and its torn
+// last line repaired when resuming.
 struct PriorRuns {
   std::set<std::string> done;  // run_key()s
-  size_t count = 0;
+  int last_id = 0;             // the highest run number in the dir
 };
 
-Result<PriorRuns> read_prior_runs(const std::string& runs_path, bool resume) {
+Result<PriorRuns> read_prior_runs(const std::string& dir, bool resume) {
+  const std::string runs_path = dir + "/runs.jsonl";
   PriorRuns prior;
+  prior.last_id = next_run_number(RunsFile{}, dir) - 1;
   if (::access(runs_path.c_str(), F_OK) != 0) return prior;
+  if (resume) {
+    auto repaired = repair_runs_tail(runs_path);
+    if (!repaired) return repaired.error();
+    if (!repaired->empty()) std::fprintf(stderr, "memplace: %s\n", repaired->c_str());
+  }
   auto runs = read_runs(runs_path);
   if (!runs) return runs.error();
   if (!resume && !runs->records.empty())
@@ -66,7 +93,7 @@ Result<PriorRuns> read_prior_runs(const std::string& runs_path, bool resume) {
                       " runs; pass --resume to finish it or choose a new --out");
   for (const auto& w : runs->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   for (const auto& r : runs->records) prior.done.insert(run_key(r.cell_key, r.repeat));
-  prior.count = runs->records.size();
+  prior.last_id = next_run_number(*runs, dir) - 1;
   return prior;
 }
 
@@ -84,6 +111,8 @@ Result<RunContext> make_context(const Spec& spec, const RunOptions& options) {
   ctx.populate.thp = spec.thp;
   ctx.workload = spec.workload;
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
+  ctx.placement_sources = spec.placement_sources;
+  ctx.trace_buffer_kib = spec.trace_buffer_kib;
   ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
@@ -92,19 +121,30 @@ Result<RunContext> make_context(const Spec& spec, const RunOptions& options) {
   }
   if (ctx.environment.hostname.empty()) ctx.environment.hostname = hostname();
   ctx.probe = run_probe(options.sysfs_root);
+  if (ctx.environment.topology_digest.empty())
+    ctx.environment.topology_digest = topology_digest(
+        ctx.environment.topology.is_null() ? to_json(ctx.probe.topology) : ctx.environment.topology);
   return ctx;
 }
 
 Manifest matrix_manifest(const Spec& spec, size_t cells, const RunOptions& options,
                          const RunContext& ctx) {
   Manifest m(options.out_dir, options.invocation, cells);
-  m.fields()["spec_name"] = spec.name;
-  m.fields()["spec_file"] = "spec.toml";
-  m.fields()["environment"] = {{"kind", ctx.environment.kind},
-                               {"kernel", ctx.environment.kernel},
-                               {"hostname", ctx.environment.hostname}};
-  m.fields()["probe"] = to_json(ctx.probe);
-  m.fields()["started_at"] = utc_now();
+  auto& f = m.fields();
+  f["spec_name"] = spec.name;
+  f["spec_file"] = "spec.toml";
+  f["environment"] = {{"kind", ctx.environment.kind},
+                      {"kernel", ctx.environment.kernel},
+                      {"hostname", ctx.environment.hostname},
+                      {"topology_digest", ctx.environment.topology_digest}};
+  f["probe"] = to_json(ctx.probe);
+  f["started_at"] = utc_now();
+  if (spec.shard)
+    f["shard"] = {{"index", spec.shard->index},
+                  {"count", spec.shard->count},
+                  {"runs", cells},
+                  {"matrix_runs", expand(spec).size()}};
+  if (options.resume) carry_merged_manifest(options.out_dir, ctx, f);
   return m;
 }
 
@@ -112,21 +152,24 @@ Manifest matrix_manifest(const Spec& spec, size_t cells, const RunOptions& optio
 Status run_cells(const std::vector<Cell>& cells, const RunContext& ctx, const RunOptions& options,
                  const PriorRuns& prior, RunsWriter& writer, MatrixSummary& summary) {
   StopSignalGuard signals;  // for the whole loop: a cell in flight finishes, then we stop
-  size_t next_id = prior.count;
+  int next_id = prior.last_id;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;
     const Cell& cell = cells[i];
-    if (prior.done.count(run_key(cell_key(cell), cell.repeat))) {
+    if (prior.done.count(run_key(cell))) {
       ++summary.skipped;
       continue;
     }
     char id[16];
-    std::snprintf(id, sizeof id, "r%04zu", ++next_id);
+    std::snprintf(id, sizeof id, "r%04d", ++next_id);
     RunRecord r = run_cell_with(options.runners, cell, ctx, id);
     if (auto s = writer.append(r); !s) return s;
     if (options.on_record) options.on_record(r, options.out_dir);
     summary.count(r);
     if (options.progress) print_progress(i + 1, cells.size(), r);
+    // Sources that worked yet disagree by more than 1% of the cell: one of them is wrong.
+    if (auto w = disagreement_warning(r); !w.empty())
+      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   }
   summary.interrupted_by = signals.received();
   return {};
@@ -138,8 +181,10 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
                                  const RunOptions& options) {
   const std::string& dir = options.out_dir;
   if (auto s = make_dirs(dir + "/samples"); !s) return s.error();
-  const std::string runs_path = dir + "/runs.jsonl";
-  auto prior = read_prior_runs(runs_path, options.resume);
+  // Held until the manifest is final: a second run on this dir stops here (DirLock says who).
+  auto lock = DirLock::acquire(dir);
+  if (!lock) return lock.error();
+  auto prior = read_prior_runs(dir, options.resume);
   if (!prior) return prior.error();
   auto ctx = make_context(spec, options);
   if (!ctx) return ctx.error();
@@ -149,7 +194,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
   }
   if (auto s = manifest.write(); !s) return s.error();
-  auto writer = RunsWriter::open(runs_path);
+  auto writer = RunsWriter::open(dir + "/runs.jsonl");
   if (!writer) return writer.error();
 
   MatrixSummary summary;

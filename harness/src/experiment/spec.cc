@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include "base/nodelist.h"
+#include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
-#include "experiment/ranges.h"
-#include "kernel/populate.h"
+#include "experiment/spec_ranges.h"
 
 namespace memplace {
 namespace {
@@ -59,10 +59,14 @@ Result<int64_t> as_int(const toml::node& n, const std::string& field) {
 
 // An integer that must fit [lo, hi] (and so an int): TOML integers are 64-bit, and a value cast
 // down unchecked would come back different when the spec is rendered into a results dir.
-Result<int> as_int_in(const toml::node& n, const std::string& field, IntRange range) {
+Result<int> as_int_in(const toml::node& n, const std::string& field, int lo, int hi) {
   auto i = as_int(n, field);
   if (!i) return i.error();
-  return check_range(*i, range, field);
+  if (*i < lo || *i > hi) {
+    return make_error(field + ": must be " + std::to_string(lo) + ".." + std::to_string(hi) +
+                      ", got " + std::to_string(*i));
+  }
+  return static_cast<int>(*i);
 }
 
 Result<std::vector<int>> node_list(const toml::node& n, const std::string& field) {
@@ -114,9 +118,16 @@ Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::strin
 }
 
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field) {
-  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd})
+  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd,
+                 BackingKind::kGuestMemfdPrivate})
     if (backing_name(k) == name) return k;
-  return make_error(field + ": unknown backing '" + name + "' (known: anon, shmem, guest_memfd)");
+  return make_error(field + ": unknown backing '" + name +
+                    "' (known: anon, shmem, guest_memfd, guest_memfd_private)");
+}
+
+Status check_placement_source_name(const std::string& name, const std::string& field) {
+  if (name == "trace" || name == "cgroup") return {};
+  return make_error(field + ": unknown placement source '" + name + "' (trace, cgroup)");
 }
 
 namespace {
@@ -160,7 +171,8 @@ Status check_keys(const toml::table& t, const std::string& where,
 Status parse_matrix(const toml::table& m, Spec& spec) {
   if (auto s = check_keys(
           m, "matrix",
-          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "repeats"});
+          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "policy_channel",
+           "repeats"});
       !s)
     return s;
   Status s;
@@ -225,13 +237,15 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   }
   if (const auto* n = m.get("threads")) {
     spec.threads.clear();
-    s = for_each_item(*n, "matrix.threads",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto i = as_int_in(v, f, kThreadsRange);
-                        if (!i) return i.error();
-                        spec.threads.push_back(*i);
-                        return {};
-                      });
+    s = for_each_item(
+        *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
+          auto i = as_int(v, f);
+          if (!i) return i.error();
+          auto t = check_threads(*i, f);
+          if (!t) return t.error();
+          spec.threads.push_back(*t);
+          return {};
+        });
     if (!s) return s;
   }
   if (const auto* n = m.get("cpu_node")) {
@@ -244,27 +258,73 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
                         }
                         if (!v.is_integer())
                           return make_error(f + ": expected a node id or \"any\"");
-                        auto i = as_int_in(v, f, kNodeIdRange);
+                        auto i = as_int_in(v, f, 0, 4095);
                         if (!i) return i.error();
                         spec.cpu_nodes.push_back(*i);
                         return {};
                       });
     if (!s) return s;
   }
-  if (const auto* n = m.get("repeats")) {
-    auto i = as_int_in(*n, "matrix.repeats", kRepeatsRange);
-    if (!i) return i.error();
-    spec.repeats = *i;
+  if (const auto* n = m.get("policy_channel")) {
+    spec.channels.clear();
+    s = for_each_item(*n, "matrix.policy_channel",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto str = as_string(v, f);
+                        if (!str) return str.error();
+                        auto c = parse_policy_channel(*str);
+                        if (!c) return make_error(f + ": " + c.error().message);
+                        spec.channels.push_back(*c);
+                        return {};
+                      });
+    if (!s) return s;
   }
+  if (const auto* n = m.get("repeats")) {
+    auto i = as_int(*n, "matrix.repeats");
+    if (!i) return i.error();
+    auto r = check_repeats(*i, "matrix.repeats");
+    if (!r) return r.error();
+    spec.repeats = *r;
+  }
+  return {};
+}
+
+Status parse_run_shard(const toml::table& r, Spec& spec) {
+  const auto* n = r.get("shard");
+  if (!n) return {};
+  auto str = as_string(*n, "run.shard");
+  if (!str) return str.error();
+  auto shard = parse_shard(*str, "run.shard");
+  if (!shard) return shard.error();
+  spec.shard = *shard;
   return {};
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
   if (auto s = check_keys(
           r, "run",
-          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s"});
+          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
+           "shard", "placement_sources", "trace_buffer_kib"});
       !s)
     return s;
+  if (auto s = parse_run_shard(r, spec); !s) return s;
+  if (const auto* n = r.get("placement_sources")) {
+    spec.placement_sources.clear();
+    Status s = for_each_item(*n, "run.placement_sources",
+                             [&](const toml::node& v, const std::string& f) -> Status {
+                               auto str = as_string(v, f);
+                               if (!str) return str.error();
+                               if (auto c = check_placement_source_name(*str, f); !c) return c;
+                               spec.placement_sources.push_back(*str);
+                               return {};
+                             });
+    if (!s) return s;
+  }
+  if (const auto* n = r.get("trace_buffer_kib")) {
+    // 8 KiB (two sub-buffers) is the least a ring buffer takes; 1 GiB per CPU is plenty.
+    auto i = as_int_in(*n, "run.trace_buffer_kib", 0, 1 << 20);
+    if (!i) return i.error();
+    spec.trace_buffer_kib = static_cast<uint64_t>(*i);
+  }
   if (const auto* n = r.get("toucher_timeout_s")) {
     Result<std::optional<int>> t = make_error("");
     if (n->is_integer())
@@ -305,13 +365,15 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
     spec.workload = *str;
   }
   if (const auto* n = r.get("sample_interval_ms")) {
-    auto i = as_int_in(*n, "run.sample_interval_ms", kSampleIntervalMsRange);
+    auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();
-    spec.sample_interval_ms = *i;
+    auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
+    if (!ms) return ms.error();
+    spec.sample_interval_ms = *ms;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    auto t = check_tolerance(d ? *d : 0, "run.tolerance");
+    auto t = check_tolerance(d ? *d : 0.0, "run.tolerance");
     if (!t) return t.error();
     spec.tolerance = *t;
   }
@@ -347,7 +409,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     if (n->is_array()) {
       ids = std::vector<int>{};
       for (const auto& v : *n->as_array()) {
-        auto i = as_int_in(v, "testbed.memory_only_nodes", {0, 63});
+        auto i = as_int_in(v, "testbed.memory_only_nodes", 0, 63);
         if (!i) return i.error();
         ids->push_back(*i);
       }
@@ -368,7 +430,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       std::vector<int> r;
       for (const auto& c : *cols) {
         // ACPI SLIT values, as QEMU's -numa dist takes them.
-        auto i = as_int_in(c, "testbed.distances", {10, 255});
+        auto i = as_int_in(c, "testbed.distances", 10, 255);
         if (!i) return i.error();
         r.push_back(*i);
       }
@@ -405,7 +467,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     tb.accel = *str;
   }
   if (const auto* n = t.get("timeout")) {
-    auto i = as_int_in(*n, "testbed.timeout", {1, 604800});  // up to a week
+    auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week
     if (!i) return i.error();
     tb.timeout_seconds = *i;
   }
@@ -639,6 +701,7 @@ Spec default_spec() {
 }
 
 Status check_spec(const Spec& spec) {
+  if (auto s = check_matrix_size(spec); !s) return s;
   for (size_t i = 0; i < spec.policies.size(); ++i) {
     const auto& p = spec.policies[i];
     if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())
@@ -665,8 +728,10 @@ std::vector<Cell> expand(const Spec& spec) {
         for (ToucherKind toucher : spec.touchers)
           for (auto size : spec.sizes)
             for (int threads : spec.threads)
-              for (const auto& cpu_node : spec.cpu_nodes) {
+              for (const auto& cpu_node : spec.cpu_nodes)
+                for (auto channel : spec.channels) {
                 Cell c;
+                c.channel = channel;
                 c.policy = p.mode;
                 c.nodes = nodes;
                 c.backing = backing;

@@ -25,21 +25,7 @@ Result<KernelFiles> cached_guest_kernel(const QemuToucherOptions& o) {
   std::lock_guard<std::mutex> lock(g_cache_mu);
   auto it = g_kernels.find(o.kernel);
   if (it != g_kernels.end()) return it->second;
-  std::string spec = o.kernel;
-  if (spec == "debian:" || spec == "debian:newest") {
-    auto index = debian_kernel_index(o.fetch);
-    if (!index) return index.error();
-    std::string newest;
-    for (const auto& k : *index) {
-      if (k.usable) {
-        newest = k.release;
-        break;
-      }
-    }
-    if (newest.empty()) return make_error("no usable Debian cloud kernel in the archive");
-    spec = "debian:" + newest;
-  }
-  auto files = fetch_kernel(spec, "", o.fetch);
+  auto files = fetch_kernel(o.kernel, "", o.fetch);
   if (files) g_kernels[o.kernel] = *files;
   return files;
 }

@@ -12,8 +12,8 @@
 namespace memplace {
 
 Result<QemuCapabilities> cached_qemu_probe(const std::string& binary);
-// The kernel o.kernel names, fetched with o.fetch; "debian:" alone means the newest usable
-// Debian cloud kernel.
+// The kernel o.kernel names (fetch_kernel parses the reference), fetched with o.fetch: one fetch
+// per reference for the whole matrix.
 Result<KernelFiles> cached_guest_kernel(const QemuToucherOptions& o);
 
 }  // namespace memplace

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "base/subprocess.h"
 #include "qemu/initramfs.h"
 
 namespace memplace {
@@ -48,8 +49,8 @@ Status add_agent(const QemuToucherOptions& o, InitramfsInputs& in, nlohmann::jso
 std::string find_agent(const QemuToucherOptions& o) {
   if (!o.agent_binary.empty()) return o.agent_binary;
   std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
+  fs::path self = self_executable();
+  if (self.empty()) return "";
   for (fs::path dir = self.parent_path(); !dir.empty(); dir = dir.parent_path()) {
     for (const char* rel : {"guest-agent/memplace-agent", "memplace-agent"}) {
       fs::path p = dir / rel;

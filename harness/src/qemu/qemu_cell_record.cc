@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
 #include "experiment/results.h"
 #include "qemu/guest_ram_placement.h"
@@ -65,14 +66,37 @@ void record_agent_done(RunRecord& r, const AgentDone& done, int progress_message
 
 namespace {
 
-// Per node, how the guest RAM's resident MiB changed between go and done.
-nlohmann::json guest_ram_delta(const GuestRamPlacement& at_done, const GuestRamPlacement& at_go) {
-  nlohmann::json delta = nlohmann::json::object();
+std::map<int, double> guest_ram_delta_mib(const GuestRamPlacement& at_go,
+                                          const GuestRamPlacement& at_done) {
+  std::map<int, double> delta;
   for (const auto& [node, pages] : at_done.pages) {
     uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
-    delta[std::to_string(node)] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
+    delta[node] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
   }
   return delta;
+}
+
+// QEMU's guest RAM pages that became resident between go and done: the touch as the mapped view
+// sees it. Private guest_memfd memory is not mapped into QEMU, so there numa_maps sees nothing.
+SourceReading numa_maps_reading(const Cell& cell, const GuestRamPlacement& at_done,
+                                const GuestRamPlacement& at_go, bool have_go) {
+  uint64_t mapped = 0;
+  for (const auto& [node, pages] : at_done.pages) mapped += pages;
+  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2)
+    return source_unsupported("guest_memfd pages are not in QEMU's numa_maps (" +
+                              std::to_string(mapped) +
+                              " pages were): private memory is never "
+                              "mapped");
+  if (!have_go) return source_unsupported("QEMU's numa_maps could not be read at go");
+  std::map<int, uint64_t> pages;
+  for (const auto& [node, n] : at_done.pages) {
+    uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
+    pages[node] = n > was ? n - was : 0;
+  }
+  SourceReading r = source_ok(pages);
+  r.detail["absent"] = 0;
+  r.detail["resident_at_done"] = mapped;
+  return r;
 }
 
 }  // namespace
@@ -81,30 +105,19 @@ Status record_guest_placement(RunRecord& r, const Cell& cell, const std::string&
                               const std::vector<NumaMapsEntry>& maps,
                               const Result<std::vector<NumaMapsEntry>>& maps_at_go) {
   auto placement = guest_ram_placement(maps, backend);
-  r.placement_pages = placement.pages;
   r.extra["numa_maps"] = {{"how", placement.how}, {"mappings", placement.mappings}};
-  if (maps_at_go)
-    r.extra["guest_ram_delta_mib"] =
-        guest_ram_delta(placement, guest_ram_placement(*maps_at_go, backend));
-  uint64_t mapped = 0;
-  for (const auto& [node, pages] : placement.pages) mapped += pages;
-  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2) {
-    // Private guest_memfd memory is not mapped into QEMU, so numa_maps cannot show it; the
-    // per-node MemUsed rise between go and done is then the placement, as in the cover letter.
-    // Less the per-CPU free lists where known: their churn is not the guest's memory.
-    const auto used_less_pcp = delta_used_less_pcp_mib(r.meminfo_before, r.meminfo_after);
-    std::map<int, uint64_t> from_meminfo;
-    for (const auto& [node, mib] : used_less_pcp.empty() ? r.delta_used_mib : used_less_pcp) {
-      from_meminfo[node] = mib > 0 ? static_cast<uint64_t>(mib * 256.0) : 0;
-    }
-    r.placement_pages = from_meminfo;
-    r.extra["placement_source"] = "meminfo_delta: guest_memfd pages are not in QEMU's numa_maps (" +
-                                  std::to_string(mapped) + " pages were)";
-    return {};
-  }
-  if (placement.mappings.empty())
+  auto at_go = maps_at_go ? guest_ram_placement(*maps_at_go, backend) : GuestRamPlacement{};
+  r.extra["guest_ram_delta_mib"] = node_mib_json(guest_ram_delta_mib(at_go, placement));
+  r.placement_sources["numa_maps"] = numa_maps_reading(cell, placement, at_go, maps_at_go.ok());
+  r.placement_sources["move_pages"] =
+      source_unsupported("QEMU owns the guest RAM; its numa_maps is read instead");
+  r.placement_sources["meminfo"] = meminfo_reading(r.meminfo_before, r.meminfo_after);
+  if (r.placement_sources["numa_maps"].ok() && placement.mappings.empty())
     return make_error("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
-  r.extra["placement_source"] = "numa_maps";
+  if (!choose_placement(r, 0)) return make_error("no placement source could measure this cell");
+  // The mapped view's verdict judges the whole guest RAM, as before; the reading in
+  // placement_sources is its change over the window, comparable with the other sources.
+  if (r.placement_source == "numa_maps") r.placement_pages = placement.pages;
   return {};
 }
 

@@ -1,6 +1,6 @@
 // Turning what a qemu cell's guest reported into its record: the agent's done message and
-// workload report, the guest RAM's placement from QEMU's numa_maps (or, for private guest_memfd
-// memory QEMU never maps, from the node counters), and the guest's logs on failure.
+// workload report, the guest RAM's placement from QEMU's numa_maps and the node counters, and
+// the guest's logs on failure.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -31,8 +31,10 @@ nlohmann::json workload_into_results(const Result<GuestMessage>& message, const 
 void record_agent_done(RunRecord& r, const AgentDone& done, int progress_messages,
                        const nlohmann::json& agent_log);
 
-// Placement pages from QEMU's numa_maps at done (`maps`) and at go (`maps_at_go`, optional), the
-// MemUsed deltas already in `r`. An error when numa_maps holds no guest RAM mapping at all.
+// The placement sources QEMU's guest RAM can be read by: numa_maps at done (`maps`) against go
+// (`maps_at_go`, optional), and the node counters already in `r`; then the one chosen
+// (placement_choice.h). An error when numa_maps holds no guest RAM mapping or nothing could
+// measure the cell.
 Status record_guest_placement(RunRecord& r, const Cell& cell, const std::string& backend,
                               const std::vector<NumaMapsEntry>& maps,
                               const Result<std::vector<NumaMapsEntry>>& maps_at_go);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "agent/agent_protocol.h"
@@ -10,6 +11,7 @@
 #include "base/files.h"
 #include "base/stop_signals.h"
 #include "base/subprocess.h"
+#include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
 #include "experiment/results.h"
 #include "experiment/verdict.h"
@@ -92,6 +94,7 @@ class QemuCellRun {
   nlohmann::json agent_log_ = nlohmann::json::array();
   AgentGo go_;
   Result<std::vector<NumaMapsEntry>> maps_at_go_ = make_error("not read yet");
+  std::optional<PlacementWindow> window_;
   Clock::time_point t_go_;
 };
 
@@ -119,6 +122,8 @@ Status QemuCellRun::build_guest() {
   auto kernel = cached_guest_kernel(o_);
   if (!kernel) return make_error("guest kernel " + o_.kernel + ": " + kernel.error().describe());
   r_.extra["guest_kernel"] = kernel->origin;
+  // The guest kernel placed this memory; a build says exactly what it was made from.
+  if (!kernel->build_info.is_null()) r_.environment.kernel_build = kernel->build_info;
   QemuGuestPaths paths;
   paths.kernel = kernel->vmlinuz;
   paths.serial_log = work_ + "/serial.log";
@@ -276,6 +281,9 @@ Status QemuCellRun::prepare_go(const AgentHello& hello) {
 
 // "before", go, and the agent's done, with the node counters sampled meanwhile.
 Status QemuCellRun::touch() {
+  // The placement window's buffers and cgroup exist before the "before" snapshot; QEMU joins it
+  // right before go, so its boot is outside the window.
+  window_.emplace(cell_, ctx_);
   // "before": the guest is booted and idle, its own boot memory already counted.
   auto before = read_meminfo_snapshot(ctx_.sysfs_root);
   if (!before) return make_error("reading node meminfo: " + before.error().describe());
@@ -285,6 +293,7 @@ Status QemuCellRun::touch() {
   maps_at_go_ = read_numa_maps(ctx_.sysfs_root, qemu_.pid());
   Sampler sampler(ctx_.sysfs_root, std::chrono::milliseconds(ctx_.sample_interval_ms));
   sampler.start();
+  window_->add_process(qemu_.pid());
   t_go_ = Clock::now();
   if (auto s = qemu_.send(encode_host_message(go_)); !s) {
     sampler.stop();
@@ -308,10 +317,12 @@ Status QemuCellRun::touch() {
   return {};
 }
 
-// "after" and placement while the agent still holds the memory, its workload report, poweroff.
+// "after" and placement while the agent still holds the memory (the window closes before the
+// guest can free anything), its workload report, poweroff.
 Status QemuCellRun::collect() {
   auto after = read_meminfo_snapshot(ctx_.sysfs_root);
   auto maps = read_numa_maps(ctx_.sysfs_root, qemu_.pid());
+  r_.placement_sources = window_->close();
   r_.extra["host_touch_seconds"] = seconds_since(t_go_);
   if (go_.workload) {
     auto report = next_message(Clock::now() + std::chrono::seconds(o_.agent_timeout_seconds),

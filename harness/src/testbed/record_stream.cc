@@ -6,6 +6,8 @@
 
 #include "agent/agent_protocol.h"
 #include "base/files.h"
+#include "base/json_bounded.h"
+#include "experiment/placement_choice.h"
 
 namespace memplace {
 
@@ -47,13 +49,13 @@ Status RecordStreamWriter::write(const RunRecord& r, const std::string& out_dir)
 GuestLine classify_guest_line(std::string_view line) {
   GuestLine g;
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-  g.json = nlohmann::json::parse(line, nullptr, false);
-  if (g.json.is_discarded() || !g.json.is_object()) {
+  auto parsed = parse_json_bounded(line);
+  if (!parsed || !parsed->is_object()) {
     g.kind = GuestLine::Kind::kMalformed;
-    g.error = g.json.is_discarded() ? "not JSON" : "not a JSON object";
-    g.json = nullptr;
+    g.error = parsed ? "not a JSON object" : parsed.error().message;
     return g;
   }
+  g.json = std::move(*parsed);
   if (!g.json.contains("type")) {
     g.kind = GuestLine::Kind::kRecord;
     return g;
@@ -61,10 +63,8 @@ GuestLine classify_guest_line(std::string_view line) {
   const auto& t = g.json["type"];
   const std::string type = t.is_string() ? t.get<std::string>() : "";
   static const std::pair<const char*, GuestLine::Kind> kTypes[] = {
-      {"hello", GuestLine::Kind::kHello},
-      {"end", GuestLine::Kind::kEnd},
-      {"log", GuestLine::Kind::kLog},
-      {"samples", GuestLine::Kind::kSamples},
+      {"hello", GuestLine::Kind::kHello},     {"end", GuestLine::Kind::kEnd},
+      {"log", GuestLine::Kind::kLog},         {"samples", GuestLine::Kind::kSamples},
       {"workload", GuestLine::Kind::kWorkload}};
   g.kind = GuestLine::Kind::kOther;
   for (const auto& [name, kind] : kTypes)
@@ -73,21 +73,6 @@ GuestLine classify_guest_line(std::string_view line) {
 }
 
 namespace {
-
-// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
-bool safe_result_file(std::string_view file, std::string_view dir, std::string_view ext) {
-  if (file.size() <= dir.size() + ext.size() || file.size() > 128) return false;
-  if (file.substr(0, dir.size()) != dir) return false;
-  if (file.substr(file.size() - ext.size()) != ext) return false;
-  std::string_view name = file.substr(dir.size());
-  if (name.front() == '.') return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // A file the guest sent as one JSON line ({"file": ..., <text_key>: ...}): a name under `subdir`
 // that safe_result_file accepted, at most `max_bytes`, `check` passed; written atomically.
@@ -127,15 +112,26 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
   w->erase("file");
 }
 
+// What a record says about its kernel's build is the host's to say: the guest cannot know it,
+// and must not be able to claim one.
+void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
+  auto env = record.find("environment");
+  if (env == record.end() || !env->is_object()) return;
+  if (build_info.is_null()) {
+    env->erase("kernel_build");
+  } else {
+    (*env)["kernel_build"] = build_info;
+  }
+}
+
+// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
+// those belong to runs already recorded, and no guest may replace them.
+bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
+  auto f = line.find("file");
+  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+}
+
 }  // namespace
-
-bool safe_samples_path(std::string_view file) {
-  return safe_result_file(file, "samples/", ".csv");
-}
-
-bool safe_workload_path(std::string_view file) {
-  return safe_result_file(file, "workloads/", ".json");
-}
 
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
   return store_guest_file(kernel_dir, line, "samples", "csv", "samples", &safe_samples_path,
@@ -148,55 +144,71 @@ Result<std::string> store_guest_workload(const std::string& kernel_dir,
   return store_guest_file(
       kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
       kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
-        auto j = nlohmann::json::parse(text, nullptr, false);
-        if (auto s = check_benchmark_json(j); !s)
+        auto j = parse_json_bounded(text);
+        if (!j) return make_error(file + ": " + j.error().message);
+        if (auto s = check_benchmark_json(*j); !s)
           return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
         return {};
       });
 }
 
-RecordStreamReader::RecordStreamReader(std::string kernel_dir, RunsWriter& runs, size_t cells,
-                                       Clock::time_point t0,
+RecordStreamReader::RecordStreamReader(Session session, RunsWriter& runs,
                                        std::function<void(const std::string&)> say)
-    : dir_(std::move(kernel_dir)), runs_(runs), cells_(cells), t0_(t0), say_(std::move(say)) {}
+    : session_(std::move(session)),
+      runs_(runs),
+      say_(std::move(say)),
+      gate_(session_.expected) {}
 
 void RecordStreamReader::note(const std::string& text) {
-  notes_.push_back(text);
-  say_(text);
+  std::string kept = notes_.add(text);
+  if (!kept.empty()) say_(kept);
 }
 
 template <class Store>
 void RecordStreamReader::on_file(const GuestLine& g, Store store, std::set<std::string>& stored,
                                  const char* what) {
-  auto file = store(dir_, g.json);
+  auto file = earlier_file(session_.earlier_files, g.json)
+                  ? Result<std::string>(make_error("it names an earlier run's file"))
+                  : store(session_.kernel_dir, g.json);
   if (file)
     stored.insert(*file);
   else
     note(std::string(what) + " from the guest skipped: " + file.error().describe());
 }
 
-void RecordStreamReader::on_record(GuestLine& g) {
+void RecordStreamReader::on_record(std::string_view line, GuestLine& g) {
+  if (line.size() > kMaxGuestRecordBytes) {
+    gate_.drop();
+    return note("record from the guest dropped: " + std::to_string(line.size()) + " bytes");
+  }
   auto rec = record_from_json(g.json);
-  if (!rec) return note("record from the guest skipped: " + rec.error().describe());
+  if (!rec) {
+    gate_.drop();
+    return note("record from the guest skipped: " + rec.error().describe());
+  }
+  if (std::string why = gate_.admit(*rec); !why.empty()) {
+    return note("record from the guest dropped (" + why + "): " + cut_text(rec->cell_key, 200) +
+                " #" + std::to_string(rec->repeat));
+  }
   // A record never names a samples file the host does not hold.
   if (!rec->samples_file.empty() && !samples_stored_.count(rec->samples_file))
     g.json["samples_file"] = "";
   unlink_missing_workload(g.json, workloads_stored_);
+  stamp_kernel_build(g.json, session_.kernel_build);
   if (auto s = runs_.append_json(g.json); !s) say_("writing runs.jsonl: " + s.error().describe());
-  received_.insert({rec->cell_key, rec->repeat});
   ++records_;
   summary_.count(*rec);
-  say_(std::to_string(records_) + "/" + std::to_string(cells_) + " runs");
+  say_(std::to_string(records_) + "/" + std::to_string(session_.expected.size()) + " runs");
+  if (std::string w = disagreement_warning(*rec); !w.empty()) say_("warning: " + w);
 }
 
 void RecordStreamReader::on_line(std::string_view line) {
   GuestLine g = classify_guest_line(line);
   switch (g.kind) {
     case GuestLine::Kind::kMalformed:
-      return note("malformed line from the guest (" + g.error +
-                  "): " + std::string(line.substr(0, 200)));
+      return note("malformed line from the guest (" + g.error + "): " + cut_text(line, 200));
     case GuestLine::Kind::kHello: {
-      boot_seconds_ = std::chrono::duration<double>(Clock::now() - t0_).count();
+      boot_seconds_ = std::chrono::duration<double>(Clock::now() - session_.t0).count();
       char buf[64];
       std::snprintf(buf, sizeof buf, "booted in %.1f s", boot_seconds_);
       return say_(buf);
@@ -211,13 +223,13 @@ void RecordStreamReader::on_line(std::string_view line) {
     case GuestLine::Kind::kWorkload:
       return on_file(g, store_guest_workload, workloads_stored_, "workload JSON");
     case GuestLine::Kind::kLog:
-    case GuestLine::Kind::kOther:
-      notes_.push_back(g.json.dump());
-      if (auto m = g.json.find("message"); m != g.json.end() && m->is_string())
-        return say_("guest: " + m->get<std::string>());
-      return say_("guest: " + g.json.dump());
+    case GuestLine::Kind::kOther: {
+      auto m = g.json.find("message");
+      return note("guest: " +
+                  (m != g.json.end() && m->is_string() ? m->get<std::string>() : cut_text(line, 200)));
+    }
     case GuestLine::Kind::kRecord:
-      return on_record(g);
+      return on_record(line, g);
   }
 }
 

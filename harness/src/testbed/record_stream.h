@@ -23,7 +23,9 @@
 #include "base/unique_fd.h"
 #include "experiment/manifest.h"
 #include "experiment/results.h"
+#include "experiment/cell.h"
 #include "experiment/run_record.h"
+#include "testbed/guest_records.h"
 
 namespace memplace {
 
@@ -49,52 +51,58 @@ struct GuestLine {
 };
 GuestLine classify_guest_line(std::string_view line);
 
-// Only "samples/<name>.csv" (name of [A-Za-z0-9_.-], not starting with '.') is accepted, and at
-// most kMaxGuestSamplesBytes of CSV.
+// Only a safe_samples_path (results.h) is accepted, and at most kMaxGuestSamplesBytes of CSV.
 constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
-bool safe_samples_path(std::string_view file);
 // Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
 
-// Only "workloads/<name>.json" (the same name rules as samples), at most kMaxGuestWorkloadBytes,
-// and text that passes check_benchmark_json (agent_protocol.h) is stored.
+// Only a safe_workload_path (results.h), at most kMaxGuestWorkloadBytes, and text that passes
+// check_benchmark_json (agent_protocol.h) is stored.
 constexpr size_t kMaxGuestWorkloadBytes = 1u << 20;
-bool safe_workload_path(std::string_view file);
 // Writes the line's text to <kernel_dir>/<file>; returns the file written.
 Result<std::string> store_guest_workload(const std::string& kernel_dir, const nlohmann::json& line);
 
-// The host end, for one kernel's results dir.
+// The host end, for one kernel's results dir. The guest is untrusted: only the first record of
+// each run it was asked for is kept (GuestRecordGate), notes are bounded (GuestNotes), files of
+// runs recorded before this session are never replaced, and what a record says about its
+// kernel's build is the host's to say.
 class RecordStreamReader {
  public:
   using Clock = std::chrono::steady_clock;
-  // `say` prints a progress line; `t0` is when QEMU started (for the boot time).
-  RecordStreamReader(std::string kernel_dir, RunsWriter& runs, size_t cells, Clock::time_point t0,
+  struct Session {
+    std::string kernel_dir;
+    std::vector<Cell> expected;           // the runs this boot is for
+    std::set<std::string> earlier_files;  // "samples/r0001.csv", ... of earlier sessions
+    nlohmann::json kernel_build;          // stamped into every record (null: none)
+    Clock::time_point t0;                 // when QEMU started, for the boot time
+  };
+  // `say` prints a progress line.
+  RecordStreamReader(Session session, RunsWriter& runs,
                      std::function<void(const std::string&)> say);
   void on_line(std::string_view line);
 
   const MatrixSummary& summary() const { return summary_; }
-  // (cell_key, repeat) of every record received.
-  const std::set<std::pair<std::string, int>>& received() const { return received_; }
-  const std::vector<std::string>& notes() const { return notes_; }  // what the guest said
+  // (cell_key, repeat) of every record kept.
+  const std::set<std::pair<std::string, int>>& received() const { return gate_.received(); }
+  std::vector<std::string> notes() const { return notes_.list(); }  // what the guest said
   int records() const { return records_; }
+  int dropped() const { return gate_.dropped(); }
   bool saw_end() const { return saw_end_; }
-  int guest_exit_code() const { return guest_exit_; }    // from "end"; -1 without one
+  int guest_exit_code() const { return guest_exit_; }  // from "end"; -1 without one
   double boot_seconds() const { return boot_seconds_; }  // QEMU start to hello; -1 without one
 
  private:
   void note(const std::string& text);
-  void on_record(GuestLine& g);
+  void on_record(std::string_view line, GuestLine& g);
   template <class Store>
   void on_file(const GuestLine& g, Store store, std::set<std::string>& stored, const char* what);
 
-  std::string dir_;
+  Session session_;
   RunsWriter& runs_;
-  size_t cells_;
-  Clock::time_point t0_;
   std::function<void(const std::string&)> say_;
+  GuestRecordGate gate_;
+  GuestNotes notes_;
   MatrixSummary summary_;
-  std::set<std::pair<std::string, int>> received_;
-  std::vector<std::string> notes_;
   std::set<std::string> samples_stored_, workloads_stored_;
   int records_ = 0;
   bool saw_end_ = false;

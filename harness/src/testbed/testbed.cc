@@ -1,13 +1,18 @@
 #include "testbed/testbed.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
+#include "base/dir_lock.h"
 #include "base/files.h"
 #include "base/stop_signals.h"
 #include "base/subprocess.h"
+#include "experiment/host_identity.h"
+#include "experiment/matrix.h"
 #include "experiment/record_builder.h"
 #include "experiment/results.h"
 #include "qemu/initramfs.h"
@@ -38,10 +43,13 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
   return qc;
 }
 
-std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology) {
-  return "/memplace run /spec.toml --out /tmp/out --stream \"$PORT\" --env-kind testbed"
-         " --env-accel " +
-         shell_quote(accel) + " --env-topology " + shell_quote(topology.dump());
+std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
+                                bool only_listed_runs, const std::string& resume_dir) {
+  std::string matrix =
+      resume_dir.empty() ? "/spec.toml --out /tmp/out" : "--resume " + shell_quote(resume_dir);
+  return "/memplace run " + matrix + " --stream \"$PORT\" --env-kind testbed --env-accel " +
+         shell_quote(accel) + " --env-topology " + shell_quote(topology.dump()) +
+         (only_listed_runs ? " --only-runs /runs.txt" : "");
 }
 
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
@@ -108,23 +116,23 @@ struct KernelRun {
   double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
-// What one kernel's boot needs from the host, and reports back to it.
+// What one kernel's boot needs from the host and says back to it.
 struct KernelBoot {
   const Spec& spec;
   const TestbedSpec& tb;
   const RunOptions& options;
   const TestbedHostConfig& host;
   const KernelRun& k;
-  const std::vector<Cell>& cells;
+  const std::vector<Cell>& all_cells;
   std::string accel;
   nlohmann::json topology;
   std::function<void(const std::string&)> say;
 };
 
-std::string self_exe() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : p.string();
+std::string run_keys_text(const std::vector<Cell>& cells) {
+  std::string out;
+  for (const auto& c : cells) out += run_key(c) + "\n";
+  return out;
 }
 
 std::string read_or_empty(const std::string& path) {
@@ -132,35 +140,85 @@ std::string read_or_empty(const std::string& path) {
   return text ? *text : "";
 }
 
+// What a kernel's dir already holds when a testbed run is resumed.
+struct KernelProgress {
+  std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
+  int last_id = 0;                             // highest run id number in use
+  std::string runs_text;                       // runs.jsonl, for the guest's own --resume
+  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
+};
+
+Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
+                                       const std::function<void(const std::string&)>& say) {
+  KernelProgress p;
+  std::string runs = dir + "/runs.jsonl";
+  if (!resume || ::access(runs.c_str(), F_OK) != 0) return p;
+  auto repaired = repair_runs_tail(runs);
+  if (!repaired) return repaired.error();
+  if (!repaired->empty()) say(*repaired);
+  auto prior = read_runs(runs);
+  if (!prior) return prior.error();
+  for (const auto& w : prior->warnings) say("warning: " + w);
+  for (const auto& r : prior->records) p.done.insert({r.cell_key, r.repeat});
+  p.last_id = next_run_number(*prior, dir) - 1;
+  for (const char* sub : {"samples", "workloads"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec))
+      p.files.insert(std::string(sub) + "/" + e.path().filename().string());
+  }
+  auto text = read_text_file(runs);
+  if (!text) return text.error();
+  p.runs_text = std::move(*text);
+  return p;
+}
+
 // The guest's initramfs: memplace itself, the spec without its [testbed] table, the kernel's
-// modules and an init that runs the matrix.
-Result<Initramfs> build_guest_image(const KernelBoot& b) {
+// modules and an init that runs the matrix (a shard's slice of it, or the rest of a resumed one).
+Result<Initramfs> build_guest_image(const KernelBoot& b, const KernelProgress& progress,
+                                    const std::vector<Cell>& cells) {
   InitramfsInputs in;
   in.busybox = b.host.busybox;
   in.modules_dir = b.k.files.modules_dir;
-  in.programs[b.host.memplace_binary.empty() ? self_exe() : b.host.memplace_binary] = "memplace";
+  in.programs[b.host.memplace_binary.empty() ? self_executable() : b.host.memplace_binary] =
+      "memplace";
   in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(b.spec, false)));
-  in.run_line = b.host.guest_run_line.empty() ? guest_memplace_line(b.accel, b.topology)
-                                              : b.host.guest_run_line;
+  // A shard's slice of this kernel's runs is listed for the guest, which has no other kernels
+  // to rank them against (shard.h).
+  if (b.spec.shard) in.extra_files.push_back(cpio_file("runs.txt", run_keys_text(cells)));
+  std::string resume_dir;
+  if (!progress.done.empty()) {
+    // The guest resumes a copy of this dir: it skips what is done and numbers new runs after
+    // the highest id in use, so its samples never overwrite the earlier ones.
+    resume_dir = "/resume";
+    in.extra_files.push_back(cpio_dir("resume"));
+    in.extra_files.push_back(cpio_file("resume/spec.toml", render_spec_toml(b.spec, false)));
+    in.extra_files.push_back(cpio_file("resume/runs.jsonl", progress.runs_text));
+  }
+  in.run_line = b.host.guest_run_line.empty()
+                    ? guest_memplace_line(b.accel, b.topology, b.spec.shard.has_value(), resume_dir)
+                    : b.host.guest_run_line;
   return build_initramfs(in);
 }
 
 Manifest testbed_manifest(const KernelBoot& b, const Initramfs& image,
-                          const std::vector<std::string>& argv) {
-  Manifest m(b.k.dir, b.options.invocation, b.cells.size());
+                          const std::vector<std::string>& argv, size_t done_before) {
+  Manifest m(b.k.dir, b.options.invocation, b.all_cells.size());
   auto& f = m.fields();
   f["kind"] = "testbed";
   f["kernel"] = {{"requested", b.k.files.origin},
                  {"release", b.k.files.release},
                  {"vmlinuz", b.k.files.vmlinuz},
                  {"modules_dir", b.k.files.modules_dir},
-                 {"modules_included", image.modules_loaded}};
+                 {"modules_included", image.modules_loaded},
+                 {"build", b.k.files.build_info}};
   f["accel"] = b.accel;
   f["topology"] = b.topology;
   f["qemu_command"] = argv;
   f["qemu_command_line"] = join_command(argv);
   f["initramfs_bytes"] = image.bytes.size();
   f["timeout_seconds"] = b.tb.timeout_seconds;
+  f["runs_done_before"] = done_before;
+  if (b.spec.shard) f["shard"] = {{"index", b.spec.shard->index}, {"count", b.spec.shard->count}};
   return m;
 }
 
@@ -178,10 +236,7 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
                            const GuestSessionResult& session, int guest_exit,
                            const std::string& console, const std::string& qemu_log) {
   std::string why;
-  if (outcome == "interrupted") {
-    why = "interrupted by signal " + std::to_string(session.interrupted_by) +
-          " before the guest reported this run";
-  } else if (outcome == "timeout") {
+  if (outcome == "timeout") {
     why = "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) + " s";
   } else if (outcome == "panic") {
     why = "testbed guest kernel panicked: " + panic_line(console);
@@ -196,25 +251,71 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
   return why + "; last console lines:\n" + last_lines(console, 15);
 }
 
-// A failed record for each cell the guest did not report.
-Result<size_t> record_missing_runs(const KernelBoot& b,
-                                   const std::set<std::pair<std::string, int>>& received,
-                                   const std::string& why, RunsWriter& writer,
-                                   MatrixSummary& summary) {
+// A failed record for each of `missing` (indexes into `cells`), numbered after every run id in
+// use, the guest's new ones included.
+Status record_missing_runs(const KernelBoot& b, const std::vector<Cell>& cells,
+                           const std::vector<size_t>& missing, int last_id,
+                           const std::string& why, RunsWriter& writer, MatrixSummary& summary) {
   Environment env = b.options.environment;
   env.kind = "testbed";
   env.kernel = b.k.files.release;
+  env.kernel_build = b.k.files.build_info;
   env.accel = b.accel;
   env.topology = b.topology;
-  auto missing = cells_without_records(b.cells, received);
+  env.topology_digest = topology_digest(b.topology);
+  auto now = read_runs(b.k.dir + "/runs.jsonl");
+  int next_id = now ? next_run_number(*now, b.k.dir) - 1 : last_id;
   for (size_t i : missing) {
     char id[16];
-    std::snprintf(id, sizeof id, "f%04zu", i + 1);
-    RunRecord failed = testbed_failed_record(b.cells[i], id, why, env);
-    if (auto s = writer.append(failed); !s) return s.error();
+    std::snprintf(id, sizeof id, "f%04d", ++next_id);
+    RunRecord failed = testbed_failed_record(cells[i], id, why, env);
+    if (auto s = writer.append(failed); !s) return s;
     summary.count(failed);
   }
-  return missing.size();
+  return {};
+}
+
+// The guest booted with `argv` until it ended, its lines into the kernel's dir.
+struct Boot {
+  GuestSessionResult session;
+  MatrixSummary summary;
+  std::vector<size_t> missing;  // indexes of the runs it did not report
+  std::string outcome;
+};
+
+Result<Boot> boot_guest(const KernelBoot& b, const KernelProgress& progress,
+                        const std::vector<Cell>& cells, const std::vector<std::string>& argv,
+                        const QemuTestbedConfig& qc, RunsWriter& writer, Manifest& manifest) {
+  b.say("booting " + b.k.files.origin + " (" + b.accel + ", " + std::to_string(b.tb.nodes) +
+        " nodes, " + std::to_string(cells.size()) + " runs)");
+  RecordStreamReader stream({b.k.dir, cells, progress.files, b.k.files.build_info,
+                             RecordStreamReader::Clock::now()},
+                            writer, b.say);
+  GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.timeout_seconds};
+  auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
+  if (!session) return session.error();
+  const std::string console = read_or_empty(qc.console_log);
+  Boot boot{*session, stream.summary(), cells_without_records(cells, stream.received()),
+            session_outcome(*session, stream.saw_end(), console)};
+  boot.summary.skipped = static_cast<int>(progress.done.size());
+  boot.summary.interrupted_by = session->interrupted_by;
+  // An interrupted boot's missing runs stay without a record: --resume runs them.
+  if (!boot.missing.empty() && boot.outcome != "interrupted") {
+    std::string why = missing_reason(b, boot.outcome, *session, stream.guest_exit_code(), console,
+                                     read_or_empty(sc.qemu_log));
+    if (auto s = record_missing_runs(b, cells, boot.missing, progress.last_id, why, writer,
+                                     boot.summary);
+        !s)
+      return s.error();
+    b.say(std::to_string(boot.missing.size()) + " runs failed: " + boot.outcome);
+  }
+  auto& f = manifest.fields();
+  f["boot_seconds"] = stream.boot_seconds();
+  f["guest_exit_code"] = stream.guest_exit_code();
+  f["records_received"] = stream.records();
+  f["records_dropped"] = stream.dropped();
+  f["guest_notes"] = stream.notes();
+  return boot;
 }
 
 // One kernel: boot, stream, account for every cell. Errors here are environment failures
@@ -222,14 +323,24 @@ Result<size_t> record_missing_runs(const KernelBoot& b,
 Result<MatrixSummary> run_one_kernel(const KernelBoot& b) {
   const KernelRun& k = b.k;
   if (auto s = make_dirs(k.dir); !s) return s.error();
-  std::string spec_text =
-      b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
+  auto progress = kernel_progress(k.dir, b.options.resume, b.say);
+  if (!progress) return progress.error();
+  std::vector<Cell> cells;  // the runs this boot is for
+  for (const Cell& c : b.all_cells)
+    if (!progress->done.count({cell_key(c), c.repeat})) cells.push_back(c);
+  if (cells.empty()) {
+    b.say("all " + std::to_string(b.all_cells.size()) + " runs already done");
+    MatrixSummary done;
+    done.skipped = static_cast<int>(b.all_cells.size());
+    return done;
+  }
+  std::string spec_text = b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
   if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
   auto tmp = TempDir::create((fs::temp_directory_path() / "memplace-testbed-").string());
   if (!tmp) return tmp.error();
-  auto image = build_guest_image(b);
+  auto image = build_guest_image(b, *progress, cells);
   if (!image) return image.error();
-  std::string initrd = tmp->path() + "/initrd.cpio";
+  const std::string initrd = tmp->path() + "/initrd.cpio";
   if (auto s = write_file_atomic(initrd, image->bytes); !s) return s.error();
 
   QemuTestbedConfig qc = testbed_qemu_config(b.tb, b.accel, b.host);
@@ -237,46 +348,28 @@ Result<MatrixSummary> run_one_kernel(const KernelBoot& b) {
   qc.initrd = initrd;
   qc.console_log = k.dir + "/console.log";
   qc.socket_path = tmp->path() + "/records.sock";
-  auto argv = qemu_testbed_command(qc);
-  Manifest manifest = testbed_manifest(b, *image, argv);
+  const auto argv = qemu_testbed_command(qc);
+  Manifest manifest = testbed_manifest(b, *image, argv, progress->done.size());
   if (auto s = manifest.write(); !s) return s.error();
   auto writer = RunsWriter::open(k.dir + "/runs.jsonl");
   if (!writer) return writer.error();
 
-  b.say("booting " + k.files.origin + " (" + b.accel + ", " + std::to_string(b.tb.nodes) +
-        " nodes, " + std::to_string(b.cells.size()) + " runs)");
-  RecordStreamReader stream(k.dir, *writer, b.cells.size(), Clock::now(), b.say);
-  GuestSessionConfig sc{argv, qc.socket_path, k.dir + "/qemu.log", b.tb.timeout_seconds};
-  auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
-  if (!session) return session.error();
-
-  const std::string console = read_or_empty(qc.console_log);
-  MatrixSummary summary = stream.summary();
-  summary.interrupted_by = session->interrupted_by;
-  const std::string outcome = session_outcome(*session, stream.saw_end(), console);
-  std::string why = missing_reason(b, outcome, *session, stream.guest_exit_code(), console,
-                                   read_or_empty(sc.qemu_log));
-  auto missing = record_missing_runs(b, stream.received(), why, *writer, summary);
-  if (!missing) return missing.error();
-  if (*missing) b.say(std::to_string(*missing) + " runs failed: " + outcome);
+  auto boot = boot_guest(b, *progress, cells, argv, qc, *writer, manifest);
+  if (!boot) return boot.error();
   char wall[64];
-  std::snprintf(wall, sizeof wall, "done in %.1f s", session->wall_seconds);
+  std::snprintf(wall, sizeof wall, "done in %.1f s", boot->session.wall_seconds);
   b.say(wall);
-
   auto& f = manifest.fields();
   f["fetch_seconds"] = k.fetch_seconds;
-  f["boot_seconds"] = stream.boot_seconds();
-  f["wall_seconds"] = session->wall_seconds;
-  f["qemu_exit_status"] = session->exit_status;
-  f["guest_exit_code"] = stream.guest_exit_code();
-  f["records_received"] = stream.records();
-  f["runs_failed_without_record"] = *missing;
-  f["guest_notes"] = stream.notes();
-  manifest.finish(outcome, summary);
+  f["wall_seconds"] = boot->session.wall_seconds;
+  f["qemu_exit_status"] = boot->session.exit_status;
+  f[boot->outcome == "interrupted" ? "runs_unfinished" : "runs_failed_without_record"] =
+      boot->missing.size();
+  manifest.finish(boot->outcome, boot->summary);
   if (auto s = manifest.write(); !s) return s.error();
   // Each kernel's directory is a complete results dir, reported like a local run.
   if (b.options.on_dir_finished) b.options.on_dir_finished(k.dir);
-  return summary;
+  return boot->summary;
 }
 
 }  // namespace
@@ -288,8 +381,8 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
 
 namespace {
 
-// Every kernel resolved (fetched if need be) before any boots, so a bad version fails before
-// hours of runs; each gets its own results dir, named by its label.
+// Every kernel resolved (and fetched) before any boots, so a bad version fails before hours of
+// runs; each gets its results dir, the label made unique.
 Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunOptions& options,
                                                const TestbedHostConfig& host) {
   KernelFetchOptions fetch = host.fetch;
@@ -311,39 +404,73 @@ Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunO
   return runs;
 }
 
+// OUT/manifest.json: what `--resume OUT` and a reader of OUT need above the kernels' dirs.
+nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
+                                    const RunOptions& options) {
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const auto& k : runs)
+    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
+  return {{"schema_version", kSchemaVersion},
+          {"kind", "testbed-run"},
+          {"spec_file", "spec.toml"},
+          {"kernels", kernels},
+          {"memplace_revision", memplace_revision()},
+          {"invocation", options.invocation},
+          {"status", "running"}};
+}
+
 }  // namespace
 
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options, const TestbedHostConfig& host) {
   if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
+    return make_error("testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
   }
   if (options.out_dir.empty()) return make_error("testbed: no results directory");
-  const std::vector<Cell> cells = expand(spec);
+  std::vector<Cell> cells = expand(spec);
+  std::string accel = detect_accel(tb.accel);
+  nlohmann::json topology = testbed_topology_json(tb);
   auto runs = resolve_kernels(tb, options, host);
   if (!runs) return runs.error();
 
-  const std::string accel = detect_accel(tb.accel);
-  const nlohmann::json topology = testbed_topology_json(tb);
+  // The whole run holds OUT; its spec.toml and manifest.json are what `--resume OUT` reads.
+  if (auto s = make_dirs(options.out_dir); !s) return s.error();
+  auto lock = DirLock::acquire(options.out_dir);
+  if (!lock) return lock.error();
+  nlohmann::json top = testbed_run_manifest(*runs, options);
+  std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
+  if (auto s = write_file_atomic(options.out_dir + "/spec.toml", spec_text); !s) return s.error();
+  if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
+
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (const auto& k : *runs) {
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const KernelRun& k = (*runs)[i];
+    std::vector<Cell> mine =
+        spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
+    if (mine.empty()) {
+      if (options.progress)
+        std::fprintf(stderr, "[testbed %s] no runs in shard %s\n", k.files.label.c_str(),
+                     shard_text(*spec.shard).c_str());
+      continue;
+    }
     const std::string tag =
         "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
     auto say = [&](const std::string& line) {
       if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), line.c_str());
     };
-    KernelBoot boot{spec, tb, options, host, k, cells, accel, topology, say};
-    auto s = run_one_kernel(boot);
+    auto s = run_one_kernel({spec, tb, options, host, k, mine, accel, topology, say});
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
     total.add(*s);
     done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {
       total.interrupted_by = s->interrupted_by;
-      break;  // the kernels not started yet have no results dir at all
+      break;  // the kernels not started yet have no results dir; --resume runs them
     }
   }
+  top["status"] = total.interrupted_by ? "interrupted" : "complete";
+  if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
   if (host.on_testbed_finished) host.on_testbed_finished(options.out_dir, done_labels);
   return total;
 }
