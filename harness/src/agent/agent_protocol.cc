@@ -1,11 +1,12 @@
 // Encoding and total decoding of the agent's JSON lines. Also compiled into the static guest
-// agent, so it depends on nothing but result.h, populate.h (libc only) and nlohmann/json.
+// agent, so it depends on nothing but result.h, json_bounded.h, populate.h (libc only) and
+// nlohmann/json.
 #include "agent/agent_protocol.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "base/json_bounds.h"
+#include "base/json_bounded.h"
 #include "kernel/populate.h"
 
 namespace memplace {
@@ -79,8 +80,9 @@ Result<json> parse_object(std::string_view line) {
     return make_error("agent line of " + std::to_string(line.size()) + " bytes exceeds the " +
                       std::to_string(kAgentMaxLineBytes) + "-byte limit");
   }
-  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error("agent line is not JSON");
+  auto parsed = parse_json_bounded(line);
+  if (!parsed) return make_error("agent line: " + parsed.error().message);
+  json j = std::move(*parsed);
   if (!j.is_object()) return make_error("agent line is not a JSON object");
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return make_error("agent line has no string 'type'");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "kernel/placement_source.h"
 #include "experiment/verdict.h"
 #include "kernel/sysfs.h"
 
@@ -59,12 +60,18 @@ struct RunRecord {
   uint64_t size_bytes = 0;
   int threads = 1;
   std::optional<int> cpu_node;
+  std::string policy_channel = "mbind";  // "mbind" | "task" (policy.h)
 
   RunStatus status = RunStatus::kFailed;
   std::string message;
   Environment environment;
 
+  // The placement the verdict judged: the pages per node of the source `placement_source` names.
   std::map<int, uint64_t> placement_pages;
+  // Every placement source's reading: "move_pages" (or "numa_maps" for qemu guests), "trace",
+  // "cgroup", "meminfo"; each pages per node, unsupported or incomplete (placement_source.h).
+  std::map<std::string, SourceReading> placement_sources;
+  std::string placement_source;  // the one placement_pages came from; "" when none worked
   uint64_t pages_absent = 0;
   MeminfoSnapshot meminfo_before;
   MeminfoSnapshot meminfo_after;
@@ -93,5 +100,7 @@ Result<RunRecord> record_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const MeminfoSnapshot& s);
 Result<MeminfoSnapshot> meminfo_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const Verdict& v);
+nlohmann::json placement_sources_json(const std::map<std::string, SourceReading>& sources);
+Result<std::map<std::string, SourceReading>> placement_sources_from_json(const nlohmann::json& j);
 
 }  // namespace memplace

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <regex>
 
-#include "base/json_bounds.h"
+#include "base/json_bounded.h"
 
 namespace memplace {
 

@@ -20,11 +20,13 @@ namespace memplace {
 
 namespace fs = std::filesystem;
 
-std::string memplace_cache_dir() {
+Result<std::string> memplace_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg && *xdg) return std::string(xdg) + "/memplace";
   const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/memplace";
+  if (home && *home) return std::string(home) + "/.cache/memplace";
+  // Not /tmp: a world-writable place someone else could have prepared for us.
+  return make_error("no cache directory for kernels: set XDG_CACHE_HOME or HOME");
 }
 
 std::string debian_sources_list() {
@@ -46,8 +48,9 @@ std::vector<std::string> private_apt_options(const std::string& apt_dir) {
 
 namespace {
 
-std::string cache_root(const KernelFetchOptions& o) {
-  return o.cache_dir.empty() ? memplace_cache_dir() : o.cache_dir;
+Result<std::string> cache_root(const KernelFetchOptions& o) {
+  if (!o.cache_dir.empty()) return o.cache_dir;
+  return memplace_cache_dir();
 }
 
 void say(const KernelFetchOptions& o, const std::string& line) {
@@ -135,9 +138,14 @@ Result<UniqueFd> lock_cache(const std::string& root) {
   return fd;
 }
 
-Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& options) {
-  std::string apt_dir = cache_root(options) + "/apt";
-  if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
+Result<std::vector<DebianKernel>> read_kernel_index(const std::string& root,
+                                                    const KernelFetchOptions& options) {
+  std::string apt_dir = root + "/apt";
+  if (!options.offline) {
+    if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
+  } else if (!fs::exists(apt_dir + "/sources.list")) {
+    return make_error("no Debian package index cached in " + apt_dir + " (offline)");
+  }
   auto files = index_files(apt_dir);
   if (!files) return files.error();
   if (options.offline && files->empty()) {
@@ -165,12 +173,20 @@ Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& op
   return list_debian_kernels(packages);
 }
 
+// Offline (a dry run) creates nothing: no cache directory, no lock file.
+Result<UniqueFd> lock_unless_offline(const std::string& root, const KernelFetchOptions& options) {
+  if (options.offline) return UniqueFd();
+  return lock_cache(root);
+}
+
 }  // namespace
 
 Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& options) {
-  auto lock = lock_cache(cache_root(options));
+  auto root = cache_root(options);
+  if (!root) return root.error();
+  auto lock = lock_unless_offline(*root, options);
   if (!lock) return lock.error();
-  return read_kernel_index(options);
+  return read_kernel_index(*root, options);
 }
 
 namespace {
@@ -193,14 +209,16 @@ std::string find_modules(const std::string& root, const std::string& release) {
 }
 
 Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOptions& options) {
-  auto lock = lock_cache(cache_root(options));
+  auto cache = cache_root(options);
+  if (!cache) return cache.error();
+  const std::string& root = *cache;
+  auto lock = lock_unless_offline(root, options);
   if (!lock) return lock.error();
-  auto index = read_kernel_index(options);
+  auto index = read_kernel_index(root, options);
   if (!index) return index.error();
   auto kernel = resolve_debian_kernel(*index, wanted);
   if (!kernel) return kernel.error();
 
-  std::string root = cache_root(options);
   std::string dir = root + "/kernels/" + kernel->release;
   std::string marker = dir + "/.complete-" + kernel->version;
   KernelFiles files;
@@ -276,7 +294,9 @@ std::string build_origin(const KernelBuild& b) {
 }
 
 Result<KernelFiles> build_kernel(const std::string& name, const KernelFetchOptions& options) {
-  auto b = load_kernel_build(cache_root(options), name);
+  auto cache = cache_root(options);
+  if (!cache) return cache.error();
+  auto b = load_kernel_build(*cache, name);
   if (!b) return b.error();
   KernelFiles files;
   files.label = b->name;

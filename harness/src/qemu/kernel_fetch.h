@@ -31,8 +31,8 @@ struct KernelFetchOptions {
   bool offline = false;
 };
 
-// $XDG_CACHE_HOME/memplace, or ~/.cache/memplace.
-std::string memplace_cache_dir();
+// $XDG_CACHE_HOME/memplace, or $HOME/.cache/memplace; an error when neither is set.
+Result<std::string> memplace_cache_dir();
 
 // The private apt configuration: -o options pointing apt at <cache>/apt only.
 std::vector<std::string> private_apt_options(const std::string& apt_dir);

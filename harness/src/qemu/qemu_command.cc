@@ -54,6 +54,15 @@ std::string format_cpu_list(const std::vector<int>& cpus) {
   return s;
 }
 
+std::string qemu_opt_value(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
 namespace {
 
 // QEMU takes sizes in bytes with an optional suffix; whole MiB keeps the line readable.
@@ -95,7 +104,7 @@ std::vector<std::string> qemu_virtio_serial_args(const std::string& socket_path,
   // QEMU connects to a socket the host already listens on, so nothing the guest writes
   // before the host is ready can be lost.
   return {"-device",  "virtio-serial-pci,id=vser0",
-          "-chardev", "socket,id=records,path=" + socket_path,
+          "-chardev", "socket,id=records,path=" + qemu_opt_value(socket_path),
           "-device",  "virtserialport,bus=vser0.0,chardev=records,name=" + port_name};
 }
 
