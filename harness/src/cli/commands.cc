@@ -163,7 +163,8 @@ Status check_kernel_refs(const Spec& spec) {
         return make_error("testbed.kernels: " + s.error().message);
     }
   }
-  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), "qemu") != spec.touchers.end();
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
+              spec.touchers.end();
   if (qemu && spec.qemu.kernel) {
     if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
       return make_error("qemu.kernel: " + s.error().message);
