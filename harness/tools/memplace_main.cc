@@ -34,11 +34,18 @@ int main(int argc, char** argv) {
                       "Policy axis: default, bind, interleave, preferred, preferred-many, "
                       "weighted-interleave, local; optionally with nodes, e.g. bind:1");
   run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
-  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd (comma list allowed)");
+  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
   run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
   run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
   run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
   run_cmd->add_option("--cpu-node", run.cpu_node, "Node whose CPUs touch the memory, or 'any'");
+  run_cmd->add_option("--policy-channel", run.channels,
+                      "How the policy is applied: mbind (a mapping), task (set_mempolicy in the "
+                      "touching threads); comma list allowed");
+  run_cmd->add_option("--placement-sources", run.placement_sources,
+                      "Sources beside move_pages and meminfo: trace,cgroup (default), or none");
+  run_cmd->add_option("--trace-buffer-kib", run.trace_buffer_kib,
+                      "Trace source's per-CPU ring buffer in KiB (0 = sized by the cell)");
   run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
   run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
   run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");
@@ -55,6 +62,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--toucher-timeout-s", run.toucher_timeout_s,
                       "Seconds one cell's touch may take before it is recorded as failed, or "
                       "auto (120 + 60 per GiB)");
+  run_cmd->add_option("--shard", run.shard,
+                      "K/N: run only shard K of N of the expanded matrix (merge them with "
+                      "`memplace merge`)");
   run_cmd->add_option("--out", run.out_dir, "Results directory");
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");
@@ -66,9 +76,10 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
-                      "Testbed kernel: debian:VERSION or a path (repeatable)");
+                      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
   run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
   run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
+  run_cmd->add_option("--only-runs", run.only_runs_path, "Run only these run keys")->group("");
   run_cmd->add_option("--stream", run.stream_path, "Also write each record to this file/port")
       ->group("");
   run_cmd->add_option("--env-kind", run.env_kind, "Environment kind for records")->group("");
@@ -88,9 +99,41 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
+  compare_cmd->add_option("--by", compare.by,
+                          "dir (one side per dir) or host (one side per hostname, e.g. of a "
+                          "merged dir)");
   compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
   compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
                         "Exit 1 if any cell went from honoured to not honoured");
+
+  memplace::MergeArgs merge;
+  auto* merge_cmd = app.add_subcommand(
+      "merge", "Merge results dirs (shards of one spec, or hosts) into one results dir");
+  merge_cmd->add_option("out", merge.out_dir, "The merged results dir (new or empty)")
+      ->required();
+  merge_cmd->add_option("dirs", merge.dirs, "Results dirs to merge")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
+  memplace::SlurmArgs slurm;
+  auto* slurm_cmd = app.add_subcommand(
+      "slurm", "Run a spec on a Slurm cluster: an array job of shards (or one job per host), "
+               "then a merge + report job");
+  slurm_cmd->add_option("spec", slurm.spec_path, "Spec file (TOML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  slurm_cmd->add_option("--out", slurm.out_dir, "Submission dir every node can write")
+      ->required();
+  slurm_cmd->add_option("--partition", slurm.partition, "Slurm partition");
+  slurm_cmd->add_option("--constraint", slurm.constraint, "Node features, e.g. snp or zen4");
+  auto* shards_opt = slurm_cmd->add_option("--shards", slurm.shards, "Array tasks (default 1)");
+  slurm_cmd
+      ->add_option("--per-host", slurm.per_host,
+                   "Nodes (comma list): the whole matrix once on each, to compare hosts")
+      ->excludes(shards_opt);
+  slurm_cmd->add_option("--memplace", slurm.memplace,
+                        "memplace on the compute nodes (default: this executable's path)");
+  slurm_cmd->add_flag("--dry-run", slurm.dry_run, "Print the job scripts; submit nothing");
 
   memplace::PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "Draw charts (PNG and SVG) from results dirs");
@@ -116,5 +159,10 @@ int main(int argc, char** argv) {
   if (*report_cmd) return memplace::command_report(report);
   if (*compare_cmd) return memplace::command_compare(compare);
   if (*plot_cmd) return memplace::command_plot(plot);
+  if (*slurm_cmd) return memplace::command_slurm(slurm);
+  if (*merge_cmd) {
+    merge.invocation = join_argv(argc, argv);
+    return memplace::command_merge(merge);
+  }
   return memplace::kExitBadInput;
 }

@@ -97,6 +97,18 @@ TEST(ReportGolden, DirWithTwoKernelsIsGroupedByKernel) {
   expect_golden(render_summary_csv(runs), "mixed.summary.csv");
 }
 
+// A merged dir of two hosts on one kernel: each host gets its own summary.
+TEST(ReportMarkdown, SeveralHostsAreGroupedByHostAndKernel) {
+  std::vector<RunRecord> runs = load("k6.18");
+  ASSERT_GE(runs.size(), 2u);
+  EXPECT_EQ(render_report_markdown(runs, "t").find("## Host "), std::string::npos);
+  for (size_t i = 0; i < runs.size(); ++i) runs[i].environment.hostname = i % 2 ? "beta" : "alpha";
+  std::string md = render_report_markdown(runs, "t");
+  EXPECT_NE(md.find("## Host alpha, kernel 6.18.0-1-amd64"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Host beta, kernel 6.18.0-1-amd64"), std::string::npos) << md;
+  EXPECT_NE(md.find("on 2 host and kernel pairs"), std::string::npos);
+}
+
 TEST(WriteReport, WritesAllThreeFilesAndListsSkippedLines) {
   std::string dir = fs::temp_directory_path() / "memplace_report_test";
   fs::remove_all(dir);

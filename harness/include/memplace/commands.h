@@ -30,6 +30,10 @@ struct RunArgs {
   std::vector<std::string> policies, nodes, backings, touchers, sizes;
   std::vector<int> threads;
   std::optional<std::string> cpu_node;
+  std::vector<std::string> channels;  // policy channels: mbind, task
+  // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
+  std::optional<std::string> placement_sources;
+  std::optional<int> trace_buffer_kib;  // 0 = sized by the cell
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;
@@ -39,6 +43,7 @@ struct RunArgs {
   std::optional<std::string> workload;  // "none" | "triad" | "chase"
   // Whole seconds or "auto" (spec.h's parse_toucher_timeout).
   std::optional<std::string> toucher_timeout_s;
+  std::optional<std::string> shard;  // "K/N": run only shard K of N (experiment/shard.h)
   std::string out_dir;
   std::string resume_dir;
   bool check = false;
@@ -52,6 +57,7 @@ struct RunArgs {
   std::vector<std::string> kernels;
   std::string modules_dir;
   // Set by the testbed's init inside the guest.
+  std::string only_runs_path;  // run only the run keys listed in this file, one a line
   std::string stream_path;
   std::string env_kind;
   std::string env_accel;
@@ -67,11 +73,38 @@ int command_report(const ReportArgs& args);
 
 struct CompareArgs {
   std::vector<std::string> dirs;    // the first is the baseline
+  // "dir": one side per dir; "host": one side per hostname across all the dirs' runs (a merged
+  // dir of several hosts), the first host seen as the baseline.
+  std::string by = "dir";
   std::string format = "markdown";  // markdown | csv | json, printed on stdout
   std::string out_dir;              // also write compare.md/.csv/.json here
   bool fail_on_regression = false;
 };
 int command_compare(const CompareArgs& args);
+
+struct MergeArgs {
+  std::string out_dir;
+  std::vector<std::string> dirs;  // shards of one matrix, or whole-matrix runs on several hosts
+  std::string invocation;
+};
+// Exit 0 merged, 1 merged but runs are missing (listed; `run --resume OUT` reruns them),
+// 2 bad input (different specs, duplicated runs, OUT already holds results), 3 write failure.
+int command_merge(const MergeArgs& args);
+
+struct SlurmArgs {
+  std::string spec_path;
+  std::string out_dir;  // on storage every compute node can write
+  std::string partition;
+  std::string constraint;
+  std::optional<int> shards;          // one array task per shard (default 1)
+  std::vector<std::string> per_host;  // or: the whole matrix once on each of these nodes
+  std::string memplace;               // memplace on the compute nodes; default this executable
+  bool dry_run = false;               // print the scripts, write and submit nothing
+};
+// Writes the job scripts under OUT/slurm/, submits the array (or per-host jobs) and a dependent
+// merge job with sbatch, prints the job ids and where the report will be. Exit 3 when sbatch is
+// not installed.
+int command_slurm(const SlurmArgs& args);
 
 struct PlotArgs {
   std::vector<std::string> dirs;

@@ -89,16 +89,6 @@ Result<json> parse_object(std::string_view line) {
   return j;
 }
 
-// Depth of nesting below `j`, checked without recursing deeper than `max` (the serializer
-// recurses, so a report must not hold a 30000-deep array).
-bool depth_at_most(const json& j, int max) {
-  if (!j.is_structured()) return true;
-  if (max == 0) return false;
-  for (const auto& v : j)
-    if (!depth_at_most(v, max - 1)) return false;
-  return true;
-}
-
 bool finite_non_negative(const json& v) {
   return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
 }
@@ -306,7 +296,7 @@ Status check_benchmark_json(const json& j) {
   if (!j.is_object()) return make_error("not a JSON object");
   auto context = j.find("context");
   if (context == j.end() || !context->is_object()) return make_error("no 'context' object");
-  if (!depth_at_most(*context, 3)) return make_error("'context' is nested too deeply");
+  if (!json_depth_at_most(*context, 3)) return make_error("'context' is nested too deeply");
   auto benchmarks = j.find("benchmarks");
   if (benchmarks == j.end() || !benchmarks->is_array()) return make_error("no 'benchmarks' list");
   if (benchmarks->empty()) return make_error("'benchmarks' is empty");

@@ -24,4 +24,14 @@ int json_nesting_depth(std::string_view text, int limit = kMaxJsonDepth);
 // "malformed JSON".
 Result<nlohmann::json> parse_json_bounded(std::string_view text, int max_depth = kMaxJsonDepth);
 
+// Whether an already parsed `j` nests at most `max` levels (for a field that must stay shallow),
+// checked without recursing deeper than that.
+inline bool json_depth_at_most(const nlohmann::json& j, int max) {
+  if (!j.is_structured()) return true;
+  if (max == 0) return false;
+  for (const auto& v : j)
+    if (!json_depth_at_most(v, max - 1)) return false;
+  return true;
+}
+
 }  // namespace memplace

@@ -44,6 +44,9 @@ inline Error errno_error(std::string what, ErrorKind kind = ErrorKind::kFailed) 
 inline Error make_error(std::string what, ErrorKind kind = ErrorKind::kFailed) {
   return Error{0, std::move(what), kind};
 }
+inline Error bad_input_error(std::string what) {
+  return Error{0, std::move(what), ErrorKind::kBadInput};
+}
 inline Error unsupported_error(std::string why, int err = 0) {
   return Error{err, std::move(why), ErrorKind::kUnsupported};
 }

@@ -7,25 +7,65 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include "base/unique_fd.h"
 
 namespace memplace {
 
+std::string shell_quote(std::string_view s) {
+  std::string q = "'";
+  for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 std::string join_command(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) {
     if (!s.empty()) s += ' ';
-    bool plain = !a.empty() && a.find_first_of(" \t\"'\\$`*?;&|<>()") == std::string::npos;
-    if (plain) {
-      s += a;
-    } else {
-      s += '\'';
-      for (char c : a) s += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-      s += '\'';
-    }
+    bool plain = !a.empty() && a.find_first_of(" \t\n\"'\\$`*?;&|<>()") == std::string::npos;
+    s += plain ? a : shell_quote(a);
   }
   return s;
+}
+
+std::string find_on_path(const std::string& name) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) return "";
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+std::string self_executable() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+Result<ForkedChild> ForkedChild::start(int (*body)(void*), void* arg) {
+  pid_t pid = fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    _exit(body(arg));
+  }
+  return ForkedChild(pid);
+}
+
+ForkedChild::~ForkedChild() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 Result<CommandOutput> run_command(const std::vector<std::string>& argv) {

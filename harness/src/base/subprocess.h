@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -22,5 +23,29 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv);
 Result<std::string> run_command_ok(const std::vector<std::string>& argv);
 
 std::string join_command(const std::vector<std::string>& argv);  // for messages and manifests
+
+// The absolute path of the program `name` as execvp would find it on $PATH; "" when absent.
+std::string find_on_path(const std::string& name);
+// This process's executable (/proc/self/exe); "" when it cannot be read.
+std::string self_executable();
+// One shell word: 'it'\''s'. For the scripts memplace writes (the testbed's init, sbatch jobs).
+std::string shell_quote(std::string_view s);
+// A child of this process that runs `body(arg)` without exec and is killed (SIGKILL) and reaped
+// when the object goes. For work that must happen in another process (another pid to the
+// page-allocation trace, another memory cgroup). The parent may have threads, so `body` makes
+// system calls only: no malloc, no locks.
+class ForkedChild {
+ public:
+  static Result<ForkedChild> start(int (*body)(void*), void* arg);
+  ForkedChild(ForkedChild&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  ForkedChild& operator=(ForkedChild&&) = delete;
+  ForkedChild(const ForkedChild&) = delete;
+  ~ForkedChild();
+  int pid() const { return pid_; }
+
+ private:
+  explicit ForkedChild(int pid) : pid_(pid) {}
+  int pid_ = -1;
+};
 
 }  // namespace memplace

@@ -12,10 +12,14 @@
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
 #include "report/report_hooks.h"
+#include "base/bounded_read.h"
 #include "base/nodelist.h"
+#include "base/text.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "experiment/matrix.h"
@@ -108,6 +112,27 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       spec.cpu_nodes = {ids->front()};
     }
   }
+  if (!a.channels.empty()) {
+    spec.channels.clear();
+    for (const auto& c : split_commas(a.channels)) {
+      auto ch = parse_policy_channel(c);
+      if (!ch) return make_error("--policy-channel: " + ch.error().message);
+      spec.channels.push_back(*ch);
+    }
+  }
+  if (a.placement_sources) {
+    spec.placement_sources.clear();
+    for (const auto& n : split_commas({*a.placement_sources})) {
+      if (n == "none") continue;
+      if (auto c = check_placement_source_name(n, "--placement-sources"); !c) return c;
+      spec.placement_sources.push_back(n);
+    }
+  }
+  if (a.trace_buffer_kib) {
+    if (*a.trace_buffer_kib < 0 || *a.trace_buffer_kib > (1 << 20))
+      return make_error("--trace-buffer-kib: must be 0..1048576");
+    spec.trace_buffer_kib = static_cast<uint64_t>(*a.trace_buffer_kib);
+  }
   if (a.repeats) {
     auto r = check_repeats(*a.repeats, "--repeats");
     if (!r) return r.error();
@@ -143,6 +168,11 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     if (!t) return t.error();
     spec.tolerance = *t;
   }
+  if (a.shard) {
+    auto shard = parse_shard(*a.shard, "--shard");
+    if (!shard) return shard.error();
+    spec.shard = *shard;
+  }
   return check_spec(spec);
 }
 
@@ -160,6 +190,26 @@ Result<HostFacts> host_facts(const std::string& root) {
     if (it != fields.end()) facts.free_bytes[node] = it->second * 1024;
   }
   return facts;
+}
+
+// Every kernel the run names, before anything runs: a typo or a build that was never made is
+// bad input (exit 2), not a failure an hour into the matrix.
+Status check_kernel_refs(const Spec& spec) {
+  auto cache_dir = memplace_cache_dir();
+  std::string cache = cache_dir ? *cache_dir : "";
+  if (spec.testbed) {
+    for (const auto& k : spec.testbed->kernels) {
+      if (auto s = check_kernel_ref(k, spec.testbed->modules_dir, cache); !s)
+        return make_error("testbed.kernels: " + s.error().message);
+    }
+  }
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
+              spec.touchers.end();
+  if (qemu && spec.qemu.kernel) {
+    if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
+      return make_error("qemu.kernel: " + s.error().message);
+  }
+  return {};
 }
 
 void print_memory_figures(const std::string& root, bool quiet) {
@@ -245,14 +295,8 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     spec.testbed->modules_dir = a.modules_dir;
   }
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
-  // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
-  // [qemu] leaves unset, and land in the results dir's spec copy, so --resume (above) needs none.
-  if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
-      spec.touchers.end()) {
-    auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
-    if (!q) return q.error();
-    spec.qemu = *q;
-  }
+  if (auto s = apply_qemu_env_fallbacks(spec); !s) return s.error();
+  if (auto s = check_kernel_refs(spec); !s) return s.error();
   return spec;
 }
 
@@ -276,6 +320,26 @@ Environment environment_from(const RunArgs& a) {
   return env;
 }
 
+// This invocation's slice of the matrix: its shard, or the runs a testbed host listed. An empty
+// shard is not an error: its results dir says so, and `merge` finds nothing missing from it.
+constexpr size_t kMaxOnlyRunsBytes = 16u << 20;
+Result<std::vector<Cell>> select_local_runs(const Spec& spec, std::vector<Cell> cells,
+                                            const RunArgs& args) {
+  if (spec.shard) {
+    size_t all = cells.size();
+    cells = shard_cells(cells, *spec.shard);
+    if (!args.quiet)
+      std::fprintf(stderr, "memplace: shard %s: %zu of the matrix's %zu runs\n",
+                   shard_text(*spec.shard).c_str(), cells.size(), all);
+  }
+  if (!args.only_runs_path.empty()) {
+    auto text = read_file_bounded(args.only_runs_path, kMaxOnlyRunsBytes);
+    if (!text) return Error{text.error().err, "--only-runs: " + text.error().message};
+    cells = select_runs(cells, split_lines(*text));
+  }
+  return cells;
+}
+
 // Debian kernels live in the user's cache; without XDG_CACHE_HOME or HOME there is no safe place
 // for them, and that is the caller's to fix before anything runs.
 Status check_kernel_cache(const Spec& spec) {
@@ -292,6 +356,18 @@ Status check_kernel_cache(const Spec& spec) {
 }
 
 }  // namespace
+
+// Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
+// [qemu] leaves unset, and land in the results dir's spec copy, so --resume needs none.
+Status apply_qemu_env_fallbacks(Spec& spec) {
+  if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) ==
+      spec.touchers.end())
+    return {};
+  auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
+  if (!q) return q.error();
+  spec.qemu = *q;
+  return {};
+}
 
 Status check_out_for(const RunArgs& a) {
   if (a.dry_run || !a.resume_dir.empty()) return {};
@@ -320,7 +396,11 @@ int command_run(const RunArgs& args) {
   if (cells.empty()) return fail(kExitBadInput, "the matrix is empty");
   if (auto s = check_kernel_cache(*spec); !s) return fail(kExitBadInput, s.error().describe());
 
+  // The testbed shards over kernels too, so it takes its slices itself.
   if (spec->testbed) return run_testbed_command(*spec, cells, args);
+  auto selected = select_local_runs(*spec, std::move(cells), args);
+  if (!selected) return fail(kExitBadInput, selected.error().describe());
+  cells = std::move(*selected);
 
   auto facts = host_facts(args.sysfs_root);
   if (!facts) return fail(kExitEnvironment, "reading host NUMA facts: " + facts.error().describe());

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/subprocess.h"
 #include "memplace/commands.h"
 #include "report/compare.h"
 
@@ -17,9 +18,14 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-// The plot scripts ship in the source tree; MEMPLACE_PLOTS_DIR points elsewhere (an install).
+// The plot scripts: MEMPLACE_PLOTS_DIR, else an install's share/memplace/plots beside bin/,
+// else the source tree memplace was built from.
 std::string plots_dir() {
   if (const char* env = std::getenv("MEMPLACE_PLOTS_DIR")) return env;
+  std::string self = self_executable();
+  std::string installed = self.substr(0, self.rfind('/')) + "/../share/memplace/plots";
+  if (!self.empty() && ::access((installed + "/memplace_plots.py").c_str(), R_OK) == 0)
+    return installed;
 #ifdef MEMPLACE_SOURCE_DIR
   return std::string(MEMPLACE_SOURCE_DIR) + "/plots";
 #else
@@ -30,13 +36,17 @@ std::string plots_dir() {
 }  // namespace
 
 int command_compare(const CompareArgs& args) {
-  if (args.dirs.size() < 2) return fail(kExitBadInput, "compare needs at least two results dirs");
+  if (args.by != "dir" && args.by != "host")
+    return fail(kExitBadInput, "--by: expected dir or host, got '" + args.by + "'");
+  bool by_host = args.by == "host";
+  if (!by_host && args.dirs.size() < 2)
+    return fail(kExitBadInput, "compare needs at least two results dirs (or --by host)");
   if (!args.out_dir.empty()) {
     struct stat st;
     if (::stat(args.out_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
       return fail(kExitBadInput, "--out " + args.out_dir + ": exists and is not a directory");
   }
-  auto result = compare_dirs(args.dirs);
+  auto result = by_host ? compare_dirs_by_host(args.dirs) : compare_dirs(args.dirs);
   if (!result) return fail(kExitBadInput, result.error().describe());
   for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   if (args.format == "markdown" || args.format == "md")

@@ -5,6 +5,7 @@
 #include "cli/commands_internal.h"
 #include "report/report_hooks.h"
 #include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "base/subprocess.h"
 #include "testbed/testbed.h"
 
@@ -52,7 +53,8 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
   KernelFetchOptions offline;
   offline.offline = true;
   offline.progress = false;
-  for (const auto& kernel : tb.kernels) {
+  for (size_t i = 0; i < tb.kernels.size(); ++i) {
+    const std::string& kernel = tb.kernels[i];
     QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
     std::string label;
     auto files = fetch_kernel(kernel, tb.modules_dir, offline);
@@ -70,7 +72,9 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
     qc.console_log = (out_dir.empty() ? "<OUT>" : out_dir) + "/" + label + "/console.log";
     qc.socket_path = "<temporary dir>/records.sock";
     std::printf("  qemu: %s\n", join_command(qemu_testbed_command(qc)).c_str());
-    for (const auto& c : cells)
+    std::vector<Cell> mine =
+        spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
+    for (const auto& c : mine)
       std::printf("  %s %s #%d\n", kernel.c_str(), cell_key(c).c_str(), c.repeat);
   }
 }
@@ -80,8 +84,8 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
 Status check_testbed_input(const TestbedSpec& tb, const std::vector<Cell>& cells,
                            const RunArgs& args) {
   if (tb.kernels.empty())
-    return make_error("testbed.kernels: give at least one kernel (--kernel debian:7.3 or --kernel "
-                      "PATH)");
+    return make_error("testbed.kernels: give at least one kernel (--kernel debian:7.3, --kernel "
+                      "build:NAME or --kernel PATH)");
   if (tb.mem_per_node_bytes <= kGuestBootReserveBytes)
     return make_error("testbed.mem_per_node: needs more than " +
                       std::to_string(kGuestBootReserveBytes >> 20) + " MiB");
@@ -105,13 +109,14 @@ Status check_testbed_input(const TestbedSpec& tb, const std::vector<Cell>& cells
 Status check_debian_versions(const TestbedSpec& tb) {
   std::optional<std::vector<DebianKernel>> index;
   for (const auto& kernel : tb.kernels) {
-    if (kernel.rfind("debian:", 0) != 0) continue;
+    auto ref = parse_kernel_ref(kernel);
+    if (!ref || ref->kind != KernelRef::Kind::kDebian) continue;  // load_run_spec checked the rest
     if (!index) {
       auto read = debian_kernel_index(KernelFetchOptions{});
       if (!read) return {};  // run_testbed reports the fetch failure itself
       index = std::move(*read);
     }
-    if (auto k = resolve_debian_kernel(*index, kernel.substr(7)); !k) return k.error();
+    if (auto k = resolve_debian_kernel(*index, ref->value); !k) return k.error();
   }
   return {};
 }

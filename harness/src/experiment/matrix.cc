@@ -8,8 +8,11 @@
 #include <ctime>
 #include <set>
 
+#include "base/bounded_read.h"
 #include "base/dir_lock.h"
 #include "base/nodelist.h"
+#include "experiment/host_identity.h"
+#include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
 #include "base/clock.h"
@@ -23,10 +26,6 @@ std::string hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "";
   return buf;
-}
-
-std::string run_key(const std::string& cell_key, int repeat) {
-  return cell_key + "#" + std::to_string(repeat);
 }
 
 std::string split_text(const RunRecord& r) {
@@ -90,6 +89,24 @@ Status write_stream_line(int fd, const RunRecord& r, const std::string& out_dir)
   return write_stream_text(fd, to_json(r).dump() + "\n");
 }
 
+// A merged dir (merge.h) names every host its runs came from. Resuming it adds this host's runs,
+// so this host joins the list and the merge's own keys stay.
+constexpr size_t kMaxManifestBytes = 64u << 20;
+void carry_merged_manifest(const std::string& dir, const RunContext& ctx, nlohmann::json& manifest) {
+  auto fd = open_dir(dir);
+  if (!fd) return;
+  auto text = read_file_at(fd->get(), "manifest.json", kMaxManifestBytes, dir + "/manifest.json");
+  if (!text) return;
+  auto prior = nlohmann::json::parse(*text, nullptr, false);
+  if (prior.is_discarded() || !prior.is_object() || !prior.contains("merged_from")) return;
+  for (const char* key : {"kind", "mode", "merged_from", "hosts"})
+    if (prior.contains(key)) manifest[key] = prior[key];
+  if (!manifest["hosts"].is_array()) manifest["hosts"] = nlohmann::json::array();
+  const Environment& env = ctx.environment;
+  if (!find_host(manifest["hosts"], env.hostname, env.topology_digest))
+    manifest["hosts"].push_back(host_identity_json(env, to_json(ctx.probe)));
+}
+
 }  // namespace
 
 void MatrixSummary::count(const RunRecord& r) {
@@ -148,6 +165,8 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   ctx.populate.thp = spec.thp;
   ctx.workload = spec.workload;
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
+  ctx.placement_sources = spec.placement_sources;
+  ctx.trace_buffer_kib = spec.trace_buffer_kib;
   ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
@@ -156,6 +175,9 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   }
   if (ctx.environment.hostname.empty()) ctx.environment.hostname = hostname();
   ctx.probe = run_probe(options.sysfs_root);
+  if (ctx.environment.topology_digest.empty())
+    ctx.environment.topology_digest = topology_digest(
+        ctx.environment.topology.is_null() ? to_json(ctx.probe.topology) : ctx.environment.topology);
 
   nlohmann::json manifest = {
       {"schema_version", kSchemaVersion},
@@ -166,12 +188,19 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
       {"environment",
        {{"kind", ctx.environment.kind},
         {"kernel", ctx.environment.kernel},
-        {"hostname", ctx.environment.hostname}}},
+        {"hostname", ctx.environment.hostname},
+        {"topology_digest", ctx.environment.topology_digest}}},
       {"probe", to_json(ctx.probe)},
       {"cells", cells.size()},
       {"started_at", utc_now()},
       {"status", "running"},
   };
+  if (spec.shard)
+    manifest["shard"] = {{"index", spec.shard->index},
+                         {"count", spec.shard->count},
+                         {"runs", cells.size()},
+                         {"matrix_runs", expand(spec).size()}};
+  if (options.resume) carry_merged_manifest(dir, ctx, manifest);
   if (!spec.source_text.empty()) {
     if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
   }
@@ -192,7 +221,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;
     const Cell& cell = cells[i];
-    if (done.count(run_key(cell_key(cell), cell.repeat))) {
+    if (done.count(run_key(cell))) {
       ++summary.skipped;
       continue;
     }
@@ -206,6 +235,9 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     }
     summary.count(r);
     if (options.progress) print_progress(i + 1, cells.size(), r);
+    // Sources that worked yet disagree by more than 1% of the cell: one of them is wrong.
+    if (auto w = disagreement_warning(r); !w.empty())
+      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   }
 
   summary.interrupted_by = signals.received();

@@ -163,8 +163,15 @@ Environment environment_from_json(const json& j) {
   r.str("kind", e.kind);
   r.str("kernel", e.kernel);
   r.str("hostname", e.hostname);
+  r.str("topology_digest", e.topology_digest);
   r.str("accel", e.accel);
   if (auto it = j.find("topology"); it != j.end()) e.topology = *it;
+  // Anything else in a kernel_build that does not fit the bounds is dropped, not trusted.
+  if (auto it = j.find("kernel_build"); it != j.end() && it->is_object() &&
+                                        json_depth_at_most(*it, kMaxKernelBuildDepth) &&
+                                        it->dump().size() <= kMaxKernelBuildBytes) {
+    e.kernel_build = *it;
+  }
   return e;
 }
 
@@ -193,6 +200,14 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string kernel_label(const Environment& e) {
+  std::string label = e.kernel;
+  auto name = e.kernel_build.is_object() ? e.kernel_build.find("name") : e.kernel_build.end();
+  if (name != e.kernel_build.end() && name->is_string())
+    label += (label.empty() ? "" : " ") + std::string("(build:") + name->get<std::string>() + ")";
+  return label;
+}
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
@@ -254,8 +269,11 @@ json to_json(const RunRecord& r) {
   json env{{"kind", r.environment.kind},
            {"kernel", r.environment.kernel},
            {"hostname", r.environment.hostname}};
+  if (!r.environment.topology_digest.empty())
+    env["topology_digest"] = r.environment.topology_digest;
   if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
   if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
+  if (!r.environment.kernel_build.is_null()) env["kernel_build"] = r.environment.kernel_build;
   return json{
       {"schema_version", kSchemaVersion},
       {"run_id", r.run_id},
@@ -271,7 +289,10 @@ json to_json(const RunRecord& r) {
       {"status", run_status_name(r.status)},
       {"message", r.message},
       {"environment", env},
+      {"policy_channel", r.policy_channel},
       {"placement_pages", node_map_to_json(r.placement_pages)},
+      {"placement_source", r.placement_source},
+      {"placement_sources", placement_sources_json(r.placement_sources)},
       {"pages_absent", r.pages_absent},
       {"meminfo_before", to_json(r.meminfo_before)},
       {"meminfo_after", to_json(r.meminfo_after)},
@@ -287,6 +308,25 @@ json to_json(const RunRecord& r) {
       {"wall_seconds", r.wall_seconds},
       {"extra", r.extra},
   };
+}
+
+json placement_sources_json(const std::map<std::string, SourceReading>& sources) {
+  json j = json::object();
+  for (const auto& [name, reading] : sources) j[name] = to_json(reading);
+  return j;
+}
+
+// Untrusted (a guest's records): a handful of named sources, each a valid reading.
+Result<std::map<std::string, SourceReading>> placement_sources_from_json(const json& j) {
+  if (!j.is_object() || j.size() > 16) return make_error("placement_sources: not a small object");
+  std::map<std::string, SourceReading> out;
+  for (const auto& [name, value] : j.items()) {
+    if (name.empty() || name.size() > 32) return make_error("placement_sources: bad source name");
+    auto reading = source_reading_from_json(value);
+    if (!reading) return make_error("placement_sources." + name + ": " + reading.error().message);
+    out[name] = std::move(*reading);
+  }
+  return out;
 }
 
 Result<RunRecord> record_from_json(const json& j) {
@@ -363,6 +403,13 @@ Result<RunRecord> record_from_json(const json& j) {
       auto verdict = verdict_from_json(*v);
       if (!verdict) return verdict.error();
       r.verdict = std::move(*verdict);
+    }
+    rd.str("policy_channel", r.policy_channel);
+    rd.str("placement_source", r.placement_source);
+    if (const json* ps = rd.find("placement_sources"); ps && !ps->is_null()) {
+      auto sources = placement_sources_from_json(*ps);
+      if (!sources) return sources.error();
+      r.placement_sources = std::move(*sources);
     }
     if (const json* x = rd.find("extra")) r.extra = *x;
     return r;
@@ -560,6 +607,33 @@ Status make_dirs(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
   if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
   return {};
+}
+
+namespace {
+
+// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
+bool safe_result_file(std::string_view file, std::string_view kDir, std::string_view kExt) {
+  if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
+  if (file.substr(0, kDir.size()) != kDir) return false;
+  if (file.substr(file.size() - kExt.size()) != kExt) return false;
+  std::string_view name = file.substr(kDir.size());
+  if (name.front() == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool safe_samples_path(std::string_view file) {
+  return safe_result_file(file, "samples/", ".csv");
+}
+
+bool safe_workload_path(std::string_view file) {
+  return safe_result_file(file, "workloads/", ".json");
 }
 
 }  // namespace memplace

@@ -53,6 +53,11 @@ Result<nlohmann::json> read_json_file(const std::string& path);
 
 Status make_dirs(const std::string& path);
 
+// The file names a record may carry, relative to its results dir: "samples/<name>.csv" and
+// "workloads/<name>.json", the name of [A-Za-z0-9_.-] and not starting with '.'. Records come
+// from guests and other hosts, so nothing else is ever opened on their word.
+bool safe_samples_path(std::string_view file);
+bool safe_workload_path(std::string_view file);
 // What `--out DIR` may name: nothing yet, or an empty directory. A memplace results dir needs
 // --resume, and a directory of someone else's files is never written into.
 Status check_fresh_out_dir(const std::string& dir);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "experiment/cell.h"
+#include "experiment/shard.h"
 #include "kernel/populate.h"
 #include "base/result.h"
 
@@ -71,6 +72,8 @@ struct Spec {
   std::vector<uint64_t> sizes;
   std::vector<int> threads;
   std::vector<std::optional<int>> cpu_nodes;
+  // How each cell's policy reaches the kernel (policy.h); the default is mbind alone.
+  std::vector<PolicyChannel> channels = {PolicyChannel::kMbind};
   int repeats = 1;
   int sample_interval_ms = 10;
   double tolerance = 0.05;
@@ -83,6 +86,13 @@ struct Spec {
   // (default_toucher_timeout in toucher.h: 120 s + 60 s per GiB). The qemu toucher uses it for
   // its go-to-done phase unless [qemu] agent_timeout_s (or its environment fallback) is set.
   std::optional<int> toucher_timeout_s;
+  // [run] shard = "K/N": only this slice of the expanded matrix runs here (shard.h); the other
+  // slices run elsewhere and `memplace merge` joins them.
+  std::optional<Shard> shard;
+  // Placement sources run beside move_pages and meminfo: "trace" and/or "cgroup" (both by
+  // default). The trace source's per-CPU ring buffer in KiB; 0 = sized by the cell.
+  std::vector<std::string> placement_sources = {"trace", "cgroup"};
+  uint64_t trace_buffer_kib = 0;
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
@@ -106,13 +116,16 @@ Result<ToucherKind> parse_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
 Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
+// "trace" | "cgroup"; errors name `field`.
+Status check_placement_source_name(const std::string& name, const std::string& field);
 // A toucher timeout: whole seconds 1..kMaxToucherTimeoutSeconds, or "auto" (none). Errors name
 // `field`.
 inline constexpr int kMaxToucherTimeoutSeconds = 7 * 24 * 3600;
 Result<std::optional<int>> parse_toucher_timeout(const std::string& text, const std::string& field);
 
-// The spec as TOML that parse_spec reads back to the same cells. The [testbed] table is left out
-// when `with_testbed` is false: that is the spec the testbed runs inside its guest.
+// The spec as TOML that parse_spec reads back to the same cells. The [testbed] table and the
+// shard are left out when `with_testbed` is false: that is the spec the testbed runs inside its
+// guest, which is told its runs one by one.
 std::string render_spec_toml(const Spec& spec, bool with_testbed = true);
 
 // The matrix in a stable order; repeats of one cell are adjacent.

@@ -86,6 +86,10 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   o << "cpu_node = " << array(spec.cpu_nodes, [](const std::optional<int>& n) {
     return n ? std::to_string(*n) : std::string("\"any\"");
   }) << "\n";
+  if (spec.channels != std::vector<PolicyChannel>{PolicyChannel::kMbind})
+    o << "policy_channel = " << array(spec.channels, [](PolicyChannel c) {
+      return toml_quoted(policy_channel_name(c));
+    }) << "\n";
   o << "repeats = " << spec.repeats << "\n";
   o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
     << "\ntolerance = " << toml_float(spec.tolerance) << "\n";
@@ -94,6 +98,11 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   if (spec.thp != ThpMode::kAuto) o << "thp = " << toml_quoted(thp_mode_name(spec.thp)) << "\n";
   if (spec.workload != "none") o << "workload = " << toml_quoted(spec.workload) << "\n";
   if (spec.toucher_timeout_s) o << "toucher_timeout_s = " << *spec.toucher_timeout_s << "\n";
+  if (with_testbed && spec.shard) o << "shard = " << toml_quoted(shard_text(*spec.shard)) << "\n";
+  if (spec.placement_sources != std::vector<std::string>{"trace", "cgroup"})
+    o << "placement_sources = "
+      << array(spec.placement_sources, [](const std::string& n) { return toml_quoted(n); }) << "\n";
+  if (spec.trace_buffer_kib) o << "trace_buffer_kib = " << spec.trace_buffer_kib << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes

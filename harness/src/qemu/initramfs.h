@@ -30,8 +30,6 @@ Result<std::vector<std::string>> module_load_order(
 // "\t/lib64/ld-linux-x86-64.so.2 (0x00007f...)"
 Result<std::vector<std::string>> parse_ldd_output(std::string_view text);
 
-std::string shell_quote(std::string_view s);
-
 struct ModuleLoad {
   std::string path;       // inside the guest: "/lib/modules/memplace/kvm.ko"
   bool optional = false;  // kvm_amd / kvm_intel: at most one matches the CPU

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "base/subprocess.h"
+#include "qemu/kernel_build.h"
+#include "qemu/kernel_ref.h"
 #include "base/unique_fd.h"
 
 namespace memplace {
@@ -272,17 +274,42 @@ Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOpt
 
 }  // namespace
 
-Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& modules_dir,
-                                 const KernelFetchOptions& options) {
-  if (spec.rfind("debian:", 0) == 0) {
-    if (!modules_dir.empty()) {
-      return make_error(spec + ": --modules applies only to a kernel given by path");
-    }
-    return fetch_debian(spec.substr(7), options);
-  }
+namespace {
+
+// "build:7.2 (linux-source-7.2 7.2.13-1 + no-gmem-policy.patch)", from what build.json says.
+std::string build_origin(const KernelBuild& b) {
+  auto str = [](const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string("?");
+  };
+  std::string s = "build:" + b.name + " (";
+  auto src = b.info.find("source");
+  if (src != b.info.end() && src->is_object())
+    s += str(*src, "package") + " " + str(*src, "version");
+  auto patches = b.info.find("patches");
+  if (patches != b.info.end() && patches->is_array())
+    for (const auto& p : *patches)
+      if (p.is_object()) s += " + " + str(p, "file");
+  return s + ")";
+}
+
+Result<KernelFiles> build_kernel(const std::string& name, const KernelFetchOptions& options) {
+  auto b = load_kernel_build(cache_root(options), name);
+  if (!b) return b.error();
+  KernelFiles files;
+  files.label = b->name;
+  files.release = b->release;
+  files.vmlinuz = b->vmlinuz;
+  files.modules_dir = b->modules_dir;
+  files.origin = build_origin(*b);
+  files.build_info = b->info;
+  return files;
+}
+
+Result<KernelFiles> path_kernel(const std::string& path, const std::string& modules_dir) {
   std::error_code ec;
-  fs::path image = fs::absolute(spec, ec);
-  if (ec || !fs::is_regular_file(image)) return make_error("kernel image not found: " + spec);
+  fs::path image = fs::absolute(path, ec);
+  if (ec || !fs::is_regular_file(image)) return make_error("kernel image not found: " + path);
   KernelFiles files;
   files.vmlinuz = image.string();
   files.label = image.filename().string();
@@ -294,6 +321,19 @@ Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& mod
     files.modules_dir = m.string();
   }
   return files;
+}
+
+}  // namespace
+
+Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& modules_dir,
+                                 const KernelFetchOptions& options) {
+  auto ref = parse_kernel_ref(spec);
+  if (!ref) return ref.error();
+  if (ref->kind == KernelRef::Kind::kPath) return path_kernel(ref->value, modules_dir);
+  if (!modules_dir.empty())
+    return make_error(spec + ": --modules applies only to a kernel given by path");
+  if (ref->kind == KernelRef::Kind::kBuild) return build_kernel(ref->value, options);
+  return fetch_debian(ref->value, options);
 }
 
 }  // namespace memplace

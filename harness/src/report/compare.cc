@@ -45,7 +45,7 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
   std::set<std::string> kernels;
   for (const RunRecord* r : runs) {
     fold.add(*r);
-    if (!r->environment.kernel.empty()) kernels.insert(r->environment.kernel);
+    if (!r->environment.kernel.empty()) kernels.insert(kernel_label(r->environment));
   }
   side.present = true;
   side.runs = fold.runs;
@@ -104,7 +104,7 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
       auto [it, inserted] = runs_by_cell.try_emplace(key, sides.size());
       if (inserted) order.push_back(key);
       it->second[s].push_back(&r);
-      if (!r.environment.kernel.empty()) kernels.insert(r.environment.kernel);
+      if (!r.environment.kernel.empty()) kernels.insert(kernel_label(r.environment));
     }
     out.kernels.push_back(joined(kernels));
   }
@@ -151,6 +151,33 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs) {
   }
   CompareResult out = compare_runs(sides);
   out.dirs = dirs;
+  out.warnings = std::move(warnings);
+  return out;
+}
+
+Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs) {
+  std::vector<std::string> hosts;
+  std::vector<std::vector<RunRecord>> sides;
+  std::vector<std::string> warnings;
+  for (const std::string& dir : dirs) {
+    auto runs = read_runs(dir + "/runs.jsonl");
+    if (!runs) return Error{runs.error().err, dir + ": " + runs.error().describe()};
+    for (RunRecord& r : runs->records) {
+      std::string host = r.environment.hostname.empty() ? "unknown" : r.environment.hostname;
+      auto it = std::find(hosts.begin(), hosts.end(), host);
+      if (it == hosts.end()) {
+        hosts.push_back(host);
+        sides.emplace_back();
+        it = hosts.end() - 1;
+      }
+      sides[static_cast<size_t>(it - hosts.begin())].push_back(std::move(r));
+    }
+    warnings.insert(warnings.end(), runs->warnings.begin(), runs->warnings.end());
+  }
+  if (hosts.size() < 2)
+    return make_error("--by host needs runs from two or more hosts; found " +
+                      (hosts.empty() ? std::string("none") : "only " + hosts.front()));
+  CompareResult out = compare_runs(sides, hosts);
   out.warnings = std::move(warnings);
   return out;
 }

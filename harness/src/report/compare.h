@@ -62,6 +62,9 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels = {});
 // Reads DIR/runs.jsonl of each dir (at least two).
 Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs);
+// One side per hostname over all the dirs' runs (a merged dir of several hosts, or several
+// dirs), in the order the hosts first appear; the labels are the hostnames. At least two hosts.
+Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs);
 
 // honoured -> not honoured (or mixed) on any cell of any non-baseline side.
 bool has_regression(const CompareResult& r);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "report/record_view.h"
 
@@ -18,20 +19,32 @@ using view::fixed;
 using view::md_cell;
 
 std::string kernel_of(const RunRecord& r) {
-  return r.environment.kernel.empty() ? "unknown kernel" : r.environment.kernel;
+  return r.environment.kernel.empty() ? "unknown kernel" : kernel_label(r.environment);
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.
+// Runs grouped by kernel. The markdown groups by host too when a merged dir holds several, so
+// one host's runs never fold into another's summary; the CSV keeps its kernel column.
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
-    const std::vector<RunRecord>& runs) {
+    const std::vector<RunRecord>& runs, bool with_host = false) {
+  auto label = [&](const RunRecord& r) {
+    return with_host ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
+                     : kernel_of(r);
+  };
   std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
   for (const RunRecord& r : runs) {
     auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == kernel_of(r); });
-    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
+                           [&](const auto& g) { return g.first == label(r); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {label(r), {}});
     it->second.push_back(&r);
   }
   return groups;
+}
+
+bool several_hosts(const std::vector<RunRecord>& runs) {
+  return std::any_of(runs.begin(), runs.end(), [&](const RunRecord& r) {
+    return r.environment.hostname != runs.front().environment.hostname;
+  });
 }
 
 // Backings in the order people read them: the cover letter's subject last.
@@ -140,6 +153,35 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
   out += "\n";
 }
 
+// One line per placement source, the one the verdict used first, then how far the sources that
+// worked disagree; beyond kDisagreementWarnPercent a warning line.
+void render_sources_md(std::string& out, const RunRecord& r) {
+  if (r.placement_sources.empty()) return;
+  out += "- placement sources (verdict from " +
+         (r.placement_source.empty() ? std::string("none") : r.placement_source) + "):\n";
+  for (const auto& [name, s] : r.placement_sources) {
+    out += "  - " + name + ": ";
+    if (s.ok()) {
+      std::string nodes;
+      for (const auto& [node, pages] : s.pages)
+        nodes += (nodes.empty() ? "" : ", ") + ("node " + std::to_string(node) + " " +
+                                                std::to_string(pages));
+      out += nodes.empty() ? "no pages" : nodes;
+    } else {
+      out += std::string(s.state == SourceReading::State::kIncomplete ? "incomplete: "
+                                                                      : "unsupported: ") +
+             md_cell(s.reason);
+    }
+    out += "\n";
+  }
+  if (auto d = largest_disagreement(r)) {
+    out += "- largest disagreement: " + d->a + " vs " + d->b + ", " + std::to_string(d->pages) +
+           " pages on node " + std::to_string(d->node) + " (" + fixed(d->percent, 2) +
+           "% of the cell)\n";
+  }
+  if (std::string w = disagreement_warning(r); !w.empty()) out += "- **warning**: " + w + "\n";
+}
+
 void render_run_md(std::string& out, const RunRecord& r) {
   out += "#### " + md_cell(r.run_id) + ": " + md_cell(r.policy) + " " + view::nodes_text(r.nodes) +
          " / " + md_cell(r.backing) + " / repeat " + std::to_string(r.repeat) + "\n\n";
@@ -166,6 +208,7 @@ void render_run_md(std::string& out, const RunRecord& r) {
   for (const auto& [node, pages] : r.placement_pages)
     out += "node " + std::to_string(node) + " " + std::to_string(pages) + ", ";
   out += "absent " + std::to_string(r.pages_absent) + "\n";
+  render_sources_md(out, r);
   if (!r.policy_readback.empty()) out += "- policy read back: " + md_cell(r.policy_readback) + "\n";
   if (!r.backing_counter.empty() && !r.delta_backing_mib.empty()) {
     out += "- " + md_cell(r.backing_counter) + " delta (MiB):";
@@ -229,15 +272,23 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
   std::string out = "# " + title + "\n\n";
   MatrixSummary tally;
   for (const RunRecord& r : runs) tally.count(r);
-  auto groups = by_kernel(runs);
+  bool by_host = several_hosts(runs);
+  auto groups = by_kernel(runs, by_host);
   out += std::to_string(runs.size()) + " runs: " + std::to_string(tally.ok) + " ok, " +
          std::to_string(tally.unsupported) + " unsupported, " + std::to_string(tally.failed) +
          " failed";
-  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) + " kernels.\n\n" : ".\n\n";
-  for (const auto& [kernel, group] : groups) {
-    out +=
-        "## Kernel " + md_cell(kernel) + " (" + md_cell(environment_text(*group.front())) + ")\n\n";
+  out += groups.size() > 1 ? ", on " + std::to_string(groups.size()) +
+                                 (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
+                           : ".\n\n";
+  for (const auto& [label, group] : groups) {
+    out += "## " + (by_host ? md_cell(label) : "Kernel " + md_cell(label)) + " (" +
+           md_cell(environment_text(*group.front())) + ")\n\n";
     render_summary_md(out, group);
+    std::string warnings;
+    for (const RunRecord* r : group)
+      if (std::string w = disagreement_warning(*r); !w.empty()) warnings += "- warning: " + w + "\n";
+    if (!warnings.empty())
+      out += "### Placement sources that disagree by more than 1% of the cell\n\n" + warnings + "\n";
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
   }

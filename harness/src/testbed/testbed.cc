@@ -19,8 +19,10 @@
 #include "qemu/initramfs.h"
 #include "kernel/kvm_uapi.h"
 #include "qemu/qemu_command.h"
+#include "experiment/host_identity.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
 #include "base/subprocess.h"
 #include "kernel/sysfs.h"
@@ -49,11 +51,12 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
 }
 
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
-                                const std::string& resume_dir) {
+                                bool only_listed_runs, const std::string& resume_dir) {
   std::string matrix =
       resume_dir.empty() ? "/spec.toml --out /tmp/out" : "--resume " + shell_quote(resume_dir);
   return "/memplace run " + matrix + " --stream \"$PORT\" --env-kind testbed --env-accel " +
-         shell_quote(accel) + " --env-topology " + shell_quote(topology.dump());
+         shell_quote(accel) + " --env-topology " + shell_quote(topology.dump()) +
+         (only_listed_runs ? " --only-runs /runs.txt" : "");
 }
 
 GuestLine classify_guest_line(std::string_view line) {
@@ -85,33 +88,6 @@ GuestLine classify_guest_line(std::string_view line) {
   else
     g.kind = GuestLine::Kind::kOther;
   return g;
-}
-
-namespace {
-
-// "<dir><name><ext>" with a plain file name: nothing a hostile guest could aim elsewhere.
-bool safe_result_file(std::string_view file, std::string_view kDir, std::string_view kExt) {
-  if (file.size() <= kDir.size() + kExt.size() || file.size() > 128) return false;
-  if (file.substr(0, kDir.size()) != kDir) return false;
-  if (file.substr(file.size() - kExt.size()) != kExt) return false;
-  std::string_view name = file.substr(kDir.size());
-  if (name.front() == '.') return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-bool safe_samples_path(std::string_view file) {
-  return safe_result_file(file, "samples/", ".csv");
-}
-
-bool safe_workload_path(std::string_view file) {
-  return safe_result_file(file, "workloads/", ".json");
 }
 
 namespace {
@@ -225,10 +201,10 @@ struct KernelRun {
   double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
-std::string self_exe() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : p.string();
+std::string run_keys_text(const std::vector<Cell>& cells) {
+  std::string out;
+  for (const auto& c : cells) out += run_key(c) + "\n";
+  return out;
 }
 
 Result<std::string> make_temp_dir() {
@@ -262,6 +238,18 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
 bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
   auto f = line.find("file");
   return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+}
+
+// What a record says about its kernel's build is the host's to say: the guest cannot know it,
+// and must not be able to claim one.
+void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
+  auto env = record.find("environment");
+  if (env == record.end() || !env->is_object()) return;
+  if (build_info.is_null()) {
+    env->erase("kernel_build");
+  } else {
+    (*env)["kernel_build"] = build_info;
+  }
 }
 
 // What a kernel's dir already holds when a testbed run is resumed.
@@ -331,12 +319,15 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     }
   } cleanup{*tmp};
 
-  std::string memplace_bin = host.memplace_binary.empty() ? self_exe() : host.memplace_binary;
+  std::string memplace_bin = host.memplace_binary.empty() ? self_executable() : host.memplace_binary;
   InitramfsInputs in;
   in.busybox = host.busybox;
   in.modules_dir = k.files.modules_dir;
   in.programs[memplace_bin] = "memplace";
   in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(spec, false)));
+  // A shard's slice of this kernel's runs is listed for the guest, which has no other kernels
+  // to rank them against (shard.h).
+  if (spec.shard) in.extra_files.push_back(cpio_file("runs.txt", run_keys_text(cells)));
   std::string resume_dir;
   if (!progress->done.empty()) {
     // The guest resumes a copy of this dir: it skips what is done and numbers new runs after
@@ -346,7 +337,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     in.extra_files.push_back(cpio_file("resume/spec.toml", render_spec_toml(spec, false)));
     in.extra_files.push_back(cpio_file("resume/runs.jsonl", progress->runs_text));
   }
-  in.run_line = host.guest_run_line.empty() ? guest_memplace_line(accel, topology, resume_dir)
+  in.run_line = host.guest_run_line.empty() ? guest_memplace_line(accel, topology, spec.shard.has_value(), resume_dir)
                                             : host.guest_run_line;
   auto image = build_initramfs(in);
   if (!image) return image.error();
@@ -367,7 +358,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                                {"release", k.files.release},
                                {"vmlinuz", k.files.vmlinuz},
                                {"modules_dir", k.files.modules_dir},
-                               {"modules_included", image->modules_loaded}}},
+                               {"modules_included", image->modules_loaded},
+                               {"build", k.files.build_info}}},
                              {"accel", accel},
                              {"topology", topology},
                              {"qemu_command", argv},
@@ -379,6 +371,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                              {"cells", all_cells.size()},
                              {"runs_done_before", progress->done.size()},
                              {"status", "running"}};
+  if (spec.shard) manifest["shard"] = {{"index", spec.shard->index}, {"count", spec.shard->count}};
   if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
 
   auto writer = RunsWriter::open(k.dir + "/runs.jsonl");
@@ -469,12 +462,14 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
           g.json["samples_file"] = "";
         unlink_missing_workload(g.json, workloads_stored);
+        stamp_kernel_build(g.json, k.files.build_info);
         if (auto s = writer->append_json(g.json); !s) {
           say("writing runs.jsonl: " + s.error().describe());
         }
         ++records;
         summary.count(*rec);
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
+        if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
         break;
       }
     }
@@ -517,8 +512,10 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     Environment env = options.environment;
     env.kind = "testbed";
     env.kernel = k.files.release;
+    env.kernel_build = k.files.build_info;
     env.accel = accel;
     env.topology = topology;
+    env.topology_digest = topology_digest(topology);
     // After every id in use, the guest's new ones included.
     auto now = read_runs(k.dir + "/runs.jsonl");
     int next_id = now ? next_run_number(*now, k.dir) - 1 : progress->last_id;
@@ -610,7 +607,7 @@ nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options, const TestbedHostConfig& host) {
   if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
+    return make_error("testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
   }
   if (options.out_dir.empty()) return make_error("testbed: no results directory");
   std::vector<Cell> cells = expand(spec);
@@ -631,8 +628,17 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (const auto& k : *runs) {
-    auto s = run_one_kernel(spec, tb, options, host, k, cells, accel, topology);
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const KernelRun& k = (*runs)[i];
+    std::vector<Cell> mine =
+        spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
+    if (mine.empty()) {
+      if (options.progress)
+        std::fprintf(stderr, "[testbed %s] no runs in shard %s\n", k.files.label.c_str(),
+                     shard_text(*spec.shard).c_str());
+      continue;
+    }
+    auto s = run_one_kernel(spec, tb, options, host, k, mine, accel, topology);
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
     total.ok += s->ok;
     total.unsupported += s->unsupported;

@@ -48,10 +48,11 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
 // {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
 nlohmann::json testbed_topology_json(const TestbedSpec& tb);
 
-// The `memplace run` line init executes in the guest; with `resume_dir` the guest resumes the
-// copy of a results dir the initramfs carries there instead of starting a fresh matrix.
+// The `memplace run` line init executes in the guest. With `only_listed_runs`, it runs just the
+// run keys in /runs.txt (a shard's slice); with `resume_dir` the guest resumes the copy of a
+// results dir the initramfs carries there instead of starting a fresh matrix.
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
-                                const std::string& resume_dir = "");
+                                bool only_listed_runs = false, const std::string& resume_dir = "");
 
 // What one guest line is. Records are every JSON object without a "type" member.
 struct GuestLine {
@@ -64,19 +65,17 @@ GuestLine classify_guest_line(std::string_view line);
 
 // A run's samples CSV sent ahead of its record:
 //   {"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node,..."}
-// The guest is untrusted: only "samples/<name>.csv" (name of [A-Za-z0-9_.-], not starting with
-// '.') is accepted, and at most kMaxGuestSamplesBytes of CSV.
+// The guest is untrusted: only a safe_samples_path (results.h) is accepted, and at most
+// kMaxGuestSamplesBytes of CSV.
 constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
-bool safe_samples_path(std::string_view file);
 // Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
 
 // A run's workload JSON (Google Benchmark's, extra.workload.file) sent ahead of its record:
 //   {"type":"workload","run_id":"r0001","file":"workloads/r0001-triad.json","text":"{...}"}
-// Only "workloads/<name>.json" (the same name rules as samples), at most kMaxGuestWorkloadBytes,
-// and text that passes check_benchmark_json (agent_protocol.h) is stored.
+// Only a safe_workload_path (results.h), at most kMaxGuestWorkloadBytes, and text that passes
+// check_benchmark_json (agent_protocol.h) is stored.
 constexpr size_t kMaxGuestWorkloadBytes = 1u << 20;
-bool safe_workload_path(std::string_view file);
 // Writes the line's text to <kernel_dir>/<file>; returns the file written.
 Result<std::string> store_guest_workload(const std::string& kernel_dir, const nlohmann::json& line);
 

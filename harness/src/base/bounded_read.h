@@ -1,0 +1,27 @@
+// Reading files out of directories we do not trust (results dirs from other hosts, shards):
+// every open is relative to a directory fd and refuses symlinks, only regular files are read,
+// and a file larger than its limit is an error rather than an allocation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace memplace {
+
+// A directory the caller named (a command-line argument), opened for the *at() calls below.
+Result<UniqueFd> open_dir(const std::string& path);
+// `name` inside `dir`: one plain component, never "..", never a symlink.
+Result<UniqueFd> open_subdir(int dir, const std::string& name, const std::string& shown_as);
+bool is_plain_name(const std::string& name);
+
+// The whole of `dir`/`name`, at most `max_bytes`. A missing file is an error with ENOENT.
+Result<std::string> read_file_at(int dir, const std::string& name, size_t max_bytes,
+                                 const std::string& shown_as);
+// The same for a path the caller named (a --only-runs list): symlinks at the last component
+// refused too, since the file might sit in a shared directory.
+Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes);
+
+}  // namespace memplace
