@@ -5,7 +5,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
-        check-fresh kernels experiment-ab
+        check-fresh check-fresh-quick kernels experiment-ab
 
 all: build
 
@@ -29,7 +29,7 @@ test: build
 # qemu guests) boot kernels that run an uninstrumented memplace copy anyway, so they run only in
 # `make test`.
 test-asan: deps
-	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF
+	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF -DMEMPLACE_EMULATED_TESTS=OFF
 	cmake --build build-asan -j $(JOBS) --target unit_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE emulated
@@ -59,9 +59,14 @@ plots: build
 
 # `make test` on a fresh Debian 12: a debootstrap'd bookworm chroot where only
 # scripts/install-deps.sh installs anything, so a package the installer lacks fails loudly.
-# Needs root. FRESH_TESTS=regex runs only the matching tests (to iterate).
+# Needs root. FRESH_CTEST="-R regex" runs `ctest` with those arguments instead of `make test`.
 check-fresh: deps
-	JOBS=$(JOBS) FRESH_TESTS='$(FRESH_TESTS)' scripts/check-fresh.sh
+	JOBS=$(JOBS) FRESH_CTEST='$(FRESH_CTEST)' scripts/check-fresh.sh
+
+# The CI guard: the same fresh root runs install-deps.sh and a CMake configure, then this host's
+# build of the non-emulated tests (FRESH_CTEST overrides), so it compiles nothing.
+check-fresh-quick: build
+	JOBS=$(JOBS) FRESH_CTEST='$(FRESH_CTEST)' scripts/check-fresh.sh --prebuilt $(BUILD)
 
 # Test kernels built from Debian's source (kernels/NAME.conf) into ~/.cache/memplace/builds/, where
 # `--kernel build:NAME` finds them. KERNELS="7.2" builds one (default: all); a current build is

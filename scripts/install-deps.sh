@@ -20,7 +20,7 @@ packages=(
   # Placement of memory the host cannot map: page-allocation tracing.
   libtracefs-dev libtraceevent-dev
   # Test kernels built from Debian's source (make kernels).
-  flex bison libelf-dev bc libssl-dev patch
+  flex bison libelf-dev bc libssl-dev patch kmod
   # Many hosts: a one-node Slurm cluster in the tests.
   slurmctld slurmd slurm-client munge
   # report.html checked in a real browser.

@@ -1,4 +1,5 @@
-// Running the memplace binary from a test: exit status and the combined stdout/stderr.
+// Running the memplace binary from a test: its exit status and everything it printed, and the
+// temp paths the tests write into. The one copy for every test folder.
 #pragma once
 
 #include <sys/wait.h>
@@ -6,36 +7,65 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "golden.h"
 
 namespace memplace::testing {
 
+
 struct Exec {
-  int status = -1;  // the exit code, or -1 when killed by a signal
-  std::string output;
+  int status = -1;     // exit status; -1 when killed by a signal
+  std::string output;  // stdout and stderr together
+  std::string out;     // stdout alone (`memplace slurm` prints its job ids there)
 };
 
-// `args` go through sh, as a user would type them.
+// `args` go through /bin/sh: quote what needs quoting. `env` is prefixed ("PATH=/x").
 inline Exec run_memplace(const std::string& args, const std::string& env = "") {
-  std::string cmd = env + (env.empty() ? "" : " ") + MEMPLACE_BINARY + " " + args + " 2>&1";
+  namespace fs = std::filesystem;
+  std::string err_file = (fs::temp_directory_path() /
+                          ("memplace-exec-" + std::to_string(::getpid()) + ".err"))
+                             .string();
+  std::string cmd =
+      (env.empty() ? "" : "env " + env + " ") + MEMPLACE_BINARY + " " + args + " 2>" + err_file;
   Exec e;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return e;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) e.out.append(buf, n);
   int st = ::pclose(p);
   e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  e.output = e.out + slurp(err_file);
+  fs::remove(err_file);
   return e;
 }
 
-// A path under /tmp unique to this test process, not yet existing.
-inline std::string fresh_temp_path(const std::string& name) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("memplace-test-" + name + "-" + std::to_string(::getpid())))
-                        .string();
-  std::filesystem::remove_all(dir);
+// A fresh directory path under the temp dir, removed first if an earlier run left it.
+inline std::string fresh_temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-" + name + "-" + std::to_string(::getpid())))
+          .string();
+  fs::remove_all(dir);
   return dir;
 }
 
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+
+// A path under /tmp unique to this test process, not yet existing.
+inline std::string fresh_temp_path(const std::string& name) { return fresh_temp_dir("test-" + name); }
+
 }  // namespace memplace::testing
+
+// The e2e tests name these e2e::...
+namespace memplace::e2e {
+using testing::Exec;
+using testing::fresh_temp_dir;
+using testing::run_memplace;
+using testing::write_text;
+}  // namespace memplace::e2e

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
   run_cmd->add_option("--margin", run.margin, "Memory kept free on every node (default 256MiB)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
+  run_cmd->add_flag("--no-plots", run.no_plots,
+                    "Draw no charts when the run ends (report.md says how to add them)");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
                       "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
@@ -88,10 +90,12 @@ int main(int argc, char** argv) {
 
   memplace::ReportArgs report;
   auto* report_cmd =
-      app.add_subcommand("report", "Write report.md and CSV tables for a results dir");
-  report_cmd->add_option("dir", report.dir, "Results directory")
+      app.add_subcommand("report", "Write report.md, CSV tables, charts and report.html for a "
+                                   "results dir");
+  report_cmd->add_option("dir", report.dir, "Results directory (or a testbed's)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report_cmd->add_flag("--no-plots", report.no_plots, "Draw no charts");
 
   memplace::CompareArgs compare;
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "e2e/local_slurm.h"
-#include "e2e/memplace_exec.h"
+#include "memplace_exec.h"
 #include "experiment/results.h"
 
 namespace memplace {
@@ -90,7 +90,7 @@ TEST(SlurmCluster, FourShardArrayMergesToExactlyTheUnshardedRuns) {
   EXPECT_EQ(got->records.size(), want->records.size());
   std::set<std::string> ids;
   for (const auto& r : got->records) {
-    EXPECT_EQ(r.status, "ok") << r.cell_key << ": " << r.message;
+    EXPECT_EQ(r.status, RunStatus::kOk) << r.cell_key << ": " << r.message;
     EXPECT_EQ(r.environment.hostname, want->records.front().environment.hostname);
     EXPECT_EQ(r.environment.topology_digest, want->records.front().environment.topology_digest);
     ids.insert(r.run_id);

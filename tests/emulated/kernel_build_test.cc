@@ -18,11 +18,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The cache dir as memplace finds it ("" without XDG_CACHE_HOME and HOME: then no build is found).
+std::string cache_dir() {
+  auto c = memplace_cache_dir();
+  return c ? *c : "";
+}
+
 #define REQUIRE_BUILD(name)                                                                   \
   do {                                                                                        \
-    auto b = load_kernel_build(memplace_cache_dir(), name);                                   \
+    auto b = load_kernel_build(cache_dir(), name);                                            \
     if (!b)                                                                                   \
-      GTEST_SKIP() << "no kernel build " << name << " in " << memplace_cache_dir()            \
+      GTEST_SKIP() << "no kernel build " << name << " in " << cache_dir()                     \
                    << "/builds; `make kernels` builds it (about 30 min on 2 cores): "          \
                    << b.error().message;                                                      \
     auto q = run_command({"sh", "-c", "command -v qemu-system-x86_64"});                      \
@@ -64,7 +70,7 @@ double pages_on(const nlohmann::json& record, const char* node) {
 void expect_ok_on_build(const CellRun& c, const std::string& build) {
   ASSERT_TRUE(c.record.is_object()) << c.out;
   EXPECT_EQ(c.record["status"], "ok") << c.record.dump();
-  auto b = load_kernel_build(memplace_cache_dir(), build);
+  auto b = load_kernel_build(cache_dir(), build);
   ASSERT_TRUE(b);
   const auto& env = c.record["environment"];
   EXPECT_EQ(env["kind"], "testbed");

@@ -439,7 +439,9 @@ int command_run(const RunArgs& args) {
   Spec effective = *spec;
   effective.source_text = render_spec_toml(*spec);
   options.runners = all_cell_runners();
-  attach_reports(options);
+  // Inside a testbed guest the records stream to the host, which writes the reports.
+  bool guest = !args.stream_path.empty();
+  attach_reports(options, ReportSettings{!args.no_plots && !guest, !guest});
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
   std::fprintf(stderr,
@@ -453,13 +455,15 @@ int command_run(const RunArgs& args) {
 }
 
 int command_report(const ReportArgs& args) {
-  if (::access((args.dir + "/runs.jsonl").c_str(), F_OK) != 0)
-    return fail(kExitBadInput, args.dir + " holds no runs.jsonl; not a memplace results dir");
   // The reports are written like a run writes them: not while a run holds the dir.
   auto lock = DirLock::acquire(args.dir);
   if (!lock) return fail(exit_code_for(lock.error()), lock.error().describe());
-  if (auto s = write_report(args.dir); !s) return fail(kExitEnvironment, s.error().describe());
-  std::printf("%s/report.md\n", args.dir.c_str());
+  auto kernels = find_kernel_dirs(args.dir);
+  if (!kernels) return fail(kExitBadInput, kernels.error().describe());
+  if (auto s = write_results_report(args.dir, ReportSettings{!args.no_plots, true}, *kernels); !s)
+    return fail(s.error().kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment,
+                s.error().describe());
+  std::printf("%s/report.md\n%s/report.html\n", args.dir.c_str(), args.dir.c_str());
   return kExitOk;
 }
 

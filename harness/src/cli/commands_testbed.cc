@@ -144,9 +144,8 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
   Spec effective = spec;
   effective.source_text = render_spec_toml(spec);
   options.runners = all_cell_runners();
-  attach_reports(options);
   TestbedHostConfig host;
-  attach_testbed_report(host);
+  attach_testbed_report(options, host, ReportSettings{!args.no_plots, true});
   auto summary = run_testbed(effective, *spec.testbed, options, host);
   if (!summary) {
     std::fprintf(stderr, "memplace: error: %s\n", summary.error().describe().c_str());

@@ -39,9 +39,11 @@ void PlacementWindow::add_process(pid_t pid) {
   for (auto it = sources_.rbegin(); it != sources_.rend(); ++it) (void)(*it)->add_process(pid);
 }
 
+// The cgroup first: the trace's reading sorts and tallies its events in memplace's own memory,
+// which must not be charged to the cell's cgroup while it is still being read.
 std::map<std::string, SourceReading> PlacementWindow::close() {
   std::map<std::string, SourceReading> out = not_run_;
-  for (auto& s : sources_) out[s->name()] = s->stop();
+  for (auto it = sources_.rbegin(); it != sources_.rend(); ++it) out[(*it)->name()] = (*it)->stop();
   return out;
 }
 

@@ -294,7 +294,9 @@ std::string build_origin(const KernelBuild& b) {
 }
 
 Result<KernelFiles> build_kernel(const std::string& name, const KernelFetchOptions& options) {
-  auto b = load_kernel_build(cache_root(options), name);
+  auto cache = cache_root(options);
+  if (!cache) return cache.error();
+  auto b = load_kernel_build(*cache, name);
   if (!b) return b.error();
   KernelFiles files;
   files.label = b->name;

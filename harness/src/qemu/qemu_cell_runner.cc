@@ -84,8 +84,9 @@ std::string dry_run_kernel(const QemuToucherOptions& o) {
   if (ref->kind == KernelRef::Kind::kPath) return ref->value;
   if (ref->kind == KernelRef::Kind::kDebian)
     return "<vmlinuz of debian:" + (ref->value.empty() ? "newest" : ref->value) + ">";
-  std::string cache = o.fetch.cache_dir.empty() ? memplace_cache_dir() : o.fetch.cache_dir;
-  auto b = load_kernel_build(cache, ref->value);
+  auto cache = o.fetch.cache_dir.empty() ? memplace_cache_dir() : Result<std::string>(o.fetch.cache_dir);
+  if (!cache) return "<" + cache.error().message + ">";
+  auto b = load_kernel_build(*cache, ref->value);
   return b ? b->vmlinuz : "<" + b.error().message + ">";
 }
 

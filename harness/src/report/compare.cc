@@ -11,15 +11,6 @@
 namespace memplace {
 namespace {
 
-// cell_key is the identity memplace writes; records from tools that lack it still match on the
-// fields it is made of.
-std::string match_key(const RunRecord& r) {
-  if (!r.cell_key.empty()) return r.cell_key;
-  std::string pol = r.policy + (r.nodes.empty() ? "" : ":" + view::nodes_text(r.nodes));
-  return pol + "/" + r.backing + "/" + r.toucher + "/" + view::size_text(r.size_bytes) + "/t" +
-         std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
-}
-
 bool is_unhonoured(CellState state) {
   return state == CellState::kNotHonoured || state == CellState::kMixed;
 }
@@ -66,6 +57,15 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
 
 }  // namespace
 
+// cell_key is the identity memplace writes; records from tools that lack it still match on the
+// fields it is made of.
+std::string cell_match_key(const RunRecord& r) {
+  if (!r.cell_key.empty()) return r.cell_key;
+  std::string pol = r.policy + (r.nodes.empty() ? "" : ":" + view::nodes_text(r.nodes));
+  return pol + "/" + r.backing + "/" + r.toucher + "/" + view::size_text(r.size_bytes) + "/t" +
+         std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
+}
+
 std::string change_name(Change change) {
   switch (change) {
     case Change::kNone:
@@ -100,7 +100,7 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
   for (size_t s = 0; s < sides.size(); ++s) {
     std::set<std::string> kernels;
     for (const RunRecord& r : sides[s]) {
-      std::string key = match_key(r);
+      std::string key = cell_match_key(r);
       auto [it, inserted] = runs_by_cell.try_emplace(key, sides.size());
       if (inserted) order.push_back(key);
       it->second[s].push_back(&r);

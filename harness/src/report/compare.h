@@ -57,6 +57,9 @@ struct CompareResult {
   double alpha = 0.05;                // significance level for populate-time changes
 };
 
+// The identity a cell is matched by across dirs: its cell_key, or the fields it is made of.
+std::string cell_match_key(const RunRecord& r);
+
 // Pure: one vector of records per side. Labels default to "A", "B", ...
 CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels = {});

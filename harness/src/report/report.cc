@@ -64,28 +64,6 @@ std::string row_key(const RunRecord& r) {
          std::to_string(r.size_bytes);
 }
 
-struct Summary {
-  std::vector<std::string> rows;  // row keys in order of appearance
-  std::vector<std::string> backings;
-  std::map<std::pair<std::string, std::string>, view::CellFold> cells;
-  std::vector<int> split_nodes;
-};
-
-Summary summarise(const std::vector<const RunRecord*>& runs) {
-  Summary s;
-  s.backings = backing_columns(runs);
-  std::set<int> nodes;
-  for (const RunRecord* r : runs) {
-    std::string key = row_key(*r);
-    if (std::find(s.rows.begin(), s.rows.end(), key) == s.rows.end()) s.rows.push_back(key);
-    s.cells[{key, r->backing}].add(*r);
-    if (r->status == RunStatus::kOk)
-      for (int n : view::split_nodes(*r)) nodes.insert(n);
-  }
-  s.split_nodes.assign(nodes.begin(), nodes.end());
-  return s;
-}
-
 std::string summary_cell_md(const view::CellFold& c, const std::vector<int>& nodes) {
   if (c.runs == 0) return "";
   const view::CellState st = c.state();
@@ -127,7 +105,7 @@ std::map<int, double> memused_mb(const MeminfoSnapshot& s) {
 }
 
 void render_summary_md(std::string& out, const std::vector<const RunRecord*>& runs) {
-  Summary s = summarise(runs);
+  SummaryGrid s = summarise(runs);
   out += "### Summary: policy x backing\n\n";
   std::string order;
   for (int id : s.split_nodes) order += (order.empty() ? "" : "/") + std::to_string(id);
@@ -223,32 +201,15 @@ void render_run_md(std::string& out, const RunRecord& r) {
 
 }  // namespace
 
-// Cover letter layout: MemUsed per node in MB (numastat -m reports MiB as "MB").
-std::string format_memused_table(const RunRecord& r) {
+MemusedTable memused_table(const RunRecord& r) {
+  MemusedTable t;
   std::set<int> ids;
   for (const auto& [node, f] : r.meminfo_before) ids.insert(node);
   for (const auto& [node, f] : r.meminfo_after) ids.insert(node);
-  if (ids.empty()) return "(no meminfo recorded)\n";
-  auto cell = [](std::optional<double> v) {
-    char buf[32];
-    if (v)
-      std::snprintf(buf, sizeof buf, "%14.2f", *v);
-    else
-      std::snprintf(buf, sizeof buf, "%14s", "n/a");
-    return std::string(buf);
-  };
-  std::string out = "MemUsed (MB)";
-  char buf[32];
-  for (int node : ids) {
-    std::snprintf(buf, sizeof buf, "%14s", ("Node " + std::to_string(node)).c_str());
-    out += buf;
-  }
-  std::snprintf(buf, sizeof buf, "%14s", "Total");
-  out += std::string(buf) + "\n";
-  double totals[3] = {0, 0, 0};
-  bool complete[3] = {true, true, true};
-  std::string rows[3] = {"Before      ", "After       ", "Delta       "};
-  for (int node : ids) {
+  t.nodes.assign(ids.begin(), ids.end());
+  std::array<double, 3> totals{};
+  std::array<bool, 3> complete{true, true, true};
+  for (int node : t.nodes) {
     auto b = view::memused_kb(r.meminfo_before, node);
     auto a = view::memused_kb(r.meminfo_after, node);
     std::optional<double> v[3];
@@ -256,7 +217,7 @@ std::string format_memused_table(const RunRecord& r) {
     if (a) v[1] = *a / 1024.0;
     if (a && b) v[2] = *v[1] - *v[0];
     for (int i = 0; i < 3; ++i) {
-      rows[i] += cell(v[i]);
+      t.rows[i].push_back(v[i]);
       if (v[i])
         totals[i] += *v[i];
       else
@@ -264,11 +225,65 @@ std::string format_memused_table(const RunRecord& r) {
     }
   }
   for (int i = 0; i < 3; ++i)
-    out += rows[i] + cell(complete[i] ? std::optional<double>(totals[i]) : std::nullopt) + "\n";
+    t.rows[i].push_back(complete[i] ? std::optional<double>(totals[i]) : std::nullopt);
+  return t;
+}
+
+// Cover letter layout: MemUsed per node in MB (numastat -m reports MiB as "MB").
+std::string format_memused_table(const RunRecord& r) {
+  MemusedTable t = memused_table(r);
+  if (t.nodes.empty()) return "(no meminfo recorded)\n";
+  auto cell = [](const std::string& text) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%14s", text.c_str());
+    return std::string(buf);
+  };
+  std::string out = "MemUsed (MB)";
+  for (int node : t.nodes) out += cell("Node " + std::to_string(node));
+  out += cell("Total") + "\n";
+  const char* names[3] = {"Before      ", "After       ", "Delta       "};
+  for (int i = 0; i < 3; ++i) {
+    out += names[i];
+    for (const auto& v : t.rows[i]) out += cell(v ? fixed(*v, 2) : "n/a");
+    out += "\n";
+  }
   return out;
 }
 
-std::string render_report_markdown(const std::vector<RunRecord>& runs, const std::string& title) {
+std::vector<std::pair<std::string, std::vector<const RunRecord*>>> runs_by_kernel(
+    const std::vector<RunRecord>& runs) {
+  std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
+  for (const RunRecord& r : runs) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == kernel_of(r); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
+    it->second.push_back(&r);
+  }
+  return groups;
+}
+
+SummaryGrid summarise(const std::vector<const RunRecord*>& runs) {
+  SummaryGrid s;
+  s.backings = backing_columns(runs);
+  std::set<int> nodes;
+  for (const RunRecord* r : runs) {
+    std::string key = row_key(*r);
+    if (std::find(s.rows.begin(), s.rows.end(), key) == s.rows.end()) s.rows.push_back(key);
+    s.cells[{key, r->backing}].add(*r);
+    if (r->status == RunStatus::kOk)
+      for (int n : view::split_nodes(*r)) nodes.insert(n);
+  }
+  s.split_nodes.assign(nodes.begin(), nodes.end());
+  return s;
+}
+
+const view::CellFold* SummaryGrid::find(const std::string& row, const std::string& backing) const {
+  auto it = cells.find({row, backing});
+  return it == cells.end() ? nullptr : &it->second;
+}
+
+std::string render_report_markdown(const std::vector<RunRecord>& runs, const std::string& title,
+                                   const std::string& charts_md) {
   std::string out = "# " + title + "\n\n";
   MatrixSummary tally;
   for (const RunRecord& r : runs) tally.count(r);
@@ -283,6 +298,7 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
   for (const auto& [label, group] : groups) {
     out += "## " + (by_host ? md_cell(label) : "Kernel " + md_cell(label)) + " (" +
            md_cell(environment_text(*group.front())) + ")\n\n";
+  out += charts_md;
     render_summary_md(out, group);
     std::string warnings;
     for (const RunRecord* r : group)
@@ -360,8 +376,8 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
       csv_line({"kernel", "environment", "policy", "nodes", "toucher", "size_bytes", "backing",
                 "runs", "ok", "unsupported", "failed", "split_nodes", "split", "honoured_runs",
                 "judged_runs", "verdict", "populate_mean_seconds", "message"});
-  for (const auto& [kernel, group] : by_kernel(runs)) {
-    Summary s = summarise(group);
+  for (const auto& [kernel, group] : runs_by_kernel(runs)) {
+    SummaryGrid s = summarise(group);
     for (const auto& key : s.rows) {
       for (const auto& b : s.backings) {
         auto it = s.cells.find({key, b});
@@ -382,13 +398,13 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
   return out;
 }
 
-Status write_report(const std::string& dir) {
+Status write_report(const std::string& dir, const std::string& charts_md) {
   auto runs = read_runs(dir + "/runs.jsonl");
   if (!runs) return runs.error();
   std::string name = dir;
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-  std::string md = render_report_markdown(runs->records, "memplace results: " + name);
+  std::string md = render_report_markdown(runs->records, "memplace results: " + name, charts_md);
   if (!runs->warnings.empty()) {
     md += "## Skipped lines\n\n";
     for (const auto& w : runs->warnings) {

@@ -21,7 +21,7 @@ std::string verdict_word(const RunRecord& r) {
 
 std::string render_testbed_report(const std::string& title,
                                   const std::vector<TestbedKernelRecords>& kernels,
-                                  const std::string& comparison_md) {
+                                  const std::string& comparison_md, const std::string& charts_md) {
   std::string md = "# " + title + "\n\n";
   md +=
       "Each kernel ran the same matrix in an emulated NUMA guest; its full report is in its "
@@ -34,7 +34,8 @@ std::string render_testbed_report(const std::string& title,
     md += "- [" + k.label + "](" + k.label + "/report.md): " + std::to_string(k.records.size()) +
           " runs" + (accel.empty() ? "" : ", " + accel) + "\n";
   }
-  md += "\n## The cover letter's case: interleave on guest_memfd\n\n";
+  md += "\n" + charts_md;
+  md += "## The cover letter's case: interleave on guest_memfd\n\n";
   for (const auto& k : kernels) {
     md += "### " + k.label + "\n\n";
     bool any = false;
@@ -66,7 +67,8 @@ std::string render_testbed_report(const std::string& title,
   return md;
 }
 
-Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels) {
+Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels,
+                            const std::string& charts_md) {
   std::vector<TestbedKernelRecords> kernels;
   std::vector<std::string> dirs;
   for (const auto& label : labels) {
@@ -87,8 +89,9 @@ Status write_testbed_report(const std::string& out_dir, const std::vector<std::s
   std::string name = out_dir;
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-  return write_file_atomic(out_dir + "/report.md",
-                           render_testbed_report("memplace testbed: " + name, kernels, comparison));
+  return write_file_atomic(
+      out_dir + "/report.md",
+      render_testbed_report("memplace testbed: " + name, kernels, comparison, charts_md));
 }
 
 }  // namespace memplace

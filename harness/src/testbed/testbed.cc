@@ -233,13 +233,6 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
   w->erase("file");
 }
 
-// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
-// those belong to runs already recorded, and no guest may replace them.
-bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
-  auto f = line.find("file");
-  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
-}
-
 // What a record says about its kernel's build is the host's to say: the guest cannot know it,
 // and must not be able to claim one.
 void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
@@ -250,6 +243,13 @@ void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info
   } else {
     (*env)["kernel_build"] = build_info;
   }
+}
+
+// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
+// those belong to runs already recorded, and no guest may replace them.
+bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
+  auto f = line.find("file");
+  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
 }
 
 // What a kernel's dir already holds when a testbed run is resumed.
