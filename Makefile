@@ -4,7 +4,8 @@ JOBS ?= $(shell nproc)
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean
+.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
+        check-fresh check-fresh-quick kernels experiment-ab
 
 all: build
 
@@ -46,7 +47,8 @@ experiment:
 bench: build
 	scripts/bench.sh --build $(BUILD) $(BENCH_ARGS)
 
-# The committed reference results (results/reference/), regenerated from scratch.
+# The committed reference results (results/reference/, and results/reference-ab/ when both
+# kernel builds exist), regenerated from scratch.
 reference: build
 	scripts/reference.sh $(MEMPLACE)
 
@@ -54,6 +56,30 @@ reference: build
 DIR ?= $(shell ls -td results/*/ 2>/dev/null | head -1)
 plots: build
 	$(MEMPLACE) plot $(DIR)
+
+# `make test` on a fresh Debian 12: a debootstrap'd bookworm chroot where only
+# scripts/install-deps.sh installs anything, so a package the installer lacks fails loudly.
+# Needs root. FRESH_CTEST="-R regex" runs `ctest` with those arguments instead of `make test`.
+check-fresh: deps
+	JOBS=$(JOBS) FRESH_CTEST='$(FRESH_CTEST)' scripts/check-fresh.sh
+
+# The CI guard: the same fresh root runs install-deps.sh and a CMake configure, then this host's
+# build of the non-emulated tests (FRESH_CTEST overrides), so it compiles nothing.
+check-fresh-quick: build
+	JOBS=$(JOBS) FRESH_CTEST='$(FRESH_CTEST)' scripts/check-fresh.sh --prebuilt $(BUILD)
+
+# Test kernels built from Debian's source (kernels/NAME.conf) into ~/.cache/memplace/builds/, where
+# `--kernel build:NAME` finds them. KERNELS="7.2" builds one (default: all); a current build is
+# reused. Niced: a build takes many minutes of every core.
+NICE ?= 19
+kernels: deps
+	nice -n $(NICE) scripts/kernel-build.sh $(KERNELS)
+
+# The cover letter's matrix on build:7.2 against build:7.2-no-gmem-policy (specs/series-ab.toml):
+# builds the kernels that are missing, runs both, compares and plots into OUT_AB.
+OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
+experiment-ab: deps
+	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
 
 clean:
 	rm -rf $(BUILD)

@@ -3,11 +3,15 @@
 
   memplace_plots.py DIR [DIR...] --out OUTDIR
 
-Per dir: memused_bars, memused_timeline, split_grid (prefixed with the dir name when several
-dirs are given). With two or more dirs also: compare. Exit 3 when matplotlib is missing, 2 on
-bad arguments or unreadable dirs.
+A DIR holds runs.jsonl, or (a testbed run) one subdir per kernel that does. Every kernel found
+becomes one series, the first the baseline. Charts: headline (the cover letter's cell per
+kernel), split_grid (policy x backing small multiples, every kernel and toucher), timeline
+(MemUsed during the headline cell's population), and per kernel memused_bars-K and
+memused_timeline-K (every cell). OUTDIR/charts.json lists them with titles, for report.html.
+Exit 0 ok, 2 bad input (one line on stderr), 3 matplotlib missing or OUTDIR not writable.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -19,67 +23,111 @@ try:
     import matplotlib.pyplot as plt
 except ImportError:
     sys.stderr.write("memplace plots: matplotlib is not installed for this Python "
-                     f"({sys.executable}).\nInstall the Debian package: "
+                     f"({sys.executable}); install the Debian package: "
                      "apt-get install python3-matplotlib\n")
     sys.exit(3)
 
+import chart_style as cs  # noqa: E402
+import memplace_cells as mc  # noqa: E402
 import memplace_results as mr  # noqa: E402
-import plot_compare  # noqa: E402
+import plot_headline  # noqa: E402
 import plot_memused_bars  # noqa: E402
 import plot_split_grid  # noqa: E402
 import plot_timeline  # noqa: E402
 
-PER_DIR = [("memused_bars", plot_memused_bars.draw), ("memused_timeline", plot_timeline.draw),
-           ("split_grid", plot_split_grid.draw)]
+
+class Usage(argparse.ArgumentParser):
+    def error(self, message):
+        raise mr.InputError(message)
 
 
-def save(fig, out, name, written):
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        path = os.path.join(out, f"{name}.{ext}")
-        fig.savefig(path, dpi=120 if ext == "png" else None)
-        written.append(path)
-    plt.close(fig)
+def draw_all(matrix, out):
+    """[(chart entry)] for every chart there is something to draw for."""
+    charts, index = [], {}
+    fig = plt.figure()
+    headline = plot_headline.draw(fig, matrix)
+    if headline:
+        title, cell, why = headline
+        charts.append(cs.save(fig, out, "headline", title))
+        index = {"headline_cell": mc.cell_key_text(cell), "headline_why": why}
+        fig = plt.figure()
+        if plot_timeline.draw_headline(fig, matrix, cell):
+            charts.append(cs.save(fig, out, "timeline", "MemUsed during population: "
+                                  + mc.cell_title(cell)))
+        else:
+            plt.close(fig)
+    else:
+        plt.close(fig)
+        skipped("headline", mc.headline_cell(matrix)[1])
+    fig = plt.figure()
+    if plot_split_grid.draw(fig, matrix):
+        charts.append(cs.save(fig, out, "split_grid", plot_split_grid.title(matrix)))
+    else:
+        plt.close(fig)
+        skipped("split_grid", "no cell has a measurement")
+    suffixes = []
+    for i, series in enumerate(matrix.series):
+        suffix = cs.safe_id(series.label)   # two labels can map to one file name
+        suffixes.append(suffix if suffix not in suffixes else f"{i + 1}-{suffix}")
+        for chart in per_series(matrix, i, suffixes[-1], out):
+            chart.update({"series": i, "kernel": series.label})
+            charts.append(chart)
+    return charts, index
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def per_series(matrix, index, suffix, out):
+    charts = []
+    for name, draw, why in (
+            ("memused_bars", plot_memused_bars.draw, "no ok run has meminfo snapshots"),
+            ("memused_timeline", plot_timeline.draw_cells, "no ok run has a samples file")):
+        fig = plt.figure()
+        title = draw(fig, matrix, index)
+        if title:
+            charts.append(cs.save(fig, out, f"{name}-{suffix}", title))
+        else:
+            plt.close(fig)
+            skipped(f"{name}-{suffix}", why)
+    return charts
+
+
+def skipped(name, why):
+    print(f"memplace plots: no {name} chart: {why}", file=sys.stderr)
+
+
+def run(argv):
+    parser = Usage(description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="memplace results dir")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="where charts go")
     args = parser.parse_args(argv)
-    dirs = []
-    for path in args.dirs:
-        runs = os.path.join(path, "runs.jsonl")
-        if not os.path.isfile(runs):
-            sys.stderr.write(f"memplace plots: {runs}: no such file\n")
-            return 2
-        dirs.append(mr.ResultsDir(path))
-    labels = [d.label for d in dirs]
-    if len(set(labels)) != len(labels):  # same basename under different parents
-        for i, d in enumerate(dirs):
-            d.label = f"{i + 1}-{d.label}"
-    os.makedirs(args.out, exist_ok=True)
-    written = []
-    for d in dirs:
-        prefix = f"{d.label}_" if len(dirs) > 1 else ""
-        for name, draw in PER_DIR:
-            fig = plt.figure()
-            if draw(fig, d):
-                save(fig, args.out, prefix + name, written)
-            else:
-                plt.close(fig)
-                print(f"memplace plots: {d.label}: nothing to draw for {name}", file=sys.stderr)
-    if len(dirs) > 1:
-        fig = plt.figure()
-        if plot_compare.draw(fig, dirs):
-            save(fig, args.out, "compare", written)
-        else:
-            plt.close(fig)
-            print("memplace plots: no cell was measured in two dirs; no comparison chart",
-                  file=sys.stderr)
-    for path in written:
-        print(path)
+    sources = [s for d in args.dirs for s in mr.open_results(d)]
+    matrix = mc.Matrix(mc.build_series(sources))
+    if not matrix.cells:
+        raise mr.InputError("no run records in " + ", ".join(args.dirs))
+    cs.setup()
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise EnvironmentError(f"{args.out}: {e.strerror}") from None
+    charts, index = draw_all(matrix, args.out)
+    index.update({"kernels": [s.label for s in matrix.series], "charts": charts})
+    with open(os.path.join(args.out, "charts.json"), "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1, ensure_ascii=True)
+        f.write("\n")
+    for chart in charts:
+        for name in chart["files"]:
+            print(os.path.join(args.out, name))
     return 0
+
+
+def main(argv):
+    try:
+        return run(argv)
+    except mr.InputError as e:
+        print(f"memplace plots: error: {mr.one_line(e, 400)}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"memplace plots: error: {mr.one_line(e, 400)}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

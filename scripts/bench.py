@@ -20,6 +20,11 @@ hypervisor's faults: 0.4-0.7 GiB/s instead of 15-20 with huge pages. The warm-up
 tool memory the hypervisor already backs, so the ratios compare populate methods, not who ran
 after a pause. --no-warmup shows the difference.
 
+Then the trace placement source's cost: a 1 GiB cell (--trace-size) populated with and without
+the page-allocation trace (`--placement-sources trace` against `none`), on 4 KiB pages (one event
+per page, its worst case) and with huge pages, the runs interleaved in one session; medians and
+their ratio (goal: at most 10% more populate time).
+
 Then the background meminfo sampler's CPU cost at 100 Hz against spawning `numastat -m` at the
 same rate (workloads/sampler_bench).
 """
@@ -88,11 +93,14 @@ def warm_up(memplace, size, node):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
-def memplace_rate(memplace, size, node, threads, thp):
+def memplace_rate(memplace, size, node, threads, thp, sources="none"):
+    """The populate rate of one memplace run; `sources` are its placement sources beside
+    move_pages (the tool rows run without any, as memplace populated before they existed)."""
     with tempfile.TemporaryDirectory(prefix="memplace-bench-") as d:
         out = os.path.join(d, "out")
         cmd = [memplace, "run", "--policy", "bind", "--nodes", str(node), "--size", f"{size >> 20}MiB",
-               "--threads", str(threads), "--cpu-node", str(node), "--out", out, "-q"]
+               "--threads", str(threads), "--cpu-node", str(node), "--out", out, "-q",
+               "--placement-sources", sources]
         if not thp:
             cmd.append("--no-thp")
         t0 = time.monotonic()
@@ -102,7 +110,30 @@ def memplace_rate(memplace, size, node, threads, thp):
             rec = json.loads(f.readline())
         if rec["status"] != "ok":
             raise RuntimeError(f"memplace run: {rec['status']}: {rec['message']} {r.stderr}")
+        if sources != "none":
+            trace = rec.get("placement_sources", {}).get("trace", {})
+            if "pages" not in trace:
+                raise RuntimeError(f"memplace run: the trace source did not measure: {trace}")
         return size / rec["populate_seconds"], wall, rec["populate_method"]
+
+
+def trace_overhead(memplace, size, node, runs, warmup, rng):
+    """Populate seconds with and without the trace source, interleaved; medians and ratio."""
+    print(f"\n# trace source: populate {size >> 20} MiB bound to node {node}, 1 thread, "
+          f"{runs} runs each, with and without --placement-sources trace (interleaved)")
+    print(f"{'pages':10} {'untraced s':>11} {'traced s':>10} {'ratio':>7}  goal <= 1.10")
+    for thp in (False, True):
+        secs = {"none": [], "trace": []}
+        for _ in range(runs):
+            for sources in rng.sample(["none", "trace"], 2):
+                if warmup:
+                    warm_up(memplace, size, node)
+                rate, _, _ = memplace_rate(memplace, size, node, 1, thp, sources)
+                secs[sources].append(size / rate)
+        plain, traced = statistics.median(secs["none"]), statistics.median(secs["trace"])
+        ratio = traced / plain
+        print(f"{'huge' if thp else '4 KiB':10} {plain:11.3f} {traced:10.3f} {ratio:7.3f}  "
+              f"{'met' if ratio <= 1.10 else 'NOT met'}")
 
 
 def sampler_cost(sampler_bench, seconds):
@@ -122,6 +153,7 @@ def main():
     ap.add_argument("--cpu", type=int, default=0, help="CPU for the single-threaded runs")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sampler-seconds", type=float, default=3.0)
+    ap.add_argument("--trace-size", default="1g", help="cell size for the trace source's cost")
     ap.add_argument("--no-warmup", action="store_true",
                     help="time each tool on whatever memory it gets (see the module docstring)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the per-run tool order")
@@ -186,6 +218,8 @@ def main():
         got = statistics.median(rates[name]) / base
         print(f"{label:52} {got:6.2f}x  {'met' if got >= want else 'NOT met'}")
     print(f"(memhog's own pages are 4 KiB here unless THP is 'always': THP is {thp_mode})")
+
+    trace_overhead(memplace, parse_size(a.trace_size), a.node, a.runs, not a.no_warmup, rng)
 
     if os.access(sampler_bench, os.X_OK):
         print(f"\n# meminfo sampling at 100 Hz, CPU time over {a.sampler_seconds:g} s of wall time")

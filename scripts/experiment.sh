@@ -68,5 +68,5 @@ echo "experiment: time per phase" >&2
 for p in "${phases[@]}"; do echo "  $p" >&2; done
 [[ -s $out/.phases ]] && cat "$out/.phases" >&2
 rm -f "$out/.phases"
-echo "experiment: report at $out/report.md" >&2
+echo "experiment: report at $out/report.html (and report.md, charts in $out/plots/)" >&2
 exit $status

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for FUZZ_SECONDS, seeded
-# from the repo's fixtures and specs. Prints corpus size and exec/s per target; exits non-zero on
-# the first finding (the crashing input is left in $FUZZ_DIR).
+# from the repo's fixtures and specs. Prints executions, exec/s, coverage (edges and features) and
+# corpus size per target; exits non-zero on the first finding (the crashing input is left in
+# $FUZZ_DIR/TARGET/artifacts). Each finding becomes a regression test in tests/unit.
 #   scripts/fuzz.sh [TARGET...]     FUZZ_SECONDS=600 FUZZ_DIR=build-fuzz/work
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ work=${FUZZ_DIR:-$build/work}
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMEMPLACE_FUZZ=ON -DMEMPLACE_TESTS=OFF \
   -DMEMPLACE_BENCHMARKS=OFF >/dev/null
-cmake --build "$build" >/dev/null
+cmake --build "$build" -j "${JOBS:-$(nproc)}" >/dev/null
 
 seed() {  # seed TARGET DIR: copy representative inputs into the corpus
   local target=$1 dir=$2
@@ -20,7 +21,13 @@ seed() {  # seed TARGET DIR: copy representative inputs into the corpus
     fuzz_meminfo) find tests/fixtures -name meminfo -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_numa_maps) find tests/fixtures -name numa_maps -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_nodelist) printf '0-1' >"$dir/a"; printf '0,2' >"$dir/b"; printf '0-3,8-11\n' >"$dir/c" ;;
-    fuzz_run_record) find tests/fixtures -name runs.jsonl -exec split -l 1 {} "$dir/rec-" \; ;;
+    fuzz_runs_jsonl) find tests/fixtures -name runs.jsonl -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
+    fuzz_guest_stream)  # the first byte picks the chunk size the stream arrives in
+      find tests/fixtures -name runs.jsonl -exec sh -c '{ printf "\001"; cat "$1"; } >"$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \;
+      printf '%s\n' $'\x07{"type":"hello","kernel":"7.3"}' '{"type":"log","message":"insmod failed"}' \
+        '{"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node\n0,0\n"}' \
+        '{"type":"workload","run_id":"r0001","file":"workloads/r0001-triad.json","text":"{}"}' \
+        '{"type":"end","exit_code":0}' >"$dir/typed" ;;
     fuzz_agent_message) find tests/fixtures -name 'agent*.jsonl' -exec split -l 1 {} "$dir/msg-" \; ;;
   esac
 }
@@ -40,7 +47,10 @@ for target in "${targets[@]}"; do
     tail -30 "$log" >&2
     exit 1
   }
+  # libFuzzer's last lines: "#N DONE cov: C ft: F corp: ..." and "Done N runs in S second(s)".
   runs=$(grep -oE 'Done [0-9]+ runs in [0-9]+' "$log" | awk '{print $2, $5}')
   execs=$(awk -v r="${runs% *}" -v s="${runs#* }" 'BEGIN { printf "%d", s ? r / s : 0 }')
-  echo "$target: ${seconds}s, $(ls "$corpus" | wc -l) corpus files, ${execs} exec/s, no findings"
+  cov=$(grep -oE 'DONE +cov: [0-9]+ ft: [0-9]+' "$log" | awk '{print $3, $5}')
+  echo "$target: ${seconds}s, ${runs% *} executions (${execs}/s), coverage ${cov% *} edges" \
+    "${cov#* } features, $(ls "$corpus" | wc -l) corpus files, no findings"
 done

@@ -34,11 +34,18 @@ int main(int argc, char** argv) {
                       "Policy axis: default, bind, interleave, preferred, preferred-many, "
                       "weighted-interleave, local; optionally with nodes, e.g. bind:1");
   run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
-  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd (comma list allowed)");
+  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
   run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
   run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
   run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
   run_cmd->add_option("--cpu-node", run.cpu_node, "Node whose CPUs touch the memory, or 'any'");
+  run_cmd->add_option("--policy-channel", run.channels,
+                      "How the policy is applied: mbind (a mapping), task (set_mempolicy in the "
+                      "touching threads); comma list allowed");
+  run_cmd->add_option("--placement-sources", run.placement_sources,
+                      "Sources beside move_pages and meminfo: trace,cgroup (default), or none");
+  run_cmd->add_option("--trace-buffer-kib", run.trace_buffer_kib,
+                      "Trace source's per-CPU ring buffer in KiB (0 = sized by the cell)");
   run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
   run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
   run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");
@@ -67,9 +74,11 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
   run_cmd->add_option("--margin", run.margin, "Memory kept free on every node (default 256MiB)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress lines");
+  run_cmd->add_flag("--no-plots", run.no_plots,
+                    "Draw no charts when the run ends (report.md says how to add them)");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
   run_cmd->add_option("--kernel", run.kernels,
-                      "Testbed kernel: debian:VERSION or a path (repeatable)");
+                      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
   run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
   run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
   run_cmd->add_option("--only-runs", run.only_runs_path, "Run only these run keys")->group("");
@@ -81,10 +90,12 @@ int main(int argc, char** argv) {
 
   memplace::ReportArgs report;
   auto* report_cmd =
-      app.add_subcommand("report", "Write report.md and CSV tables for a results dir");
-  report_cmd->add_option("dir", report.dir, "Results directory")
+      app.add_subcommand("report", "Write report.md, CSV tables, charts and report.html for a "
+                                   "results dir");
+  report_cmd->add_option("dir", report.dir, "Results directory (or a testbed's)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report_cmd->add_flag("--no-plots", report.no_plots, "Draw no charts");
 
   memplace::CompareArgs compare;
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");

@@ -11,36 +11,17 @@
 #include <map>
 
 #include "experiment/results.h"
+#include "memplace_exec.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Exec {
-  int status = -1;
-  std::string output;
-};
-
-Exec run_memplace(const std::string& args) {
-  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
-  Exec e;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return e;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
-  int st = ::pclose(p);
-  e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return e;
-}
+using memplace::testing::run_memplace;
 
 std::string temp_dir(const std::string& name) {
-  std::string dir =
-      (fs::temp_directory_path() / ("memplace-test-" + name + "-" + std::to_string(::getpid())))
-          .string();
-  fs::remove_all(dir);
-  return dir;
+  return memplace::testing::fresh_temp_path(name);
 }
 
 bool kvm_usable() {

@@ -1,10 +1,13 @@
-// Runs plots/memplace_plots.py with Debian's /usr/bin/python3 on the sample result dirs and
-// checks that every chart is written as a well-formed PNG and SVG.
+// Runs plots/memplace_plots.py with Debian's /usr/bin/python3 on the sample result dirs:
+// every chart is a well-formed PNG and SVG, and hostile dirs give warnings or one-line errors.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +62,12 @@ void expect_valid_png(const fs::path& path) {
   EXPECT_EQ(png.substr(png.size() - 8, 4), "IEND") << path;
 }
 
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 void expect_valid_svg(const fs::path& path) {
   std::string svg = slurp(path);
   ASSERT_GT(svg.size(), 1000u) << path;
@@ -81,48 +90,149 @@ class Plots : public ::testing::Test {
   fs::path out_;
 };
 
+void expect_chart(const fs::path& dir, const std::string& name) {
+  expect_valid_png(dir / (name + ".png"));
+  expect_valid_svg(dir / (name + ".svg"));
+}
+
+// Copies a fixture dir so a test can make it hostile.
+fs::path copy_fixture(const fs::path& to, const std::string& name) {
+  fs::create_directories(to);
+  fs::copy(kResults + "/" + name, to, fs::copy_options::recursive);
+  return to;
+}
+
+void write(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Exactly one line on stderr and no Python traceback: what a user sees for bad input.
+void expect_one_line_error(const ScriptRun& r) {
+  EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
 TEST_F(Plots, OneDirWritesEveryChartAsPngAndSvg) {
   ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + out_.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* name : {"memused_bars", "memused_timeline", "split_grid"}) {
-    expect_valid_png(out_ / (std::string(name) + ".png"));
-    expect_valid_svg(out_ / (std::string(name) + ".svg"));
-  }
-  // The comparison needs two dirs.
-  EXPECT_FALSE(fs::exists(out_ / "compare.png"));
+  for (const char* name : {"headline", "timeline", "split_grid", "memused_bars-6.18.0-1-amd64",
+                           "memused_timeline-6.18.0-1-amd64"})
+    expect_chart(out_, name);
+  std::string index = slurp(out_ / "charts.json");
+  EXPECT_NE(index.find("\"headline_cell\": \"interleave:0-1/guest_memfd/host/256MiB/t1/cpu0\""),
+            std::string::npos) << index;
+  // Every written file is listed on stdout, for `memplace plot` to pass on.
+  EXPECT_NE(r.output.find((out_ / "split_grid.svg").string()), std::string::npos) << r.output;
 }
 
-TEST_F(Plots, SeveralDirsAddTheComparison) {
-  ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 " + kResults + "/k7.0 " +
-                    kResults + "/mixed --out " + out_.string());
+// 6.18 -> 7.0 holds one fix (guest_memfd interleave) and one regression (bind:1 shmem); the
+// grid's SVG keeps its text, so both labels can be found in it.
+TEST_F(Plots, TwoKernelsMarkTheFixAndTheRegression) {
+  ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 " + kResults +
+                    "/k7.0 --out " + out_.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* dir : {"k6.18", "k7.0", "mixed"})
-    for (const char* name : {"memused_bars", "memused_timeline", "split_grid"}) {
-      expect_valid_png(out_ / (std::string(dir) + "_" + name + ".png"));
-      expect_valid_svg(out_ / (std::string(dir) + "_" + name + ".svg"));
-    }
-  expect_valid_png(out_ / "compare.png");
-  expect_valid_svg(out_ / "compare.svg");
-  // Every written file is listed on stdout, for `memplace plot` to pass on.
-  EXPECT_NE(r.output.find((out_ / "compare.png").string()), std::string::npos) << r.output;
+  std::string grid = slurp(out_ / "split_grid.svg");
+  EXPECT_EQ(count(grid, ">FIX<"), 1) << "one fix";
+  EXPECT_EQ(count(grid, ">REGRESSION<"), 1) << "one regression";
+  for (const char* k : {"6.18.0-1-amd64", "7.0.0-memplace"}) {
+    expect_chart(out_, std::string("memused_bars-") + k);
+    EXPECT_NE(grid.find(k), std::string::npos) << k;
+  }
+}
+
+// A testbed dir holds one subdir per kernel; the first is the baseline.
+TEST_F(Plots, TestbedDirIsReadKernelByKernel) {
+  ScriptRun r = run(kPython + " " + kScript + " " + MEMPLACE_FIXTURES + "/testbed --out " +
+                    out_.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_chart(out_, "headline");
+  expect_chart(out_, "split_grid");
+  std::string index = slurp(out_ / "charts.json");
+  EXPECT_LT(index.find("6.18.15+deb13-cloud-amd64"), index.find("7.3.4+deb13-cloud-amd64"));
 }
 
 TEST_F(Plots, MissingDirExitsTwo) {
   ScriptRun r = run(kPython + " " + kScript + " /nonexistent --out " + out_.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("/nonexistent/runs.jsonl"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent"), std::string::npos) << r.output;
+  expect_one_line_error(r);
 }
 
-TEST_F(Plots, TruncatedLineIsSkippedNotFatal) {
-  fs::path dir = out_ / "in";
-  fs::create_directories(dir);
-  fs::copy(kResults + "/mixed", dir, fs::copy_options::recursive);
-  std::ofstream(dir / "runs.jsonl", std::ios::app) << "{\"policy\": \"interle";
+TEST_F(Plots, TruncatedAndDeeplyNestedLinesAreSkippedNotFatal) {
+  fs::path dir = copy_fixture(out_ / "in", "mixed");
+  std::ofstream(dir / "runs.jsonl", std::ios::app)
+      << std::string(100000, '[') << std::string(100000, ']') << "\n{\"policy\": \"interle";
   ScriptRun r =
       run(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("runs.jsonl:5"), std::string::npos) << r.output;
-  expect_valid_png(out_ / "o" / "split_grid.png");
+  EXPECT_NE(r.output.find("runs.jsonl:6"), std::string::npos) << r.output;
+  expect_chart(out_ / "o", "split_grid");
+}
+
+// A samples_file naming a path outside the results dir (by "..", absolute, or through a
+// symlink) is never opened: the charts that would need it are left out, with a warning.
+TEST_F(Plots, SamplesFileOutsideTheDirIsNeverRead) {
+  fs::path dir = copy_fixture(out_ / "in", "k6.18");
+  write(out_ / "outside.csv", "t_seconds,node,MemUsed_kB\n0,0,1\n1,0,999999\n");
+  fs::create_symlink(out_ / "outside.csv", dir / "samples" / "link.csv");
+  std::string runs = slurp(dir / "runs.jsonl");
+  const std::string names[] = {"../outside.csv", (out_ / "outside.csv").string(),
+                               "samples/link.csv"};
+  size_t at = 0;
+  for (int i = 0; (at = runs.find("\"samples/r00", at)) != std::string::npos; ++i)
+    runs.replace(at + 1, std::string("samples/r0001.csv").size(), names[i % 3]);
+  write(dir / "runs.jsonl", runs);
+  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " + out_.string() +
+                    "/o");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("'../outside.csv' is not a plain relative path"), std::string::npos);
+  EXPECT_NE(r.output.find("'samples/link.csv' leads outside"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out_ / "o" / "timeline.svg")) << "drawn from a file outside the dir";
+  expect_chart(out_ / "o", "headline");
+}
+
+TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
+  fs::create_directories(out_ / "big");
+  fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"),
+                  65u << 20);
+  ScriptRun r = run(kPython + " " + kScript + " " + (out_ / "big").string() + " --out " +
+                    (out_ / "o").string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("more than 67108864"), std::string::npos) << r.output;
+  expect_one_line_error(r);
+}
+
+TEST_F(Plots, NoRecordsExitsTwoWithOneLine) {
+  fs::create_directories(out_ / "empty");
+  write(out_ / "empty" / "runs.jsonl", "\n");
+  ScriptRun r = run(kPython + " " + kScript + " " + (out_ / "empty").string() + " --out " +
+                    (out_ / "o").string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  expect_one_line_error(r);
+}
+
+// Record text is drawn as text: "$" is no mathtext, markup stays characters, and the file
+// name made from the kernel holds no path.
+TEST_F(Plots, HostileKernelNameIsDrawnAsText) {
+  fs::path dir = copy_fixture(out_ / "in", "k6.18");
+  std::string runs = slurp(dir / "runs.jsonl");
+  const std::string from = "\"kernel\": \"6.18.0-1-amd64\"";
+  for (size_t at = 0; (at = runs.find(from, at)) != std::string::npos;)
+    runs.replace(at, from.size(), "\"kernel\": \"$\\\\frac{1}{0}$ <b>&/../x\"");
+  write(dir / "runs.jsonl", runs);
+  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " +
+                    (out_ / "o").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string bars = slurp(out_ / "o" / "memused_bars-__frac_1__0____b___.._x.svg");
+  EXPECT_NE(bars.find("$\\frac{1}{0}$ &lt;b&gt;&amp;/../x"), std::string::npos) << "title";
+  for (const auto& f : fs::directory_iterator(out_ / "o")) {
+    std::string name = f.path().filename().string();
+    EXPECT_TRUE(std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._+-", c);
+    })) << name;
+  }
+  expect_chart(out_ / "o", "memused_bars-__frac_1__0____b___.._x");
 }
 
 // -S drops site-packages, so the script sees a Python without matplotlib.

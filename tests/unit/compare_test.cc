@@ -205,5 +205,39 @@ TEST(CompareRender, WriteCompareWritesThreeFiles) {
   fs::remove_all(out);
 }
 
+// Issue 14 item 16: --fail-on-regression passed when a cell that ran in the baseline failed or
+// vanished in the candidate, and when the two shared no cell at all.
+TEST(RegressionFailures, FailedMissingAndNoOverlapFailTheCheck) {
+  std::vector<RunRecord> base = load("k7.0");
+  EXPECT_TRUE(regression_failures(compare_runs({base, base})).empty());
+
+  std::vector<RunRecord> failed = base, missing;
+  for (auto& r : failed)
+    if (r.cell_key == kShmem) {
+      r.status = RunStatus::kFailed;
+      r.verdict.reset();
+      r.placement_pages.clear();
+    }
+  for (const auto& r : base)
+    if (r.cell_key != kShmem) missing.push_back(r);
+  auto f = regression_failures(compare_runs({base, failed}));
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0], kShmem + " in B: ran in the baseline, failed here");
+  auto m = regression_failures(compare_runs({base, missing}));
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0], kShmem + " in B: ran in the baseline, missing here");
+
+  std::vector<RunRecord> elsewhere = base;
+  for (auto& r : elsewhere) r.cell_key = "other/" + r.cell_key;
+  auto none = regression_failures(compare_runs({base, elsewhere}));
+  ASSERT_FALSE(none.empty());
+  EXPECT_EQ(none.back(), "B shares no cell with the baseline");
+
+  // The regression the fixtures hold is one of them too.
+  auto r = regression_failures(old_vs_new());
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_NE(r[0].find(kBindShmem), std::string::npos) << r[0];
+}
+
 }  // namespace
 }  // namespace memplace

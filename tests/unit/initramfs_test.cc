@@ -98,6 +98,10 @@ TEST(Initramfs, InitScriptMountsLoadsRunsReportsAndPowersOff) {
   EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
   size_t devtmpfs = at("mount -t devtmpfs devtmpfs /dev");
   size_t pcp = at("echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
+  size_t tracefs = at("mount -t tracefs nodev /sys/kernel/tracing");
+  size_t memcg = at("echo +memory > /sys/fs/cgroup/cgroup.subtree_control");
+  EXPECT_LT(tracefs, run_line_pos(s, init.run_line));
+  EXPECT_LT(memcg, run_line_pos(s, init.run_line));
   size_t port = at("= 'memplace.0' ] && PORT=/dev/${p##*/}");
   EXPECT_LT(devtmpfs, pcp);
   EXPECT_LT(pcp, run_line_pos(s, init.run_line));

@@ -183,6 +183,13 @@ TEST(FormatProbeText, Golden) {
   p.guest_memfd_flags = 3;
   p.guest_memfd_mmap = true;
   p.guest_memfd_init_shared = true;
+  p.kvm_vm_types = 0x3;
+  p.sw_protected_vm = true;
+  p.sw_protected_gmem_flags = 0x1;
+  p.sw_protected_attributes = 0x8;
+  p.placement_sources.trace = "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)";
+  p.placement_sources.trace_usable = true;
+  p.placement_sources.memcg = "unsupported: no usable memory cgroup: no cgroup mount";
   p.gmem_policy_state = "honored";
   p.gmem_policy_detail =
       "mbind interleave:0,2 on one mapping reads back interleave:0,2 through a second mapping: "

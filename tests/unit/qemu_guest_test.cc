@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "qemu/qemu_cell_runner.h"
+#include "qemu/qemu_command.h"
 #include "experiment/spec.h"
 #include "base/subprocess.h"
 
@@ -381,6 +383,29 @@ TEST(QemuGuestCommand, DiskImageBootsRootFromTheCommandLine) {
                                  qemu_72(), "tcg", fixed_paths());
   ASSERT_TRUE(c.ok()) << c.error().describe();
   expect_golden("disk_image", format_command_multiline(qemu_guest_command(*c)));
+}
+
+// Issue 14 item 18: disk_image = "/tmp/x,y.img" made QEMU open /tmp/x. QEMU reads ",," as one
+// comma inside an option list; paths that are whole arguments (-kernel, -bios) stay as they are.
+TEST(QemuGuestCommand, CommasInOptionValuesAreDoubled) {
+  EXPECT_EQ(qemu_opt_value("/tmp/x,y.img"), "/tmp/x,,y.img");
+  EXPECT_EQ(qemu_opt_value(",,"), ",,,,");
+  EXPECT_EQ(qemu_opt_value("/plain"), "/plain");
+  QemuToucherOptions o;
+  o.disk_image = "/tmp/x,y.img";
+  o.disk_agent = "/sbin/memplace-agent";
+  auto c = qemu_guest_config_for(qemu_cell(PolicyMode::kBind, {0}, BackingKind::kShmem), o,
+                                 qemu_72(), "tcg", fixed_paths());
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  c->socket_path = "/tmp/a,b/records.sock";
+  c->kernel = "/k,1/vmlinuz";
+  auto argv = qemu_guest_command(*c);
+  auto has = [&](const std::string& arg) {
+    return std::find(argv.begin(), argv.end(), arg) != argv.end();
+  };
+  EXPECT_TRUE(has("file=/tmp/x,,y.img,if=virtio,format=raw,snapshot=on"));
+  EXPECT_TRUE(has("socket,id=records,path=/tmp/a,,b/records.sock"));
+  EXPECT_TRUE(has("/k,1/vmlinuz"));
 }
 
 constexpr const char* kSnpSpec = R"(name = "snp-from-spec"

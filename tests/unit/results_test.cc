@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "experiment/results.h"
 #include "experiment/run_record.h"
@@ -241,6 +242,14 @@ TEST(RunsFile, MissingFileIsAnErrorWithErrno) {
   EXPECT_EQ(runs.error().err, ENOENT);
 }
 
+// Names in `dir` other than `keep`: what a write left behind.
+std::vector<std::string> leftovers(const std::string& dir, const std::string& keep) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename() != keep) out.push_back(e.path().filename().string());
+  return out;
+}
+
 TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
   TempDir tmp;
   std::string dir = tmp;
@@ -248,18 +257,39 @@ TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
   ASSERT_TRUE(write_file_atomic(path, "old\n").ok());
   ASSERT_TRUE(write_file_atomic(path, "new content\n").ok());
   EXPECT_EQ(slurp(path), "new content\n");
-  EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0);
+  EXPECT_TRUE(leftovers(dir, "report.md").empty());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
-TEST(AtomicWrite, FailureLeavesOldFileIntact) {
+TEST(AtomicWrite, FailureLeavesOldFilesIntactAndNoTempFile) {
   TempDir tmp;
   std::string dir = tmp;
+  // A non-empty directory at the target: the rename fails after the temp file was written.
   std::string path = dir + "/manifest.json";
-  ASSERT_TRUE(write_file_atomic(path, "{}\n").ok());
-  // A directory squatting on the temp name makes the write fail before the rename.
-  ASSERT_EQ(::mkdir((path + ".tmp").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(path.c_str(), 0755), 0);
+  ASSERT_TRUE(write_file_atomic(path + "/kept", "{}\n").ok());
   EXPECT_FALSE(write_file_atomic(path, "broken").ok());
-  EXPECT_EQ(slurp(path), "{}\n");
+  EXPECT_EQ(slurp(path + "/kept"), "{}\n");
+  EXPECT_TRUE(leftovers(dir, "manifest.json").empty());
+}
+
+// Issue 14 item 7: `memplace report` wrote through a symlink planted at report.md.tmp.
+TEST(AtomicWrite, NeverWritesThroughAPlantedSymlink) {
+  TempDir tmp;
+  std::string dir = tmp;
+  std::string victim = dir + "/victim";
+  ASSERT_TRUE(write_file_atomic(victim, "precious\n").ok());
+  ASSERT_EQ(::symlink(victim.c_str(), (dir + "/report.md.tmp").c_str()), 0);
+  ASSERT_TRUE(write_file_atomic(dir + "/report.md", "report\n").ok());
+  EXPECT_EQ(slurp(victim), "precious\n");
+  EXPECT_EQ(slurp(dir + "/report.md"), "report\n");
+  // A symlink at the name itself is replaced, not followed.
+  ASSERT_EQ(::symlink(victim.c_str(), (dir + "/summary.csv").c_str()), 0);
+  ASSERT_TRUE(write_file_atomic(dir + "/summary.csv", "csv\n").ok());
+  EXPECT_EQ(slurp(victim), "precious\n");
+  EXPECT_EQ(slurp(dir + "/summary.csv"), "csv\n");
 }
 
 TEST(JsonFile, WriteThenReadBack) {

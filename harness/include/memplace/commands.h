@@ -30,6 +30,10 @@ struct RunArgs {
   std::vector<std::string> policies, nodes, backings, touchers, sizes;
   std::vector<int> threads;
   std::optional<std::string> cpu_node;
+  std::vector<std::string> channels;  // policy channels: mbind, task
+  // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
+  std::optional<std::string> placement_sources;
+  std::optional<int> trace_buffer_kib;  // 0 = sized by the cell
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;
@@ -47,6 +51,7 @@ struct RunArgs {
   bool force = false;  // run cells that fail the free-memory check (with a warning)
   std::string margin;  // memory kept free per node, with units; default 256MiB
   bool quiet = false;
+  bool no_plots = false;  // no charts in DIR/plots/ when the run ends
   std::string sysfs_root;
   // Testbed selection (the testbed itself lives in testbed.cc).
   bool testbed = false;
@@ -63,8 +68,10 @@ struct RunArgs {
 int command_run(const RunArgs& args);
 
 struct ReportArgs {
-  std::string dir;
+  std::string dir;  // a results dir or a testbed dir (one subdir per kernel)
+  bool no_plots = false;
 };
+// report.md, runs.csv, summary.csv, charts in DIR/plots/ and report.html.
 int command_report(const ReportArgs& args);
 
 struct CompareArgs {
@@ -107,7 +114,7 @@ struct PlotArgs {
   std::string out_dir;  // default: first dir + "/plots"
 };
 // Runs plots/memplace_plots.py with /usr/bin/python3 (Debian's python3-matplotlib); exit 3 when
-// matplotlib is missing.
+// matplotlib is missing, 2 for a dir it cannot read.
 int command_plot(const PlotArgs& args);
 
 }  // namespace memplace

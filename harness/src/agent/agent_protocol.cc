@@ -1,10 +1,12 @@
 // Encoding and total decoding of the agent's JSON lines. Also compiled into the static guest
-// agent, so it depends on nothing but result.h, populate.h (libc only) and nlohmann/json.
+// agent, so it depends on nothing but result.h, json_bounded.h, populate.h (libc only) and
+// nlohmann/json.
 #include "agent/agent_protocol.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "base/json_bounded.h"
 #include "kernel/populate.h"
 
 namespace memplace {
@@ -78,22 +80,13 @@ Result<json> parse_object(std::string_view line) {
     return make_error("agent line of " + std::to_string(line.size()) + " bytes exceeds the " +
                       std::to_string(kAgentMaxLineBytes) + "-byte limit");
   }
-  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error("agent line is not JSON");
+  auto parsed = parse_json_bounded(line);
+  if (!parsed) return make_error("agent line: " + parsed.error().message);
+  json j = std::move(*parsed);
   if (!j.is_object()) return make_error("agent line is not a JSON object");
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return make_error("agent line has no string 'type'");
   return j;
-}
-
-// Depth of nesting below `j`, checked without recursing deeper than `max` (the serializer
-// recurses, so a report must not hold a 30000-deep array).
-bool depth_at_most(const json& j, int max) {
-  if (!j.is_structured()) return true;
-  if (max == 0) return false;
-  for (const auto& v : j)
-    if (!depth_at_most(v, max - 1)) return false;
-  return true;
 }
 
 bool finite_non_negative(const json& v) {
@@ -303,7 +296,7 @@ Status check_benchmark_json(const json& j) {
   if (!j.is_object()) return make_error("not a JSON object");
   auto context = j.find("context");
   if (context == j.end() || !context->is_object()) return make_error("no 'context' object");
-  if (!depth_at_most(*context, 3)) return make_error("'context' is nested too deeply");
+  if (!json_depth_at_most(*context, 3)) return make_error("'context' is nested too deeply");
   auto benchmarks = j.find("benchmarks");
   if (benchmarks == j.end() || !benchmarks->is_array()) return make_error("no 'benchmarks' list");
   if (benchmarks->empty()) return make_error("'benchmarks' is empty");

@@ -50,6 +50,24 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
+Result<ForkedChild> ForkedChild::start(int (*body)(void*), void* arg) {
+  pid_t pid = fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    _exit(body(arg));
+  }
+  return ForkedChild(pid);
+}
+
+ForkedChild::~ForkedChild() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
 Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
   if (argv.empty()) return make_error("run_command: empty argv");
   int out_pipe[2], err_pipe[2];

@@ -30,5 +30,22 @@ std::string find_on_path(const std::string& name);
 std::string self_executable();
 // One shell word: 'it'\''s'. For the scripts memplace writes (the testbed's init, sbatch jobs).
 std::string shell_quote(std::string_view s);
+// A child of this process that runs `body(arg)` without exec and is killed (SIGKILL) and reaped
+// when the object goes. For work that must happen in another process (another pid to the
+// page-allocation trace, another memory cgroup). The parent may have threads, so `body` makes
+// system calls only: no malloc, no locks.
+class ForkedChild {
+ public:
+  static Result<ForkedChild> start(int (*body)(void*), void* arg);
+  ForkedChild(ForkedChild&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  ForkedChild& operator=(ForkedChild&&) = delete;
+  ForkedChild(const ForkedChild&) = delete;
+  ~ForkedChild();
+  int pid() const { return pid_; }
+
+ private:
+  explicit ForkedChild(int pid) : pid_(pid) {}
+  int pid_ = -1;
+};
 
 }  // namespace memplace

@@ -18,11 +18,18 @@
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "experiment/matrix.h"
 #include "experiment/spec.h"
+#include "experiment/spec_ranges.h"
 #include "kernel/sysfs.h"
+#include "base/dir_lock.h"
+#include "base/json_bounded.h"
+#include "experiment/results.h"
+#include "qemu/kernel_fetch.h"
 #include "experiment/locality_run.h"
 
 namespace memplace {
@@ -89,10 +96,12 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     }
   }
   if (!a.threads.empty()) {
-    for (int t : a.threads)
-      if (t < 1 || t > 1024)
-        return make_error("--threads: must be 1..1024, got " + std::to_string(t));
-    spec.threads = a.threads;
+    spec.threads.clear();
+    for (int t : a.threads) {
+      auto checked = check_threads(t, "--threads");
+      if (!checked) return checked.error();
+      spec.threads.push_back(*checked);
+    }
   }
   if (a.cpu_node) {
     if (*a.cpu_node == "any") {
@@ -103,13 +112,36 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       spec.cpu_nodes = {ids->front()};
     }
   }
+  if (!a.channels.empty()) {
+    spec.channels.clear();
+    for (const auto& c : split_commas(a.channels)) {
+      auto ch = parse_policy_channel(c);
+      if (!ch) return make_error("--policy-channel: " + ch.error().message);
+      spec.channels.push_back(*ch);
+    }
+  }
+  if (a.placement_sources) {
+    spec.placement_sources.clear();
+    for (const auto& n : split_commas({*a.placement_sources})) {
+      if (n == "none") continue;
+      if (auto c = check_placement_source_name(n, "--placement-sources"); !c) return c;
+      spec.placement_sources.push_back(n);
+    }
+  }
+  if (a.trace_buffer_kib) {
+    if (*a.trace_buffer_kib < 0 || *a.trace_buffer_kib > (1 << 20))
+      return make_error("--trace-buffer-kib: must be 0..1048576");
+    spec.trace_buffer_kib = static_cast<uint64_t>(*a.trace_buffer_kib);
+  }
   if (a.repeats) {
-    if (*a.repeats < 1) return make_error("--repeats: must be at least 1");
-    spec.repeats = *a.repeats;
+    auto r = check_repeats(*a.repeats, "--repeats");
+    if (!r) return r.error();
+    spec.repeats = *r;
   }
   if (a.sample_interval_ms) {
-    if (*a.sample_interval_ms < 1) return make_error("--sample-interval-ms: must be at least 1");
-    spec.sample_interval_ms = *a.sample_interval_ms;
+    auto ms = check_sample_interval_ms(*a.sample_interval_ms, "--sample-interval-ms");
+    if (!ms) return ms.error();
+    spec.sample_interval_ms = *ms;
   }
   if (a.populate) {
     if (*a.populate != "auto") {
@@ -132,9 +164,9 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     spec.toucher_timeout_s = *t;
   }
   if (a.tolerance) {
-    if (!(*a.tolerance > 0 && *a.tolerance < 1))
-      return make_error("--tolerance: must be in (0, 1)");
-    spec.tolerance = *a.tolerance;
+    auto t = check_tolerance(*a.tolerance, "--tolerance");
+    if (!t) return t.error();
+    spec.tolerance = *t;
   }
   if (a.shard) {
     auto shard = parse_shard(*a.shard, "--shard");
@@ -143,6 +175,8 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   }
   return check_spec(spec);
 }
+
+}  // namespace
 
 Result<HostFacts> host_facts(const std::string& root) {
   HostFacts facts;
@@ -158,13 +192,94 @@ Result<HostFacts> host_facts(const std::string& root) {
   return facts;
 }
 
+// Every kernel the run names, before anything runs: a typo or a build that was never made is
+// bad input (exit 2), not a failure an hour into the matrix.
+Status check_kernel_refs(const Spec& spec) {
+  auto cache_dir = memplace_cache_dir();
+  std::string cache = cache_dir ? *cache_dir : "";
+  if (spec.testbed) {
+    for (const auto& k : spec.testbed->kernels) {
+      if (auto s = check_kernel_ref(k, spec.testbed->modules_dir, cache); !s)
+        return make_error("testbed.kernels: " + s.error().message);
+    }
+  }
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
+              spec.touchers.end();
+  if (qemu && spec.qemu.kernel) {
+    if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
+      return make_error("qemu.kernel: " + s.error().message);
+  }
+  return {};
+}
+
+void print_memory_figures(const std::string& root, bool quiet) {
+  auto m = read_memory_figures(root);
+  if (!m) return;
+  if (!quiet) std::fprintf(stderr, "memplace: memory: %s\n", memory_figures_text(*m).c_str());
+  if (auto w = memory_figures_warning(*m); !w.empty())
+    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+}
+
+Result<uint64_t> margin_bytes(const RunArgs& a) {
+  if (a.margin.empty()) return HostFacts{}.margin_bytes;
+  auto margin = parse_size(a.margin);
+  if (!margin) return make_error("--margin: " + margin.error().message);
+  return margin;
+}
+
+namespace {
+
+// Flags that define the matrix or where it runs. Next to --resume they would be ignored, since
+// the results dir's spec.toml is the matrix, so they are refused by name instead.
+std::vector<std::string> matrix_flags(const RunArgs& a) {
+  std::vector<std::string> given;
+  auto add = [&](bool set, const char* flag) {
+    if (set) given.push_back(flag);
+  };
+  add(!a.spec_path.empty(), "SPEC");
+  add(!a.out_dir.empty(), "--out");
+  add(!a.policies.empty(), "--policy");
+  add(!a.nodes.empty(), "--nodes");
+  add(!a.backings.empty(), "--backing");
+  add(!a.touchers.empty(), "--toucher");
+  add(!a.sizes.empty(), "--size");
+  add(!a.threads.empty(), "--threads");
+  add(a.cpu_node.has_value(), "--cpu-node");
+  add(a.repeats.has_value(), "--repeats");
+  add(a.sample_interval_ms.has_value(), "--sample-interval-ms");
+  add(a.tolerance.has_value(), "--tolerance");
+  add(a.populate.has_value(), "--populate");
+  add(a.thp, "--thp");
+  add(a.no_thp, "--no-thp");
+  add(a.workload.has_value(), "--workload");
+  add(a.toucher_timeout_s.has_value(), "--toucher-timeout-s");
+  add(a.testbed, "--testbed");
+  add(!a.kernels.empty(), "--kernel");
+  add(!a.modules_dir.empty(), "--modules");
+  return given;
+}
+
+Result<Spec> load_resume_spec(const RunArgs& a) {
+  if (auto given = matrix_flags(a); !given.empty()) {
+    std::string list;
+    for (const auto& f : given) list += (list.empty() ? "" : ", ") + f;
+    return make_error("--resume takes the matrix from " + a.resume_dir + "/spec.toml; drop " +
+                      list + " (or start a new --out)");
+  }
+  // One kernel's dir of a testbed run: its parent holds the run's spec and the other kernels.
+  auto manifest = read_json_file(a.resume_dir + "/manifest.json");
+  if (manifest && manifest->is_object() && manifest->contains("kind") &&
+      (*manifest)["kind"] == "testbed")
+    return make_error("--resume " + a.resume_dir +
+                      ": this is one kernel of a testbed run; resume the directory above it");
+  auto s = load_spec(a.resume_dir + "/spec.toml");
+  if (!s) return make_error("--resume: " + s.error().describe());
+  return s;
+}
+
 Result<Spec> load_run_spec(const RunArgs& a) {
   Spec spec = default_spec();
-  if (!a.resume_dir.empty()) {
-    auto s = load_spec(a.resume_dir + "/spec.toml");
-    if (!s) return make_error("--resume: " + s.error().describe());
-    return s;
-  }
+  if (!a.resume_dir.empty()) return load_resume_spec(a);
   if (!a.spec_path.empty()) {
     auto s = load_spec(a.spec_path);
     if (!s) return s.error();
@@ -181,6 +296,7 @@ Result<Spec> load_run_spec(const RunArgs& a) {
   }
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
   if (auto s = apply_qemu_env_fallbacks(spec); !s) return s.error();
+  if (auto s = check_kernel_refs(spec); !s) return s.error();
   return spec;
 }
 
@@ -198,8 +314,8 @@ Environment environment_from(const RunArgs& a) {
   if (!a.env_kind.empty()) env.kind = a.env_kind;
   env.accel = a.env_accel;
   if (!a.env_topology_json.empty()) {
-    env.topology = nlohmann::json::parse(a.env_topology_json, nullptr, false);
-    if (env.topology.is_discarded()) env.topology = nullptr;
+    auto topology = parse_json_bounded(a.env_topology_json);
+    if (topology) env.topology = std::move(*topology);
   }
   return env;
 }
@@ -224,6 +340,21 @@ Result<std::vector<Cell>> select_local_runs(const Spec& spec, std::vector<Cell> 
   return cells;
 }
 
+// Debian kernels live in the user's cache; without XDG_CACHE_HOME or HOME there is no safe place
+// for them, and that is the caller's to fix before anything runs.
+Status check_kernel_cache(const Spec& spec) {
+  bool debian =
+      spec.testbed && std::any_of(spec.testbed->kernels.begin(), spec.testbed->kernels.end(),
+                                  [](const std::string& k) { return k.rfind("debian:", 0) == 0; });
+  bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
+              spec.touchers.end();
+  if (qemu) debian |= qemu_toucher_options(spec.qemu).kernel.rfind("debian:", 0) == 0;
+  if (!debian) return {};
+  auto dir = memplace_cache_dir();
+  if (!dir) return dir.error();
+  return {};
+}
+
 }  // namespace
 
 // Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
@@ -236,6 +367,17 @@ Status apply_qemu_env_fallbacks(Spec& spec) {
   if (!q) return q.error();
   spec.qemu = *q;
   return {};
+}
+
+Status check_out_for(const RunArgs& a) {
+  if (a.dry_run || !a.resume_dir.empty()) return {};
+  if (a.out_dir.empty()) return make_error("--out DIR is required (where the results go)");
+  return check_fresh_out_dir(a.out_dir);
+}
+
+int exit_code_for(const Error& e) {
+  // A results dir another run holds is the caller's mistake, not the host's.
+  return e.kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment;
 }
 
 int command_probe(const ProbeArgs& args) {
@@ -252,6 +394,7 @@ int command_run(const RunArgs& args) {
   if (!spec) return fail(kExitBadInput, spec.error().describe());
   std::vector<Cell> cells = expand(*spec);
   if (cells.empty()) return fail(kExitBadInput, "the matrix is empty");
+  if (auto s = check_kernel_cache(*spec); !s) return fail(kExitBadInput, s.error().describe());
 
   // The testbed shards over kernels too, so it takes its slices itself.
   if (spec->testbed) return run_testbed_command(*spec, cells, args);
@@ -261,11 +404,10 @@ int command_run(const RunArgs& args) {
 
   auto facts = host_facts(args.sysfs_root);
   if (!facts) return fail(kExitEnvironment, "reading host NUMA facts: " + facts.error().describe());
-  if (!args.margin.empty()) {
-    auto margin = parse_size(args.margin);
-    if (!margin) return fail(kExitBadInput, "--margin: " + margin.error().message);
-    facts->margin_bytes = *margin;
-  }
+  auto margin = margin_bytes(args);
+  if (!margin) return fail(kExitBadInput, margin.error().message);
+  facts->margin_bytes = *margin;
+  print_memory_figures(args.sysfs_root, args.quiet);
   if (auto s = validate_cells(cells, *facts); !s) return fail(kExitBadInput, s.error().message);
   if (auto s = check_free_memory(cells, *facts); !s) {
     if (!args.force)
@@ -278,16 +420,13 @@ int command_run(const RunArgs& args) {
     print_cells(*spec, cells, args.sysfs_root);
     return kExitOk;
   }
+  if (auto s = check_out_for(args); !s) return fail(kExitBadInput, s.error().describe());
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
-  if (out.empty()) return fail(kExitBadInput, "--out DIR is required (where the results go)");
 
   if (auto s = check_results_disk(out, cells.size()); !s)
     return fail(kExitEnvironment, s.error().message);
   for (const auto& w : kvm_warnings(cells))
     std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
-  if (args.resume_dir.empty() && ::access((out + "/runs.jsonl").c_str(), F_OK) == 0)
-    return fail(kExitBadInput, out + " already holds results; pass --resume " + out +
-                                   " to finish it, or choose a new --out");
 
   RunOptions options;
   options.out_dir = out;
@@ -300,9 +439,11 @@ int command_run(const RunArgs& args) {
   Spec effective = *spec;
   effective.source_text = render_spec_toml(*spec);
   options.runners = all_cell_runners();
-  attach_reports(options);
+  // Inside a testbed guest the records stream to the host, which writes the reports.
+  bool guest = !args.stream_path.empty();
+  attach_reports(options, ReportSettings{!args.no_plots && !guest, !guest});
   auto summary = run_matrix(effective, cells, options);
-  if (!summary) return fail(kExitEnvironment, summary.error().describe());
+  if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
   std::fprintf(stderr,
                "memplace: %d ok (%d not honoured), %d unsupported, %d failed, %d already done; "
                "results in %s\n",
@@ -314,8 +455,15 @@ int command_run(const RunArgs& args) {
 }
 
 int command_report(const ReportArgs& args) {
-  if (auto s = write_report(args.dir); !s) return fail(kExitEnvironment, s.error().describe());
-  std::printf("%s/report.md\n", args.dir.c_str());
+  // The reports are written like a run writes them: not while a run holds the dir.
+  auto lock = DirLock::acquire(args.dir);
+  if (!lock) return fail(exit_code_for(lock.error()), lock.error().describe());
+  auto kernels = find_kernel_dirs(args.dir);
+  if (!kernels) return fail(kExitBadInput, kernels.error().describe());
+  if (auto s = write_results_report(args.dir, ReportSettings{!args.no_plots, true}, *kernels); !s)
+    return fail(s.error().kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment,
+                s.error().describe());
+  std::printf("%s/report.md\n%s/report.html\n", args.dir.c_str(), args.dir.c_str());
   return kExitOk;
 }
 

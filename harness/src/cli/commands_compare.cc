@@ -1,12 +1,12 @@
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
 
 #include "base/subprocess.h"
 #include "memplace/commands.h"
+#include "report/charts.h"
 #include "report/compare.h"
 
 namespace memplace {
@@ -17,21 +17,6 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-// The plot scripts: MEMPLACE_PLOTS_DIR, else an install's share/memplace/plots beside bin/,
-// else the source tree memplace was built from.
-std::string plots_dir() {
-  if (const char* env = std::getenv("MEMPLACE_PLOTS_DIR")) return env;
-  std::string self = self_executable();
-  std::string installed = self.substr(0, self.rfind('/')) + "/../share/memplace/plots";
-  if (!self.empty() && ::access((installed + "/memplace_plots.py").c_str(), R_OK) == 0)
-    return installed;
-#ifdef MEMPLACE_SOURCE_DIR
-  return std::string(MEMPLACE_SOURCE_DIR) + "/plots";
-#else
-  return "plots";
-#endif
-}
-
 }  // namespace
 
 int command_compare(const CompareArgs& args) {
@@ -40,6 +25,11 @@ int command_compare(const CompareArgs& args) {
   bool by_host = args.by == "host";
   if (!by_host && args.dirs.size() < 2)
     return fail(kExitBadInput, "compare needs at least two results dirs (or --by host)");
+  if (!args.out_dir.empty()) {
+    struct stat st;
+    if (::stat(args.out_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return fail(kExitBadInput, "--out " + args.out_dir + ": exists and is not a directory");
+  }
   auto result = by_host ? compare_dirs_by_host(args.dirs) : compare_dirs(args.dirs);
   if (!result) return fail(kExitBadInput, result.error().describe());
   for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
@@ -60,38 +50,21 @@ int command_compare(const CompareArgs& args) {
   std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
                count_changes(*result, Change::kRegression), count_changes(*result, Change::kFix),
                result->cells.size());
-  if (args.fail_on_regression && has_regression(*result)) return kExitCheckFailed;
-  return kExitOk;
+  if (!args.fail_on_regression) return kExitOk;
+  auto failures = regression_failures(*result);
+  for (const auto& f : failures) std::fprintf(stderr, "memplace: regression: %s\n", f.c_str());
+  return failures.empty() ? kExitOk : kExitCheckFailed;
 }
 
 int command_plot(const PlotArgs& args) {
   if (args.dirs.empty()) return fail(kExitBadInput, "plot needs at least one results dir");
   std::string out = args.out_dir.empty() ? args.dirs.front() + "/plots" : args.out_dir;
-  std::string script = plots_dir() + "/memplace_plots.py";
-  if (::access(script.c_str(), R_OK) != 0)
-    return fail(kExitEnvironment,
-                "plot scripts not found at " + script + " (set MEMPLACE_PLOTS_DIR)");
-  std::vector<std::string> argv = {"/usr/bin/python3", script};
-  argv.insert(argv.end(), args.dirs.begin(), args.dirs.end());
-  argv.push_back("--out");
-  argv.push_back(out);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail(kExitEnvironment, "fork failed");
-  if (pid == 0) {
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    ::execv(cargv[0], cargv.data());
-    std::perror("memplace: exec /usr/bin/python3");
-    ::_exit(kExitEnvironment);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status)) return fail(kExitEnvironment, "plot script died");
-  int code = WEXITSTATUS(status);
-  if (code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());
-  return code;
+  auto run = run_plot_script(args.dirs, out);
+  if (!run) return fail(kExitEnvironment, run.error().describe());
+  std::fprintf(stdout, "%s", run->out.c_str());
+  std::fprintf(stderr, "%s", run->err.c_str());
+  if (run->exit_code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());
+  return run->exit_code;
 }
 
 }  // namespace memplace

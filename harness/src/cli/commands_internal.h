@@ -5,9 +5,23 @@
 
 #include "experiment/cell.h"
 #include "memplace/commands.h"
+#include "base/result.h"
 #include "experiment/spec.h"
 
 namespace memplace {
+
+// Nodes and their MemFree under `root` (node meminfo, see kernel/preflight.h).
+Result<HostFacts> host_facts(const std::string& root);
+// --margin, or HostFacts' default.
+Result<uint64_t> margin_bytes(const RunArgs& a);
+// The memory figures the checks use, and a warning when node and /proc meminfo disagree.
+void print_memory_figures(const std::string& root, bool quiet);
+
+// --out must be new or empty unless resuming or dry-running; the error is bad input.
+Status check_out_for(const RunArgs& a);
+// The exit code for an error from running a matrix: 2 for bad input (a results dir another run
+// holds), else 3.
+int exit_code_for(const Error& e);
 
 // `memplace run` when the spec has a [testbed] table or --testbed/--kernel was given.
 int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args);

@@ -5,6 +5,7 @@
 #include "cli/commands_internal.h"
 #include "report/report_hooks.h"
 #include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
 #include "base/subprocess.h"
 #include "testbed/testbed.h"
 
@@ -14,6 +15,21 @@ namespace {
 
 // The guest kernel and memplace itself take memory on node 0 before any cell runs.
 constexpr uint64_t kGuestBootReserveBytes = 192ull << 20;
+// What QEMU itself takes on the host beyond the guest's RAM (TCG's code buffer, device state,
+// the initramfs), as the qemu toucher's guest_overhead default.
+constexpr uint64_t kQemuHostOverheadBytes = 256ull << 20;
+
+// The whole guest must fit the host: QEMU would start with -m of every node's memory.
+Status check_testbed_fits_host(const TestbedSpec& tb, const RunArgs& args) {
+  auto facts = host_facts(args.sysfs_root);
+  if (!facts) return facts.error();
+  auto margin = margin_bytes(args);
+  if (!margin) return margin.error();
+  facts->margin_bytes = *margin;
+  print_memory_figures(args.sysfs_root, args.quiet);
+  uint64_t guest = tb.mem_per_node_bytes * static_cast<uint64_t>(tb.nodes);
+  return check_vm_fits_host(guest + kQemuHostOverheadBytes, *facts);
+}
 
 // Cells are checked against the emulated topology, not the host's.
 HostFacts testbed_facts(const TestbedSpec& tb) {
@@ -63,72 +79,83 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
   }
 }
 
-}  // namespace
-
-int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args) {
-  const TestbedSpec& tb = *spec.testbed;
-  if (tb.kernels.empty()) {
-    std::fprintf(stderr,
-                 "memplace: error: testbed.kernels: give at least one kernel "
-                 "(--kernel debian:7.3 or --kernel PATH)\n");
-    return kExitBadInput;
-  }
-  if (tb.mem_per_node_bytes <= kGuestBootReserveBytes) {
-    std::fprintf(stderr, "memplace: error: testbed.mem_per_node: needs more than %llu MiB\n",
-                 static_cast<unsigned long long>(kGuestBootReserveBytes >> 20));
-    return kExitBadInput;
-  }
+// Everything about the testbed the user can get wrong, checked before anything is fetched or
+// written; --force lets only a guest larger than the host's free memory through, with a warning.
+Status check_testbed_input(const TestbedSpec& tb, const std::vector<Cell>& cells,
+                           const RunArgs& args) {
+  if (tb.kernels.empty())
+    return make_error("testbed.kernels: give at least one kernel (--kernel debian:7.3, --kernel "
+                      "build:NAME or --kernel PATH)");
+  if (tb.mem_per_node_bytes <= kGuestBootReserveBytes)
+    return make_error("testbed.mem_per_node: needs more than " +
+                      std::to_string(kGuestBootReserveBytes >> 20) + " MiB");
+  std::string shape =
+      std::to_string(tb.nodes) + " nodes of " + format_size(tb.mem_per_node_bytes);
   HostFacts facts = testbed_facts(tb);
   Status valid = validate_cells(cells, facts);
   if (valid) valid = check_free_memory(cells, facts);
-  if (!valid) {
-    std::fprintf(stderr, "memplace: error: %s (testbed: %d nodes of %s)\n",
-                 valid.error().message.c_str(), tb.nodes,
-                 format_size(tb.mem_per_node_bytes).c_str());
-    return kExitBadInput;
+  if (!valid) return make_error(valid.error().message + " (testbed: " + shape + ")");
+  if (auto s = check_testbed_fits_host(tb, args); !s) {
+    if (!args.force)
+      return make_error("testbed (" + shape + "): " + s.error().describe() +
+                        " (--margin sets the margin; --force runs anyway)");
+    std::fprintf(stderr, "memplace: warning: testbed: %s; running anyway (--force)\n",
+                 s.error().describe().c_str());
   }
+  return {};
+}
+
+// A kernel version that does not exist or cannot load KVM is bad input, not a broken host.
+Status check_debian_versions(const TestbedSpec& tb) {
+  std::optional<std::vector<DebianKernel>> index;
+  for (const auto& kernel : tb.kernels) {
+    auto ref = parse_kernel_ref(kernel);
+    if (!ref || ref->kind != KernelRef::Kind::kDebian) continue;  // load_run_spec checked the rest
+    if (!index) {
+      auto read = debian_kernel_index(KernelFetchOptions{});
+      if (!read) return {};  // run_testbed reports the fetch failure itself
+      index = std::move(*read);
+    }
+    if (auto k = resolve_debian_kernel(*index, ref->value); !k) return k.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args) {
+  auto bad_input = [](const Error& e) {
+    std::fprintf(stderr, "memplace: error: %s\n", e.describe().c_str());
+    return kExitBadInput;
+  };
+  if (auto s = check_testbed_input(*spec.testbed, cells, args); !s) return bad_input(s.error());
   if (args.dry_run) {
     print_testbed_dry_run(spec, cells, args.out_dir);
     return kExitOk;
   }
-  if (args.out_dir.empty()) {
-    std::fprintf(stderr, "memplace: error: --out DIR is required (where the results go)\n");
-    return kExitBadInput;
-  }
-  // A kernel version that does not exist or cannot load KVM is bad input, not a broken host.
-  std::optional<std::vector<DebianKernel>> index;
-  for (const auto& kernel : spec.testbed->kernels) {
-    if (kernel.rfind("debian:", 0) != 0) continue;
-    if (!index) {
-      auto read = debian_kernel_index(KernelFetchOptions{});
-      if (!read) break;  // run_testbed reports the fetch failure itself
-      index = std::move(*read);
-    }
-    if (auto k = resolve_debian_kernel(*index, kernel.substr(7)); !k) {
-      std::fprintf(stderr, "memplace: error: %s\n", k.error().describe().c_str());
-      return kExitBadInput;
-    }
-  }
+  if (auto s = check_out_for(args); !s) return bad_input(s.error());
+  if (auto s = check_debian_versions(*spec.testbed); !s) return bad_input(s.error());
+  const std::string& out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
   RunOptions options;
-  options.out_dir = args.out_dir;
+  options.out_dir = out;
+  options.resume = !args.resume_dir.empty();
   options.progress = !args.quiet;
   options.invocation = args.invocation;
   Spec effective = spec;
   effective.source_text = render_spec_toml(spec);
   options.runners = all_cell_runners();
-  attach_reports(options);
   TestbedHostConfig host;
-  attach_testbed_report(host);
+  attach_testbed_report(options, host, ReportSettings{!args.no_plots, true});
   auto summary = run_testbed(effective, *spec.testbed, options, host);
   if (!summary) {
     std::fprintf(stderr, "memplace: error: %s\n", summary.error().describe().c_str());
-    return kExitEnvironment;
+    return exit_code_for(summary.error());
   }
   std::fprintf(stderr,
-               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed; results in "
-               "%s/<kernel>/\n",
+               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed, %d already "
+               "done; results in %s/<kernel>/\n",
                summary->ok, summary->not_honored, summary->unsupported, summary->failed,
-               args.out_dir.c_str());
+               summary->skipped, out.c_str());
   if (summary->interrupted_by) return 128 + summary->interrupted_by;
   if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
   return kExitOk;

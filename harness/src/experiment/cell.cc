@@ -28,7 +28,8 @@ std::string cell_key(const Cell& cell) {
   if (!cell.nodes.empty()) policy += ":" + format_id_list(cell.nodes);
   return policy + "/" + backing_name(cell.backing) + "/" + toucher_name(cell.toucher) + "/" +
          format_size(cell.size_bytes) + "/t" + std::to_string(cell.threads) + "/cpu" +
-         (cell.cpu_node ? std::to_string(*cell.cpu_node) : std::string("any"));
+         (cell.cpu_node ? std::to_string(*cell.cpu_node) : std::string("any")) +
+         (cell.channel == PolicyChannel::kMbind ? "" : "/" + policy_channel_name(cell.channel));
 }
 
 }  // namespace memplace

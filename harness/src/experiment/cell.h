@@ -27,11 +27,13 @@ struct Cell {
   uint64_t size_bytes = 0;
   int threads = 1;              // touching threads (host) or vCPUs (vcpu/qemu)
   std::optional<int> cpu_node;  // node whose CPUs the touchers run on; none = unpinned
+  PolicyChannel channel = PolicyChannel::kMbind;  // mbind on a mapping, or the touchers' task policy
   int repeat = 0;               // 0-based repeat index
 };
 
 // Stable identity of a cell across result dirs and resumes, without the repeat index:
-// "interleave:0-1/guest_memfd/host/64MiB/t1/cpu0".
+// "interleave:0-1/guest_memfd/host/64MiB/t1/cpu0", with "/task" appended for the task-policy
+// channel (mbind, the default, adds nothing, so older results keep their keys).
 std::string cell_key(const Cell& cell);
 
 }  // namespace memplace

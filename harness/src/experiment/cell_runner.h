@@ -26,6 +26,10 @@ struct RunContext {
   std::string workload = "none";  // timed after a successful populate (workload.h)
   // Per-cell touch time limit (Spec::toucher_timeout_s); none = by size (toucher.h).
   std::optional<int> toucher_timeout_s;
+  // Placement sources beside move_pages and meminfo ("trace", "cgroup"), and the trace's per-CPU
+  // buffer (KiB; 0 = sized by the cell). Spec::placement_sources.
+  std::vector<std::string> placement_sources = {"trace", "cgroup"};
+  uint64_t trace_buffer_kib = 0;
   Environment environment;
   ProbeReport probe;
   QemuSpec qemu;  // the spec's [qemu] table, for toucher = "qemu" cells

@@ -9,8 +9,10 @@
 #include <set>
 
 #include "base/bounded_read.h"
+#include "base/dir_lock.h"
 #include "base/nodelist.h"
 #include "experiment/host_identity.h"
+#include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
 #include "base/clock.h"
@@ -155,11 +157,19 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
                                  const RunOptions& options) {
   const std::string& dir = options.out_dir;
   if (auto s = make_dirs(dir + "/samples"); !s) return s.error();
+  // Held until the manifest is final: a second run on this dir stops here (DirLock says who).
+  auto lock = DirLock::acquire(dir);
+  if (!lock) return lock.error();
   const std::string runs_path = dir + "/runs.jsonl";
 
   std::set<std::string> done;
-  size_t existing = 0;
+  int last_id = next_run_number(RunsFile{}, dir) - 1;
   if (::access(runs_path.c_str(), F_OK) == 0) {
+    if (options.resume) {
+      auto repaired = repair_runs_tail(runs_path);
+      if (!repaired) return repaired.error();
+      if (!repaired->empty()) std::fprintf(stderr, "memplace: %s\n", repaired->c_str());
+    }
     auto prior = read_runs(runs_path);
     if (!prior) return prior.error();
     if (!options.resume && !prior->records.empty())
@@ -168,7 +178,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     for (const auto& w : prior->warnings)
       std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
     for (const auto& r : prior->records) done.insert(run_key(r.cell_key, r.repeat));
-    existing = prior->records.size();
+    last_id = next_run_number(*prior, dir) - 1;
   }
 
   RunContext ctx;
@@ -184,6 +194,8 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   ctx.populate.thp = spec.thp;
   ctx.workload = spec.workload;
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
+  ctx.placement_sources = spec.placement_sources;
+  ctx.trace_buffer_kib = spec.trace_buffer_kib;
   ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {
@@ -213,7 +225,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
 
   MatrixSummary summary;
   StopSignalGuard signals;  // for the whole loop: a cell in flight finishes, then we stop
-  size_t next_id = existing;
+  int next_id = last_id;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;
     const Cell& cell = cells[i];
@@ -222,7 +234,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
       continue;
     }
     char id[16];
-    std::snprintf(id, sizeof id, "r%04zu", ++next_id);
+    std::snprintf(id, sizeof id, "r%04d", ++next_id);
     RunRecord r = run_cell_with(options.runners, cell, ctx, id);
     if (auto s = writer->append(r); !s) return s.error();
     if (stream.valid()) {
@@ -231,6 +243,9 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     }
     summary.count(r);
     if (options.progress) print_progress(i + 1, cells.size(), r);
+    // Sources that worked yet disagree by more than 1% of the cell: one of them is wrong.
+    if (auto w = disagreement_warning(r); !w.empty())
+      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
   }
 
   summary.interrupted_by = signals.received();

@@ -63,6 +63,7 @@ RunRecord record_for_cell(const Cell& cell, const std::string& run_id, const Env
   r.size_bytes = cell.size_bytes;
   r.threads = cell.threads;
   r.cpu_node = cell.cpu_node;
+  r.policy_channel = policy_channel_name(cell.channel);
   return r;
 }
 

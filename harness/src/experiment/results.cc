@@ -4,12 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "base/dir_lock.h"
+#include "base/json_bounded.h"
 #include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "kernel/sysfs.h"
@@ -39,6 +46,34 @@ bool is_count(const json& v) {
   return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
 }
 
+// A page or kB count no machine can hold (2^50 is a pebibyte of kB, 4 EiB of pages) is garbage:
+// two counts near 2^63 would wrap their sum and print as a 100/0 split.
+constexpr uint64_t kMaxCount = 1ull << 50;
+bool is_sane_count(const json& v) {
+  return is_count(v) && v.get<uint64_t>() <= kMaxCount;
+}
+
+// JSON numbers parse to +-inf when they overflow a double ("1e400").
+bool is_finite_number(const json& v) {
+  return v.is_number() && std::isfinite(v.get<double>());
+}
+
+// An integer that fits N: 1e20 is a float and 2^40 does not fit an int; either would come back
+// as a different number (INT_MIN) if converted.
+template <class N>
+bool fits(const json& v) {
+  if constexpr (std::is_floating_point_v<N>) {
+    return is_finite_number(v);
+  } else if constexpr (std::is_unsigned_v<N>) {
+    return is_count(v) && v.get<uint64_t>() <= std::numeric_limits<N>::max();
+  } else {
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<N>::max());
+    int64_t i = v.get<int64_t>();
+    return i >= std::numeric_limits<N>::min() && i <= std::numeric_limits<N>::max();
+  }
+}
+
 // Parses {"0": number, "2": number}; `V` is uint64_t or double.
 template <class V>
 Result<std::map<int, V>> node_map_from_json(const json& j, const std::string& field) {
@@ -50,9 +85,9 @@ Result<std::map<int, V>> node_map_from_json(const json& j, const std::string& fi
     const json& v = it.value();
     auto node = parse_node_key(key, field);
     if (!node) return node.error();
-    if (!v.is_number()) return make_error(field + "." + key + ": expected a number");
-    if (std::is_same_v<V, uint64_t> && !is_count(v))
-      return make_error(field + "." + key + ": expected a non-negative integer");
+    if (!is_finite_number(v)) return make_error(field + "." + key + ": expected a number");
+    if (std::is_same_v<V, uint64_t> && !is_sane_count(v))
+      return make_error(field + "." + key + ": expected a non-negative integer below 2^50");
     out[*node] = v.template get<V>();
   }
   return out;
@@ -81,7 +116,7 @@ struct Reader {
   template <class N>
   void num(const char* key, N& out, bool required = false) {
     const json* v = find(key);
-    if (v && v->is_number() && (!std::is_unsigned_v<N> || is_count(*v)))
+    if (v && fits<N>(*v))
       out = v->get<N>();
     else if (required || v)
       need(key);
@@ -110,6 +145,14 @@ Result<Verdict> verdict_from_json(const json& j) {
   if (!measured) return measured.error();
   v.expected = std::move(*expected);
   v.measured = std::move(*measured);
+  // Shares of one cell's pages: anything outside [0, 1] was not measured.
+  auto share = [](double f) { return f >= 0 && f <= 1 + 1e-9; };
+  for (const auto* m : {&v.expected, &v.measured})
+    for (const auto& [node, f] : *m)
+      if (!share(f))
+        return make_error("verdict: node " + std::to_string(node) + " share out of 0..1");
+  if (!share(v.max_deviation) || !share(v.tolerance))
+    return make_error("verdict: max_deviation or tolerance out of 0..1");
   return v;
 }
 
@@ -123,6 +166,12 @@ Environment environment_from_json(const json& j) {
   r.str("topology_digest", e.topology_digest);
   r.str("accel", e.accel);
   if (auto it = j.find("topology"); it != j.end()) e.topology = *it;
+  // Anything else in a kernel_build that does not fit the bounds is dropped, not trusted.
+  if (auto it = j.find("kernel_build"); it != j.end() && it->is_object() &&
+                                        json_depth_at_most(*it, kMaxKernelBuildDepth) &&
+                                        it->dump().size() <= kMaxKernelBuildBytes) {
+    e.kernel_build = *it;
+  }
   return e;
 }
 
@@ -151,6 +200,14 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string kernel_label(const Environment& e) {
+  std::string label = e.kernel;
+  auto name = e.kernel_build.is_object() ? e.kernel_build.find("name") : e.kernel_build.end();
+  if (name != e.kernel_build.end() && name->is_string())
+    label += (label.empty() ? "" : " ") + std::string("(build:") + name->get<std::string>() + ")";
+  return label;
+}
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
@@ -190,8 +247,9 @@ Result<MeminfoSnapshot> meminfo_from_json(const json& j) {
     if (!fields.is_object()) return make_error("meminfo." + key + ": expected an object");
     NodeMeminfo& dst = out[*node];
     for (const auto& [name, v] : fields.items()) {
-      if (!is_count(v))
-        return make_error("meminfo." + key + "." + name + ": expected a non-negative integer");
+      if (!is_sane_count(v))
+        return make_error("meminfo." + key + "." + name +
+                          ": expected a non-negative integer below 2^50");
       dst[name] = v.get<uint64_t>();
     }
   }
@@ -215,6 +273,7 @@ json to_json(const RunRecord& r) {
     env["topology_digest"] = r.environment.topology_digest;
   if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
   if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
+  if (!r.environment.kernel_build.is_null()) env["kernel_build"] = r.environment.kernel_build;
   return json{
       {"schema_version", kSchemaVersion},
       {"run_id", r.run_id},
@@ -230,7 +289,10 @@ json to_json(const RunRecord& r) {
       {"status", run_status_name(r.status)},
       {"message", r.message},
       {"environment", env},
+      {"policy_channel", r.policy_channel},
       {"placement_pages", node_map_to_json(r.placement_pages)},
+      {"placement_source", r.placement_source},
+      {"placement_sources", placement_sources_json(r.placement_sources)},
       {"pages_absent", r.pages_absent},
       {"meminfo_before", to_json(r.meminfo_before)},
       {"meminfo_after", to_json(r.meminfo_after)},
@@ -248,11 +310,30 @@ json to_json(const RunRecord& r) {
   };
 }
 
+json placement_sources_json(const std::map<std::string, SourceReading>& sources) {
+  json j = json::object();
+  for (const auto& [name, reading] : sources) j[name] = to_json(reading);
+  return j;
+}
+
+// Untrusted (a guest's records): a handful of named sources, each a valid reading.
+Result<std::map<std::string, SourceReading>> placement_sources_from_json(const json& j) {
+  if (!j.is_object() || j.size() > 16) return make_error("placement_sources: not a small object");
+  std::map<std::string, SourceReading> out;
+  for (const auto& [name, value] : j.items()) {
+    if (name.empty() || name.size() > 32) return make_error("placement_sources: bad source name");
+    auto reading = source_reading_from_json(value);
+    if (!reading) return make_error("placement_sources." + name + ": " + reading.error().message);
+    out[name] = std::move(*reading);
+  }
+  return out;
+}
+
 Result<RunRecord> record_from_json(const json& j) {
   if (!j.is_object()) return make_error("record: expected a JSON object");
   try {
     if (auto it = j.find("schema_version"); it != j.end()) {
-      if (!it->is_number_integer()) return make_error("schema_version: expected an integer");
+      if (!fits<int>(*it)) return make_error("schema_version: expected an integer");
       if (it->get<int>() > kSchemaVersion)
         return make_error("schema_version " + std::to_string(it->get<int>()) +
                           " is newer than this memplace understands (" +
@@ -279,6 +360,8 @@ Result<RunRecord> record_from_json(const json& j) {
     rd.str("started_at", r.started_at);
     rd.num("wall_seconds", r.wall_seconds);
     if (!rd.missing.empty()) return make_error(rd.missing + ": missing or wrong type");
+    if (r.repeat < 0) return make_error("repeat: must not be negative");
+    if (r.pages_absent > kMaxCount) return make_error("pages_absent: more pages than any machine");
     auto known_status = parse_run_status(status);
     if (!known_status)
       return make_error("status: expected ok, unsupported or failed, got '" + status.substr(0, 40) +
@@ -288,11 +371,12 @@ Result<RunRecord> record_from_json(const json& j) {
     const json* nodes = rd.find("nodes");
     if (!nodes || !nodes->is_array()) return make_error("nodes: missing or not an array");
     for (const auto& n : *nodes) {
-      if (!n.is_number_integer()) return make_error("nodes: expected integers");
+      if (!fits<int>(n) || n.get<int>() < 0) return make_error("nodes: expected node ids");
       r.nodes.push_back(n.get<int>());
     }
     if (const json* c = rd.find("cpu_node")) {
-      if (!c->is_number_integer()) return make_error("cpu_node: expected an integer or null");
+      if (!fits<int>(*c) || c->get<int>() < 0)
+        return make_error("cpu_node: expected a node id or null");
       r.cpu_node = c->get<int>();
     }
     if (const json* e = rd.find("environment")) r.environment = environment_from_json(*e);
@@ -320,6 +404,13 @@ Result<RunRecord> record_from_json(const json& j) {
       if (!verdict) return verdict.error();
       r.verdict = std::move(*verdict);
     }
+    rd.str("policy_channel", r.policy_channel);
+    rd.str("placement_source", r.placement_source);
+    if (const json* ps = rd.find("placement_sources"); ps && !ps->is_null()) {
+      auto sources = placement_sources_from_json(*ps);
+      if (!sources) return sources.error();
+      r.placement_sources = std::move(*sources);
+    }
     if (const json* x = rd.find("extra")) r.extra = *x;
     return r;
   } catch (const json::exception& e) {
@@ -329,7 +420,7 @@ Result<RunRecord> record_from_json(const json& j) {
 }
 
 Result<RunsWriter> RunsWriter::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return errno_error("open " + path);
   return RunsWriter(UniqueFd(fd));
 }
@@ -344,6 +435,41 @@ Status RunsWriter::append_json(const nlohmann::json& line) {
   if (auto s = write_all(fd_.get(), dump_line(line), "runs.jsonl"); !s) return s;
   if (::fsync(fd_.get()) != 0) return errno_error("fsync runs.jsonl");
   return {};
+}
+
+namespace {
+
+// "r0007" -> 7, "f0012" -> 12: the number of any run id memplace writes (a letter, digits).
+int run_id_number(std::string_view id) {
+  if (id.size() < 2 || id.size() > 10 || id[0] < 'a' || id[0] > 'z') return 0;
+  int n = 0;
+  auto [p, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+  return ec == std::errc() && p == id.data() + id.size() && n > 0 ? n : 0;
+}
+
+// A garbage line may still name its run id, and that id's samples file is on disk: new ids
+// must not reuse it.
+int run_id_number_in_text(std::string_view line) {
+  constexpr std::string_view kKey = "\"run_id\":\"";
+  size_t at = line.find(kKey);
+  if (at == std::string_view::npos) return 0;
+  std::string_view rest = line.substr(at + kKey.size());
+  return run_id_number(rest.substr(0, rest.find('"')));
+}
+
+}  // namespace
+
+int next_run_number(const RunsFile& runs, const std::string& dir) {
+  int highest = runs.highest_run_number;
+  // A torn record moved aside left its samples and workload files behind.
+  for (const char* sub : {"/samples", "/workloads"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir + sub, ec)) {
+      std::string name = e.path().filename().string();
+      highest = std::max(highest, run_id_number(name.substr(0, name.find_first_of(".-"))));
+    }
+  }
+  return highest + 1;
 }
 
 Result<RunsFile> read_runs(const std::string& path) {
@@ -361,29 +487,64 @@ RunsFile parse_runs_text(std::string_view text, const std::string& path) {
     std::string_view line = rest.substr(0, complete ? nl : rest.size());
     rest.remove_prefix(complete ? nl + 1 : rest.size());
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    out.highest_run_number = std::max(out.highest_run_number, run_id_number_in_text(line));
     std::string where = path + ":" + std::to_string(line_no) + ": ";
-    if (j.is_discarded()) {
-      out.warnings.push_back(
-          where + (complete ? "malformed JSON, line skipped" : "truncated last line, skipped"));
+    auto j = parse_json_bounded(line);
+    if (!j) {
+      out.warnings.push_back(where + (complete ? j.error().message + ", line skipped"
+                                               : "truncated last line, skipped"));
       continue;
     }
-    auto rec = record_from_json(j);
+    auto rec = record_from_json(*j);
     if (!rec) {
       out.warnings.push_back(where + rec.error().message + ", line skipped");
       continue;
     }
+    out.highest_run_number = std::max(out.highest_run_number, run_id_number(rec->run_id));
     out.records.push_back(std::move(*rec));
   }
   return out;
 }
 
+Result<std::string> repair_runs_tail(const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  if (text->empty() || text->back() == '\n') return std::string();
+  size_t keep = text->rfind('\n');
+  keep = keep == std::string::npos ? 0 : keep + 1;
+  std::string tail = text->substr(keep);
+  // A complete record that only lacks its newline (an editor's doing, not a crash) stays.
+  auto j = parse_json_bounded(tail);
+  if (j && record_from_json(*j)) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return errno_error("open " + path);
+    if (auto s = write_all(fd.get(), "\n", path); !s) return s.error();
+    if (::fsync(fd.get()) != 0) return errno_error("fsync " + path);
+    return path + " lacked the newline after its last record; added it";
+  }
+  std::string aside;
+  for (int n = 1;; ++n) {
+    aside = path + ".torn-" + std::to_string(n);
+    if (::access(aside.c_str(), F_OK) != 0) break;
+  }
+  if (auto s = write_file_atomic(aside, tail); !s) return s.error();
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return errno_error("open " + path);
+  if (::ftruncate(fd.get(), static_cast<off_t>(keep)) != 0) return errno_error("truncate " + path);
+  if (::fsync(fd.get()) != 0) return errno_error("fsync " + path);
+  return path + " ended in a torn line (" + std::to_string(tail.size()) + " bytes, no newline); " +
+         "moved it to " + aside;
+}
+
 Status write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
+  // A fresh name created exclusively: a symlink or file planted at a predictable NAME.tmp is
+  // never opened, let alone written through.
+  std::string tmp = path + ".tmp-XXXXXX";
   {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return errno_error("open " + tmp);
-    Status s = write_all(fd.get(), content, tmp);
+    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (!fd.valid()) return errno_error("create a temporary file next to " + path);
+    Status s = ::fchmod(fd.get(), 0644) == 0 ? Status() : errno_error("chmod " + tmp);
+    if (s) s = write_all(fd.get(), content, tmp);
     if (s && ::fsync(fd.get()) != 0) s = errno_error("fsync " + tmp);
     if (!s) {
       ::unlink(tmp.c_str());
@@ -408,9 +569,29 @@ Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
 Result<nlohmann::json> read_json_file(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.error();
-  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error(path + ": not valid JSON");
+  auto j = parse_json_bounded(*text);
+  if (!j) return make_error(path + ": " + j.error().message);
   return j;
+}
+
+Status check_fresh_out_dir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return errno_error("--out " + dir);
+  }
+  if (!S_ISDIR(st.st_mode)) return make_error("--out " + dir + ": exists and is not a directory");
+  std::error_code ec;
+  bool empty = std::filesystem::is_empty(dir, ec);
+  if (ec) return make_error("--out " + dir + ": " + ec.message());
+  if (empty) return {};
+  for (const char* mine : {"manifest.json", "spec.toml", "runs.jsonl", kDirLockName})
+    if (::access((dir + "/" + mine).c_str(), F_OK) == 0)
+      return make_error(dir + " already holds results; pass --resume " + dir +
+                        " to finish it, or choose a new --out");
+  return make_error(
+      "--out " + dir +
+      ": is not empty and holds no memplace results; choose a new or empty directory");
 }
 
 Status make_dirs(const std::string& path) {

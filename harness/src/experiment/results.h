@@ -27,12 +27,26 @@ class RunsWriter {
 struct RunsFile {
   std::vector<RunRecord> records;
   std::vector<std::string> warnings;  // skipped lines, with line numbers and reasons
+  // The highest number of any run id in the file ("r0012" -> 12), skipped lines included.
+  int highest_run_number = 0;
 };
+// Every line goes through the bounded JSON parser (base/json_bounded.h) and record_from_json;
+// what fails either is a warning, never a crash.
 Result<RunsFile> read_runs(const std::string& path);
-// The same for text already read (bounded) from an untrusted dir; `path` names it in warnings.
+// The same for text already read; `path` names it in warnings.
 RunsFile parse_runs_text(std::string_view text, const std::string& path);
+// The number for the next run id in results dir `dir`: one past the highest in use in its
+// runs.jsonl (skipped lines too) and in its samples/ and workloads/ file names, so that no id and
+// no file of an earlier run is ever reused.
+int next_run_number(const RunsFile& runs, const std::string& dir);
 
-// Writes `content` to path.tmp, fsyncs, renames over `path`.
+// Before appending to a runs.jsonl a crash left without its final newline: a torn last line is
+// moved to runs.jsonl.torn-N and cut off, so the next record starts on a line of its own. Returns
+// what was done, for stderr ("" when the file was intact).
+Result<std::string> repair_runs_tail(const std::string& path);
+
+// Writes `content` to a temporary file created exclusively next to `path` (never through a
+// symlink), fsyncs, renames over `path`.
 Status write_file_atomic(const std::string& path, const std::string& content);
 Status write_json_atomic(const std::string& path, const nlohmann::json& j);
 Result<nlohmann::json> read_json_file(const std::string& path);
@@ -44,5 +58,8 @@ Status make_dirs(const std::string& path);
 // from guests and other hosts, so nothing else is ever opened on their word.
 bool safe_samples_path(std::string_view file);
 bool safe_workload_path(std::string_view file);
+// What `--out DIR` may name: nothing yet, or an empty directory. A memplace results dir needs
+// --resume, and a directory of someone else's files is never written into.
+Status check_fresh_out_dir(const std::string& dir);
 
 }  // namespace memplace

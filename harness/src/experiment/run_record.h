@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "kernel/placement_source.h"
 #include "experiment/verdict.h"
 #include "kernel/sysfs.h"
 
@@ -35,7 +36,18 @@ struct Environment {
   std::string topology_digest;  // host_identity.h: tells hosts apart in merged results
   std::string accel;        // testbed only: "kvm" | "tcg"
   nlohmann::json topology;  // testbed only: nodes, memory, cpus
+  // A kernel from scripts/kernel-build.sh (build:NAME): its build.json (source package, config
+  // and patch hashes, compiler, build time). Null otherwise.
+  nlohmann::json kernel_build;
 };
+
+// kernel_build comes from a file in the cache and back from results dirs: bounded both ways.
+constexpr size_t kMaxKernelBuildBytes = 64u << 10;
+constexpr int kMaxKernelBuildDepth = 4;
+
+// "7.2.13 (build:7.2-no-gmem-policy)": the release, and the build when there is one, since two
+// builds of one source share a release.
+std::string kernel_label(const Environment& e);
 
 struct RunRecord {
   std::string run_id;    // unique within a results dir, "r0007"
@@ -48,12 +60,18 @@ struct RunRecord {
   uint64_t size_bytes = 0;
   int threads = 1;
   std::optional<int> cpu_node;
+  std::string policy_channel = "mbind";  // "mbind" | "task" (policy.h)
 
   RunStatus status = RunStatus::kFailed;
   std::string message;
   Environment environment;
 
+  // The placement the verdict judged: the pages per node of the source `placement_source` names.
   std::map<int, uint64_t> placement_pages;
+  // Every placement source's reading: "move_pages" (or "numa_maps" for qemu guests), "trace",
+  // "cgroup", "meminfo"; each pages per node, unsupported or incomplete (placement_source.h).
+  std::map<std::string, SourceReading> placement_sources;
+  std::string placement_source;  // the one placement_pages came from; "" when none worked
   uint64_t pages_absent = 0;
   MeminfoSnapshot meminfo_before;
   MeminfoSnapshot meminfo_after;
@@ -82,5 +100,7 @@ Result<RunRecord> record_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const MeminfoSnapshot& s);
 Result<MeminfoSnapshot> meminfo_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const Verdict& v);
+nlohmann::json placement_sources_json(const std::map<std::string, SourceReading>& sources);
+Result<std::map<std::string, SourceReading>> placement_sources_from_json(const nlohmann::json& j);
 
 }  // namespace memplace

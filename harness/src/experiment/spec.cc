@@ -14,6 +14,7 @@
 #include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
+#include "experiment/spec_ranges.h"
 
 namespace memplace {
 namespace {
@@ -117,9 +118,16 @@ Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::strin
 }
 
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field) {
-  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd})
+  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd,
+                 BackingKind::kGuestMemfdPrivate})
     if (backing_name(k) == name) return k;
-  return make_error(field + ": unknown backing '" + name + "' (known: anon, shmem, guest_memfd)");
+  return make_error(field + ": unknown backing '" + name +
+                    "' (known: anon, shmem, guest_memfd, guest_memfd_private)");
+}
+
+Status check_placement_source_name(const std::string& name, const std::string& field) {
+  if (name == "trace" || name == "cgroup") return {};
+  return make_error(field + ": unknown placement source '" + name + "' (trace, cgroup)");
 }
 
 namespace {
@@ -163,7 +171,8 @@ Status check_keys(const toml::table& t, const std::string& where,
 Status parse_matrix(const toml::table& m, Spec& spec) {
   if (auto s = check_keys(
           m, "matrix",
-          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "repeats"});
+          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "policy_channel",
+           "repeats"});
       !s)
     return s;
   Status s;
@@ -232,9 +241,9 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
         *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
           auto i = as_int(v, f);
           if (!i) return i.error();
-          if (*i < 1 || *i > 1024)
-            return make_error(f + ": threads must be 1..1024, got " + std::to_string(*i));
-          spec.threads.push_back(static_cast<int>(*i));
+          auto t = check_threads(*i, f);
+          if (!t) return t.error();
+          spec.threads.push_back(*t);
           return {};
         });
     if (!s) return s;
@@ -256,12 +265,25 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
                       });
     if (!s) return s;
   }
+  if (const auto* n = m.get("policy_channel")) {
+    spec.channels.clear();
+    s = for_each_item(*n, "matrix.policy_channel",
+                      [&](const toml::node& v, const std::string& f) -> Status {
+                        auto str = as_string(v, f);
+                        if (!str) return str.error();
+                        auto c = parse_policy_channel(*str);
+                        if (!c) return make_error(f + ": " + c.error().message);
+                        spec.channels.push_back(*c);
+                        return {};
+                      });
+    if (!s) return s;
+  }
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();
-    if (*i < 1 || *i > 10000)
-      return make_error("matrix.repeats: must be 1..10000, got " + std::to_string(*i));
-    spec.repeats = static_cast<int>(*i);
+    auto r = check_repeats(*i, "matrix.repeats");
+    if (!r) return r.error();
+    spec.repeats = *r;
   }
   return {};
 }
@@ -281,10 +303,28 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (auto s = check_keys(
           r, "run",
           {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
-           "shard"});
+           "shard", "placement_sources", "trace_buffer_kib"});
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
+  if (const auto* n = r.get("placement_sources")) {
+    spec.placement_sources.clear();
+    Status s = for_each_item(*n, "run.placement_sources",
+                             [&](const toml::node& v, const std::string& f) -> Status {
+                               auto str = as_string(v, f);
+                               if (!str) return str.error();
+                               if (auto c = check_placement_source_name(*str, f); !c) return c;
+                               spec.placement_sources.push_back(*str);
+                               return {};
+                             });
+    if (!s) return s;
+  }
+  if (const auto* n = r.get("trace_buffer_kib")) {
+    // 8 KiB (two sub-buffers) is the least a ring buffer takes; 1 GiB per CPU is plenty.
+    auto i = as_int_in(*n, "run.trace_buffer_kib", 0, 1 << 20);
+    if (!i) return i.error();
+    spec.trace_buffer_kib = static_cast<uint64_t>(*i);
+  }
   if (const auto* n = r.get("toucher_timeout_s")) {
     Result<std::optional<int>> t = make_error("");
     if (n->is_integer())
@@ -327,13 +367,15 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (const auto* n = r.get("sample_interval_ms")) {
     auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();
-    if (*i < 1 || *i > 60000) return make_error("run.sample_interval_ms: must be 1..60000");
-    spec.sample_interval_ms = static_cast<int>(*i);
+    auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
+    if (!ms) return ms.error();
+    spec.sample_interval_ms = *ms;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    if (!d || !(*d > 0 && *d < 1)) return make_error("run.tolerance: must be a number in (0, 1)");
-    spec.tolerance = *d;
+    auto t = check_tolerance(d ? *d : 0.0, "run.tolerance");
+    if (!t) return t.error();
+    spec.tolerance = *t;
   }
   return {};
 }
@@ -659,6 +701,7 @@ Spec default_spec() {
 }
 
 Status check_spec(const Spec& spec) {
+  if (auto s = check_matrix_size(spec); !s) return s;
   for (size_t i = 0; i < spec.policies.size(); ++i) {
     const auto& p = spec.policies[i];
     if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())
@@ -685,8 +728,10 @@ std::vector<Cell> expand(const Spec& spec) {
         for (ToucherKind toucher : spec.touchers)
           for (auto size : spec.sizes)
             for (int threads : spec.threads)
-              for (const auto& cpu_node : spec.cpu_nodes) {
+              for (const auto& cpu_node : spec.cpu_nodes)
+                for (auto channel : spec.channels) {
                 Cell c;
+                c.channel = channel;
                 c.policy = p.mode;
                 c.nodes = nodes;
                 c.backing = backing;

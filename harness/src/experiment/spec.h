@@ -72,6 +72,8 @@ struct Spec {
   std::vector<uint64_t> sizes;
   std::vector<int> threads;
   std::vector<std::optional<int>> cpu_nodes;
+  // How each cell's policy reaches the kernel (policy.h); the default is mbind alone.
+  std::vector<PolicyChannel> channels = {PolicyChannel::kMbind};
   int repeats = 1;
   int sample_interval_ms = 10;
   double tolerance = 0.05;
@@ -87,6 +89,10 @@ struct Spec {
   // [run] shard = "K/N": only this slice of the expanded matrix runs here (shard.h); the other
   // slices run elsewhere and `memplace merge` joins them.
   std::optional<Shard> shard;
+  // Placement sources run beside move_pages and meminfo: "trace" and/or "cgroup" (both by
+  // default). The trace source's per-CPU ring buffer in KiB; 0 = sized by the cell.
+  std::vector<std::string> placement_sources = {"trace", "cgroup"};
+  uint64_t trace_buffer_kib = 0;
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
@@ -110,6 +116,8 @@ Result<ToucherKind> parse_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
 Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
+// "trace" | "cgroup"; errors name `field`.
+Status check_placement_source_name(const std::string& name, const std::string& field);
 // A toucher timeout: whole seconds 1..kMaxToucherTimeoutSeconds, or "auto" (none). Errors name
 // `field`.
 inline constexpr int kMaxToucherTimeoutSeconds = 7 * 24 * 3600;
@@ -135,6 +143,10 @@ Status validate_cells(const std::vector<Cell>& cells, const HostFacts& host);
 // cannot push the host into OOM. Strict policies (bind, interleave) must fit their nodes; the
 // others may spill, so the host as a whole must hold them. `--force` skips this check.
 Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host);
+
+// A whole VM (the testbed's guest RAM plus QEMU's own overhead) against the host's free memory,
+// keeping host.margin_bytes free on every node. QEMU's guest RAM is bound to no host node.
+Status check_vm_fits_host(uint64_t vm_bytes, const HostFacts& host);
 
 // Cells that need /dev/kvm (guest_memfd backing, vcpu toucher) when it is not usable: they will
 // be recorded "unsupported", which the user should hear about before the matrix starts.

@@ -1,5 +1,6 @@
 // Spec -> TOML. The results dir keeps the *effective* spec (file plus CLI overrides), so that
 // --resume and the testbed's in-guest run see exactly the cells the user asked for.
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 
@@ -43,6 +44,16 @@ std::string toml_quoted(const std::string& s) {
   return out + "\"";
 }
 
+// The shortest text that reads back as the same double: a resumed run must judge with exactly
+// the tolerance the first run used (6 significant digits turned 0.0123456789 into 0.0123457).
+std::string toml_float(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string out(buf, ec == std::errc() ? end : buf);
+  if (out.find_first_of(".eEn") == std::string::npos) out += ".0";  // TOML floats need one
+  return out;
+}
+
 template <class T, class Fn>
 std::string array(const std::vector<T>& items, Fn&& fn) {
   std::string out = "[";
@@ -75,15 +86,23 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   o << "cpu_node = " << array(spec.cpu_nodes, [](const std::optional<int>& n) {
     return n ? std::to_string(*n) : std::string("\"any\"");
   }) << "\n";
+  if (spec.channels != std::vector<PolicyChannel>{PolicyChannel::kMbind})
+    o << "policy_channel = " << array(spec.channels, [](PolicyChannel c) {
+      return toml_quoted(policy_channel_name(c));
+    }) << "\n";
   o << "repeats = " << spec.repeats << "\n";
   o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
-    << "\ntolerance = " << spec.tolerance << "\n";
+    << "\ntolerance = " << toml_float(spec.tolerance) << "\n";
   // Written only when set, so specs that never mention them render as before.
   if (spec.populate_method != "auto") o << "populate = " << toml_quoted(spec.populate_method) << "\n";
   if (spec.thp != ThpMode::kAuto) o << "thp = " << toml_quoted(thp_mode_name(spec.thp)) << "\n";
   if (spec.workload != "none") o << "workload = " << toml_quoted(spec.workload) << "\n";
   if (spec.toucher_timeout_s) o << "toucher_timeout_s = " << *spec.toucher_timeout_s << "\n";
   if (with_testbed && spec.shard) o << "shard = " << toml_quoted(shard_text(*spec.shard)) << "\n";
+  if (spec.placement_sources != std::vector<std::string>{"trace", "cgroup"})
+    o << "placement_sources = "
+      << array(spec.placement_sources, [](const std::string& n) { return toml_quoted(n); }) << "\n";
+  if (spec.trace_buffer_kib) o << "trace_buffer_kib = " << spec.trace_buffer_kib << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes

@@ -90,6 +90,17 @@ Status check_free_memory(const std::vector<Cell>& cells, const HostFacts& host) 
   return {};
 }
 
+Status check_vm_fits_host(uint64_t vm_bytes, const HostFacts& host) {
+  uint64_t total = 0;
+  for (int n : host.nodes)
+    total += free_on(host, n) > host.margin_bytes ? free_on(host, n) - host.margin_bytes : 0;
+  if (vm_bytes > total)
+    return make_error("the guest needs " + mib(vm_bytes) + " of host memory, but the host has " +
+                      mib(total) + " free after a " + mib(host.margin_bytes) +
+                      " safety margin per node");
+  return {};
+}
+
 std::vector<std::string> kvm_warnings(const std::vector<Cell>& cells, const std::string& kvm_dev) {
   size_t needing = 0;
   for (const auto& c : cells)

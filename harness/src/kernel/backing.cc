@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <utility>
 
 #include "kernel/kvm_uapi.h"
@@ -18,8 +19,14 @@ std::string backing_name(BackingKind kind) {
       return "shmem";
     case BackingKind::kGuestMemfd:
       return "guest_memfd";
+    case BackingKind::kGuestMemfdPrivate:
+      return "guest_memfd_private";
   }
   return "?";
+}
+
+bool is_guest_memfd(BackingKind kind) {
+  return kind == BackingKind::kGuestMemfd || kind == BackingKind::kGuestMemfdPrivate;
 }
 
 Mapping::Mapping(Mapping&& o) noexcept
@@ -27,7 +34,8 @@ Mapping::Mapping(Mapping&& o) noexcept
       size_(std::exchange(o.size_, 0)),
       kind_(o.kind_),
       fd_(std::move(o.fd_)),
-      vm_(std::move(o.vm_)) {}
+      vm_(std::move(o.vm_)),
+      gmem_flags_(o.gmem_flags_) {}
 
 Mapping& Mapping::operator=(Mapping&& o) noexcept {
   if (this != &o) {
@@ -37,6 +45,7 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
     kind_ = o.kind_;
     fd_ = std::move(o.fd_);
     vm_ = std::move(o.vm_);
+    gmem_flags_ = o.gmem_flags_;
   }
   return *this;
 }
@@ -61,6 +70,7 @@ Result<Mapping> Mapping::map_again() const {
   m.fd_.reset(dup);
   m.kind_ = kind_;
   m.vm_ = vm_;
+  m.gmem_flags_ = gmem_flags_;
   m.addr_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, dup, 0);
   if (m.addr_ == MAP_FAILED) {
     m.addr_ = nullptr;
@@ -70,11 +80,67 @@ Result<Mapping> Mapping::map_again() const {
   return m;
 }
 
-Result<Mapping> create_backing(BackingKind kind, size_t size) {
+namespace {
+
+Error unsupported(const std::string& why) {
+  return unsupported_error(why);
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+}  // namespace
+
+// A SW_PROTECTED VM, a guest_memfd on it (MMAP only when asked), mapped only when asked.
+Result<Mapping> create_private_guest_memfd(size_t size, const BackingOptions& options) {
+  auto sys = KvmSystem::open();
+  if (!sys) return sys.error();
+  const int types = sys->check_extension(kvm::kCapVmTypes);
+  if (!(types & (1 << kvm::kX86SwProtectedVm)))
+    return unsupported("this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES=" +
+                       hex(types) + "; CONFIG_KVM_SW_PROTECTED_VM is unset)");
+  auto vm = KvmVm::create(*sys, kvm::kX86SwProtectedVm);
+  if (!vm) return vm.error();
+  if (vm->check_extension(kvm::kCapGuestMemfd) <= 0)
+    return unsupported("a SW_PROTECTED VM here offers no guest_memfd");
+  const uint64_t attributes = vm->check_extension(kvm::kCapMemoryAttributes);
+  if (!(attributes & kvm::kMemoryAttributePrivate))
+    return unsupported("a SW_PROTECTED VM here cannot mark memory private "
+                       "(KVM_CAP_MEMORY_ATTRIBUTES=" + hex(attributes) + ")");
+  uint64_t flags = 0;
+  if (options.map_private) {
+    const uint64_t have = vm->check_extension(kvm::kCapGuestMemfdFlags);
+    if (!(have & kvm::kGuestMemfdFlagMmap))
+      return unsupported("a SW_PROTECTED VM's guest_memfd offers no MMAP here "
+                         "(KVM_CAP_GUEST_MEMFD_FLAGS=" + hex(have) +
+                         "), so no mapping can carry an mbind");
+    flags = kvm::kGuestMemfdFlagMmap;
+  }
+  auto fd = vm->create_guest_memfd(size, flags);
+  if (!fd) return fd.error();
+  Mapping m;
+  m.kind_ = BackingKind::kGuestMemfdPrivate;
+  m.fd_ = std::move(*fd);
+  m.vm_ = std::make_shared<KvmVm>(std::move(*vm));
+  m.gmem_flags_ = flags;
+  m.size_ = size;
+  if (options.map_private) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd_.get(), 0);
+    if (p == MAP_FAILED) return errno_error("mmap the private guest_memfd");
+    m.addr_ = p;
+  }
+  return m;
+}
+
+Result<Mapping> create_backing(BackingKind kind, size_t size, const BackingOptions& options) {
   long page = ::sysconf(_SC_PAGESIZE);
   if (size == 0 || size % page != 0)
     return make_error("backing size " + std::to_string(size) + " is not a positive multiple of " +
                       std::to_string(page));
+  if (kind == BackingKind::kGuestMemfdPrivate) return create_private_guest_memfd(size, options);
   Mapping m;
   m.kind_ = kind;
   int flags = MAP_SHARED;
@@ -105,8 +171,11 @@ Result<Mapping> create_backing(BackingKind kind, size_t size) {
       if (!fd) return fd.error();
       m.fd_ = std::move(*fd);
       m.vm_ = std::make_shared<KvmVm>(std::move(*vm));
+      m.gmem_flags_ = want;
       break;
     }
+    case BackingKind::kGuestMemfdPrivate:
+      break;  // above
   }
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, m.fd_.get(), 0);
   if (p == MAP_FAILED) return errno_error("mmap " + backing_name(kind));

@@ -12,13 +12,28 @@ namespace memplace::kvm {
 // Capabilities (include/uapi/linux/kvm.h).
 inline constexpr int kCapUserMemory2 = 231;
 inline constexpr int kCapGuestMemfd = 234;
-inline constexpr int kCapVmTypes = 235;
+inline constexpr int kCapMemoryAttributes = 233;  // returns the supported attribute bits
+inline constexpr int kCapVmTypes = 235;              // returns a bitmask of 1 << VM type
 inline constexpr int kCapGuestMemfdFlags = 244;  // returns the supported GUEST_MEMFD_FLAG_* bits
 
 inline constexpr uint64_t kGuestMemfdFlagMmap = 1ull << 0;
 inline constexpr uint64_t kGuestMemfdFlagInitShared = 1ull << 1;
 
 inline constexpr uint32_t kMemGuestMemfd = 1u << 2;  // KVM_MEM_GUEST_MEMFD
+
+// KVM_X86_SW_PROTECTED_VM: private guest_memfd memory without confidential-computing hardware
+// (CONFIG_KVM_SW_PROTECTED_VM).
+inline constexpr unsigned long kX86SwProtectedVm = 1;
+inline constexpr uint64_t kMemoryAttributePrivate = 1ull << 3;
+
+struct MemoryAttributes {
+  uint64_t address;
+  uint64_t size;
+  uint64_t attributes;
+  uint64_t flags;
+};
+static_assert(sizeof(MemoryAttributes) == 32, "struct kvm_memory_attributes is 32 bytes");
+inline constexpr unsigned long kIoctlSetMemoryAttributes = _IOW(KVMIO, 0xd2, MemoryAttributes);
 
 struct CreateGuestMemfd {
   uint64_t size;

@@ -123,6 +123,30 @@ Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<i
   return {};
 }
 
+Status apply_task_policy(PolicyMode mode, const std::vector<int>& nodes) {
+  if (policy_takes_nodes(mode) && nodes.empty())
+    return make_error("policy " + policy_name(mode) + " needs at least one node");
+  auto mask = to_mask(policy_takes_nodes(mode) ? nodes : std::vector<int>{});
+  if (!mask) return mask.error();
+  const unsigned long* maskp = policy_takes_nodes(mode) ? mask->data() : nullptr;
+  unsigned long maxnode = policy_takes_nodes(mode) ? kMaxNodes : 0;
+  if (::syscall(SYS_set_mempolicy, mpol_value(mode), maskp, maxnode) != 0) {
+    return errno_error("set_mempolicy(" + policy_name(mode) +
+                       (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")");
+  }
+  return {};
+}
+
+std::string policy_channel_name(PolicyChannel c) {
+  return c == PolicyChannel::kTask ? "task" : "mbind";
+}
+
+Result<PolicyChannel> parse_policy_channel(std::string_view name) {
+  if (name == "mbind") return PolicyChannel::kMbind;
+  if (name == "task") return PolicyChannel::kTask;
+  return make_error("unknown policy channel '" + std::string(name) + "' (mbind | task)");
+}
+
 Result<PolicyReadback> read_policy_at(void* addr) {
   int mode = 0;
   NodeMask mask{};

@@ -38,6 +38,18 @@ bool policy_takes_nodes(PolicyMode mode);
 // mbind(addr, len, mode, nodes). Must run before the range is touched.
 Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<int>& nodes);
 
+// set_mempolicy(mode, nodes) for the calling thread: the task policy its later allocations use
+// wherever no VMA or file policy applies.
+Status apply_task_policy(PolicyMode mode, const std::vector<int>& nodes);
+
+// How a cell's policy reaches the kernel: mbind on a mapping of the memory (the VMM's way, and
+// for shmem and guest_memfd with a shared policy the file's), or the task policy of every thread
+// that faults it (set_mempolicy): for private guest memory, whose pages no mapping holds, the
+// only channel on kernels whose guest_memfd offers no mmap.
+enum class PolicyChannel { kMbind, kTask };
+std::string policy_channel_name(PolicyChannel c);  // "mbind" | "task"
+Result<PolicyChannel> parse_policy_channel(std::string_view name);
+
 struct PolicyReadback {
   int mpol = 0;            // raw MPOL_* value the kernel reported
   std::vector<int> nodes;  // nodemask the kernel reported

@@ -92,6 +92,17 @@ void probe_kvm(const std::string& root, ProbeReport& r) {
     return;
   }
   r.kvm_api_version = sys->api_version();
+  r.kvm_vm_types = static_cast<uint64_t>(sys->check_extension(kvm::kCapVmTypes));
+  r.sw_protected_vm = r.kvm_vm_types & (1ull << kvm::kX86SwProtectedVm);
+  if (r.sw_protected_vm) {
+    // The VM type is offered; what its guest_memfd can do is asked of such a VM.
+    if (auto pvm = KvmVm::create(*sys, kvm::kX86SwProtectedVm)) {
+      r.sw_protected_gmem_flags =
+          static_cast<uint64_t>(pvm->check_extension(kvm::kCapGuestMemfdFlags));
+      r.sw_protected_attributes =
+          static_cast<uint64_t>(pvm->check_extension(kvm::kCapMemoryAttributes));
+    }
+  }
   auto vm = KvmVm::create(*sys);
   if (!vm) {
     r.kvm_error = vm.error().describe();
@@ -194,6 +205,7 @@ ProbeReport run_probe(const std::string& root) {
   if (auto topo = discover_topology()) r.topology = std::move(*topo);
 
   probe_kvm(root, r);
+  if (auto m = read_memory_figures(root)) r.memory = *m;
 
   std::vector<int> nodes = r.topology.node_ids();
   if (nodes.empty()) nodes = {0};
@@ -214,6 +226,8 @@ ProbeReport run_probe(const std::string& root) {
                                              : "guest_memfd cannot be mmapped (needs MMAP and "
                                                "INIT_SHARED)";
   }
+
+  r.placement_sources = probe_placement_sources(root);
 
   auto weights = read_weighted_interleave_weights(root);
   r.weighted_interleave = weights.ok() && !weights->empty() &&
@@ -237,7 +251,16 @@ ProbeReport run_probe(const std::string& root) {
 }
 
 nlohmann::json to_json(const ProbeReport& p) {
+  nlohmann::json memory;
+  if (p.memory)
+    memory = {{"node_total_kb", p.memory->node_total_kb},
+              {"node_free_kb", p.memory->node_free_kb},
+              {"proc_total_kb", p.memory->proc_total_kb},
+              {"proc_free_kb", p.memory->proc_free_kb},
+              {"checks_use", "node"},
+              {"warning", memory_figures_warning(*p.memory)}};
   return {
+      {"memory", memory},
       {"kernel_release", p.kernel_release},
       {"topology", to_json(p.topology)},
       {"kvm",
@@ -251,6 +274,12 @@ nlohmann::json to_json(const ProbeReport& p) {
         {"mmap", p.guest_memfd_mmap},
         {"init_shared", p.guest_memfd_init_shared},
         {"numa_policy", {{"state", p.gmem_policy_state}, {"detail", p.gmem_policy_detail}}}}},
+      {"sw_protected_vm",
+       {{"vm_types", p.kvm_vm_types},
+        {"offered", p.sw_protected_vm},
+        {"guest_memfd_flags", p.sw_protected_gmem_flags},
+        {"memory_attributes", p.sw_protected_attributes}}},
+      {"placement_sources", to_json(p.placement_sources)},
       {"policies_supported", p.policies_supported},
       {"weighted_interleave", p.weighted_interleave},
       {"sev_snp", {{"kvm_amd_sev_snp", p.sev_snp_param}, {"dev_sev", p.dev_sev}}},
@@ -287,6 +316,10 @@ std::string format_probe_text(const ProbeReport& p) {
     row("distances", d);
   }
   row("cpu virtualisation", yes(p.cpu_virt) + " (svm/vmx in cpuinfo)");
+  if (p.memory) {
+    row("memory", memory_figures_text(*p.memory));
+    if (auto w = memory_figures_warning(*p.memory); !w.empty()) row("warning", w);
+  }
 
   o << "kvm\n";
   row("/dev/kvm", p.kvm_present ? "present, API " + std::to_string(p.kvm_api_version) : "absent");
@@ -310,6 +343,22 @@ std::string format_probe_text(const ProbeReport& p) {
     line += (line.empty() ? "" : " ") + w;
   }
   if (!line.empty()) row("", line);
+
+  char types[96];
+  std::snprintf(types, sizeof types, "%s (KVM_CAP_VM_TYPES 0x%llx)",
+                p.sw_protected_vm ? "offered" : "not offered",
+                static_cast<unsigned long long>(p.kvm_vm_types));
+  row("SW_PROTECTED_VM", types);
+  if (p.sw_protected_vm) {
+    std::snprintf(types, sizeof types, "guest_memfd flags 0x%llx, attributes 0x%llx",
+                  static_cast<unsigned long long>(p.sw_protected_gmem_flags),
+                  static_cast<unsigned long long>(p.sw_protected_attributes));
+    row("", types);
+  }
+
+  o << "placement sources\n";
+  row("trace (kmem events)", p.placement_sources.trace);
+  row("memory cgroup", p.placement_sources.memcg);
 
   o << "numa policies\n";
   std::string accepted, refused;

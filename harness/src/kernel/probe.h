@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/placement_probe.h"
 #include "kernel/policy.h"
+#include "kernel/preflight.h"
 #include "kernel/topology.h"
 
 namespace memplace {
@@ -20,6 +22,14 @@ struct ProbeReport {
   bool kvm_vm_created = false;
   std::string kvm_error;
   int kvm_api_version = 0;
+  // KVM_CAP_VM_TYPES (1 << type) and whether KVM_X86_SW_PROTECTED_VM is among them, with what
+  // such a VM's guest_memfd offers (KVM_CAP_GUEST_MEMFD_FLAGS, KVM_CAP_MEMORY_ATTRIBUTES).
+  uint64_t kvm_vm_types = 0;
+  bool sw_protected_vm = false;
+  uint64_t sw_protected_gmem_flags = 0;
+  uint64_t sw_protected_attributes = 0;
+  // Whether the trace and memory-cgroup placement sources can run here.
+  PlacementSourcesProbe placement_sources;
   bool guest_memfd = false;        // KVM_CAP_GUEST_MEMFD
   uint64_t guest_memfd_flags = 0;  // KVM_CAP_GUEST_MEMFD_FLAGS bitmask
   bool guest_memfd_mmap = false;
@@ -37,6 +47,8 @@ struct ProbeReport {
   std::string thp_shmem_enabled;
   std::string qemu_binary;
   std::string qemu_version;
+  // Node meminfo against /proc/meminfo (preflight.h); absent where either cannot be read.
+  std::optional<MemoryFigures> memory;
 };
 
 // The shared-policy check on its own, so tests can compare its verdict with the kernel's answer:

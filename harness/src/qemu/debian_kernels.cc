@@ -220,6 +220,11 @@ std::string join_upstreams(const std::vector<const DebianKernel*>& ks) {
 
 Result<DebianKernel> resolve_debian_kernel(const std::vector<DebianKernel>& kernels,
                                            std::string_view wanted) {
+  if (wanted.empty()) {  // "debian:" alone: the newest usable one (the index is newest first)
+    for (const auto& k : kernels)
+      if (k.usable) return k;
+    return make_error("debian:: no usable Debian cloud kernel in the archive");
+  }
   std::vector<const DebianKernel*> usable, matched;
   for (const auto& k : kernels) {
     if (k.usable) usable.push_back(&k);

@@ -46,8 +46,8 @@ std::vector<DebianKernel> list_debian_kernels(const std::vector<DebPackage>& pac
                                               const std::string& flavour = "cloud-amd64");
 
 // `wanted` is an upstream prefix ("7", "7.3", "6.18"), an exact upstream version ("7.3.4") or
-// a release ("7.3.4+deb13-cloud-amd64"). Picks the newest usable match; the error lists the
-// versions that would work.
+// a release ("7.3.4+deb13-cloud-amd64"); "" means the newest usable kernel. Picks the newest
+// usable match; the error lists the versions that would work.
 Result<DebianKernel> resolve_debian_kernel(const std::vector<DebianKernel>& kernels,
                                            std::string_view wanted);
 

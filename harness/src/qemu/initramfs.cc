@@ -112,6 +112,11 @@ std::string render_init_script(const InitScript& init) {
   s += "mount -t sysfs sysfs /sys\n";
   s += "mount -t devtmpfs devtmpfs /dev\n";
   s += "mount -t tmpfs tmpfs /tmp\n";
+  // The placement sources: page-allocation events from tracefs, and memory cgroups (v2, with
+  // the memory controller enabled for children of the root, where memplace runs).
+  s += "mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null\n";
+  s += "mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null && "
+       "echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null\n";
   s += "export PATH=/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu\n";
   // Freed pages parked on per-CPU lists are not "free" in node meminfo, and the next run takes
   // them first: in a 1 GiB node that hid up to 40 of 64 MiB from the MemUsed deltas. The

@@ -12,17 +12,21 @@
 #include <sstream>
 
 #include "base/subprocess.h"
+#include "qemu/kernel_build.h"
+#include "qemu/kernel_ref.h"
 #include "base/unique_fd.h"
 
 namespace memplace {
 
 namespace fs = std::filesystem;
 
-std::string memplace_cache_dir() {
+Result<std::string> memplace_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg && *xdg) return std::string(xdg) + "/memplace";
   const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/memplace";
+  if (home && *home) return std::string(home) + "/.cache/memplace";
+  // Not /tmp: a world-writable place someone else could have prepared for us.
+  return make_error("no cache directory for kernels: set XDG_CACHE_HOME or HOME");
 }
 
 std::string debian_sources_list() {
@@ -44,8 +48,9 @@ std::vector<std::string> private_apt_options(const std::string& apt_dir) {
 
 namespace {
 
-std::string cache_root(const KernelFetchOptions& o) {
-  return o.cache_dir.empty() ? memplace_cache_dir() : o.cache_dir;
+Result<std::string> cache_root(const KernelFetchOptions& o) {
+  if (!o.cache_dir.empty()) return o.cache_dir;
+  return memplace_cache_dir();
 }
 
 void say(const KernelFetchOptions& o, const std::string& line) {
@@ -133,9 +138,14 @@ Result<UniqueFd> lock_cache(const std::string& root) {
   return fd;
 }
 
-Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& options) {
-  std::string apt_dir = cache_root(options) + "/apt";
-  if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
+Result<std::vector<DebianKernel>> read_kernel_index(const std::string& root,
+                                                    const KernelFetchOptions& options) {
+  std::string apt_dir = root + "/apt";
+  if (!options.offline) {
+    if (auto s = prepare_apt_dir(apt_dir); !s) return s.error();
+  } else if (!fs::exists(apt_dir + "/sources.list")) {
+    return make_error("no Debian package index cached in " + apt_dir + " (offline)");
+  }
   auto files = index_files(apt_dir);
   if (!files) return files.error();
   if (options.offline && files->empty()) {
@@ -163,12 +173,20 @@ Result<std::vector<DebianKernel>> read_kernel_index(const KernelFetchOptions& op
   return list_debian_kernels(packages);
 }
 
+// Offline (a dry run) creates nothing: no cache directory, no lock file.
+Result<UniqueFd> lock_unless_offline(const std::string& root, const KernelFetchOptions& options) {
+  if (options.offline) return UniqueFd();
+  return lock_cache(root);
+}
+
 }  // namespace
 
 Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& options) {
-  auto lock = lock_cache(cache_root(options));
+  auto root = cache_root(options);
+  if (!root) return root.error();
+  auto lock = lock_unless_offline(*root, options);
   if (!lock) return lock.error();
-  return read_kernel_index(options);
+  return read_kernel_index(*root, options);
 }
 
 namespace {
@@ -191,14 +209,16 @@ std::string find_modules(const std::string& root, const std::string& release) {
 }
 
 Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOptions& options) {
-  auto lock = lock_cache(cache_root(options));
+  auto cache = cache_root(options);
+  if (!cache) return cache.error();
+  const std::string& root = *cache;
+  auto lock = lock_unless_offline(root, options);
   if (!lock) return lock.error();
-  auto index = read_kernel_index(options);
+  auto index = read_kernel_index(root, options);
   if (!index) return index.error();
   auto kernel = resolve_debian_kernel(*index, wanted);
   if (!kernel) return kernel.error();
 
-  std::string root = cache_root(options);
   std::string dir = root + "/kernels/" + kernel->release;
   std::string marker = dir + "/.complete-" + kernel->version;
   KernelFiles files;
@@ -254,17 +274,42 @@ Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOpt
 
 }  // namespace
 
-Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& modules_dir,
-                                 const KernelFetchOptions& options) {
-  if (spec.rfind("debian:", 0) == 0) {
-    if (!modules_dir.empty()) {
-      return make_error(spec + ": --modules applies only to a kernel given by path");
-    }
-    return fetch_debian(spec.substr(7), options);
-  }
+namespace {
+
+// "build:7.2 (linux-source-7.2 7.2.13-1 + no-gmem-policy.patch)", from what build.json says.
+std::string build_origin(const KernelBuild& b) {
+  auto str = [](const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string("?");
+  };
+  std::string s = "build:" + b.name + " (";
+  auto src = b.info.find("source");
+  if (src != b.info.end() && src->is_object())
+    s += str(*src, "package") + " " + str(*src, "version");
+  auto patches = b.info.find("patches");
+  if (patches != b.info.end() && patches->is_array())
+    for (const auto& p : *patches)
+      if (p.is_object()) s += " + " + str(p, "file");
+  return s + ")";
+}
+
+Result<KernelFiles> build_kernel(const std::string& name, const KernelFetchOptions& options) {
+  auto b = load_kernel_build(cache_root(options), name);
+  if (!b) return b.error();
+  KernelFiles files;
+  files.label = b->name;
+  files.release = b->release;
+  files.vmlinuz = b->vmlinuz;
+  files.modules_dir = b->modules_dir;
+  files.origin = build_origin(*b);
+  files.build_info = b->info;
+  return files;
+}
+
+Result<KernelFiles> path_kernel(const std::string& path, const std::string& modules_dir) {
   std::error_code ec;
-  fs::path image = fs::absolute(spec, ec);
-  if (ec || !fs::is_regular_file(image)) return make_error("kernel image not found: " + spec);
+  fs::path image = fs::absolute(path, ec);
+  if (ec || !fs::is_regular_file(image)) return make_error("kernel image not found: " + path);
   KernelFiles files;
   files.vmlinuz = image.string();
   files.label = image.filename().string();
@@ -276,6 +321,19 @@ Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& mod
     files.modules_dir = m.string();
   }
   return files;
+}
+
+}  // namespace
+
+Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& modules_dir,
+                                 const KernelFetchOptions& options) {
+  auto ref = parse_kernel_ref(spec);
+  if (!ref) return ref.error();
+  if (ref->kind == KernelRef::Kind::kPath) return path_kernel(ref->value, modules_dir);
+  if (!modules_dir.empty())
+    return make_error(spec + ": --modules applies only to a kernel given by path");
+  if (ref->kind == KernelRef::Kind::kBuild) return build_kernel(ref->value, options);
+  return fetch_debian(ref->value, options);
 }
 
 }  // namespace memplace

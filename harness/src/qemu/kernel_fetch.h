@@ -1,8 +1,10 @@
 // Kernels under test: "debian:VERSION" fetched from Debian's archives through a private apt
-// configuration (never the system's sources), or a user's own build given by path. Shared by
-// the testbed and the qemu toucher.
+// configuration (never the system's sources), "build:NAME" from scripts/kernel-build.sh's cache,
+// or a user's own build given by path (kernel_ref.h parses them). Shared by the testbed and the
+// qemu toucher.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,11 +14,12 @@
 namespace memplace {
 
 struct KernelFiles {
-  std::string label;        // results subdirectory: the release, or the image's file name
+  std::string label;        // results subdirectory: the release, the build's name, or the file name
   std::string release;      // uname -r when known ("" for a path kernel without modules)
   std::string vmlinuz;      // absolute path
   std::string modules_dir;  // directory searched for *.ko*; "" = KVM built in
-  std::string origin;       // "debian:7.3.4-1~bpo13+1 (trixie-backports)" or the path
+  std::string origin;       // "debian:7.3.4-1~bpo13+1 (trixie-backports)", "build:NAME (...)", the path
+  nlohmann::json build_info;  // build:NAME only: its checked build.json, for environment.kernel_build
 };
 
 struct KernelFetchOptions {
@@ -28,8 +31,8 @@ struct KernelFetchOptions {
   bool offline = false;
 };
 
-// $XDG_CACHE_HOME/memplace, or ~/.cache/memplace.
-std::string memplace_cache_dir();
+// $XDG_CACHE_HOME/memplace, or $HOME/.cache/memplace; an error when neither is set.
+Result<std::string> memplace_cache_dir();
 
 // The private apt configuration: -o options pointing apt at <cache>/apt only.
 std::vector<std::string> private_apt_options(const std::string& apt_dir);
@@ -38,7 +41,7 @@ std::string debian_sources_list();  // trixie, trixie-backports, sid from deb.de
 // Reads the cached indices (updating them when stale or missing) and lists the kernels.
 Result<std::vector<DebianKernel>> debian_kernel_index(const KernelFetchOptions& options);
 
-// `spec` is "debian:7.3" or a path to a bzImage; `modules_dir` goes with a path kernel.
+// `spec` is any kernel reference (kernel_ref.h); `modules_dir` goes with a path kernel.
 Result<KernelFiles> fetch_kernel(const std::string& spec, const std::string& modules_dir,
                                  const KernelFetchOptions& options);
 

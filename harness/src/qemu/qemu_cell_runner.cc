@@ -20,9 +20,13 @@
 #include "agent/agent_protocol.h"
 #include "base/clock.h"
 #include "qemu/initramfs.h"
+#include "qemu/kernel_build.h"
+#include "qemu/kernel_ref.h"
 #include "base/nodelist.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
+#include "experiment/placement_choice.h"
+#include "experiment/placement_window.h"
 #include "experiment/results.h"
 #include "kernel/sampler.h"
 #include "base/subprocess.h"
@@ -63,28 +67,26 @@ Result<QemuCapabilities> cached_probe(const std::string& binary) {
   return caps;
 }
 
-// "debian:" alone means the newest usable Debian cloud kernel.
+// One fetch per kernel reference for the whole matrix (fetch_kernel parses it).
 Result<KernelFiles> cached_kernel(const QemuToucherOptions& o) {
   std::lock_guard<std::mutex> lock(g_cache_mu);
   auto it = g_kernels.find(o.kernel);
   if (it != g_kernels.end()) return it->second;
-  std::string spec = o.kernel;
-  if (spec == "debian:" || spec == "debian:newest") {
-    auto index = debian_kernel_index(o.fetch);
-    if (!index) return index.error();
-    std::string newest;
-    for (const auto& k : *index) {
-      if (k.usable) {
-        newest = k.release;
-        break;
-      }
-    }
-    if (newest.empty()) return make_error("no usable Debian cloud kernel in the archive");
-    spec = "debian:" + newest;
-  }
-  auto files = fetch_kernel(spec, "", o.fetch);
+  auto files = fetch_kernel(o.kernel, "", o.fetch);
   if (files) g_kernels[o.kernel] = *files;
   return files;
+}
+
+// The image a dry run shows: a path as given, a build's bzImage, a Debian kernel's placeholder.
+std::string dry_run_kernel(const QemuToucherOptions& o) {
+  auto ref = parse_kernel_ref(o.kernel);
+  if (!ref) return "<" + ref.error().message + ">";
+  if (ref->kind == KernelRef::Kind::kPath) return ref->value;
+  if (ref->kind == KernelRef::Kind::kDebian)
+    return "<vmlinuz of debian:" + (ref->value.empty() ? "newest" : ref->value) + ">";
+  std::string cache = o.fetch.cache_dir.empty() ? memplace_cache_dir() : o.fetch.cache_dir;
+  auto b = load_kernel_build(cache, ref->value);
+  return b ? b->vmlinuz : "<" + b.error().message + ">";
 }
 
 // The agent binary: MEMPLACE_AGENT, else the build tree's guest-agent/ next to or above this
@@ -235,6 +237,13 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
 Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
                       const std::string& accel, const std::string& sysfs_root) {
   if (auto p = qemu_policy_name(cell.policy); !p) return unsupported_error(p.error().message);
+  if (cell.backing == BackingKind::kGuestMemfdPrivate)
+    return unsupported_error("the qemu toucher's private guest memory is an SEV-SNP guest "
+                             "(backing guest_memfd with [qemu] snp = true); guest_memfd_private "
+                             "is the vcpu toucher's");
+  if (cell.channel != PolicyChannel::kMbind)
+    return unsupported_error("QEMU applies the policy through its memory backend (mbind); the "
+                             "task channel is the host and vcpu touchers'");
   if (cell.backing != BackingKind::kGuestMemfd) return {};
   std::vector<std::string> missing;
   if (o.snp) {
@@ -277,8 +286,7 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
   if (auto probed = cached_probe(o.qemu_binary)) caps = *probed;
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
   QemuGuestPaths paths;
-  std::string kernel_name = o.kernel == "debian:" ? "debian:newest" : o.kernel;
-  paths.kernel = o.kernel.rfind("debian:", 0) == 0 ? "<vmlinuz of " + kernel_name + ">" : o.kernel;
+  paths.kernel = dry_run_kernel(o);
   paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>"
                                       : "<initramfs: busybox + virtio modules, switch_root>";
   paths.serial_log = "<run dir>/serial.log";
@@ -383,6 +391,38 @@ nlohmann::json workload_into_results(const Result<GuestMessage>& message, const 
   return w;
 }
 
+std::map<int, double> guest_ram_delta_mib(const GuestRamPlacement& at_go,
+                                          const GuestRamPlacement& at_done) {
+  std::map<int, double> delta;
+  for (const auto& [node, pages] : at_done.pages) {
+    uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
+    delta[node] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
+  }
+  return delta;
+}
+
+// QEMU's guest RAM pages that became resident between go and done: the touch as the mapped view
+// sees it. Private guest_memfd memory is not mapped into QEMU, so there numa_maps sees nothing.
+SourceReading numa_maps_reading(const Cell& cell, const GuestRamPlacement& at_done,
+                                const GuestRamPlacement& at_go, bool have_go) {
+  uint64_t mapped = 0;
+  for (const auto& [node, pages] : at_done.pages) mapped += pages;
+  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2)
+    return source_unsupported("guest_memfd pages are not in QEMU's numa_maps (" +
+                              std::to_string(mapped) + " pages were): private memory is never "
+                              "mapped");
+  if (!have_go) return source_unsupported("QEMU's numa_maps could not be read at go");
+  std::map<int, uint64_t> pages;
+  for (const auto& [node, n] : at_done.pages) {
+    uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
+    pages[node] = n > was ? n - was : 0;
+  }
+  SourceReading r = source_ok(pages);
+  r.detail["absent"] = 0;
+  r.detail["resident_at_done"] = mapped;
+  return r;
+}
+
 void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuToucherOptions& o,
               const std::string& work) {
   auto host_nodes = list_nodes(ctx.sysfs_root);
@@ -413,6 +453,8 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
     return;
   }
   r.extra["guest_kernel"] = kernel->origin;
+  // The guest kernel placed this memory; a build says exactly what it was made from.
+  if (!kernel->build_info.is_null()) r.environment.kernel_build = kernel->build_info;
   QemuGuestPaths paths;
   paths.kernel = kernel->vmlinuz;
   paths.serial_log = work + "/serial.log";
@@ -592,6 +634,9 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
                          {"guest_ram_at_go_mib", last / 256.0}};
   }
 
+  // The placement window's buffers and cgroup exist before the "before" snapshot; QEMU joins it
+  // right before go, so its boot is outside the window.
+  PlacementWindow window(cell, ctx);
   // "before": the guest is booted and idle, its own boot memory already counted.
   auto before = read_meminfo_snapshot(ctx.sysfs_root);
   if (!before) return fail("reading node meminfo: " + before.error().describe());
@@ -625,6 +670,7 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   }
   Sampler sampler(ctx.sysfs_root, std::chrono::milliseconds(ctx.sample_interval_ms));
   sampler.start();
+  window.add_process(qemu.pid());
   auto t_go = Clock::now();
   if (auto s = qemu.send(encode_host_message(go)); !s) {
     sampler.stop();
@@ -650,9 +696,11 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   auto* done = std::get_if<AgentDone>(&*done_msg);
   if (!done) return fail("touch: unexpected message from the guest agent instead of done");
 
-  // "after" and placement while the agent still holds the memory.
+  // "after" and placement while the agent still holds the memory; the window closes before
+  // the guest can free anything.
   auto after = read_meminfo_snapshot(ctx.sysfs_root);
   auto maps = read_numa_maps(ctx.sysfs_root, qemu.pid());
+  r.placement_sources = window.close();
   r.extra["host_touch_seconds"] = seconds_since(t_go);
   if (go.workload) {
     auto report = next_message(Clock::now() + std::chrono::seconds(o.agent_timeout_seconds),
@@ -685,37 +733,19 @@ void run_into(RunRecord& r, const Cell& cell, const RunContext& ctx, const QemuT
   r.extra["delta_used_less_pcp_mib"] = node_mib_json(used_less_pcp);
   if (!maps) return fail("reading QEMU's numa_maps: " + maps.error().describe());
   auto placement = guest_ram_placement(*maps, config->backend);
-  r.placement_pages = placement.pages;
   r.extra["numa_maps"] = {{"how", placement.how}, {"mappings", placement.mappings}};
-  if (maps_before) {
-    auto at_go = guest_ram_placement(*maps_before, config->backend);
-    nlohmann::json delta = nlohmann::json::object();
-    for (const auto& [node, pages] : placement.pages) {
-      uint64_t was = at_go.pages.count(node) ? at_go.pages.at(node) : 0;
-      delta[std::to_string(node)] = (static_cast<double>(pages) - static_cast<double>(was)) / 256.0;
-    }
-    r.extra["guest_ram_delta_mib"] = delta;  // per node, between go and done
-  }
-  uint64_t mapped = 0;
-  for (const auto& [node, pages] : placement.pages) mapped += pages;
-  if (cell.backing == BackingKind::kGuestMemfd && mapped * 4096 < cell.size_bytes / 2) {
-    // Private guest_memfd memory is not mapped into QEMU, so numa_maps cannot show it; the
-    // per-node MemUsed rise between go and done is then the placement, as in the cover letter.
-    // Less the per-CPU free lists where known: their churn is not the guest's memory.
-    std::map<int, uint64_t> from_meminfo;
-    for (const auto& [node, mib] : used_less_pcp.empty() ? r.delta_used_mib : used_less_pcp) {
-      from_meminfo[node] = mib > 0 ? static_cast<uint64_t>(mib * 256.0) : 0;
-    }
-    r.placement_pages = from_meminfo;
-    r.extra["placement_source"] = "meminfo_delta: guest_memfd pages are not in QEMU's numa_maps (" +
-                                  std::to_string(mapped) + " pages were)";
-  } else {
-    if (placement.mappings.empty()) {
-      return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
-    }
-    r.extra["placement_source"] = "numa_maps";
-  }
-
+  auto at_go = maps_before ? guest_ram_placement(*maps_before, config->backend) : GuestRamPlacement{};
+  r.extra["guest_ram_delta_mib"] = node_mib_json(guest_ram_delta_mib(at_go, placement));
+  r.placement_sources["numa_maps"] = numa_maps_reading(cell, placement, at_go, maps_before.ok());
+  r.placement_sources["move_pages"] =
+      source_unsupported("QEMU owns the guest RAM; its numa_maps is read instead");
+  r.placement_sources["meminfo"] = meminfo_reading(r.meminfo_before, r.meminfo_after);
+  if (r.placement_sources["numa_maps"].ok() && placement.mappings.empty())
+    return fail("no guest RAM mapping found in QEMU's numa_maps (" + placement.how + ")");
+  if (!choose_placement(r, 0)) return fail("no placement source could measure this cell");
+  // The mapped view's verdict judges the whole guest RAM, as before; the reading in
+  // placement_sources is its change over the window, comparable with the other sources.
+  if (r.placement_source == "numa_maps") r.placement_pages = placement.pages;
   r.verdict =
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = RunStatus::kOk;

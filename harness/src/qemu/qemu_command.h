@@ -25,6 +25,10 @@ uint64_t total_memory(const std::vector<QemuNumaNode>& nodes);
 // "0-3,5": QEMU's and the kernel's list syntax.
 std::string format_cpu_list(const std::vector<int>& cpus);
 
+// A value inside a QEMU option list ("file=VALUE,if=virtio"): QEMU splits such lists at commas
+// and reads ",," as one literal comma, so "/tmp/x,y.img" must go in as "/tmp/x,,y.img".
+std::string qemu_opt_value(std::string_view value);
+
 // -object memory-backend-ram + -numa node per node, then -numa dist for every off-diagonal
 // entry of `distances` (rows indexed like `nodes`).
 std::vector<std::string> qemu_numa_args(const std::vector<QemuNumaNode>& nodes,

@@ -170,7 +170,8 @@ std::vector<std::string> qemu_guest_command(const QemuGuestConfig& c) {
   a.insert(a.end(), {"-kernel", c.kernel});
   if (!c.initrd.empty()) a.insert(a.end(), {"-initrd", c.initrd});
   if (!c.disk_image.empty()) {
-    a.insert(a.end(), {"-drive", "file=" + c.disk_image + ",if=virtio,format=raw,snapshot=on"});
+    a.insert(a.end(), {"-drive", "file=" + qemu_opt_value(c.disk_image) +
+                                     ",if=virtio,format=raw,snapshot=on"});
   }
   a.insert(a.end(), {"-append", append});
   a.insert(a.end(), {"-display", "none", "-serial", "file:" + c.serial_log, "-no-reboot"});

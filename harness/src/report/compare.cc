@@ -11,15 +11,6 @@
 namespace memplace {
 namespace {
 
-// cell_key is the identity memplace writes; records from tools that lack it still match on the
-// fields it is made of.
-std::string match_key(const RunRecord& r) {
-  if (!r.cell_key.empty()) return r.cell_key;
-  std::string pol = r.policy + (r.nodes.empty() ? "" : ":" + view::nodes_text(r.nodes));
-  return pol + "/" + r.backing + "/" + r.toucher + "/" + view::size_text(r.size_bytes) + "/t" +
-         std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
-}
-
 bool is_unhonoured(CellState state) {
   return state == CellState::kNotHonoured || state == CellState::kMixed;
 }
@@ -45,7 +36,7 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
   std::set<std::string> kernels;
   for (const RunRecord* r : runs) {
     fold.add(*r);
-    if (!r->environment.kernel.empty()) kernels.insert(r->environment.kernel);
+    if (!r->environment.kernel.empty()) kernels.insert(kernel_label(r->environment));
   }
   side.present = true;
   side.runs = fold.runs;
@@ -65,6 +56,15 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
 }
 
 }  // namespace
+
+// cell_key is the identity memplace writes; records from tools that lack it still match on the
+// fields it is made of.
+std::string cell_match_key(const RunRecord& r) {
+  if (!r.cell_key.empty()) return r.cell_key;
+  std::string pol = r.policy + (r.nodes.empty() ? "" : ":" + view::nodes_text(r.nodes));
+  return pol + "/" + r.backing + "/" + r.toucher + "/" + view::size_text(r.size_bytes) + "/t" +
+         std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
+}
 
 std::string change_name(Change change) {
   switch (change) {
@@ -100,11 +100,11 @@ CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
   for (size_t s = 0; s < sides.size(); ++s) {
     std::set<std::string> kernels;
     for (const RunRecord& r : sides[s]) {
-      std::string key = match_key(r);
+      std::string key = cell_match_key(r);
       auto [it, inserted] = runs_by_cell.try_emplace(key, sides.size());
       if (inserted) order.push_back(key);
       it->second[s].push_back(&r);
-      if (!r.environment.kernel.empty()) kernels.insert(r.environment.kernel);
+      if (!r.environment.kernel.empty()) kernels.insert(kernel_label(r.environment));
     }
     out.kernels.push_back(joined(kernels));
   }
@@ -184,6 +184,31 @@ Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs)
 
 bool has_regression(const CompareResult& r) {
   return count_changes(r, Change::kRegression) > 0;
+}
+
+std::vector<std::string> regression_failures(const CompareResult& r) {
+  std::vector<std::string> out;
+  size_t sides = r.labels.size();
+  std::vector<int> overlap(sides, 0);
+  for (const CellComparison& c : r.cells) {
+    const CompareSide& base = c.sides[0];
+    for (size_t s = 1; s < c.sides.size(); ++s) {
+      const CompareSide& side = c.sides[s];
+      overlap[s] += base.present && side.present;
+      std::string where = c.cell_key + " in " + r.labels[s] + ": ";
+      if (side.change == Change::kRegression)
+        out.push_back(where + view::cell_state_name(base.state) + " in the baseline, " +
+                      view::cell_state_name(side.state) + " here");
+      else if (base.ok > 0 && !side.present)
+        out.push_back(where + "ran in the baseline, missing here");
+      else if (base.ok > 0 && side.ok == 0 && side.failed > 0)
+        out.push_back(where + "ran in the baseline, failed here");
+    }
+  }
+  // Nothing to compare is not a pass: the candidate may have run nothing at all.
+  for (size_t s = 1; s < sides; ++s)
+    if (overlap[s] == 0) out.push_back(r.labels[s] + " shares no cell with the baseline");
+  return out;
 }
 
 int count_changes(const CompareResult& r, Change change) {

@@ -57,6 +57,9 @@ struct CompareResult {
   double alpha = 0.05;                // significance level for populate-time changes
 };
 
+// The identity a cell is matched by across dirs: its cell_key, or the fields it is made of.
+std::string cell_match_key(const RunRecord& r);
+
 // Pure: one vector of records per side. Labels default to "A", "B", ...
 CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels = {});
@@ -69,6 +72,10 @@ Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs)
 // honoured -> not honoured (or mixed) on any cell of any non-baseline side.
 bool has_regression(const CompareResult& r);
 int count_changes(const CompareResult& r, Change change);
+// What makes `compare --fail-on-regression` exit 1, one line each: a regression, a cell that ran
+// in the baseline but failed or is missing in a later dir, a later dir sharing no cell with the
+// baseline. Empty when none.
+std::vector<std::string> regression_failures(const CompareResult& r);
 
 std::string render_compare_markdown(const CompareResult& r);
 std::string render_compare_csv(const CompareResult& r);

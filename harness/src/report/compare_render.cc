@@ -62,8 +62,8 @@ void list_changes(std::string& out, const CompareResult& r, Change change,
   for (const CellComparison& c : r.cells) {
     for (size_t s = 1; s < c.sides.size(); ++s) {
       if (c.sides[s].change != change) continue;
-      items += "- " + r.labels[s] + " vs " + r.labels[0] + ": `" + c.cell_key +
-               "`: " + side_md(c.sides[0], c.split_nodes) + " -> " +
+      items += "- " + md_cell(r.labels[s]) + " vs " + md_cell(r.labels[0]) + ": `" +
+               view::md_code(c.cell_key) + "`: " + side_md(c.sides[0], c.split_nodes) + " -> " +
                side_md(c.sides[s], c.split_nodes) + " (split over nodes " +
                split_nodes_text(c.split_nodes) + ")\n";
     }
@@ -83,8 +83,9 @@ std::string render_compare_markdown(const CompareResult& r) {
   std::string out = "# memplace compare\n\n";
   for (size_t s = 0; s < r.labels.size(); ++s) {
     out += "- " + r.labels[s] + (s == 0 ? " (baseline)" : "") + ": ";
-    if (s < r.dirs.size()) out += "`" + r.dirs[s] + "`, ";
-    out += "kernel " + (r.kernels[s].empty() ? std::string("unknown") : r.kernels[s]) + "\n";
+    if (s < r.dirs.size()) out += "`" + view::md_code(r.dirs[s]) + "`, ";
+    out +=
+        "kernel " + (r.kernels[s].empty() ? std::string("unknown") : md_cell(r.kernels[s])) + "\n";
   }
   out += "\n**" + std::to_string(count_changes(r, Change::kRegression)) + " regression(s), " +
          std::to_string(count_changes(r, Change::kFix)) + " fix(es)**; " +
@@ -110,7 +111,7 @@ std::string render_compare_markdown(const CompareResult& r) {
   for (size_t i = 0; i < 4 * n - 2; ++i) out += "---|";
   out += "\n";
   for (const CellComparison& c : r.cells) {
-    out += "| `" + c.cell_key + "` | " + split_nodes_text(c.split_nodes) + " |";
+    out += "| `" + view::md_code(c.cell_key) + "` | " + split_nodes_text(c.split_nodes) + " |";
     for (const CompareSide& s : c.sides) out += " " + side_md(s, c.split_nodes) + " |";
     for (size_t s = 1; s < n; ++s) out += " " + change_md(c.sides[s].change) + " |";
     for (const CompareSide& s : c.sides) out += " " + populate_md(s) + " |";
@@ -123,8 +124,8 @@ std::string render_compare_markdown(const CompareResult& r) {
   for (const CellComparison& c : r.cells)
     for (size_t s = 0; s < n; ++s)
       if (!c.sides[s].message.empty())
-        notes +=
-            "- " + r.labels[s] + " `" + c.cell_key + "`: " + md_cell(c.sides[s].message) + "\n";
+        notes += "- " + md_cell(r.labels[s]) + " `" + view::md_code(c.cell_key) +
+                 "`: " + md_cell(c.sides[s].message) + "\n";
   if (!notes.empty()) out += "## Not run\n\n" + notes + "\n";
   if (!r.warnings.empty()) {
     out += "## Skipped lines\n\n";

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <set>
 
 #include "base/nodelist.h"
@@ -49,9 +51,13 @@ std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node) {
   auto n = s.find(node);
   if (n == s.end()) return std::nullopt;
   const NodeMeminfo& m = n->second;
-  if (auto u = m.find("MemUsed"); u != m.end()) return u->second;
   auto total = m.find("MemTotal"), free = m.find("MemFree");
-  if (total == m.end() || free == m.end()) return std::nullopt;
+  // Figures that contradict each other are no measurement: "n/a", never an unsigned wrap.
+  if (auto u = m.find("MemUsed"); u != m.end()) {
+    if (total != m.end() && u->second > total->second) return std::nullopt;
+    return u->second;
+  }
+  if (total == m.end() || free == m.end() || free->second > total->second) return std::nullopt;
   return total->second - free->second;
 }
 
@@ -70,9 +76,25 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+namespace {
+
+// A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a formula.
+// Numbers ("-0.25") and the empty node list ("-") are not formulas and stay as they are.
+bool looks_like_formula(const std::string& s) {
+  if (s.empty() || std::string_view("=+-@\t\r").find(s[0]) == std::string_view::npos) return false;
+  if (s == "-") return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end != s.c_str() + s.size();
+}
+
+}  // namespace
+
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
+  bool formula = looks_like_formula(s);
+  if (!formula && s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  // The leading quote makes the spreadsheet take the cell as text.
+  std::string out = formula ? "\"'" : "\"";
   for (char c : s) {
     if (c == '"') out += '"';
     out += c;
@@ -89,17 +111,34 @@ std::string csv_line(const std::vector<std::string>& fields) {
   return out + "\n";
 }
 
-std::string md_cell(const std::string& s) {
+namespace {
+
+// `code`: inside a `code span`, where a backtick would end the span and HTML is inert.
+std::string md_escape(const std::string& s, bool code) {
   std::string out;
   for (char c : s) {
     if (c == '|')
       out += "\\|";
     else if (c == '\n' || c == '\r')
       out += ' ';
+    else if (c == '`' && code)
+      out += '\'';
+    else if (c == '<' && !code)
+      out += "&lt;";  // no raw HTML from a record in a rendered report
     else
       out += c;
   }
   return out;
+}
+
+}  // namespace
+
+std::string md_cell(const std::string& s) {
+  return md_escape(s, false);
+}
+
+std::string md_code(const std::string& s) {
+  return md_escape(s, true);
 }
 
 void CellFold::add(const RunRecord& r) {

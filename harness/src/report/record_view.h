@@ -37,7 +37,8 @@ std::map<int, double> measured_split(const RunRecord& r);
 // {0.5, 0.5} over nodes {0,1} -> "50/50". Nodes missing from `split` count as 0.
 std::string split_text(const std::map<int, double>& split, const std::vector<int>& nodes);
 
-// MemUsed in kB for `node`, or MemTotal - MemFree when the kernel did not print MemUsed.
+// MemUsed in kB for `node`, or MemTotal - MemFree when the kernel did not print MemUsed; none
+// when the figures contradict each other (MemFree or MemUsed above MemTotal).
 std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node);
 
 // "honoured" / "not honoured" / "" (no verdict).
@@ -49,12 +50,16 @@ std::string size_text(uint64_t bytes);
 // printf("%.*f") without locale surprises.
 std::string fixed(double v, int decimals);
 
-// RFC 4180 quoting when needed.
+// RFC 4180 quoting when needed; a text cell a spreadsheet would run as a formula (= + - @) is
+// quoted and starts with a ' so it stays text.
 std::string csv_field(const std::string& s);
 std::string csv_line(const std::vector<std::string>& fields);
 
-// Markdown table cell: pipes and newlines would break the table.
+// Text from a record in Markdown (table cells, headings, list items): a newline would start a
+// heading or end the table, a pipe a cell, '<' raw HTML.
 std::string md_cell(const std::string& s);
+// The same inside a `code span`: backticks become quotes.
+std::string md_code(const std::string& s);
 
 // All repeats of one cell (within one dir, or one kernel of it), folded.
 struct CellFold {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "report/record_view.h"
 
@@ -18,7 +19,7 @@ using view::fixed;
 using view::md_cell;
 
 std::string kernel_of(const RunRecord& r) {
-  return r.environment.kernel.empty() ? "unknown kernel" : r.environment.kernel;
+  return r.environment.kernel.empty() ? "unknown kernel" : kernel_label(r.environment);
 }
 
 // Runs grouped by the kernel that placed the memory, in order of first appearance.
@@ -63,28 +64,6 @@ std::string row_key(const RunRecord& r) {
          std::to_string(r.size_bytes);
 }
 
-struct Summary {
-  std::vector<std::string> rows;  // row keys in order of appearance
-  std::vector<std::string> backings;
-  std::map<std::pair<std::string, std::string>, view::CellFold> cells;
-  std::vector<int> split_nodes;
-};
-
-Summary summarise(const std::vector<const RunRecord*>& runs) {
-  Summary s;
-  s.backings = backing_columns(runs);
-  std::set<int> nodes;
-  for (const RunRecord* r : runs) {
-    std::string key = row_key(*r);
-    if (std::find(s.rows.begin(), s.rows.end(), key) == s.rows.end()) s.rows.push_back(key);
-    s.cells[{key, r->backing}].add(*r);
-    if (r->status == RunStatus::kOk)
-      for (int n : view::split_nodes(*r)) nodes.insert(n);
-  }
-  s.split_nodes.assign(nodes.begin(), nodes.end());
-  return s;
-}
-
 std::string summary_cell_md(const view::CellFold& c, const std::vector<int>& nodes) {
   if (c.runs == 0) return "";
   const view::CellState st = c.state();
@@ -126,14 +105,14 @@ std::map<int, double> memused_mb(const MeminfoSnapshot& s) {
 }
 
 void render_summary_md(std::string& out, const std::vector<const RunRecord*>& runs) {
-  Summary s = summarise(runs);
+  SummaryGrid s = summarise(runs);
   out += "### Summary: policy x backing\n\n";
   std::string order;
   for (int id : s.split_nodes) order += (order.empty() ? "" : "/") + std::to_string(id);
   out += "Split: percent of pages on nodes " + (order.empty() ? "-" : order) +
          ", summed over repeats; (h/n) counts honoured repeats.\n\n";
   out += "| policy | nodes | toucher | size |";
-  for (const auto& b : s.backings) out += " " + b + " |";
+  for (const auto& b : s.backings) out += " " + md_cell(b) + " |";
   out += "\n|---|---|---|---|";
   for (size_t i = 0; i < s.backings.size(); ++i) out += "---|";
   out += "\n";
@@ -141,8 +120,8 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
     const RunRecord* any = nullptr;
     for (const auto& b : s.backings)
       if (auto it = s.cells.find({key, b}); it != s.cells.end()) any = it->second.first;
-    out += "| " + any->policy + " | " + view::nodes_text(any->nodes) + " | " + any->toucher +
-           " | " + view::size_text(any->size_bytes) + " |";
+    out += "| " + md_cell(any->policy) + " | " + view::nodes_text(any->nodes) + " | " +
+           md_cell(any->toucher) + " | " + view::size_text(any->size_bytes) + " |";
     for (const auto& b : s.backings) {
       auto it = s.cells.find({key, b});
       out += " " + (it == s.cells.end() ? "" : summary_cell_md(it->second, s.split_nodes)) + " |";
@@ -152,10 +131,39 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
   out += "\n";
 }
 
+// One line per placement source, the one the verdict used first, then how far the sources that
+// worked disagree; beyond kDisagreementWarnPercent a warning line.
+void render_sources_md(std::string& out, const RunRecord& r) {
+  if (r.placement_sources.empty()) return;
+  out += "- placement sources (verdict from " +
+         (r.placement_source.empty() ? std::string("none") : r.placement_source) + "):\n";
+  for (const auto& [name, s] : r.placement_sources) {
+    out += "  - " + name + ": ";
+    if (s.ok()) {
+      std::string nodes;
+      for (const auto& [node, pages] : s.pages)
+        nodes += (nodes.empty() ? "" : ", ") + ("node " + std::to_string(node) + " " +
+                                                std::to_string(pages));
+      out += nodes.empty() ? "no pages" : nodes;
+    } else {
+      out += std::string(s.state == SourceReading::State::kIncomplete ? "incomplete: "
+                                                                      : "unsupported: ") +
+             md_cell(s.reason);
+    }
+    out += "\n";
+  }
+  if (auto d = largest_disagreement(r)) {
+    out += "- largest disagreement: " + d->a + " vs " + d->b + ", " + std::to_string(d->pages) +
+           " pages on node " + std::to_string(d->node) + " (" + fixed(d->percent, 2) +
+           "% of the cell)\n";
+  }
+  if (std::string w = disagreement_warning(r); !w.empty()) out += "- **warning**: " + w + "\n";
+}
+
 void render_run_md(std::string& out, const RunRecord& r) {
-  out += "#### " + r.run_id + ": " + r.policy + " " + view::nodes_text(r.nodes) + " / " +
-         r.backing + " / repeat " + std::to_string(r.repeat) + "\n\n";
-  out += "- cell: `" + r.cell_key + "`\n";
+  out += "#### " + md_cell(r.run_id) + ": " + md_cell(r.policy) + " " + view::nodes_text(r.nodes) +
+         " / " + md_cell(r.backing) + " / repeat " + std::to_string(r.repeat) + "\n\n";
+  out += "- cell: `" + view::md_code(r.cell_key) + "`\n";
   if (r.status != RunStatus::kOk) {
     out += "- status: **" + std::string(run_status_name(r.status)) + "**: " + md_cell(r.message) +
            "\n\n";
@@ -178,46 +186,30 @@ void render_run_md(std::string& out, const RunRecord& r) {
   for (const auto& [node, pages] : r.placement_pages)
     out += "node " + std::to_string(node) + " " + std::to_string(pages) + ", ";
   out += "absent " + std::to_string(r.pages_absent) + "\n";
-  if (!r.policy_readback.empty()) out += "- policy read back: " + r.policy_readback + "\n";
+  render_sources_md(out, r);
+  if (!r.policy_readback.empty()) out += "- policy read back: " + md_cell(r.policy_readback) + "\n";
   if (!r.backing_counter.empty() && !r.delta_backing_mib.empty()) {
-    out += "- " + r.backing_counter + " delta (MiB):";
+    out += "- " + md_cell(r.backing_counter) + " delta (MiB):";
     for (const auto& [node, mib] : r.delta_backing_mib)
       out += " node " + std::to_string(node) + " " + fixed(mib, 2) + ";";
     out.back() = '\n';
   }
   out += "- populate: " + fixed(r.populate_seconds, 3) + " s";
-  if (!r.populate_method.empty()) out += " (" + r.populate_method + ")";
+  if (!r.populate_method.empty()) out += " (" + md_cell(r.populate_method) + ")";
   out += "\n\n```\n" + format_memused_table(r) + "```\n\n";
 }
 
 }  // namespace
 
-// Cover letter layout: MemUsed per node in MB (numastat -m reports MiB as "MB").
-std::string format_memused_table(const RunRecord& r) {
+MemusedTable memused_table(const RunRecord& r) {
+  MemusedTable t;
   std::set<int> ids;
   for (const auto& [node, f] : r.meminfo_before) ids.insert(node);
   for (const auto& [node, f] : r.meminfo_after) ids.insert(node);
-  if (ids.empty()) return "(no meminfo recorded)\n";
-  auto cell = [](std::optional<double> v) {
-    char buf[32];
-    if (v)
-      std::snprintf(buf, sizeof buf, "%14.2f", *v);
-    else
-      std::snprintf(buf, sizeof buf, "%14s", "n/a");
-    return std::string(buf);
-  };
-  std::string out = "MemUsed (MB)";
-  char buf[32];
-  for (int node : ids) {
-    std::snprintf(buf, sizeof buf, "%14s", ("Node " + std::to_string(node)).c_str());
-    out += buf;
-  }
-  std::snprintf(buf, sizeof buf, "%14s", "Total");
-  out += std::string(buf) + "\n";
-  double totals[3] = {0, 0, 0};
-  bool complete[3] = {true, true, true};
-  std::string rows[3] = {"Before      ", "After       ", "Delta       "};
-  for (int node : ids) {
+  t.nodes.assign(ids.begin(), ids.end());
+  std::array<double, 3> totals{};
+  std::array<bool, 3> complete{true, true, true};
+  for (int node : t.nodes) {
     auto b = view::memused_kb(r.meminfo_before, node);
     auto a = view::memused_kb(r.meminfo_after, node);
     std::optional<double> v[3];
@@ -225,7 +217,7 @@ std::string format_memused_table(const RunRecord& r) {
     if (a) v[1] = *a / 1024.0;
     if (a && b) v[2] = *v[1] - *v[0];
     for (int i = 0; i < 3; ++i) {
-      rows[i] += cell(v[i]);
+      t.rows[i].push_back(v[i]);
       if (v[i])
         totals[i] += *v[i];
       else
@@ -233,11 +225,65 @@ std::string format_memused_table(const RunRecord& r) {
     }
   }
   for (int i = 0; i < 3; ++i)
-    out += rows[i] + cell(complete[i] ? std::optional<double>(totals[i]) : std::nullopt) + "\n";
+    t.rows[i].push_back(complete[i] ? std::optional<double>(totals[i]) : std::nullopt);
+  return t;
+}
+
+// Cover letter layout: MemUsed per node in MB (numastat -m reports MiB as "MB").
+std::string format_memused_table(const RunRecord& r) {
+  MemusedTable t = memused_table(r);
+  if (t.nodes.empty()) return "(no meminfo recorded)\n";
+  auto cell = [](const std::string& text) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%14s", text.c_str());
+    return std::string(buf);
+  };
+  std::string out = "MemUsed (MB)";
+  for (int node : t.nodes) out += cell("Node " + std::to_string(node));
+  out += cell("Total") + "\n";
+  const char* names[3] = {"Before      ", "After       ", "Delta       "};
+  for (int i = 0; i < 3; ++i) {
+    out += names[i];
+    for (const auto& v : t.rows[i]) out += cell(v ? fixed(*v, 2) : "n/a");
+    out += "\n";
+  }
   return out;
 }
 
-std::string render_report_markdown(const std::vector<RunRecord>& runs, const std::string& title) {
+std::vector<std::pair<std::string, std::vector<const RunRecord*>>> runs_by_kernel(
+    const std::vector<RunRecord>& runs) {
+  std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
+  for (const RunRecord& r : runs) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == kernel_of(r); });
+    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
+    it->second.push_back(&r);
+  }
+  return groups;
+}
+
+SummaryGrid summarise(const std::vector<const RunRecord*>& runs) {
+  SummaryGrid s;
+  s.backings = backing_columns(runs);
+  std::set<int> nodes;
+  for (const RunRecord* r : runs) {
+    std::string key = row_key(*r);
+    if (std::find(s.rows.begin(), s.rows.end(), key) == s.rows.end()) s.rows.push_back(key);
+    s.cells[{key, r->backing}].add(*r);
+    if (r->status == RunStatus::kOk)
+      for (int n : view::split_nodes(*r)) nodes.insert(n);
+  }
+  s.split_nodes.assign(nodes.begin(), nodes.end());
+  return s;
+}
+
+const view::CellFold* SummaryGrid::find(const std::string& row, const std::string& backing) const {
+  auto it = cells.find({row, backing});
+  return it == cells.end() ? nullptr : &it->second;
+}
+
+std::string render_report_markdown(const std::vector<RunRecord>& runs, const std::string& title,
+                                   const std::string& charts_md) {
   std::string out = "# " + title + "\n\n";
   MatrixSummary tally;
   for (const RunRecord& r : runs) tally.count(r);
@@ -250,9 +296,15 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
                                  (by_host ? " host and kernel pairs.\n\n" : " kernels.\n\n")
                            : ".\n\n";
   for (const auto& [label, group] : groups) {
-    out += "## " + (by_host ? md_cell(label) : "Kernel " + label) + " (" +
-           environment_text(*group.front()) + ")\n\n";
+    out += "## " + (by_host ? md_cell(label) : "Kernel " + md_cell(label)) + " (" +
+           md_cell(environment_text(*group.front())) + ")\n\n";
+  out += charts_md;
     render_summary_md(out, group);
+    std::string warnings;
+    for (const RunRecord* r : group)
+      if (std::string w = disagreement_warning(*r); !w.empty()) warnings += "- warning: " + w + "\n";
+    if (!warnings.empty())
+      out += "### Placement sources that disagree by more than 1% of the cell\n\n" + warnings + "\n";
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
   }
@@ -324,8 +376,8 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
       csv_line({"kernel", "environment", "policy", "nodes", "toucher", "size_bytes", "backing",
                 "runs", "ok", "unsupported", "failed", "split_nodes", "split", "honoured_runs",
                 "judged_runs", "verdict", "populate_mean_seconds", "message"});
-  for (const auto& [kernel, group] : by_kernel(runs)) {
-    Summary s = summarise(group);
+  for (const auto& [kernel, group] : runs_by_kernel(runs)) {
+    SummaryGrid s = summarise(group);
     for (const auto& key : s.rows) {
       for (const auto& b : s.backings) {
         auto it = s.cells.find({key, b});
@@ -346,13 +398,13 @@ std::string render_summary_csv(const std::vector<RunRecord>& runs) {
   return out;
 }
 
-Status write_report(const std::string& dir) {
+Status write_report(const std::string& dir, const std::string& charts_md) {
   auto runs = read_runs(dir + "/runs.jsonl");
   if (!runs) return runs.error();
   std::string name = dir;
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-  std::string md = render_report_markdown(runs->records, "memplace results: " + name);
+  std::string md = render_report_markdown(runs->records, "memplace results: " + name, charts_md);
   if (!runs->warnings.empty()) {
     md += "## Skipped lines\n\n";
     for (const auto& w : runs->warnings) {

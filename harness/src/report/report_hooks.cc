@@ -3,20 +3,26 @@
 #include <cstdio>
 
 #include "report/report.h"
-#include "report/testbed_report.h"
 
 namespace memplace {
 
-void attach_reports(RunOptions& options) {
-  options.on_dir_finished = [](const std::string& dir) {
-    if (auto s = write_report(dir); !s)
+void attach_reports(RunOptions& options, const ReportSettings& settings) {
+  options.on_dir_finished = [settings](const std::string& dir) {
+    if (auto s = write_results_report(dir, settings, {}); !s)
       std::fprintf(stderr, "memplace: report: %s\n", s.error().describe().c_str());
   };
 }
 
-void attach_testbed_report(TestbedHostConfig& host) {
-  host.on_testbed_finished = [](const std::string& out_dir, const std::vector<std::string>& labels) {
-    if (auto s = write_testbed_report(out_dir, labels); !s)
+void attach_testbed_report(RunOptions& options, TestbedHostConfig& host,
+                           const ReportSettings& settings) {
+  options.on_dir_finished = [](const std::string& dir) {
+    if (auto s = write_report(dir); !s)
+      std::fprintf(stderr, "memplace: report: %s\n", s.error().describe().c_str());
+  };
+  host.on_testbed_finished = [settings](const std::string& out_dir,
+                                        const std::vector<std::string>& labels) {
+    if (labels.empty()) return;  // interrupted before any kernel ran
+    if (auto s = write_results_report(out_dir, settings, labels); !s)
       std::fprintf(stderr, "[testbed] report: %s\n", s.error().describe().c_str());
   };
 }

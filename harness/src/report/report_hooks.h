@@ -3,13 +3,17 @@
 #pragma once
 
 #include "experiment/matrix.h"
+#include "report/results_report.h"
 #include "testbed/testbed.h"
 
 namespace memplace {
 
-// report.md and its tables for every finished results dir; failures are warnings on stderr.
-void attach_reports(RunOptions& options);
-// The testbed-wide comparison of kernels, once all of them have run.
-void attach_testbed_report(TestbedHostConfig& host);
+// report.md, charts and report.html for every finished results dir; failures are warnings on
+// stderr, never a failed run.
+void attach_reports(RunOptions& options, const ReportSettings& settings);
+// A testbed: each kernel's dir gets its report.md as it finishes; once all kernels have run,
+// the testbed dir gets the comparison, the charts across kernels and report.html.
+void attach_testbed_report(RunOptions& options, TestbedHostConfig& host,
+                           const ReportSettings& settings);
 
 }  // namespace memplace

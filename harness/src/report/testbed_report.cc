@@ -1,6 +1,7 @@
 #include "report/testbed_report.h"
 
 #include "report/compare.h"
+#include "report/record_view.h"
 #include "report/report.h"
 #include "experiment/results.h"
 
@@ -10,7 +11,8 @@ namespace {
 
 std::string verdict_word(const RunRecord& r) {
   if (r.status != RunStatus::kOk)
-    return run_status_name(r.status) + (r.message.empty() ? "" : ": " + r.message);
+    return std::string(run_status_name(r.status)) +
+           (r.message.empty() ? "" : ": " + view::md_cell(r.message));
   if (!r.verdict) return "no verdict";
   return r.verdict->honored ? "honoured" : "not honoured";
 }
@@ -19,7 +21,7 @@ std::string verdict_word(const RunRecord& r) {
 
 std::string render_testbed_report(const std::string& title,
                                   const std::vector<TestbedKernelRecords>& kernels,
-                                  const std::string& comparison_md) {
+                                  const std::string& comparison_md, const std::string& charts_md) {
   std::string md = "# " + title + "\n\n";
   md +=
       "Each kernel ran the same matrix in an emulated NUMA guest; its full report is in its "
@@ -32,15 +34,16 @@ std::string render_testbed_report(const std::string& title,
     md += "- [" + k.label + "](" + k.label + "/report.md): " + std::to_string(k.records.size()) +
           " runs" + (accel.empty() ? "" : ", " + accel) + "\n";
   }
-  md += "\n## The cover letter's case: interleave on guest_memfd\n\n";
+  md += "\n" + charts_md;
+  md += "## The cover letter's case: interleave on guest_memfd\n\n";
   for (const auto& k : kernels) {
     md += "### " + k.label + "\n\n";
     bool any = false;
     for (const auto& r : k.records) {
       if (r.policy != "interleave" || r.backing != "guest_memfd") continue;
       any = true;
-      md += "- `" + r.cell_key + "` repeat " + std::to_string(r.repeat) + ": " + verdict_word(r) +
-            "\n\n";
+      md += "- `" + view::md_code(r.cell_key) + "` repeat " + std::to_string(r.repeat) + ": " +
+            verdict_word(r) + "\n\n";
       if (r.status == RunStatus::kOk) md += "```\n" + format_memused_table(r) + "```\n\n";
     }
     if (!any) md += "No interleave/guest_memfd run in this matrix.\n\n";
@@ -64,7 +67,8 @@ std::string render_testbed_report(const std::string& title,
   return md;
 }
 
-Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels) {
+Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels,
+                            const std::string& charts_md) {
   std::vector<TestbedKernelRecords> kernels;
   std::vector<std::string> dirs;
   for (const auto& label : labels) {
@@ -85,8 +89,9 @@ Status write_testbed_report(const std::string& out_dir, const std::vector<std::s
   std::string name = out_dir;
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-  return write_file_atomic(out_dir + "/report.md",
-                           render_testbed_report("memplace testbed: " + name, kernels, comparison));
+  return write_file_atomic(
+      out_dir + "/report.md",
+      render_testbed_report("memplace testbed: " + name, kernels, comparison, charts_md));
 }
 
 }  // namespace memplace

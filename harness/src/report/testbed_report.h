@@ -16,13 +16,16 @@ struct TestbedKernelRecords {
   std::vector<RunRecord> records;
 };
 
-// Pure. `comparison_md` is render_compare_markdown() of the kernels, "" with a single kernel.
+// Pure. `comparison_md` is render_compare_markdown() of the kernels, "" with a single kernel;
+// `charts_md` (charts_markdown()) follows the list of kernels.
 std::string render_testbed_report(const std::string& title,
                                   const std::vector<TestbedKernelRecords>& kernels,
-                                  const std::string& comparison_md);
+                                  const std::string& comparison_md,
+                                  const std::string& charts_md = "");
 
 // Reads out_dir/<label>/runs.jsonl for each label and writes out_dir/report.md (and, with two
 // or more kernels, out_dir/compare.md/.csv/.json with the first kernel as the baseline).
-Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels);
+Status write_testbed_report(const std::string& out_dir, const std::vector<std::string>& labels,
+                            const std::string& charts_md = "");
 
 }  // namespace memplace

@@ -12,6 +12,9 @@
 #include <sstream>
 
 #include "agent/agent_protocol.h"
+#include "base/dir_lock.h"
+#include "base/json_bounded.h"
+#include "testbed/guest_records.h"
 #include "qemu/guest_session.h"
 #include "qemu/initramfs.h"
 #include "kernel/kvm_uapi.h"
@@ -19,6 +22,7 @@
 #include "experiment/host_identity.h"
 #include "experiment/results.h"
 #include "experiment/matrix.h"
+#include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
 #include "base/subprocess.h"
 #include "kernel/sysfs.h"
@@ -47,9 +51,10 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
 }
 
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
-                                bool only_listed_runs) {
-  return "/memplace run /spec.toml --out /tmp/out --stream \"$PORT\" --env-kind testbed"
-         " --env-accel " +
+                                bool only_listed_runs, const std::string& resume_dir) {
+  std::string matrix =
+      resume_dir.empty() ? "/spec.toml --out /tmp/out" : "--resume " + shell_quote(resume_dir);
+  return "/memplace run " + matrix + " --stream \"$PORT\" --env-kind testbed --env-accel " +
          shell_quote(accel) + " --env-topology " + shell_quote(topology.dump()) +
          (only_listed_runs ? " --only-runs /runs.txt" : "");
 }
@@ -57,13 +62,13 @@ std::string guest_memplace_line(const std::string& accel, const nlohmann::json& 
 GuestLine classify_guest_line(std::string_view line) {
   GuestLine g;
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-  g.json = nlohmann::json::parse(line, nullptr, false);
-  if (g.json.is_discarded() || !g.json.is_object()) {
+  auto parsed = parse_json_bounded(line);
+  if (!parsed || !parsed->is_object()) {
     g.kind = GuestLine::Kind::kMalformed;
-    g.error = g.json.is_discarded() ? "not JSON" : "not a JSON object";
-    g.json = nullptr;
+    g.error = parsed ? "not a JSON object" : parsed.error().message;
     return g;
   }
+  g.json = std::move(*parsed);
   if (!g.json.contains("type")) {
     g.kind = GuestLine::Kind::kRecord;
     return g;
@@ -124,8 +129,9 @@ Result<std::string> store_guest_workload(const std::string& kernel_dir,
   return store_guest_file(
       kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
       kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
-        auto j = nlohmann::json::parse(text, nullptr, false);
-        if (auto s = check_benchmark_json(j); !s)
+        auto j = parse_json_bounded(text);
+        if (!j) return make_error(file + ": " + j.error().message);
+        if (auto s = check_benchmark_json(*j); !s)
           return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
         return {};
       });
@@ -227,17 +233,79 @@ void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>
   w->erase("file");
 }
 
+// What a record says about its kernel's build is the host's to say: the guest cannot know it,
+// and must not be able to claim one.
+void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
+  auto env = record.find("environment");
+  if (env == record.end() || !env->is_object()) return;
+  if (build_info.is_null()) {
+    env->erase("kernel_build");
+  } else {
+    (*env)["kernel_build"] = build_info;
+  }
+}
+
+// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
+// those belong to runs already recorded, and no guest may replace them.
+bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
+  auto f = line.find("file");
+  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+}
+
+// What a kernel's dir already holds when a testbed run is resumed.
+struct KernelProgress {
+  std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
+  int last_id = 0;                             // highest run id number in use
+  std::string runs_text;                       // runs.jsonl, for the guest's own --resume
+  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
+};
+
+Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
+                                       const std::function<void(const std::string&)>& say) {
+  KernelProgress p;
+  std::string runs = dir + "/runs.jsonl";
+  if (!resume || ::access(runs.c_str(), F_OK) != 0) return p;
+  auto repaired = repair_runs_tail(runs);
+  if (!repaired) return repaired.error();
+  if (!repaired->empty()) say(*repaired);
+  auto prior = read_runs(runs);
+  if (!prior) return prior.error();
+  for (const auto& w : prior->warnings) say("warning: " + w);
+  for (const auto& r : prior->records) p.done.insert({r.cell_key, r.repeat});
+  p.last_id = next_run_number(*prior, dir) - 1;
+  for (const char* sub : {"samples", "workloads"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec))
+      p.files.insert(std::string(sub) + "/" + e.path().filename().string());
+  }
+  auto text = read_text_file(runs);
+  if (!text) return text.error();
+  p.runs_text = std::move(*text);
+  return p;
+}
+
 // One kernel: boot, stream, account for every cell. Errors here are environment failures
 // before the guest ran; everything after boot ends up in records.
 Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                                      const RunOptions& options, const TestbedHostConfig& host,
-                                     const KernelRun& k, const std::vector<Cell>& cells,
+                                     const KernelRun& k, const std::vector<Cell>& all_cells,
                                      const std::string& accel, const nlohmann::json& topology) {
   std::string tag = "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
   auto say = [&](const std::string& s) {
     if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), s.c_str());
   };
   if (auto s = make_dirs(k.dir); !s) return s.error();
+  auto progress = kernel_progress(k.dir, options.resume, say);
+  if (!progress) return progress.error();
+  std::vector<Cell> cells;  // the runs this boot is for
+  for (const Cell& c : all_cells)
+    if (!progress->done.count({cell_key(c), c.repeat})) cells.push_back(c);
+  if (cells.empty()) {
+    say("all " + std::to_string(all_cells.size()) + " runs already done");
+    MatrixSummary done;
+    done.skipped = static_cast<int>(all_cells.size());
+    return done;
+  }
   std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
   if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
 
@@ -260,9 +328,17 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   // A shard's slice of this kernel's runs is listed for the guest, which has no other kernels
   // to rank them against (shard.h).
   if (spec.shard) in.extra_files.push_back(cpio_file("runs.txt", run_keys_text(cells)));
-  in.run_line = host.guest_run_line.empty()
-                    ? guest_memplace_line(accel, topology, spec.shard.has_value())
-                    : host.guest_run_line;
+  std::string resume_dir;
+  if (!progress->done.empty()) {
+    // The guest resumes a copy of this dir: it skips what is done and numbers new runs after
+    // the highest id in use, so its samples never overwrite the earlier ones.
+    resume_dir = "/resume";
+    in.extra_files.push_back(cpio_dir("resume"));
+    in.extra_files.push_back(cpio_file("resume/spec.toml", render_spec_toml(spec, false)));
+    in.extra_files.push_back(cpio_file("resume/runs.jsonl", progress->runs_text));
+  }
+  in.run_line = host.guest_run_line.empty() ? guest_memplace_line(accel, topology, spec.shard.has_value(), resume_dir)
+                                            : host.guest_run_line;
   auto image = build_initramfs(in);
   if (!image) return image.error();
   std::string initrd = *tmp + "/initrd.cpio";
@@ -282,7 +358,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                                {"release", k.files.release},
                                {"vmlinuz", k.files.vmlinuz},
                                {"modules_dir", k.files.modules_dir},
-                               {"modules_included", image->modules_loaded}}},
+                               {"modules_included", image->modules_loaded},
+                               {"build", k.files.build_info}}},
                              {"accel", accel},
                              {"topology", topology},
                              {"qemu_command", argv},
@@ -291,7 +368,8 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
                              {"timeout_seconds", tb.timeout_seconds},
                              {"memplace_revision", memplace_revision()},
                              {"invocation", options.invocation},
-                             {"cells", cells.size()},
+                             {"cells", all_cells.size()},
+                             {"runs_done_before", progress->done.size()},
                              {"status", "running"}};
   if (spec.shard) manifest["shard"] = {{"index", spec.shard->index}, {"count", spec.shard->count}};
   if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
@@ -300,8 +378,13 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   if (!writer) return writer.error();
 
   MatrixSummary summary;
-  std::set<std::pair<std::string, int>> received;
-  std::vector<std::string> guest_notes;
+  summary.skipped = static_cast<int>(progress->done.size());
+  GuestRecordGate gate(cells);
+  GuestNotes notes;
+  auto note = [&](const std::string& text) {
+    std::string kept = notes.add(text);
+    if (!kept.empty()) say(kept);
+  };
   std::set<std::string> samples_stored;
   std::set<std::string> workloads_stored;
   bool saw_end = false;
@@ -315,13 +398,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   auto on_line = [&](std::string_view line) -> std::string {
     GuestLine g = classify_guest_line(line);
     switch (g.kind) {
-      case GuestLine::Kind::kMalformed: {
-        std::string note =
-            "malformed line from the guest (" + g.error + "): " + std::string(line.substr(0, 200));
-        guest_notes.push_back(note);
-        say(note);
+      case GuestLine::Kind::kMalformed:
+        note("malformed line from the guest (" + g.error + "): " + cut_text(line, 200));
         break;
-      }
       case GuestLine::Kind::kHello: {
         boot_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         char buf[64];
@@ -336,51 +415,61 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         break;
       case GuestLine::Kind::kSamples: {
-        auto stored = store_guest_samples(k.dir, g.json);
-        if (stored) {
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_samples(k.dir, g.json);
+        if (stored)
           samples_stored.insert(*stored);
-        } else {
-          std::string note = "samples from the guest skipped: " + stored.error().describe();
-          guest_notes.push_back(note);
-          say(note);
-        }
+        else
+          note("samples from the guest skipped: " + stored.error().describe());
         break;
       }
       case GuestLine::Kind::kWorkload: {
-        auto stored = store_guest_workload(k.dir, g.json);
-        if (stored) {
+        auto stored = earlier_file(progress->files, g.json)
+                          ? Result<std::string>(make_error("it names an earlier run's file"))
+                          : store_guest_workload(k.dir, g.json);
+        if (stored)
           workloads_stored.insert(*stored);
-        } else {
-          std::string note = "workload JSON from the guest skipped: " + stored.error().describe();
-          guest_notes.push_back(note);
-          say(note);
-        }
+        else
+          note("workload JSON from the guest skipped: " + stored.error().describe());
         break;
       }
       case GuestLine::Kind::kLog:
-      case GuestLine::Kind::kOther:
-        guest_notes.push_back(g.json.dump());
-        say("guest: " + g.json.value("message", g.json.dump()));
+      case GuestLine::Kind::kOther: {
+        auto m = g.json.find("message");
+        note("guest: " +
+             (m != g.json.end() && m->is_string() ? m->get<std::string>() : cut_text(line, 200)));
         break;
+      }
       case GuestLine::Kind::kRecord: {
+        if (line.size() > kMaxGuestRecordBytes) {
+          gate.drop();
+          note("record from the guest dropped: " + std::to_string(line.size()) + " bytes");
+          break;
+        }
         auto rec = record_from_json(g.json);
         if (!rec) {
-          std::string note = "record from the guest skipped: " + rec.error().describe();
-          guest_notes.push_back(note);
-          say(note);
+          gate.drop();
+          note("record from the guest skipped: " + rec.error().describe());
+          break;
+        }
+        if (std::string why = gate.admit(*rec); !why.empty()) {
+          note("record from the guest dropped (" + why + "): " + cut_text(rec->cell_key, 200) +
+               " #" + std::to_string(rec->repeat));
           break;
         }
         // A record never names a samples file the host does not hold.
         if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
           g.json["samples_file"] = "";
         unlink_missing_workload(g.json, workloads_stored);
+        stamp_kernel_build(g.json, k.files.build_info);
         if (auto s = writer->append_json(g.json); !s) {
           say("writing runs.jsonl: " + s.error().describe());
         }
-        received.insert({rec->cell_key, rec->repeat});
         ++records;
         summary.count(*rec);
         say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
+        if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
         break;
       }
     }
@@ -397,18 +486,16 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
 
   std::string console = read_all(qc.console_log);
   std::string qemu_log = read_all(sc.qemu_log);
-  auto missing = cells_without_records(cells, received);
+  auto missing = cells_without_records(cells, gate.received());
   summary.interrupted_by = session->interrupted_by;
   std::string outcome =
       session->interrupted_by ? "interrupted"
       : saw_end               ? "complete"
                 : guest_failure_reason(console, session->timed_out, session->exit_status);
-  if (!missing.empty()) {
+  // An interrupted boot's missing runs stay without a record: --resume runs them.
+  if (!missing.empty() && outcome != "interrupted") {
     std::string why;
-    if (outcome == "interrupted") {
-      why = "interrupted by signal " + std::to_string(session->interrupted_by) +
-            " before the guest reported this run";
-    } else if (outcome == "timeout") {
+    if (outcome == "timeout") {
       why = "testbed guest timed out after " + std::to_string(tb.timeout_seconds) + " s";
     } else if (outcome == "panic") {
       why = "testbed guest kernel panicked: " + panic_line(console);
@@ -425,12 +512,16 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
     Environment env = options.environment;
     env.kind = "testbed";
     env.kernel = k.files.release;
+    env.kernel_build = k.files.build_info;
     env.accel = accel;
     env.topology = topology;
     env.topology_digest = topology_digest(topology);
+    // After every id in use, the guest's new ones included.
+    auto now = read_runs(k.dir + "/runs.jsonl");
+    int next_id = now ? next_run_number(*now, k.dir) - 1 : progress->last_id;
     for (size_t i : missing) {
       char id[16];
-      std::snprintf(id, sizeof id, "f%04zu", i + 1);
+      std::snprintf(id, sizeof id, "f%04d", ++next_id);
       RunRecord failed = testbed_failed_record(cells[i], id, why, env);
       if (auto s = writer->append(failed); !s) return s.error();
       summary.count(failed);
@@ -448,8 +539,12 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
   manifest["qemu_exit_status"] = session->exit_status;
   manifest["guest_exit_code"] = guest_exit;
   manifest["records_received"] = records;
-  manifest["runs_failed_without_record"] = missing.size();
-  manifest["guest_notes"] = guest_notes;
+  manifest["records_dropped"] = gate.dropped();
+  if (outcome == "interrupted")
+    manifest["runs_unfinished"] = missing.size();
+  else
+    manifest["runs_failed_without_record"] = missing.size();
+  manifest["guest_notes"] = notes.list();
   manifest["summary"] = {{"ok", summary.ok},
                          {"unsupported", summary.unsupported},
                          {"failed", summary.failed},
@@ -467,17 +562,12 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   return run_testbed(spec, tb, options, TestbedHostConfig{});
 }
 
-Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
-                                  const RunOptions& options, const TestbedHostConfig& host) {
-  if (tb.kernels.empty()) {
-    return make_error("testbed: no kernel given (--kernel debian:VERSION or --kernel PATH)");
-  }
-  if (options.out_dir.empty()) return make_error("testbed: no results directory");
-  std::vector<Cell> cells = expand(spec);
-  std::string accel = detect_accel(tb.accel);
-  nlohmann::json topology = testbed_topology_json(tb);
+namespace {
 
-  // Resolve every kernel before booting any, so a bad version fails before hours of runs.
+// Every kernel resolved (and fetched) before any boots, so a bad version fails before hours of
+// runs; each gets its results dir, the label made unique.
+Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunOptions& options,
+                                               const TestbedHostConfig& host) {
   KernelFetchOptions fetch = host.fetch;
   fetch.progress = options.progress;
   std::vector<KernelRun> runs;
@@ -494,12 +584,52 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     k.dir = options.out_dir + "/" + label;
     runs.push_back(std::move(k));
   }
+  return runs;
+}
+
+// OUT/manifest.json: what `--resume OUT` and a reader of OUT need above the kernels' dirs.
+nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
+                                    const RunOptions& options) {
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const auto& k : runs)
+    kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});
+  return {{"schema_version", kSchemaVersion},
+          {"kind", "testbed-run"},
+          {"spec_file", "spec.toml"},
+          {"kernels", kernels},
+          {"memplace_revision", memplace_revision()},
+          {"invocation", options.invocation},
+          {"status", "running"}};
+}
+
+}  // namespace
+
+Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
+                                  const RunOptions& options, const TestbedHostConfig& host) {
+  if (tb.kernels.empty()) {
+    return make_error("testbed: no kernel given (--kernel debian:VERSION, build:NAME or PATH)");
+  }
+  if (options.out_dir.empty()) return make_error("testbed: no results directory");
+  std::vector<Cell> cells = expand(spec);
+  std::string accel = detect_accel(tb.accel);
+  nlohmann::json topology = testbed_topology_json(tb);
+  auto runs = resolve_kernels(tb, options, host);
+  if (!runs) return runs.error();
+
+  // The whole run holds OUT; its spec.toml and manifest.json are what `--resume OUT` reads.
+  if (auto s = make_dirs(options.out_dir); !s) return s.error();
+  auto lock = DirLock::acquire(options.out_dir);
+  if (!lock) return lock.error();
+  nlohmann::json top = testbed_run_manifest(*runs, options);
+  std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
+  if (auto s = write_file_atomic(options.out_dir + "/spec.toml", spec_text); !s) return s.error();
+  if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
 
   MatrixSummary total;
   StopSignalGuard stop;
   std::vector<std::string> done_labels;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const KernelRun& k = runs[i];
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const KernelRun& k = (*runs)[i];
     std::vector<Cell> mine =
         spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
     if (mine.empty() && spec.shard) {
@@ -514,12 +644,15 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     total.unsupported += s->unsupported;
     total.failed += s->failed;
     total.not_honored += s->not_honored;
+    total.skipped += s->skipped;
     done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {
       total.interrupted_by = s->interrupted_by;
-      break;  // the kernels not started yet have no results dir at all
+      break;  // the kernels not started yet have no results dir; --resume runs them
     }
   }
+  top["status"] = total.interrupted_by ? "interrupted" : "complete";
+  if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
   if (host.on_testbed_finished) host.on_testbed_finished(options.out_dir, done_labels);
   return total;
 }

@@ -33,6 +33,9 @@ struct TestbedHostConfig {
       on_testbed_finished;
 };
 
+// Writes OUT/spec.toml, OUT/manifest.json ("kind": "testbed-run") and OUT/<kernel>/ per kernel,
+// holding OUT's DirLock throughout. With options.resume, a kernel whose dir holds every run is
+// skipped and the others boot again for their missing runs only.
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                                   const RunOptions& options);
 Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
@@ -45,10 +48,11 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
 // {"nodes":[{"id":0,"mem_bytes":...,"cpus":[0]},...],"distances":[...],"memory_only_nodes":[]}
 nlohmann::json testbed_topology_json(const TestbedSpec& tb);
 
-// The `memplace run` line init executes in the guest.
-// With `only_listed_runs`, it runs just the run keys in /runs.txt (a shard's slice).
+// The `memplace run` line init executes in the guest. With `only_listed_runs`, it runs just the
+// run keys in /runs.txt (a shard's slice); with `resume_dir` the guest resumes the copy of a
+// results dir the initramfs carries there instead of starting a fresh matrix.
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
-                                bool only_listed_runs = false);
+                                bool only_listed_runs = false, const std::string& resume_dir = "");
 
 // What one guest line is. Records are every JSON object without a "type" member.
 struct GuestLine {

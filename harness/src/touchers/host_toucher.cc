@@ -57,6 +57,9 @@ class HostToucher : public Toucher {
   std::string name() const override { return "host"; }
 
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
+    if (cell.backing == BackingKind::kGuestMemfdPrivate || !mapping.addr())
+      return unsupported_error("host threads cannot touch " + backing_name(cell.backing) +
+                        ": no host mapping holds its pages (use the vcpu toucher)");
     auto cpus = choose_cpus(root_, cell.cpu_node, cell.threads);
     if (!cpus) return cpus.error();
     if (opts_.method && !populate_method_applies(*opts_.method, mapping.fd() >= 0))
@@ -84,6 +87,10 @@ class HostToucher : public Toucher {
     for (int i = 0; i < cell.threads; ++i) {
       threads.emplace_back([&, i] {
         if (auto s = pin_current_thread(stats.cpus[i]); !s) {
+          errors[i] = s.error();
+          return;
+        }
+        if (auto s = run_thread_hook(hook_); !s) {
           errors[i] = s.error();
           return;
         }

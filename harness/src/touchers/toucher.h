@@ -2,8 +2,11 @@
 // an in-process micro-VM, or a QEMU guest.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,14 +29,25 @@ struct TouchStats {
   nlohmann::json extra;                    // toucher-specific details, copied into the record
 };
 
+// Run by every thread that will fault the cell's memory, in that thread, before it touches
+// anything: the placement sources name the thread, the task-policy channel sets its policy. An
+// error stops that thread and fails the touch.
+using ThreadHook = std::function<Status(pid_t tid)>;
+// Calls `hook` (if any) with the calling thread's id.
+Status run_thread_hook(const ThreadHook& hook);
+
 class Toucher {
  public:
   virtual ~Toucher() = default;
+  void set_thread_hook(ThreadHook hook) { hook_ = std::move(hook); }
   virtual std::string name() const = 0;
   // Faults in every page of `mapping` as `cell` says. The policy is already applied.
   // An Error of ErrorKind::kUnsupported means the kernel or host cannot do this cell at all; the
   // runner records it as status "unsupported" rather than "failed".
   virtual Result<TouchStats> touch(const Cell& cell, Mapping& mapping) = 0;
+
+ protected:
+  ThreadHook hook_;
 };
 
 // Every touch has a finite time limit (the spec's run.toucher_timeout_s, else

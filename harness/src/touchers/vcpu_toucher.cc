@@ -257,7 +257,7 @@ void run_one(Vcpu& v, const Slice& slice, VcpuOutcome& out, const std::atomic<bo
 // `uaddr` is mapping.addr() except when probing which path KVM faults guest_memfd through.
 Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t uaddr) {
   const uint64_t size = mapping.size();
-  if (mapping.kind() != BackingKind::kGuestMemfd) {
+  if (!is_guest_memfd(mapping.kind())) {
     kvm_userspace_memory_region r{};
     r.slot = kRamSlot;
     r.guest_phys_addr = kRamGpa;
@@ -275,6 +275,9 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
   // this host's KVM (6.18.44, PVM) faults guest accesses through userspace_addr: with an
   // unrelated anon mapping there, the guest's 4096 stores all landed in it and the guest_memfd
   // stayed empty. With its own mmap the pages come from the file on either kind of kernel.
+  // Private memory is never faulted through userspace_addr; without a mapping of its own it
+  // gets an inaccessible reservation, so a fault that went that way would fail, not land
+  // elsewhere.
   kvm::UserspaceMemoryRegion2 r{};
   r.slot = kRamSlot;
   r.flags = kvm::kMemGuestMemfd;
@@ -283,14 +286,23 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
   r.userspace_addr = uaddr;
   r.guest_memfd_offset = 0;
   r.guest_memfd = static_cast<uint32_t>(mapping.fd());
+  const bool is_private = mapping.kind() == BackingKind::kGuestMemfdPrivate;
   if (::ioctl(vm_fd, kvm::kIoctlSetUserMemoryRegion2, &r) != 0) {
     const int err = errno;
     const std::string what = "KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD on a " +
-                             std::string("default-type VM");
+                             std::string(is_private ? "SW_PROTECTED VM" : "default-type VM");
     if (err == EINVAL || err == EOPNOTSUPP || err == ENOTTY)
       return unsupported_error("this kernel refuses " + what, err);
     return Error{err, what};
   }
+  if (!is_private) return {};
+  kvm::MemoryAttributes attrs{};
+  attrs.address = kRamGpa;
+  attrs.size = size;
+  attrs.attributes = kvm::kMemoryAttributePrivate;
+  if (::ioctl(vm_fd, kvm::kIoctlSetMemoryAttributes, &attrs) != 0)
+    return errno_error("KVM_SET_MEMORY_ATTRIBUTES private at GPA " + hex(kRamGpa) + " size " +
+                       std::to_string(size));
   return {};
 }
 
@@ -331,10 +343,13 @@ class Watchdog {
 Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
                                 const std::vector<uint8_t>& payload, const std::string& sysfs_root,
                                 uint64_t ram_uaddr,
-                                std::optional<std::chrono::milliseconds> timeout_opt) {
+                                std::optional<std::chrono::milliseconds> timeout_opt,
+                                const ThreadHook& hook) {
   const int n = cell.threads;
   if (n < 1) return make_error("vcpu toucher needs at least one vCPU, got " + std::to_string(n));
-  if (!mapping.addr() || mapping.size() == 0) return make_error("vcpu toucher: empty mapping");
+  const bool is_private = mapping.kind() == BackingKind::kGuestMemfdPrivate;
+  if ((!mapping.addr() && !is_private) || mapping.size() == 0)
+    return make_error("vcpu toucher: empty mapping");
   if (mapping.size() % kGuestPageSize != 0)
     return make_error("vcpu toucher: size " + std::to_string(mapping.size()) +
                       " is not a multiple of 4 KiB");
@@ -363,7 +378,7 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   // A guest_memfd can only back a memslot of the VM it was created on.
   std::optional<KvmVm> own_vm;
   int vm_fd = -1;
-  if (mapping.kind() == BackingKind::kGuestMemfd) {
+  if (is_guest_memfd(mapping.kind())) {
     if (!mapping.vm()) return make_error("guest_memfd mapping carries no VM");
     vm_fd = mapping.vm()->fd();
   } else {
@@ -385,6 +400,16 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   std::memcpy(static_cast<char*>(boot_addr) + kPageTablesGpa, tables->bytes.data(),
               tables->bytes.size());
 
+  // Private memory without a mapping of its own: userspace_addr points at a reservation no
+  // access can fault in (set_ram_slot).
+  OwnedMap reservation;
+  if (ram_uaddr == 0) {
+    void* p = ::mmap(nullptr, mapping.size(), PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return errno_error("reserving the private range's userspace_addr");
+    reservation = OwnedMap(p, mapping.size());
+    ram_uaddr = reinterpret_cast<uint64_t>(p);
+  }
   SlotGuard slots(vm_fd);
   kvm_userspace_memory_region boot_region{};
   boot_region.slot = kBootSlot;
@@ -445,6 +470,8 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
     threads.emplace_back([&, i] {
       unblock_kick_signal();
       if (auto s = pin_self((*cpus)[i]); !s) pin_errors[i] = s.error();
+      if (!pin_errors[i])
+        if (auto s = run_thread_hook(hook); !s) pin_errors[i] = s.error();
       ready.count_down();
       go.wait();
       if (!abort.load() && !pin_errors[i]) run_one(vcpus[i], slices[i], outcomes[i], stop);
@@ -503,9 +530,10 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
 
 Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
                              const std::vector<uint8_t>& payload, const std::string& sysfs_root,
-                             std::optional<std::chrono::milliseconds> timeout) {
+                             std::optional<std::chrono::milliseconds> timeout,
+                             const ThreadHook& hook) {
   return run_vcpus_at(cell, mapping, payload, sysfs_root,
-                      reinterpret_cast<uint64_t>(mapping.addr()), timeout);
+                      reinterpret_cast<uint64_t>(mapping.addr()), timeout, hook);
 }
 
 std::vector<uint8_t> hang_payload() {
@@ -524,7 +552,7 @@ Result<std::string> guest_memfd_fault_path() {
   cell.size_bytes = kGuestPageSize;
   cell.threads = 1;
   auto stats = run_vcpus_at(cell, *gmem, touch_payload(), "",
-                            reinterpret_cast<uint64_t>(decoy_addr), std::nullopt);
+                            reinterpret_cast<uint64_t>(decoy_addr), std::nullopt, {});
   if (!stats) return stats.error();
   // vCPU 0 stores 1. Reading the file's page afterwards may fault in a zero page; it is a
   // throwaway guest_memfd.
@@ -554,13 +582,13 @@ class VcpuToucher : public Toucher {
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
     const char* test_guest = std::getenv(kTestGuestVar);
     if (test_guest && std::string(test_guest) == "hang") {
-      auto stats = run_vcpus(cell, mapping, hang_payload(), sysfs_root_, timeout_);
+      auto stats = run_vcpus(cell, mapping, hang_payload(), sysfs_root_, timeout_, hook_);
       if (stats) return make_error(std::string(kTestGuestVar) + "=hang, yet the guest finished");
       Error e = stats.error();
       e.message += " (guest replaced by " + std::string(kTestGuestVar) + "=hang)";
       return e;
     }
-    auto stats = run_vcpus(cell, mapping, touch_payload(), sysfs_root_, timeout_);
+    auto stats = run_vcpus(cell, mapping, touch_payload(), sysfs_root_, timeout_, hook_);
     if (stats && mapping.kind() == BackingKind::kGuestMemfd) {
       // Which allocation path the pages took: KVM's guest_memfd fault path, or the
       // guest_memfd's own mmap fault handler reached through userspace_addr.

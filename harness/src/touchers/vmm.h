@@ -97,9 +97,14 @@ std::string exit_reason_name(uint32_t reason);
 // unfinished vCPU thread a real-time signal with an empty handler (no SA_RESTART), so KVM_RUN
 // returns EINTR; the threads are joined and the error reads "vcpu toucher timed out after N s",
 // followed by each unfinished vCPU's registers.
+//
+// Each vCPU thread runs `hook` (toucher.h) once pinned, before its first KVM_RUN. A
+// guest_memfd_private range is bound with KVM_MEM_GUEST_MEMFD and marked private with
+// KVM_SET_MEMORY_ATTRIBUTES, so every store takes KVM's private fault path into the guest_memfd.
 Result<TouchStats> run_vcpus(const Cell& cell, Mapping& mapping,
                              const std::vector<uint8_t>& payload, const std::string& sysfs_root,
-                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+                             std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                             const ThreadHook& hook = {});
 
 // A guest that never finishes: `jmp $`. For tests of the timeout.
 std::vector<uint8_t> hang_payload();

@@ -1,0 +1,360 @@
+// The trace source's window: a tracefs instance of memplace's own, the kmem events filtered to
+// user memory and to the named tasks, a thread draining the per-CPU raw buffers while the touch
+// runs, and the net pages per node once the window closes.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "base/text.h"
+#include "kernel/page_trace.h"
+#include "kernel/sysfs.h"
+
+namespace memplace {
+
+namespace fs = std::filesystem;
+
+uint64_t trace_buffer_kib_for(uint64_t expected_bytes) {
+  const uint64_t events = 2 * (expected_bytes / 4096) + 4096;
+  const uint64_t kib = events * 48 * 5 / 4 / 1024;
+  return std::clamp<uint64_t>(kib, 1024, 64 * 1024);
+}
+
+namespace {
+
+std::atomic<int> g_instance_sequence{0};
+
+Status write_text(const std::string& path, const std::string& text, int flags = O_TRUNC) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags));
+  if (!fd.valid()) return errno_error("open " + path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return errno_error("write '" + text + "' to " + path);
+  return {};
+}
+
+// The mounted tracefs, else one mounted now at /sys/kernel/tracing. Errors are the reason the
+// source is unsupported.
+Result<std::string> locate_tracefs(const PageTraceOptions& o) {
+  if (!o.tracefs.empty()) return o.tracefs;
+  auto mountinfo = read_text_file(sys_path(o.root, "proc/self/mountinfo"));
+  if (mountinfo) {
+    std::string_view text = *mountinfo;
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      size_t dash = line.find(" - tracefs ");
+      if (dash == std::string_view::npos) continue;
+      // Field 5 is the mount point.
+      std::string_view rest = line;
+      for (int i = 0; i < 4; ++i) rest = rest.substr(std::min(rest.size(), rest.find(' ') + 1));
+      return std::string(rest.substr(0, rest.find(' ')));
+    }
+  }
+  // Mounting is for the live system only; a fixture tree is read as it is.
+  if (!o.root.empty() && o.root != "/") return make_error("tracefs is not mounted under " + o.root);
+  const std::string at = "/sys/kernel/tracing";
+  if (::mount("nodev", at.c_str(), "tracefs", 0, nullptr) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENODEV) return make_error("this kernel has no tracefs");
+    if (err == EPERM || err == EACCES)
+      return make_error("tracefs is not mounted and memplace may not mount it (run as root)");
+    return Error{err, "mounting tracefs at " + at};
+  }
+  return at;
+}
+
+class TraceSource : public PlacementSource {
+ public:
+  explicit TraceSource(PageTraceOptions o) : o_(std::move(o)) {}
+  ~TraceSource() override {
+    if (started_) (void)stop();
+    remove_instance();
+  }
+  std::string name() const override { return "trace"; }
+
+  Status start() override {
+    if (auto s = prepare(); !s) {
+      unsupported_ = s.error().message;
+      remove_instance();
+      return s;
+    }
+    // Faulted now, before the window, so storing events in it allocates nothing inside it.
+    // Capped: past 2M events (8 GiB of 4 KiB pages) the vector grows inside the window, a few
+    // pages that no counted task allocates.
+    const uint64_t want = o_.expected_bytes / 4096 + o_.expected_bytes / 40960 + 4096;
+    events_.resize(std::min<uint64_t>(want, uint64_t{1} << 21));
+    events_.clear();
+    started_ = true;
+    drainer_ = std::thread([this] { drain_loop(); });
+    return {};
+  }
+
+  Status add_task(pid_t tid) override {
+    std::lock_guard lock(mu_);
+    if (!started_) return make_error("the trace window is not open");
+    if (auto s = write_text(dir_ + "/set_event_pid", std::to_string(tid) + "\n", O_APPEND); !s)
+      return record_error(s.error());
+    ++tasks_;
+    // Only now, with a pid in set_event_pid: an empty list would trace every task.
+    if (!tracing_) {
+      if (auto s = write_text(dir_ + "/tracing_on", "1"); !s) return record_error(s.error());
+      tracing_ = true;
+    }
+    return {};
+  }
+
+  Status add_process(pid_t pid) override {
+    // event-fork adds threads the listed ones create from now on; those that exist are listed
+    // twice over, so one created between the two listings is not missed.
+    if (auto s = add_task(pid); !s) return s;
+    for (int pass = 0; pass < 2; ++pass) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(
+               sys_path(o_.root, "proc/" + std::to_string(pid) + "/task"), ec)) {
+        long tid = std::strtol(e.path().filename().c_str(), nullptr, 10);
+        if (tid > 0 && tid != pid) (void)add_task(static_cast<pid_t>(tid));
+      }
+    }
+    return {};
+  }
+
+  SourceReading stop() override;
+
+ private:
+  Status prepare();
+  Status open_cpu_buffers();
+  void drain_loop();
+  void drain_all();
+  SourceReading reading();
+  void remove_instance();
+  Status record_error(const Error& e) {
+    if (error_.empty()) error_ = e.describe();
+    return e;
+  }
+
+  PageTraceOptions o_;
+  std::string tracefs_, dir_;
+  std::string unsupported_, error_;
+  std::optional<PageEventDecoder> decoder_;
+  std::optional<PfnNodeMap> pfn_map_;
+  uint64_t hardwall_ = 0;
+  uint64_t buffer_kib_ = 0;
+  size_t read_size_ = 4096;
+  std::vector<std::pair<int, UniqueFd>> cpus_;
+  std::vector<char> page_;
+  std::vector<PageEvent> events_;
+  uint64_t other_events_ = 0, missed_pages_ = 0;
+  int tasks_ = 0;
+  bool started_ = false, tracing_ = false;
+  std::mutex mu_;
+  std::mutex drain_mu_;
+  std::condition_variable drain_cv_;
+  bool drain_stop_ = false;
+  std::thread drainer_;
+};
+
+Status TraceSource::prepare() {
+  auto where = locate_tracefs(o_);
+  if (!where) return where.error();
+  tracefs_ = *where;
+  std::map<std::string, std::string> formats;
+  for (const char* ev : {"mm_page_alloc", "mm_page_free", "mm_page_free_batched"}) {
+    auto text = read_text_file(tracefs_ + "/events/kmem/" + ev + "/format");
+    if (text) formats[ev] = *text;
+  }
+  if (!formats.count("mm_page_alloc") || !formats.count("mm_page_free"))
+    return make_error("tracefs at " + tracefs_ + " has no kmem:mm_page_alloc/mm_page_free events");
+  auto header = read_text_file(tracefs_ + "/events/header_page");
+  if (!header) return make_error("reading events/header_page: " + header.error().describe());
+  auto decoder = PageEventDecoder::create(*header, formats);
+  if (!decoder) return decoder.error();
+  decoder_.emplace(std::move(*decoder));
+  auto hardwall = gfp_flag_value(formats["mm_page_alloc"], "__GFP_HARDWALL");
+  if (!hardwall) return make_error("the mm_page_alloc format does not spell out __GFP_HARDWALL");
+  hardwall_ = *hardwall;
+  auto map = read_pfn_node_map(o_.root);
+  if (!map) return make_error("mapping pfns to nodes: " + map.error().message);
+  pfn_map_.emplace(std::move(*map));
+
+  std::string dir = tracefs_ + "/instances/memplace-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(g_instance_sequence++);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EACCES || errno == EPERM)
+      return make_error("no permission to create a tracefs instance (run as root)");
+    return errno_error("creating tracefs instance " + dir);
+  }
+  dir_ = dir;
+  buffer_kib_ = o_.buffer_kib ? o_.buffer_kib : trace_buffer_kib_for(o_.expected_bytes);
+  const std::string kmem = dir_ + "/events/kmem/";
+  char filter[64];
+  std::snprintf(filter, sizeof filter, "gfp_flags & 0x%llx",
+                static_cast<unsigned long long>(hardwall_));
+  for (auto [file, text] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"/tracing_on", "0"},
+           {"/buffer_size_kb", std::to_string(buffer_kib_)},
+           {"/options/overwrite", "0"},  // a full buffer drops new events and counts them
+           {"/options/event-fork", "1"},
+           {"/events/kmem/mm_page_alloc/filter", filter}}) {
+    if (auto s = write_text(dir_ + file, text); !s) return s;
+  }
+  // Events from several CPUs are merged by time: the clock must be one clock for all of them.
+  if (!write_text(dir_ + "/trace_clock", "mono") && !write_text(dir_ + "/trace_clock", "global"))
+    return make_error("the tracefs instance takes neither the mono nor the global clock");
+  for (const auto& [ev, text] : formats)
+    if (auto s = write_text(kmem + ev + "/enable", "1"); !s) return s;
+  return open_cpu_buffers();
+}
+
+Status TraceSource::open_cpu_buffers() {
+  auto subbuf = read_text_file(dir_ + "/buffer_subbuf_size_kb");
+  read_size_ = subbuf ? std::max<size_t>(4096, std::strtoul(subbuf->c_str(), nullptr, 10) * 1024)
+                      : static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  page_.assign(read_size_, 0);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/per_cpu", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("cpu", 0) != 0) continue;
+    int cpu = std::atoi(name.c_str() + 3);
+    std::string pipe = e.path().string() + "/trace_pipe_raw";
+    UniqueFd fd(::open(pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) return errno_error("open " + pipe);
+    cpus_.emplace_back(cpu, std::move(fd));
+  }
+  if (cpus_.empty()) return make_error("the tracefs instance has no per_cpu buffers");
+  return {};
+}
+
+void TraceSource::drain_loop() {
+  std::unique_lock lock(drain_mu_);
+  while (!drain_stop_) {
+    lock.unlock();
+    drain_all();
+    lock.lock();
+    drain_cv_.wait_for(lock, std::chrono::milliseconds(o_.drain_interval_ms),
+                       [this] { return drain_stop_; });
+  }
+}
+
+// Reads every CPU's buffer until it has nothing more to give.
+void TraceSource::drain_all() {
+  for (auto& [cpu, fd] : cpus_) {
+    while (true) {
+      ssize_t n = ::read(fd.get(), page_.data(), page_.size());
+      if (n <= 0) break;
+      auto r = decoder_->decode(page_.data(), static_cast<size_t>(n), events_);
+      if (!r) {
+        std::lock_guard lock(mu_);
+        (void)record_error(r.error());
+        break;
+      }
+      other_events_ += r->other;
+      if (r->missed) ++missed_pages_;
+    }
+  }
+}
+
+SourceReading TraceSource::stop() {
+  if (!started_) {
+    return source_unsupported(unsupported_.empty() ? "the window was never opened"
+                                                   : unsupported_);
+  }
+  started_ = false;
+  (void)write_text(dir_ + "/tracing_on", "0");
+  {
+    std::lock_guard lock(drain_mu_);
+    drain_stop_ = true;
+  }
+  drain_cv_.notify_all();
+  drainer_.join();
+  drain_all();
+  SourceReading r = reading();
+  remove_instance();
+  return r;
+}
+
+SourceReading TraceSource::reading() {
+  nlohmann::json detail = {{"buffer_kib", buffer_kib_},
+                           {"cpus", cpus_.size()},
+                           {"gfp_filter", "__GFP_HARDWALL"},
+                           {"pfn_map", pfn_map_->source()}};
+  uint64_t lost = 0;
+  nlohmann::json lost_by_cpu = nlohmann::json::object();
+  for (const auto& [cpu, fd] : cpus_) {
+    auto text = read_text_file(dir_ + "/per_cpu/cpu" + std::to_string(cpu) + "/stats");
+    auto stats = text ? parse_cpu_buffer_stats(*text) : Result<CpuBufferStats>(text.error());
+    if (!stats) {
+      (void)record_error(stats.error());
+      continue;
+    }
+    lost += stats->lost();
+    if (stats->lost()) lost_by_cpu[std::to_string(cpu)] = stats->lost();
+  }
+  std::stable_sort(events_.begin(), events_.end(),
+                   [](const PageEvent& a, const PageEvent& b) { return a.ts < b.ts; });
+  PageLedger ledger;
+  uint64_t allocs = 0, frees = 0;
+  // Allocations by gfp mask and order ("0x100cca/0": n): which kinds of user memory the tasks
+  // took (a handful of keys).
+  std::map<std::string, uint64_t> kinds;
+  for (const PageEvent& e : events_) {
+    if (e.kind == PageEvent::Kind::kAlloc) {
+      if (!(e.gfp & hardwall_)) continue;  // in case the kernel ignored the filter
+      ledger.alloc(e.pfn, e.order);
+      ++allocs;
+      char key[48];
+      std::snprintf(key, sizeof key, "0x%llx/%u", static_cast<unsigned long long>(e.gfp), e.order);
+      if (kinds.size() < 32 || kinds.count(key)) ++kinds[key];
+    } else {
+      ledger.free(e.pfn, e.order);
+      ++frees;
+    }
+  }
+  detail["events"] = {{"alloc", allocs}, {"free", frees}, {"other", other_events_}};
+  detail["alloc_gfp_order"] = kinds;
+  uint64_t unplaced = 0;
+  auto pages = ledger.pages_per_node(*pfn_map_, &unplaced);
+  if (tasks_ == 0) return source_unsupported("no task was traced in the window");
+  auto incomplete = [&](std::string why) {
+    SourceReading r = source_incomplete(std::move(why), pages);
+    r.detail = detail;
+    return r;
+  };
+  if (lost || missed_pages_) {
+    detail["lost_events"] = lost_by_cpu;
+    return incomplete(std::to_string(lost) + " trace events lost (buffer of " +
+                      std::to_string(buffer_kib_) + " KiB per CPU); " +
+                      std::to_string(missed_pages_) + " ring-buffer pages flagged missed events");
+  }
+  if (!error_.empty()) return incomplete(error_);
+  if (unplaced) return incomplete(std::to_string(unplaced) + " pages at pfns no node claims");
+  SourceReading r = source_ok(pages);
+  r.detail = detail;
+  return r;
+}
+
+void TraceSource::remove_instance() {
+  cpus_.clear();  // an instance with open buffers cannot be removed
+  if (dir_.empty()) return;
+  for (const char* ev : {"mm_page_alloc", "mm_page_free", "mm_page_free_batched"})
+    (void)write_text(dir_ + "/events/kmem/" + ev + "/enable", "0");
+  ::rmdir(dir_.c_str());
+  dir_.clear();
+}
+
+}  // namespace
+
+std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options) {
+  return std::make_unique<TraceSource>(options);
+}
+
+}  // namespace memplace

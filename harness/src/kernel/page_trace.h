@@ -1,0 +1,116 @@
+// The page-allocation trace source: kmem:mm_page_alloc and kmem:mm_page_free (and
+// mm_page_free_batched) for the touching tasks only, in a tracefs instance of memplace's own, so
+// nothing else that traces on the host is disturbed. Net pages per node = pages allocated in the
+// window minus those of them freed in it, each pfn mapped to its node (pfn_nodes.h).
+//
+// Only user-memory allocations count: the event filter keeps allocations whose gfp mask has
+// __GFP_HARDWALL (GFP_USER and everything built on it: anonymous memory, shmem and guest_memfd
+// folios, huge pages), so the page tables, slab and KVM MMU pages the same tasks allocate do not
+// make the count differ from move_pages.
+//
+// Events are read from the per-CPU raw buffers (trace_pipe_raw) by a thread that drains them
+// while the window is open, and decoded with libtraceevent (kbuffer for the ring-buffer pages,
+// the event formats tracefs publishes for the fields). Any lost event (ring-buffer overrun,
+// dropped events, a sub-buffer marked as having missed events) makes the reading incomplete.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "kernel/pfn_nodes.h"
+#include "kernel/placement_source.h"
+
+namespace memplace {
+
+struct PageTraceOptions {
+  // tracefs to use as is; "" = the mounted one (mountinfo), else mount it at /sys/kernel/tracing.
+  std::string tracefs;
+  std::string root;  // roots the pfn -> node map and mountinfo (tests)
+  // Per-CPU ring-buffer size; 0 = sized so one CPU's buffer holds every event of
+  // `expected_bytes` even if it were never drained (at least 1 MiB, at most 64 MiB).
+  uint64_t buffer_kib = 0;
+  uint64_t expected_bytes = 1ull << 30;
+  int drain_interval_ms = 20;
+};
+
+// Per-CPU buffer size for `expected_bytes` of 4 KiB pages: one event of ~48 bytes per page for
+// the allocation and one more for a possible free, a quarter for headers and time extends.
+uint64_t trace_buffer_kib_for(uint64_t expected_bytes);
+
+std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options);
+
+// ---- the parts below are pure and unit-tested on fixtures ----
+
+// The value of gfp flag `flag` ("__GFP_HARDWALL") in an event format's print fmt. Kernels print
+// it as "(1UL) << (20)" after enum evaluation, older ones as a hex constant.
+std::optional<uint64_t> gfp_flag_value(std::string_view format, std::string_view flag);
+
+// per_cpu/cpuN/stats: what the ring buffer lost.
+struct CpuBufferStats {
+  uint64_t entries = 0;
+  uint64_t overrun = 0;         // overwritten (overwrite mode)
+  uint64_t commit_overrun = 0;  // lost while being written (nested writers)
+  uint64_t dropped = 0;         // refused because the buffer was full (no overwrite)
+  uint64_t lost() const { return overrun + commit_overrun + dropped; }
+};
+Result<CpuBufferStats> parse_cpu_buffer_stats(std::string_view text);
+
+// Pages allocated in the window and not freed in it, as disjoint pfn intervals.
+class PageLedger {
+ public:
+  void alloc(uint64_t pfn, unsigned order);
+  // Frees of pages allocated before the window are not the cell's and are ignored; a free that
+  // covers part of an allocation (a split huge page freed piecewise) removes only that part.
+  void free(uint64_t pfn, unsigned order);
+  uint64_t pages() const;
+  // Pages per node; pages whose pfn no node claims go to *unplaced.
+  std::map<int, uint64_t> pages_per_node(const PfnNodeMap& map, uint64_t* unplaced) const;
+
+ private:
+  std::map<uint64_t, uint64_t> live_;  // first pfn -> one past the last
+};
+
+// One decoded kmem event.
+struct PageEvent {
+  enum class Kind { kAlloc, kFree } kind = Kind::kAlloc;
+  uint64_t pfn = 0;
+  unsigned order = 0;
+  uint64_t gfp = 0;  // allocations only
+  uint64_t ts = 0;   // the ring buffer's clock (the instance uses one clock for every CPU)
+};
+
+// Decodes ring-buffer sub-buffers (the pages trace_pipe_raw hands out) with libtraceevent,
+// given the text of events/header_page and the kmem event formats.
+class PageEventDecoder {
+ public:
+  // `formats`: event name ("mm_page_alloc", "mm_page_free", "mm_page_free_batched") -> the text
+  // of its format file. mm_page_alloc and mm_page_free are required.
+  static Result<PageEventDecoder> create(const std::string& header_page,
+                                         const std::map<std::string, std::string>& formats);
+  PageEventDecoder(PageEventDecoder&&) noexcept;
+  PageEventDecoder& operator=(PageEventDecoder&&) noexcept;
+  ~PageEventDecoder();
+
+  struct SubbufferResult {
+    uint64_t events = 0;  // kmem events decoded
+    uint64_t other = 0;   // events of other types (none expected)
+    bool missed = false;  // the sub-buffer says events were lost before it
+  };
+  // Appends the sub-buffer's kmem events to `out`. `bytes` is the size read (a page or the
+  // sub-buffer size); anything shorter than the sub-buffer header is an error.
+  Result<SubbufferResult> decode(const void* subbuffer, size_t bytes,
+                                 std::vector<PageEvent>& out);
+
+ private:
+  struct Impl;
+  explicit PageEventDecoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace memplace

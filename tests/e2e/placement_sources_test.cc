@@ -1,0 +1,113 @@
+// The placement sources on this host, through the real binary: anon and shmem cells (and
+// guest_memfd where /dev/kvm works) record every source; the page-allocation trace agrees with
+// move_pages page for page and the memory cgroup within 1% of the cell. Node MemUsed is
+// host-wide and is printed, not asserted (see memplace_run_test.cc). A trace buffer too small
+// for its cell reads "incomplete", never a number; the verdict then uses another source.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "experiment/results.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Exec {
+  int status = -1;
+  std::string output;
+};
+
+Exec run_memplace(const std::string& args) {
+  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
+  Exec e;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return e;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
+  int st = ::pclose(p);
+  e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return e;
+}
+
+std::string temp_dir(const std::string& name) {
+  std::string dir = (fs::temp_directory_path() /
+                     ("memplace-sources-" + name + "-" + std::to_string(::getpid())))
+                        .string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+uint64_t pages_on(const SourceReading& s, int node) {
+  auto it = s.pages.find(node);
+  return it == s.pages.end() ? 0 : it->second;
+}
+
+Result<std::vector<RunRecord>> run_cells(const std::string& name, const std::string& args) {
+  std::string out = temp_dir(name);
+  auto e = run_memplace("run " + args + " --out " + out + " -q");
+  if (e.status != 0) return make_error("memplace exited " + std::to_string(e.status) + ":\n" + e.output);
+  auto runs = read_runs(out + "/runs.jsonl");
+  if (!runs) return runs.error();
+  fs::remove_all(out);
+  return runs->records;
+}
+
+TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the trace and cgroup sources need root";
+  std::string touchers = ::access("/dev/kvm", R_OK | W_OK) == 0 ? "host,vcpu" : "host";
+  std::string backings = touchers == "host" ? "anon,shmem" : "anon,shmem,guest_memfd";
+  auto records = run_cells("agree", "--policy bind --nodes 0 --backing " + backings +
+                                        " --toucher " + touchers +
+                                        " --size 64MiB --cpu-node 0 --no-thp");
+  ASSERT_TRUE(records.ok()) << records.error().describe();
+  ASSERT_FALSE(records->empty());
+  const uint64_t cell = (64ull << 20) / 4096;
+  for (const RunRecord& r : *records) {
+    ASSERT_EQ(r.status, RunStatus::kOk) << r.cell_key << ": " << r.message;
+    for (const char* name : {"move_pages", "trace", "cgroup", "meminfo"})
+      ASSERT_TRUE(r.placement_sources.count(name)) << r.cell_key << " lacks " << name;
+    const auto& move = r.placement_sources.at("move_pages");
+    const auto& trace = r.placement_sources.at("trace");
+    const auto& cgroup = r.placement_sources.at("cgroup");
+    EXPECT_EQ(r.placement_source, "move_pages");
+    ASSERT_TRUE(move.ok() && trace.ok()) << r.cell_key << ": " << trace.reason;
+    EXPECT_EQ(pages_on(move, 0), cell) << r.cell_key;
+    EXPECT_EQ(pages_on(trace, 0), pages_on(move, 0)) << r.cell_key << " " << trace.detail.dump();
+    ASSERT_TRUE(cgroup.ok()) << r.cell_key << ": " << cgroup.reason;
+    const double diff = std::abs(static_cast<double>(pages_on(cgroup, 0)) -
+                                 static_cast<double>(pages_on(move, 0)));
+    EXPECT_LE(diff, 0.01 * cell) << r.cell_key << " " << cgroup.detail.dump();
+    std::printf("%-40s move_pages %llu trace %llu cgroup %llu (%s) meminfo %llu\n",
+                r.cell_key.c_str(), (unsigned long long)pages_on(move, 0),
+                (unsigned long long)pages_on(trace, 0), (unsigned long long)pages_on(cgroup, 0),
+                cgroup.detail.value("counter", "?").c_str(),
+                (unsigned long long)pages_on(r.placement_sources.at("meminfo"), 0));
+  }
+}
+
+TEST(PlacementSourcesLocal, AnOverflowingTraceBufferIsIncomplete) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the trace source needs root";
+  auto records = run_cells("overflow",
+                           "--policy bind --nodes 0 --backing anon --size 64MiB --cpu-node 0 "
+                           "--no-thp --placement-sources trace --trace-buffer-kib 8");
+  ASSERT_TRUE(records.ok()) << records.error().describe();
+  ASSERT_EQ(records->size(), 1u);
+  const RunRecord& r = records->front();
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  const auto& trace = r.placement_sources.at("trace");
+  EXPECT_EQ(trace.state, SourceReading::State::kIncomplete) << trace.detail.dump();
+  EXPECT_NE(trace.reason.find("lost"), std::string::npos) << trace.reason;
+  EXPECT_TRUE(trace.pages.empty());
+  EXPECT_FALSE(trace.pages_seen.empty());
+  EXPECT_EQ(r.placement_sources.at("cgroup").reason, "not requested (run.placement_sources)");
+  EXPECT_EQ(r.placement_source, "move_pages");
+}
+
+}  // namespace
+}  // namespace memplace

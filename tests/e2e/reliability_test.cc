@@ -1,0 +1,273 @@
+// Issue 14's reproducers through the real binary: results dirs that crashed, were tampered with
+// or are in use, flags that contradict --resume, and the exit-code contract (0 ok, 1 a check
+// failed, 2 bad input with nothing written, 3 environment).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "experiment/results.h"
+#include "memplace_exec.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+using memplace::testing::fresh_temp_path;
+using memplace::testing::run_memplace;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void spit(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A finished four-run matrix of small anon cells, the raw material of most reproducers.
+std::string four_runs(const std::string& name) {
+  std::string out = fresh_temp_path(name);
+  auto e = run_memplace("run -q --backing anon --size 4MiB --repeats 4 --out " + out);
+  EXPECT_EQ(e.status, 0) << e.output;
+  return out;
+}
+
+// Item 3: 3 lines plus 200 bytes of a 4th, then --resume: the new record went onto the torn line.
+TEST(Reliability, ResumeMovesATornTailAsideAndWritesWholeLines) {
+  std::string out = four_runs("torn");
+  auto lines = lines_of(out + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  std::string torn = lines[3].substr(0, 200);
+  spit(out + "/runs.jsonl", lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n" + torn);
+  auto e = run_memplace("run -q --resume " + out);
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_NE(e.output.find("torn line (200 bytes"), std::string::npos) << e.output;
+  EXPECT_EQ(slurp(out + "/runs.jsonl.torn-1"), torn);
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(runs->warnings.empty()) << runs->warnings.front();
+  ASSERT_EQ(runs->records.size(), 4u);
+  std::set<int> repeats;
+  for (const auto& r : runs->records) repeats.insert(r.repeat);
+  EXPECT_EQ(repeats, (std::set<int>{0, 1, 2, 3}));
+  fs::remove_all(out);
+}
+
+// Item 4: a garbage middle line made --resume reuse r0004 and overwrite samples/r0004.csv.
+TEST(Reliability, ResumeAfterAGarbageLineNeverReusesARunId) {
+  std::string out = four_runs("garbage");
+  auto lines = lines_of(out + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  std::string samples4 = slurp(out + "/samples/r0004.csv");
+  ASSERT_FALSE(samples4.empty());
+  spit(out + "/runs.jsonl", lines[0] + "\n\x01 garbage\n" + lines[2] + "\n" + lines[3] + "\n");
+  auto e = run_memplace("run -q --resume " + out);
+  ASSERT_EQ(e.status, 0) << e.output;
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->records.size(), 4u);
+  std::set<std::string> ids;
+  for (const auto& r : runs->records) ids.insert(r.run_id);
+  EXPECT_EQ(ids, (std::set<std::string>{"r0001", "r0003", "r0004", "r0005"}));
+  EXPECT_EQ(slurp(out + "/samples/r0004.csv"), samples4);
+  EXPECT_TRUE(fs::exists(out + "/samples/r0005.csv"));
+  fs::remove_all(out);
+}
+
+// Item 5: a --resume while the first run was going doubled the records. The second writer stops.
+TEST(Reliability, ASecondWriterIsRefusedWithTheHoldersPid) {
+  std::string out = four_runs("locked");
+  int fd = ::open((out + "/memplace.lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  std::string me = std::to_string(::getpid()) + "\n";
+  ASSERT_EQ(::ftruncate(fd, 0), 0);
+  ASSERT_EQ(::pwrite(fd, me.data(), me.size(), 0), static_cast<ssize_t>(me.size()));
+  std::string before = slurp(out + "/runs.jsonl");
+  auto resume = run_memplace("run -q --resume " + out);
+  EXPECT_EQ(resume.status, 2) << resume.output;
+  EXPECT_NE(resume.output.find(out + " is in use by pid " + std::to_string(::getpid())),
+            std::string::npos)
+      << resume.output;
+  auto report = run_memplace("report " + out);
+  EXPECT_EQ(report.status, 2) << report.output;
+  EXPECT_EQ(slurp(out + "/runs.jsonl"), before);
+  ::close(fd);
+  EXPECT_EQ(run_memplace("report " + out).status, 0);
+  fs::remove_all(out);
+}
+
+// Item 6: --out on a dir of someone's files overwrote them all with exit 0.
+TEST(Reliability, OutNeverWritesIntoSomeoneElsesDirOrOverAFile) {
+  std::string dir = fresh_temp_path("foreign");
+  fs::create_directories(dir);
+  for (const char* f : {"report.md", "manifest.json.bak", "summary.csv"})
+    spit(dir + "/" + f, std::string("mine: ") + f);
+  auto e = run_memplace("run -q --size 4MiB --out " + dir);
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("holds no memplace results"), std::string::npos) << e.output;
+  EXPECT_EQ(slurp(dir + "/report.md"), "mine: report.md");
+  EXPECT_FALSE(fs::exists(dir + "/runs.jsonl"));
+
+  // Item 16: --out naming a file is bad input, not an environment failure.
+  auto file = run_memplace("run -q --size 4MiB --out " + dir + "/report.md");
+  EXPECT_EQ(file.status, 2) << file.output;
+  EXPECT_EQ(slurp(dir + "/report.md"), "mine: report.md");
+  auto cmp = run_memplace("compare " + std::string(MEMPLACE_FIXTURES) + "/results/k6.18 " +
+                          MEMPLACE_FIXTURES + "/results/k7.0 --out " + dir + "/summary.csv");
+  EXPECT_EQ(cmp.status, 2) << cmp.output;
+  EXPECT_EQ(slurp(dir + "/summary.csv"), "mine: summary.csv");
+  EXPECT_EQ(run_memplace("report " + dir).status, 2);
+  fs::remove_all(dir);
+
+  std::string results = four_runs("again");
+  auto again = run_memplace("run -q --size 4MiB --out " + results);
+  EXPECT_EQ(again.status, 2) << again.output;
+  EXPECT_NE(again.output.find("pass --resume"), std::string::npos) << again.output;
+  fs::remove_all(results);
+}
+
+// Item 8: matrix flags next to --resume were ignored with exit 0.
+TEST(Reliability, MatrixFlagsNextToResumeAreRefusedByName) {
+  std::string out = four_runs("resumeflags");
+  std::string before = slurp(out + "/runs.jsonl");
+  auto e = run_memplace("run --resume " + out + " --size 8MiB --policy bind:0");
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("drop --policy, --size"), std::string::npos) << e.output;
+  EXPECT_EQ(slurp(out + "/runs.jsonl"), before);
+  fs::remove_all(out);
+}
+
+// Item 2: flags the spec refuses were accepted, written into spec.toml, and --resume then
+// refused that spec; 2e9 repeats ended in std::bad_alloc.
+class SharedValidators : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(SharedValidators, FlagOutsideTheSpecsRangeIsBadInputAndWritesNothing) {
+  std::string out = fresh_temp_path("range");
+  auto e = run_memplace(std::string("run --size 4MiB ") + GetParam().first + " --out " + out);
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find(GetParam().second), std::string::npos) << e.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Issue14, SharedValidators,
+    ::testing::Values(
+        std::make_pair("--repeats 2000000000 --dry-run", "--repeats: must be 1..10000"),
+        std::make_pair("--repeats 10001", "--repeats: must be 1..10000, got 10001"),
+        std::make_pair("--sample-interval-ms 70000", "--sample-interval-ms: must be 1..60000"),
+        std::make_pair("--threads 1025", "--threads: must be 1..1024"),
+        std::make_pair("--tolerance 1.5", "--tolerance: must be a number in (0, 1)")));
+
+// Item 10: the tolerance a resumed run judges with is the one the first run used.
+TEST(Reliability, ResumedRunKeepsTheExactTolerance) {
+  std::string out = fresh_temp_path("tolerance");
+  auto e = run_memplace("run -q --size 4MiB --tolerance 0.0123456789 --out " + out);
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_NE(slurp(out + "/spec.toml").find("tolerance = 0.0123456789\n"), std::string::npos)
+      << slurp(out + "/spec.toml");
+  fs::remove_all(out);
+}
+
+// Item 1: report, compare and --resume segfaulted on a deeply nested line.
+TEST(Reliability, DeeplyNestedRecordsAreSkippedByEveryReader) {
+  std::string out = four_runs("deep");
+  auto lines = lines_of(out + "/runs.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  std::string deep = lines[1];
+  // 100,000 levels in the issue; this build's old binary survived that and died at 1,000,000.
+  deep.insert(1, "\"pad\":" + std::string(1000000, '[') + std::string(1000000, ']') + ",");
+  spit(out + "/runs.jsonl", lines[0] + "\n" + deep + "\n" + lines[2] + "\n" + lines[3] + "\n");
+  auto report = run_memplace("report " + out);
+  EXPECT_EQ(report.status, 0) << report.output.substr(0, 2000);
+  EXPECT_NE(slurp(out + "/report.md").find("nested deeper than 64 levels"), std::string::npos);
+  auto cmp = run_memplace("compare " + out + " " + out);
+  EXPECT_EQ(cmp.status, 0) << cmp.output.substr(0, 2000);
+  auto resume = run_memplace("run -q --resume " + out);
+  EXPECT_EQ(resume.status, 0) << resume.output.substr(0, 2000);
+  auto runs = read_runs(out + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->records.size(), 4u);  // the skipped run ran again, under a new id
+  fs::remove_all(out);
+}
+
+// Item 16: compare --fail-on-regression exited 0 when a cell failed or vanished, or nothing
+// overlapped.
+TEST(Reliability, CompareFailsWhenARunVanishesFailsOrNothingOverlaps) {
+  std::string base = four_runs("cmp-base");
+  std::string cand = fresh_temp_path("cmp-cand");
+  fs::create_directories(cand);
+  auto lines = lines_of(base + "/runs.jsonl");
+  spit(cand + "/runs.jsonl", "");
+  EXPECT_EQ(run_memplace("compare " + base + " " + base + " --fail-on-regression").status, 0);
+  auto empty = run_memplace("compare " + base + " " + cand + " --fail-on-regression");
+  EXPECT_EQ(empty.status, 1) << empty.output;
+  EXPECT_NE(empty.output.find("shares no cell with the baseline"), std::string::npos);
+  std::string failed = lines[0];
+  size_t st = failed.find("\"status\":\"ok\"");
+  ASSERT_NE(st, std::string::npos);
+  failed.replace(st, 13, "\"status\":\"failed\"");
+  std::string all_failed;
+  for (const auto& l : lines) {
+    std::string f = l;
+    f.replace(f.find("\"status\":\"ok\""), 13, "\"status\":\"failed\"");
+    all_failed += f + "\n";
+  }
+  spit(cand + "/runs.jsonl", all_failed);
+  auto broke = run_memplace("compare " + base + " " + cand + " --fail-on-regression");
+  EXPECT_EQ(broke.status, 1) << broke.output;
+  EXPECT_NE(broke.output.find("ran in the baseline, failed here"), std::string::npos);
+  fs::remove_all(base);
+  fs::remove_all(cand);
+}
+
+// Item 19: with HOME unset the kernel cache went to /tmp/.cache/memplace, even for --dry-run.
+TEST(Reliability, NoCacheDirWithoutHomeIsBadInputAndDryRunCreatesNothing) {
+  bool existed = fs::exists("/tmp/.cache/memplace");
+  auto e = run_memplace("run --testbed --kernel debian:7 --size 4MiB --dry-run",
+                        "env -u HOME -u XDG_CACHE_HOME");
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("set XDG_CACHE_HOME or HOME"), std::string::npos) << e.output;
+  if (!existed) {
+    EXPECT_FALSE(fs::exists("/tmp/.cache/memplace"));
+  }
+
+  std::string cache = fresh_temp_path("xdg");
+  auto dry = run_memplace("run --testbed --kernel debian:7 --size 4MiB --dry-run",
+                          "env XDG_CACHE_HOME=" + cache);
+  EXPECT_EQ(dry.status, 0) << dry.output;
+  EXPECT_FALSE(fs::exists(cache)) << "a dry run created the kernel cache";
+}
+
+// Item 17: mem_per_node = "64GiB" passed the preflight on a 24 GiB host.
+TEST(Reliability, TestbedGuestLargerThanTheHostIsRefusedBeforeAnythingRuns) {
+  std::string dir = fresh_temp_path("bigguest");
+  fs::create_directories(dir);
+  spit(dir + "/big.toml",
+       "[matrix]\nsize = \"4MiB\"\n[testbed]\nnodes = 2\nmem_per_node = \"64TiB\"\n"
+       "kernels = [\"debian:7\"]\n");
+  auto e = run_memplace("run " + dir + "/big.toml --dry-run --out " + dir + "/out");
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("the guest needs"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("--force"), std::string::npos) << e.output;
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace memplace
