@@ -107,6 +107,35 @@ void carry_merged_manifest(const std::string& dir, const RunContext& ctx, nlohma
     manifest["hosts"].push_back(host_identity_json(env, to_json(ctx.probe)));
 }
 
+// The manifest as the matrix starts: who runs what where (this shard of it, if any). A resumed
+// merged dir keeps what the merge recorded.
+nlohmann::json start_manifest(const Spec& spec, const std::vector<Cell>& cells,
+                              const RunOptions& options, const RunContext& ctx) {
+  nlohmann::json manifest = {
+      {"schema_version", kSchemaVersion},
+      {"memplace_revision", memplace_revision()},
+      {"invocation", options.invocation},
+      {"spec_name", spec.name},
+      {"spec_file", "spec.toml"},
+      {"environment",
+       {{"kind", ctx.environment.kind},
+        {"kernel", ctx.environment.kernel},
+        {"hostname", ctx.environment.hostname},
+        {"topology_digest", ctx.environment.topology_digest}}},
+      {"probe", to_json(ctx.probe)},
+      {"cells", cells.size()},
+      {"started_at", utc_now()},
+      {"status", "running"},
+  };
+  if (spec.shard)
+    manifest["shard"] = {{"index", spec.shard->index},
+                         {"count", spec.shard->count},
+                         {"runs", cells.size()},
+                         {"matrix_runs", expand(spec).size()}};
+  if (options.resume) carry_merged_manifest(options.out_dir, ctx, manifest);
+  return manifest;
+}
+
 }  // namespace
 
 void MatrixSummary::count(const RunRecord& r) {
@@ -179,28 +208,7 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
     ctx.environment.topology_digest = topology_digest(
         ctx.environment.topology.is_null() ? to_json(ctx.probe.topology) : ctx.environment.topology);
 
-  nlohmann::json manifest = {
-      {"schema_version", kSchemaVersion},
-      {"memplace_revision", memplace_revision()},
-      {"invocation", options.invocation},
-      {"spec_name", spec.name},
-      {"spec_file", "spec.toml"},
-      {"environment",
-       {{"kind", ctx.environment.kind},
-        {"kernel", ctx.environment.kernel},
-        {"hostname", ctx.environment.hostname},
-        {"topology_digest", ctx.environment.topology_digest}}},
-      {"probe", to_json(ctx.probe)},
-      {"cells", cells.size()},
-      {"started_at", utc_now()},
-      {"status", "running"},
-  };
-  if (spec.shard)
-    manifest["shard"] = {{"index", spec.shard->index},
-                         {"count", spec.shard->count},
-                         {"runs", cells.size()},
-                         {"matrix_runs", expand(spec).size()}};
-  if (options.resume) carry_merged_manifest(dir, ctx, manifest);
+  nlohmann::json manifest = start_manifest(spec, cells, options, ctx);
   if (!spec.source_text.empty()) {
     if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
   }
