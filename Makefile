@@ -29,7 +29,7 @@ test: build
 # qemu guests) boot kernels that run an uninstrumented memplace copy anyway, so they run only in
 # `make test`.
 test-asan: deps
-	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF
+	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF -DMEMPLACE_EMULATED_TESTS=OFF
 	cmake --build build-asan -j $(JOBS) --target unit_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE emulated

@@ -244,30 +244,26 @@ prepare_base() {
 configure_root() {
   local sources
   sources=$(host_sources)
-  if [[ -n $sources ]]; then
-    rm -f "$root/etc/apt/sources.list"
-    printf '%s\n' "$sources" >"$root/etc/apt/sources.list.d/debian.sources"
+  if [[ -n $sources ]]; then  # else debootstrap's one-line sources.list (bookworm main) stays
+    rm -f "$root/etc/apt/sources.list" &&
+      printf '%s\n' "$sources" >"$root/etc/apt/sources.list.d/debian.sources" || return 1
   fi
-  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-  chmod 755 "$root/usr/sbin/policy-rc.d"
-  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/memplace-fresh-unsafe-io"
+  cp -L /etc/resolv.conf "$root/etc/resolv.conf" &&
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" &&
+    chmod 755 "$root/usr/sbin/policy-rc.d" &&
+    echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/memplace-fresh-unsafe-io"
 }
 
 mount_root() {
-  mount -t proc proc "$root/proc"
-  mount --rbind /sys "$root/sys"
-  mount --make-rslave "$root/sys"
-  mount --bind /dev "$root/dev"
-  mount --bind /dev/pts "$root/dev/pts"
-  mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
+  mount -t proc proc "$root/proc" &&
+    mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" &&
+    mount --bind /dev "$root/dev" && mount --bind /dev/pts "$root/dev/pts" &&
+    mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm" || return 1
   [[ -n $prebuilt ]] || return 0
   # The tree at its own path, since the build has absolute paths compiled in; read-only but for
   # the build dir, so nothing in the root can change the sources it checks.
-  mkdir -p "$root$repo"
-  mount --bind "$repo" "$root$repo"
-  mount -o remount,bind,ro "$root$repo"
-  mount --bind "$prebuilt" "$root$prebuilt"
+  mkdir -p "$root$repo" && mount --bind "$repo" "$root$repo" &&
+    mount -o remount,bind,ro "$root$repo" && mount --bind "$prebuilt" "$root$prebuilt"
 }
 
 # A clone, as a user would start from, checked out at this worktree's HEAD (even a detached
@@ -325,8 +321,8 @@ main() {
   trap 'on_signal 143' TERM
   trap 'on_signal 129' HUP
   prepare_base
-  configure_root
-  mount_root || exit 3
+  configure_root || die 3 "cannot set up apt, DNS and dpkg in $root"
+  mount_root || die 3 "cannot mount /proc, /sys, /dev (or the tree) in $root"
   if [[ -z $prebuilt ]]; then phase source copy_source || exit 3; fi
   if ! run_inside; then
     say "FAILED: a phase failed in the fresh root; if a package is missing, add it to scripts/install-deps.sh"

@@ -111,5 +111,37 @@ TEST(SlurmCluster, FourShardArrayMergesToExactlyTheUnshardedRuns) {
   EXPECT_TRUE(slurm.stop_all()) << "a daemon survived SIGTERM and SIGKILL";
 }
 
+// --per-host: one job pinned to each listed node (here the only one) runs the whole matrix into
+// OUT/hosts/NODE, and the merge job merges by host.
+TEST(SlurmCluster, PerHostJobRunsTheWholeMatrixOnItsNode) {
+  LocalSlurm slurm;
+  std::string why = slurm.start();
+  if (!why.empty()) GTEST_SKIP() << "no local Slurm cluster: " << why;
+  std::string base = e2e::fresh_temp_dir("slurm-host");
+  std::filesystem::create_directories(base);
+  std::string spec = kSpec;
+  spec.replace(spec.find("repeats = 2"), 11, "repeats = 1");
+  e2e::write_text(base + "/spec.toml", spec);
+
+  auto sub = run_memplace("slurm " + base + "/spec.toml --out " + base + "/cluster --per-host " +
+                          slurm.node());
+  ASSERT_EQ(sub.status, 0) << sub.output << slurm.log_tails();
+  EXPECT_NE(field(sub.out, "host_job").find(" " + slurm.node()), std::string::npos) << sub.out;
+  std::string merge_job = field(sub.out, "merge_job");
+  std::string exit_text = wait_for_merge(slurm, merge_job, base + "/cluster/slurm/merge.exit");
+  ASSERT_EQ(exit_text, "0\n") << testing::slurp(base + "/cluster/slurm/logs/merge.out")
+                              << slurm.log_tails();
+  auto got = read_runs(base + "/cluster/merged/runs.jsonl");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->records.size(), 8u);
+  EXPECT_TRUE(std::filesystem::exists(base + "/cluster/hosts/" + slurm.node() + "/runs.jsonl"));
+  auto manifest = read_json_file(base + "/cluster/merged/manifest.json");
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ((*manifest)["mode"], "hosts");
+  EXPECT_EQ((*manifest)["status"], "complete");
+  std::filesystem::remove_all(base);
+  EXPECT_TRUE(slurm.stop_all());
+}
+
 }  // namespace
 }  // namespace memplace

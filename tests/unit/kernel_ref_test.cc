@@ -109,7 +109,8 @@ TEST_F(KernelBuildTest, UnknownBuildListsTheOnesThatExist) {
 }
 
 TEST_F(KernelBuildTest, RejectsBadBuildJson) {
-  std::string deep = std::string(10, '[') + std::string(10, ']');
+  std::string deep(10, '[');
+  deep.append(10, ']');
   struct Case {
     const char* why;
     std::string json;

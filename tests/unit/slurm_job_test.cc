@@ -59,6 +59,16 @@ TEST(SlurmScripts, MergeRecordsItsExitStatusLast) {
   EXPECT_GT(exit_file, m.find(" merge "));
 }
 
+TEST(SlurmScripts, ASpecNameCannotAddLinesToTheScripts) {
+  SlurmJob j = job();
+  j.spec_name = "x\n#SBATCH --wrap=evil\nrm -rf /";
+  j.hosts = {"n1"};
+  for (const std::string& s : {slurm_array_script(j), slurm_host_script(j), slurm_merge_script(j)}) {
+    EXPECT_EQ(s.find("\n#SBATCH --wrap"), std::string::npos) << s;
+    EXPECT_EQ(s.find("\nrm -rf"), std::string::npos) << s;
+  }
+}
+
 TEST(SlurmScripts, ValuesOnSbatchLinesAndNodeNamesAreChecked) {
   EXPECT_TRUE(check_sbatch_value("snp&zen4", "--constraint").ok());
   EXPECT_FALSE(check_sbatch_value("a b", "--constraint").ok());

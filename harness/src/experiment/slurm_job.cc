@@ -31,6 +31,13 @@ std::string q(const std::string& s) {
   return shell_quote(s);
 }
 
+// The spec's name in a comment line: a newline in it must not start a line of the script.
+std::string comment_text(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 200)) out += (c < ' ' || c == 0x7f) ? '?' : static_cast<char>(c);
+  return out;
+}
+
 }  // namespace
 
 Status check_sbatch_value(std::string_view value, const std::string& field) {
@@ -63,7 +70,7 @@ std::string slurm_exit_file(const SlurmJob& job) {
 
 std::string slurm_array_script(const SlurmJob& job) {
   std::string n = std::to_string(job.shards);
-  return "#!/bin/sh\n# memplace: shard K of " + n + " of spec '" + job.spec_name +
+  return "#!/bin/sh\n# memplace: shard K of " + n + " of spec '" + comment_text(job.spec_name) +
          "' per array task (memplace slurm).\n" + directives(job, job_name(job), "shard-%a.out") +
          "#SBATCH --array=1-" + n + "\n" + measuring_directives(job) +
          "set -u\nk=\"${SLURM_ARRAY_TASK_ID:?not run as a Slurm array task}\"\n"
@@ -72,7 +79,7 @@ std::string slurm_array_script(const SlurmJob& job) {
 }
 
 std::string slurm_host_script(const SlurmJob& job) {
-  return "#!/bin/sh\n# memplace: the whole matrix of spec '" + job.spec_name +
+  return "#!/bin/sh\n# memplace: the whole matrix of spec '" + comment_text(job.spec_name) +
          "' on the node this job was pinned to (memplace slurm --per-host).\n" +
          directives(job, job_name(job), "host-%N-%j.out") + measuring_directives(job) +
          "set -u\nnode=\"${SLURMD_NODENAME:?not run by Slurm}\"\n"
@@ -81,7 +88,7 @@ std::string slurm_host_script(const SlurmJob& job) {
 }
 
 std::string slurm_merge_script(const SlurmJob& job) {
-  std::string s = "#!/bin/sh\n# memplace: merge and report spec '" + job.spec_name +
+  std::string s = "#!/bin/sh\n# memplace: merge and report spec '" + comment_text(job.spec_name) +
                   "' once its jobs ended, however they ended (memplace slurm).\n" +
                   directives(job, job_name(job) + "-merge", "merge.out") + "set -u\nset --\n";
   // A task that failed before writing anything leaves no dir; merge then reports its runs missing.

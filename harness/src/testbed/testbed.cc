@@ -449,7 +449,7 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
     const KernelRun& k = (*runs)[i];
     std::vector<Cell> mine =
         spec.shard ? shard_cells_for_kernel(cells, tb.kernels, i, *spec.shard) : cells;
-    if (mine.empty()) {
+    if (mine.empty() && spec.shard) {
       if (options.progress)
         std::fprintf(stderr, "[testbed %s] no runs in shard %s\n", k.files.label.c_str(),
                      shard_text(*spec.shard).c_str());
