@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "base/dir_lock.h"
+#include "base/enum_names.h"
 #include "base/files.h"
 #include "base/json_bounded.h"
 #include "experiment/results.h"
@@ -191,22 +192,16 @@ std::string kernel_label(const Environment& e) {
   return label;
 }
 
+constexpr EnumNames<RunStatus, 3> kRunStatusNames{{"ok", "unsupported", "failed"}};
+
 const char* run_status_name(RunStatus status) {
-  switch (status) {
-    case RunStatus::kOk:
-      return "ok";
-    case RunStatus::kUnsupported:
-      return "unsupported";
-    case RunStatus::kFailed:
-      break;
-  }
-  return "failed";
+  // The names are literals, so a view's data is a C string (for printf's %s).
+  auto i = static_cast<size_t>(status);
+  return kRunStatusNames.names[i < kRunStatusNames.names.size() ? i : 2].data();
 }
 
 std::optional<RunStatus> parse_run_status(std::string_view name) {
-  for (RunStatus s : {RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed})
-    if (name == run_status_name(s)) return s;
-  return std::nullopt;
+  return value_named(kRunStatusNames, name);
 }
 
 RunStatus run_status_for(const Error& e) {
