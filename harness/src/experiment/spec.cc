@@ -168,6 +168,56 @@ Status check_keys(const toml::table& t, const std::string& where,
   return {};
 }
 
+// Reads matrix.KEY (one item or a list) into `axis`, replacing it; `parse(item, field)` turns
+// one item into one value. Flags replace the same axes in cli/commands.cc.
+template <class T, class Parse>
+Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
+  const auto* n = m.get(key);
+  if (!n) return {};
+  axis.clear();
+  return for_each_item(*n, std::string("matrix.") + key,
+                       [&](const toml::node& v, const std::string& f) -> Status {
+                         auto value = parse(v, f);
+                         if (!value) return value.error();
+                         axis.push_back(*value);
+                         return {};
+                       });
+}
+
+// An item that must be a string, turned into a value by the parser the flags share.
+template <class Parse>
+auto string_item(Parse parse) {
+  return [parse](const toml::node& v, const std::string& f) -> decltype(parse(std::string(), f)) {
+    auto str = as_string(v, f);
+    if (!str) return str.error();
+    return parse(*str, f);
+  };
+}
+
+// A parser that does not name its field, made to (as every spec error does).
+template <class Parse>
+auto naming_field(Parse parse) {
+  return [parse](const std::string& s, const std::string& f) -> decltype(parse(s)) {
+    auto r = parse(s);
+    if (!r) return r.error().prefixed(f + ": ");
+    return r;
+  };
+}
+
+Result<std::optional<int>> cpu_node_item(const toml::node& v, const std::string& f) {
+  if (auto str = v.value<std::string>(); str && *str == "any") return std::optional<int>();
+  if (!v.is_integer()) return make_error(f + ": expected a node id or \"any\"");
+  auto i = as_int_in(v, f, 0, 4095);
+  if (!i) return i.error();
+  return std::optional<int>(*i);
+}
+
+Result<int> threads_item(const toml::node& v, const std::string& f) {
+  auto i = as_int(v, f);
+  if (!i) return i.error();
+  return check_threads(*i, f);
+}
+
 Status parse_matrix(const toml::table& m, Spec& spec) {
   if (auto s = check_keys(
           m, "matrix",
@@ -175,109 +225,17 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
            "repeats"});
       !s)
     return s;
-  Status s;
-  if (const auto* n = m.get("policy")) {
-    spec.policies.clear();
-    s = for_each_item(*n, "matrix.policy",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto e = parse_policy_entry(*str, f);
-                        if (!e) return e.error();
-                        spec.policies.push_back(*e);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("nodes")) {
-    spec.node_lists.clear();
-    s = for_each_item(*n, "matrix.nodes", [&](const toml::node& v, const std::string& f) -> Status {
-      auto ids = node_list(v, f);
-      if (!ids) return ids.error();
-      spec.node_lists.push_back(*ids);
-      return {};
-    });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("backing")) {
-    spec.backings.clear();
-    s = for_each_item(*n, "matrix.backing",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto k = parse_backing(*str, f);
-                        if (!k) return k.error();
-                        spec.backings.push_back(*k);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("toucher")) {
-    spec.touchers.clear();
-    s = for_each_item(*n, "matrix.toucher",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto t = parse_toucher(*str);
-                        if (!t) return make_error(f + ": " + t.error().message);
-                        spec.touchers.push_back(*t);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("size")) {
-    spec.sizes.clear();
-    s = for_each_item(*n, "matrix.size", [&](const toml::node& v, const std::string& f) -> Status {
-      auto b = size_value(v, f);
-      if (!b) return b.error();
-      spec.sizes.push_back(*b);
-      return {};
-    });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("threads")) {
-    spec.threads.clear();
-    s = for_each_item(
-        *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
-          auto i = as_int(v, f);
-          if (!i) return i.error();
-          auto t = check_threads(*i, f);
-          if (!t) return t.error();
-          spec.threads.push_back(*t);
-          return {};
-        });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("cpu_node")) {
-    spec.cpu_nodes.clear();
-    s = for_each_item(*n, "matrix.cpu_node",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        if (auto str = v.value<std::string>(); str && *str == "any") {
-                          spec.cpu_nodes.push_back(std::nullopt);
-                          return {};
-                        }
-                        if (!v.is_integer())
-                          return make_error(f + ": expected a node id or \"any\"");
-                        auto i = as_int_in(v, f, 0, 4095);
-                        if (!i) return i.error();
-                        spec.cpu_nodes.push_back(*i);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("policy_channel")) {
-    spec.channels.clear();
-    s = for_each_item(*n, "matrix.policy_channel",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto c = parse_policy_channel(*str);
-                        if (!c) return make_error(f + ": " + c.error().message);
-                        spec.channels.push_back(*c);
-                        return {};
-                      });
-    if (!s) return s;
-  }
+  Status s = read_axis(m, "policy", spec.policies, string_item(parse_policy_entry));
+  if (s) s = read_axis(m, "nodes", spec.node_lists, node_list);
+  if (s) s = read_axis(m, "backing", spec.backings, string_item(parse_backing));
+  if (s) s = read_axis(m, "toucher", spec.touchers, string_item(naming_field(parse_toucher)));
+  if (s) s = read_axis(m, "size", spec.sizes, size_value);
+  if (s) s = read_axis(m, "threads", spec.threads, threads_item);
+  if (s) s = read_axis(m, "cpu_node", spec.cpu_nodes, cpu_node_item);
+  if (s)
+    s = read_axis(m, "policy_channel", spec.channels,
+                  string_item(naming_field(parse_policy_channel)));
+  if (!s) return s;
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();

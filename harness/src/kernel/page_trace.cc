@@ -47,11 +47,8 @@ Result<std::string> locate_tracefs(const PageTraceOptions& o) {
   if (!o.tracefs.empty()) return o.tracefs;
   auto mountinfo = read_text_file(sys_path(o.root, "proc/self/mountinfo"));
   if (mountinfo) {
-    std::string_view text = *mountinfo;
-    while (!text.empty()) {
-      size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    LineCursor lines(*mountinfo);
+    for (std::string_view line; lines.next(line);) {
       size_t dash = line.find(" - tracefs ");
       if (dash == std::string_view::npos) continue;
       // Field 5 is the mount point.

@@ -46,10 +46,8 @@ std::optional<uint64_t> gfp_flag_value(std::string_view format, std::string_view
 Result<CpuBufferStats> parse_cpu_buffer_stats(std::string_view text) {
   CpuBufferStats s;
   int seen = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  LineCursor lines(text);
+  for (std::string_view line; lines.next(line);) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view key = trim(line.substr(0, colon));

@@ -48,16 +48,6 @@ size_t split_tokens(std::string_view line, std::array<std::string_view, N>& out)
   return count;
 }
 
-template <class Fn>
-void for_each_line(std::string_view text, Fn fn) {
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    fn(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-}
-
 template <class T>
 bool parse_number(std::string_view s, T& out, int base = 10) {
   if (s.empty()) return false;
