@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include "base/nodelist.h"
-#include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
 #include "experiment/spec_ranges.h"
+#include "kernel/populate.h"
 
 namespace memplace {
 namespace {
@@ -219,10 +219,9 @@ Result<int> threads_item(const toml::node& v, const std::string& f) {
 }
 
 Status parse_matrix(const toml::table& m, Spec& spec) {
-  if (auto s = check_keys(
-          m, "matrix",
-          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "policy_channel",
-           "repeats"});
+  if (auto s = check_keys(m, "matrix",
+                          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node",
+                           "policy_channel", "repeats"});
       !s)
     return s;
   Status s = read_axis(m, "policy", spec.policies, string_item(parse_policy_entry));
@@ -239,9 +238,7 @@ Status parse_matrix(const toml::table& m, Spec& spec) {
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();
-    auto r = check_repeats(*i, "matrix.repeats");
-    if (!r) return r.error();
-    spec.repeats = *r;
+    return assign(spec.repeats, check_repeats(*i, "matrix.repeats"));
   }
   return {};
 }
@@ -251,17 +248,13 @@ Status parse_run_shard(const toml::table& r, Spec& spec) {
   if (!n) return {};
   auto str = as_string(*n, "run.shard");
   if (!str) return str.error();
-  auto shard = parse_shard(*str, "run.shard");
-  if (!shard) return shard.error();
-  spec.shard = *shard;
-  return {};
+  return assign(spec.shard, parse_shard(*str, "run.shard"));
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s = check_keys(
-          r, "run",
-          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
-           "shard", "placement_sources", "trace_buffer_kib"});
+  if (auto s = check_keys(r, "run",
+                          {"sample_interval_ms", "tolerance", "populate", "thp", "workload",
+                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib"});
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
@@ -278,10 +271,11 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
     if (!s) return s;
   }
   if (const auto* n = r.get("trace_buffer_kib")) {
-    // 8 KiB (two sub-buffers) is the least a ring buffer takes; 1 GiB per CPU is plenty.
-    auto i = as_int_in(*n, "run.trace_buffer_kib", 0, 1 << 20);
+    auto i = as_int(*n, "run.trace_buffer_kib");
     if (!i) return i.error();
-    spec.trace_buffer_kib = static_cast<uint64_t>(*i);
+    if (auto s = assign(spec.trace_buffer_kib, check_trace_buffer_kib(*i, "run.trace_buffer_kib"));
+        !s)
+      return s;
   }
   if (const auto* n = r.get("toucher_timeout_s")) {
     Result<std::optional<int>> t = make_error("");
@@ -291,17 +285,13 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
       t = parse_toucher_timeout(*n->value<std::string>(), "run.toucher_timeout_s");
     else
       t = make_error("run.toucher_timeout_s: expected whole seconds or \"auto\"");
-    if (!t) return t.error();
-    spec.toucher_timeout_s = *t;
+    if (auto s = assign(spec.toucher_timeout_s, t); !s) return s;
   }
   if (const auto* n = r.get("populate")) {
     auto str = as_string(*n, "run.populate");
     if (!str) return str.error();
-    if (*str != "auto") {
-      if (auto m = parse_populate_method(*str); !m)
-        return make_error("run.populate: " + m.error().message);
-    }
-    spec.populate_method = *str;
+    if (auto s = assign(spec.populate_method, check_populate_name(*str, "run.populate")); !s)
+      return s;
   }
   if (const auto* n = r.get("thp")) {
     // true/false read as on/off; "auto" is the default.
@@ -319,21 +309,18 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (const auto* n = r.get("workload")) {
     auto str = as_string(*n, "run.workload");
     if (!str) return str.error();
-    if (auto w = parse_workload(*str); !w) return make_error("run.workload: " + w.error().message);
-    spec.workload = *str;
+    if (auto s = assign(spec.workload, check_workload_name(*str, "run.workload")); !s) return s;
   }
   if (const auto* n = r.get("sample_interval_ms")) {
     auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();
     auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
-    if (!ms) return ms.error();
-    spec.sample_interval_ms = *ms;
+    if (auto s = assign(spec.sample_interval_ms, ms); !s) return s;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    auto t = check_tolerance(d ? *d : 0.0, "run.tolerance");
-    if (!t) return t.error();
-    spec.tolerance = *t;
+    if (auto s = assign(spec.tolerance, check_tolerance(d ? *d : 0.0, "run.tolerance")); !s)
+      return s;
   }
   return {};
 }
@@ -688,21 +675,21 @@ std::vector<Cell> expand(const Spec& spec) {
             for (int threads : spec.threads)
               for (const auto& cpu_node : spec.cpu_nodes)
                 for (auto channel : spec.channels) {
-                Cell c;
-                c.channel = channel;
-                c.policy = p.mode;
-                c.nodes = nodes;
-                c.backing = backing;
-                c.toucher = toucher;
-                c.size_bytes = size;
-                c.threads = threads;
-                c.cpu_node = cpu_node;
-                if (!seen.insert(cell_key(c)).second) continue;
-                for (int r = 0; r < spec.repeats; ++r) {
-                  c.repeat = r;
-                  cells.push_back(c);
+                  Cell c;
+                  c.channel = channel;
+                  c.policy = p.mode;
+                  c.nodes = nodes;
+                  c.backing = backing;
+                  c.toucher = toucher;
+                  c.size_bytes = size;
+                  c.threads = threads;
+                  c.cpu_node = cpu_node;
+                  if (!seen.insert(cell_key(c)).second) continue;
+                  for (int r = 0; r < spec.repeats; ++r) {
+                    c.repeat = r;
+                    cells.push_back(c);
+                  }
                 }
-              }
   }
   return cells;
 }
