@@ -128,6 +128,63 @@ TEST(PageLedger, PagesPerNodeAndUnplaced) {
   EXPECT_EQ(unplaced, 6u);
 }
 
+PageEvent ev(PageEvent::Kind kind, uint64_t pfn, unsigned order, int pid = 7) {
+  PageEvent e;
+  e.kind = kind;
+  e.pfn = pfn;
+  e.order = order;
+  e.gfp = kind == PageEvent::Kind::kAlloc ? 0x100cca : 0;
+  e.pid = pid;
+  return e;
+}
+
+constexpr auto kAlloc = PageEvent::Kind::kAlloc;
+constexpr auto kFree = PageEvent::Kind::kFree;
+constexpr auto kStart = PageEvent::Kind::kMigrateStart;
+constexpr auto kEnd = PageEvent::Kind::kMigrateEnd;
+
+// The case that made the testbed's trace one page over move_pages: NUMA balancing moved a page
+// of the toucher's from before the window (pfn 900) next to its CPU (pfn 50).
+TEST(PageTally, AMigratedPageFromBeforeTheWindowIsNotTheCells) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kAlloc, 11, 0), ev(kStart, 0, 0),
+                              ev(kAlloc, 50, 0), ev(kFree, 900, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_EQ(t.ledger.pages(), 2u);
+  EXPECT_FALSE(t.ledger.holds(50, 0));
+  EXPECT_EQ(t.migrated_pages, 1u);
+  EXPECT_EQ(t.migrated_not_cell, 1u);
+  EXPECT_EQ(t.unpaired_pages, 0u);
+  EXPECT_EQ(t.allocs, 3u);
+}
+
+// A cell page migrated in the window is the cell's at its new pfn; a destination given back (a
+// failed migration) is nobody's; another task's migration does not pair with this one's.
+TEST(PageTally, AMigratedCellPageMovesAndFailedDestinationsVanish) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kAlloc, 512, 9), ev(kStart, 0, 0),
+                              ev(kAlloc, 2048, 9), ev(kAlloc, 60, 0), ev(kAlloc, 70, 0, 8),
+                              ev(kFree, 512, 9), ev(kFree, 60, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_TRUE(t.ledger.holds(2048, 9));
+  EXPECT_FALSE(t.ledger.holds(512, 0));
+  EXPECT_FALSE(t.ledger.holds(60, 0));
+  EXPECT_TRUE(t.ledger.holds(70, 0));  // task 8 was not migrating: a plain allocation
+  EXPECT_EQ(t.ledger.pages(), 1u + 512u + 1u);
+  EXPECT_EQ(t.migrated_pages, 512u);
+  EXPECT_EQ(t.migrated_not_cell, 0u);
+  EXPECT_EQ(t.unpaired_pages, 0u);
+}
+
+// What cannot be paired is counted and said: a destination whose source outlived the call, and a
+// cell page migrated to a destination no event named.
+TEST(PageTally, UnpairedMigrationsAreCounted) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kStart, 0, 0), ev(kAlloc, 50, 0),
+                              ev(kEnd, 0, 0), ev(kStart, 0, 0), ev(kFree, 10, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_EQ(t.unpaired_pages, 2u);
+  EXPECT_TRUE(t.ledger.holds(50, 0));
+  EXPECT_FALSE(t.ledger.holds(10, 0));
+}
+
 // A ring-buffer sub-buffer as the kernel lays it out: u64 timestamp, u64 commit (data length,
 // with bit 31 when events were lost before it), then events of a 32-bit header (type_len in the
 // low 5 bits = data length / 4, time delta above) and their data.

@@ -379,7 +379,9 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
 
   MatrixSummary summary;
   summary.skipped = static_cast<int>(progress->done.size());
-  GuestRecordGate gate(cells);
+  std::vector<Cell> admitted = cells;
+  admitted.insert(admitted.end(), host.guest_extra_runs.begin(), host.guest_extra_runs.end());
+  GuestRecordGate gate(admitted);
   GuestNotes notes;
   auto note = [&](const std::string& text) {
     std::string kept = notes.add(text);
@@ -468,7 +470,7 @@ Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
         }
         ++records;
         summary.count(*rec);
-        say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
+        say(std::to_string(records) + "/" + std::to_string(admitted.size()) + " runs");
         if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
         break;
       }
