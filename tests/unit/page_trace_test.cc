@@ -1,7 +1,7 @@
 // The trace source's pure parts on fixtures: pfn -> node maps, the gfp flag in a format's print
 // fmt, the ring buffer's loss counters, the allocation ledger, and decoding ring-buffer pages
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44
-// tracefs). Then the source itself where tracefs is missing or unreadable: unsupported, never a
+// tracefs), and the tally that tells page migrations from new memory. Then the source itself where tracefs is missing or unreadable: unsupported, never a
 // failure and never a number.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -270,6 +270,42 @@ TEST(PageEventDecoder, DecodesAllocAndFreeEvents) {
   EXPECT_LT(events[0].ts, events[3].ts);
 }
 
+// The migrate pair (IDs 712 and 713 in the fixture formats) bounds a migration; every event
+// carries its task, by which the tally pairs a migration's allocations with its frees.
+TEST(PageEventDecoder, DecodesMigrationBoundsAndTasks) {
+  auto formats = fixture_formats();
+  for (const char* e : {"mm_migrate_pages_start", "mm_migrate_pages"})
+    formats[e] = slurp(kTracefs + "/events/migrate/" + e + "/format");
+  auto dec = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), formats);
+  ASSERT_TRUE(dec.ok()) << dec.error().describe();
+  EXPECT_TRUE(dec->decodes_migrations());
+  std::vector<char> start(16, 0), end(64, 0);
+  put<uint16_t>(start, 0, 712);
+  put<int32_t>(start, 4, 42);
+  put<uint16_t>(end, 0, 713);
+  put<int32_t>(end, 4, 42);
+  put<uint64_t>(end, 8, 1);  // succeeded
+  PageBuilder b;
+  b.event(start);
+  b.event(alloc_event(653, 0x50, 0, 0x3d20ca));
+  b.event(end);
+  std::vector<PageEvent> events;
+  auto page = b.page(false);
+  auto r = dec->decode(page.data(), page.size(), events);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, PageEvent::Kind::kMigrateStart);
+  EXPECT_EQ(events[0].pid, 42);
+  EXPECT_EQ(events[1].kind, PageEvent::Kind::kAlloc);
+  EXPECT_EQ(events[1].pid, 1234);
+  EXPECT_EQ(events[2].kind, PageEvent::Kind::kMigrateEnd);
+  EXPECT_EQ(r->other, 0u);
+  // Without the pair the decoder still works, and says it cannot bound migrations.
+  auto plain = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), fixture_formats());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->decodes_migrations());
+}
+
 TEST(PageEventDecoder, FlagsLostEventsAndRefusesShortPages) {
   auto dec = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), fixture_formats());
   ASSERT_TRUE(dec.ok()) << dec.error().describe();
@@ -338,6 +374,7 @@ TEST(TraceSource, NoPermissionIsUnsupported) {
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(got.substr(0, 2), "U:") << got;
+  EXPECT_NE(got.find("permission"), std::string::npos) << got;  // the reason, not a guess
 }
 
 TEST(TraceBuffer, SizedForTheCell) {

@@ -177,7 +177,12 @@ Status TraceSource::prepare() {
   std::map<std::string, std::string> formats;
   for (const auto& [system, ev] : kEvents) {
     auto text = read_text_file(tracefs_ + "/events/" + system + "/" + ev + "/format");
-    if (text) formats[ev] = *text;
+    if (text) {
+      formats[ev] = *text;
+    } else if (text.error().err == EACCES || text.error().err == EPERM) {
+      // tracefs is root's (mode 0700): the events are there, memplace may not read them.
+      return make_error("no permission to read tracefs at " + tracefs_ + " (run as root)");
+    }
   }
   if (!formats.count("mm_page_alloc") || !formats.count("mm_page_free"))
     return make_error("tracefs at " + tracefs_ + " has no kmem:mm_page_alloc/mm_page_free events");
