@@ -29,6 +29,10 @@ TEST(EnumNames, NameParseAndKnownComeFromOneTable) {
   EXPECT_EQ(value_named(kColours, "Red"), std::nullopt);
   EXPECT_EQ(known_names(kColours), "red, green");
   EXPECT_EQ(known_names(kColours, " | "), "red | green");
+  EXPECT_EQ(parse_named(kColours, "green", "colour").value(), Colour::kGreen);
+  auto blue = parse_named(kColours, "blue", "colour");
+  ASSERT_FALSE(blue.ok());
+  EXPECT_EQ(blue.error().message, "unknown colour 'blue' (known: red, green)");
   EXPECT_EQ(all_values(kColours), (std::vector<Colour>{Colour::kRed, Colour::kGreen}));
 }
 

@@ -25,9 +25,7 @@ constexpr EnumNames<WorkloadKind, 3> kWorkloadNames{{"none", "triad", "chase"}};
 std::string workload_name(WorkloadKind k) { return name_of(kWorkloadNames, k, "unknown"); }
 
 Result<WorkloadKind> parse_workload(std::string_view name) {
-  if (auto k = value_named(kWorkloadNames, name)) return *k;
-  return make_error("unknown workload '" + std::string(name) + "' (known: " +
-                    known_names(kWorkloadNames) + ")");
+  return parse_named(kWorkloadNames, name, "workload");
 }
 
 TriadArrays prepare_triad(void* mem, size_t len) {

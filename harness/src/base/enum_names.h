@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace memplace {
 
 // names[i] is the name of the enum's value i: the enum counts 0, 1, 2, ... in the table's order
@@ -39,6 +41,14 @@ std::string known_names(const EnumNames<E, N>& table, std::string_view separator
     out += name;
   }
   return out;
+}
+
+// The value named `name`, or "unknown WHAT 'name' (known: a, b, c)".
+template <class E, size_t N>
+Result<E> parse_named(const EnumNames<E, N>& table, std::string_view name, std::string_view what) {
+  if (auto v = value_named(table, name)) return *v;
+  return make_error("unknown " + std::string(what) + " '" + std::string(name) +
+                    "' (known: " + known_names(table) + ")");
 }
 
 template <class E, size_t N>

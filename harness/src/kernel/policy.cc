@@ -51,9 +51,7 @@ long sys_mbind(void* addr, unsigned long len, int mode, const unsigned long* mas
 }  // namespace
 
 Result<PolicyMode> parse_policy(std::string_view name) {
-  if (auto mode = value_named(kPolicyNames, name)) return *mode;
-  return make_error("unknown policy '" + std::string(name) + "' (known: " +
-                    known_names(kPolicyNames) + ")");
+  return parse_named(kPolicyNames, name, "policy");
 }
 
 std::string policy_name(PolicyMode mode) { return name_of(kPolicyNames, mode); }
@@ -81,31 +79,49 @@ bool policy_takes_nodes(PolicyMode mode) {
   return mode != PolicyMode::kDefault && mode != PolicyMode::kLocal;
 }
 
-Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<int>& nodes) {
-  if (policy_takes_nodes(mode) && nodes.empty())
-    return make_error("policy " + policy_name(mode) + " needs at least one node");
-  auto mask = to_mask(policy_takes_nodes(mode) ? nodes : std::vector<int>{});
+namespace {
+
+// What mbind and set_mempolicy both take: the mode and, for modes with nodes, their mask.
+struct PolicyArgs {
+  int mode = 0;
+  NodeMask mask{};
+  bool with_mask = false;
+  const unsigned long* maskp() const { return with_mask ? mask.data() : nullptr; }
+  unsigned long maxnode() const { return with_mask ? kMaxNodes : 0; }
+};
+
+Result<PolicyArgs> policy_args(PolicyMode mode, const std::vector<int>& nodes) {
+  PolicyArgs args;
+  args.mode = mpol_value(mode);
+  args.with_mask = policy_takes_nodes(mode);
+  if (!args.with_mask) return args;
+  if (nodes.empty()) return make_error("policy " + policy_name(mode) + " needs at least one node");
+  auto mask = to_mask(nodes);
   if (!mask) return mask.error();
-  const unsigned long* maskp = policy_takes_nodes(mode) ? mask->data() : nullptr;
-  unsigned long maxnode = policy_takes_nodes(mode) ? kMaxNodes : 0;
-  if (sys_mbind(addr, len, mpol_value(mode), maskp, maxnode, 0) != 0) {
-    return errno_error("mbind(" + policy_name(mode) +
-                       (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")");
-  }
+  args.mask = *mask;
+  return args;
+}
+
+std::string policy_call(const char* call, PolicyMode mode, const std::vector<int>& nodes) {
+  return std::string(call) + "(" + policy_name(mode) +
+         (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")";
+}
+
+}  // namespace
+
+Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<int>& nodes) {
+  auto args = policy_args(mode, nodes);
+  if (!args) return args.error();
+  if (sys_mbind(addr, len, args->mode, args->maskp(), args->maxnode(), 0) != 0)
+    return errno_error(policy_call("mbind", mode, nodes));
   return {};
 }
 
 Status apply_task_policy(PolicyMode mode, const std::vector<int>& nodes) {
-  if (policy_takes_nodes(mode) && nodes.empty())
-    return make_error("policy " + policy_name(mode) + " needs at least one node");
-  auto mask = to_mask(policy_takes_nodes(mode) ? nodes : std::vector<int>{});
-  if (!mask) return mask.error();
-  const unsigned long* maskp = policy_takes_nodes(mode) ? mask->data() : nullptr;
-  unsigned long maxnode = policy_takes_nodes(mode) ? kMaxNodes : 0;
-  if (::syscall(SYS_set_mempolicy, mpol_value(mode), maskp, maxnode) != 0) {
-    return errno_error("set_mempolicy(" + policy_name(mode) +
-                       (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")");
-  }
+  auto args = policy_args(mode, nodes);
+  if (!args) return args.error();
+  if (::syscall(SYS_set_mempolicy, args->mode, args->maskp(), args->maxnode()) != 0)
+    return errno_error(policy_call("set_mempolicy", mode, nodes));
   return {};
 }
 

@@ -30,9 +30,7 @@ std::string populate_method_name(PopulateMethod m) {
 std::vector<PopulateMethod> all_populate_methods() { return all_values(kPopulateMethodNames); }
 
 Result<PopulateMethod> parse_populate_method(std::string_view name) {
-  if (auto m = value_named(kPopulateMethodNames, name)) return *m;
-  return make_error("unknown populate method '" + std::string(name) + "' (known: " +
-                    known_names(kPopulateMethodNames) + ")");
+  return parse_named(kPopulateMethodNames, name, "populate method");
 }
 
 bool populate_method_applies(PopulateMethod m, bool has_fd) {
@@ -122,9 +120,7 @@ constexpr EnumNames<ThpMode, 3> kThpModeNames{{"auto", "on", "off"}};
 std::string thp_mode_name(ThpMode m) { return name_of(kThpModeNames, m, "unknown"); }
 
 Result<ThpMode> parse_thp_mode(std::string_view name) {
-  if (auto m = value_named(kThpModeNames, name)) return *m;
-  return make_error("unknown THP mode '" + std::string(name) + "' (known: " +
-                    known_names(kThpModeNames) + ")");
+  return parse_named(kThpModeNames, name, "THP mode");
 }
 
 Result<bool> apply_thp_mode(ThpMode mode, void* begin, size_t len) {
