@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench_main.h"
 #include "kernel/backing.h"
 #include "kernel/populate.h"
 #include "kernel/sysfs.h"
@@ -150,21 +151,10 @@ void register_all() {
 }  // namespace memplace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--size_mib=", 11) == 0) {
-      memplace::g_size = std::strtoull(argv[i] + 11, nullptr, 10) << 20;
-    } else {
-      std::fprintf(stderr, "populate_bench: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
-  if (memplace::g_size == 0) {
-    std::fprintf(stderr, "populate_bench: --size_mib must be positive\n");
-    return 2;
-  }
-  memplace::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  using memplace::bench::Flag;
+  Flag size{
+      "--size_mib",
+      [](const char* v) { return (memplace::g_size = std::strtoull(v, nullptr, 10) << 20) > 0; },
+      "a positive number of MiB"};
+  return memplace::bench::bench_main(argc, argv, "populate_bench", {size}, memplace::register_all);
 }
