@@ -212,6 +212,23 @@ TEST_F(Plots, NoRecordsExitsTwoWithOneLine) {
   expect_one_line_error(r);
 }
 
+// A run where no cell was ok (e.g. only guest_memfd_private cells on a kernel without
+// SW_PROTECTED_VM) has nothing to key in a legend: the charts are drawn, not a traceback.
+TEST_F(Plots, NoOkCellDrawsWithoutATraceback) {
+  fs::path dir = copy_fixture(out_ / "in", "k6.18");
+  std::string runs = slurp(dir / "runs.jsonl");
+  for (const std::string from : {"\"status\": \"ok\"", "\"status\":\"ok\""})
+    for (size_t at = 0; (at = runs.find(from, at)) != std::string::npos;)
+      runs.replace(at, from.size(), "\"status\": \"unsupported\"");
+  ASSERT_EQ(runs.find("\"ok\""), std::string::npos);
+  write(dir / "runs.jsonl", runs);
+  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " +
+                    (out_ / "o").string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output;
+  expect_chart(out_ / "o", "split_grid");
+}
+
 // Record text is drawn as text: "$" is no mathtext, markup stays characters, and the file
 // name made from the kernel holds no path.
 TEST_F(Plots, HostileKernelNameIsDrawnAsText) {
