@@ -4,7 +4,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -16,6 +18,13 @@ struct Flag {
   std::function<bool(const char* value)> set;  // false: the value is refused
   const char* wants;                           // "a positive number of MiB", for the error
 };
+
+// --size_mib=N: the size every benchmark of the program maps.
+inline Flag size_mib_flag(uint64_t* size) {
+  return {"--size_mib",
+          [size](const char* v) { return (*size = std::strtoull(v, nullptr, 10) << 20) > 0; },
+          "a positive number of MiB"};
+}
 
 // Parses the flags, then runs `register_benchmarks` and every benchmark selected.
 inline int bench_main(int argc, char** argv, const char* program, std::initializer_list<Flag> flags,

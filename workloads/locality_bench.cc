@@ -149,10 +149,7 @@ std::optional<int> first_node_with_cpus() {
 
 int main(int argc, char** argv) {
   using memplace::bench::Flag;
-  Flag size{
-      "--size_mib",
-      [](const char* v) { return (memplace::g_size = std::strtoull(v, nullptr, 10) << 20) > 0; },
-      "a positive number of MiB"};
+  Flag size = memplace::bench::size_mib_flag(&memplace::g_size);
   Flag cpu_node{"--cpu_node",
                 [](const char* v) { return *(memplace::g_cpu_node = std::atoi(v)) >= 0; },
                 "a node id"};

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "bench_main.h"
@@ -24,6 +25,27 @@ namespace {
 
 uint64_t g_size = 256ull << 20;
 
+struct PolicyChoice {
+  PolicyMode mode;
+  std::vector<int> nodes;
+  std::string label;  // "default", "bind:0", "interleave:0-1"
+};
+
+// One timed populate of a fresh mapping, `policy` applied first when given; nullopt after
+// marking the benchmark skipped with the reason.
+std::optional<TouchStats> touch_fresh(benchmark::State& state, Toucher& toucher, const Cell& cell,
+                                      const PolicyChoice* policy) {
+  auto mapping = create_backing(cell.backing, cell.size_bytes);
+  Status s = mapping ? Status() : Status(mapping.error());
+  if (s && policy) s = apply_policy(mapping->addr(), mapping->size(), policy->mode, policy->nodes);
+  Result<TouchStats> stats = s ? toucher.touch(cell, *mapping) : Result<TouchStats>(s.error());
+  if (!stats) {
+    state.SkipWithError(stats.error().describe().c_str());
+    return std::nullopt;
+  }
+  return *stats;
+}
+
 void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_kind) {
   const int threads = static_cast<int>(state.range(0));
   Cell cell;
@@ -35,16 +57,8 @@ void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_
   double per_thread_rate_sum = 0;
   std::string stats_method;
   for (auto _ : state) {
-    auto mapping = create_backing(backing, g_size);
-    if (!mapping) {
-      state.SkipWithError(mapping.error().describe().c_str());
-      return;
-    }
-    auto stats = toucher->touch(cell, *mapping);
-    if (!stats) {
-      state.SkipWithError(stats.error().describe().c_str());
-      return;
-    }
+    auto stats = touch_fresh(state, *toucher, cell, nullptr);
+    if (!stats) return;
     // Only the populate phase counts: not mapping creation, VM setup nor the munmap after.
     state.SetIterationTime(stats->seconds);
     stats_method = stats->method;
@@ -58,12 +72,6 @@ void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_
                          benchmark::Counter::kIs1024);
   state.SetLabel(stats_method + " " + std::to_string(g_size >> 20) + "MiB");
 }
-
-struct PolicyChoice {
-  PolicyMode mode;
-  std::vector<int> nodes;
-  std::string label;  // "default", "bind:0", "interleave:0-1"
-};
 
 // default, bind to the first node, interleave over all nodes: enough to see whether a policy
 // costs anything on the fault path.
@@ -87,20 +95,8 @@ void populate_by_method(benchmark::State& state, BackingKind backing, PopulateMe
   cell.threads = threads;
   auto toucher = make_host_toucher("", PopulateOptions{method, thp});
   for (auto _ : state) {
-    auto mapping = create_backing(backing, g_size);
-    if (!mapping) {
-      state.SkipWithError(mapping.error().describe().c_str());
-      return;
-    }
-    if (auto s = apply_policy(mapping->addr(), mapping->size(), policy.mode, policy.nodes); !s) {
-      state.SkipWithError(s.error().describe().c_str());
-      return;
-    }
-    auto stats = toucher->touch(cell, *mapping);
-    if (!stats) {
-      state.SkipWithError(stats.error().describe().c_str());
-      return;
-    }
+    auto stats = touch_fresh(state, *toucher, cell, &policy);
+    if (!stats) return;
     state.SetIterationTime(stats->seconds);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_size));
@@ -151,10 +147,7 @@ void register_all() {
 }  // namespace memplace
 
 int main(int argc, char** argv) {
-  using memplace::bench::Flag;
-  Flag size{
-      "--size_mib",
-      [](const char* v) { return (memplace::g_size = std::strtoull(v, nullptr, 10) << 20) > 0; },
-      "a positive number of MiB"};
-  return memplace::bench::bench_main(argc, argv, "populate_bench", {size}, memplace::register_all);
+  return memplace::bench::bench_main(argc, argv, "populate_bench",
+                                     {memplace::bench::size_mib_flag(&memplace::g_size)},
+                                     memplace::register_all);
 }
