@@ -168,20 +168,26 @@ Status check_keys(const toml::table& t, const std::string& where,
   return {};
 }
 
-// Reads matrix.KEY (one item or a list) into `axis`, replacing it; `parse(item, field)` turns
-// one item into one value. Flags replace the same axes in cli/commands.cc.
+// Reads TABLE.KEY (one item or a list) into `list`, replacing it; `parse(item, field)` turns
+// one item into one value. Flags replace the matrix's axes in cli/commands.cc.
 template <class T, class Parse>
-Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
-  const auto* n = m.get(key);
+Status read_list(const toml::table& t, const char* table, const char* key, std::vector<T>& list,
+                 Parse parse) {
+  const auto* n = t.get(key);
   if (!n) return {};
-  axis.clear();
-  return for_each_item(*n, std::string("matrix.") + key,
+  list.clear();
+  return for_each_item(*n, std::string(table) + "." + key,
                        [&](const toml::node& v, const std::string& f) -> Status {
                          auto value = parse(v, f);
                          if (!value) return value.error();
-                         axis.push_back(*value);
+                         list.push_back(*value);
                          return {};
                        });
+}
+
+template <class T, class Parse>
+Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
+  return read_list(m, "matrix", key, axis, parse);
 }
 
 // An item that must be a string, turned into a value by the parser the flags share.
@@ -258,18 +264,15 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
-  if (const auto* n = r.get("placement_sources")) {
-    spec.placement_sources.clear();
-    Status s = for_each_item(*n, "run.placement_sources",
-                             [&](const toml::node& v, const std::string& f) -> Status {
-                               auto str = as_string(v, f);
-                               if (!str) return str.error();
-                               if (auto c = check_placement_source_name(*str, f); !c) return c;
-                               spec.placement_sources.push_back(*str);
-                               return {};
-                             });
-    if (!s) return s;
-  }
+  auto source_name = [](const std::string& name, const std::string& f) -> Result<std::string> {
+    if (auto c = check_placement_source_name(name, f); !c) return c.error();
+    return name;
+  };
+  if (auto s = read_list(r, "run", "placement_sources", spec.placement_sources,
+                         string_item(source_name));
+      !s)
+    return s;
+
   if (const auto* n = r.get("trace_buffer_kib")) {
     auto i = as_int(*n, "run.trace_buffer_kib");
     if (!i) return i.error();
@@ -388,17 +391,11 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
         return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
                           " entries");
   }
-  if (const auto* n = t.get("kernels")) {
-    Status s = for_each_item(*n, "testbed.kernels",
-                             [&](const toml::node& v, const std::string& f) -> Status {
-                               auto str = as_string(v, f);
-                               if (!str) return str.error();
-                               if (str->empty()) return make_error(f + ": empty kernel");
-                               tb.kernels.push_back(*str);
-                               return {};
-                             });
-    if (!s) return s;
-  }
+  auto kernel = [](const std::string& ref, const std::string& f) -> Result<std::string> {
+    if (ref.empty()) return make_error(f + ": empty kernel");
+    return ref;
+  };
+  if (auto s = read_list(t, "testbed", "kernels", tb.kernels, string_item(kernel)); !s) return s;
   if (const auto* n = t.get("modules")) {
     auto str = as_string(*n, "testbed.modules");
     if (!str) return str.error();
