@@ -335,23 +335,13 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       !s)
     return s;
   TestbedSpec tb;
-  if (const auto* n = t.get("nodes")) {
-    auto i = as_int(*n, "testbed.nodes");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.nodes: must be 1..64");
-    tb.nodes = static_cast<int>(*i);
-  }
-  if (const auto* n = t.get("mem_per_node")) {
-    auto b = size_value(*n, "testbed.mem_per_node");
-    if (!b) return b.error();
-    tb.mem_per_node_bytes = *b;
-  }
-  if (const auto* n = t.get("cpus_per_node")) {
-    auto i = as_int(*n, "testbed.cpus_per_node");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.cpus_per_node: must be 1..64");
-    tb.cpus_per_node = static_cast<int>(*i);
-  }
+  Status s;
+  if (const auto* n = t.get("nodes")) s = assign(tb.nodes, as_int_in(*n, "testbed.nodes", 1, 64));
+  if (const auto* n = t.get("mem_per_node"); s && n)
+    s = assign(tb.mem_per_node_bytes, size_value(*n, "testbed.mem_per_node"));
+  if (const auto* n = t.get("cpus_per_node"); s && n)
+    s = assign(tb.cpus_per_node, as_int_in(*n, "testbed.cpus_per_node", 1, 64));
+  if (!s) return s;
   if (const auto* n = t.get("memory_only_nodes")) {
     auto ids = node_list(*n, "testbed.memory_only_nodes");
     if (n->is_array()) {
