@@ -99,6 +99,9 @@ def run(argv):
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="memplace results dir")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="where charts go")
     args = parser.parse_args(argv)
+    # --out naming a file (or a path through one) is bad input, not an environment failure.
+    if os.path.lexists(args.out) and not os.path.isdir(args.out):
+        raise mr.InputError(f"--out {args.out}: exists and is not a directory")
     sources = [s for d in args.dirs for s in mr.open_results(d)]
     matrix = mc.Matrix(mc.build_series(sources))
     if not matrix.cells:
@@ -106,6 +109,8 @@ def run(argv):
     cs.setup()
     try:
         os.makedirs(args.out, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise mr.InputError(f"--out {args.out}: a part of the path is not a directory") from None
     except OSError as e:
         raise EnvironmentError(f"{args.out}: {e.strerror}") from None
     charts, index = draw_all(matrix, args.out)
