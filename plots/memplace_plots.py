@@ -115,9 +115,8 @@ def run(argv):
         raise EnvironmentError(f"{args.out}: {e.strerror}") from None
     charts, index = draw_all(matrix, args.out)
     index.update({"kernels": [s.label for s in matrix.series], "charts": charts})
-    with open(os.path.join(args.out, "charts.json"), "w", encoding="utf-8") as f:
-        json.dump(index, f, indent=1, ensure_ascii=True)
-        f.write("\n")
+    cs.write_replacing(os.path.join(args.out, "charts.json"), "w",
+                       lambda f: f.write(json.dumps(index, indent=1, ensure_ascii=True) + "\n"))
     for chart in charts:
         for name in chart["files"]:
             print(os.path.join(args.out, name))

@@ -142,6 +142,28 @@ TEST(Reliability, OutNeverWritesIntoSomeoneElsesDirOrOverAFile) {
   fs::remove_all(results);
 }
 
+// Item 7: `memplace report` wrote through a symlink planted at NAME.tmp. Neither a planted
+// NAME.tmp nor a symlink at a chart's own name (plots/*.svg, plots/charts.json) is followed.
+TEST(Reliability, ReportNeverWritesThroughAPlantedSymlink) {
+  std::string out = four_runs("planted");
+  std::string victim = fresh_temp_path("victim");
+  spit(victim, "victim");
+  for (const char* f : {"report.md.tmp", "summary.csv.tmp", "runs.csv.tmp", "report.html.tmp",
+                        "manifest.json.tmp", "plots/charts.json.tmp", "plots/charts.json",
+                        "plots/split_grid.svg", "plots/split_grid.png"}) {
+    fs::remove(out + "/" + f);
+    fs::create_symlink(victim, out + "/" + f);
+  }
+  auto e = run_memplace("report " + out);
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_EQ(slurp(victim), "victim");
+  EXPECT_FALSE(fs::is_symlink(out + "/plots/split_grid.svg"));
+  EXPECT_NE(slurp(out + "/plots/split_grid.svg").find("</svg>"), std::string::npos);
+  EXPECT_NE(slurp(out + "/plots/charts.json").find("split_grid"), std::string::npos);
+  fs::remove(victim);
+  fs::remove_all(out);
+}
+
 // Item 8: matrix flags next to --resume were ignored with exit 0.
 TEST(Reliability, MatrixFlagsNextToResumeAreRefusedByName) {
   std::string out = four_runs("resumeflags");
