@@ -136,6 +136,17 @@ TEST(Reliability, OutNeverWritesIntoSomeoneElsesDirOrOverAFile) {
   EXPECT_EQ(run_memplace("report " + dir).status, 2);
   fs::remove_all(dir);
 
+  // The dir: someone's report.md, manifest.json, spec.toml and summary.csv.
+  fs::create_directories(dir);
+  const char* theirs[] = {"report.md", "manifest.json", "spec.toml", "summary.csv"};
+  for (const char* f : theirs) spit(dir + "/" + f, std::string("mine: ") + f);
+  auto four = run_memplace("run -q --size 4MiB --out " + dir);
+  EXPECT_EQ(four.status, 2) << four.output;
+  for (const char* f : theirs) EXPECT_EQ(slurp(dir + "/" + f), std::string("mine: ") + f);
+  EXPECT_EQ(run_memplace("run -q --resume " + dir).status, 2);
+  for (const char* f : theirs) EXPECT_EQ(slurp(dir + "/" + f), std::string("mine: ") + f);
+  fs::remove_all(dir);
+
   std::string results = four_runs("again");
   auto again = run_memplace("run -q --size 4MiB --out " + results);
   EXPECT_EQ(again.status, 2) << again.output;
