@@ -231,10 +231,16 @@ TEST(Reliability, DeeplyNestedRecordsAreSkippedByEveryReader) {
   std::string out = four_runs("deep");
   auto lines = lines_of(out + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 4u);
-  std::string deep = lines[1];
-  // 100,000 levels in the issue; this build's old binary survived that and died at 1,000,000.
-  deep.insert(1, "\"pad\":" + std::string(1000000, '[') + std::string(1000000, ']') + ",");
-  spit(out + "/runs.jsonl", lines[0] + "\n" + deep + "\n" + lines[2] + "\n" + lines[3] + "\n");
+  // 100,000 levels in the issue's `extra` and `environment.topology`; this build's old binary
+  // survived that and died at 1,000,000.
+  std::string nest = std::string(1000000, '[') + std::string(1000000, ']');
+  std::string deep_extra = lines[1], deep_topology = lines[2];
+  ASSERT_NE(deep_extra.find("\"extra\":{"), std::string::npos);
+  deep_extra.insert(deep_extra.find("\"extra\":{") + 9, "\"x\":" + nest + ",");
+  ASSERT_NE(deep_topology.find("\"environment\":{"), std::string::npos);
+  deep_topology.insert(deep_topology.find("\"environment\":{") + 15, "\"topology\":" + nest + ",");
+  spit(out + "/runs.jsonl",
+       lines[0] + "\n" + deep_extra + "\n" + deep_topology + "\n" + lines[3] + "\n");
   auto report = run_memplace("report " + out);
   EXPECT_EQ(report.status, 0) << report.output.substr(0, 2000);
   EXPECT_NE(slurp(out + "/report.md").find("nested deeper than 64 levels"), std::string::npos);
@@ -244,7 +250,7 @@ TEST(Reliability, DeeplyNestedRecordsAreSkippedByEveryReader) {
   EXPECT_EQ(resume.status, 0) << resume.output.substr(0, 2000);
   auto runs = read_runs(out + "/runs.jsonl");
   ASSERT_TRUE(runs.ok());
-  EXPECT_EQ(runs->records.size(), 4u);  // the skipped run ran again, under a new id
+  EXPECT_EQ(runs->records.size(), 4u);  // the skipped runs ran again, under new ids
   fs::remove_all(out);
 }
 
