@@ -338,8 +338,8 @@ TEST(Reliability, NodeMeminfoThatDisagreesWithProcMeminfoIsNamedAndWarned) {
   text.replace(free, text.find('\n', free) - free, "MemFree:        3000000 kB");
   text.replace(total, text.find('\n', total) - total, "MemTotal:       6606028 kB");
   spit(fake, text);
-  std::string in_ns = "unshare -m sh -c 'mount --bind " + fake + " " + node0 +
-                      " && exec \"$0\" \"$@\"'";
+  std::string in_ns =
+      "unshare -m sh -c 'mount --bind " + fake + " " + node0 + " && exec \"$0\" \"$@\"'";
   if (::geteuid() != 0 || std::system(("env " + in_ns + " /bin/true 2>/dev/null").c_str()) != 0)
     GTEST_SKIP() << "needs root and a private mount namespace to fake node0/meminfo";
   if (std::stoull(slurp("/proc/meminfo").substr(9)) < (7ull << 20))  // 6.3 GiB > 10% below

@@ -21,10 +21,10 @@ namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using memplace::testing::fresh_temp_path;
 using memplace::testing::run_memplace;
 using memplace::testing::slurp;
+using nlohmann::json;
 
 // Sends FAKE_GUEST_LINES line by line. "@LOG BYTES COUNT" sends COUNT log lines of BYTES; "@HANG"
 // touches FILE.hung and sleeps until killed. Writes its argv to FILE.argv.
@@ -80,9 +80,7 @@ class FakeGuest : public ::testing::Test {
   void TearDown() override {
     if (!HasFailure() && !dir_.empty()) fs::remove_all(dir_);
   }
-  std::string env() const {
-    return "PATH=" + dir_ + "/bin:$PATH FAKE_GUEST_LINES=" + lines_;
-  }
+  std::string env() const { return "PATH=" + dir_ + "/bin:$PATH FAKE_GUEST_LINES=" + lines_; }
   std::string record(int repeat, const std::string& id) const {
     json r = record_;
     r["repeat"] = repeat;
@@ -91,7 +89,8 @@ class FakeGuest : public ::testing::Test {
   }
   void send(const std::vector<std::string>& lines) const {
     std::ofstream f(lines_, std::ios::trunc);
-    f << R"({"type":"hello","kernel":"fake"})" << "\n";
+    f << R"({"type":"hello","kernel":"fake"})"
+      << "\n";
     for (const auto& l : lines) f << l << "\n";
   }
   memplace::testing::Exec run(const std::string& flags = "") const {
@@ -150,8 +149,10 @@ TEST_F(FakeGuest, OneRecordPerExpectedRunAndTheRestAreCounted) {
 
 // Item 12: 20 log lines of 8 MiB made a 168 MB manifest.json.
 TEST_F(FakeGuest, HugeLogLinesAreCutAndTheManifestStaysSmall) {
-  std::ofstream(lines_) << R"({"type":"hello","kernel":"fake"})" << "\n@LOG 8388608 20\n"
-                        << record(0, "r0001") << "\n" << kEnd << "\n";
+  std::ofstream(lines_) << R"({"type":"hello","kernel":"fake"})"
+                        << "\n@LOG 8388608 20\n"
+                        << record(0, "r0001") << "\n"
+                        << kEnd << "\n";
   auto e = run();
   ASSERT_EQ(e.status, 0) << e.output.substr(0, 2000);
   EXPECT_LT(fs::file_size(out_ + "/kA/manifest.json"), 200u << 10);
@@ -198,8 +199,8 @@ TEST_F(FakeGuest, ResumeOutFinishesUnfinishedKernelsAndRuns) {
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!(fs::exists(lines_ + ".hung") && slurp(out_ + "/kA/runs.jsonl").find('\n') !=
-                                                std::string::npos) &&
+  while (!(fs::exists(lines_ + ".hung") &&
+           slurp(out_ + "/kA/runs.jsonl").find('\n') != std::string::npos) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(::kill(pid, SIGINT), 0);
