@@ -114,6 +114,16 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("--threads 0", "--threads"),
                       std::make_pair("--policy bind", "needs nodes")));
 
+// The same ranges as a spec's (spec_test's Ranges table), in the same words.
+INSTANTIATE_TEST_SUITE_P(
+    Ranges, BadFlags,
+    ::testing::Values(std::make_pair("--threads 1025", "--threads: must be 1..1024, got 1025"),
+                      std::make_pair("--repeats 0", "--repeats: must be 1..10000, got 0"),
+                      std::make_pair("--repeats 10001", "--repeats: must be 1..10000, got 10001"),
+                      std::make_pair("--sample-interval-ms 60001",
+                                     "--sample-interval-ms: must be 1..60000, got 60001"),
+                      std::make_pair("--tolerance 1", "--tolerance: must be a number in (0, 1)")));
+
 INSTANTIATE_TEST_SUITE_P(
     ToucherTimeout, BadFlags,
     ::testing::Values(std::make_pair("--toucher-timeout-s 0", "--toucher-timeout-s: must be 1.."),

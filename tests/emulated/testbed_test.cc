@@ -15,12 +15,13 @@
 #include <sstream>
 #include <thread>
 
-#include "memplace/commands.h"
-#include "experiment/results.h"
 #include "base/subprocess.h"
 #include "experiment/record_builder.h"
+#include "experiment/results.h"
+#include "memplace/commands.h"
 #include "qemu/initramfs.h"
 #include "report/report_hooks.h"
+#include "testbed/record_stream.h"
 
 namespace memplace {
 namespace {
@@ -97,22 +98,6 @@ std::vector<nlohmann::json> read_lines(const std::string& path) {
   return out;
 }
 
-TEST(TestbedPure, ClassifiesGuestLines) {
-  EXPECT_EQ(classify_guest_line("{\"type\":\"hello\",\"kernel\":\"7.3.4\"}").kind,
-            GuestLine::Kind::kHello);
-  EXPECT_EQ(classify_guest_line("{\"type\":\"end\",\"exit_code\":0}\r").kind,
-            GuestLine::Kind::kEnd);
-  EXPECT_EQ(classify_guest_line("{\"type\":\"log\",\"message\":\"x\"}").kind,
-            GuestLine::Kind::kLog);
-  EXPECT_EQ(classify_guest_line("{\"run_id\":\"r0001\",\"status\":\"ok\"}").kind,
-            GuestLine::Kind::kRecord);
-  auto bad = classify_guest_line("{\"run_id\": ");
-  EXPECT_EQ(bad.kind, GuestLine::Kind::kMalformed);
-  EXPECT_EQ(bad.error, "malformed JSON");
-  EXPECT_EQ(classify_guest_line("[1,2]").kind, GuestLine::Kind::kMalformed);
-  EXPECT_EQ(classify_guest_line("").kind, GuestLine::Kind::kMalformed);
-}
-
 TEST(TestbedPure, FindsCellsWithoutRecordsByKeyAndRepeat) {
   Cell a;
   a.size_bytes = 4 << 20;
@@ -172,85 +157,6 @@ TEST(TestbedPure, GuestCommandCarriesAccelAndTopology) {
 
 // A guest whose init only reports what it sees: proves the boot image, the module loading, the
 // NUMA topology and the channel, without depending on memplace's matrix inside.
-TEST(TestbedPure, SamplesPathRefusesHostileNames) {
-  EXPECT_TRUE(safe_samples_path("samples/r0001.csv"));
-  EXPECT_TRUE(safe_samples_path("samples/run_2-b.v1.csv"));
-  for (const char* bad :
-       {"", "samples/", "samples/.csv", "samples/r0001.txt", "r0001.csv", "/etc/passwd",
-        "/tmp/out/samples/r0001.csv", "samples/../runs.jsonl", "samples/../../x.csv",
-        "samples/../x.csv", "samples/a/b.csv", "samples/.hidden.csv", "samples/a\\b.csv",
-        "samples/a b.csv", "samples//a.csv", "SAMPLES/a.csv", "samples/a.csv/", "../samples/a.csv",
-        "samples/a\n.csv"}) {
-    EXPECT_FALSE(safe_samples_path(bad)) << bad;
-  }
-  EXPECT_FALSE(safe_samples_path(std::string("samples/a\0b.csv", 15)));
-  EXPECT_FALSE(safe_samples_path("samples/" + std::string(200, 'a') + ".csv"));
-}
-
-TEST(TestbedPure, StoresGuestSamplesOnlyUnderSamples) {
-  std::string dir = temp_out("store-samples");
-  auto ok = store_guest_samples(
-      dir, {{"type", "samples"}, {"file", "samples/r0001.csv"}, {"csv", "t_seconds,node\n"}});
-  ASSERT_TRUE(ok.ok()) << ok.error().describe();
-  EXPECT_EQ(*ok, "samples/r0001.csv");
-  EXPECT_EQ(read_text(dir + "/samples/r0001.csv"), "t_seconds,node\n");
-
-  auto escape = store_guest_samples(
-      dir, {{"type", "samples"}, {"file", "samples/../escape.csv"}, {"csv", "x"}});
-  EXPECT_FALSE(escape.ok());
-  EXPECT_FALSE(fs::exists(dir + "/escape.csv"));
-  EXPECT_FALSE(store_guest_samples(dir, {{"type", "samples"}, {"file", 7}, {"csv", "x"}}).ok());
-  EXPECT_FALSE(store_guest_samples(dir, {{"type", "samples"}, {"file", "samples/a.csv"}}).ok());
-  auto big = store_guest_samples(dir, {{"type", "samples"},
-                                       {"file", "samples/big.csv"},
-                                       {"csv", std::string(kMaxGuestSamplesBytes + 1, 'x')}});
-  EXPECT_FALSE(big.ok());
-  EXPECT_FALSE(fs::exists(dir + "/samples/big.csv"));
-  EXPECT_EQ(classify_guest_line(R"({"type":"samples","file":"samples/r1.csv","csv":""})").kind,
-            GuestLine::Kind::kSamples);
-  fs::remove_all(dir);
-}
-
-TEST(TestbedPure, WorkloadPathRefusesHostileNames) {
-  EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));
-  for (const char* bad : {"", "workloads/", "workloads/.json", "workloads/r1.csv",
-                          "samples/r1.json", "workloads/../runs.jsonl", "workloads/../x.json",
-                          "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
-    EXPECT_FALSE(safe_workload_path(bad)) << bad;
-  }
-}
-
-TEST(TestbedPure, StoresOnlyGoogleBenchmarkJsonUnderWorkloads) {
-  std::string dir = temp_out("store-workload");
-  std::string report = R"({"context":{"caches":[{"level":1}]},"benchmarks":[{"name":"chase/x",
-      "run_type":"iteration","iterations":1,"real_time":1.5,"cpu_time":1.5,"time_unit":"us",
-      "seconds_per_load":9e-8}]})";
-  auto line = [&](const std::string& file, const std::string& text) {
-    return nlohmann::json{{"type", "workload"}, {"file", file}, {"text", text}};
-  };
-  auto ok = store_guest_workload(dir, line("workloads/r0001-chase.json", report));
-  ASSERT_TRUE(ok.ok()) << ok.error().describe();
-  EXPECT_EQ(*ok, "workloads/r0001-chase.json");
-  EXPECT_EQ(read_text(dir + "/workloads/r0001-chase.json"), report);
-  EXPECT_FALSE(store_guest_workload(dir, line("workloads/../escape.json", report)).ok());
-  EXPECT_FALSE(fs::exists(dir + "/escape.json"));
-  auto not_json = store_guest_workload(dir, line("workloads/r2.json", "{\"benchmarks\":"));
-  EXPECT_FALSE(not_json.ok());
-  auto no_benchmarks = store_guest_workload(dir, line("workloads/r3.json", R"({"context":{}})"));
-  ASSERT_FALSE(no_benchmarks.ok());
-  EXPECT_NE(no_benchmarks.error().message.find("benchmarks"), std::string::npos);
-  EXPECT_FALSE(fs::exists(dir + "/workloads/r2.json"));
-  EXPECT_FALSE(fs::exists(dir + "/workloads/r3.json"));
-  EXPECT_FALSE(
-      store_guest_workload(dir, {{"type", "workload"}, {"file", "workloads/r4.json"}}).ok());
-  EXPECT_FALSE(store_guest_workload(
-                   dir, line("workloads/big.json", std::string(kMaxGuestWorkloadBytes + 1, ' ')))
-                   .ok());
-  EXPECT_EQ(classify_guest_line(line("workloads/r1.json", "{}").dump()).kind,
-            GuestLine::Kind::kWorkload);
-  fs::remove_all(dir);
-}
-
 TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   REQUIRE_TOOLS();
   Spec spec =

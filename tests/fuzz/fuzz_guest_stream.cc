@@ -9,7 +9,8 @@
 #include "agent/agent_protocol.h"
 #include "base/json_bounded.h"
 #include "experiment/spec.h"
-#include "qemu/guest_session.h"
+#include "base/line_splitter.h"
+#include "testbed/record_stream.h"
 #include "testbed/guest_records.h"
 #include "testbed/testbed.h"
 

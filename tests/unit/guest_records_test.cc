@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "testbed/record_stream.h"
 #include "testbed/testbed.h"
 
 namespace memplace {

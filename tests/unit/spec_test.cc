@@ -163,6 +163,18 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
                       BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
 
+// The same ranges as the command line's flags (memplace_run_test's Ranges table).
+INSTANTIATE_TEST_SUITE_P(
+    Ranges, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"[matrix]\nthreads = [1, 1025]", "matrix.threads[1]: must be 1..1024, got 1025"},
+        BadSpec{"[matrix]\nrepeats = 0", "matrix.repeats: must be 1..10000, got 0"},
+        BadSpec{"[matrix]\nrepeats = 10001", "matrix.repeats: must be 1..10000, got 10001"},
+        BadSpec{"[run]\nsample_interval_ms = 60001",
+                "run.sample_interval_ms: must be 1..60000, got 60001"},
+        BadSpec{"[run]\ntolerance = 1.0", "run.tolerance: must be a number in (0, 1)"},
+        BadSpec{"[matrix]\ncpu_node = [5000]", "matrix.cpu_node[0]: must be 0..4095, got 5000"}));
+
 // run.toucher_timeout_s: whole seconds in range, or "auto".
 INSTANTIATE_TEST_SUITE_P(
     ToucherTimeout, BadSpecTest,

@@ -1,32 +1,39 @@
-// SIGINT/SIGTERM while memplace has runs to account for or children to stop: the matrix loop
-// (run_matrix) and the testbed's kernel loop both hold a StopSignalGuard, finish or abandon the
-// unit in flight, and return 128 + the signal themselves.
+// SIGINT/SIGTERM while memplace has runs to account for or children to stop. The matrix loop, the
+// testbed's kernel loop and a qemu cell each hold a StopSignalGuard, finish or abandon the unit
+// in flight, and say so in what they return.
 //
-// The qemu toucher's ChainedStopSignals (qemu_process.h) is deliberately separate: it nests
-// inside the matrix's guard, passes the signal on to it, keeps its own record (reset when it is
-// installed, which must not clear the matrix's), and re-raises at scope exit when nothing
-// handled the signal before it.
+// Guards nest and share one record: a qemu cell's guard inside the matrix's sees the same signal
+// the matrix will, so both stop. The outermost guard installs the handler and restores the
+// previous one on scope exit; a handler that was there before (not memplace's) is still called
+// for every signal, so a caller's own bookkeeping keeps working.
 #pragma once
 
 #include <signal.h>
 
 namespace memplace {
 
-// While alive, SIGINT and SIGTERM are recorded instead of killing the process. The handler has
-// no SA_RESTART, so a blocking call (poll, a pipe read) returns EINTR and its loop can look.
-// Restores the previous handlers on scope exit. Guards do not nest: installing one clears what
-// the last one recorded.
 class StopSignalGuard {
  public:
-  StopSignalGuard();
+  // What happens to a signal nobody above this guard accounts for once it goes out of scope.
+  enum class Unclaimed {
+    kCallerAccounts,  // the caller reports it (a summary, an exit status of 128 + N)
+    kReraise,         // raised again after cleanup when the earlier disposition was the default
+  };
+
+  // While alive, SIGINT and SIGTERM are recorded instead of killing the process. The handler
+  // has no SA_RESTART, so a blocking call (poll, a pipe read) returns EINTR and its loop can
+  // look. The outermost guard starts with nothing recorded.
+  explicit StopSignalGuard(Unclaimed unclaimed = Unclaimed::kCallerAccounts);
   ~StopSignalGuard();
   StopSignalGuard(const StopSignalGuard&) = delete;
   StopSignalGuard& operator=(const StopSignalGuard&) = delete;
-  static int received();  // the signal number, 0 if none (or no guard installed)
+
+  // The signal recorded since the outermost guard was installed, 0 if none.
+  static int received();
 
  private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
+  Unclaimed unclaimed_;
+  bool outermost_ = false;
 };
 
 }  // namespace memplace

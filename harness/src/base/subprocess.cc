@@ -2,16 +2,182 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-
-#include "base/unique_fd.h"
+#include <utility>
 
 namespace memplace {
+namespace {
+
+// Everything the child needs, prepared before fork(): between fork and exec a multi-threaded
+// parent's child may only make async-signal-safe calls, so nothing there allocates.
+struct ChildSetup {
+  std::vector<char*> argv;
+  const char* file = nullptr;  // ChildOutput::file, or nullptr
+  int out_pipe = -1, err_pipe = -1;
+  ChildOutput::To out_to, err_to;
+  bool pin = false;
+  cpu_set_t cpus;
+  pid_t parent = 0;
+};
+
+// Puts `to` on `target_fd` (1 or 2).
+void redirect(ChildOutput::To to, int pipe_fd, int file_fd, int null_fd, int target_fd) {
+  switch (to) {
+    case ChildOutput::To::kInherit:
+      return;
+    case ChildOutput::To::kNull:
+      if (null_fd >= 0) dup2(null_fd, target_fd);
+      return;
+    case ChildOutput::To::kPipe:
+      dup2(pipe_fd, target_fd);
+      return;
+    case ChildOutput::To::kFile:
+      if (file_fd >= 0) dup2(file_fd, target_fd);
+      return;
+  }
+}
+
+// A handler the parent installed would otherwise run in the child until exec resets it.
+void default_stop_signals() {
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) signal(sig, SIG_DFL);
+  }
+}
+
+[[noreturn]] void exec_child(const ChildSetup& c) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != c.parent) _exit(126);  // the parent died before prctl
+  default_stop_signals();
+  if (c.pin) sched_setaffinity(0, sizeof c.cpus, &c.cpus);
+  int null_fd = open("/dev/null", O_RDWR);
+  if (null_fd >= 0) dup2(null_fd, 0);
+  int file_fd = c.file ? open(c.file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+  redirect(c.out_to, c.out_pipe, file_fd, null_fd, 1);
+  redirect(c.err_to, c.err_pipe, file_fd, null_fd, 2);
+  execvp(c.argv[0], c.argv.data());
+  _exit(127);
+}
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+Result<Child> Child::spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
+  if (argv.empty()) return make_error("spawn: empty argv");
+  using To = ChildOutput::To;
+  const ChildOutput& o = options.output;
+  Pipe out, err;
+  if (o.stdout_to == To::kPipe) {
+    auto p = make_pipe();
+    if (!p) return p.error();
+    out = std::move(*p);
+  }
+  if (o.stderr_to == To::kPipe) {
+    auto p = make_pipe();
+    if (!p) return p.error();
+    err = std::move(*p);
+  }
+  ChildSetup c;
+  for (const auto& a : argv) c.argv.push_back(const_cast<char*>(a.c_str()));
+  c.argv.push_back(nullptr);
+  bool to_file = o.stdout_to == To::kFile || o.stderr_to == To::kFile;
+  c.file = to_file ? (o.file.empty() ? "/dev/null" : o.file.c_str()) : nullptr;
+  c.out_pipe = out.write.get();
+  c.err_pipe = err.write.get();
+  c.out_to = o.stdout_to;
+  c.err_to = o.stderr_to;
+  c.pin = !options.cpus.empty();
+  CPU_ZERO(&c.cpus);
+  for (int cpu : options.cpus)
+    if (cpu >= 0 && cpu < CPU_SETSIZE) CPU_SET(cpu, &c.cpus);
+  c.parent = getpid();
+
+  pid_t pid = fork();
+  if (pid < 0) return errno_error("fork for " + argv[0]);
+  if (pid == 0) exec_child(c);
+  Child child;
+  child.pid_ = pid;
+  child.out_ = std::move(out.read);
+  child.err_ = std::move(err.read);
+  return child;
+}
+
+Child::Child(Child&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      exited_(o.exited_),
+      exit_code_(o.exit_code_),
+      term_signal_(o.term_signal_),
+      out_(std::move(o.out_)),
+      err_(std::move(o.err_)) {}
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    kill();
+    pid_ = std::exchange(o.pid_, -1);
+    exited_ = o.exited_;
+    exit_code_ = o.exit_code_;
+    term_signal_ = o.term_signal_;
+    out_ = std::move(o.out_);
+    err_ = std::move(o.err_);
+  }
+  return *this;
+}
+
+Child::~Child() {
+  kill();
+}
+
+int Child::exit_status() const {
+  if (term_signal_ != 0) return 128 + term_signal_;
+  return exit_code_;
+}
+
+bool Child::reap(bool block) {
+  if (pid_ <= 0 || exited_) return exited_;
+  int status = 0;
+  pid_t w;
+  do {
+    w = waitpid(pid_, &status, block ? 0 : WNOHANG);
+  } while (w < 0 && errno == EINTR);
+  if (w == pid_) {
+    exited_ = true;
+    if (WIFEXITED(status)) exit_code_ = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) term_signal_ = WTERMSIG(status);
+  } else if (w < 0 && errno == ECHILD) {
+    exited_ = true;  // reaped elsewhere; nothing left to kill
+  }
+  return exited_;
+}
+
+bool Child::poll_exit() {
+  return reap(false);
+}
+
+int Child::wait() {
+  reap(true);
+  return exit_status();
+}
+
+void Child::kill(int sig) {
+  if (pid_ <= 0 || exited_) return;
+  ::kill(pid_, sig);
+  if (sig == SIGKILL) reap(true);
+}
 
 std::string shell_quote(std::string_view s) {
   std::string q = "'";
@@ -68,36 +234,11 @@ ForkedChild::~ForkedChild() {
   }
 }
 
-Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
-  if (argv.empty()) return make_error("run_command: empty argv");
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return errno_error("pipe");
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return errno_error("pipe");
-  }
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
+namespace {
 
-  pid_t pid = fork();
-  if (pid < 0) return errno_error("fork for " + argv[0]);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(out_w.get(), 1);
-    dup2(err_w.get(), 2);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  out_w.reset();
-  err_w.reset();
-
-  CommandOutput result;
-  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+// Reads both pipes until the child closes them, so neither can fill up and stall it.
+void drain(UniqueFd& out_fd, UniqueFd& err_fd, CommandOutput& result) {
+  pollfd fds[2] = {{out_fd.get(), POLLIN, 0}, {err_fd.get(), POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
   char buf[65536];
@@ -117,16 +258,22 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
       }
     }
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.exit_code = 128 + WTERMSIG(status);
-  }
+}
+
+}  // namespace
+
+Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return make_error("run_command: empty argv");
+  SpawnOptions options;
+  options.output.stdout_to = ChildOutput::To::kPipe;
+  options.output.stderr_to = ChildOutput::To::kPipe;
+  auto child = Child::spawn(argv, options);
+  if (!child) return child.error();
+  CommandOutput result;
+  drain(child->stdout_pipe(), child->stderr_pipe(), result);
+  result.exit_code = child->wait();
   if (result.exit_code == 127 && result.out.empty() && result.err.empty()) {
-    return make_error("cannot run '" + argv[0] + "' (not installed?)");
+    return make_error("cannot run '" + argv[0] + "' (not installed?)", ErrorKind::kEnvironment);
   }
   return result;
 }

@@ -1,14 +1,73 @@
-// Running helper programs (apt-get, dpkg-deb, xz, ldd) and capturing their output. The argv is
-// passed as is: no shell, so nothing needs quoting.
+// The one place memplace starts other programs: helpers (apt-get, dpkg-deb, xz, ldd, lscpu),
+// QEMU guests and the plot scripts. The argv is passed as is: no shell, so nothing needs quoting.
+// Every child gets /dev/null for stdin and dies with the thread that started it
+// (PR_SET_PDEATHSIG), so a memplace that is killed leaves no QEMU or apt-get behind.
 #pragma once
 
+#include <sys/types.h>
+
+#include <csignal>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace memplace {
+
+// Where a child's stdout and stderr go.
+struct ChildOutput {
+  enum class To { kInherit, kNull, kPipe, kFile };
+  To stdout_to = To::kInherit;
+  To stderr_to = To::kInherit;
+  std::string file;  // kFile: created or truncated; both streams share it
+};
+
+struct SpawnOptions {
+  ChildOutput output;
+  std::vector<int> cpus;  // pin the child to these CPUs; empty = inherit
+};
+
+// A started program. The destructor kills (SIGKILL) and reaps one still running, so a child
+// cannot outlive the object that owns it.
+class Child {
+ public:
+  // Fails only when the program cannot be started; an exec failure shows as exit status 127.
+  static Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& options);
+
+  Child(Child&& o) noexcept;
+  Child& operator=(Child&& o) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  pid_t pid() const { return pid_; }
+  // The read ends of kPipe streams (-1 otherwise); release() them to own them.
+  UniqueFd& stdout_pipe() { return out_; }
+  UniqueFd& stderr_pipe() { return err_; }
+
+  // Whether the child has exited, without waiting.
+  bool poll_exit();
+  // Waits for the child to exit; returns exit_status().
+  int wait();
+  // Sends `sig`; for SIGKILL also reaps. Harmless once the child has exited.
+  void kill(int sig = SIGKILL);
+
+  bool exited() const { return exited_; }
+  // Exit code, or 128 + the signal that ended it; -1 while running (or reaped elsewhere).
+  int exit_status() const;
+  int term_signal() const { return term_signal_; }  // 0 unless a signal ended it
+
+ private:
+  Child() = default;
+  bool reap(bool block);
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  int term_signal_ = 0;
+  UniqueFd out_, err_;
+};
 
 struct CommandOutput {
   int exit_code = -1;  // 128 + signal when killed by one
@@ -16,7 +75,8 @@ struct CommandOutput {
   std::string err;
 };
 
-// Fails only when the program cannot be started; a non-zero exit is in the result.
+// Runs a helper to its end, capturing both streams. Fails only when the program cannot be
+// started; a non-zero exit is in the result.
 Result<CommandOutput> run_command(const std::vector<std::string>& argv);
 
 // Like run_command, but a non-zero exit becomes an error carrying the tail of stderr.

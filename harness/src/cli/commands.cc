@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 
 #include "cli/cell_runners.h"
@@ -31,6 +32,7 @@
 #include "experiment/results.h"
 #include "qemu/kernel_fetch.h"
 #include "experiment/locality_run.h"
+#include "testbed/record_stream.h"
 
 namespace memplace {
 namespace {
@@ -309,6 +311,16 @@ void print_cells(const Spec& spec, const std::vector<Cell>& cells, const std::st
   }
 }
 
+// Inside a testbed guest: every record also goes down the stream to the host. A write that
+// fails is said and the matrix goes on; the host accounts for runs it never received.
+void attach_record_stream(RunOptions& options, RecordStreamWriter stream) {
+  auto writer = std::make_shared<RecordStreamWriter>(std::move(stream));
+  options.on_record = [writer](const RunRecord& r, const std::string& dir) {
+    if (auto s = writer->write(r, dir); !s)
+      std::fprintf(stderr, "memplace: %s\n", s.error().describe().c_str());
+  };
+}
+
 Environment environment_from(const RunArgs& a) {
   Environment env;
   if (!a.env_kind.empty()) env.kind = a.env_kind;
@@ -433,7 +445,6 @@ int command_run(const RunArgs& args) {
   options.sysfs_root = args.sysfs_root;
   options.progress = !args.quiet;
   options.resume = !args.resume_dir.empty();
-  options.stream_path = args.stream_path;
   options.environment = environment_from(args);
   options.invocation = args.invocation;
   Spec effective = *spec;
@@ -442,6 +453,11 @@ int command_run(const RunArgs& args) {
   // Inside a testbed guest the records stream to the host, which writes the reports.
   bool guest = !args.stream_path.empty();
   attach_reports(options, ReportSettings{!args.no_plots && !guest, !guest});
+  if (guest) {
+    auto stream = RecordStreamWriter::open(args.stream_path);
+    if (!stream) return fail(kExitEnvironment, stream.error().describe());
+    attach_record_stream(options, std::move(*stream));
+  }
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
   std::fprintf(stderr,

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "base/dir_lock.h"
+#include "base/files.h"
 #include "base/json_bounded.h"
 #include "experiment/results.h"
 #include "experiment/run_record.h"
@@ -175,28 +176,9 @@ Environment environment_from_json(const json& j) {
   return e;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
-}
-
 // Invalid UTF-8 in a kernel message must not make a record unwritable.
 std::string dump_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string parent_dir(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -536,32 +518,6 @@ Result<std::string> repair_runs_tail(const std::string& path) {
          "moved it to " + aside;
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
-  // A fresh name created exclusively: a symlink or file planted at a predictable NAME.tmp is
-  // never opened, let alone written through.
-  std::string tmp = path + ".tmp-XXXXXX";
-  {
-    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (!fd.valid()) return errno_error("create a temporary file next to " + path);
-    Status s = ::fchmod(fd.get(), 0644) == 0 ? Status() : errno_error("chmod " + tmp);
-    if (s) s = write_all(fd.get(), content, tmp);
-    if (s && ::fsync(fd.get()) != 0) s = errno_error("fsync " + tmp);
-    if (!s) {
-      ::unlink(tmp.c_str());
-      return s;
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = errno_error("rename " + tmp + " -> " + path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  // The rename itself is only durable once the directory is synced.
-  UniqueFd dir(::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) ::fsync(dir.get());
-  return {};
-}
-
 Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
   return write_file_atomic(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
@@ -592,21 +548,6 @@ Status check_fresh_out_dir(const std::string& dir) {
   return make_error(
       "--out " + dir +
       ": is not empty and holds no memplace results; choose a new or empty directory");
-}
-
-Status make_dirs(const std::string& path) {
-  if (path.empty()) return make_error("make_dirs: empty path");
-  for (size_t pos = 1;; ++pos) {
-    pos = path.find('/', pos);
-    std::string prefix = path.substr(0, pos);
-    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_error("mkdir " + prefix);
-    if (pos == std::string::npos) break;
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
-  if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
-  return {};
 }
 
 namespace {

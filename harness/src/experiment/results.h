@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/files.h"
 #include "base/result.h"
 #include "experiment/run_record.h"
 #include "base/unique_fd.h"
@@ -45,13 +46,9 @@ int next_run_number(const RunsFile& runs, const std::string& dir);
 // what was done, for stderr ("" when the file was intact).
 Result<std::string> repair_runs_tail(const std::string& path);
 
-// Writes `content` to a temporary file created exclusively next to `path` (never through a
-// symlink), fsyncs, renames over `path`.
-Status write_file_atomic(const std::string& path, const std::string& content);
+// JSON through write_file_atomic (base/files.h), pretty-printed, invalid UTF-8 replaced.
 Status write_json_atomic(const std::string& path, const nlohmann::json& j);
 Result<nlohmann::json> read_json_file(const std::string& path);
-
-Status make_dirs(const std::string& path);
 
 // The file names a record may carry, relative to its results dir: "samples/<name>.csv" and
 // "workloads/<name>.json", the name of [A-Za-z0-9_.-] and not starting with '.'. Records come

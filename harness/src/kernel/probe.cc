@@ -1,22 +1,18 @@
 #include "kernel/probe.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
+#include "base/nodelist.h"
+#include "base/subprocess.h"
 #include "kernel/backing.h"
 #include "kernel/kvm.h"
 #include "kernel/kvm_uapi.h"
-#include "base/nodelist.h"
 #include "kernel/sysfs.h"
-
-extern char** environ;
 
 namespace memplace {
 namespace {
@@ -33,50 +29,12 @@ std::string describe_readback(const PolicyReadback& r) {
   return s;
 }
 
-// The first executable `name` on PATH, or "".
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (!path) return "";
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 // Runs `binary arg` without a shell and returns the first line of its stdout.
 Result<std::string> first_output_line(const std::string& binary, const std::string& arg) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error("pipe");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::string a0 = binary, a1 = arg;
-  char* argv[] = {a0.data(), a1.data(), nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    return Error{rc, "spawn " + binary};
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(pipefd[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return make_error(binary + " " + arg + " did not exit cleanly");
-  return out.substr(0, out.find('\n'));
+  auto r = run_command({binary, arg});
+  if (!r) return r.error();
+  if (r->exit_code != 0) return make_error(binary + " " + arg + " did not exit cleanly");
+  return r->out.substr(0, r->out.find('\n'));
 }
 
 void probe_kvm(const std::string& root, ProbeReport& r) {

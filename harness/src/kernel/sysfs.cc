@@ -84,24 +84,6 @@ std::string sys_path(const std::string& root, std::string_view rel) {
   return base + std::string(rel);
 }
 
-Result<std::string> read_text_file(const std::string& path) {
-  // Plain read(2): sysfs files report size 4096 whatever they hold, so stat-sized reads lie.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("open " + path);
-  std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
 Result<std::vector<int>> list_nodes(const std::string& root) {
   const std::string dir = sys_path(root, "sys/devices/system/node");
   DIR* d = ::opendir(dir.c_str());

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/files.h"  // read_text_file, for the small text files these readers parse
 #include "base/result.h"
 #include "base/unique_fd.h"
 
@@ -101,8 +102,5 @@ Result<bool> cpuinfo_has_flag(const std::string& root, const std::string& flag);
 
 // /sys/kernel/mm/mempolicy/weighted_interleave/node<N>; empty when the kernel lacks it.
 Result<std::map<int, int>> read_weighted_interleave_weights(const std::string& root);
-
-// Whole-file read, for the small text files above.
-Result<std::string> read_text_file(const std::string& path);
 
 }  // namespace memplace

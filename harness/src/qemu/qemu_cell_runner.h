@@ -1,114 +1,31 @@
 // toucher = "qemu": one QEMU guest per cell. QEMU owns the guest RAM (a memory backend with the
 // cell's host policy), a static agent inside the guest touches it on "go", and the host reads
-// per-node meminfo around the touch and QEMU's own numa_maps. The runner calls run_qemu_cell
-// instead of its Mapping-based flow when cell.toucher == "qemu".
+// per-node meminfo around the touch and QEMU's own numa_maps. The pieces, one purpose each:
+//   qemu_cell_options.h    [qemu] table -> options -> the cell's guest configuration
+//   qemu_caches.h          QEMU probes and guest kernels, once per process
+//   qemu_cell_preflight.h  what this host lacks for the cell ("unsupported")
+//   qemu_cell_image.h      the agent and the guest's initramfs
+//   qemu_dry_run.h         the command a run would start
+//   guest_ram_placement.h  QEMU's numa_maps -> pages per node
+//   qemu_cell_record.h     what the guest reported -> the record
+// and this file, the run itself: preflight, image, QEMU, hello, "before", go, samples, done,
+// "after" and numa_maps, poweroff, verdict.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <map>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "experiment/cell.h"
-#include "qemu/kernel_fetch.h"
-#include "qemu/qemu_guest.h"
-#include "base/result.h"
-#include "experiment/run_record.h"
 #include "experiment/cell_runner.h"
-#include "experiment/record_builder.h"
-#include "experiment/spec.h"
-#include "kernel/sysfs.h"
+#include "experiment/run_record.h"
+#include "qemu/guest_ram_placement.h"
+#include "qemu/qemu_cell_options.h"
+#include "qemu/qemu_cell_preflight.h"
+#include "qemu/qemu_dry_run.h"
 
 namespace memplace {
 
-// Everything a qemu cell's guest needs beyond the cell. A spec's [qemu] table (spec.h) sets the
-// user-facing fields through qemu_toucher_options(); the rest are for tests.
-struct QemuToucherOptions {
-  std::string qemu_binary = "qemu-system-x86_64";
-  // "debian:" (newest usable Debian cloud kernel), "debian:VERSION", or a bzImage path.
-  std::string kernel = "debian:";
-  // A raw disk image with the agent installed at disk_agent: the guest's root is /dev/vda and
-  // its init is that agent (see guest-agent/README.md). "" = the agent rides in the initramfs.
-  std::string disk_image;
-  std::string disk_agent = "/sbin/memplace-agent";
-  std::string agent_binary;  // "" = next to this executable
-  std::string busybox = "/bin/busybox";
-  std::string accel = "auto";  // auto | kvm | tcg
-  bool snp = false;            // guest_memfd cells run as SEV-SNP guests
-  SevSnpConfig snp_config;
-  int boot_timeout_seconds = 120;   // QEMU start to the agent's hello
-  int agent_timeout_seconds = 600;  // go to done
-  int poweroff_timeout_seconds = 30;
-  // RunContext::workload in the guest: the agent's repetitions and per-repetition minimum time
-  // (not in [qemu] yet; tests set them). Its report must arrive within agent_timeout_seconds of
-  // done.
-  int workload_repetitions = 5;
-  double workload_min_time_seconds = 0.1;
-  // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
-  // resident size to stop falling before the "before" snapshot.
-  double settle_min_seconds = 3.0;
-  double settle_max_seconds = 15.0;
-  // Guest RAM beyond the touch: the guest kernel, its page tables, the initramfs.
-  uint64_t guest_overhead_bytes = 256ull << 20;
-  std::string extra_append;
-  KernelFetchOptions fetch;
-  // Replaces the agent in the guest's init (shell; tests of hung and garbled guests only).
-  std::string guest_run_line;
-};
-
-// The defaults above, overridden by every field the [qemu] table sets.
-QemuToucherOptions qemu_toucher_options(const QemuSpec& spec);
-// What a qemu cell runs with: qemu_toucher_options(ctx.qemu), whose go-to-done limit is
-// ctx.toucher_timeout_s (run.toucher_timeout_s) where the [qemu] table leaves agent_timeout_s
-// unset.
-QemuToucherOptions qemu_cell_options(const RunContext& ctx);
-
-// Fills the fields `spec` leaves unset from the environment, for users' scripts that predate
-// [qemu]: MEMPLACE_QEMU (binary), MEMPLACE_QEMU_KERNEL, MEMPLACE_QEMU_DISK,
-// MEMPLACE_QEMU_DISK_AGENT, MEMPLACE_AGENT, MEMPLACE_QEMU_ACCEL, MEMPLACE_QEMU_SNP (0|1),
-// MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS, MEMPLACE_QEMU_REDUCED_PHYS_BITS,
-// MEMPLACE_QEMU_KERNEL_HASHES (0|1), MEMPLACE_QEMU_BOOT_TIMEOUT, MEMPLACE_QEMU_AGENT_TIMEOUT.
-// The spec's own values win. Errors name the variable.
-Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
-                                         const std::function<const char*(const char*)>& getenv);
-
-// Paths that exist only at run time; --dry-run shows placeholders.
-struct QemuGuestPaths {
-  std::string kernel;
-  std::string initrd;
-  std::string serial_log;
-  std::string socket_path;
-};
-
-// The guest for a cell: one guest node holding cell.size_bytes + overhead and cell.threads
-// vCPUs, backed per cell.backing (anon: memory-backend-ram; shmem: memfd; guest_memfd: memfd
-// with guest_memfd, or an SNP guest when options.snp), with the cell's host policy.
-Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& options,
-                                              const QemuCapabilities& caps,
-                                              const std::string& accel,
-                                              const QemuGuestPaths& paths);
-
-// Why this host cannot run the cell's guest, or ok. SNP: kvm_amd sev_snp=Y, /dev/sev, OVMF and
-// QEMU's sev-snp-guest; plain guest_memfd: QEMU's guest-memfd property and KVM.
-Status qemu_preflight(const Cell& cell, const QemuToucherOptions& options,
-                      const QemuCapabilities& caps, const std::string& accel,
-                      const std::string& sysfs_root);
-
-// The exact QEMU command for a cell as a shell line, run-time paths as <placeholders>.
-// The preflight behind the trailing "# unsupported: ..." line reads `sysfs_root` ("" = live).
-std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& options,
-                         const std::string& sysfs_root = "");
-
-// Per-node pages of the guest RAM mapping(s) in QEMU's numa_maps, in 4 KiB pages.
-struct GuestRamPlacement {
-  std::map<int, uint64_t> pages;
-  std::vector<std::string> mappings;  // "7f..000 bind:0 file=/memfd:memory-backend-memfd..."
-  std::string how;                    // how the mapping was recognised
-};
-GuestRamPlacement guest_ram_placement(const std::vector<NumaMapsEntry>& maps,
-                                      const std::string& backend);
-
+// Every failure becomes the record's status and message; QEMU never outlives the call.
 // Options from ctx.qemu (the spec's [qemu] table).
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id);
 RunRecord run_qemu_cell(const Cell& cell, const RunContext& ctx, const std::string& run_id,

@@ -1,68 +1,46 @@
 #include "qemu/qemu_process.h"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
+#include <algorithm>
 #include <thread>
 
 #include "agent/agent_protocol.h"
+#include "base/stop_signals.h"
 
 namespace memplace {
 namespace {
 
-std::atomic<int> g_signal{0};
-struct sigaction g_old_int, g_old_term;
+using Clock = QemuProcess::Clock;
 
-void chain(int sig, const struct sigaction& old) {
-  if (old.sa_flags & SA_SIGINFO) {
-    if (old.sa_sigaction) old.sa_sigaction(sig, nullptr, nullptr);
-  } else if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
-    old.sa_handler(sig);
+Result<UniqueFd> listen_unix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return make_error("socket path too long: " + path);
+  std::copy(path.begin(), path.end(), addr.sun_path);
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return errno_error("socket");
+  unlink(path.c_str());
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return errno_error("bind " + path);
   }
+  if (listen(fd.get(), 1) != 0) return errno_error("listen " + path);
+  return fd;
 }
 
-void on_signal(int sig) {
-  g_signal.store(sig);
-  chain(sig, sig == SIGINT ? g_old_int : g_old_term);
-}
-
-int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
+// Poll timeout towards `deadline`, in slices short enough to notice QEMU's exit.
+int poll_ms(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 200));
 }
 
 }  // namespace
 
-ChainedStopSignals::ChainedStopSignals() {
-  g_signal.store(0);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  // No SA_RESTART: poll() returns EINTR so the wait notices at once.
-  active_ = sigaction(SIGINT, &sa, &g_old_int) == 0 && sigaction(SIGTERM, &sa, &g_old_term) == 0;
-}
-
-ChainedStopSignals::~ChainedStopSignals() {
-  if (!active_) return;
-  sigaction(SIGINT, &g_old_int, nullptr);
-  sigaction(SIGTERM, &g_old_term, nullptr);
-  int sig = g_signal.load();
-  const struct sigaction& old = sig == SIGINT ? g_old_int : g_old_term;
-  if (sig != 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) raise(sig);
-}
-
-int ChainedStopSignals::received() {
-  return g_signal.load();
-}
+QemuProcess::QemuProcess(size_t max_line_bytes)
+    : splitter_(max_line_bytes ? max_line_bytes : kAgentMaxLineBytes) {}
 
 QemuProcess::~QemuProcess() {
   stop(std::chrono::milliseconds(0));
@@ -71,107 +49,64 @@ QemuProcess::~QemuProcess() {
 Status QemuProcess::start(const std::vector<std::string>& argv, const std::string& socket_path,
                           const std::string& qemu_log, const std::vector<int>& cpus) {
   if (argv.empty()) return make_error("empty QEMU command line");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) {
-    return make_error("socket path too long: " + socket_path);
-  }
-  std::copy(socket_path.begin(), socket_path.end(), addr.sun_path);
-  listener_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!listener_.valid()) return errno_error("socket");
-  unlink(socket_path.c_str());
-  if (bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return errno_error("bind " + socket_path);
-  }
-  if (listen(listener_.get(), 1) != 0) return errno_error("listen " + socket_path);
+  auto listener = listen_unix(socket_path);
+  if (!listener) return listener.error();
+  listener_ = std::move(*listener);
   socket_path_ = socket_path;
-
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int c : cpus) CPU_SET(c, &set);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) return errno_error("fork for QEMU");
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(126);  // the parent died before prctl
-    // The parent's handlers would run here too; QEMU sets its own.
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (!cpus.empty()) sched_setaffinity(0, sizeof set, &set);
-    int in = open("/dev/null", O_RDONLY);
-    int out =
-        open(qemu_log.empty() ? "/dev/null" : qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in >= 0) dup2(in, 0);
-    if (out >= 0) {
-      dup2(out, 1);
-      dup2(out, 2);
-    }
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  pid_ = pid;
+  SpawnOptions options;
+  options.output = {ChildOutput::To::kFile, ChildOutput::To::kFile, qemu_log};
+  options.cpus = cpus;
+  auto child = Child::spawn(argv, options);
+  if (!child) return child.error();
+  child_.emplace(std::move(*child));
   return {};
 }
 
-bool QemuProcess::reap(bool block) {
-  if (pid_ <= 0 || exited_) return exited_;
-  int status = 0;
-  pid_t w;
-  do {
-    w = waitpid(pid_, &status, block ? 0 : WNOHANG);
-  } while (w < 0 && errno == EINTR);
-  if (w == pid_) {
-    exited_ = true;
-    exit_status_ = decode_status(status);
-  } else if (w < 0 && errno == ECHILD) {
-    exited_ = true;  // reaped elsewhere; nothing left to kill
+// Accepts QEMU's connection, or reads what it sent into lines_.
+void QemuProcess::read_channel() {
+  if (!conn_.valid()) {
+    conn_.reset(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    ever_connected_ |= conn_.valid();
+    return;
   }
-  return exited_;
+  char buf[65536];
+  ssize_t n = read(conn_.get(), buf, sizeof buf);
+  if (n > 0) {
+    splitter_.feed(std::string_view(buf, static_cast<size_t>(n)),
+                   [this](std::string_view l) { lines_.emplace_back(l); });
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    conn_closed_ = true;
+  }
 }
 
 QemuProcess::Wait QemuProcess::next_line(Clock::time_point deadline, std::string* line) {
   while (true) {
-    size_t nl = buf_.find('\n');
-    if (nl != std::string::npos) {
-      *line = buf_.substr(0, nl);
-      buf_.erase(0, nl + 1);
+    if (!lines_.empty()) {
+      *line = std::move(lines_.front());
+      lines_.pop_front();
       return Wait::kLine;
     }
-    if (buf_.size() > kAgentMaxLineBytes) {
-      *line = std::move(buf_);
-      buf_.clear();
-      return Wait::kLine;
-    }
-    if (ChainedStopSignals::received()) return Wait::kSignal;
+    if (StopSignalGuard::received()) return Wait::kSignal;
     if (conn_closed_) return Wait::kClosed;
     // Only after the channel is drained: QEMU may exit right after the guest's last line.
-    if (reap(false) && !conn_.valid()) return Wait::kExited;
-    auto now = Clock::now();
-    if (now >= deadline) return Wait::kTimeout;
-    int ms = static_cast<int>(std::min<int64_t>(
-        200, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
+    if ((!child_ || child_->poll_exit()) && !conn_.valid()) return Wait::kExited;
+    if (Clock::now() >= deadline) return Wait::kTimeout;
     pollfd p{conn_.valid() ? conn_.get() : listener_.get(), POLLIN, 0};
-    int r = poll(&p, 1, ms);
-    if (r <= 0) {
-      if (exited_ && conn_.valid()) conn_closed_ = true;  // nothing more will come
+    if (poll(&p, 1, poll_ms(deadline)) <= 0) {
+      if (child_ && child_->exited() && conn_.valid()) conn_closed_ = true;  // nothing more
       continue;
     }
-    if (!conn_.valid()) {
-      conn_.reset(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-      continue;
-    }
-    char buf[16384];
-    ssize_t n = read(conn_.get(), buf, sizeof buf);
-    if (n > 0) {
-      buf_.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      conn_closed_ = true;
-    }
+    read_channel();
   }
+}
+
+QemuProcess::Wait QemuProcess::wait_exit(Clock::time_point deadline) {
+  while (child_ && !child_->poll_exit()) {
+    if (StopSignalGuard::received()) return Wait::kSignal;
+    if (Clock::now() >= deadline) return Wait::kTimeout;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Wait::kExited;
 }
 
 Status QemuProcess::send(const std::string& line) {
@@ -195,15 +130,12 @@ Status QemuProcess::send(const std::string& line) {
 }
 
 void QemuProcess::stop(std::chrono::milliseconds grace) {
-  if (pid_ > 0 && !exited_) {
+  if (child_) {
     auto deadline = Clock::now() + grace;
-    while (!reap(false) && Clock::now() < deadline) {
+    while (!child_->poll_exit() && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (!exited_) {
-      kill(pid_, SIGKILL);
-      reap(true);
-    }
+    child_->kill();
   }
   conn_.reset();
   listener_.reset();
@@ -211,6 +143,34 @@ void QemuProcess::stop(std::chrono::milliseconds grace) {
     unlink(socket_path_.c_str());
     socket_path_.clear();
   }
+}
+
+Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
+                                             const GuestLineHandler& on_line) {
+  QemuProcess qemu(LineSplitter::kMaxLineBytes);
+  GuestSessionResult result;
+  const Clock::time_point t0 = Clock::now();
+  auto since_start = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  auto handle = [&](std::string_view line) {
+    if (result.first_line_seconds < 0) result.first_line_seconds = since_start();
+    ++result.lines;
+    on_line(line);
+  };
+  if (auto s = qemu.start(config.argv, config.socket_path, config.qemu_log); !s) return s.error();
+  const auto deadline = t0 + std::chrono::seconds(config.timeout_seconds);
+  QemuProcess::Wait w;
+  std::string line;
+  while ((w = qemu.next_line(deadline, &line)) == QemuProcess::Wait::kLine) handle(line);
+  // The channel closes as QEMU goes down; let it finish rather than count it as killed.
+  if (w == QemuProcess::Wait::kClosed) w = qemu.wait_exit(deadline);
+  result.timed_out = w == QemuProcess::Wait::kTimeout;
+  if (w == QemuProcess::Wait::kSignal) result.interrupted_by = StopSignalGuard::received();
+  result.connected = qemu.ever_connected();
+  qemu.stop(std::chrono::milliseconds(0));
+  if (!qemu.partial_line().empty()) handle(qemu.partial_line());
+  result.exit_status = qemu.exit_status();
+  result.wall_seconds = since_start();
+  return result;
 }
 
 }  // namespace memplace

@@ -1,19 +1,26 @@
-// A QEMU process driven step by step: the qemu toucher needs phase deadlines (boot, touch,
-// poweroff) and to act between lines (snapshots while the guest holds its memory), which the
-// testbed's callback-driven run_guest_session does not offer. Same guarantees: the host listens
-// before QEMU starts, QEMU dies with the thread that started it (PR_SET_PDEATHSIG), and the
-// destructor kills and reaps it, so no QEMU outlives its owner. SIGINT/SIGTERM while a QEMU runs
-// end the wait (see ChainedStopSignals).
+// The one owner of QEMU guest processes, two ways of driving them:
+// - QemuProcess, step by step: the qemu toucher needs phase deadlines (boot, touch, poweroff)
+//   and to act between lines (snapshots while the guest holds its memory);
+// - run_guest_session, to completion with a callback per line: the testbed's record stream.
+// Both listen on the guest channel's unix socket before QEMU starts, start QEMU through
+// base/subprocess (it dies with the thread that started it), and kill and reap it when their
+// owner is done, so no QEMU outlives its run. SIGINT/SIGTERM recorded by a StopSignalGuard end
+// any wait.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/line_splitter.h"
 #include "base/result.h"
+#include "base/subprocess.h"
 #include "base/unique_fd.h"
 
 namespace memplace {
@@ -22,7 +29,9 @@ class QemuProcess {
  public:
   using Clock = std::chrono::steady_clock;
 
-  QemuProcess() = default;
+  // Lines from the guest longer than `max_line_bytes` come back as one undecodable placeholder
+  // line; the default is the agent protocol's limit.
+  explicit QemuProcess(size_t max_line_bytes = 0);
   ~QemuProcess();
   QemuProcess(const QemuProcess&) = delete;
   QemuProcess& operator=(const QemuProcess&) = delete;
@@ -33,43 +42,57 @@ class QemuProcess {
                const std::string& qemu_log, const std::vector<int>& cpus = {});
 
   enum class Wait { kLine, kTimeout, kExited, kClosed, kSignal };
-  // The next complete line from the guest channel, waiting until `deadline`. A run of bytes
-  // longer than the protocol's line limit comes back as one (undecodable) line.
+  // The next complete line from the guest channel, waiting until `deadline`.
   Wait next_line(Clock::time_point deadline, std::string* line);
+  // After kClosed: waits for QEMU itself to exit (kExited), until `deadline` or a signal.
+  Wait wait_exit(Clock::time_point deadline);
+  // Bytes after the last complete line, once the channel is closed.
+  const std::string& partial_line() const { return splitter_.pending(); }
   Status send(const std::string& line);  // adds the '\n'
 
   // Waits up to `grace` for QEMU to exit on its own, then kills it. Idempotent.
   void stop(std::chrono::milliseconds grace);
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && !exited_; }
-  int exit_status() const { return exit_status_; }  // exit code or 128 + signal; -1 unknown
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
+  bool running() const { return child_ && !child_->exited(); }
+  int exit_status() const { return child_ ? child_->exit_status() : -1; }
   bool connected() const { return conn_.valid(); }
+  bool ever_connected() const { return ever_connected_; }
 
  private:
-  bool reap(bool block);
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_status_ = -1;
+  void read_channel();
+  std::optional<Child> child_;
   std::string socket_path_;
   UniqueFd listener_, conn_;
+  bool ever_connected_ = false;
   bool conn_closed_ = false;
-  std::string buf_;  // bytes after the last complete line
+  LineSplitter splitter_;
+  std::deque<std::string> lines_;
 };
 
-// Unlike stop_signals.h's StopSignalGuard, which swallows the signal for its caller to account
-// for, this one also passes it on: run_matrix's own handler must see a Ctrl-C that arrived during
-// a qemu cell, or the matrix would go on to the next cell.
-// Installs SIGINT/SIGTERM handlers that record the signal and chain to the previous handlers;
-// restores them on scope exit and, if a signal arrived while the previous disposition was the
-// default, re-raises it then, after QEMU is gone.
-class ChainedStopSignals {
- public:
-  ChainedStopSignals();
-  ~ChainedStopSignals();
-  static int received();  // 0 = none
-
- private:
-  bool active_ = false;
+struct GuestSessionConfig {
+  std::vector<std::string> argv;  // the QEMU command line
+  std::string socket_path;        // the path the command line's chardev connects to
+  std::string qemu_log;           // QEMU's own stdout/stderr
+  int timeout_seconds = 600;
 };
+
+struct GuestSessionResult {
+  bool timed_out = false;
+  bool connected = false;          // QEMU opened the record channel
+  int exit_status = -1;            // QEMU's exit code, or 128 + signal
+  double first_line_seconds = -1;  // first line from the guest, i.e. the guest is up
+  double wall_seconds = 0;
+  int lines = 0;
+  int interrupted_by = 0;  // SIGINT/SIGTERM seen by a StopSignalGuard; QEMU was killed
+};
+
+// Called for each complete line (without '\n'), and for a partial last line when QEMU ends.
+using GuestLineHandler = std::function<void(std::string_view line)>;
+
+// Runs one QEMU guest to completion: every line the guest sends goes to `on_line`; QEMU is
+// killed at the deadline or on SIGINT/SIGTERM. Lines may be up to LineSplitter::kMaxLineBytes
+// (a run's samples travel as one line).
+Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
+                                             const GuestLineHandler& on_line);
 
 }  // namespace memplace

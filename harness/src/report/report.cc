@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <set>
 
-#include "experiment/matrix.h"
+#include "experiment/manifest.h"
 #include "experiment/placement_choice.h"
 #include "experiment/results.h"
 #include "report/record_view.h"

@@ -1,31 +1,24 @@
 #include "testbed/testbed.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "agent/agent_protocol.h"
 #include "base/dir_lock.h"
-#include "base/json_bounded.h"
-#include "testbed/guest_records.h"
-#include "qemu/guest_session.h"
-#include "qemu/initramfs.h"
-#include "kernel/kvm_uapi.h"
-#include "qemu/qemu_command.h"
-#include "experiment/host_identity.h"
-#include "experiment/results.h"
-#include "experiment/matrix.h"
-#include "experiment/placement_choice.h"
-#include "experiment/record_builder.h"
+#include "base/files.h"
+#include "base/stop_signals.h"
 #include "base/subprocess.h"
-#include "kernel/sysfs.h"
+#include "experiment/host_identity.h"
+#include "experiment/matrix.h"
+#include "experiment/record_builder.h"
+#include "experiment/results.h"
+#include "qemu/initramfs.h"
+#include "qemu/qemu_command.h"
+#include "qemu/qemu_process.h"
+#include "testbed/record_stream.h"
 
 namespace memplace {
 
@@ -57,84 +50,6 @@ std::string guest_memplace_line(const std::string& accel, const nlohmann::json& 
   return "/memplace run " + matrix + " --stream \"$PORT\" --env-kind testbed --env-accel " +
          shell_quote(accel) + " --env-topology " + shell_quote(topology.dump()) +
          (only_listed_runs ? " --only-runs /runs.txt" : "");
-}
-
-GuestLine classify_guest_line(std::string_view line) {
-  GuestLine g;
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-  auto parsed = parse_json_bounded(line);
-  if (!parsed || !parsed->is_object()) {
-    g.kind = GuestLine::Kind::kMalformed;
-    g.error = parsed ? "not a JSON object" : parsed.error().message;
-    return g;
-  }
-  g.json = std::move(*parsed);
-  if (!g.json.contains("type")) {
-    g.kind = GuestLine::Kind::kRecord;
-    return g;
-  }
-  const auto& t = g.json["type"];
-  std::string type = t.is_string() ? t.get<std::string>() : "";
-  if (type == "hello")
-    g.kind = GuestLine::Kind::kHello;
-  else if (type == "end")
-    g.kind = GuestLine::Kind::kEnd;
-  else if (type == "log")
-    g.kind = GuestLine::Kind::kLog;
-  else if (type == "samples")
-    g.kind = GuestLine::Kind::kSamples;
-  else if (type == "workload")
-    g.kind = GuestLine::Kind::kWorkload;
-  else
-    g.kind = GuestLine::Kind::kOther;
-  return g;
-}
-
-namespace {
-
-// A file the guest sent as one JSON line ({"file": ..., <text_key>: ...}): a name under `subdir`
-// that safe_result_file accepted, at most `max_bytes`, `check` passed; written atomically.
-template <class Check>
-Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohmann::json& line,
-                                     const char* kind, const char* text_key, const char* subdir,
-                                     bool (*safe)(std::string_view), size_t max_bytes,
-                                     Check check) {
-  if (!line.contains("file") || !line["file"].is_string())
-    return make_error(std::string(kind) + " line without a file name");
-  if (!line.contains(text_key) || !line[text_key].is_string())
-    return make_error(std::string(kind) + " line without its " + text_key + " text");
-  std::string file = line["file"].get<std::string>();
-  if (!safe(file))
-    return make_error(std::string(kind) + " file name refused: " + file.substr(0, 200));
-  const auto& text = line[text_key].get_ref<const std::string&>();
-  if (text.size() > max_bytes)
-    return make_error(file + ": " + std::to_string(text.size()) + " bytes of " + kind +
-                      ", more than " + std::to_string(max_bytes));
-  if (auto s = check(file, text); !s) return s.error();
-  if (auto s = make_dirs(kernel_dir + "/" + subdir); !s) return s.error();
-  if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
-  return file;
-}
-
-}  // namespace
-
-Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
-  return store_guest_file(kernel_dir, line, "samples", "csv", "samples", &safe_samples_path,
-                          kMaxGuestSamplesBytes,
-                          [](const std::string&, const std::string&) { return Status{}; });
-}
-
-Result<std::string> store_guest_workload(const std::string& kernel_dir,
-                                         const nlohmann::json& line) {
-  return store_guest_file(
-      kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
-      kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
-        auto j = parse_json_bounded(text);
-        if (!j) return make_error(file + ": " + j.error().message);
-        if (auto s = check_benchmark_json(*j); !s)
-          return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
-        return {};
-      });
 }
 
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,
@@ -201,55 +116,28 @@ struct KernelRun {
   double fetch_seconds = 0;  // download and unpack (0 when cached), for the phase timings
 };
 
+// What one kernel's boot needs from the host and says back to it.
+struct KernelBoot {
+  const Spec& spec;
+  const TestbedSpec& tb;
+  const RunOptions& options;
+  const TestbedHostConfig& host;
+  const KernelRun& k;
+  const std::vector<Cell>& all_cells;
+  std::string accel;
+  nlohmann::json topology;
+  std::function<void(const std::string&)> say;
+};
+
 std::string run_keys_text(const std::vector<Cell>& cells) {
   std::string out;
   for (const auto& c : cells) out += run_key(c) + "\n";
   return out;
 }
 
-Result<std::string> make_temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "memplace-testbed-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) return errno_error("mkdtemp " + tmpl);
-  return tmpl;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Nor a workload file: without it the record keeps the benchmarks it carries and says why.
-void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>& stored) {
-  auto extra = record.find("extra");
-  if (extra == record.end() || !extra->is_object()) return;
-  auto w = extra->find("workload");
-  if (w == extra->end() || !w->is_object()) return;
-  auto file = w->find("file");
-  if (file == w->end()) return;
-  if (file->is_string() && stored.count(file->get<std::string>())) return;
-  (*w)["file_error"] = "the guest's workload JSON did not reach the host";
-  w->erase("file");
-}
-
-// What a record says about its kernel's build is the host's to say: the guest cannot know it,
-// and must not be able to claim one.
-void stamp_kernel_build(nlohmann::json& record, const nlohmann::json& build_info) {
-  auto env = record.find("environment");
-  if (env == record.end() || !env->is_object()) return;
-  if (build_info.is_null()) {
-    env->erase("kernel_build");
-  } else {
-    (*env)["kernel_build"] = build_info;
-  }
-}
-
-// Whether a guest line names a file an earlier session left (`earlier`, "samples/r0001.csv"):
-// those belong to runs already recorded, and no guest may replace them.
-bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& line) {
-  auto f = line.find("file");
-  return f != line.end() && f->is_string() && earlier.count(f->get<std::string>());
+std::string read_or_empty(const std::string& path) {
+  auto text = read_text_file(path);
+  return text ? *text : "";
 }
 
 // What a kernel's dir already holds when a testbed run is resumed.
@@ -284,275 +172,204 @@ Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
   return p;
 }
 
-// One kernel: boot, stream, account for every cell. Errors here are environment failures
-// before the guest ran; everything after boot ends up in records.
-Result<MatrixSummary> run_one_kernel(const Spec& spec, const TestbedSpec& tb,
-                                     const RunOptions& options, const TestbedHostConfig& host,
-                                     const KernelRun& k, const std::vector<Cell>& all_cells,
-                                     const std::string& accel, const nlohmann::json& topology) {
-  std::string tag = "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
-  auto say = [&](const std::string& s) {
-    if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), s.c_str());
-  };
-  if (auto s = make_dirs(k.dir); !s) return s.error();
-  auto progress = kernel_progress(k.dir, options.resume, say);
-  if (!progress) return progress.error();
-  std::vector<Cell> cells;  // the runs this boot is for
-  for (const Cell& c : all_cells)
-    if (!progress->done.count({cell_key(c), c.repeat})) cells.push_back(c);
-  if (cells.empty()) {
-    say("all " + std::to_string(all_cells.size()) + " runs already done");
-    MatrixSummary done;
-    done.skipped = static_cast<int>(all_cells.size());
-    return done;
-  }
-  std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
-  if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
-
-  auto tmp = make_temp_dir();
-  if (!tmp) return tmp.error();
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{*tmp};
-
-  std::string memplace_bin = host.memplace_binary.empty() ? self_executable() : host.memplace_binary;
+// The guest's initramfs: memplace itself, the spec without its [testbed] table, the kernel's
+// modules and an init that runs the matrix (a shard's slice of it, or the rest of a resumed one).
+Result<Initramfs> build_guest_image(const KernelBoot& b, const KernelProgress& progress,
+                                    const std::vector<Cell>& cells) {
   InitramfsInputs in;
-  in.busybox = host.busybox;
-  in.modules_dir = k.files.modules_dir;
-  in.programs[memplace_bin] = "memplace";
-  in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(spec, false)));
+  in.busybox = b.host.busybox;
+  in.modules_dir = b.k.files.modules_dir;
+  in.programs[b.host.memplace_binary.empty() ? self_executable() : b.host.memplace_binary] =
+      "memplace";
+  in.extra_files.push_back(cpio_file("spec.toml", render_spec_toml(b.spec, false)));
   // A shard's slice of this kernel's runs is listed for the guest, which has no other kernels
   // to rank them against (shard.h).
-  if (spec.shard) in.extra_files.push_back(cpio_file("runs.txt", run_keys_text(cells)));
+  if (b.spec.shard) in.extra_files.push_back(cpio_file("runs.txt", run_keys_text(cells)));
   std::string resume_dir;
-  if (!progress->done.empty()) {
+  if (!progress.done.empty()) {
     // The guest resumes a copy of this dir: it skips what is done and numbers new runs after
     // the highest id in use, so its samples never overwrite the earlier ones.
     resume_dir = "/resume";
     in.extra_files.push_back(cpio_dir("resume"));
-    in.extra_files.push_back(cpio_file("resume/spec.toml", render_spec_toml(spec, false)));
-    in.extra_files.push_back(cpio_file("resume/runs.jsonl", progress->runs_text));
+    in.extra_files.push_back(cpio_file("resume/spec.toml", render_spec_toml(b.spec, false)));
+    in.extra_files.push_back(cpio_file("resume/runs.jsonl", progress.runs_text));
   }
-  in.run_line = host.guest_run_line.empty() ? guest_memplace_line(accel, topology, spec.shard.has_value(), resume_dir)
-                                            : host.guest_run_line;
-  auto image = build_initramfs(in);
+  in.run_line = b.host.guest_run_line.empty()
+                    ? guest_memplace_line(b.accel, b.topology, b.spec.shard.has_value(), resume_dir)
+                    : b.host.guest_run_line;
+  return build_initramfs(in);
+}
+
+Manifest testbed_manifest(const KernelBoot& b, const Initramfs& image,
+                          const std::vector<std::string>& argv, size_t done_before) {
+  Manifest m(b.k.dir, b.options.invocation, b.all_cells.size());
+  auto& f = m.fields();
+  f["kind"] = "testbed";
+  f["kernel"] = {{"requested", b.k.files.origin},
+                 {"release", b.k.files.release},
+                 {"vmlinuz", b.k.files.vmlinuz},
+                 {"modules_dir", b.k.files.modules_dir},
+                 {"modules_included", image.modules_loaded},
+                 {"build", b.k.files.build_info}};
+  f["accel"] = b.accel;
+  f["topology"] = b.topology;
+  f["qemu_command"] = argv;
+  f["qemu_command_line"] = join_command(argv);
+  f["initramfs_bytes"] = image.bytes.size();
+  f["timeout_seconds"] = b.tb.timeout_seconds;
+  f["runs_done_before"] = done_before;
+  if (b.spec.shard) f["shard"] = {{"index", b.spec.shard->index}, {"count", b.spec.shard->count}};
+  return m;
+}
+
+// How the guest's session ended: "interrupted", "complete" (it sent its "end"), "panic",
+// "timeout" or "exit".
+std::string session_outcome(const GuestSessionResult& session, bool saw_end,
+                            const std::string& console) {
+  if (session.interrupted_by) return "interrupted";
+  if (saw_end) return "complete";
+  return guest_failure_reason(console, session.timed_out, session.exit_status);
+}
+
+// The message of every run the guest never reported.
+std::string missing_reason(const KernelBoot& b, const std::string& outcome,
+                           const GuestSessionResult& session, int guest_exit,
+                           const std::string& console, const std::string& qemu_log) {
+  std::string why;
+  if (outcome == "timeout") {
+    why = "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) + " s";
+  } else if (outcome == "panic") {
+    why = "testbed guest kernel panicked: " + panic_line(console);
+  } else if (outcome == "complete") {
+    why = "the guest's matrix ended (exit code " + std::to_string(guest_exit) +
+          ") without reporting this run";
+  } else {
+    why = "QEMU exited (status " + std::to_string(session.exit_status) +
+          ") before the guest reported this run";
+    if (!session.connected && !qemu_log.empty()) why += "; QEMU said: " + last_lines(qemu_log, 5);
+  }
+  return why + "; last console lines:\n" + last_lines(console, 15);
+}
+
+// A failed record for each of `missing` (indexes into `cells`), numbered after every run id in
+// use, the guest's new ones included.
+Status record_missing_runs(const KernelBoot& b, const std::vector<Cell>& cells,
+                           const std::vector<size_t>& missing, int last_id,
+                           const std::string& why, RunsWriter& writer, MatrixSummary& summary) {
+  Environment env = b.options.environment;
+  env.kind = "testbed";
+  env.kernel = b.k.files.release;
+  env.kernel_build = b.k.files.build_info;
+  env.accel = b.accel;
+  env.topology = b.topology;
+  env.topology_digest = topology_digest(b.topology);
+  auto now = read_runs(b.k.dir + "/runs.jsonl");
+  int next_id = now ? next_run_number(*now, b.k.dir) - 1 : last_id;
+  for (size_t i : missing) {
+    char id[16];
+    std::snprintf(id, sizeof id, "f%04d", ++next_id);
+    RunRecord failed = testbed_failed_record(cells[i], id, why, env);
+    if (auto s = writer.append(failed); !s) return s;
+    summary.count(failed);
+  }
+  return {};
+}
+
+// The guest booted with `argv` until it ended, its lines into the kernel's dir.
+struct Boot {
+  GuestSessionResult session;
+  MatrixSummary summary;
+  std::vector<size_t> missing;  // indexes of the runs it did not report
+  std::string outcome;
+};
+
+Result<Boot> boot_guest(const KernelBoot& b, const KernelProgress& progress,
+                        const std::vector<Cell>& cells, const std::vector<std::string>& argv,
+                        const QemuTestbedConfig& qc, RunsWriter& writer, Manifest& manifest) {
+  b.say("booting " + b.k.files.origin + " (" + b.accel + ", " + std::to_string(b.tb.nodes) +
+        " nodes, " + std::to_string(cells.size()) + " runs)");
+  RecordStreamReader stream({b.k.dir, cells, progress.files, b.k.files.build_info,
+                             RecordStreamReader::Clock::now()},
+                            writer, b.say);
+  GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.timeout_seconds};
+  auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
+  if (!session) return session.error();
+  const std::string console = read_or_empty(qc.console_log);
+  Boot boot{*session, stream.summary(), cells_without_records(cells, stream.received()),
+            session_outcome(*session, stream.saw_end(), console)};
+  boot.summary.skipped = static_cast<int>(progress.done.size());
+  boot.summary.interrupted_by = session->interrupted_by;
+  // An interrupted boot's missing runs stay without a record: --resume runs them.
+  if (!boot.missing.empty() && boot.outcome != "interrupted") {
+    std::string why = missing_reason(b, boot.outcome, *session, stream.guest_exit_code(), console,
+                                     read_or_empty(sc.qemu_log));
+    if (auto s = record_missing_runs(b, cells, boot.missing, progress.last_id, why, writer,
+                                     boot.summary);
+        !s)
+      return s.error();
+    b.say(std::to_string(boot.missing.size()) + " runs failed: " + boot.outcome);
+  }
+  auto& f = manifest.fields();
+  f["boot_seconds"] = stream.boot_seconds();
+  f["guest_exit_code"] = stream.guest_exit_code();
+  f["records_received"] = stream.records();
+  f["records_dropped"] = stream.dropped();
+  f["guest_notes"] = stream.notes();
+  return boot;
+}
+
+// One kernel: boot, stream, account for every cell. Errors here are environment failures
+// before the guest ran; everything after boot ends up in records.
+Result<MatrixSummary> run_one_kernel(const KernelBoot& b) {
+  const KernelRun& k = b.k;
+  if (auto s = make_dirs(k.dir); !s) return s.error();
+  auto progress = kernel_progress(k.dir, b.options.resume, b.say);
+  if (!progress) return progress.error();
+  std::vector<Cell> cells;  // the runs this boot is for
+  for (const Cell& c : b.all_cells)
+    if (!progress->done.count({cell_key(c), c.repeat})) cells.push_back(c);
+  if (cells.empty()) {
+    b.say("all " + std::to_string(b.all_cells.size()) + " runs already done");
+    MatrixSummary done;
+    done.skipped = static_cast<int>(b.all_cells.size());
+    return done;
+  }
+  std::string spec_text = b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
+  if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
+  auto tmp = TempDir::create((fs::temp_directory_path() / "memplace-testbed-").string());
+  if (!tmp) return tmp.error();
+  auto image = build_guest_image(b, *progress, cells);
   if (!image) return image.error();
-  std::string initrd = *tmp + "/initrd.cpio";
+  const std::string initrd = tmp->path() + "/initrd.cpio";
   if (auto s = write_file_atomic(initrd, image->bytes); !s) return s.error();
 
-  QemuTestbedConfig qc = testbed_qemu_config(tb, accel, host);
+  QemuTestbedConfig qc = testbed_qemu_config(b.tb, b.accel, b.host);
   qc.kernel = k.files.vmlinuz;
   qc.initrd = initrd;
   qc.console_log = k.dir + "/console.log";
-  qc.socket_path = *tmp + "/records.sock";
-  auto argv = qemu_testbed_command(qc);
-
-  nlohmann::json manifest = {{"schema_version", kSchemaVersion},
-                             {"kind", "testbed"},
-                             {"kernel",
-                              {{"requested", k.files.origin},
-                               {"release", k.files.release},
-                               {"vmlinuz", k.files.vmlinuz},
-                               {"modules_dir", k.files.modules_dir},
-                               {"modules_included", image->modules_loaded},
-                               {"build", k.files.build_info}}},
-                             {"accel", accel},
-                             {"topology", topology},
-                             {"qemu_command", argv},
-                             {"qemu_command_line", join_command(argv)},
-                             {"initramfs_bytes", image->bytes.size()},
-                             {"timeout_seconds", tb.timeout_seconds},
-                             {"memplace_revision", memplace_revision()},
-                             {"invocation", options.invocation},
-                             {"cells", all_cells.size()},
-                             {"runs_done_before", progress->done.size()},
-                             {"status", "running"}};
-  if (spec.shard) manifest["shard"] = {{"index", spec.shard->index}, {"count", spec.shard->count}};
-  if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
-
+  qc.socket_path = tmp->path() + "/records.sock";
+  const auto argv = qemu_testbed_command(qc);
+  Manifest manifest = testbed_manifest(b, *image, argv, progress->done.size());
+  if (auto s = manifest.write(); !s) return s.error();
   auto writer = RunsWriter::open(k.dir + "/runs.jsonl");
   if (!writer) return writer.error();
 
-  MatrixSummary summary;
-  summary.skipped = static_cast<int>(progress->done.size());
-  GuestRecordGate gate(cells);
-  GuestNotes notes;
-  auto note = [&](const std::string& text) {
-    std::string kept = notes.add(text);
-    if (!kept.empty()) say(kept);
-  };
-  std::set<std::string> samples_stored;
-  std::set<std::string> workloads_stored;
-  bool saw_end = false;
-  int guest_exit = -1;
-  double boot_seconds = -1;
-  int records = 0;
-  Clock::time_point t0 = Clock::now();
-  say("booting " + k.files.origin + " (" + accel + ", " + std::to_string(tb.nodes) + " nodes, " +
-      std::to_string(cells.size()) + " runs)");
-
-  auto on_line = [&](std::string_view line) -> std::string {
-    GuestLine g = classify_guest_line(line);
-    switch (g.kind) {
-      case GuestLine::Kind::kMalformed:
-        note("malformed line from the guest (" + g.error + "): " + cut_text(line, 200));
-        break;
-      case GuestLine::Kind::kHello: {
-        boot_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "booted in %.1f s", boot_seconds);
-        say(buf);
-        break;
-      }
-      case GuestLine::Kind::kEnd:
-        saw_end = true;
-        if (g.json.contains("exit_code") && g.json["exit_code"].is_number_integer()) {
-          guest_exit = g.json["exit_code"].get<int>();
-        }
-        break;
-      case GuestLine::Kind::kSamples: {
-        auto stored = earlier_file(progress->files, g.json)
-                          ? Result<std::string>(make_error("it names an earlier run's file"))
-                          : store_guest_samples(k.dir, g.json);
-        if (stored)
-          samples_stored.insert(*stored);
-        else
-          note("samples from the guest skipped: " + stored.error().describe());
-        break;
-      }
-      case GuestLine::Kind::kWorkload: {
-        auto stored = earlier_file(progress->files, g.json)
-                          ? Result<std::string>(make_error("it names an earlier run's file"))
-                          : store_guest_workload(k.dir, g.json);
-        if (stored)
-          workloads_stored.insert(*stored);
-        else
-          note("workload JSON from the guest skipped: " + stored.error().describe());
-        break;
-      }
-      case GuestLine::Kind::kLog:
-      case GuestLine::Kind::kOther: {
-        auto m = g.json.find("message");
-        note("guest: " +
-             (m != g.json.end() && m->is_string() ? m->get<std::string>() : cut_text(line, 200)));
-        break;
-      }
-      case GuestLine::Kind::kRecord: {
-        if (line.size() > kMaxGuestRecordBytes) {
-          gate.drop();
-          note("record from the guest dropped: " + std::to_string(line.size()) + " bytes");
-          break;
-        }
-        auto rec = record_from_json(g.json);
-        if (!rec) {
-          gate.drop();
-          note("record from the guest skipped: " + rec.error().describe());
-          break;
-        }
-        if (std::string why = gate.admit(*rec); !why.empty()) {
-          note("record from the guest dropped (" + why + "): " + cut_text(rec->cell_key, 200) +
-               " #" + std::to_string(rec->repeat));
-          break;
-        }
-        // A record never names a samples file the host does not hold.
-        if (!rec->samples_file.empty() && !samples_stored.count(rec->samples_file))
-          g.json["samples_file"] = "";
-        unlink_missing_workload(g.json, workloads_stored);
-        stamp_kernel_build(g.json, k.files.build_info);
-        if (auto s = writer->append_json(g.json); !s) {
-          say("writing runs.jsonl: " + s.error().describe());
-        }
-        ++records;
-        summary.count(*rec);
-        say(std::to_string(records) + "/" + std::to_string(cells.size()) + " runs");
-        if (std::string w = disagreement_warning(*rec); !w.empty()) say("warning: " + w);
-        break;
-      }
-    }
-    return "";
-  };
-
-  GuestSessionConfig sc;
-  sc.argv = argv;
-  sc.socket_path = qc.socket_path;
-  sc.qemu_log = k.dir + "/qemu.log";
-  sc.timeout_seconds = tb.timeout_seconds;
-  auto session = run_guest_session(sc, on_line);
-  if (!session) return session.error();
-
-  std::string console = read_all(qc.console_log);
-  std::string qemu_log = read_all(sc.qemu_log);
-  auto missing = cells_without_records(cells, gate.received());
-  summary.interrupted_by = session->interrupted_by;
-  std::string outcome =
-      session->interrupted_by ? "interrupted"
-      : saw_end               ? "complete"
-                : guest_failure_reason(console, session->timed_out, session->exit_status);
-  // An interrupted boot's missing runs stay without a record: --resume runs them.
-  if (!missing.empty() && outcome != "interrupted") {
-    std::string why;
-    if (outcome == "timeout") {
-      why = "testbed guest timed out after " + std::to_string(tb.timeout_seconds) + " s";
-    } else if (outcome == "panic") {
-      why = "testbed guest kernel panicked: " + panic_line(console);
-    } else if (outcome == "complete") {
-      why = "the guest's matrix ended (exit code " + std::to_string(guest_exit) +
-            ") without reporting this run";
-    } else {
-      why = "QEMU exited (status " + std::to_string(session->exit_status) +
-            ") before the guest reported this run";
-      if (!session->connected && !qemu_log.empty())
-        why += "; QEMU said: " + last_lines(qemu_log, 5);
-    }
-    why += "; last console lines:\n" + last_lines(console, 15);
-    Environment env = options.environment;
-    env.kind = "testbed";
-    env.kernel = k.files.release;
-    env.kernel_build = k.files.build_info;
-    env.accel = accel;
-    env.topology = topology;
-    env.topology_digest = topology_digest(topology);
-    // After every id in use, the guest's new ones included.
-    auto now = read_runs(k.dir + "/runs.jsonl");
-    int next_id = now ? next_run_number(*now, k.dir) - 1 : progress->last_id;
-    for (size_t i : missing) {
-      char id[16];
-      std::snprintf(id, sizeof id, "f%04d", ++next_id);
-      RunRecord failed = testbed_failed_record(cells[i], id, why, env);
-      if (auto s = writer->append(failed); !s) return s.error();
-      summary.count(failed);
-    }
-    say(std::to_string(missing.size()) + " runs failed: " + outcome);
-  }
+  auto boot = boot_guest(b, *progress, cells, argv, qc, *writer, manifest);
+  if (!boot) return boot.error();
   char wall[64];
-  std::snprintf(wall, sizeof wall, "done in %.1f s", session->wall_seconds);
-  say(wall);
-
-  manifest["status"] = outcome;
-  manifest["fetch_seconds"] = k.fetch_seconds;
-  manifest["boot_seconds"] = boot_seconds;
-  manifest["wall_seconds"] = session->wall_seconds;
-  manifest["qemu_exit_status"] = session->exit_status;
-  manifest["guest_exit_code"] = guest_exit;
-  manifest["records_received"] = records;
-  manifest["records_dropped"] = gate.dropped();
-  if (outcome == "interrupted")
-    manifest["runs_unfinished"] = missing.size();
-  else
-    manifest["runs_failed_without_record"] = missing.size();
-  manifest["guest_notes"] = notes.list();
-  manifest["summary"] = {{"ok", summary.ok},
-                         {"unsupported", summary.unsupported},
-                         {"failed", summary.failed},
-                         {"not_honored", summary.not_honored}};
-  if (auto s = write_json_atomic(k.dir + "/manifest.json", manifest); !s) return s.error();
+  std::snprintf(wall, sizeof wall, "done in %.1f s", boot->session.wall_seconds);
+  b.say(wall);
+  auto& f = manifest.fields();
+  f["fetch_seconds"] = k.fetch_seconds;
+  f["wall_seconds"] = boot->session.wall_seconds;
+  f["qemu_exit_status"] = boot->session.exit_status;
+  f[boot->outcome == "interrupted" ? "runs_unfinished" : "runs_failed_without_record"] =
+      boot->missing.size();
+  manifest.finish(boot->outcome, boot->summary);
+  if (auto s = manifest.write(); !s) return s.error();
   // Each kernel's directory is a complete results dir, reported like a local run.
-  if (options.on_dir_finished) options.on_dir_finished(k.dir);
-  return summary;
+  if (b.options.on_dir_finished) b.options.on_dir_finished(k.dir);
+  return boot->summary;
 }
 
 }  // namespace
@@ -638,13 +455,14 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
                      shard_text(*spec.shard).c_str());
       continue;
     }
-    auto s = run_one_kernel(spec, tb, options, host, k, mine, accel, topology);
+    const std::string tag =
+        "[testbed " + (k.files.release.empty() ? k.files.label : k.files.release) + "]";
+    auto say = [&](const std::string& line) {
+      if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), line.c_str());
+    };
+    auto s = run_one_kernel({spec, tb, options, host, k, mine, accel, topology, say});
     if (!s) return make_error(k.files.label + ": " + s.error().describe());
-    total.ok += s->ok;
-    total.unsupported += s->unsupported;
-    total.failed += s->failed;
-    total.not_honored += s->not_honored;
-    total.skipped += s->skipped;
+    total.add(*s);
     done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {
       total.interrupted_by = s->interrupted_by;

@@ -1,5 +1,6 @@
 // The testbed: the matrix run inside a QEMU guest with N emulated NUMA nodes, once per kernel
-// under test, records streamed back over virtio-serial into <out_dir>/<kernel-label>/.
+// under test, records streamed back over virtio-serial (testbed/record_stream.h) into
+// <out_dir>/<kernel-label>/.
 #pragma once
 
 #include <functional>
@@ -53,31 +54,6 @@ nlohmann::json testbed_topology_json(const TestbedSpec& tb);
 // results dir the initramfs carries there instead of starting a fresh matrix.
 std::string guest_memplace_line(const std::string& accel, const nlohmann::json& topology,
                                 bool only_listed_runs = false, const std::string& resume_dir = "");
-
-// What one guest line is. Records are every JSON object without a "type" member.
-struct GuestLine {
-  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kWorkload, kOther, kMalformed };
-  Kind kind = Kind::kMalformed;
-  nlohmann::json json;
-  std::string error;  // kMalformed: why
-};
-GuestLine classify_guest_line(std::string_view line);
-
-// A run's samples CSV sent ahead of its record:
-//   {"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node,..."}
-// The guest is untrusted: only a safe_samples_path (results.h) is accepted, and at most
-// kMaxGuestSamplesBytes of CSV.
-constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
-// Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
-Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
-
-// A run's workload JSON (Google Benchmark's, extra.workload.file) sent ahead of its record:
-//   {"type":"workload","run_id":"r0001","file":"workloads/r0001-triad.json","text":"{...}"}
-// Only a safe_workload_path (results.h), at most kMaxGuestWorkloadBytes, and text that passes
-// check_benchmark_json (agent_protocol.h) is stored.
-constexpr size_t kMaxGuestWorkloadBytes = 1u << 20;
-// Writes the line's text to <kernel_dir>/<file>; returns the file written.
-Result<std::string> store_guest_workload(const std::string& kernel_dir, const nlohmann::json& line);
 
 // Cells (by index) with no received record; `received` holds (cell_key, repeat) pairs.
 std::vector<size_t> cells_without_records(const std::vector<Cell>& cells,

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <latch>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -340,11 +341,8 @@ class Watchdog {
   std::vector<bool> finished_;
 };
 
-Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
-                                const std::vector<uint8_t>& payload, const std::string& sysfs_root,
-                                uint64_t ram_uaddr,
-                                std::optional<std::chrono::milliseconds> timeout_opt,
-                                const ThreadHook& hook) {
+Status check_run_inputs(const Cell& cell, const Mapping& mapping,
+                        const std::vector<uint8_t>& payload) {
   const int n = cell.threads;
   if (n < 1) return make_error("vcpu toucher needs at least one vCPU, got " + std::to_string(n));
   const bool is_private = mapping.kind() == BackingKind::kGuestMemfdPrivate;
@@ -356,110 +354,133 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   if (payload.empty() || payload.size() > kPageTablesGpa - kPayloadGpa)
     return make_error("guest payload of " + std::to_string(payload.size()) +
                       " bytes does not fit its page");
+  return {};
+}
 
-  const std::chrono::milliseconds timeout = toucher_timeout_for(cell, timeout_opt);
-  if (auto s = install_kick_handler(); !s) return s.error();
+// The VM a run's vCPUs live in: KVM, the VM (the guest_memfd's own, or one made here), the boot
+// slot holding the payload and page tables, and the RAM slot over the mapping. Members go in
+// reverse order: memslots are deleted before the boot memory and the VM they belong to.
+struct MicroVm {
+  explicit MicroVm(KvmSystem s) : sys(std::move(s)) {}
+  KvmSystem sys;
+  std::optional<KvmVm> own_vm;
+  int vm_fd = -1;
+  int run_size = 0;       // KVM_GET_VCPU_MMAP_SIZE
+  uint64_t tables_gpa = 0;  // CR3
+  OwnedMap boot;
+  OwnedMap reservation;  // userspace_addr of private memory that has no mapping of its own
+  std::unique_ptr<SlotGuard> slots;
+  std::vector<uint8_t> cpuid;
+};
 
-  auto cpus = choose_cpus(sysfs_root, cell.cpu_node, n);
-  if (!cpus) return cpus.error();
-  if (cpus->size() != static_cast<size_t>(n))
-    return make_error("choose_cpus gave " + std::to_string(cpus->size()) + " CPUs for " +
-                      std::to_string(n) + " vCPUs");
-
+Result<std::unique_ptr<MicroVm>> open_vm(const Mapping& mapping) {
   auto sys = KvmSystem::open();
   if (!sys) {
     if (sys.error().err == ENOENT || sys.error().err == ENODEV || sys.error().err == ENXIO)
       return unsupported_error("no KVM (" + sys.error().describe() + ")", sys.error().err);
     return sys.error();
   }
-  const int run_size = ::ioctl(sys->fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
-  if (run_size <= 0) return errno_error("KVM_GET_VCPU_MMAP_SIZE");
-
+  auto vm = std::make_unique<MicroVm>(std::move(*sys));
+  vm->run_size = ::ioctl(vm->sys.fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (vm->run_size <= 0) return errno_error("KVM_GET_VCPU_MMAP_SIZE");
   // A guest_memfd can only back a memslot of the VM it was created on.
-  std::optional<KvmVm> own_vm;
-  int vm_fd = -1;
   if (is_guest_memfd(mapping.kind())) {
     if (!mapping.vm()) return make_error("guest_memfd mapping carries no VM");
-    vm_fd = mapping.vm()->fd();
+    vm->vm_fd = mapping.vm()->fd();
   } else {
-    auto vm = KvmVm::create(*sys);
-    if (!vm) return vm.error();
-    own_vm.emplace(std::move(*vm));
-    vm_fd = own_vm->fd();
+    auto own = KvmVm::create(vm->sys);
+    if (!own) return own.error();
+    vm->own_vm.emplace(std::move(*own));
+    vm->vm_fd = vm->own_vm->fd();
   }
+  vm->slots = std::make_unique<SlotGuard>(vm->vm_fd);
+  return vm;
+}
 
+// The boot slot (payload and identity page tables) and the RAM slot at kRamGpa over `mapping`.
+Status set_memory(MicroVm& vm, Mapping& mapping, const std::vector<uint8_t>& payload,
+                  uint64_t ram_uaddr) {
   auto tables = build_identity_page_tables(kPageTablesGpa, kRamGpa + mapping.size());
   if (!tables) return tables.error();
+  vm.tables_gpa = tables->base_gpa;
   const uint64_t boot_size = (kPageTablesGpa + tables->bytes.size() + kGuestPageSize - 1) /
                              kGuestPageSize * kGuestPageSize;
   void* boot_addr =
       ::mmap(nullptr, boot_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (boot_addr == MAP_FAILED) return errno_error("mmap boot slot");
-  OwnedMap boot(boot_addr, boot_size);
+  vm.boot = OwnedMap(boot_addr, boot_size);
   std::memcpy(static_cast<char*>(boot_addr) + kPayloadGpa, payload.data(), payload.size());
   std::memcpy(static_cast<char*>(boot_addr) + kPageTablesGpa, tables->bytes.data(),
               tables->bytes.size());
-
   // Private memory without a mapping of its own: userspace_addr points at a reservation no
   // access can fault in (set_ram_slot).
-  OwnedMap reservation;
   if (ram_uaddr == 0) {
     void* p = ::mmap(nullptr, mapping.size(), PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return errno_error("reserving the private range's userspace_addr");
-    reservation = OwnedMap(p, mapping.size());
+    vm.reservation = OwnedMap(p, mapping.size());
     ram_uaddr = reinterpret_cast<uint64_t>(p);
   }
-  SlotGuard slots(vm_fd);
   kvm_userspace_memory_region boot_region{};
   boot_region.slot = kBootSlot;
   boot_region.guest_phys_addr = kBootSlotGpa;
   boot_region.memory_size = boot_size;
   boot_region.userspace_addr = reinterpret_cast<uint64_t>(boot_addr);
-  if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &boot_region) != 0)
+  if (::ioctl(vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &boot_region) != 0)
     return errno_error("KVM_SET_USER_MEMORY_REGION for the boot slot");
-  slots.add(kBootSlot);
-  if (auto s = set_ram_slot(*sys, vm_fd, mapping, ram_uaddr); !s) return s.error();
-  slots.add(kRamSlot);
-
-  auto cpuid = supported_cpuid(*sys);
+  vm.slots->add(kBootSlot);
+  if (auto s = set_ram_slot(vm.sys, vm.vm_fd, mapping, ram_uaddr); !s) return s.error();
+  vm.slots->add(kRamSlot);
+  auto cpuid = supported_cpuid(vm.sys);
   if (!cpuid) return cpuid.error();
+  vm.cpuid = std::move(*cpuid);
+  return {};
+}
 
-  const std::vector<Slice> slices = split_slices(mapping.size(), n);
-  std::vector<Vcpu> vcpus(n);
+// vCPU `i` in long mode, its registers pointing the payload at its slice.
+Status setup_vcpu(const MicroVm& vm, Vcpu& v, int i, const Slice& slice, int& next_id) {
+  v.index = i;
+  const std::string who = "vCPU " + std::to_string(i) + ": ";
   // A guest_memfd's VM outlives this call and KVM cannot destroy a vCPU, so a second touch of
   // the same mapping finds its ids taken; it skips to the next free ones.
-  int next_id = 0;
-  for (int i = 0; i < n; ++i) {
-    Vcpu& v = vcpus[i];
-    v.index = i;
-    const std::string who = "vCPU " + std::to_string(i) + ": ";
-    int fd;
-    while ((fd = ::ioctl(vm_fd, KVM_CREATE_VCPU, next_id)) < 0 && errno == EEXIST) ++next_id;
-    if (fd < 0) return errno_error(who + "KVM_CREATE_VCPU id " + std::to_string(next_id));
-    ++next_id;
-    v.fd.reset(fd);
-    void* run = ::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (run == MAP_FAILED) return errno_error(who + "mmap kvm_run");
-    v.run_map = OwnedMap(run, run_size);
-    if (::ioctl(fd, kvm::kIoctlSetCpuid2, cpuid->data()) != 0)
-      return errno_error(who + "KVM_SET_CPUID2");
-    kvm_sregs sregs{};
-    if (::ioctl(fd, KVM_GET_SREGS, &sregs) != 0) return errno_error(who + "KVM_GET_SREGS");
-    set_long_mode(sregs, tables->base_gpa);
-    if (::ioctl(fd, KVM_SET_SREGS, &sregs) != 0) return errno_error(who + "KVM_SET_SREGS");
-    VcpuStart start;
-    start.first_gpa = kRamGpa + slices[i].offset;
-    start.end_gpa = start.first_gpa + slices[i].bytes;
-    start.word = static_cast<uint64_t>(i) + 1;
-    start.index = static_cast<uint64_t>(i);
-    kvm_regs regs = payload_regs(start);
-    if (::ioctl(fd, KVM_SET_REGS, &regs) != 0) return errno_error(who + "KVM_SET_REGS");
-  }
+  int fd;
+  while ((fd = ::ioctl(vm.vm_fd, KVM_CREATE_VCPU, next_id)) < 0 && errno == EEXIST) ++next_id;
+  if (fd < 0) return errno_error(who + "KVM_CREATE_VCPU id " + std::to_string(next_id));
+  ++next_id;
+  v.fd.reset(fd);
+  void* run = ::mmap(nullptr, vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (run == MAP_FAILED) return errno_error(who + "mmap kvm_run");
+  v.run_map = OwnedMap(run, vm.run_size);
+  if (::ioctl(fd, kvm::kIoctlSetCpuid2, vm.cpuid.data()) != 0)
+    return errno_error(who + "KVM_SET_CPUID2");
+  kvm_sregs sregs{};
+  if (::ioctl(fd, KVM_GET_SREGS, &sregs) != 0) return errno_error(who + "KVM_GET_SREGS");
+  set_long_mode(sregs, vm.tables_gpa);
+  if (::ioctl(fd, KVM_SET_SREGS, &sregs) != 0) return errno_error(who + "KVM_SET_SREGS");
+  VcpuStart start;
+  start.first_gpa = kRamGpa + slice.offset;
+  start.end_gpa = start.first_gpa + slice.bytes;
+  start.word = static_cast<uint64_t>(i) + 1;
+  start.index = static_cast<uint64_t>(i);
+  kvm_regs regs = payload_regs(start);
+  if (::ioctl(fd, KVM_SET_REGS, &regs) != 0) return errno_error(who + "KVM_SET_REGS");
+  return {};
+}
 
-  // Every thread pins itself and reports ready; the clock starts when all are, so vCPU creation
-  // and thread start-up stay out of the populate time.
-  std::vector<VcpuOutcome> outcomes(n);
+// What the vCPU threads came to.
+struct VcpuRun {
+  std::vector<VcpuOutcome> outcomes;
+  Clock::time_point t0;  // when all were pinned and let go
+};
+
+// Every thread pins itself and reports ready; the clock starts when all are, so vCPU creation
+// and thread start-up stay out of the populate time. The watchdog stops them at the deadline.
+Result<VcpuRun> run_vcpu_threads(std::vector<Vcpu>& vcpus, const std::vector<Slice>& slices,
+                                 const std::vector<int>& cpus, std::chrono::milliseconds timeout,
+                                 const ThreadHook& hook) {
+  const int n = static_cast<int>(vcpus.size());
+  VcpuRun run;
+  run.outcomes.resize(n);
   std::vector<std::optional<Error>> pin_errors(n);
   std::latch ready(n), go(1);
   std::atomic<bool> abort{false}, stop{false};
@@ -469,61 +490,100 @@ Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       unblock_kick_signal();
-      if (auto s = pin_self((*cpus)[i]); !s) pin_errors[i] = s.error();
+      if (auto s = pin_self(cpus[i]); !s) pin_errors[i] = s.error();
       if (!pin_errors[i])
         if (auto s = run_thread_hook(hook); !s) pin_errors[i] = s.error();
       ready.count_down();
       go.wait();
-      if (!abort.load() && !pin_errors[i]) run_one(vcpus[i], slices[i], outcomes[i], stop);
+      if (!abort.load() && !pin_errors[i]) run_one(vcpus[i], slices[i], run.outcomes[i], stop);
       watchdog.finished(i);
     });
   }
   ready.wait();
   abort = std::any_of(pin_errors.begin(), pin_errors.end(), [](auto& e) { return e.has_value(); });
-  const Clock::time_point t0 = Clock::now();
+  run.t0 = Clock::now();
   go.count_down();
-  watchdog.wait(t0 + timeout, vcpus, threads, stop);
+  watchdog.wait(run.t0 + timeout, vcpus, threads, stop);
   for (auto& t : threads) t.join();
   for (auto& e : pin_errors)
     if (e) return *e;
-  for (auto& o : outcomes)
+  for (auto& o : run.outcomes)
     if (o.error) return *o.error;
-  // A vCPU that got to its HLT as the deadline passed was not stopped; only stopped ones count.
-  if (std::any_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.stopped; })) {
-    // Where each unfinished guest was when it was stopped: a loop shows as a RIP inside it.
-    std::string msg = timed_out_message("vcpu", timeout);
-    for (int i = 0; i < n; ++i)
-      if (outcomes[i].stopped)
-        msg += "; vCPU " + std::to_string(i) + " had not finished: " + vcpu_state(vcpus[i]);
-    return make_error(msg, ErrorKind::kTimeout);
-  }
+  return run;
+}
 
+// A vCPU that got to its HLT as the deadline passed was not stopped; only stopped ones count.
+// The message says where each unfinished guest was when it was stopped: a loop shows as a RIP
+// inside it.
+std::optional<Error> timed_out(const VcpuRun& run, const std::vector<Vcpu>& vcpus,
+                               std::chrono::milliseconds timeout) {
+  const auto& o = run.outcomes;
+  if (std::none_of(o.begin(), o.end(), [](auto& x) { return x.stopped; })) return std::nullopt;
+  std::string msg = timed_out_message("vcpu", timeout);
+  for (size_t i = 0; i < o.size(); ++i)
+    if (o[i].stopped)
+      msg += "; vCPU " + std::to_string(i) + " had not finished: " + vcpu_state(vcpus[i]);
+  return make_error(msg, ErrorKind::kTimeout);
+}
+
+// Where the guest saw the range, and what each vCPU did with its slice (pages_written is the
+// guest's own count, read from RCX at its done signal).
+TouchStats touch_stats(const VcpuRun& run, const std::vector<Slice>& slices,
+                       const std::vector<int>& cpus) {
+  const int n = static_cast<int>(run.outcomes.size());
   TouchStats stats;
   stats.method = "vcpu_store";
-  stats.cpus = *cpus;
-  Clock::time_point last = t0;
+  stats.cpus = cpus;
+  Clock::time_point last = run.t0;
   nlohmann::json per_vcpu = nlohmann::json::array();
   double rate_sum = 0;
   for (int i = 0; i < n; ++i) {
-    last = std::max(last, outcomes[i].done);
-    const double secs = std::chrono::duration<double>(outcomes[i].done - outcomes[i].start).count();
+    const VcpuOutcome& o = run.outcomes[i];
+    last = std::max(last, o.done);
+    const double secs = std::chrono::duration<double>(o.done - o.start).count();
     stats.per_thread_seconds.push_back(secs);
     const double rate = secs > 0 ? slices[i].bytes / secs : 0;
     rate_sum += rate;
     per_vcpu.push_back({{"index", i},
-                        {"cpu", (*cpus)[i]},
+                        {"cpu", cpus[i]},
                         {"offset", slices[i].offset},
                         {"bytes", slices[i].bytes},
-                        {"pages_written", outcomes[i].pages_written},
+                        {"pages_written", o.pages_written},
                         {"seconds", secs},
                         {"bytes_per_second", rate}});
   }
-  // Where the guest saw the range, and what each vCPU did with its slice (pages_written is the
-  // guest's own count, read from RCX at its done signal).
   stats.extra = {
       {"ram_gpa", kRamGpa}, {"vcpus", per_vcpu}, {"per_vcpu_bytes_per_second", rate_sum / n}};
-  stats.seconds = std::chrono::duration<double>(last - t0).count();
+  stats.seconds = std::chrono::duration<double>(last - run.t0).count();
   return stats;
+}
+
+Result<TouchStats> run_vcpus_at(const Cell& cell, Mapping& mapping,
+                                const std::vector<uint8_t>& payload, const std::string& sysfs_root,
+                                uint64_t ram_uaddr,
+                                std::optional<std::chrono::milliseconds> timeout_opt,
+                                const ThreadHook& hook) {
+  if (auto s = check_run_inputs(cell, mapping, payload); !s) return s.error();
+  const int n = cell.threads;
+  const std::chrono::milliseconds timeout = toucher_timeout_for(cell, timeout_opt);
+  if (auto s = install_kick_handler(); !s) return s.error();
+  auto cpus = choose_cpus(sysfs_root, cell.cpu_node, n);
+  if (!cpus) return cpus.error();
+  if (cpus->size() != static_cast<size_t>(n))
+    return make_error("choose_cpus gave " + std::to_string(cpus->size()) + " CPUs for " +
+                      std::to_string(n) + " vCPUs");
+  auto vm = open_vm(mapping);
+  if (!vm) return vm.error();
+  if (auto s = set_memory(**vm, mapping, payload, ram_uaddr); !s) return s.error();
+  const std::vector<Slice> slices = split_slices(mapping.size(), n);
+  std::vector<Vcpu> vcpus(n);
+  int next_id = 0;
+  for (int i = 0; i < n; ++i)
+    if (auto s = setup_vcpu(**vm, vcpus[i], i, slices[i], next_id); !s) return s.error();
+  auto run = run_vcpu_threads(vcpus, slices, *cpus, timeout, hook);
+  if (!run) return run.error();
+  if (auto e = timed_out(*run, vcpus, timeout)) return *e;
+  return touch_stats(*run, slices, *cpus);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "qemu/guest_session.h"
+#include "base/line_splitter.h"
 
 #include <gtest/gtest.h>
 
@@ -35,6 +35,17 @@ TEST(LineSplitter, DropsAnOverLongLineAndRecoversAtItsNewline) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "<guest line over 32 MiB dropped>");
   EXPECT_EQ(lines[1], "{\"ok\":1}");
+}
+
+// The qemu toucher's channel uses the agent protocol's much smaller limit; its placeholder says so.
+TEST(LineSplitter, ASmallerLimitNamesItsSize) {
+  LineSplitter s(64 * 1024);
+  std::vector<std::string> lines;
+  s.feed(std::string(64 * 1024 + 1, 'x'), [&](std::string_view l) { lines.emplace_back(l); });
+  s.feed("\nnext\n", [&](std::string_view l) { lines.emplace_back(l); });
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "<guest line over 64 KiB dropped>");
+  EXPECT_EQ(lines[1], "next");
 }
 
 }  // namespace

@@ -1,0 +1,19 @@
+// QEMU probes and guest kernel lookups take seconds each: one of each per process is enough,
+// however many qemu cells a matrix holds.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/qemu_cell_options.h"
+#include "qemu/qemu_guest.h"
+
+namespace memplace {
+
+Result<QemuCapabilities> cached_qemu_probe(const std::string& binary);
+// The kernel o.kernel names (fetch_kernel parses the reference), fetched with o.fetch: one fetch
+// per reference for the whole matrix.
+Result<KernelFiles> cached_guest_kernel(const QemuToucherOptions& o);
+
+}  // namespace memplace

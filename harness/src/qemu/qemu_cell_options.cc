@@ -1,0 +1,146 @@
+#include "qemu/qemu_cell_options.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+namespace memplace {
+namespace {
+
+uint64_t round_up_mib(uint64_t b) {
+  return (b + (1ull << 20) - 1) & ~((1ull << 20) - 1);
+}
+
+std::string backend_for(const Cell& cell) {
+  return cell.backing == BackingKind::kAnon ? "ram" : "memfd";
+}
+
+}  // namespace
+
+QemuToucherOptions qemu_toucher_options(const QemuSpec& q) {
+  QemuToucherOptions o;
+  o.qemu_binary = q.binary.value_or(o.qemu_binary);
+  o.kernel = q.kernel.value_or(o.kernel);
+  o.disk_image = q.disk_image.value_or(o.disk_image);
+  o.disk_agent = q.disk_agent.value_or(o.disk_agent);
+  o.agent_binary = q.agent.value_or(o.agent_binary);
+  o.busybox = q.busybox.value_or(o.busybox);
+  o.accel = q.accel.value_or(o.accel);
+  o.snp = q.snp.value_or(o.snp);
+  o.snp_config.ovmf = q.ovmf.value_or(o.snp_config.ovmf);
+  o.snp_config.cbitpos = q.cbitpos.value_or(o.snp_config.cbitpos);
+  o.snp_config.reduced_phys_bits = q.reduced_phys_bits.value_or(o.snp_config.reduced_phys_bits);
+  o.snp_config.kernel_hashes = q.kernel_hashes.value_or(o.snp_config.kernel_hashes);
+  o.boot_timeout_seconds = q.boot_timeout_s.value_or(o.boot_timeout_seconds);
+  o.agent_timeout_seconds = q.agent_timeout_s.value_or(o.agent_timeout_seconds);
+  o.poweroff_timeout_seconds = q.poweroff_timeout_s.value_or(o.poweroff_timeout_seconds);
+  o.guest_overhead_bytes = q.guest_overhead_bytes.value_or(o.guest_overhead_bytes);
+  o.extra_append = q.extra_append.value_or(o.extra_append);
+  return o;
+}
+
+Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
+                                         const std::function<const char*(const char*)>& getenv) {
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    const char* v = getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+  auto text = [&](const char* name, std::optional<std::string>& field) {
+    if (!field) field = get(name);
+  };
+  auto flag = [&](const char* name, std::optional<bool>& field) -> Status {
+    auto v = get(name);
+    if (field || !v) return {};
+    if (*v != "0" && *v != "1")
+      return make_error(std::string(name) + ": expected 0 or 1, got '" + *v + "'");
+    field = *v == "1";
+    return {};
+  };
+  auto integer = [&](const char* name, std::optional<int>& field) -> Status {
+    auto v = get(name);
+    if (field || !v) return {};
+    char* end = nullptr;
+    errno = 0;
+    long n = std::strtol(v->c_str(), &end, 10);
+    if (errno != 0 || *end != '\0' || n < INT32_MIN || n > INT32_MAX)
+      return make_error(std::string(name) + ": expected an integer, got '" + *v + "'");
+    field = static_cast<int>(n);
+    return {};
+  };
+  QemuSpec before = spec;
+  text("MEMPLACE_QEMU", spec.binary);
+  text("MEMPLACE_QEMU_KERNEL", spec.kernel);
+  text("MEMPLACE_QEMU_DISK", spec.disk_image);
+  text("MEMPLACE_QEMU_DISK_AGENT", spec.disk_agent);
+  text("MEMPLACE_AGENT", spec.agent);
+  text("MEMPLACE_QEMU_ACCEL", spec.accel);
+  text("MEMPLACE_QEMU_OVMF", spec.ovmf);
+  for (auto s : {flag("MEMPLACE_QEMU_SNP", spec.snp),
+                 flag("MEMPLACE_QEMU_KERNEL_HASHES", spec.kernel_hashes),
+                 integer("MEMPLACE_QEMU_CBITPOS", spec.cbitpos),
+                 integer("MEMPLACE_QEMU_REDUCED_PHYS_BITS", spec.reduced_phys_bits),
+                 integer("MEMPLACE_QEMU_BOOT_TIMEOUT", spec.boot_timeout_s),
+                 integer("MEMPLACE_QEMU_AGENT_TIMEOUT", spec.agent_timeout_s)}) {
+    if (!s) return s.error();
+  }
+  // The same ranges as the table; the spec's own values were checked when it was parsed.
+  if (spec != before) {
+    if (auto s = check_qemu_spec(spec); !s)
+      return make_error("from the MEMPLACE_QEMU* environment: " + s.error().message);
+  }
+  return spec;
+}
+
+Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& o,
+                                              const QemuCapabilities& caps,
+                                              const std::string& accel,
+                                              const QemuGuestPaths& paths) {
+  auto policy = qemu_policy_name(cell.policy);
+  if (!policy) return policy.error();
+  QemuGuestConfig c;
+  c.qemu_binary = o.qemu_binary;
+  c.version = caps.version;
+  c.accel = o.snp ? "kvm" : accel;
+  c.backend = backend_for(cell);
+  if (cell.backing == BackingKind::kGuestMemfd) {
+    if (o.snp) {
+      c.snp = o.snp_config;
+    } else {
+      c.guest_memfd = true;
+      std::string prop = guest_memfd_property(caps);
+      if (!prop.empty()) c.guest_memfd_property = prop;
+    }
+  }
+  QemuGuestNode node;
+  node.id = 0;
+  uint64_t overhead = o.guest_overhead_bytes + cell.size_bytes / 32;  // struct pages, tables
+  node.mem_bytes = round_up_mib(cell.size_bytes + overhead);
+  for (int i = 0; i < std::max(1, cell.threads); ++i) node.cpus.push_back(i);
+  node.host_policy = *policy;
+  node.host_nodes = cell.nodes;
+  c.nodes = {node};
+  c.kernel = paths.kernel;
+  c.initrd = paths.initrd;
+  c.disk_image = o.disk_image;
+  if (!o.disk_image.empty()) c.disk_init = o.disk_agent;
+  c.append = o.extra_append;
+  // Encrypted guests cannot hand pages back this way; everything else does.
+  c.free_page_reporting = !c.snp;
+  c.serial_log = paths.serial_log;
+  c.socket_path = paths.socket_path;
+  return c;
+}
+
+QemuToucherOptions qemu_cell_options(const RunContext& ctx) {
+  QemuToucherOptions o = qemu_toucher_options(ctx.qemu);
+  // The table's agent_timeout_s (or MEMPLACE_QEMU_AGENT_TIMEOUT, its fallback) is specific to
+  // this toucher, so it wins over the limit every toucher shares.
+  if (ctx.toucher_timeout_s && !ctx.qemu.agent_timeout_s)
+    o.agent_timeout_seconds = *ctx.toucher_timeout_s;
+  return o;
+}
+
+}  // namespace memplace

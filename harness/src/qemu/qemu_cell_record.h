@@ -1,0 +1,42 @@
+// Turning what a qemu cell's guest reported into its record: the agent's done message and
+// workload report, the guest RAM's placement from QEMU's numa_maps and the node counters, and
+// the guest's logs on failure.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/agent_protocol.h"
+#include "base/result.h"
+#include "experiment/cell.h"
+#include "experiment/cell_runner.h"
+#include "experiment/run_record.h"
+#include "kernel/sysfs.h"
+
+namespace memplace {
+
+// Copies the guest's serial console and QEMU's log from `work` to <out>/qemu/<run_id>.*, linked
+// from the record as extra.serial_log and extra.qemu_log.
+void keep_qemu_logs(RunRecord& r, const RunContext& ctx, const std::string& work);
+
+// The agent's workload report, written like the host path's as
+// <out>/workloads/<run_id>-<kind>.json and linked as extra.workload.file, its benchmarks copied
+// in. A workload that failed leaves the placement result alone and says why in "error".
+nlohmann::json workload_into_results(const Result<GuestMessage>& message, const std::string& run_id,
+                                     const std::string& kind, const std::string& out_dir);
+
+// The agent's own account of the touch: populate time and method, per-thread times, its log
+// lines and what it says its "/" is.
+void record_agent_done(RunRecord& r, const AgentDone& done, int progress_messages,
+                       const nlohmann::json& agent_log);
+
+// The placement sources QEMU's guest RAM can be read by: numa_maps at done (`maps`) against go
+// (`maps_at_go`, optional), and the node counters already in `r`; then the one chosen
+// (placement_choice.h). An error when numa_maps holds no guest RAM mapping or nothing could
+// measure the cell.
+Status record_guest_placement(RunRecord& r, const Cell& cell, const std::string& backend,
+                              const std::vector<NumaMapsEntry>& maps,
+                              const Result<std::vector<NumaMapsEntry>>& maps_at_go);
+
+}  // namespace memplace

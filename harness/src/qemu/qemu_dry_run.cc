@@ -1,0 +1,48 @@
+#include "qemu/qemu_dry_run.h"
+
+#include "qemu/qemu_caches.h"
+#include "qemu/qemu_cell_preflight.h"
+#include "qemu/kernel_build.h"
+#include "qemu/kernel_fetch.h"
+#include "qemu/kernel_ref.h"
+#include "qemu/qemu_command.h"
+
+namespace memplace {
+namespace {
+
+// The image a dry run shows: a path as given, a build's bzImage, a Debian kernel's placeholder.
+std::string dry_run_kernel(const QemuToucherOptions& o) {
+  auto ref = parse_kernel_ref(o.kernel);
+  if (!ref) return "<" + ref.error().message + ">";
+  if (ref->kind == KernelRef::Kind::kPath) return ref->value;
+  if (ref->kind == KernelRef::Kind::kDebian)
+    return "<vmlinuz of debian:" + (ref->value.empty() ? "newest" : ref->value) + ">";
+  auto cache =
+      o.fetch.cache_dir.empty() ? memplace_cache_dir() : Result<std::string>(o.fetch.cache_dir);
+  if (!cache) return "<" + cache.error().message + ">";
+  auto b = load_kernel_build(*cache, ref->value);
+  return b ? b->vmlinuz : "<" + b.error().message + ">";
+}
+
+}  // namespace
+
+std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
+                         const std::string& sysfs_root) {
+  QemuCapabilities caps;
+  if (auto probed = cached_qemu_probe(o.qemu_binary)) caps = *probed;
+  std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
+  QemuGuestPaths paths;
+  paths.kernel = dry_run_kernel(o);
+  paths.initrd = o.disk_image.empty() ? "<initramfs: busybox + memplace-agent>"
+                                      : "<initramfs: busybox + virtio modules, switch_root>";
+  paths.serial_log = "<run dir>/serial.log";
+  paths.socket_path = "<run dir>/agent.sock";
+  auto config = qemu_guest_config_for(cell, o, caps, accel, paths);
+  if (!config) return "# qemu toucher cannot run this cell: " + config.error().message + "\n";
+  std::string out = format_command_multiline(qemu_guest_command(*config));
+  if (auto s = qemu_preflight(cell, o, caps, accel, sysfs_root); !s)
+    out += "# " + s.error().describe() + "\n";
+  return out;
+}
+
+}  // namespace memplace
