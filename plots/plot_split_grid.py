@@ -171,5 +171,6 @@ def header(fig, matrix, nodes, dropped):
     handles = [Patch(color=cs.node_colour(i), label=f"node {n}") for i, n in enumerate(nodes)]
     handles += [Patch(color=cs.light(cs.node_colour(i)), label=f"expected, node {n}")
                 for i, n in enumerate(nodes)]
-    fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
-               bbox_to_anchor=(0.99, 1 - 0.1 / fig.get_size_inches()[1]))
+    if handles:  # no ok cell measured any node: nothing to key
+        fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
+                   bbox_to_anchor=(0.99, 1 - 0.1 / fig.get_size_inches()[1]))

@@ -65,8 +65,9 @@ def draw_headline(fig, matrix, cell):
     fig.suptitle("MemUsed per node during population", x=0.01, ha="left", fontweight="bold")
     fig.text(0.01, 0.9, mc.cell_title(cell), ha="left", va="top", fontsize=10, color=cs.GREY)
     nodes = sorted({n for _, _, series in shown for n in series})
-    fig.legend(handles=legend_handles(nodes), loc="upper right", ncol=len(nodes),
-               frameon=False)
+    if nodes:
+        fig.legend(handles=legend_handles(nodes), loc="upper right", ncol=len(nodes),
+                   frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.88))
     return True
 

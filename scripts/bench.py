@@ -89,7 +89,8 @@ def warm_up(memplace, size, node):
     """Populates and frees `size` bytes so the timed run that follows finds them backed."""
     with tempfile.TemporaryDirectory(prefix="memplace-warmup-") as d:
         subprocess.run([memplace, "run", "--policy", "bind", "--nodes", str(node), "--size",
-                        f"{size >> 20}MiB", "--threads", "2", "--out", os.path.join(d, "out"), "-q"],
+                        f"{size >> 20}MiB", "--threads", "2", "--out", os.path.join(d, "out"), "-q",
+                        "--no-plots"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
@@ -99,7 +100,7 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none"):
     with tempfile.TemporaryDirectory(prefix="memplace-bench-") as d:
         out = os.path.join(d, "out")
         cmd = [memplace, "run", "--policy", "bind", "--nodes", str(node), "--size", f"{size >> 20}MiB",
-               "--threads", str(threads), "--cpu-node", str(node), "--out", out, "-q",
+               "--threads", str(threads), "--cpu-node", str(node), "--out", out, "-q", "--no-plots",
                "--placement-sources", sources]
         if not thp:
             cmd.append("--no-thp")
@@ -120,8 +121,10 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none"):
 def trace_overhead(memplace, size, node, runs, warmup, rng):
     """Populate seconds with and without the trace source, interleaved; medians and ratio."""
     print(f"\n# trace source: populate {size >> 20} MiB bound to node {node}, 1 thread, "
-          f"{runs} runs each, with and without --placement-sources trace (interleaved)")
-    print(f"{'pages':10} {'untraced s':>11} {'traced s':>10} {'ratio':>7}  goal <= 1.10")
+          f"{runs} runs each, with and without --placement-sources trace (interleaved), kernel "
+          f"{os.uname().release}, load {os.getloadavg()[0]:.1f}")
+    print(f"{'pages':10} {'untraced s':>11} {'traced s':>10} {'ratio':>7}  goal <= 1.10"
+          f"   untraced min..max   traced min..max")
     for thp in (False, True):
         secs = {"none": [], "trace": []}
         for _ in range(runs):
@@ -133,7 +136,8 @@ def trace_overhead(memplace, size, node, runs, warmup, rng):
         plain, traced = statistics.median(secs["none"]), statistics.median(secs["trace"])
         ratio = traced / plain
         print(f"{'huge' if thp else '4 KiB':10} {plain:11.3f} {traced:10.3f} {ratio:7.3f}  "
-              f"{'met' if ratio <= 1.10 else 'NOT met'}")
+              f"{'met' if ratio <= 1.10 else 'NOT met':7}   {min(secs['none']):.3f}..{max(secs['none']):.3f}"
+              f"        {min(secs['trace']):.3f}..{max(secs['trace']):.3f}")
 
 
 def sampler_cost(sampler_bench, seconds):
@@ -157,6 +161,8 @@ def main():
     ap.add_argument("--no-warmup", action="store_true",
                     help="time each tool on whatever memory it gets (see the module docstring)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the per-run tool order")
+    ap.add_argument("--only", choices=["tools", "trace", "sampler"],
+                    help="run one part: the tools' populate, the trace source's cost, the sampler")
     a = ap.parse_args()
     size = parse_size(a.size)
     memplace = os.path.join(a.build, "memplace")
@@ -167,6 +173,17 @@ def main():
     if not os.access(memplace, os.X_OK):
         sys.exit(f"bench: {memplace} not built (make build)")
 
+    rng = random.Random(a.seed)
+    if a.only in (None, "tools"):
+        compare_tools(a, size, memplace, rng)
+    if a.only in (None, "trace"):
+        trace_overhead(memplace, parse_size(a.trace_size), a.node, a.runs, not a.no_warmup, rng)
+    if a.only in (None, "sampler"):
+        sampler_part(sampler_bench, a.sampler_seconds)
+
+
+def compare_tools(a, size, memplace, rng):
+    """memplace's populate rate against memhog's and stress-ng's; medians and ratios."""
     thp_mode = open("/sys/kernel/mm/transparent_hugepage/enabled").read().strip()
     print(f"# populate {size >> 20} MiB, mbind bind:{a.node}, {a.runs} runs each, kernel "
           f"{os.uname().release}, THP {thp_mode}, load {os.getloadavg()[0]:.1f}, "
@@ -180,7 +197,6 @@ def main():
         ("memplace --threads 1 --no-thp", lambda: memplace_rate(memplace, size, a.node, 1, False)),
         ("memplace --threads 2 --no-thp", lambda: memplace_rate(memplace, size, a.node, 2, False)),
     ]
-    rng = random.Random(a.seed)
     rates, walls, methods, order = {}, {}, {}, []
 
     def measure(name, fn):
@@ -219,11 +235,11 @@ def main():
         print(f"{label:52} {got:6.2f}x  {'met' if got >= want else 'NOT met'}")
     print(f"(memhog's own pages are 4 KiB here unless THP is 'always': THP is {thp_mode})")
 
-    trace_overhead(memplace, parse_size(a.trace_size), a.node, a.runs, not a.no_warmup, rng)
 
+def sampler_part(sampler_bench, seconds):
     if os.access(sampler_bench, os.X_OK):
-        print(f"\n# meminfo sampling at 100 Hz, CPU time over {a.sampler_seconds:g} s of wall time")
-        for b in sampler_cost(sampler_bench, a.sampler_seconds):
+        print(f"\n# meminfo sampling at 100 Hz, CPU time over {seconds:g} s of wall time")
+        for b in sampler_cost(sampler_bench, seconds):
             print(f"{b['name']:40} {b['cpu_percent']:7.3f} % of one CPU "
                   f"({b['ticks']:.0f} ticks, {b['cpu_us_per_tick']:.1f} us CPU per tick)")
     else:

@@ -15,10 +15,11 @@
 #include <optional>
 #include <string>
 
+#include "bench_main.h"
+#include "experiment/locality_run.h"
 #include "kernel/backing.h"
 #include "kernel/sysfs.h"
 #include "touchers/toucher.h"
-#include "experiment/locality_run.h"
 
 namespace memplace {
 namespace {
@@ -133,37 +134,27 @@ void register_all() {
   }
 }
 
+// Like memplace run: the lowest node that has CPUs.
+std::optional<int> first_node_with_cpus() {
+  auto nodes = list_nodes("");
+  for (int n : nodes ? *nodes : std::vector<int>{}) {
+    auto cpus = read_node_cpulist("", n);
+    if (cpus && !cpus->empty()) return n;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 }  // namespace memplace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--size_mib=", 11) == 0) {
-      memplace::g_size = std::strtoull(argv[i] + 11, nullptr, 10) << 20;
-    } else if (std::strncmp(argv[i], "--cpu_node=", 11) == 0) {
-      memplace::g_cpu_node = std::atoi(argv[i] + 11);
-    } else {
-      std::fprintf(stderr, "locality_bench: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
-  if (memplace::g_size == 0) {
-    std::fprintf(stderr, "locality_bench: --size_mib must be positive\n");
-    return 2;
-  }
-  if (!memplace::g_cpu_node) {  // like memplace run: the lowest node that has CPUs
-    auto nodes = memplace::list_nodes("");
-    for (int n : nodes ? *nodes : std::vector<int>{}) {
-      auto cpus = memplace::read_node_cpulist("", n);
-      if (cpus && !cpus->empty()) {
-        memplace::g_cpu_node = n;
-        break;
-      }
-    }
-  }
-  memplace::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  using memplace::bench::Flag;
+  Flag size = memplace::bench::size_mib_flag(&memplace::g_size);
+  Flag cpu_node{"--cpu_node",
+                [](const char* v) { return *(memplace::g_cpu_node = std::atoi(v)) >= 0; },
+                "a node id"};
+  return memplace::bench::bench_main(argc, argv, "locality_bench", {size, cpu_node}, [] {
+    if (!memplace::g_cpu_node) memplace::g_cpu_node = memplace::first_node_with_cpus();
+    memplace::register_all();
+  });
 }

@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "bench_main.h"
 #include "kernel/backing.h"
 #include "kernel/populate.h"
 #include "kernel/sysfs.h"
@@ -22,6 +24,27 @@ namespace memplace {
 namespace {
 
 uint64_t g_size = 256ull << 20;
+
+struct PolicyChoice {
+  PolicyMode mode;
+  std::vector<int> nodes;
+  std::string label;  // "default", "bind:0", "interleave:0-1"
+};
+
+// One timed populate of a fresh mapping, `policy` applied first when given; nullopt after
+// marking the benchmark skipped with the reason.
+std::optional<TouchStats> touch_fresh(benchmark::State& state, Toucher& toucher, const Cell& cell,
+                                      const PolicyChoice* policy) {
+  auto mapping = create_backing(cell.backing, cell.size_bytes);
+  Status s = mapping ? Status() : Status(mapping.error());
+  if (s && policy) s = apply_policy(mapping->addr(), mapping->size(), policy->mode, policy->nodes);
+  Result<TouchStats> stats = s ? toucher.touch(cell, *mapping) : Result<TouchStats>(s.error());
+  if (!stats) {
+    state.SkipWithError(stats.error().describe().c_str());
+    return std::nullopt;
+  }
+  return *stats;
+}
 
 void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_kind) {
   const int threads = static_cast<int>(state.range(0));
@@ -34,16 +57,8 @@ void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_
   double per_thread_rate_sum = 0;
   std::string stats_method;
   for (auto _ : state) {
-    auto mapping = create_backing(backing, g_size);
-    if (!mapping) {
-      state.SkipWithError(mapping.error().describe().c_str());
-      return;
-    }
-    auto stats = toucher->touch(cell, *mapping);
-    if (!stats) {
-      state.SkipWithError(stats.error().describe().c_str());
-      return;
-    }
+    auto stats = touch_fresh(state, *toucher, cell, nullptr);
+    if (!stats) return;
     // Only the populate phase counts: not mapping creation, VM setup nor the munmap after.
     state.SetIterationTime(stats->seconds);
     stats_method = stats->method;
@@ -57,12 +72,6 @@ void populate(benchmark::State& state, BackingKind backing, ToucherKind toucher_
                          benchmark::Counter::kIs1024);
   state.SetLabel(stats_method + " " + std::to_string(g_size >> 20) + "MiB");
 }
-
-struct PolicyChoice {
-  PolicyMode mode;
-  std::vector<int> nodes;
-  std::string label;  // "default", "bind:0", "interleave:0-1"
-};
 
 // default, bind to the first node, interleave over all nodes: enough to see whether a policy
 // costs anything on the fault path.
@@ -86,20 +95,8 @@ void populate_by_method(benchmark::State& state, BackingKind backing, PopulateMe
   cell.threads = threads;
   auto toucher = make_host_toucher("", PopulateOptions{method, thp});
   for (auto _ : state) {
-    auto mapping = create_backing(backing, g_size);
-    if (!mapping) {
-      state.SkipWithError(mapping.error().describe().c_str());
-      return;
-    }
-    if (auto s = apply_policy(mapping->addr(), mapping->size(), policy.mode, policy.nodes); !s) {
-      state.SkipWithError(s.error().describe().c_str());
-      return;
-    }
-    auto stats = toucher->touch(cell, *mapping);
-    if (!stats) {
-      state.SkipWithError(stats.error().describe().c_str());
-      return;
-    }
+    auto stats = touch_fresh(state, *toucher, cell, &policy);
+    if (!stats) return;
     state.SetIterationTime(stats->seconds);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_size));
@@ -150,21 +147,7 @@ void register_all() {
 }  // namespace memplace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--size_mib=", 11) == 0) {
-      memplace::g_size = std::strtoull(argv[i] + 11, nullptr, 10) << 20;
-    } else {
-      std::fprintf(stderr, "populate_bench: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
-  if (memplace::g_size == 0) {
-    std::fprintf(stderr, "populate_bench: --size_mib must be positive\n");
-    return 2;
-  }
-  memplace::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return memplace::bench::bench_main(argc, argv, "populate_bench",
+                                     {memplace::bench::size_mib_flag(&memplace::g_size)},
+                                     memplace::register_all);
 }

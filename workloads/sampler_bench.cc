@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bench_main.h"
 #include "kernel/sampler.h"
 
 extern char** environ;
@@ -103,25 +104,14 @@ void numastat_spawn(benchmark::State& state) {
 }  // namespace memplace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--seconds=", 10) == 0) {
-      memplace::g_seconds = std::atof(argv[i] + 10);
-    } else {
-      std::fprintf(stderr, "sampler_bench: unknown argument %s\n", argv[i]);
-      return 2;
+  using memplace::bench::Flag;
+  Flag seconds{"--seconds", [](const char* v) { return (memplace::g_seconds = std::atof(v)) > 0; },
+               "a positive number of seconds"};
+  return memplace::bench::bench_main(argc, argv, "sampler_bench", {seconds}, [] {
+    for (auto [name, fn] : {std::pair{"meminfo_sampler/100Hz", &memplace::sampler_thread},
+                            std::pair{"numastat_m_spawn/100Hz", &memplace::numastat_spawn}}) {
+      benchmark::RegisterBenchmark(name, fn)->Iterations(1)->UseManualTime()->Unit(
+          benchmark::kMillisecond);
     }
-  }
-  if (!(memplace::g_seconds > 0)) {
-    std::fprintf(stderr, "sampler_bench: --seconds must be positive\n");
-    return 2;
-  }
-  for (auto [name, fn] : {std::pair{"meminfo_sampler/100Hz", &memplace::sampler_thread},
-                          std::pair{"numastat_m_spawn/100Hz", &memplace::numastat_spawn}}) {
-    benchmark::RegisterBenchmark(name, fn)->Iterations(1)->UseManualTime()->Unit(
-        benchmark::kMillisecond);
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  });
 }

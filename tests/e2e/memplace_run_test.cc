@@ -60,10 +60,22 @@ TEST_P(RunEachBacking, PlacementCoversEveryPage) {
   EXPECT_EQ(pages, kSize / 4096);
   EXPECT_EQ(r.placement_pages.count(0) ? r.placement_pages.at(0) : 0, kSize / 4096);
 
+  // AnonPages/FilePages are host-wide too: printed, not asserted (a compiler running beside this
+  // test moved AnonPages by +150 MiB of 512). The cell's own memory cgroup counts its pages
+  // alone, so where that source works it must agree with move_pages within 1%.
   double counter_delta = 0;
   for (const auto& [node, mib] : r.delta_backing_mib) counter_delta += mib;
   EXPECT_EQ(r.backing_counter, backing == "anon" ? "AnonPages" : "FilePages");
-  EXPECT_NEAR(counter_delta, 512.0, 512.0 * 0.05) << r.backing_counter << " delta";
+  std::printf("%s: %s delta %.1f MiB\n", backing.c_str(), r.backing_counter.c_str(), counter_delta);
+  auto cgroup = r.placement_sources.find("cgroup");
+  if (cgroup != r.placement_sources.end() && cgroup->second.ok()) {
+    const auto& pages_by_node = cgroup->second.pages;
+    double on0 = pages_by_node.count(0) ? static_cast<double>(pages_by_node.at(0)) : 0.0;
+    EXPECT_NEAR(on0, kSize / 4096.0, kSize / 4096.0 * 0.01) << "cgroup pages on node 0";
+  } else {
+    std::printf("%s: the cgroup source is not usable here, so no per-cell counter is checked\n",
+                backing.c_str());
+  }
   ASSERT_TRUE(r.extra["delta_used_less_pcp_mib"].contains("0")) << r.extra.dump();
   std::printf("%s: node 0 MemUsed delta %.1f MiB, less per-CPU free lists %.1f MiB\n",
               backing.c_str(), r.delta_used_mib.at(0),

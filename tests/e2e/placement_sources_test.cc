@@ -2,7 +2,8 @@
 // guest_memfd where /dev/kvm works) record every source; the page-allocation trace agrees with
 // move_pages page for page and the memory cgroup within 1% of the cell. Node MemUsed is
 // host-wide and is printed, not asserted (see memplace_run_test.cc). A trace buffer too small
-// for its cell reads "incomplete", never a number; the verdict then uses another source.
+// for its cell reads "incomplete", never a number; the verdict then uses another source. Run by a
+// user who may not read tracefs, the trace and cgroup sources are "unsupported", the run ok.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -22,8 +23,9 @@ struct Exec {
   std::string output;
 };
 
-Exec run_memplace(const std::string& args) {
-  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
+// `prefix` runs the binary under another program (setpriv).
+Exec run_memplace_as(const std::string& prefix, const std::string& args) {
+  std::string cmd = prefix + std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
   Exec e;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return e;
@@ -34,6 +36,8 @@ Exec run_memplace(const std::string& args) {
   e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return e;
 }
+
+Exec run_memplace(const std::string& args) { return run_memplace_as("", args); }
 
 std::string temp_dir(const std::string& name) {
   std::string dir = (fs::temp_directory_path() /
@@ -94,6 +98,34 @@ TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
                 cgroup.detail.value("counter", "?").c_str(),
                 (unsigned long long)pages_on(r.placement_sources.at("meminfo"), 0));
   }
+}
+
+// Bad input for the sources: memplace run by a user who may neither read tracefs nor create a
+// cgroup. Both sources are unsupported with that reason; the run itself is ok, measured by
+// move_pages.
+TEST(PlacementSourcesLocal, WithoutPermissionTheSourcesAreUnsupportedNeverFailed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
+  if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv (util-linux)";
+  std::string out = temp_dir("nobody");
+  fs::create_directories(out);
+  fs::permissions(out, fs::perms::all);
+  auto e = run_memplace_as("/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ",
+                           "run --policy bind --nodes 0 --backing anon --size 8MiB --no-thp "
+                           "--out " + out + "/o -q");
+  ASSERT_EQ(e.status, 0) << e.output;
+  auto runs = read_runs(out + "/o/runs.jsonl");
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  ASSERT_EQ(runs->records.size(), 1u);
+  const RunRecord& r = runs->records.front();
+  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.placement_source, "move_pages");
+  const auto& trace = r.placement_sources.at("trace");
+  EXPECT_EQ(trace.state, SourceReading::State::kUnsupported);
+  EXPECT_NE(trace.reason.find("permission"), std::string::npos) << trace.reason;
+  const auto& cgroup = r.placement_sources.at("cgroup");
+  EXPECT_EQ(cgroup.state, SourceReading::State::kUnsupported);
+  EXPECT_FALSE(cgroup.reason.empty());
+  fs::remove_all(out);
 }
 
 TEST(PlacementSourcesLocal, AnOverflowingTraceBufferIsIncomplete) {

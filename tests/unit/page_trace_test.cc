@@ -1,7 +1,7 @@
 // The trace source's pure parts on fixtures: pfn -> node maps, the gfp flag in a format's print
 // fmt, the ring buffer's loss counters, the allocation ledger, and decoding ring-buffer pages
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44
-// tracefs). Then the source itself where tracefs is missing or unreadable: unsupported, never a
+// tracefs), and the tally that tells page migrations from new memory. Then the source itself where tracefs is missing or unreadable: unsupported, never a
 // failure and never a number.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -128,6 +128,63 @@ TEST(PageLedger, PagesPerNodeAndUnplaced) {
   EXPECT_EQ(unplaced, 6u);
 }
 
+PageEvent ev(PageEvent::Kind kind, uint64_t pfn, unsigned order, int pid = 7) {
+  PageEvent e;
+  e.kind = kind;
+  e.pfn = pfn;
+  e.order = order;
+  e.gfp = kind == PageEvent::Kind::kAlloc ? 0x100cca : 0;
+  e.pid = pid;
+  return e;
+}
+
+constexpr auto kAlloc = PageEvent::Kind::kAlloc;
+constexpr auto kFree = PageEvent::Kind::kFree;
+constexpr auto kStart = PageEvent::Kind::kMigrateStart;
+constexpr auto kEnd = PageEvent::Kind::kMigrateEnd;
+
+// The case that made the testbed's trace one page over move_pages: NUMA balancing moved a page
+// of the toucher's from before the window (pfn 900) next to its CPU (pfn 50).
+TEST(PageTally, AMigratedPageFromBeforeTheWindowIsNotTheCells) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kAlloc, 11, 0), ev(kStart, 0, 0),
+                              ev(kAlloc, 50, 0), ev(kFree, 900, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_EQ(t.ledger.pages(), 2u);
+  EXPECT_FALSE(t.ledger.holds(50, 0));
+  EXPECT_EQ(t.migrated_pages, 1u);
+  EXPECT_EQ(t.migrated_not_cell, 1u);
+  EXPECT_EQ(t.unpaired_pages, 0u);
+  EXPECT_EQ(t.allocs, 3u);
+}
+
+// A cell page migrated in the window is the cell's at its new pfn; a destination given back (a
+// failed migration) is nobody's; another task's migration does not pair with this one's.
+TEST(PageTally, AMigratedCellPageMovesAndFailedDestinationsVanish) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kAlloc, 512, 9), ev(kStart, 0, 0),
+                              ev(kAlloc, 2048, 9), ev(kAlloc, 60, 0), ev(kAlloc, 70, 0, 8),
+                              ev(kFree, 512, 9), ev(kFree, 60, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_TRUE(t.ledger.holds(2048, 9));
+  EXPECT_FALSE(t.ledger.holds(512, 0));
+  EXPECT_FALSE(t.ledger.holds(60, 0));
+  EXPECT_TRUE(t.ledger.holds(70, 0));  // task 8 was not migrating: a plain allocation
+  EXPECT_EQ(t.ledger.pages(), 1u + 512u + 1u);
+  EXPECT_EQ(t.migrated_pages, 512u);
+  EXPECT_EQ(t.migrated_not_cell, 0u);
+  EXPECT_EQ(t.unpaired_pages, 0u);
+}
+
+// What cannot be paired is counted and said: a destination whose source outlived the call, and a
+// cell page migrated to a destination no event named.
+TEST(PageTally, UnpairedMigrationsAreCounted) {
+  auto t = tally_page_events({ev(kAlloc, 10, 0), ev(kStart, 0, 0), ev(kAlloc, 50, 0),
+                              ev(kEnd, 0, 0), ev(kStart, 0, 0), ev(kFree, 10, 0), ev(kEnd, 0, 0)},
+                             0x100000);
+  EXPECT_EQ(t.unpaired_pages, 2u);
+  EXPECT_TRUE(t.ledger.holds(50, 0));
+  EXPECT_FALSE(t.ledger.holds(10, 0));
+}
+
 // A ring-buffer sub-buffer as the kernel lays it out: u64 timestamp, u64 commit (data length,
 // with bit 31 when events were lost before it), then events of a 32-bit header (type_len in the
 // low 5 bits = data length / 4, time delta above) and their data.
@@ -213,6 +270,42 @@ TEST(PageEventDecoder, DecodesAllocAndFreeEvents) {
   EXPECT_LT(events[0].ts, events[3].ts);
 }
 
+// The migrate pair (IDs 712 and 713 in the fixture formats) bounds a migration; every event
+// carries its task, by which the tally pairs a migration's allocations with its frees.
+TEST(PageEventDecoder, DecodesMigrationBoundsAndTasks) {
+  auto formats = fixture_formats();
+  for (const char* e : {"mm_migrate_pages_start", "mm_migrate_pages"})
+    formats[e] = slurp(kTracefs + "/events/migrate/" + e + "/format");
+  auto dec = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), formats);
+  ASSERT_TRUE(dec.ok()) << dec.error().describe();
+  EXPECT_TRUE(dec->decodes_migrations());
+  std::vector<char> start(16, 0), end(64, 0);
+  put<uint16_t>(start, 0, 712);
+  put<int32_t>(start, 4, 42);
+  put<uint16_t>(end, 0, 713);
+  put<int32_t>(end, 4, 42);
+  put<uint64_t>(end, 8, 1);  // succeeded
+  PageBuilder b;
+  b.event(start);
+  b.event(alloc_event(653, 0x50, 0, 0x3d20ca));
+  b.event(end);
+  std::vector<PageEvent> events;
+  auto page = b.page(false);
+  auto r = dec->decode(page.data(), page.size(), events);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, PageEvent::Kind::kMigrateStart);
+  EXPECT_EQ(events[0].pid, 42);
+  EXPECT_EQ(events[1].kind, PageEvent::Kind::kAlloc);
+  EXPECT_EQ(events[1].pid, 1234);
+  EXPECT_EQ(events[2].kind, PageEvent::Kind::kMigrateEnd);
+  EXPECT_EQ(r->other, 0u);
+  // Without the pair the decoder still works, and says it cannot bound migrations.
+  auto plain = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), fixture_formats());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->decodes_migrations());
+}
+
 TEST(PageEventDecoder, FlagsLostEventsAndRefusesShortPages) {
   auto dec = PageEventDecoder::create(slurp(kTracefs + "/events/header_page"), fixture_formats());
   ASSERT_TRUE(dec.ok()) << dec.error().describe();
@@ -281,6 +374,7 @@ TEST(TraceSource, NoPermissionIsUnsupported) {
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(got.substr(0, 2), "U:") << got;
+  EXPECT_NE(got.find("permission"), std::string::npos) << got;  // the reason, not a guess
 }
 
 TEST(TraceBuffer, SizedForTheCell) {

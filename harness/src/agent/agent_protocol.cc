@@ -366,25 +366,29 @@ std::string encode_host_message(const HostMessage& m) {
   return dump_line(j);
 }
 
-Result<GuestMessage> decode_guest_message(std::string_view line) {
-  // The checks above keep nlohmann from throwing; the catch is a last fence, not control flow.
+namespace {
+
+// The checks in parse_object and the decoders keep nlohmann from throwing; the catch is a last
+// fence, not control flow.
+template <class Message, class Decode>
+Result<Message> decode_line(std::string_view line, Decode decode, const char* who) {
   try {
     auto j = parse_object(line);
     if (!j) return j.error();
-    return decode_guest_object(*j);
+    return decode(*j);
   } catch (const std::exception& e) {
-    return make_error(std::string("agent line rejected: ") + e.what());
+    return make_error(std::string(who) + " line rejected: " + e.what());
   }
 }
 
+}  // namespace
+
+Result<GuestMessage> decode_guest_message(std::string_view line) {
+  return decode_line<GuestMessage>(line, decode_guest_object, "agent");
+}
+
 Result<HostMessage> decode_host_message(std::string_view line) {
-  try {
-    auto j = parse_object(line);
-    if (!j) return j.error();
-    return decode_host_object(*j);
-  } catch (const std::exception& e) {
-    return make_error(std::string("host line rejected: ") + e.what());
-  }
+  return decode_line<HostMessage>(line, decode_host_object, "host");
 }
 
 }  // namespace memplace

@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "base/enum_names.h"
 #include "base/thread_pin.h"
 
 namespace memplace {
@@ -19,22 +20,12 @@ static_assert(sizeof(ChaseSlot) == kChaseSlotBytes);
 
 }  // namespace
 
-std::string workload_name(WorkloadKind k) {
-  switch (k) {
-    case WorkloadKind::kNone:
-      return "none";
-    case WorkloadKind::kTriad:
-      return "triad";
-    case WorkloadKind::kChase:
-      return "chase";
-  }
-  return "unknown";
-}
+constexpr EnumNames<WorkloadKind, 3> kWorkloadNames{{"none", "triad", "chase"}};
+
+std::string workload_name(WorkloadKind k) { return name_of(kWorkloadNames, k, "unknown"); }
 
 Result<WorkloadKind> parse_workload(std::string_view name) {
-  for (WorkloadKind k : {WorkloadKind::kNone, WorkloadKind::kTriad, WorkloadKind::kChase})
-    if (name == workload_name(k)) return k;
-  return make_error("unknown workload '" + std::string(name) + "' (known: none, triad, chase)");
+  return parse_named(kWorkloadNames, name, "workload");
 }
 
 TriadArrays prepare_triad(void* mem, size_t len) {

@@ -91,4 +91,12 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
+// Stores a checked value in `field`, or passes its error on: `s = assign(spec.x, check_x(v));`.
+template <class Field, class T>
+Status assign(Field& field, Result<T> value) {
+  if (!value) return value.error();
+  field = std::move(*value);
+  return {};
+}
+
 }  // namespace memplace

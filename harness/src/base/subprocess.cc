@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +215,19 @@ std::string self_executable() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+std::string find_beside_self(std::initializer_list<std::string_view> relatives) {
+  std::string self = self_executable();
+  size_t slash = self.rfind('/');
+  if (slash == std::string::npos) return "";
+  const std::string dir = self.substr(0, slash + 1);
+  for (std::string_view rel : relatives) {
+    std::string candidate = dir + std::string(rel);
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return candidate;
+  }
+  return "";
 }
 
 Result<ForkedChild> ForkedChild::start(int (*body)(void*), void* arg) {

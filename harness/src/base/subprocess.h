@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,11 @@ std::string join_command(const std::vector<std::string>& argv);  // for messages
 std::string find_on_path(const std::string& name);
 // This process's executable (/proc/self/exe); "" when it cannot be read.
 std::string self_executable();
+
+// The first of `relatives` (paths relative to the running binary's directory) that is a regular
+// file, or "". Installed binaries and a build tree lay their companions out differently, so
+// callers list both; nothing is looked up through the source tree.
+std::string find_beside_self(std::initializer_list<std::string_view> relatives);
 // One shell word: 'it'\''s'. For the scripts memplace writes (the testbed's init, sbatch jobs).
 std::string shell_quote(std::string_view s);
 // A child of this process that runs `body(arg)` without exec and is killed (SIGKILL) and reaped

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace memplace {
 
 inline std::string_view trim(std::string_view s) {
@@ -14,15 +16,50 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Hands out the lines of a text one at a time, without their newlines (the last may lack one):
+//   LineCursor lines(text);
+//   for (std::string_view line; lines.next(line);) ...
+class LineCursor {
+ public:
+  explicit LineCursor(std::string_view text) : rest_(text) {}
+  bool next(std::string_view& line) {
+    if (rest_.empty()) return false;
+    size_t nl = rest_.find('\n');
+    line = rest_.substr(0, nl);
+    rest_.remove_prefix(nl == std::string_view::npos ? rest_.size() : nl + 1);
+    return true;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+template <class Fn>
+void for_each_line(std::string_view text, Fn fn) {
+  LineCursor lines(text);
+  for (std::string_view line; lines.next(line);) fn(line);
+}
+
+// Calls fn(line, line_number) -> Status for each non-blank line (numbered from 1 among all
+// lines), and stops at the first error, which it returns.
+template <class Fn>
+Status for_each_nonblank_line(std::string_view text, Fn fn) {
+  LineCursor lines(text);
+  int lineno = 0;
+  for (std::string_view line; lines.next(line);) {
+    ++lineno;
+    if (trim(line).empty()) continue;
+    if (auto s = fn(line, lineno); !s) return s;
+  }
+  return {};
+}
+
 // The non-blank lines of `text`, trimmed.
 inline std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
-    if (!line.empty()) out.emplace_back(line);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-  }
+  for_each_line(text, [&](std::string_view line) {
+    if (!trim(line).empty()) out.emplace_back(trim(line));
+  });
   return out;
 }
 

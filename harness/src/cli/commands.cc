@@ -10,37 +10,31 @@
 #include <memory>
 #include <sstream>
 
-#include "cli/cell_runners.h"
-#include "cli/commands_internal.h"
-#include "report/report_hooks.h"
 #include "base/bounded_read.h"
+#include "base/dir_lock.h"
+#include "base/json_bounded.h"
 #include "base/nodelist.h"
 #include "base/text.h"
+#include "cli/cell_runners.h"
+#include "cli/commands_internal.h"
+#include "experiment/locality_run.h"
+#include "experiment/matrix.h"
+#include "experiment/results.h"
+#include "experiment/spec.h"
+#include "experiment/spec_ranges.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
 #include "kernel/probe.h"
+#include "kernel/sysfs.h"
 #include "qemu/kernel_fetch.h"
 #include "qemu/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
-#include "experiment/matrix.h"
-#include "experiment/spec.h"
-#include "experiment/spec_ranges.h"
-#include "kernel/sysfs.h"
-#include "base/dir_lock.h"
-#include "base/json_bounded.h"
-#include "experiment/results.h"
-#include "qemu/kernel_fetch.h"
-#include "experiment/locality_run.h"
+#include "report/report_hooks.h"
 #include "testbed/record_stream.h"
 
 namespace memplace {
 namespace {
-
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
-  return code;
-}
 
 std::vector<std::string> split_commas(const std::vector<std::string>& values) {
   std::vector<std::string> out;
@@ -52,59 +46,53 @@ std::vector<std::string> split_commas(const std::vector<std::string>& values) {
   return out;
 }
 
-// Flags replace whole axes: "--backing guest_memfd" means only guest_memfd.
-Status apply_overrides(const RunArgs& a, Spec& spec) {
-  if (!a.policies.empty()) {
-    spec.policies.clear();
-    // Not comma-split: a policy's own node list ("interleave:0,2") contains commas. Repeat the
-    // flag.
-    for (const auto& p : a.policies) {
-      auto e = parse_policy_entry(p, "--policy");
-      if (!e) return e.error();
-      spec.policies.push_back(*e);
-    }
+// Flags replace whole axes: "--backing guest_memfd" means only guest_memfd. `parse` turns one
+// flag value into one axis value, or says what is wrong with it.
+template <class In, class T, class Parse>
+Status replace_axis(const std::vector<In>& values, std::vector<T>& axis, Parse parse) {
+  if (values.empty()) return {};
+  axis.clear();
+  for (const auto& v : values) {
+    auto parsed = parse(v);
+    if (!parsed) return parsed.error();
+    axis.push_back(*parsed);
   }
-  if (!a.nodes.empty()) {
-    spec.node_lists.clear();
-    for (const auto& n : a.nodes) {
-      auto ids = parse_id_list(n);
-      if (!ids) return make_error("--nodes: " + ids.error().message);
-      spec.node_lists.push_back(*ids);
-    }
-  }
-  if (!a.backings.empty()) {
-    spec.backings.clear();
-    for (const auto& b : split_commas(a.backings)) {
-      auto k = parse_backing(b, "--backing");
-      if (!k) return k.error();
-      spec.backings.push_back(*k);
-    }
-  }
-  if (!a.touchers.empty()) {
-    spec.touchers.clear();
-    for (const auto& t : split_commas(a.touchers)) {
-      auto kind = parse_toucher(t);
-      if (!kind) return make_error("--toucher: " + kind.error().message);
-      spec.touchers.push_back(*kind);
-    }
-  }
-  if (!a.sizes.empty()) {
-    spec.sizes.clear();
-    for (const auto& s : split_commas(a.sizes)) {
-      auto b = parse_size(s);
-      if (!b) return make_error("--size: " + b.error().message);
-      if (*b == 0) return make_error("--size: size must be positive, got '" + s + "'");
-      spec.sizes.push_back(*b);
-    }
-  }
-  if (!a.threads.empty()) {
-    spec.threads.clear();
-    for (int t : a.threads) {
-      auto checked = check_threads(t, "--threads");
-      if (!checked) return checked.error();
-      spec.threads.push_back(*checked);
-    }
-  }
+  return {};
+}
+
+template <class T>
+Result<T> flag_error(const char* flag, const Result<T>& r) {
+  if (r) return r;
+  return make_error(std::string(flag) + ": " + r.error().message);
+}
+
+Status apply_axis_overrides(const RunArgs& a, Spec& spec) {
+  // Policies are not comma-split: a policy's own node list ("interleave:0,2") has commas.
+  Status s = replace_axis(a.policies, spec.policies,
+                          [](const std::string& p) { return parse_policy_entry(p, "--policy"); });
+  if (s)
+    s = replace_axis(a.nodes, spec.node_lists,
+                     [](const std::string& n) { return flag_error("--nodes", parse_id_list(n)); });
+  if (s)
+    s = replace_axis(split_commas(a.backings), spec.backings,
+                     [](const std::string& b) { return parse_backing(b, "--backing"); });
+  if (s)
+    s = replace_axis(split_commas(a.touchers), spec.touchers, [](const std::string& t) {
+      return flag_error("--toucher", parse_toucher(t));
+    });
+  if (s)
+    s = replace_axis(split_commas(a.sizes), spec.sizes, [](const std::string& v) {
+      auto b = flag_error("--size", parse_size(v));
+      if (b && *b == 0) b = make_error("--size: size must be positive, got '" + v + "'");
+      return b;
+    });
+  if (s)
+    s = replace_axis(split_commas(a.channels), spec.channels, [](const std::string& c) {
+      return flag_error("--policy-channel", parse_policy_channel(c));
+    });
+  if (s)
+    s = replace_axis(a.threads, spec.threads, [](int t) { return check_threads(t, "--threads"); });
+  if (!s) return s;
   if (a.cpu_node) {
     if (*a.cpu_node == "any") {
       spec.cpu_nodes = {std::nullopt};
@@ -114,14 +102,12 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       spec.cpu_nodes = {ids->front()};
     }
   }
-  if (!a.channels.empty()) {
-    spec.channels.clear();
-    for (const auto& c : split_commas(a.channels)) {
-      auto ch = parse_policy_channel(c);
-      if (!ch) return make_error("--policy-channel: " + ch.error().message);
-      spec.channels.push_back(*ch);
-    }
-  }
+  return {};
+}
+
+// Settings that are not axes: each replaces the spec's value when given.
+Status apply_overrides(const RunArgs& a, Spec& spec) {
+  if (auto s = apply_axis_overrides(a, spec); !s) return s;
   if (a.placement_sources) {
     spec.placement_sources.clear();
     for (const auto& n : split_commas({*a.placement_sources})) {
@@ -130,55 +116,47 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
       spec.placement_sources.push_back(n);
     }
   }
-  if (a.trace_buffer_kib) {
-    if (*a.trace_buffer_kib < 0 || *a.trace_buffer_kib > (1 << 20))
-      return make_error("--trace-buffer-kib: must be 0..1048576");
-    spec.trace_buffer_kib = static_cast<uint64_t>(*a.trace_buffer_kib);
-  }
-  if (a.repeats) {
-    auto r = check_repeats(*a.repeats, "--repeats");
-    if (!r) return r.error();
-    spec.repeats = *r;
-  }
-  if (a.sample_interval_ms) {
-    auto ms = check_sample_interval_ms(*a.sample_interval_ms, "--sample-interval-ms");
-    if (!ms) return ms.error();
-    spec.sample_interval_ms = *ms;
-  }
-  if (a.populate) {
-    if (*a.populate != "auto") {
-      if (auto m = parse_populate_method(*a.populate); !m)
-        return make_error("--populate: " + m.error().message);
-    }
-    spec.populate_method = *a.populate;
-  }
+  Status s;
+  if (s && a.trace_buffer_kib)
+    s = assign(spec.trace_buffer_kib,
+               check_trace_buffer_kib(*a.trace_buffer_kib, "--trace-buffer-kib"));
+  if (s && a.repeats) s = assign(spec.repeats, check_repeats(*a.repeats, "--repeats"));
+  if (s && a.sample_interval_ms)
+    s = assign(spec.sample_interval_ms,
+               check_sample_interval_ms(*a.sample_interval_ms, "--sample-interval-ms"));
+  if (s && a.populate)
+    s = assign(spec.populate_method, check_populate_name(*a.populate, "--populate"));
+  if (s && a.workload) s = assign(spec.workload, check_workload_name(*a.workload, "--workload"));
+  if (s && a.toucher_timeout_s)
+    s = assign(spec.toucher_timeout_s,
+               parse_toucher_timeout(*a.toucher_timeout_s, "--toucher-timeout-s"));
+  if (s && a.tolerance) s = assign(spec.tolerance, check_tolerance(*a.tolerance, "--tolerance"));
+  if (s && a.shard) s = assign(spec.shard, parse_shard(*a.shard, "--shard"));
+  if (!s) return s;
   if (a.thp && a.no_thp) return make_error("--thp and --no-thp contradict each other");
   if (a.thp) spec.thp = ThpMode::kOn;
   if (a.no_thp) spec.thp = ThpMode::kOff;
-  if (a.workload) {
-    if (auto w = parse_workload(*a.workload); !w)
-      return make_error("--workload: " + w.error().message);
-    spec.workload = *a.workload;
-  }
-  if (a.toucher_timeout_s) {
-    auto t = parse_toucher_timeout(*a.toucher_timeout_s, "--toucher-timeout-s");
-    if (!t) return t.error();
-    spec.toucher_timeout_s = *t;
-  }
-  if (a.tolerance) {
-    auto t = check_tolerance(*a.tolerance, "--tolerance");
-    if (!t) return t.error();
-    spec.tolerance = *t;
-  }
-  if (a.shard) {
-    auto shard = parse_shard(*a.shard, "--shard");
-    if (!shard) return shard.error();
-    spec.shard = *shard;
-  }
   return check_spec(spec);
 }
 
 }  // namespace
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
+  return code;
+}
+
+int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
+                  bool check) {
+  std::fprintf(stderr,
+               "memplace: %s%d ok (%d not honoured), %d unsupported, %d failed, %d already done; "
+               "results in %s\n",
+               what, summary.ok, summary.not_honored, summary.unsupported, summary.failed,
+               summary.skipped, where.c_str());
+  if (summary.interrupted_by) return 128 + summary.interrupted_by;
+  if (check && (summary.not_honored > 0 || summary.failed > 0)) return kExitCheckFailed;
+  return kExitOk;
+}
 
 Result<HostFacts> host_facts(const std::string& root) {
   HostFacts facts;
@@ -460,14 +438,7 @@ int command_run(const RunArgs& args) {
   }
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
-  std::fprintf(stderr,
-               "memplace: %d ok (%d not honoured), %d unsupported, %d failed, %d already done; "
-               "results in %s\n",
-               summary->ok, summary->not_honored, summary->unsupported, summary->failed,
-               summary->skipped, out.c_str());
-  if (summary->interrupted_by) return 128 + summary->interrupted_by;
-  if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
-  return kExitOk;
+  return finish_matrix("", *summary, out, args.check);
 }
 
 int command_report(const ReportArgs& args) {

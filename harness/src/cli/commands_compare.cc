@@ -5,20 +5,12 @@
 #include <cstdlib>
 
 #include "base/subprocess.h"
+#include "cli/commands_internal.h"
 #include "memplace/commands.h"
 #include "report/charts.h"
 #include "report/compare.h"
 
 namespace memplace {
-namespace {
-
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
-  return code;
-}
-
-}  // namespace
-
 int command_compare(const CompareArgs& args) {
   if (args.by != "dir" && args.by != "host")
     return fail(kExitBadInput, "--by: expected dir or host, got '" + args.by + "'");

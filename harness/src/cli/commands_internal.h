@@ -10,6 +10,15 @@
 
 namespace memplace {
 
+struct MatrixSummary;
+
+// Prints "memplace: error: MESSAGE" and returns `code`: every subcommand's way to give up.
+int fail(int code, const std::string& message);
+// The line that ends a matrix (`what` says which kind, `where` where its results are) and the
+// exit code: 128+signal when interrupted, 1 with --check when a verdict or run failed, else 0.
+int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
+                  bool check);
+
 // Nodes and their MemFree under `root` (node meminfo, see kernel/preflight.h).
 Result<HostFacts> host_facts(const std::string& root);
 // --margin, or HostFacts' default.

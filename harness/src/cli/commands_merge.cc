@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/bounded_read.h"
+#include "cli/commands_internal.h"
 #include "experiment/merge.h"
 #include "memplace/commands.h"
 #include "report/report.h"
@@ -15,11 +16,6 @@
 
 namespace memplace {
 namespace {
-
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
-  return code;
-}
 
 constexpr size_t kMissingShown = 50;
 constexpr size_t kMaxKernelDirs = 1000;

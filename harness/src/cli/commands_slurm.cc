@@ -16,11 +16,6 @@
 namespace memplace {
 namespace {
 
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
-  return code;
-}
-
 // Every node resolves the same spec: [qemu] values from this environment are written in, as
 // `memplace run` does for a results dir.
 Result<Spec> load_slurm_spec(const std::string& path) {

@@ -1,12 +1,12 @@
 #include <cstdio>
 #include <optional>
 
+#include "base/subprocess.h"
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
-#include "report/report_hooks.h"
 #include "qemu/kernel_fetch.h"
 #include "qemu/kernel_ref.h"
-#include "base/subprocess.h"
+#include "report/report_hooks.h"
 #include "testbed/testbed.h"
 
 namespace memplace {
@@ -124,17 +124,15 @@ Status check_debian_versions(const TestbedSpec& tb) {
 }  // namespace
 
 int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const RunArgs& args) {
-  auto bad_input = [](const Error& e) {
-    std::fprintf(stderr, "memplace: error: %s\n", e.describe().c_str());
-    return kExitBadInput;
-  };
-  if (auto s = check_testbed_input(*spec.testbed, cells, args); !s) return bad_input(s.error());
+  if (auto s = check_testbed_input(*spec.testbed, cells, args); !s)
+    return fail(kExitBadInput, s.error().describe());
   if (args.dry_run) {
     print_testbed_dry_run(spec, cells, args.out_dir);
     return kExitOk;
   }
-  if (auto s = check_out_for(args); !s) return bad_input(s.error());
-  if (auto s = check_debian_versions(*spec.testbed); !s) return bad_input(s.error());
+  if (auto s = check_out_for(args); !s) return fail(kExitBadInput, s.error().describe());
+  if (auto s = check_debian_versions(*spec.testbed); !s)
+    return fail(kExitBadInput, s.error().describe());
   const std::string& out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
   RunOptions options;
   options.out_dir = out;
@@ -148,17 +146,9 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
   attach_testbed_report(options, host, ReportSettings{!args.no_plots, true});
   auto summary = run_testbed(effective, *spec.testbed, options, host);
   if (!summary) {
-    std::fprintf(stderr, "memplace: error: %s\n", summary.error().describe().c_str());
-    return exit_code_for(summary.error());
+    return fail(exit_code_for(summary.error()), summary.error().describe());
   }
-  std::fprintf(stderr,
-               "memplace: testbed: %d ok (%d not honoured), %d unsupported, %d failed, %d already "
-               "done; results in %s/<kernel>/\n",
-               summary->ok, summary->not_honored, summary->unsupported, summary->failed,
-               summary->skipped, out.c_str());
-  if (summary->interrupted_by) return 128 + summary->interrupted_by;
-  if (args.check && (summary->not_honored > 0 || summary->failed > 0)) return kExitCheckFailed;
-  return kExitOk;
+  return finish_matrix("testbed: ", *summary, out + "/<kernel>/", args.check);
 }
 
 }  // namespace memplace

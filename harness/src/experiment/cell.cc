@@ -1,26 +1,17 @@
 #include "experiment/cell.h"
 
+#include "base/enum_names.h"
 #include "base/nodelist.h"
 #include "experiment/spec.h"
 
 namespace memplace {
 
-std::string toucher_name(ToucherKind kind) {
-  switch (kind) {
-    case ToucherKind::kHost:
-      return "host";
-    case ToucherKind::kVcpu:
-      return "vcpu";
-    case ToucherKind::kQemu:
-      break;
-  }
-  return "qemu";
-}
+constexpr EnumNames<ToucherKind, 3> kToucherNames{{"host", "vcpu", "qemu"}};
+
+std::string toucher_name(ToucherKind kind) { return name_of(kToucherNames, kind, "qemu"); }
 
 std::optional<ToucherKind> toucher_from_name(std::string_view name) {
-  for (ToucherKind k : {ToucherKind::kHost, ToucherKind::kVcpu, ToucherKind::kQemu})
-    if (name == toucher_name(k)) return k;
-  return std::nullopt;
+  return value_named(kToucherNames, name);
 }
 
 std::string cell_key(const Cell& cell) {

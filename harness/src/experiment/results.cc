@@ -1,5 +1,7 @@
 // RunRecord <-> JSON and the results-dir file primitives. Readers never throw: a results dir
 // written by a crashed or killed run must still be readable up to its last complete line.
+#include "experiment/results.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,9 +18,9 @@
 #include <type_traits>
 
 #include "base/dir_lock.h"
+#include "base/enum_names.h"
 #include "base/files.h"
 #include "base/json_bounded.h"
-#include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "kernel/sysfs.h"
 
@@ -191,22 +193,16 @@ std::string kernel_label(const Environment& e) {
   return label;
 }
 
+constexpr EnumNames<RunStatus, 3> kRunStatusNames{{"ok", "unsupported", "failed"}};
+
 const char* run_status_name(RunStatus status) {
-  switch (status) {
-    case RunStatus::kOk:
-      return "ok";
-    case RunStatus::kUnsupported:
-      return "unsupported";
-    case RunStatus::kFailed:
-      break;
-  }
-  return "failed";
+  // The names are literals, so a view's data is a C string (for printf's %s).
+  auto i = static_cast<size_t>(status);
+  return kRunStatusNames.names[i < kRunStatusNames.names.size() ? i : 2].data();
 }
 
 std::optional<RunStatus> parse_run_status(std::string_view name) {
-  for (RunStatus s : {RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed})
-    if (name == run_status_name(s)) return s;
-  return std::nullopt;
+  return value_named(kRunStatusNames, name);
 }
 
 RunStatus run_status_for(const Error& e) {
@@ -444,7 +440,7 @@ int run_id_number_in_text(std::string_view line) {
 int next_run_number(const RunsFile& runs, const std::string& dir) {
   int highest = runs.highest_run_number;
   // A torn record moved aside left its samples and workload files behind.
-  for (const char* sub : {"/samples", "/workloads"}) {
+  for (const char* sub : {"/samples", "/locality", "/workloads"}) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir + sub, ec)) {
       std::string name = e.path().filename().string();
@@ -574,7 +570,8 @@ bool safe_samples_path(std::string_view file) {
 }
 
 bool safe_workload_path(std::string_view file) {
-  return safe_result_file(file, "workloads/", ".json");
+  return safe_result_file(file, kLocalityDir, ".json") ||
+         safe_result_file(file, kLegacyLocalityDir, ".json");
 }
 
 }  // namespace memplace

@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include "base/nodelist.h"
-#include "kernel/populate.h"
 #include "base/text.h"
 #include "experiment/locality_run.h"
 #include "experiment/spec_ranges.h"
+#include "kernel/populate.h"
 
 namespace memplace {
 namespace {
@@ -168,122 +168,91 @@ Status check_keys(const toml::table& t, const std::string& where,
   return {};
 }
 
+// Reads the string at `key` of `t` into `out` when it is there; `field` names it in errors.
+Status read_string(const toml::table& t, const char* key, const std::string& field,
+                   std::string& out) {
+  const auto* n = t.get(key);
+  if (!n) return {};
+  return assign(out, as_string(*n, field));
+}
+
+// Reads TABLE.KEY (one item or a list) into `list`, replacing it; `parse(item, field)` turns
+// one item into one value. Flags replace the matrix's axes in cli/commands.cc.
+template <class T, class Parse>
+Status read_list(const toml::table& t, const char* table, const char* key, std::vector<T>& list,
+                 Parse parse) {
+  const auto* n = t.get(key);
+  if (!n) return {};
+  list.clear();
+  return for_each_item(*n, std::string(table) + "." + key,
+                       [&](const toml::node& v, const std::string& f) -> Status {
+                         auto value = parse(v, f);
+                         if (!value) return value.error();
+                         list.push_back(*value);
+                         return {};
+                       });
+}
+
+template <class T, class Parse>
+Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
+  return read_list(m, "matrix", key, axis, parse);
+}
+
+// An item that must be a string, turned into a value by the parser the flags share.
+template <class Parse>
+auto string_item(Parse parse) {
+  return [parse](const toml::node& v, const std::string& f) -> decltype(parse(std::string(), f)) {
+    auto str = as_string(v, f);
+    if (!str) return str.error();
+    return parse(*str, f);
+  };
+}
+
+// A parser that does not name its field, made to (as every spec error does).
+template <class Parse>
+auto naming_field(Parse parse) {
+  return [parse](const std::string& s, const std::string& f) -> decltype(parse(s)) {
+    auto r = parse(s);
+    if (!r) return r.error().prefixed(f + ": ");
+    return r;
+  };
+}
+
+Result<std::optional<int>> cpu_node_item(const toml::node& v, const std::string& f) {
+  if (auto str = v.value<std::string>(); str && *str == "any") return std::optional<int>();
+  if (!v.is_integer()) return make_error(f + ": expected a node id or \"any\"");
+  auto i = as_int_in(v, f, 0, 4095);
+  if (!i) return i.error();
+  return std::optional<int>(*i);
+}
+
+Result<int> threads_item(const toml::node& v, const std::string& f) {
+  auto i = as_int(v, f);
+  if (!i) return i.error();
+  return check_threads(*i, f);
+}
+
 Status parse_matrix(const toml::table& m, Spec& spec) {
-  if (auto s = check_keys(
-          m, "matrix",
-          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node", "policy_channel",
-           "repeats"});
+  if (auto s = check_keys(m, "matrix",
+                          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node",
+                           "policy_channel", "repeats"});
       !s)
     return s;
-  Status s;
-  if (const auto* n = m.get("policy")) {
-    spec.policies.clear();
-    s = for_each_item(*n, "matrix.policy",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto e = parse_policy_entry(*str, f);
-                        if (!e) return e.error();
-                        spec.policies.push_back(*e);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("nodes")) {
-    spec.node_lists.clear();
-    s = for_each_item(*n, "matrix.nodes", [&](const toml::node& v, const std::string& f) -> Status {
-      auto ids = node_list(v, f);
-      if (!ids) return ids.error();
-      spec.node_lists.push_back(*ids);
-      return {};
-    });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("backing")) {
-    spec.backings.clear();
-    s = for_each_item(*n, "matrix.backing",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto k = parse_backing(*str, f);
-                        if (!k) return k.error();
-                        spec.backings.push_back(*k);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("toucher")) {
-    spec.touchers.clear();
-    s = for_each_item(*n, "matrix.toucher",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto t = parse_toucher(*str);
-                        if (!t) return make_error(f + ": " + t.error().message);
-                        spec.touchers.push_back(*t);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("size")) {
-    spec.sizes.clear();
-    s = for_each_item(*n, "matrix.size", [&](const toml::node& v, const std::string& f) -> Status {
-      auto b = size_value(v, f);
-      if (!b) return b.error();
-      spec.sizes.push_back(*b);
-      return {};
-    });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("threads")) {
-    spec.threads.clear();
-    s = for_each_item(
-        *n, "matrix.threads", [&](const toml::node& v, const std::string& f) -> Status {
-          auto i = as_int(v, f);
-          if (!i) return i.error();
-          auto t = check_threads(*i, f);
-          if (!t) return t.error();
-          spec.threads.push_back(*t);
-          return {};
-        });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("cpu_node")) {
-    spec.cpu_nodes.clear();
-    s = for_each_item(*n, "matrix.cpu_node",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        if (auto str = v.value<std::string>(); str && *str == "any") {
-                          spec.cpu_nodes.push_back(std::nullopt);
-                          return {};
-                        }
-                        if (!v.is_integer())
-                          return make_error(f + ": expected a node id or \"any\"");
-                        auto i = as_int_in(v, f, 0, 4095);
-                        if (!i) return i.error();
-                        spec.cpu_nodes.push_back(*i);
-                        return {};
-                      });
-    if (!s) return s;
-  }
-  if (const auto* n = m.get("policy_channel")) {
-    spec.channels.clear();
-    s = for_each_item(*n, "matrix.policy_channel",
-                      [&](const toml::node& v, const std::string& f) -> Status {
-                        auto str = as_string(v, f);
-                        if (!str) return str.error();
-                        auto c = parse_policy_channel(*str);
-                        if (!c) return make_error(f + ": " + c.error().message);
-                        spec.channels.push_back(*c);
-                        return {};
-                      });
-    if (!s) return s;
-  }
+  Status s = read_axis(m, "policy", spec.policies, string_item(parse_policy_entry));
+  if (s) s = read_axis(m, "nodes", spec.node_lists, node_list);
+  if (s) s = read_axis(m, "backing", spec.backings, string_item(parse_backing));
+  if (s) s = read_axis(m, "toucher", spec.touchers, string_item(naming_field(parse_toucher)));
+  if (s) s = read_axis(m, "size", spec.sizes, size_value);
+  if (s) s = read_axis(m, "threads", spec.threads, threads_item);
+  if (s) s = read_axis(m, "cpu_node", spec.cpu_nodes, cpu_node_item);
+  if (s)
+    s = read_axis(m, "policy_channel", spec.channels,
+                  string_item(naming_field(parse_policy_channel)));
+  if (!s) return s;
   if (const auto* n = m.get("repeats")) {
     auto i = as_int(*n, "matrix.repeats");
     if (!i) return i.error();
-    auto r = check_repeats(*i, "matrix.repeats");
-    if (!r) return r.error();
-    spec.repeats = *r;
+    return assign(spec.repeats, check_repeats(*i, "matrix.repeats"));
   }
   return {};
 }
@@ -293,37 +262,31 @@ Status parse_run_shard(const toml::table& r, Spec& spec) {
   if (!n) return {};
   auto str = as_string(*n, "run.shard");
   if (!str) return str.error();
-  auto shard = parse_shard(*str, "run.shard");
-  if (!shard) return shard.error();
-  spec.shard = *shard;
-  return {};
+  return assign(spec.shard, parse_shard(*str, "run.shard"));
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s = check_keys(
-          r, "run",
-          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
-           "shard", "placement_sources", "trace_buffer_kib"});
+  if (auto s = check_keys(r, "run",
+                          {"sample_interval_ms", "tolerance", "populate", "thp", "workload",
+                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib"});
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
-  if (const auto* n = r.get("placement_sources")) {
-    spec.placement_sources.clear();
-    Status s = for_each_item(*n, "run.placement_sources",
-                             [&](const toml::node& v, const std::string& f) -> Status {
-                               auto str = as_string(v, f);
-                               if (!str) return str.error();
-                               if (auto c = check_placement_source_name(*str, f); !c) return c;
-                               spec.placement_sources.push_back(*str);
-                               return {};
-                             });
-    if (!s) return s;
-  }
+  auto source_name = [](const std::string& name, const std::string& f) -> Result<std::string> {
+    if (auto c = check_placement_source_name(name, f); !c) return c.error();
+    return name;
+  };
+  if (auto s = read_list(r, "run", "placement_sources", spec.placement_sources,
+                         string_item(source_name));
+      !s)
+    return s;
+
   if (const auto* n = r.get("trace_buffer_kib")) {
-    // 8 KiB (two sub-buffers) is the least a ring buffer takes; 1 GiB per CPU is plenty.
-    auto i = as_int_in(*n, "run.trace_buffer_kib", 0, 1 << 20);
+    auto i = as_int(*n, "run.trace_buffer_kib");
     if (!i) return i.error();
-    spec.trace_buffer_kib = static_cast<uint64_t>(*i);
+    if (auto s = assign(spec.trace_buffer_kib, check_trace_buffer_kib(*i, "run.trace_buffer_kib"));
+        !s)
+      return s;
   }
   if (const auto* n = r.get("toucher_timeout_s")) {
     Result<std::optional<int>> t = make_error("");
@@ -333,17 +296,13 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
       t = parse_toucher_timeout(*n->value<std::string>(), "run.toucher_timeout_s");
     else
       t = make_error("run.toucher_timeout_s: expected whole seconds or \"auto\"");
-    if (!t) return t.error();
-    spec.toucher_timeout_s = *t;
+    if (auto s = assign(spec.toucher_timeout_s, t); !s) return s;
   }
   if (const auto* n = r.get("populate")) {
     auto str = as_string(*n, "run.populate");
     if (!str) return str.error();
-    if (*str != "auto") {
-      if (auto m = parse_populate_method(*str); !m)
-        return make_error("run.populate: " + m.error().message);
-    }
-    spec.populate_method = *str;
+    if (auto s = assign(spec.populate_method, check_populate_name(*str, "run.populate")); !s)
+      return s;
   }
   if (const auto* n = r.get("thp")) {
     // true/false read as on/off; "auto" is the default.
@@ -361,21 +320,18 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (const auto* n = r.get("workload")) {
     auto str = as_string(*n, "run.workload");
     if (!str) return str.error();
-    if (auto w = parse_workload(*str); !w) return make_error("run.workload: " + w.error().message);
-    spec.workload = *str;
+    if (auto s = assign(spec.workload, check_workload_name(*str, "run.workload")); !s) return s;
   }
   if (const auto* n = r.get("sample_interval_ms")) {
     auto i = as_int(*n, "run.sample_interval_ms");
     if (!i) return i.error();
     auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
-    if (!ms) return ms.error();
-    spec.sample_interval_ms = *ms;
+    if (auto s = assign(spec.sample_interval_ms, ms); !s) return s;
   }
   if (const auto* n = r.get("tolerance")) {
     auto d = n->value<double>();
-    auto t = check_tolerance(d ? *d : 0.0, "run.tolerance");
-    if (!t) return t.error();
-    spec.tolerance = *t;
+    if (auto s = assign(spec.tolerance, check_tolerance(d ? *d : 0.0, "run.tolerance")); !s)
+      return s;
   }
   return {};
 }
@@ -387,23 +343,13 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       !s)
     return s;
   TestbedSpec tb;
-  if (const auto* n = t.get("nodes")) {
-    auto i = as_int(*n, "testbed.nodes");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.nodes: must be 1..64");
-    tb.nodes = static_cast<int>(*i);
-  }
-  if (const auto* n = t.get("mem_per_node")) {
-    auto b = size_value(*n, "testbed.mem_per_node");
-    if (!b) return b.error();
-    tb.mem_per_node_bytes = *b;
-  }
-  if (const auto* n = t.get("cpus_per_node")) {
-    auto i = as_int(*n, "testbed.cpus_per_node");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.cpus_per_node: must be 1..64");
-    tb.cpus_per_node = static_cast<int>(*i);
-  }
+  Status s;
+  if (const auto* n = t.get("nodes")) s = assign(tb.nodes, as_int_in(*n, "testbed.nodes", 1, 64));
+  if (const auto* n = t.get("mem_per_node"); s && n)
+    s = assign(tb.mem_per_node_bytes, size_value(*n, "testbed.mem_per_node"));
+  if (const auto* n = t.get("cpus_per_node"); s && n)
+    s = assign(tb.cpus_per_node, as_int_in(*n, "testbed.cpus_per_node", 1, 64));
+  if (!s) return s;
   if (const auto* n = t.get("memory_only_nodes")) {
     auto ids = node_list(*n, "testbed.memory_only_nodes");
     if (n->is_array()) {
@@ -443,22 +389,12 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
         return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
                           " entries");
   }
-  if (const auto* n = t.get("kernels")) {
-    Status s = for_each_item(*n, "testbed.kernels",
-                             [&](const toml::node& v, const std::string& f) -> Status {
-                               auto str = as_string(v, f);
-                               if (!str) return str.error();
-                               if (str->empty()) return make_error(f + ": empty kernel");
-                               tb.kernels.push_back(*str);
-                               return {};
-                             });
-    if (!s) return s;
-  }
-  if (const auto* n = t.get("modules")) {
-    auto str = as_string(*n, "testbed.modules");
-    if (!str) return str.error();
-    tb.modules_dir = *str;
-  }
+  auto kernel = [](const std::string& ref, const std::string& f) -> Result<std::string> {
+    if (ref.empty()) return make_error(f + ": empty kernel");
+    return ref;
+  };
+  if (auto s = read_list(t, "testbed", "kernels", tb.kernels, string_item(kernel)); !s) return s;
+  if (auto s = read_string(t, "modules", "testbed.modules", tb.modules_dir); !s) return s;
   if (const auto* n = t.get("accel")) {
     auto str = as_string(*n, "testbed.accel");
     if (!str) return str.error();
@@ -651,16 +587,9 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed", "qemu"});
       !s)
     return s.error();
-  if (const auto* n = root.get("name")) {
-    auto str = as_string(*n, "name");
-    if (!str) return str.error();
-    spec.name = *str;
-  }
-  if (const auto* n = root.get("description")) {
-    auto str = as_string(*n, "description");
-    if (!str) return str.error();
-    spec.description = *str;
-  }
+  if (auto s = read_string(root, "name", "name", spec.name); !s) return s.error();
+  if (auto s = read_string(root, "description", "description", spec.description); !s)
+    return s.error();
   if (const auto* n = root.get("matrix")) {
     if (!n->is_table()) return make_error("matrix: expected a table");
     if (auto s = parse_matrix(*n->as_table(), spec); !s) return s.error();
@@ -730,21 +659,21 @@ std::vector<Cell> expand(const Spec& spec) {
             for (int threads : spec.threads)
               for (const auto& cpu_node : spec.cpu_nodes)
                 for (auto channel : spec.channels) {
-                Cell c;
-                c.channel = channel;
-                c.policy = p.mode;
-                c.nodes = nodes;
-                c.backing = backing;
-                c.toucher = toucher;
-                c.size_bytes = size;
-                c.threads = threads;
-                c.cpu_node = cpu_node;
-                if (!seen.insert(cell_key(c)).second) continue;
-                for (int r = 0; r < spec.repeats; ++r) {
-                  c.repeat = r;
-                  cells.push_back(c);
+                  Cell c;
+                  c.channel = channel;
+                  c.policy = p.mode;
+                  c.nodes = nodes;
+                  c.backing = backing;
+                  c.toucher = toucher;
+                  c.size_bytes = size;
+                  c.threads = threads;
+                  c.cpu_node = cpu_node;
+                  if (!seen.insert(cell_key(c)).second) continue;
+                  for (int r = 0; r < spec.repeats; ++r) {
+                    c.repeat = r;
+                    cells.push_back(c);
+                  }
                 }
-              }
   }
   return cells;
 }

@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "agent/locality_kernels.h"
 #include "experiment/spec.h"
+#include "kernel/populate.h"
 
 namespace memplace {
 namespace {
@@ -32,6 +34,23 @@ Result<double> check_tolerance(double tolerance, const std::string& field) {
   if (!(tolerance > 0 && tolerance < 1) || !std::isfinite(tolerance))
     return make_error(field + ": must be a number in (0, 1)");
   return tolerance;
+}
+
+Result<uint64_t> check_trace_buffer_kib(int64_t kib, const std::string& field) {
+  auto k = int_in(kib, 0, 1 << 20, field);
+  if (!k) return k.error();
+  return static_cast<uint64_t>(*k);
+}
+
+Result<std::string> check_populate_name(const std::string& name, const std::string& field) {
+  if (name == "auto") return name;
+  if (auto m = parse_populate_method(name); !m) return m.error().prefixed(field + ": ");
+  return name;
+}
+
+Result<std::string> check_workload_name(const std::string& name, const std::string& field) {
+  if (auto w = parse_workload(name); !w) return w.error().prefixed(field + ": ");
+  return name;
 }
 
 Status check_matrix_size(const Spec& spec) {

@@ -23,6 +23,12 @@ Result<int> check_threads(int64_t threads, const std::string& field);
 Result<int> check_repeats(int64_t repeats, const std::string& field);
 Result<int> check_sample_interval_ms(int64_t ms, const std::string& field);
 Result<double> check_tolerance(double tolerance, const std::string& field);
+// 8 KiB (two sub-buffers) is the least a ring buffer takes; 1 GiB per CPU is plenty; 0 = default.
+Result<uint64_t> check_trace_buffer_kib(int64_t kib, const std::string& field);
+// "auto" or a populate method's name, kept as spelled.
+Result<std::string> check_populate_name(const std::string& name, const std::string& field);
+// A locality workload's name, kept as spelled.
+Result<std::string> check_workload_name(const std::string& name, const std::string& field);
 // The number of cells expand() would produce, refused above kMaxCells.
 Status check_matrix_size(const Spec& spec);
 

@@ -7,23 +7,15 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/enum_names.h"
 #include "kernel/kvm_uapi.h"
 
 namespace memplace {
 
-std::string backing_name(BackingKind kind) {
-  switch (kind) {
-    case BackingKind::kAnon:
-      return "anon";
-    case BackingKind::kShmem:
-      return "shmem";
-    case BackingKind::kGuestMemfd:
-      return "guest_memfd";
-    case BackingKind::kGuestMemfdPrivate:
-      return "guest_memfd_private";
-  }
-  return "?";
-}
+constexpr EnumNames<BackingKind, 4> kBackingNames{{
+    "anon", "shmem", "guest_memfd", "guest_memfd_private"}};
+
+std::string backing_name(BackingKind kind) { return name_of(kBackingNames, kind); }
 
 bool is_guest_memfd(BackingKind kind) {
   return kind == BackingKind::kGuestMemfd || kind == BackingKind::kGuestMemfdPrivate;

@@ -32,16 +32,6 @@ std::vector<std::string_view> split_ws(std::string_view s) {
   }
 }
 
-template <class F>
-void for_each_line(std::string_view text, F f) {
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    f(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text = text.substr(nl + 1);
-  }
-}
-
 bool has_word(std::string_view list, std::string_view word, char sep) {
   while (!list.empty()) {
     size_t at = list.find(sep);

@@ -33,6 +33,13 @@ namespace {
 
 std::atomic<int> g_instance_sequence{0};
 
+// The events the window records (system, name): the kmem pair is required; the migrate pair
+// bounds each migrate_pages() call, so that a page moved is not counted as memory allocated.
+const std::pair<std::string, std::string> kEvents[] = {
+    {"kmem", "mm_page_alloc"},       {"kmem", "mm_page_free"},
+    {"kmem", "mm_page_free_batched"}, {"migrate", "mm_migrate_pages_start"},
+    {"migrate", "mm_migrate_pages"}};
+
 Status write_text(const std::string& path, const std::string& text, int flags = O_TRUNC) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags));
   if (!fd.valid()) return errno_error("open " + path);
@@ -47,11 +54,8 @@ Result<std::string> locate_tracefs(const PageTraceOptions& o) {
   if (!o.tracefs.empty()) return o.tracefs;
   auto mountinfo = read_text_file(sys_path(o.root, "proc/self/mountinfo"));
   if (mountinfo) {
-    std::string_view text = *mountinfo;
-    while (!text.empty()) {
-      size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    LineCursor lines(*mountinfo);
+    for (std::string_view line; lines.next(line);) {
       size_t dash = line.find(" - tracefs ");
       if (dash == std::string_view::npos) continue;
       // Field 5 is the mount point.
@@ -168,9 +172,14 @@ Status TraceSource::prepare() {
   if (!where) return where.error();
   tracefs_ = *where;
   std::map<std::string, std::string> formats;
-  for (const char* ev : {"mm_page_alloc", "mm_page_free", "mm_page_free_batched"}) {
-    auto text = read_text_file(tracefs_ + "/events/kmem/" + ev + "/format");
-    if (text) formats[ev] = *text;
+  for (const auto& [system, ev] : kEvents) {
+    auto text = read_text_file(tracefs_ + "/events/" + system + "/" + ev + "/format");
+    if (text) {
+      formats[ev] = *text;
+    } else if (text.error().err == EACCES || text.error().err == EPERM) {
+      // tracefs is root's (mode 0700): the events are there, memplace may not read them.
+      return make_error("no permission to read tracefs at " + tracefs_ + " (run as root)");
+    }
   }
   if (!formats.count("mm_page_alloc") || !formats.count("mm_page_free"))
     return make_error("tracefs at " + tracefs_ + " has no kmem:mm_page_alloc/mm_page_free events");
@@ -195,7 +204,6 @@ Status TraceSource::prepare() {
   }
   dir_ = dir;
   buffer_kib_ = o_.buffer_kib ? o_.buffer_kib : trace_buffer_kib_for(o_.expected_bytes);
-  const std::string kmem = dir_ + "/events/kmem/";
   char filter[64];
   std::snprintf(filter, sizeof filter, "gfp_flags & 0x%llx",
                 static_cast<unsigned long long>(hardwall_));
@@ -210,8 +218,10 @@ Status TraceSource::prepare() {
   // Events from several CPUs are merged by time: the clock must be one clock for all of them.
   if (!write_text(dir_ + "/trace_clock", "mono") && !write_text(dir_ + "/trace_clock", "global"))
     return make_error("the tracefs instance takes neither the mono nor the global clock");
-  for (const auto& [ev, text] : formats)
-    if (auto s = write_text(kmem + ev + "/enable", "1"); !s) return s;
+  for (const auto& [system, ev] : kEvents) {
+    if (!formats.count(ev) || (system == "migrate" && !decoder_->decodes_migrations())) continue;
+    if (auto s = write_text(dir_ + "/events/" + system + "/" + ev + "/enable", "1"); !s) return s;
+  }
   return open_cpu_buffers();
 }
 
@@ -301,28 +311,17 @@ SourceReading TraceSource::reading() {
   }
   std::stable_sort(events_.begin(), events_.end(),
                    [](const PageEvent& a, const PageEvent& b) { return a.ts < b.ts; });
-  PageLedger ledger;
-  uint64_t allocs = 0, frees = 0;
-  // Allocations by gfp mask and order ("0x100cca/0": n): which kinds of user memory the tasks
-  // took (a handful of keys).
-  std::map<std::string, uint64_t> kinds;
-  for (const PageEvent& e : events_) {
-    if (e.kind == PageEvent::Kind::kAlloc) {
-      if (!(e.gfp & hardwall_)) continue;  // in case the kernel ignored the filter
-      ledger.alloc(e.pfn, e.order);
-      ++allocs;
-      char key[48];
-      std::snprintf(key, sizeof key, "0x%llx/%u", static_cast<unsigned long long>(e.gfp), e.order);
-      if (kinds.size() < 32 || kinds.count(key)) ++kinds[key];
-    } else {
-      ledger.free(e.pfn, e.order);
-      ++frees;
-    }
+  PageTally tally = tally_page_events(events_, hardwall_);
+  detail["events"] = {{"alloc", tally.allocs}, {"free", tally.frees}, {"other", other_events_}};
+  detail["alloc_gfp_order"] = tally.kinds;
+  if (decoder_->decodes_migrations()) {
+    detail["migrated_pages"] = {{"all", tally.migrated_pages},
+                                {"not_the_cells", tally.migrated_not_cell}};
+  } else {
+    detail["migrated_pages"] = "not traced: no migrate:mm_migrate_pages(_start) events";
   }
-  detail["events"] = {{"alloc", allocs}, {"free", frees}, {"other", other_events_}};
-  detail["alloc_gfp_order"] = kinds;
   uint64_t unplaced = 0;
-  auto pages = ledger.pages_per_node(*pfn_map_, &unplaced);
+  auto pages = tally.ledger.pages_per_node(*pfn_map_, &unplaced);
   if (tasks_ == 0) return source_unsupported("no task was traced in the window");
   auto incomplete = [&](std::string why) {
     SourceReading r = source_incomplete(std::move(why), pages);
@@ -337,6 +336,10 @@ SourceReading TraceSource::reading() {
   }
   if (!error_.empty()) return incomplete(error_);
   if (unplaced) return incomplete(std::to_string(unplaced) + " pages at pfns no node claims");
+  if (tally.unpaired_pages)
+    return incomplete(std::to_string(tally.unpaired_pages) +
+                      " pages migrated in the window could not be paired with the pages they "
+                      "replaced");
   SourceReading r = source_ok(pages);
   r.detail = detail;
   return r;
@@ -345,8 +348,8 @@ SourceReading TraceSource::reading() {
 void TraceSource::remove_instance() {
   cpus_.clear();  // an instance with open buffers cannot be removed
   if (dir_.empty()) return;
-  for (const char* ev : {"mm_page_alloc", "mm_page_free", "mm_page_free_batched"})
-    (void)write_text(dir_ + "/events/kmem/" + ev + "/enable", "0");
+  for (const auto& [system, ev] : kEvents)
+    (void)write_text(dir_ + "/events/" + system + "/" + ev + "/enable", "0");
   ::rmdir(dir_.c_str());
   dir_.clear();
 }

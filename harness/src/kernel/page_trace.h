@@ -8,6 +8,11 @@
 // folios, huge pages), so the page tables, slab and KVM MMU pages the same tasks allocate do not
 // make the count differ from move_pages.
 //
+// A page migrated in the window (NUMA balancing moves the touching task's own older pages next
+// to its CPU) allocates a page without adding memory: migrate:mm_migrate_pages_start and
+// migrate:mm_migrate_pages bound each migration, and its destination counts only where its
+// source was the cell's (PageTally).
+//
 // Events are read from the per-CPU raw buffers (trace_pipe_raw) by a thread that drains them
 // while the window is open, and decoded with libtraceevent (kbuffer for the ring-buffer pages,
 // the event formats tracefs publishes for the fields). Any lost event (ring-buffer overrun,
@@ -69,6 +74,8 @@ class PageLedger {
   // covers part of an allocation (a split huge page freed piecewise) removes only that part.
   void free(uint64_t pfn, unsigned order);
   uint64_t pages() const;
+  // True when every page of [pfn, pfn + 2^order) is live.
+  bool holds(uint64_t pfn, unsigned order) const;
   // Pages per node; pages whose pfn no node claims go to *unplaced.
   std::map<int, uint64_t> pages_per_node(const PfnNodeMap& map, uint64_t* unplaced) const;
 
@@ -76,29 +83,53 @@ class PageLedger {
   std::map<uint64_t, uint64_t> live_;  // first pfn -> one past the last
 };
 
-// One decoded kmem event.
+// One decoded event: a kmem allocation or free, or the start or end of a migrate_pages() call
+// (migrate:mm_migrate_pages_start, migrate:mm_migrate_pages).
 struct PageEvent {
-  enum class Kind { kAlloc, kFree } kind = Kind::kAlloc;
+  enum class Kind { kAlloc, kFree, kMigrateStart, kMigrateEnd } kind = Kind::kAlloc;
   uint64_t pfn = 0;
   unsigned order = 0;
   uint64_t gfp = 0;  // allocations only
   uint64_t ts = 0;   // the ring buffer's clock (the instance uses one clock for every CPU)
+  int pid = 0;       // the task the event happened in
 };
+
+// What a window's events come to. A page migration (NUMA balancing moving a page next to the
+// CPU that touched it, compaction, ...) allocates a destination folio and frees its source, all
+// inside one migrate_pages() call of one task. The destination is a move, not new memory: it is
+// the cell's exactly when the source was (a page allocated in the window); a destination that
+// replaces a page from before the window (the toucher's own stack, heap or code, last touched
+// on another node) is not counted. Destinations and sources pair up in order, one folio each, as
+// migrate_pages() allocates them and frees them.
+struct PageTally {
+  PageLedger ledger;
+  uint64_t allocs = 0, frees = 0;
+  std::map<std::string, uint64_t> kinds;  // "gfp/order" -> allocations (at most 32 keys)
+  uint64_t migrated_pages = 0;       // destination pages of migrations in the window
+  uint64_t migrated_not_cell = 0;    // of them, pages replacing pages from before the window
+  // Pages the tally cannot attribute: destinations whose source was not freed inside their
+  // migrate_pages() call, and cell pages migrated to a destination no event named.
+  uint64_t unpaired_pages = 0;
+};
+// `events` in time order; allocations without `gfp_required` are skipped.
+PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_required);
 
 // Decodes ring-buffer sub-buffers (the pages trace_pipe_raw hands out) with libtraceevent,
 // given the text of events/header_page and the kmem event formats.
 class PageEventDecoder {
  public:
-  // `formats`: event name ("mm_page_alloc", "mm_page_free", "mm_page_free_batched") -> the text
-  // of its format file. mm_page_alloc and mm_page_free are required.
+  // `formats`: event name ("mm_page_alloc", "mm_page_free", "mm_page_free_batched",
+  // "mm_migrate_pages_start", "mm_migrate_pages") -> the text of its format file. mm_page_alloc
+  // and mm_page_free are required; the migrate pair is used when both are given.
   static Result<PageEventDecoder> create(const std::string& header_page,
                                          const std::map<std::string, std::string>& formats);
   PageEventDecoder(PageEventDecoder&&) noexcept;
   PageEventDecoder& operator=(PageEventDecoder&&) noexcept;
   ~PageEventDecoder();
 
+  bool decodes_migrations() const;
   struct SubbufferResult {
-    uint64_t events = 0;  // kmem events decoded
+    uint64_t events = 0;  // kmem and migrate events decoded
     uint64_t other = 0;   // events of other types (none expected)
     bool missed = false;  // the sub-buffer says events were lost before it
   };

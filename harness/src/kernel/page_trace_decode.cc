@@ -46,10 +46,8 @@ std::optional<uint64_t> gfp_flag_value(std::string_view format, std::string_view
 Result<CpuBufferStats> parse_cpu_buffer_stats(std::string_view text) {
   CpuBufferStats s;
   int seen = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  LineCursor lines(text);
+  for (std::string_view line; lines.next(line);) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view key = trim(line.substr(0, colon));
@@ -100,6 +98,14 @@ void PageLedger::free(uint64_t pfn, unsigned order) {
   }
 }
 
+bool PageLedger::holds(uint64_t pfn, unsigned order) const {
+  const uint64_t end = pfn + (uint64_t{1} << std::min(order, 20u));
+  auto it = live_.upper_bound(pfn);
+  if (it == live_.begin()) return false;
+  --it;
+  return it->first <= pfn && end <= it->second;
+}
+
 uint64_t PageLedger::pages() const {
   uint64_t n = 0;
   for (const auto& [a, b] : live_) n += b - a;
@@ -138,6 +144,7 @@ struct PageEventDecoder::Impl {
   tep_handle* tep = nullptr;
   kbuffer* kbuf = nullptr;
   int alloc_id = -1, free_id = -1, batched_id = -1;
+  int migrate_start_id = -1, migrate_end_id = -1;
   tep_format_field* alloc_pfn = nullptr;
   tep_format_field* alloc_order = nullptr;
   tep_format_field* alloc_gfp = nullptr;
@@ -158,15 +165,16 @@ PageEventDecoder::~PageEventDecoder() = default;
 
 namespace {
 
-Result<tep_event*> parse_event(tep_handle* tep, const std::string& name, const std::string& text) {
-  enum tep_errno rc = tep_parse_event(tep, text.data(), text.size(), "kmem");
+Result<tep_event*> parse_event(tep_handle* tep, const std::string& name, const std::string& text,
+                               const char* system = "kmem") {
+  enum tep_errno rc = tep_parse_event(tep, text.data(), text.size(), system);
   if (rc != TEP_ERRNO__SUCCESS) {
     char buf[128] = "";
     tep_strerror(tep, rc, buf, sizeof buf);
     return make_error("parsing the " + name + " format: " + buf);
   }
-  tep_event* ev = tep_find_event_by_name(tep, "kmem", name.c_str());
-  if (!ev) return make_error("the " + name + " format names no kmem event");
+  tep_event* ev = tep_find_event_by_name(tep, system, name.c_str());
+  if (!ev) return make_error("the " + name + " format names no " + system + " event");
   return ev;
 }
 
@@ -214,10 +222,22 @@ Result<PageEventDecoder> PageEventDecoder::create(
     impl->batched_id = (*b)->id;
     impl->batched_pfn = *f;
   }
+  // A migration's bounds; the events carry no field memplace reads.
+  if (formats.count("mm_migrate_pages_start") && formats.count("mm_migrate_pages")) {
+    auto start = parse_event(impl->tep, "mm_migrate_pages_start",
+                             formats.at("mm_migrate_pages_start"), "migrate");
+    if (!start) return start.error();
+    auto end = parse_event(impl->tep, "mm_migrate_pages", formats.at("mm_migrate_pages"), "migrate");
+    if (!end) return end.error();
+    impl->migrate_start_id = (*start)->id;
+    impl->migrate_end_id = (*end)->id;
+  }
   impl->kbuf = tep_kbuffer(impl->tep);
   if (!impl->kbuf) return make_error("tep_kbuffer");
   return PageEventDecoder(std::move(impl));
 }
+
+bool PageEventDecoder::decodes_migrations() const { return impl_->migrate_end_id >= 0; }
 
 Result<PageEventDecoder::SubbufferResult> PageEventDecoder::decode(const void* subbuffer,
                                                                    size_t bytes,
@@ -257,12 +277,17 @@ Result<PageEventDecoder::SubbufferResult> PageEventDecoder::decode(const void* s
     } else if (type == d.batched_id && d.batched_id >= 0) {
       tep_read_number_field(d.batched_pfn, data, &pfn);
       ev = {PageEvent::Kind::kFree, pfn, 0, 0, ts};
+    } else if (type == d.migrate_start_id && d.migrate_start_id >= 0) {
+      ev = {PageEvent::Kind::kMigrateStart, 0, 0, 0, ts};
+    } else if (type == d.migrate_end_id && d.migrate_end_id >= 0) {
+      ev = {PageEvent::Kind::kMigrateEnd, 0, 0, 0, ts};
     } else {
       ++r.other;
       continue;
     }
     // An allocation that failed reports pfn -1; it placed nothing.
     if (ev.kind == PageEvent::Kind::kAlloc && pfn == ~0ull) continue;
+    ev.pid = tep_data_pid(d.tep, &rec);
     out.push_back(ev);
     ++r.events;
   }

@@ -96,10 +96,8 @@ Result<PfnNodeMap> parse_zoneinfo_spans(std::string_view text) {
   std::vector<PfnNodeMap::Range> ranges;
   int node = -1;
   std::optional<uint64_t> spanned;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  LineCursor lines(text);
+  for (std::string_view line; lines.next(line);) {
     std::string_view t = trim(line);
     if (t.substr(0, 5) == "Node ") {
       auto comma = t.find(',');

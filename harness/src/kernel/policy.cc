@@ -8,6 +8,7 @@
 #include <array>
 #include <vector>
 
+#include "base/enum_names.h"
 #include "base/nodelist.h"
 
 namespace memplace {
@@ -27,19 +28,9 @@ constexpr int kMaxNodes = 1024;
 constexpr int kBitsPerLong = 8 * sizeof(unsigned long);
 using NodeMask = std::array<unsigned long, kMaxNodes / kBitsPerLong>;
 
-struct Name {
-  PolicyMode mode;
-  const char* name;
-};
-constexpr Name kNames[] = {
-    {PolicyMode::kDefault, "default"},
-    {PolicyMode::kBind, "bind"},
-    {PolicyMode::kInterleave, "interleave"},
-    {PolicyMode::kPreferred, "preferred"},
-    {PolicyMode::kPreferredMany, "preferred-many"},
-    {PolicyMode::kWeightedInterleave, "weighted-interleave"},
-    {PolicyMode::kLocal, "local"},
-};
+constexpr EnumNames<PolicyMode, 7> kPolicyNames{{
+    "default", "bind", "interleave", "preferred", "preferred-many", "weighted-interleave", "local"}};
+constexpr EnumNames<PolicyChannel, 2> kChannelNames{{"mbind", "task"}};
 
 Result<NodeMask> to_mask(const std::vector<int>& nodes) {
   NodeMask mask{};
@@ -60,48 +51,27 @@ long sys_mbind(void* addr, unsigned long len, int mode, const unsigned long* mas
 }  // namespace
 
 Result<PolicyMode> parse_policy(std::string_view name) {
-  for (const auto& n : kNames)
-    if (name == n.name) return n.mode;
-  std::string known;
-  for (const auto& n : kNames) known += std::string(known.empty() ? "" : ", ") + n.name;
-  return make_error("unknown policy '" + std::string(name) + "' (known: " + known + ")");
+  return parse_named(kPolicyNames, name, "policy");
 }
 
-std::string policy_name(PolicyMode mode) {
-  for (const auto& n : kNames)
-    if (n.mode == mode) return n.name;
-  return "?";
-}
+std::string policy_name(PolicyMode mode) { return name_of(kPolicyNames, mode); }
 
-std::vector<PolicyMode> all_policies() {
-  std::vector<PolicyMode> out;
-  for (const auto& n : kNames) out.push_back(n.mode);
-  return out;
-}
+std::vector<PolicyMode> all_policies() { return all_values(kPolicyNames); }
+
+// The kernel's MPOL_* value of each PolicyMode, in the enum's order (as kPolicyNames).
+constexpr std::array<int, 7> kMpolOfMode{kMpolDefault,       kMpolBind,
+                                         kMpolInterleave,    kMpolPreferred,
+                                         kMpolPreferredMany, kMpolWeightedInterleave,
+                                         kMpolLocal};
 
 int mpol_value(PolicyMode mode) {
-  switch (mode) {
-    case PolicyMode::kDefault:
-      return kMpolDefault;
-    case PolicyMode::kBind:
-      return kMpolBind;
-    case PolicyMode::kInterleave:
-      return kMpolInterleave;
-    case PolicyMode::kPreferred:
-      return kMpolPreferred;
-    case PolicyMode::kPreferredMany:
-      return kMpolPreferredMany;
-    case PolicyMode::kWeightedInterleave:
-      return kMpolWeightedInterleave;
-    case PolicyMode::kLocal:
-      return kMpolLocal;
-  }
-  return kMpolDefault;
+  auto i = static_cast<size_t>(mode);
+  return i < kMpolOfMode.size() ? kMpolOfMode[i] : kMpolDefault;
 }
 
 std::optional<PolicyMode> policy_from_mpol(int mpol) {
-  for (const auto& n : kNames)
-    if (mpol_value(n.mode) == mpol) return n.mode;
+  for (PolicyMode mode : all_policies())
+    if (mpol_value(mode) == mpol) return mode;
   return std::nullopt;
 }
 
@@ -109,42 +79,58 @@ bool policy_takes_nodes(PolicyMode mode) {
   return mode != PolicyMode::kDefault && mode != PolicyMode::kLocal;
 }
 
-Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<int>& nodes) {
-  if (policy_takes_nodes(mode) && nodes.empty())
-    return make_error("policy " + policy_name(mode) + " needs at least one node");
-  auto mask = to_mask(policy_takes_nodes(mode) ? nodes : std::vector<int>{});
+namespace {
+
+// What mbind and set_mempolicy both take: the mode and, for modes with nodes, their mask.
+struct PolicyArgs {
+  int mode = 0;
+  NodeMask mask{};
+  bool with_mask = false;
+  const unsigned long* maskp() const { return with_mask ? mask.data() : nullptr; }
+  unsigned long maxnode() const { return with_mask ? kMaxNodes : 0; }
+};
+
+Result<PolicyArgs> policy_args(PolicyMode mode, const std::vector<int>& nodes) {
+  PolicyArgs args;
+  args.mode = mpol_value(mode);
+  args.with_mask = policy_takes_nodes(mode);
+  if (!args.with_mask) return args;
+  if (nodes.empty()) return make_error("policy " + policy_name(mode) + " needs at least one node");
+  auto mask = to_mask(nodes);
   if (!mask) return mask.error();
-  const unsigned long* maskp = policy_takes_nodes(mode) ? mask->data() : nullptr;
-  unsigned long maxnode = policy_takes_nodes(mode) ? kMaxNodes : 0;
-  if (sys_mbind(addr, len, mpol_value(mode), maskp, maxnode, 0) != 0) {
-    return errno_error("mbind(" + policy_name(mode) +
-                       (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")");
-  }
+  args.mask = *mask;
+  return args;
+}
+
+std::string policy_call(const char* call, PolicyMode mode, const std::vector<int>& nodes) {
+  return std::string(call) + "(" + policy_name(mode) +
+         (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")";
+}
+
+}  // namespace
+
+Status apply_policy(void* addr, size_t len, PolicyMode mode, const std::vector<int>& nodes) {
+  auto args = policy_args(mode, nodes);
+  if (!args) return args.error();
+  if (sys_mbind(addr, len, args->mode, args->maskp(), args->maxnode(), 0) != 0)
+    return errno_error(policy_call("mbind", mode, nodes));
   return {};
 }
 
 Status apply_task_policy(PolicyMode mode, const std::vector<int>& nodes) {
-  if (policy_takes_nodes(mode) && nodes.empty())
-    return make_error("policy " + policy_name(mode) + " needs at least one node");
-  auto mask = to_mask(policy_takes_nodes(mode) ? nodes : std::vector<int>{});
-  if (!mask) return mask.error();
-  const unsigned long* maskp = policy_takes_nodes(mode) ? mask->data() : nullptr;
-  unsigned long maxnode = policy_takes_nodes(mode) ? kMaxNodes : 0;
-  if (::syscall(SYS_set_mempolicy, mpol_value(mode), maskp, maxnode) != 0) {
-    return errno_error("set_mempolicy(" + policy_name(mode) +
-                       (nodes.empty() ? "" : ":" + format_id_list(nodes)) + ")");
-  }
+  auto args = policy_args(mode, nodes);
+  if (!args) return args.error();
+  if (::syscall(SYS_set_mempolicy, args->mode, args->maskp(), args->maxnode()) != 0)
+    return errno_error(policy_call("set_mempolicy", mode, nodes));
   return {};
 }
 
-std::string policy_channel_name(PolicyChannel c) {
-  return c == PolicyChannel::kTask ? "task" : "mbind";
-}
+std::string policy_channel_name(PolicyChannel c) { return name_of(kChannelNames, c, "mbind"); }
 
 Result<PolicyChannel> parse_policy_channel(std::string_view name) {
-  if (name == "mbind") return PolicyChannel::kMbind;
-  if (name == "task") return PolicyChannel::kTask;
-  return make_error("unknown policy channel '" + std::string(name) + "' (mbind | task)");
+  if (auto c = value_named(kChannelNames, name)) return *c;
+  return make_error("unknown policy channel '" + std::string(name) + "' (" +
+                    known_names(kChannelNames, " | ") + ")");
 }
 
 Result<PolicyReadback> read_policy_at(void* addr) {

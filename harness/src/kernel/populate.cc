@@ -1,5 +1,5 @@
-// The populate methods. Kept free of the rest of the harness (see populate.h) so the static
-// guest agent can compile this file as is.
+// The populate methods. Kept free of the rest of the harness but base/ (see populate.h), so the
+// static guest agent's library can hold this file.
 #include "kernel/populate.h"
 
 #include <fcntl.h>
@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include "base/enum_names.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -18,32 +20,17 @@
 
 namespace memplace {
 
+constexpr EnumNames<PopulateMethod, 4> kPopulateMethodNames{{
+    "madv_populate_write", "store_per_page", "memset", "fallocate"}};
+
 std::string populate_method_name(PopulateMethod m) {
-  switch (m) {
-    case PopulateMethod::kMadvPopulateWrite:
-      return "madv_populate_write";
-    case PopulateMethod::kStorePerPage:
-      return "store_per_page";
-    case PopulateMethod::kMemset:
-      return "memset";
-    case PopulateMethod::kFallocate:
-      return "fallocate";
-  }
-  return "unknown";
+  return name_of(kPopulateMethodNames, m, "unknown");
 }
 
-std::vector<PopulateMethod> all_populate_methods() {
-  return {PopulateMethod::kMadvPopulateWrite, PopulateMethod::kStorePerPage,
-          PopulateMethod::kMemset, PopulateMethod::kFallocate};
-}
+std::vector<PopulateMethod> all_populate_methods() { return all_values(kPopulateMethodNames); }
 
 Result<PopulateMethod> parse_populate_method(std::string_view name) {
-  std::string known;
-  for (PopulateMethod m : all_populate_methods()) {
-    if (name == populate_method_name(m)) return m;
-    known += (known.empty() ? "" : ", ") + populate_method_name(m);
-  }
-  return make_error("unknown populate method '" + std::string(name) + "' (known: " + known + ")");
+  return parse_named(kPopulateMethodNames, name, "populate method");
 }
 
 bool populate_method_applies(PopulateMethod m, bool has_fd) {
@@ -128,22 +115,12 @@ Result<ChunkedPopulate> populate_chunked(std::optional<PopulateMethod> forced, v
   return out;
 }
 
-std::string thp_mode_name(ThpMode m) {
-  switch (m) {
-    case ThpMode::kAuto:
-      return "auto";
-    case ThpMode::kOn:
-      return "on";
-    case ThpMode::kOff:
-      return "off";
-  }
-  return "unknown";
-}
+constexpr EnumNames<ThpMode, 3> kThpModeNames{{"auto", "on", "off"}};
+
+std::string thp_mode_name(ThpMode m) { return name_of(kThpModeNames, m, "unknown"); }
 
 Result<ThpMode> parse_thp_mode(std::string_view name) {
-  for (ThpMode m : {ThpMode::kAuto, ThpMode::kOn, ThpMode::kOff})
-    if (name == thp_mode_name(m)) return m;
-  return make_error("unknown THP mode '" + std::string(name) + "' (known: auto, on, off)");
+  return parse_named(kThpModeNames, name, "THP mode");
 }
 
 Result<bool> apply_thp_mode(ThpMode mode, void* begin, size_t len) {

@@ -105,30 +105,32 @@ const std::vector<std::string>& init_applets() {
 }
 
 std::string render_init_script(const InitScript& init) {
-  std::string s;
-  s += "#!/bin/sh\n";
-  s += "# memplace testbed init: load KVM, run the matrix, report over virtio-serial, power off.\n";
-  s += "mount -t proc proc /proc\n";
-  s += "mount -t sysfs sysfs /sys\n";
-  s += "mount -t devtmpfs devtmpfs /dev\n";
-  s += "mount -t tmpfs tmpfs /tmp\n";
+  std::string s = R"(#!/bin/sh
+# memplace testbed init: load KVM, run the matrix, report over virtio-serial, power off.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+)";
   // The placement sources: page-allocation events from tracefs, and memory cgroups (v2, with
   // the memory controller enabled for children of the root, where memplace runs).
-  s += "mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null\n";
-  s += "mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null && "
-       "echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null\n";
-  s += "export PATH=/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu\n";
+  s += R"(mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null && echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+export PATH=/bin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+)";
   // Freed pages parked on per-CPU lists are not "free" in node meminfo, and the next run takes
   // them first: in a 1 GiB node that hid up to 40 of 64 MiB from the MemUsed deltas. The
   // largest fraction shrinks those lists to a few pages.
-  s += "echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction 2>/dev/null\n";
-  s += "PORT=/dev/console\n";
-  s += "for p in /sys/class/virtio-ports/*; do\n";
+  s += R"(echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction 2>/dev/null
+PORT=/dev/console
+for p in /sys/class/virtio-ports/*; do
+)";
   s += "  [ \"$(cat $p/name 2>/dev/null)\" = " + shell_quote(init.port_name) +
        " ] && PORT=/dev/${p##*/}\n";
-  s += "done\n";
-  s += "say() { echo \"$1\" > $PORT; }\n";
-  s += "say \"{\\\"type\\\":\\\"hello\\\",\\\"kernel\\\":\\\"$(uname -r)\\\"}\"\n";
+  s += R"(done
+say() { echo "$1" > $PORT; }
+say "{\"type\":\"hello\",\"kernel\":\"$(uname -r)\"}"
+)";
   for (const auto& m : init.modules) {
     s += "insmod " + shell_quote(m.path) + " 2>/dev/null";
     if (!m.optional) {
@@ -138,37 +140,39 @@ std::string render_init_script(const InitScript& init) {
   }
   s += "[ -e /dev/kvm ] || say '{\"type\":\"log\",\"message\":\"no /dev/kvm in the guest\"}'\n";
   s += init.run_line + "\n";
-  s += "say \"{\\\"type\\\":\\\"end\\\",\\\"exit_code\\\":$?}\"\n";
-  s += "sync\n";
-  s += "poweroff -f\n";
+  s += R"(say "{\"type\":\"end\",\"exit_code\":$?}"
+sync
+poweroff -f
+)";
   return s;
 }
 
 std::string switch_root_run_line() {
-  std::string s;
-  s += "ROOT=; FSTYPE=; FLAGS=rw; NEWINIT=/sbin/init\n";
-  s += "for w in $(cat /proc/cmdline); do\n";
-  s += "  case \"$w\" in\n";
-  s += "    root=*) ROOT=\"${w#root=}\" ;;\n";
-  s += "    rootfstype=*) FSTYPE=\"${w#rootfstype=}\" ;;\n";
-  s += "    init=*) NEWINIT=\"${w#init=}\" ;;\n";
-  s += "    ro) FLAGS=ro ;;\n";
-  s += "  esac\n";
-  s += "done\n";
-  s += "fail() { echo \"memplace-init: $1\" > /dev/console; sync; poweroff -f; }\n";
-  s += "[ -n \"$ROOT\" ] || fail \"no root= on the kernel command line\"\n";
+  std::string s = R"(ROOT=; FSTYPE=; FLAGS=rw; NEWINIT=/sbin/init
+for w in $(cat /proc/cmdline); do
+  case "$w" in
+    root=*) ROOT="${w#root=}" ;;
+    rootfstype=*) FSTYPE="${w#rootfstype=}" ;;
+    init=*) NEWINIT="${w#init=}" ;;
+    ro) FLAGS=ro ;;
+  esac
+done
+fail() { echo "memplace-init: $1" > /dev/console; sync; poweroff -f; }
+[ -n "$ROOT" ] || fail "no root= on the kernel command line"
+)";
   // The block driver probes asynchronously on some kernels: give the device 5 s to appear.
-  s += "n=0\n";
-  s += "while [ ! -b \"$ROOT\" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done\n";
-  s += "[ -b \"$ROOT\" ] || fail \"root device $ROOT did not appear\"\n";
-  s += "mkdir -p /newroot\n";
-  s += "mount -o $FLAGS ${FSTYPE:+-t $FSTYPE} \"$ROOT\" /newroot || fail \"cannot mount $ROOT\"\n";
+  s += R"(n=0
+while [ ! -b "$ROOT" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+[ -b "$ROOT" ] || fail "root device $ROOT did not appear"
+mkdir -p /newroot
+mount -o $FLAGS ${FSTYPE:+-t $FSTYPE} "$ROOT" /newroot || fail "cannot mount $ROOT"
+)";
   // -e and -L: an absolute symlink resolves only inside the new root.
-  s += "[ -e \"/newroot$NEWINIT\" ] || [ -L \"/newroot$NEWINIT\" ] || "
-       "fail \"$NEWINIT is not in $ROOT\"\n";
+  s += R"([ -e "/newroot$NEWINIT" ] || [ -L "/newroot$NEWINIT" ] || fail "$NEWINIT is not in $ROOT"
+)";
   // The new init mounts its own; these would otherwise stay mounted where nothing can see them.
-  s += "for m in /tmp /sys /proc /dev; do busybox umount $m 2>/dev/null; done\n";
-  s += "exec busybox switch_root /newroot \"$NEWINIT\"";
+  s += R"(for m in /tmp /sys /proc /dev; do busybox umount $m 2>/dev/null; done
+exec busybox switch_root /newroot "$NEWINIT")";
   return s;
 }
 

@@ -48,17 +48,8 @@ Status add_agent(const QemuToucherOptions& o, InitramfsInputs& in, nlohmann::jso
 
 std::string find_agent(const QemuToucherOptions& o) {
   if (!o.agent_binary.empty()) return o.agent_binary;
-  std::error_code ec;
-  fs::path self = self_executable();
-  if (self.empty()) return "";
-  for (fs::path dir = self.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    for (const char* rel : {"guest-agent/memplace-agent", "memplace-agent"}) {
-      fs::path p = dir / rel;
-      if (fs::is_regular_file(p, ec)) return p.string();
-    }
-    if (dir == dir.root_path()) break;
-  }
-  return "";
+  // Installed, the agent sits beside memplace in bin/; in a build tree, in guest-agent/.
+  return find_beside_self({"memplace-agent", "guest-agent/memplace-agent"});
 }
 
 Result<std::string> build_cell_initrd(const QemuToucherOptions& o, const KernelFiles& kernel,

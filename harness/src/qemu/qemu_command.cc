@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "base/nodelist.h"
 #include "base/unique_fd.h"
 #include "kernel/kvm_uapi.h"
 #include "kernel/sysfs.h"
@@ -41,18 +42,7 @@ uint64_t total_memory(const std::vector<QemuNumaNode>& nodes) {
   return b;
 }
 
-std::string format_cpu_list(const std::vector<int>& cpus) {
-  std::string s;
-  for (size_t i = 0; i < cpus.size();) {
-    size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    if (!s.empty()) s += ',';
-    s += std::to_string(cpus[i]);
-    if (j > i) s += '-' + std::to_string(cpus[j]);
-    i = j + 1;
-  }
-  return s;
-}
+std::string format_cpu_list(const std::vector<int>& cpus) { return format_id_list(cpus); }
 
 std::string qemu_opt_value(std::string_view value) {
   std::string out;

@@ -125,16 +125,11 @@ std::string plots_python() {
 std::string plots_script() {
   if (const char* env = std::getenv("MEMPLACE_PLOTS_DIR"); env && *env)
     return std::string(env) + "/memplace_plots.py";
-  // An installed memplace (cmake --install) finds share/memplace/plots beside its bin/.
-  std::string self = self_executable();
-  std::string installed = self.substr(0, self.rfind('/')) + "/../share/memplace/plots";
-  if (!self.empty() && ::access((installed + "/memplace_plots.py").c_str(), R_OK) == 0)
-    return installed + "/memplace_plots.py";
-#ifdef MEMPLACE_SOURCE_DIR
-  return std::string(MEMPLACE_SOURCE_DIR) + "/plots/memplace_plots.py";
-#else
-  return "plots/memplace_plots.py";
-#endif
+  // Installed (cmake --install): PREFIX/bin/memplace and PREFIX/share/memplace/plots. A build
+  // tree keeps a copy of plots/ at BUILD/share/memplace/plots, made when it is configured.
+  std::string found = find_beside_self({"../share/memplace/plots/memplace_plots.py",
+                                        "share/memplace/plots/memplace_plots.py"});
+  return found.empty() ? "share/memplace/plots/memplace_plots.py (beside memplace)" : found;
 }
 
 Result<std::string> read_bounded_file(const std::string& path, size_t limit) {

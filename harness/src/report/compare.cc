@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/enum_names.h"
 #include "experiment/results.h"
 #include "report/record_view.h"
 
@@ -66,25 +67,10 @@ std::string cell_match_key(const RunRecord& r) {
          std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
 }
 
-std::string change_name(Change change) {
-  switch (change) {
-    case Change::kNone:
-      return "";
-    case Change::kSame:
-      return "same";
-    case Change::kRegression:
-      return "regression";
-    case Change::kFix:
-      return "fix";
-    case Change::kChanged:
-      return "changed";
-    case Change::kNew:
-      return "new";
-    case Change::kMissing:
-      break;
-  }
-  return "missing";
-}
+constexpr EnumNames<Change, 7> kChangeNames{{
+    "", "same", "regression", "fix", "changed", "new", "missing"}};
+
+std::string change_name(Change change) { return name_of(kChangeNames, change, "missing"); }
 
 CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <set>
 
+#include "base/enum_names.h"
 #include "base/nodelist.h"
 #include "experiment/spec.h"
 
@@ -171,25 +172,10 @@ std::map<int, double> CellFold::split() const {
   return out;
 }
 
-std::string cell_state_name(CellState state) {
-  switch (state) {
-    case CellState::kHonoured:
-      return "honoured";
-    case CellState::kNotHonoured:
-      return "not honoured";
-    case CellState::kMixed:
-      return "mixed";
-    case CellState::kNoVerdict:
-      return "no verdict";
-    case CellState::kUnsupported:
-      return "unsupported";
-    case CellState::kFailed:
-      return "failed";
-    case CellState::kAbsent:
-      break;
-  }
-  return "absent";
-}
+constexpr EnumNames<CellState, 7> kCellStateNames{{
+    "honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent"}};
+
+std::string cell_state_name(CellState state) { return name_of(kCellStateNames, state, "absent"); }
 
 CellState CellFold::state() const {
   if (ok == 0) return failed ? CellState::kFailed : CellState::kUnsupported;

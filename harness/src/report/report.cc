@@ -22,9 +22,9 @@ std::string kernel_of(const RunRecord& r) {
   return r.environment.kernel.empty() ? "unknown kernel" : kernel_label(r.environment);
 }
 
-// Runs grouped by the kernel that placed the memory, in order of first appearance.
-// Runs grouped by kernel. The markdown groups by host too when a merged dir holds several, so
-// one host's runs never fold into another's summary; the CSV keeps its kernel column.
+// Runs grouped by the kernel that placed the memory, in order of first appearance. The markdown
+// groups by host too when a merged dir holds several, so one host's runs never fold into
+// another's summary; the CSV keeps its kernel column.
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
     const std::vector<RunRecord>& runs, bool with_host = false) {
   auto label = [&](const RunRecord& r) {
@@ -252,14 +252,7 @@ std::string format_memused_table(const RunRecord& r) {
 
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> runs_by_kernel(
     const std::vector<RunRecord>& runs) {
-  std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
-  for (const RunRecord& r : runs) {
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == kernel_of(r); });
-    if (it == groups.end()) it = groups.insert(groups.end(), {kernel_of(r), {}});
-    it->second.push_back(&r);
-  }
-  return groups;
+  return by_kernel(runs);
 }
 
 SummaryGrid summarise(const std::vector<const RunRecord*>& runs) {

@@ -145,7 +145,7 @@ struct KernelProgress {
   std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
   int last_id = 0;                             // highest run id number in use
   std::string runs_text;                       // runs.jsonl, for the guest's own --resume
-  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
+  std::set<std::string> files;                 // "samples/r0001.csv", "locality/..." on disk
 };
 
 Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
@@ -288,7 +288,9 @@ Result<Boot> boot_guest(const KernelBoot& b, const KernelProgress& progress,
                         const QemuTestbedConfig& qc, RunsWriter& writer, Manifest& manifest) {
   b.say("booting " + b.k.files.origin + " (" + b.accel + ", " + std::to_string(b.tb.nodes) +
         " nodes, " + std::to_string(cells.size()) + " runs)");
-  RecordStreamReader stream({b.k.dir, cells, progress.files, b.k.files.build_info,
+  std::vector<Cell> admitted = cells;  // and what a test's own guest line adds
+  admitted.insert(admitted.end(), b.host.guest_extra_runs.begin(), b.host.guest_extra_runs.end());
+  RecordStreamReader stream({b.k.dir, admitted, progress.files, b.k.files.build_info,
                              RecordStreamReader::Clock::now()},
                             writer, b.say);
   GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.timeout_seconds};

@@ -28,6 +28,9 @@ struct TestbedHostConfig {
   KernelFetchOptions fetch;
   // Replaces the in-guest `memplace run` line (shell; "$PORT" is the channel). Tests only.
   std::string guest_run_line;
+  // The runs that guest_run_line makes beyond the spec's matrix (further `memplace run`s): the
+  // host admits their records too, one each, as it does the matrix's. Tests only.
+  std::vector<Cell> guest_extra_runs;
   // Called once every kernel has run (or the run was interrupted), with the labels of the
   // kernels that have a results dir: the testbed-wide report is written above this layer.
   std::function<void(const std::string& out_dir, const std::vector<std::string>& labels)>
