@@ -129,6 +129,35 @@ TEST_F(FakeGuest, LineNested300000DeepIsRefusedAndTheRunEndsCleanly) {
   EXPECT_FALSE(fs::exists(fs::path(sock).parent_path())) << "temporary dir left behind";
 }
 
+// The guest's two time limits: testbed.boot_timeout until its hello, testbed.timeout from the
+// hello on. A guest that never says hello fails after the first; one that hangs after it, after
+// the second, and each message names the limit that ran out.
+TEST_F(FakeGuest, BootAndRunTimeoutsAreSeparateAndNamed) {
+  const std::string spec = dir_ + "/spec.toml";
+  std::ofstream(spec) << "[matrix]\nbacking = [\"anon\"]\nsize = [\"4MiB\"]\n"
+                      << "[testbed]\nkernels = [\"" << dir_ << "/kA\"]\nboot_timeout = 2\n"
+                      << "timeout = 3\n";
+  std::ofstream(lines_, std::ios::trunc) << "@HANG\n";  // no hello: the kernel never came up
+  auto silent = run_memplace("run " + spec + " --no-plots --out " + out_, env());
+  EXPECT_EQ(silent.status, 0) << silent.output;
+  auto runs = records_in(out_ + "/kA/runs.jsonl");
+  ASSERT_EQ(runs.size(), 1u) << silent.output;
+  EXPECT_EQ(runs[0]["status"], "failed");
+  EXPECT_NE(runs[0]["message"].get<std::string>().find("did not boot within 2 s"),
+            std::string::npos)
+      << runs[0]["message"];
+
+  send({"@HANG"});  // hello, then nothing
+  fs::remove_all(out_);
+  auto hung = run_memplace("run " + spec + " --no-plots --out " + out_, env());
+  EXPECT_EQ(hung.status, 0) << hung.output;
+  runs = records_in(out_ + "/kA/runs.jsonl");
+  ASSERT_EQ(runs.size(), 1u) << hung.output;
+  EXPECT_NE(runs[0]["message"].get<std::string>().find("timed out after 3 s of running"),
+            std::string::npos)
+      << runs[0]["message"];
+}
+
 // Item 11: 3003 records for a one-run matrix were reported as "3004 ok".
 TEST_F(FakeGuest, OneRecordPerExpectedRunAndTheRestAreCounted) {
   std::vector<std::string> lines = {record(0, "r0001"), record(0, "r0001")};

@@ -339,7 +339,7 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
 Status parse_testbed(const toml::table& t, Spec& spec) {
   if (auto s = check_keys(t, "testbed",
                           {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
-                           "distances", "kernels", "modules", "accel", "timeout"});
+                           "distances", "kernels", "modules", "accel", "boot_timeout", "timeout"});
       !s)
     return s;
   TestbedSpec tb;
@@ -401,6 +401,11 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     if (*str != "auto" && *str != "kvm" && *str != "tcg")
       return make_error("testbed.accel: must be auto, kvm or tcg, got '" + *str + "'");
     tb.accel = *str;
+  }
+  if (const auto* n = t.get("boot_timeout")) {
+    if (auto s = assign(tb.boot_timeout_seconds, as_int_in(*n, "testbed.boot_timeout", 1, 86400));
+        !s)
+      return s;
   }
   if (const auto* n = t.get("timeout")) {
     auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week

@@ -31,7 +31,8 @@ struct TestbedSpec {
   std::vector<std::string> kernels;         // "debian:6.18", "/path/to/bzImage"
   std::string modules_dir;                  // for a path kernel
   std::string accel = "auto";               // "auto" | "kvm" | "tcg"
-  int timeout_seconds = 600;
+  int boot_timeout_seconds = 300;  // QEMU start to the guest's hello (its kernel is up)
+  int timeout_seconds = 600;       // hello to the guest's end: the matrix inside
 };
 
 // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_run.h). Every field is

@@ -118,7 +118,8 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     if (!t.kernels.empty())
       o << "kernels = " << array(t.kernels, [](const std::string& k) { return toml_quoted(k); }) << "\n";
     if (!t.modules_dir.empty()) o << "modules = " << toml_quoted(t.modules_dir) << "\n";
-    o << "accel = " << toml_quoted(t.accel) << "\ntimeout = " << t.timeout_seconds << "\n";
+    o << "accel = " << toml_quoted(t.accel) << "\nboot_timeout = " << t.boot_timeout_seconds
+      << "\ntimeout = " << t.timeout_seconds << "\n";
   }
   // Only the fields that are set: an unset one keeps meaning "QEMU toucher default".
   const QemuSpec& q = spec.qemu;

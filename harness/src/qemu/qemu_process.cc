@@ -157,13 +157,18 @@ Result<GuestSessionResult> run_guest_session(const GuestSessionConfig& config,
     on_line(line);
   };
   if (auto s = qemu.start(config.argv, config.socket_path, config.qemu_log); !s) return s.error();
-  const auto deadline = t0 + std::chrono::seconds(config.timeout_seconds);
+  auto deadline = t0 + std::chrono::seconds(config.boot_timeout_seconds);
   QemuProcess::Wait w;
   std::string line;
-  while ((w = qemu.next_line(deadline, &line)) == QemuProcess::Wait::kLine) handle(line);
+  while ((w = qemu.next_line(deadline, &line)) == QemuProcess::Wait::kLine) {
+    if (result.first_line_seconds < 0)
+      deadline = Clock::now() + std::chrono::seconds(config.timeout_seconds);
+    handle(line);
+  }
   // The channel closes as QEMU goes down; let it finish rather than count it as killed.
   if (w == QemuProcess::Wait::kClosed) w = qemu.wait_exit(deadline);
   result.timed_out = w == QemuProcess::Wait::kTimeout;
+  result.boot_timed_out = result.timed_out && result.first_line_seconds < 0;
   if (w == QemuProcess::Wait::kSignal) result.interrupted_by = StopSignalGuard::received();
   result.connected = qemu.ever_connected();
   qemu.stop(std::chrono::milliseconds(0));

@@ -73,11 +73,15 @@ struct GuestSessionConfig {
   std::vector<std::string> argv;  // the QEMU command line
   std::string socket_path;        // the path the command line's chardev connects to
   std::string qemu_log;           // QEMU's own stdout/stderr
+  // Until the guest's first line (its kernel is up), then from that line to the end: a boot
+  // that hangs is caught early, and a long matrix is not cut short by a slow boot.
+  int boot_timeout_seconds = 300;
   int timeout_seconds = 600;
 };
 
 struct GuestSessionResult {
   bool timed_out = false;
+  bool boot_timed_out = false;     // timed_out before the guest's first line
   bool connected = false;          // QEMU opened the record channel
   int exit_status = -1;            // QEMU's exit code, or 128 + signal
   double first_line_seconds = -1;  // first line from the guest, i.e. the guest is up

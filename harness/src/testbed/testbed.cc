@@ -237,7 +237,11 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
                            const std::string& console, const std::string& qemu_log) {
   std::string why;
   if (outcome == "timeout") {
-    why = "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) + " s";
+    why = session.boot_timed_out
+              ? "testbed guest did not boot within " + std::to_string(b.tb.boot_timeout_seconds) +
+                    " s (testbed.boot_timeout)"
+              : "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) +
+                    " s of running (testbed.timeout)";
   } else if (outcome == "panic") {
     why = "testbed guest kernel panicked: " + panic_line(console);
   } else if (outcome == "complete") {
@@ -293,7 +297,8 @@ Result<Boot> boot_guest(const KernelBoot& b, const KernelProgress& progress,
   RecordStreamReader stream({b.k.dir, admitted, progress.files, b.k.files.build_info,
                              RecordStreamReader::Clock::now()},
                             writer, b.say);
-  GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.timeout_seconds};
+  GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.boot_timeout_seconds,
+                        b.tb.timeout_seconds};
   auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
   if (!session) return session.error();
   const std::string console = read_or_empty(qc.console_log);
