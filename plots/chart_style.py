@@ -5,6 +5,7 @@ its 10 pt text is 14 px tall when shown at that size. SVG text stays text (svg.f
 a reader can search it and the fidelity test can read the numbers a chart shows.
 """
 import os
+import tempfile
 
 import matplotlib
 
@@ -66,12 +67,29 @@ def save(fig, out_dir, name, title):
     files = []
     for ext in ("png", "svg"):
         path = os.path.join(out_dir, f"{name}.{ext}")
-        fig.savefig(path, dpi=DPI, metadata=svg_metadata() if ext == "svg" else None)
+        write_replacing(path, "wb", lambda f, ext=ext: fig.savefig(
+            f, format=ext, dpi=DPI, metadata=svg_metadata() if ext == "svg" else None))
         files.append(os.path.basename(path))
     width, height = fig.get_size_inches() * DPI
     plt.close(fig)
     return {"name": name, "title": title, "files": files,
             "width": int(round(width)), "height": int(round(height))}
+
+
+def write_replacing(path, mode, write):
+    """Calls write(file) on a fresh file created exclusively next to path, then renames it over
+    path: a symlink planted at path (or at a predictable temporary name) is replaced, never
+    written through."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
+                               prefix=os.path.basename(path)[:64] + ".tmp-")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def svg_metadata():

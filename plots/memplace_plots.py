@@ -99,6 +99,9 @@ def run(argv):
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="memplace results dir")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="where charts go")
     args = parser.parse_args(argv)
+    # --out naming a file (or a path through one) is bad input, not an environment failure.
+    if os.path.lexists(args.out) and not os.path.isdir(args.out):
+        raise mr.InputError(f"--out {args.out}: exists and is not a directory")
     sources = [s for d in args.dirs for s in mr.open_results(d)]
     matrix = mc.Matrix(mc.build_series(sources))
     if not matrix.cells:
@@ -106,13 +109,14 @@ def run(argv):
     cs.setup()
     try:
         os.makedirs(args.out, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise mr.InputError(f"--out {args.out}: a part of the path is not a directory") from None
     except OSError as e:
         raise EnvironmentError(f"{args.out}: {e.strerror}") from None
     charts, index = draw_all(matrix, args.out)
     index.update({"kernels": [s.label for s in matrix.series], "charts": charts})
-    with open(os.path.join(args.out, "charts.json"), "w", encoding="utf-8") as f:
-        json.dump(index, f, indent=1, ensure_ascii=True)
-        f.write("\n")
+    cs.write_replacing(os.path.join(args.out, "charts.json"), "w",
+                       lambda f: f.write(json.dumps(index, indent=1, ensure_ascii=True) + "\n"))
     for chart in charts:
         for name in chart["files"]:
             print(os.path.join(args.out, name))

@@ -10,9 +10,15 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 work=${FUZZ_DIR:-$build/work}
 
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMEMPLACE_FUZZ=ON -DMEMPLACE_TESTS=OFF \
-  -DMEMPLACE_BENCHMARKS=OFF >/dev/null
-cmake --build "$build" -j "${JOBS:-$(nproc)}" >/dev/null
+# A failed build says why (ninja reports errors on stdout, which is otherwise kept quiet).
+mkdir -p "$build"
+if ! { CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMEMPLACE_FUZZ=ON \
+         -DMEMPLACE_TESTS=OFF -DMEMPLACE_BENCHMARKS=OFF &&
+       cmake --build "$build" -j "${JOBS:-$(nproc)}"; } >"$build/fuzz-build.log" 2>&1; then
+  grep -E 'error|FAILED' "$build/fuzz-build.log" | head -20 >&2
+  echo "fuzz: building the targets failed; see $build/fuzz-build.log" >&2
+  exit 2
+fi
 
 seed() {  # seed TARGET DIR: copy representative inputs into the corpus
   local target=$1 dir=$2

@@ -13,6 +13,9 @@ packages=(
   python3 python3-matplotlib
   qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs
   stress-ng clang
+  # make fuzz: libFuzzer and the sanitizer runtimes (-fsanitize=fuzzer,address,undefined) are
+  # only Recommended by clang, which --no-install-recommends leaves out.
+  libclang-rt-dev
   # hwloc's XML support (libxml2) is a plugin, only Recommended by the hwloc packages: without it
   # the sparse-topology fixtures cannot be parsed.
   libhwloc-plugins

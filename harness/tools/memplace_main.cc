@@ -13,6 +13,11 @@ std::string join_argv(int argc, char** argv) {
   return s;
 }
 
+// A required list of existing directories: the operands of compare, merge and plot.
+CLI::Option* add_dirs(CLI::App* cmd, std::vector<std::string>& dirs, const char* help) {
+  return cmd->add_option("dirs", dirs, help)->required()->check(CLI::ExistingDirectory);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,7 +39,8 @@ int main(int argc, char** argv) {
                       "Policy axis: default, bind, interleave, preferred, preferred-many, "
                       "weighted-interleave, local; optionally with nodes, e.g. bind:1");
   run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
-  run_cmd->add_option("--backing", run.backings, "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
+  run_cmd->add_option("--backing", run.backings,
+                      "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
   run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
   run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
   run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
@@ -77,8 +83,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--no-plots", run.no_plots,
                     "Draw no charts when the run ends (report.md says how to add them)");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
-  run_cmd->add_option("--kernel", run.kernels,
-                      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
+  run_cmd->add_option(
+      "--kernel", run.kernels,
+      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
   run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
   run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
   run_cmd->add_option("--only-runs", run.only_runs_path, "Run only these run keys")->group("");
@@ -89,9 +96,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--env-topology", run.env_topology_json, "Testbed topology JSON")->group("");
 
   memplace::ReportArgs report;
-  auto* report_cmd =
-      app.add_subcommand("report", "Write report.md, CSV tables, charts and report.html for a "
-                                   "results dir");
+  auto* report_cmd = app.add_subcommand("report",
+                                        "Write report.md, CSV tables, charts and report.html for a "
+                                        "results dir");
   report_cmd->add_option("dir", report.dir, "Results directory (or a testbed's)")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -99,9 +106,7 @@ int main(int argc, char** argv) {
 
   memplace::CompareArgs compare;
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
-  compare_cmd->add_option("dirs", compare.dirs, "Results dirs; the first is the baseline")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_dirs(compare_cmd, compare.dirs, "Results dirs; the first is the baseline");
   compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
   compare_cmd->add_option("--by", compare.by,
                           "dir (one side per dir) or host (one side per hostname, e.g. of a "
@@ -113,21 +118,18 @@ int main(int argc, char** argv) {
   memplace::MergeArgs merge;
   auto* merge_cmd = app.add_subcommand(
       "merge", "Merge results dirs (shards of one spec, or hosts) into one results dir");
-  merge_cmd->add_option("out", merge.out_dir, "The merged results dir (new or empty)")
-      ->required();
-  merge_cmd->add_option("dirs", merge.dirs, "Results dirs to merge")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  merge_cmd->add_option("out", merge.out_dir, "The merged results dir (new or empty)")->required();
+  add_dirs(merge_cmd, merge.dirs, "Results dirs to merge");
 
   memplace::SlurmArgs slurm;
   auto* slurm_cmd = app.add_subcommand(
-      "slurm", "Run a spec on a Slurm cluster: an array job of shards (or one job per host), "
-               "then a merge + report job");
+      "slurm",
+      "Run a spec on a Slurm cluster: an array job of shards (or one job per host), "
+      "then a merge + report job");
   slurm_cmd->add_option("spec", slurm.spec_path, "Spec file (TOML)")
       ->required()
       ->check(CLI::ExistingFile);
-  slurm_cmd->add_option("--out", slurm.out_dir, "Submission dir every node can write")
-      ->required();
+  slurm_cmd->add_option("--out", slurm.out_dir, "Submission dir every node can write")->required();
   slurm_cmd->add_option("--partition", slurm.partition, "Slurm partition");
   slurm_cmd->add_option("--constraint", slurm.constraint, "Node features, e.g. snp or zen4");
   auto* shards_opt = slurm_cmd->add_option("--shards", slurm.shards, "Array tasks (default 1)");
@@ -141,9 +143,7 @@ int main(int argc, char** argv) {
 
   memplace::PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "Draw charts (PNG and SVG) from results dirs");
-  plot_cmd->add_option("dirs", plot.dirs, "Results dirs")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_dirs(plot_cmd, plot.dirs, "Results dirs");
   plot_cmd->add_option("--out", plot.out_dir, "Output dir (default: DIR/plots)");
 
   memplace::NoiseProcessArgs noise;

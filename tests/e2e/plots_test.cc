@@ -192,6 +192,48 @@ TEST_F(Plots, SamplesFileOutsideTheDirIsNeverRead) {
   expect_chart(out_ / "o", "headline");
 }
 
+// Issue 14 item 15: wrong types and 100k-character strings each ended in a traceback. Lines
+// whose fields have the wrong type are skipped or drawn without them; long text is only text.
+TEST_F(Plots, WrongTypesAndHugeStringsAreNotFatal) {
+  fs::path dir = copy_fixture(out_ / "in", "k6.18");
+  std::string runs = slurp(dir / "runs.jsonl");
+  std::string first = runs.substr(0, runs.find('\n'));
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string line = first;
+    size_t at = line.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) line.replace(at, from.size(), to);
+    return line + "\n";
+  };
+  std::string huge(100000, 'k');
+  std::ofstream(dir / "runs.jsonl", std::ios::app)
+      << with("\"backing\": \"guest_memfd\"", "\"backing\": {\"a\": [1]}")
+      << with("\"cpu_node\": 0", "\"cpu_node\": \"zero\"")
+      << with("\"delta_used_mib\": {", "\"delta_used_mib\": 7, \"x\": {")
+      << with("\"meminfo_after\": {", "\"meminfo_after\": [], \"y\": {")
+      << with("\"environment\": {", "\"environment\": \"flat\", \"z\": {")
+      << with("\"kernel\": \"6.18.0-1-amd64\"", "\"kernel\": \"" + huge + "\"")
+      << with("\"cell_key\": \"", "\"cell_key\": \"" + huge);
+  ScriptRun r =
+      run(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output.substr(0, 3000);
+  EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output.substr(0, 3000);
+  expect_chart(out_ / "o", "split_grid");
+}
+
+// Issue 14 items 15 and 16: `plot --out FILE` ended in a traceback; naming a file is bad input.
+TEST_F(Plots, OutNamingAFileExitsTwoWithOneLine) {
+  fs::create_directories(out_);
+  write(out_ / "file", "mine");
+  for (const fs::path& o : {out_ / "file", out_ / "file" / "sub"}) {
+    ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + o.string());
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("--out " + o.string()), std::string::npos) << r.output;
+    expect_one_line_error(r);
+  }
+  EXPECT_EQ(slurp(out_ / "file"), "mine");
+}
+
 TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
   fs::create_directories(out_ / "big");
   fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"),

@@ -235,7 +235,7 @@ void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::
   EXPECT_EQ(w["kind"], kind);
   EXPECT_EQ(w["timed_by"], "memplace-agent");
   ASSERT_TRUE(w.contains("file")) << w.dump();
-  EXPECT_EQ(w["file"], "workloads/" + r.run_id + "-" + kind + ".json");
+  EXPECT_EQ(w["file"], "locality/" + r.run_id + "-" + kind + ".json");
   std::ifstream in(out / w["file"].get<std::string>());
   ASSERT_TRUE(in.good()) << "no file " << w["file"];
   auto j = nlohmann::json::parse(in, nullptr, false);

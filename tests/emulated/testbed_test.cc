@@ -464,7 +464,7 @@ TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
       const auto& w = r["extra"]["workload"];
       ASSERT_TRUE(w.contains("file")) << w.dump();
       std::string file = w["file"].get<std::string>();
-      EXPECT_EQ(file, "workloads/" + r["run_id"].get<std::string>() + "-triad.json");
+      EXPECT_EQ(file, "locality/" + r["run_id"].get<std::string>() + "-triad.json");
       auto j = nlohmann::json::parse(read_text(dir + "/" + file), nullptr, false);
       ASSERT_FALSE(j.is_discarded()) << dir + "/" + file << " is missing or not JSON";
       EXPECT_TRUE(j["context"].is_object());

@@ -1,54 +1,59 @@
-// The testbed's guest->host stream as the host takes it: bytes in arbitrary chunks, split into
-// lines, classified, records checked against the runs the guest was asked for, notes capped.
-// The first byte picks the chunk size, so line boundaries fall anywhere.
+// The testbed's guest->host stream through the host's own reader (RecordStreamReader): bytes in
+// arbitrary chunks, split into lines as the session splits them, each line classified, records
+// checked against the runs the guest was asked for, samples and workload files stored, notes
+// capped. The first byte picks the chunk size, so line boundaries fall anywhere.
+// Properties: at most one record per expected run reaches runs.jsonl, and every line there reads
+// back; nothing is written outside samples/ and locality/ (or a legacy workloads/); the notes stay bounded.
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
-#include "agent/agent_protocol.h"
-#include "base/json_bounded.h"
-#include "experiment/spec.h"
 #include "base/line_splitter.h"
-#include "testbed/record_stream.h"
+#include "experiment/results.h"
+#include "experiment/spec.h"
 #include "testbed/guest_records.h"
-#include "testbed/testbed.h"
+#include "testbed/record_stream.h"
 
 namespace {
 
-using memplace::GuestLine;
+namespace fs = std::filesystem;
 
-void take(std::string_view line, memplace::GuestRecordGate& gate, memplace::GuestNotes& notes) {
-  GuestLine g = memplace::classify_guest_line(line);
-  if (g.kind == GuestLine::Kind::kMalformed) {
-    if (!g.json.is_null()) __builtin_trap();
-    notes.add("malformed: " + memplace::cut_text(line, 200));
-    return;
-  }
-  if (!g.json.is_object()) __builtin_trap();
-  if (g.kind == GuestLine::Kind::kRecord) {
-    if (line.size() > memplace::kMaxGuestRecordBytes) return gate.drop();
-    auto rec = memplace::record_from_json(g.json);
-    if (!rec) return gate.drop();
-    if (gate.admit(*rec).empty())
-      (void)g.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return;
-  }
-  if (g.kind == GuestLine::Kind::kSamples || g.kind == GuestLine::Kind::kWorkload) {
-    auto f = g.json.find("file");
-    if (f != g.json.end() && f->is_string()) {
-      const std::string& name = f->get_ref<const std::string&>();
-      bool safe = g.kind == GuestLine::Kind::kSamples ? memplace::safe_samples_path(name)
-                                                      : memplace::safe_workload_path(name);
-      if (safe && (name.find("..") == 0 || name.find('/') != name.rfind('/'))) __builtin_trap();
+// One kernel dir per fuzzing process, on tmpfs, emptied before each input. libFuzzer ends
+// with _Exit, so no destructor runs: the dirs of processes that are gone are removed here.
+struct TempDir {
+  std::string path = "/dev/shm/fuzz_guest_stream-" + std::to_string(::getpid());
+  TempDir() {
+    for (const auto& e : fs::directory_iterator("/dev/shm")) {
+      std::string name = e.path().filename(), pid = name.substr(name.rfind('-') + 1);
+      if (name.rfind("fuzz_guest_stream-", 0) == 0 && !fs::exists("/proc/" + pid))
+        fs::remove_all(e.path());
     }
-    auto t = g.json.find("text");
-    if (t != g.json.end() && t->is_string())
-      if (auto j = memplace::parse_json_bounded(t->get_ref<const std::string&>()))
-        (void)memplace::check_benchmark_json(*j);
-    return;
+    fs::remove_all(path);
+    fs::create_directory(path);
   }
-  notes.add(memplace::cut_text(line, 4096));
+  ~TempDir() { fs::remove_all(path); }
+};
+
+const std::string& kernel_dir() {
+  static const TempDir dir;
+  return dir.path;
+}
+
+void check_dir(const std::string& dir, int records) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename();
+    if (name != "runs.jsonl" && name != "samples" && name != "locality" &&
+        name != "workloads") __builtin_trap();
+    if (name != "runs.jsonl" && (!e.is_directory() || e.is_symlink())) __builtin_trap();
+  }
+  auto runs = memplace::read_runs(dir + "/runs.jsonl");
+  if (!runs || static_cast<int>(runs->records.size()) != records || !runs->warnings.empty())
+    __builtin_trap();
 }
 
 }  // namespace
@@ -57,18 +62,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   size_t chunk = 1 + data[0] % 64;
   std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::string& dir = kernel_dir();
+  for (const auto& e : fs::directory_iterator(dir)) fs::remove_all(e.path());
   memplace::Spec spec = memplace::default_spec();
   spec.repeats = 3;
-  memplace::GuestRecordGate gate(memplace::expand(spec));
-  memplace::GuestNotes notes;
+  auto runs = memplace::RunsWriter::open(dir + "/runs.jsonl");
+  if (!runs) __builtin_trap();
+  memplace::RecordStreamReader reader(
+      {dir, memplace::expand(spec), {}, nullptr, memplace::RecordStreamReader::Clock::now()},
+      *runs, [](const std::string&) {});
   memplace::LineSplitter splitter;
-  auto emit = [&](std::string_view line) { take(line, gate, notes); };
+  auto emit = [&](std::string_view line) { reader.on_line(line); };
   for (size_t at = 0; at < bytes.size(); at += chunk) splitter.feed(bytes.substr(at, chunk), emit);
-  if (!splitter.pending().empty()) take(splitter.pending(), gate, notes);
+  if (!splitter.pending().empty()) reader.on_line(splitter.pending());
   // At most one record per expected run, however many the guest sent.
-  if (gate.received().size() > 3) __builtin_trap();
+  if (reader.received().size() > 3 || reader.records() > 3) __builtin_trap();
   size_t total = 0;
-  for (const auto& n : notes.list()) total += n.size();
+  for (const auto& n : reader.notes()) total += n.size();
   if (total > memplace::GuestNotes::kMaxNotesBytes + 256) __builtin_trap();
+  check_dir(dir, reader.records());
   return 0;
 }

@@ -162,13 +162,13 @@ TEST(PlanMerge, FileNamesARecordCannotBeTrustedWithAreDropped) {
   auto in = input("s", spec, std::nullopt, "h");
   in.records[0].samples_file = "../../etc/passwd";
   in.records[1].samples_file = "/etc/shadow";
-  in.records[2].extra = {{"workload", {{"file", "workloads/r0003-triad.json"}}}};
+  in.records[2].extra = {{"workload", {{"file", "workloads/r0003-triad.json"}}}};  // a legacy name
   in.records[3].extra = {{"workload", {{"file", "workloads/../../x.json"}}}};
   auto plan = plan_merge({in});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->records[0].samples_file, "");
   EXPECT_EQ(plan->records[1].samples_file, "");
-  EXPECT_EQ(plan->records[2].extra["workload"]["file"], "workloads/r0003-triad.json");
+  EXPECT_EQ(plan->records[2].extra["workload"]["file"], "locality/r0003-triad.json");
   EXPECT_FALSE(plan->records[3].extra["workload"].contains("file"));
   EXPECT_TRUE(plan->records[3].extra["workload"].contains("file_error"));
   for (const auto& c : plan->copies) {

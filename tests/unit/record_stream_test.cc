@@ -87,9 +87,10 @@ TEST(RecordStream, StoresGuestSamplesOnlyUnderSamples) {
 }
 
 TEST(RecordStream, WorkloadPathRefusesHostileNames) {
-  EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));
+  EXPECT_TRUE(safe_workload_path("locality/r0001-triad.json"));
+  EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));  // dirs from before the rename
   for (const char* bad : {"", "workloads/", "workloads/.json", "workloads/r1.csv",
-                          "samples/r1.json", "workloads/../runs.jsonl", "workloads/../x.json",
+                          "samples/r1.json", "locality/../runs.jsonl", "workloads/../runs.jsonl", "workloads/../x.json",
                           "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
     EXPECT_FALSE(safe_workload_path(bad)) << bad;
   }
@@ -103,10 +104,10 @@ TEST(RecordStream, StoresOnlyGoogleBenchmarkJsonUnderWorkloads) {
   auto line = [&](const std::string& file, const std::string& text) {
     return nlohmann::json{{"type", "workload"}, {"file", file}, {"text", text}};
   };
-  auto ok = store_guest_workload(dir, line("workloads/r0001-chase.json", report));
+  auto ok = store_guest_workload(dir, line("locality/r0001-chase.json", report));
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
-  EXPECT_EQ(*ok, "workloads/r0001-chase.json");
-  EXPECT_EQ(read_text(dir + "/workloads/r0001-chase.json"), report);
+  EXPECT_EQ(*ok, "locality/r0001-chase.json");
+  EXPECT_EQ(read_text(dir + "/locality/r0001-chase.json"), report);
   EXPECT_FALSE(store_guest_workload(dir, line("workloads/../escape.json", report)).ok());
   EXPECT_FALSE(fs::exists(dir + "/escape.json"));
   auto not_json = store_guest_workload(dir, line("workloads/r2.json", "{\"benchmarks\":"));

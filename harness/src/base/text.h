@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace memplace {
 
 inline std::string_view trim(std::string_view s) {
@@ -36,6 +38,20 @@ template <class Fn>
 void for_each_line(std::string_view text, Fn fn) {
   LineCursor lines(text);
   for (std::string_view line; lines.next(line);) fn(line);
+}
+
+// Calls fn(line, line_number) -> Status for each non-blank line (numbered from 1 among all
+// lines), and stops at the first error, which it returns.
+template <class Fn>
+Status for_each_nonblank_line(std::string_view text, Fn fn) {
+  LineCursor lines(text);
+  int lineno = 0;
+  for (std::string_view line; lines.next(line);) {
+    ++lineno;
+    if (trim(line).empty()) continue;
+    if (auto s = fn(line, lineno); !s) return s;
+  }
+  return {};
 }
 
 // The non-blank lines of `text`, trimmed.

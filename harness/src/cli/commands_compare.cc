@@ -39,12 +39,17 @@ int command_compare(const CompareArgs& args) {
       return fail(kExitEnvironment, s.error().describe());
     std::fprintf(stderr, "memplace: wrote %s/compare.{md,csv,json}\n", args.out_dir.c_str());
   }
-  std::fprintf(stderr, "memplace: %d regression(s), %d fix(es) across %zu cells\n",
+  std::fprintf(stderr, "memplace: %d regression(s), %d fix(es), %d missing across %zu cells\n",
                count_changes(*result, Change::kRegression), count_changes(*result, Change::kFix),
-               result->cells.size());
+               count_changes(*result, Change::kMissing), result->cells.size());
   if (!args.fail_on_regression) return kExitOk;
+  // Also a failure: a cell ok in the baseline that failed or vanished, or no overlap at all;
+  // the line says how many, so the exit code never contradicts the summary above.
   auto failures = regression_failures(*result);
   for (const auto& f : failures) std::fprintf(stderr, "memplace: regression: %s\n", f.c_str());
+  if (!failures.empty())
+    std::fprintf(stderr, "memplace: --fail-on-regression: %zu failing cell(s) or check(s)\n",
+                 failures.size());
   return failures.empty() ? kExitOk : kExitCheckFailed;
 }
 

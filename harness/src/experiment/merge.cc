@@ -1,11 +1,12 @@
 // Planning a merge: which records go in, in what order, under what ids, and what is missing.
 // Pure: merge_io.cc reads the inputs and writes the plan out.
+#include "experiment/merge.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "experiment/host_identity.h"
-#include "experiment/merge.h"
 #include "experiment/results.h"
 #include "experiment/shard.h"
 
@@ -42,8 +43,8 @@ Status check_same_spec(const std::vector<MergeInput>& inputs) {
     if (in.spec_identity != inputs.front().spec_identity) others += " " + in.dir;
   if (others.empty()) return {};
   return bad_input_error("these results dirs were made from a different spec than " +
-                    inputs.front().dir + " (spec '" + inputs.front().spec.name +
-                    "'):" + others + "; merge only dirs of one matrix");
+                         inputs.front().dir + " (spec '" + inputs.front().spec.name +
+                         "'):" + others + "; merge only dirs of one matrix");
 }
 
 Result<std::string> merge_mode(const std::vector<MergeInput>& inputs) {
@@ -58,8 +59,9 @@ Result<std::string> merge_mode(const std::vector<MergeInput>& inputs) {
     }
   }
   if (!shards.empty() && !whole.empty())
-    return bad_input_error("shards and whole-matrix results dirs cannot be merged together; shards:" +
-                      shards + "; whole matrix:" + whole);
+    return bad_input_error(
+        "shards and whole-matrix results dirs cannot be merged together; shards:" + shards +
+        "; whole matrix:" + whole);
   if (counts.size() > 1)
     return bad_input_error("these shards split the matrix in different ways:" + shards);
   return std::string(shards.empty() ? "hosts" : "shards");
@@ -109,7 +111,7 @@ Result<std::vector<Placed>> collect_runs(const std::vector<MergeInput>& inputs, 
       auto at = matrix_index.find(key);
       if (at == matrix_index.end())
         return bad_input_error(inputs[i].dir + ": run " + key + " (" + r.run_id +
-                          ") is not in the spec's matrix");
+                               ") is not in the spec's matrix");
       Environment host = host_of(r, inputs[i]);
       std::string id = by_host ? host.hostname + "|" + key : key;
       auto& dirs = dirs_of[id];
@@ -122,22 +124,23 @@ Result<std::vector<Placed>> collect_runs(const std::vector<MergeInput>& inputs, 
   return out;
 }
 
-// The workload JSON keeps its name after the run id: workloads/r0003-triad.json becomes
-// workloads/r0011-triad.json.
+// The locality JSON keeps its name after the run id: locality/r0003-triad.json (or a legacy
+// workloads/r0003-triad.json) becomes locality/r0011-triad.json.
 void retarget_workload(RunRecord& r, const std::string& old_id, size_t input, MergePlan& plan) {
   if (!r.extra.is_object() || !r.extra.contains("workload")) return;
   json& w = r.extra["workload"];
   if (!w.is_object() || !w.contains("file")) return;
   std::string from = w["file"].is_string() ? w["file"].get<std::string>() : "";
-  std::string base = from.size() > 10 ? from.substr(10) : "";
-  std::string rest = !old_id.empty() && base.rfind(old_id, 0) == 0 ? base.substr(old_id.size())
-                                                                     : "-" + base;
-  std::string to = "workloads/" + r.run_id + rest;
+  std::string_view dir = from.rfind(kLegacyLocalityDir, 0) == 0 ? kLegacyLocalityDir : kLocalityDir;
+  std::string base = from.size() > dir.size() ? from.substr(dir.size()) : "";
+  std::string rest =
+      !old_id.empty() && base.rfind(old_id, 0) == 0 ? base.substr(old_id.size()) : "-" + base;
+  std::string to = std::string(kLocalityDir) + r.run_id + rest;
   if (!safe_workload_path(from) || !safe_workload_path(to)) {
     plan.warnings.push_back(r.run_id + ": workload file name '" + from.substr(0, 200) +
                             "' is not one memplace writes; dropped");
     w.erase("file");
-    w["file_error"] = "dropped by merge: not a workloads/<name>.json name";
+    w["file_error"] = "dropped by merge: not a locality/<name>.json name";
     return;
   }
   plan.copies.push_back({input, from, to, plan.records.size(), true});
@@ -160,7 +163,8 @@ void renumber(MergePlan& plan, const std::vector<MergeInput>& inputs,
       r.samples_file = to;
     } else if (!r.samples_file.empty()) {
       plan.warnings.push_back(inputs[p.input].dir + ": " + old_id + ": samples file name '" +
-                              r.samples_file.substr(0, 200) + "' is not one memplace writes; "
+                              r.samples_file.substr(0, 200) +
+                              "' is not one memplace writes; "
                               "dropped");
       r.samples_file.clear();
     }
@@ -192,8 +196,8 @@ std::vector<std::string> missing_runs(const std::vector<Cell>& cells,
 
 // The probe a dir's manifest holds for one host: its own, or a merged dir's entry for it.
 json probe_for(const MergeInput& in, const Environment& host) {
-  if (const json* h = find_host(in.manifest.value("hosts", json()), host.hostname,
-                                host.topology_digest))
+  if (const json* h =
+          find_host(in.manifest.value("hosts", json()), host.hostname, host.topology_digest))
     return h->value("probe", json());
   json menv = in.manifest.value("environment", json());
   if (json_str(menv, "hostname") == host.hostname) return in.manifest.value("probe", json());

@@ -60,7 +60,7 @@ Result<MergePlan> plan_merge(const std::vector<MergeInput>& inputs);
 // Bad input when `out` already holds a results dir's files.
 Status check_merge_out(const std::string& out);
 
-// Writes the plan into `out` (new or empty): samples/ and workloads/ copied under their new run
+// Writes the plan into `out` (new or empty): samples/ and locality/ copied under their new run
 // ids, runs.jsonl, spec.toml (without shard), manifest.json. A file that cannot be copied safely
 // is dropped from its record with a warning, never followed.
 Status write_merged_dir(const std::string& out, const std::vector<MergeInput>& inputs,

@@ -1,5 +1,7 @@
 // RunRecord <-> JSON and the results-dir file primitives. Readers never throw: a results dir
 // written by a crashed or killed run must still be readable up to its last complete line.
+#include "experiment/results.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +21,6 @@
 #include "base/enum_names.h"
 #include "base/files.h"
 #include "base/json_bounded.h"
-#include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "kernel/sysfs.h"
 
@@ -439,7 +440,7 @@ int run_id_number_in_text(std::string_view line) {
 int next_run_number(const RunsFile& runs, const std::string& dir) {
   int highest = runs.highest_run_number;
   // A torn record moved aside left its samples and workload files behind.
-  for (const char* sub : {"/samples", "/workloads"}) {
+  for (const char* sub : {"/samples", "/locality", "/workloads"}) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir + sub, ec)) {
       std::string name = e.path().filename().string();
@@ -569,7 +570,8 @@ bool safe_samples_path(std::string_view file) {
 }
 
 bool safe_workload_path(std::string_view file) {
-  return safe_result_file(file, "workloads/", ".json");
+  return safe_result_file(file, kLocalityDir, ".json") ||
+         safe_result_file(file, kLegacyLocalityDir, ".json");
 }
 
 }  // namespace memplace

@@ -37,7 +37,7 @@ Result<RunsFile> read_runs(const std::string& path);
 // The same for text already read; `path` names it in warnings.
 RunsFile parse_runs_text(std::string_view text, const std::string& path);
 // The number for the next run id in results dir `dir`: one past the highest in use in its
-// runs.jsonl (skipped lines too) and in its samples/ and workloads/ file names, so that no id and
+// runs.jsonl (skipped lines too) and in its samples/ and locality/ file names, so that no id and
 // no file of an earlier run is ever reused.
 int next_run_number(const RunsFile& runs, const std::string& dir);
 
@@ -50,9 +50,16 @@ Result<std::string> repair_runs_tail(const std::string& path);
 Status write_json_atomic(const std::string& path, const nlohmann::json& j);
 Result<nlohmann::json> read_json_file(const std::string& path);
 
+// The results dir's subfolder for the locality timing's JSON (the in-run triad/chase; not the
+// Google Benchmark programs of workloads/ in the source tree). Dirs written before it had its
+// own word used "workloads/", which readers still accept.
+inline constexpr std::string_view kLocalityDir = "locality/";
+inline constexpr std::string_view kLegacyLocalityDir = "workloads/";
+
 // The file names a record may carry, relative to its results dir: "samples/<name>.csv" and
-// "workloads/<name>.json", the name of [A-Za-z0-9_.-] and not starting with '.'. Records come
-// from guests and other hosts, so nothing else is ever opened on their word.
+// "locality/<name>.json" (or the legacy "workloads/<name>.json"), the name of [A-Za-z0-9_.-]
+// and not starting with '.'. Records come from guests and other hosts, so nothing else is ever
+// opened on their word.
 bool safe_samples_path(std::string_view file);
 bool safe_workload_path(std::string_view file);
 // What `--out DIR` may name: nothing yet, or an empty directory. A memplace results dir needs

@@ -168,6 +168,14 @@ Status check_keys(const toml::table& t, const std::string& where,
   return {};
 }
 
+// Reads the string at `key` of `t` into `out` when it is there; `field` names it in errors.
+Status read_string(const toml::table& t, const char* key, const std::string& field,
+                   std::string& out) {
+  const auto* n = t.get(key);
+  if (!n) return {};
+  return assign(out, as_string(*n, field));
+}
+
 // Reads TABLE.KEY (one item or a list) into `list`, replacing it; `parse(item, field)` turns
 // one item into one value. Flags replace the matrix's axes in cli/commands.cc.
 template <class T, class Parse>
@@ -335,23 +343,13 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
       !s)
     return s;
   TestbedSpec tb;
-  if (const auto* n = t.get("nodes")) {
-    auto i = as_int(*n, "testbed.nodes");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.nodes: must be 1..64");
-    tb.nodes = static_cast<int>(*i);
-  }
-  if (const auto* n = t.get("mem_per_node")) {
-    auto b = size_value(*n, "testbed.mem_per_node");
-    if (!b) return b.error();
-    tb.mem_per_node_bytes = *b;
-  }
-  if (const auto* n = t.get("cpus_per_node")) {
-    auto i = as_int(*n, "testbed.cpus_per_node");
-    if (!i) return i.error();
-    if (*i < 1 || *i > 64) return make_error("testbed.cpus_per_node: must be 1..64");
-    tb.cpus_per_node = static_cast<int>(*i);
-  }
+  Status s;
+  if (const auto* n = t.get("nodes")) s = assign(tb.nodes, as_int_in(*n, "testbed.nodes", 1, 64));
+  if (const auto* n = t.get("mem_per_node"); s && n)
+    s = assign(tb.mem_per_node_bytes, size_value(*n, "testbed.mem_per_node"));
+  if (const auto* n = t.get("cpus_per_node"); s && n)
+    s = assign(tb.cpus_per_node, as_int_in(*n, "testbed.cpus_per_node", 1, 64));
+  if (!s) return s;
   if (const auto* n = t.get("memory_only_nodes")) {
     auto ids = node_list(*n, "testbed.memory_only_nodes");
     if (n->is_array()) {
@@ -396,11 +394,7 @@ Status parse_testbed(const toml::table& t, Spec& spec) {
     return ref;
   };
   if (auto s = read_list(t, "testbed", "kernels", tb.kernels, string_item(kernel)); !s) return s;
-  if (const auto* n = t.get("modules")) {
-    auto str = as_string(*n, "testbed.modules");
-    if (!str) return str.error();
-    tb.modules_dir = *str;
-  }
+  if (auto s = read_string(t, "modules", "testbed.modules", tb.modules_dir); !s) return s;
   if (const auto* n = t.get("accel")) {
     auto str = as_string(*n, "testbed.accel");
     if (!str) return str.error();
@@ -593,16 +587,9 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed", "qemu"});
       !s)
     return s.error();
-  if (const auto* n = root.get("name")) {
-    auto str = as_string(*n, "name");
-    if (!str) return str.error();
-    spec.name = *str;
-  }
-  if (const auto* n = root.get("description")) {
-    auto str = as_string(*n, "description");
-    if (!str) return str.error();
-    spec.description = *str;
-  }
+  if (auto s = read_string(root, "name", "name", spec.name); !s) return s.error();
+  if (auto s = read_string(root, "description", "description", spec.description); !s)
+    return s.error();
   if (const auto* n = root.get("matrix")) {
     if (!n->is_table()) return make_error("matrix: expected a table");
     if (auto s = parse_matrix(*n->as_table(), spec); !s) return s.error();

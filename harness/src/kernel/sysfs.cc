@@ -97,35 +97,25 @@ namespace {
 Result<NodeMeminfo> parse_meminfo_lines(std::string_view text, int node,
                                         const std::vector<std::string>* fields) {
   NodeMeminfo info;
-  int lineno = 0;
-  Error bad;
-  bool failed = false;
-  for_each_line(text, [&](std::string_view line) {
-    ++lineno;
-    if (failed || trim(line).empty()) return;
+  Status s = for_each_nonblank_line(text, [&](std::string_view line, int lineno) -> Status {
     std::array<std::string_view, 5> t;
     const size_t n = split_tokens(line, t);
     int id = -1;
     uint64_t value = 0;
     bool shape = (n == 4 || (n == 5 && t[4] == "kB")) && t[0] == "Node" && parse_number(t[1], id) &&
                  t[2].size() > 1 && t[2].back() == ':' && parse_number(t[3], value);
-    if (!shape) {
-      bad = make_error("node meminfo line " + std::to_string(lineno) + " is malformed: \"" +
-                       std::string(line) + "\"");
-      failed = true;
-      return;
-    }
-    if (id != node) {
-      bad = make_error("node meminfo line " + std::to_string(lineno) + " is for node " +
-                       std::to_string(id) + ", expected node " + std::to_string(node));
-      failed = true;
-      return;
-    }
+    if (!shape)
+      return make_error("node meminfo line " + std::to_string(lineno) + " is malformed: \"" +
+                        std::string(line) + "\"");
+    if (id != node)
+      return make_error("node meminfo line " + std::to_string(lineno) + " is for node " +
+                        std::to_string(id) + ", expected node " + std::to_string(node));
     t[2].remove_suffix(1);
-    if (fields && std::find(fields->begin(), fields->end(), t[2]) == fields->end()) return;
+    if (fields && std::find(fields->begin(), fields->end(), t[2]) == fields->end()) return {};
     info[std::string(t[2])] = value;
+    return {};
   });
-  if (failed) return bad;
+  if (!s) return s.error();
   if (info.empty()) return make_error("node " + std::to_string(node) + " meminfo is empty");
   if (fields)
     for (const auto& f : *fields)
@@ -284,20 +274,12 @@ Result<int> node_of_cpu(const std::string& root, int cpu) {
 //   (the kernel spells this one mode with a space, so it spans two tokens)
 Result<std::vector<NumaMapsEntry>> parse_numa_maps(std::string_view text) {
   std::vector<NumaMapsEntry> out;
-  int lineno = 0;
-  Error bad;
-  bool failed = false;
-  for_each_line(text, [&](std::string_view line) {
-    ++lineno;
-    if (failed || trim(line).empty()) return;
+  Status s = for_each_nonblank_line(text, [&](std::string_view line, int lineno) -> Status {
     auto t = tokens(line);
     NumaMapsEntry e;
-    if (t.size() < 2 || !parse_number(t[0], e.start, 16)) {
-      bad = make_error("numa_maps line " + std::to_string(lineno) + " is malformed: \"" +
-                       std::string(line) + "\"");
-      failed = true;
-      return;
-    }
+    if (t.size() < 2 || !parse_number(t[0], e.start, 16))
+      return make_error("numa_maps line " + std::to_string(lineno) + " is malformed: \"" +
+                        std::string(line) + "\"");
     e.policy = std::string(t[1]);
     size_t first_attr = 2;
     if (t[1] == "weighted" && t.size() > 2 && t[2].substr(0, 10) == "interleave") {
@@ -318,26 +300,21 @@ Result<std::vector<NumaMapsEntry>> parse_numa_maps(std::string_view text) {
       } else if (key == "file") {
         e.file = std::string(val);
       } else if (key == "kernelpagesize_kB") {
-        if (!parse_number(val, e.page_size_kb)) {
-          bad = make_error("numa_maps line " + std::to_string(lineno) + ": bad page size \"" +
-                           std::string(tok) + "\"");
-          failed = true;
-          return;
-        }
+        if (!parse_number(val, e.page_size_kb))
+          return make_error("numa_maps line " + std::to_string(lineno) + ": bad page size \"" +
+                            std::string(tok) + "\"");
       } else if (key.size() > 1 && key[0] == 'N' && parse_number(key.substr(1), node)) {
-        if (!parse_number(val, n)) {
-          bad = make_error("numa_maps line " + std::to_string(lineno) + ": bad node count \"" +
-                           std::string(tok) + "\"");
-          failed = true;
-          return;
-        }
+        if (!parse_number(val, n))
+          return make_error("numa_maps line " + std::to_string(lineno) + ": bad node count \"" +
+                            std::string(tok) + "\"");
         e.node_pages[node] = n;
       }
       // Other tokens (dirty=, mapped=, heap, stack, active=, ...) are not needed here.
     }
     out.push_back(std::move(e));
+    return {};
   });
-  if (failed) return bad;
+  if (!s) return s.error();
   return out;
 }
 

@@ -33,8 +33,8 @@ nlohmann::json workload_into_results(const Result<GuestMessage>& message, const 
   } else if (!report || report->kind != kind) {
     w["error"] = "workload: the guest agent sent something other than its " + kind + " report";
   } else {
-    std::string file = "workloads/" + run_id + "-" + kind + ".json";
-    Status s = make_dirs(out_dir + "/workloads");
+    std::string file = std::string(kLocalityDir) + run_id + "-" + kind + ".json";
+    Status s = make_dirs(out_dir + "/" + std::string(kLocalityDir));
     if (s) s = write_file_atomic(out_dir + "/" + file, report->report.dump(2) + "\n");
     if (s) {
       w["file"] = file;

@@ -21,7 +21,7 @@ namespace memplace {
 void keep_qemu_logs(RunRecord& r, const RunContext& ctx, const std::string& work);
 
 // The agent's workload report, written like the host path's as
-// <out>/workloads/<run_id>-<kind>.json and linked as extra.workload.file, its benchmarks copied
+// <out>/locality/<run_id>-<kind>.json and linked as extra.workload.file, its benchmarks copied
 // in. A workload that failed leaves the placement result alone and says why in "error".
 nlohmann::json workload_into_results(const Result<GuestMessage>& message, const std::string& run_id,
                                      const std::string& kind, const std::string& out_dir);

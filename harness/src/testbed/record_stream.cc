@@ -63,8 +63,10 @@ GuestLine classify_guest_line(std::string_view line) {
   const auto& t = g.json["type"];
   const std::string type = t.is_string() ? t.get<std::string>() : "";
   static const std::pair<const char*, GuestLine::Kind> kTypes[] = {
-      {"hello", GuestLine::Kind::kHello},     {"end", GuestLine::Kind::kEnd},
-      {"log", GuestLine::Kind::kLog},         {"samples", GuestLine::Kind::kSamples},
+      {"hello", GuestLine::Kind::kHello},
+      {"end", GuestLine::Kind::kEnd},
+      {"log", GuestLine::Kind::kLog},
+      {"samples", GuestLine::Kind::kSamples},
       {"workload", GuestLine::Kind::kWorkload}};
   g.kind = GuestLine::Kind::kOther;
   for (const auto& [name, kind] : kTypes)
@@ -78,7 +80,7 @@ namespace {
 // that safe_result_file accepted, at most `max_bytes`, `check` passed; written atomically.
 template <class Check>
 Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohmann::json& line,
-                                     const char* kind, const char* text_key, const char* subdir,
+                                     const char* kind, const char* text_key,
                                      bool (*safe)(std::string_view), size_t max_bytes,
                                      Check check) {
   if (!line.contains("file") || !line["file"].is_string())
@@ -93,7 +95,8 @@ Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohma
     return make_error(file + ": " + std::to_string(text.size()) + " bytes of " + kind +
                       ", more than " + std::to_string(max_bytes));
   if (auto s = check(file, text); !s) return s.error();
-  if (auto s = make_dirs(kernel_dir + "/" + subdir); !s) return s.error();
+  // safe() allows one folder level: the file's own folder ("samples", "locality", ...).
+  if (auto s = make_dirs(kernel_dir + "/" + file.substr(0, file.find('/'))); !s) return s.error();
   if (auto s = write_file_atomic(kernel_dir + "/" + file, text); !s) return s.error();
   return file;
 }
@@ -134,7 +137,7 @@ bool earlier_file(const std::set<std::string>& earlier, const nlohmann::json& li
 }  // namespace
 
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line) {
-  return store_guest_file(kernel_dir, line, "samples", "csv", "samples", &safe_samples_path,
+  return store_guest_file(kernel_dir, line, "samples", "csv", &safe_samples_path,
                           kMaxGuestSamplesBytes,
                           [](const std::string&, const std::string&) { return Status{}; });
 }
@@ -142,8 +145,8 @@ Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlo
 Result<std::string> store_guest_workload(const std::string& kernel_dir,
                                          const nlohmann::json& line) {
   return store_guest_file(
-      kernel_dir, line, "workload", "text", "workloads", &safe_workload_path,
-      kMaxGuestWorkloadBytes, [](const std::string& file, const std::string& text) -> Status {
+      kernel_dir, line, "workload", "text", &safe_workload_path, kMaxGuestWorkloadBytes,
+      [](const std::string& file, const std::string& text) -> Status {
         auto j = parse_json_bounded(text);
         if (!j) return make_error(file + ": " + j.error().message);
         if (auto s = check_benchmark_json(*j); !s)
@@ -154,10 +157,7 @@ Result<std::string> store_guest_workload(const std::string& kernel_dir,
 
 RecordStreamReader::RecordStreamReader(Session session, RunsWriter& runs,
                                        std::function<void(const std::string&)> say)
-    : session_(std::move(session)),
-      runs_(runs),
-      say_(std::move(say)),
-      gate_(session_.expected) {}
+    : session_(std::move(session)), runs_(runs), say_(std::move(say)), gate_(session_.expected) {}
 
 void RecordStreamReader::note(const std::string& text) {
   std::string kept = notes_.add(text);
@@ -225,8 +225,8 @@ void RecordStreamReader::on_line(std::string_view line) {
     case GuestLine::Kind::kLog:
     case GuestLine::Kind::kOther: {
       auto m = g.json.find("message");
-      return note("guest: " +
-                  (m != g.json.end() && m->is_string() ? m->get<std::string>() : cut_text(line, 200)));
+      return note("guest: " + (m != g.json.end() && m->is_string() ? m->get<std::string>()
+                                                                   : cut_text(line, 200)));
     }
     case GuestLine::Kind::kRecord:
       return on_record(line, g);

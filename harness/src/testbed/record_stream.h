@@ -3,7 +3,7 @@
 // RecordStreamReader turns the lines into the kernel's results dir. One JSON object per line:
 //   {"type":"hello",...}         the guest's init is up
 //   {"type":"samples","run_id","file":"samples/r0001.csv","csv":"..."}   ahead of its record
-//   {"type":"workload","run_id","file":"workloads/r0001-triad.json","text":"{...}"}  likewise
+//   {"type":"workload","run_id","file":"locality/r0001-triad.json","text":"{...}"}  likewise
 //   {<a RunRecord>}               every object without a "type" member
 //   {"type":"log","message"}     anything the guest's init says
 //   {"type":"end","exit_code"}   the guest's matrix has ended

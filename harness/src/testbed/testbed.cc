@@ -145,7 +145,7 @@ struct KernelProgress {
   std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
   int last_id = 0;                             // highest run id number in use
   std::string runs_text;                       // runs.jsonl, for the guest's own --resume
-  std::set<std::string> files;                 // "samples/r0001.csv", "workloads/..." on disk
+  std::set<std::string> files;                 // "samples/r0001.csv", "locality/..." on disk
 };
 
 Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,

@@ -83,9 +83,9 @@ void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Ma
   nlohmann::json w = {{"kind", ctx.workload}};
   auto kind = parse_workload(ctx.workload);
   auto cpus = choose_cpus(ctx.sysfs_root, cell.cpu_node, cell.threads);
-  std::string file = "workloads/" + r.run_id + "-" + ctx.workload + ".json";
+  std::string file = std::string(kLocalityDir) + r.run_id + "-" + ctx.workload + ".json";
   Status s = !kind ? Status(kind.error()) : !cpus ? Status(cpus.error()) : Status();
-  if (s) s = make_dirs(ctx.out_dir + "/workloads");
+  if (s) s = make_dirs(ctx.out_dir + "/" + std::string(kLocalityDir));
   if (s)
     s = run_workload_benchmark(*kind, mapping.addr(), mapping.size(), *cpus,
                                ctx.out_dir + "/" + file);
@@ -207,7 +207,8 @@ Result<TouchStats> touch_in_window(RunRecord& r, const Cell& cell, const RunCont
   if (auto s = write_samples_csv(ctx.out_dir + "/" + r.samples_file, samples); !s) {
     r.samples_file.clear();
   }
-  if (!after) return make_error("reading node meminfo after the touch: " + after.error().describe());
+  if (!after)
+    return make_error("reading node meminfo after the touch: " + after.error().describe());
   return stats;
 }
 
@@ -270,8 +271,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   r.verdict =
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = RunStatus::kOk;
-  if (ctx.workload != "none" && mapping->addr() &&
-      cell.backing != BackingKind::kGuestMemfdPrivate)
+  if (ctx.workload != "none" && mapping->addr() && cell.backing != BackingKind::kGuestMemfdPrivate)
     run_workload_into(r, cell, ctx, *mapping);
 }
 
@@ -293,6 +293,8 @@ class LocalCellRunner : public CellRunner {
 
 }  // namespace
 
-std::shared_ptr<CellRunner> make_local_cell_runner() { return std::make_shared<LocalCellRunner>(); }
+std::shared_ptr<CellRunner> make_local_cell_runner() {
+  return std::make_shared<LocalCellRunner>();
+}
 
 }  // namespace memplace
