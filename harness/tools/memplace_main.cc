@@ -146,6 +146,12 @@ int main(int argc, char** argv) {
   add_dirs(plot_cmd, plot.dirs, "Results dirs");
   plot_cmd->add_option("--out", plot.out_dir, "Output dir (default: DIR/plots)");
 
+  memplace::NoiseProcessArgs noise;
+  auto* noise_cmd = app.add_subcommand("noise-process", "")->group("");  // internal, unlisted
+  noise_cmd->add_option("spec", noise.spec)->required();
+  noise_cmd->add_option("go_fd", noise.go_fd)->required();
+  noise_cmd->add_option("done_fd", noise.done_fd)->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,6 +161,7 @@ int main(int argc, char** argv) {
   }
 
   if (*probe_cmd) return memplace::command_probe(probe);
+  if (*noise_cmd) return memplace::command_noise_process(noise);
   if (*run_cmd) {
     run.invocation = join_argv(argc, argv);
 

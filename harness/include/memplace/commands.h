@@ -23,6 +23,14 @@ struct ProbeArgs {
 };
 int command_probe(const ProbeArgs& args);
 
+// Internal: the test hook's noise process (MEMPLACE_TEST_NOISE), which memplace execs in a child
+// of its own so that the child shares none of its memory.
+struct NoiseProcessArgs {
+  std::string spec;  // "256MiB@0"
+  int go_fd = -1, done_fd = -1;
+};
+int command_noise_process(const NoiseProcessArgs& args);
+
 struct RunArgs {
   std::string spec_path;  // optional; flags alone define a one-cell (or small) matrix
   // Axis overrides; each replaces the spec's axis. Comma lists are allowed where it makes sense

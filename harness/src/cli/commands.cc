@@ -32,6 +32,7 @@
 #include "report/report.h"
 #include "report/report_hooks.h"
 #include "testbed/record_stream.h"
+#include "touchers/noise_process.h"
 
 namespace memplace {
 namespace {
@@ -368,6 +369,10 @@ Status check_out_for(const RunArgs& a) {
 int exit_code_for(const Error& e) {
   // A results dir another run holds is the caller's mistake, not the host's.
   return e.kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment;
+}
+
+int command_noise_process(const NoiseProcessArgs& args) {
+  return noise_process_main(args.spec, args.go_fd, args.done_fd);
 }
 
 int command_probe(const ProbeArgs& args) {

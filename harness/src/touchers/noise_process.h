@@ -25,7 +25,8 @@ Result<std::optional<NoiseSpec>> noise_from_env();
 
 class NoiseProcess {
  public:
-  // Forks the child, which maps and binds its memory and waits; nothing is touched yet.
+  // Forks and execs the child (memplace's own binary, `noise-process`), which maps and binds its
+  // memory and waits; returns once it is ready. Nothing is touched yet.
   static Result<NoiseProcess> start(const NoiseSpec& spec);
   // Lets it touch every page.
   Status go();
@@ -34,10 +35,14 @@ class NoiseProcess {
   pid_t pid() const { return child_.pid(); }
 
  private:
+  Status wait_for(char what, int timeout_ms);
   NoiseProcess(ForkedChild child, UniqueFd go, UniqueFd done)
       : child_(std::move(child)), go_(std::move(go)), done_(std::move(done)) {}
   ForkedChild child_;
   UniqueFd go_, done_;
 };
+
+// The exec'd child: SPEC ("256MiB@0"), the pipe ends it inherited. Returns its exit code.
+int noise_process_main(const std::string& spec_text, int go_fd, int done_fd);
 
 }  // namespace memplace
