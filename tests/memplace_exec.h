@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "base/subprocess.h"
 #include "golden.h"
 
 namespace memplace::testing {
@@ -59,6 +60,23 @@ inline void write_text(const std::string& path, const std::string& text) {
 
 // A path under /tmp unique to this test process, not yet existing.
 inline std::string fresh_temp_path(const std::string& name) { return fresh_temp_dir("test-" + name); }
+
+// Whether the tools a testbed boot needs are here; `missing` names the first that is not. Tests
+// skip only where one is truly absent.
+inline bool have_testbed_tools(std::string* missing) {
+  for (const char* tool : {"qemu-system-x86_64", "apt-get", "dpkg-deb", "xz"}) {
+    auto r = run_command({"sh", "-c", std::string("command -v ") + tool});
+    if (!r || r->exit_code != 0) {
+      *missing = tool;
+      return false;
+    }
+  }
+  if (!std::filesystem::exists("/bin/busybox")) {
+    *missing = "/bin/busybox (busybox-static)";
+    return false;
+  }
+  return true;
+}
 
 }  // namespace memplace::testing
 

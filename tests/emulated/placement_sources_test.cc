@@ -22,6 +22,7 @@
 #include <fstream>
 
 #include "base/subprocess.h"
+#include "memplace_exec.h"
 #include "experiment/results.h"
 #include "testbed/testbed.h"
 
@@ -33,20 +34,7 @@ namespace fs = std::filesystem;
 constexpr uint64_t kCellPages = (64ull << 20) / 4096;
 constexpr uint64_t kNoisePages = (256ull << 20) / 4096;
 
-bool have_tools(std::string* missing) {
-  for (const char* tool : {"qemu-system-x86_64", "apt-get", "dpkg-deb", "xz"}) {
-    auto r = run_command({"sh", "-c", std::string("command -v ") + tool});
-    if (!r || r->exit_code != 0) {
-      *missing = tool;
-      return false;
-    }
-  }
-  if (!fs::exists("/bin/busybox")) {
-    *missing = "/bin/busybox (busybox-static)";
-    return false;
-  }
-  return true;
-}
+bool have_tools(std::string* missing) { return testing::have_testbed_tools(missing); }
 
 uint64_t pages_on(const SourceReading& s, int node) {
   auto it = s.pages.find(node);

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "memplace_exec.h"
 #include "base/subprocess.h"
 #include "experiment/record_builder.h"
 #include "experiment/results.h"
@@ -28,12 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memplace::testing::slurp;
 
 std::string temp_out(const std::string& name) {
   std::string dir = (fs::temp_directory_path() /
@@ -43,21 +39,7 @@ std::string temp_out(const std::string& name) {
   return dir;
 }
 
-// Skips only where a tool the testbed needs is truly absent.
-bool have_tools(std::string* missing) {
-  for (const char* tool : {"qemu-system-x86_64", "apt-get", "dpkg-deb", "xz"}) {
-    auto r = run_command({"sh", "-c", std::string("command -v ") + tool});
-    if (!r || r->exit_code != 0) {
-      *missing = tool;
-      return false;
-    }
-  }
-  if (!fs::exists("/bin/busybox")) {
-    *missing = "/bin/busybox (busybox-static)";
-    return false;
-  }
-  return true;
-}
+bool have_tools(std::string* missing) { return testing::have_testbed_tools(missing); }
 
 #define REQUIRE_TOOLS()                                          \
   do {                                                           \
@@ -186,7 +168,7 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   EXPECT_EQ(dirs[0].filename().string().rfind("7.", 0), 0u) << dir;
   EXPECT_NE(dirs[0].filename().string().find("-cloud-amd64"), std::string::npos);
 
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["accel"], detect_accel("auto"));
   EXPECT_EQ(manifest["status"], "complete");
   EXPECT_GT(manifest["boot_seconds"].get<double>(), 0);
@@ -197,8 +179,8 @@ TEST(Testbed, ShellGuestSeesTwoNodesAndKvmAndStreamsLines) {
   EXPECT_NE(notes.find("malformed line from the guest (malformed JSON): this is not json"),
             std::string::npos)
       << notes;
-  EXPECT_NE(read_text(dir + "/console.log").find("init-reached-run-line"), std::string::npos);
-  EXPECT_FALSE(read_text(dir + "/spec.toml").empty());
+  EXPECT_NE(slurp(dir + "/console.log").find("init-reached-run-line"), std::string::npos);
+  EXPECT_FALSE(slurp(dir + "/spec.toml").empty());
 
   // The guest ran no matrix, so the one cell is a failed record that says so.
   auto lines = read_lines(dir + "/runs.jsonl");
@@ -234,7 +216,7 @@ TEST(Testbed, PathKernelWithModulesAndMemoryOnlyNodeWithDistances) {
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   std::string dir = options.out_dir + "/vmlinuz";  // a path kernel is labelled by its file name
   ASSERT_TRUE(fs::exists(dir + "/manifest.json"));
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["kernel"]["requested"], debian->vmlinuz);
   EXPECT_NE(manifest["kernel"]["modules_included"].dump().find("\"kvm\""), std::string::npos);
   std::string notes = manifest["guest_notes"].dump();
@@ -269,7 +251,7 @@ TEST(Testbed, PanickingGuestMarksRunsFailedWithTheConsoleTail) {
   EXPECT_NE(msg.find("Kernel panic - not syncing"), std::string::npos) << msg;
   EXPECT_NE(msg.find("Rebooting in 1 seconds"), std::string::npos)
       << "console tail missing: " << msg;
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "panic");
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }
@@ -293,7 +275,7 @@ TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       std::error_code ec;  // the results dir appears only once the kernel is resolved
       for (const auto& e : fs::directory_iterator(options.out_dir, ec)) {
-        if (read_text(e.path().string() + "/console.log").find("waiting-for-signal") !=
+        if (slurp(e.path().string() + "/console.log").find("waiting-for-signal") !=
                 std::string::npos &&
             !finished) {
           kill(getpid(), SIGTERM);
@@ -313,14 +295,14 @@ TEST(Testbed, StopSignalKillsQemuAndRecordsTheInterruption) {
     if (e.is_directory()) dir = e.path().string();
   }
   EXPECT_TRUE(read_lines(dir + "/runs.jsonl").empty());
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "interrupted");
   EXPECT_EQ(manifest["runs_unfinished"], 1);
-  auto top = nlohmann::json::parse(read_text(options.out_dir + "/manifest.json"));
+  auto top = nlohmann::json::parse(slurp(options.out_dir + "/manifest.json"));
   EXPECT_EQ(top["kind"], "testbed-run");
   EXPECT_EQ(top["status"], "interrupted");
   for (const auto& p : fs::directory_iterator("/proc")) {
-    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    std::string cmdline = slurp(p.path().string() + "/cmdline");
     EXPECT_EQ(cmdline.find(options.out_dir), std::string::npos) << p.path() << " outlived the run";
   }
   if (!HasFailure()) fs::remove_all(options.out_dir);
@@ -353,11 +335,11 @@ TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
     EXPECT_NE(msg.find("timed out after 4 s of running"), std::string::npos) << msg;
     EXPECT_NE(msg.find("hanging"), std::string::npos) << "console tail missing: " << msg;
   }
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "timeout");
   // The killed QEMU was reaped: no process still names this results dir on its command line.
   for (const auto& p : fs::directory_iterator("/proc")) {
-    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    std::string cmdline = slurp(p.path().string() + "/cmdline");
     EXPECT_EQ(cmdline.find(options.out_dir), std::string::npos) << p.path() << " outlived the run";
   }
   if (!HasFailure()) fs::remove_all(options.out_dir);
@@ -416,7 +398,7 @@ TEST(Testbed, SamplesFilesReachTheHost) {
     for (const auto& r : records) {
       std::string file = r["samples_file"].get<std::string>();
       ASSERT_TRUE(safe_samples_path(file)) << r.dump();
-      std::string csv = read_text(dir + "/" + file);
+      std::string csv = slurp(dir + "/" + file);
       EXPECT_EQ(csv.rfind("t_seconds,node,MemUsed_kB,", 0), 0u)
           << file << ": " << csv.substr(0, 80);
       // Two emulated nodes: at least one sample row per node after the header.
@@ -467,7 +449,7 @@ TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
       ASSERT_TRUE(w.contains("file")) << w.dump();
       std::string file = w["file"].get<std::string>();
       EXPECT_EQ(file, "locality/" + r["run_id"].get<std::string>() + "-triad.json");
-      auto j = nlohmann::json::parse(read_text(dir + "/" + file), nullptr, false);
+      auto j = nlohmann::json::parse(slurp(dir + "/" + file), nullptr, false);
       ASSERT_FALSE(j.is_discarded()) << dir + "/" + file << " is missing or not JSON";
       EXPECT_TRUE(j["context"].is_object());
       EXPECT_EQ(w["benchmarks"], j["benchmarks"]) << "the record carries the results too";
@@ -517,7 +499,7 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
       k.by_cell[r["policy"].get<std::string>() + "/" + r["backing"].get<std::string>()] = r;
     }
     EXPECT_EQ(k.by_cell.size(), 6u) << label;
-    auto manifest = nlohmann::json::parse(read_text(k.dir + "/manifest.json"));
+    auto manifest = nlohmann::json::parse(slurp(k.dir + "/manifest.json"));
     EXPECT_EQ(manifest["status"], "complete");
     EXPECT_EQ(manifest["schema_version"], kSchemaVersion);
     std::printf("[measured] %s: booted in %.1f s, done in %.1f s\n", label.c_str(),
@@ -684,11 +666,11 @@ TEST(Testbed, ResumeFinishesOnlyTheUnfinishedRunsThroughTheCli) {
   EXPECT_EQ(lines[1]["cell_key"], cell_key(cells[1]));
   EXPECT_EQ(lines[1]["status"], "ok") << lines[1].dump();
   EXPECT_EQ(lines[1]["run_id"], "r0008") << "the guest numbers after the ids in use";
-  auto manifest = nlohmann::json::parse(read_text(half + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(half + "/manifest.json"));
   EXPECT_EQ(manifest["status"], "complete");
   EXPECT_EQ(manifest["runs_done_before"], 1);
   EXPECT_EQ(manifest["records_dropped"], 0);
-  auto top = nlohmann::json::parse(read_text(out + "/manifest.json"));
+  auto top = nlohmann::json::parse(slurp(out + "/manifest.json"));
   EXPECT_EQ(top["status"], "complete");
   if (!HasFailure()) fs::remove_all(out);
 }
@@ -724,7 +706,7 @@ i=0; while [ $i -lt 100 ]; do say "{\"type\":\"log\",\"message\":\"$M\"}"; i=$((
   auto lines = read_lines(dir + "/runs.jsonl");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["cell_key"], cell_key(cells[0]));
-  auto manifest = nlohmann::json::parse(read_text(dir + "/manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(dir + "/manifest.json"));
   EXPECT_EQ(manifest["records_received"], 1);
   EXPECT_EQ(manifest["records_dropped"], 101);  // 1 duplicate, 100 for runs never asked for
   std::string notes = manifest["guest_notes"].dump();

@@ -10,18 +10,14 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "golden.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memplace::testing::slurp;
 
 std::string temp_out(const std::string& name) {
   std::string dir = (fs::temp_directory_path() /
@@ -68,7 +64,7 @@ TEST(RecordStream, StoresGuestSamplesOnlyUnderSamples) {
       dir, {{"type", "samples"}, {"file", "samples/r0001.csv"}, {"csv", "t_seconds,node\n"}});
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   EXPECT_EQ(*ok, "samples/r0001.csv");
-  EXPECT_EQ(read_text(dir + "/samples/r0001.csv"), "t_seconds,node\n");
+  EXPECT_EQ(slurp(dir + "/samples/r0001.csv"), "t_seconds,node\n");
 
   auto escape = store_guest_samples(
       dir, {{"type", "samples"}, {"file", "samples/../escape.csv"}, {"csv", "x"}});
@@ -107,7 +103,7 @@ TEST(RecordStream, StoresOnlyGoogleBenchmarkJsonUnderWorkloads) {
   auto ok = store_guest_workload(dir, line("locality/r0001-chase.json", report));
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   EXPECT_EQ(*ok, "locality/r0001-chase.json");
-  EXPECT_EQ(read_text(dir + "/locality/r0001-chase.json"), report);
+  EXPECT_EQ(slurp(dir + "/locality/r0001-chase.json"), report);
   EXPECT_FALSE(store_guest_workload(dir, line("workloads/../escape.json", report)).ok());
   EXPECT_FALSE(fs::exists(dir + "/escape.json"));
   auto not_json = store_guest_workload(dir, line("workloads/r2.json", "{\"benchmarks\":"));
@@ -176,7 +172,7 @@ TEST(RecordStream, WriterLinesReadBackIntoTheKernelDir) {
   EXPECT_EQ(reader.records(), 2);
   EXPECT_EQ(reader.summary().ok, 2);
   EXPECT_EQ(reader.received().size(), 2u);
-  EXPECT_EQ(read_text(host + "/samples/r0001.csv"), "t_seconds,node\n0,0\n");
+  EXPECT_EQ(slurp(host + "/samples/r0001.csv"), "t_seconds,node\n0,0\n");
   auto back = read_runs(host + "/runs.jsonl");
   ASSERT_TRUE(back.ok());
   ASSERT_EQ(back->records.size(), 2u);
