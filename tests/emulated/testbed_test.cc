@@ -32,11 +32,7 @@ namespace fs = std::filesystem;
 using memplace::testing::slurp;
 
 std::string temp_out(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() /
-                     ("memplace-testbed-test-" + name + "-" + std::to_string(getpid())))
-                        .string();
-  fs::remove_all(dir);
-  return dir;
+  return testing::fresh_temp_dir("testbed-test-" + name);
 }
 
 bool have_tools(std::string* missing) { return testing::have_testbed_tools(missing); }

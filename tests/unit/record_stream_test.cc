@@ -11,6 +11,7 @@
 
 #include "base/files.h"
 #include "golden.h"
+#include "memplace_exec.h"
 
 namespace memplace {
 namespace {
@@ -20,11 +21,7 @@ namespace fs = std::filesystem;
 using memplace::testing::slurp;
 
 std::string temp_out(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() /
-                     ("memplace-record-stream-test-" + name + "-" + std::to_string(getpid())))
-                        .string();
-  fs::remove_all(dir);
-  return dir;
+  return testing::fresh_temp_dir("record-stream-test-" + name);
 }
 
 TEST(RecordStream, ClassifiesGuestLines) {
