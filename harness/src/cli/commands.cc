@@ -64,7 +64,7 @@ Status replace_axis(const std::vector<In>& values, std::vector<T>& axis, Parse p
 template <class T>
 Result<T> flag_error(const char* flag, const Result<T>& r) {
   if (r) return r;
-  return make_error(std::string(flag) + ": " + r.error().message);
+  return r.error().prefixed(std::string(flag) + ": ");  // keeps the error's kind
 }
 
 Status apply_axis_overrides(const RunArgs& a, Spec& spec) {
