@@ -80,7 +80,7 @@ PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_r
         break;
       }
       case PageEvent::Kind::kAlloc: {
-        if (!(e.gfp & gfp_required)) break;  // in case the kernel ignored the filter
+        if (!(e.gfp & gfp_required)) break;  // page tables, slab, KVM MMU pages
         ++t.allocs;
         count_kind(t, e);
         auto m = migrations.find(e.pid);

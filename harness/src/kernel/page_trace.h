@@ -3,7 +3,7 @@
 // nothing else that traces on the host is disturbed. Net pages per node = pages allocated in the
 // window minus those of them freed in it, each pfn mapped to its node (pfn_nodes.h).
 //
-// Only user-memory allocations count: the event filter keeps allocations whose gfp mask has
+// Only user-memory allocations count: the tally keeps allocations whose gfp mask has
 // __GFP_HARDWALL (GFP_USER and everything built on it: anonymous memory, shmem and guest_memfd
 // folios, huge pages), so the page tables, slab and KVM MMU pages the same tasks allocate do not
 // make the count differ from move_pages.
