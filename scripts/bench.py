@@ -23,7 +23,9 @@ after a pause. --no-warmup shows the difference.
 Then the trace placement source's cost: a 1 GiB cell (--trace-size) populated with and without
 the page-allocation trace (`--placement-sources trace` against `none`), on 4 KiB pages (one event
 per page, its worst case) and with huge pages, the runs interleaved in one session; medians and
-their ratio (goal: at most 10% more populate time).
+their ratio (goal: at most 10% more populate time). Beside them, the same runs under a bare
+tracefs instance that records mm_page_alloc and nothing else, read by nobody: what the kernel
+charges per event whoever consumes it, so traced/bare is memplace's own share.
 
 Then the background meminfo sampler's CPU cost at 100 Hz against spawning `numastat -m` at the
 same rate (workloads/sampler_bench).
@@ -94,9 +96,10 @@ def warm_up(memplace, size, node):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
-def memplace_rate(memplace, size, node, threads, thp, sources="none"):
+def memplace_rate(memplace, size, node, threads, thp, sources="none", preexec=None):
     """The populate rate of one memplace run; `sources` are its placement sources beside
-    move_pages (the tool rows run without any, as memplace populated before they existed)."""
+    move_pages (the tool rows run without any, as memplace populated before they existed).
+    `preexec` runs in the child before exec (the bare trace's pid registration)."""
     with tempfile.TemporaryDirectory(prefix="memplace-bench-") as d:
         out = os.path.join(d, "out")
         cmd = [memplace, "run", "--policy", "bind", "--nodes", str(node), "--size", f"{size >> 20}MiB",
@@ -105,7 +108,8 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none"):
         if not thp:
             cmd.append("--no-thp")
         t0 = time.monotonic()
-        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=preexec)
         wall = time.monotonic() - t0
         with open(os.path.join(out, "runs.jsonl")) as f:
             rec = json.loads(f.readline())
@@ -118,26 +122,81 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none"):
         return size / rec["populate_seconds"], wall, rec["populate_method"]
 
 
+class BareTrace:
+    """The kernel's own price of the events, the floor under any tracefs consumer: an instance
+    with only kmem:mm_page_alloc enabled for the run's tasks (its pid, and event-fork for its
+    threads), no filter, the counter clock memplace uses, and no reader: the buffer holds the
+    whole cell. The run itself traces nothing (--placement-sources none)."""
+
+    def __init__(self, size):
+        self.dir = f"/sys/kernel/tracing/instances/memplace-bench-{os.getpid()}"
+        os.mkdir(self.dir, 0o700)
+        # One ~32-byte event per 4 KiB page, with room for the run's own startup.
+        kib = min(max(size // 4096 * 48 // 1024 + 4096, 1024), 256 * 1024)
+        for name, text in (("tracing_on", "0"), ("buffer_size_kb", str(kib)),
+                           ("options/overwrite", "0"), ("options/event-fork", "1"),
+                           ("trace_clock", "counter"), ("events/kmem/mm_page_alloc/enable", "1")):
+            self._write(name, text)
+
+    def _write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def register_self(self):
+        """preexec_fn: the child lists itself before it execs memplace, then tracing starts."""
+        self._write("set_event_pid", str(os.getpid()))
+        self._write("tracing_on", "1")
+
+    def finish(self):
+        """Stops tracing; an event lost means the floor was not measured in full."""
+        self._write("tracing_on", "0")
+        dropped = 0
+        for cpu in os.listdir(os.path.join(self.dir, "per_cpu")):
+            with open(os.path.join(self.dir, "per_cpu", cpu, "stats")) as f:
+                dropped += sum(int(line.split()[-1]) for line in f
+                               if line.startswith(("overrun", "dropped events")))
+        self._write("set_event_pid", "")
+        self._write("trace", "")
+        if dropped:
+            raise RuntimeError(f"bare trace: {dropped} events lost; the floor is not measured")
+
+    def close(self):
+        self._write("events/kmem/mm_page_alloc/enable", "0")
+        os.rmdir(self.dir)
+
+
 def trace_overhead(memplace, size, node, runs, warmup, rng):
-    """Populate seconds with and without the trace source, interleaved; medians and ratio."""
+    """Populate seconds untraced, under the bare trace (the kernel's floor) and with memplace's
+    trace source, interleaved; medians and ratios."""
     print(f"\n# trace source: populate {size >> 20} MiB bound to node {node}, 1 thread, "
-          f"{runs} runs each, with and without --placement-sources trace (interleaved), kernel "
+          f"{runs} runs each of: untraced, the bare trace (mm_page_alloc into a tracefs instance "
+          f"nobody reads: the kernel's floor), and --placement-sources trace; interleaved. Kernel "
           f"{os.uname().release}, load {os.getloadavg()[0]:.1f}")
-    print(f"{'pages':10} {'untraced s':>11} {'traced s':>10} {'ratio':>7}  goal <= 1.10"
-          f"   untraced min..max   traced min..max")
-    for thp in (False, True):
-        secs = {"none": [], "trace": []}
-        for _ in range(runs):
-            for sources in rng.sample(["none", "trace"], 2):
-                if warmup:
-                    warm_up(memplace, size, node)
-                rate, _, _ = memplace_rate(memplace, size, node, 1, thp, sources)
-                secs[sources].append(size / rate)
-        plain, traced = statistics.median(secs["none"]), statistics.median(secs["trace"])
-        ratio = traced / plain
-        print(f"{'huge' if thp else '4 KiB':10} {plain:11.3f} {traced:10.3f} {ratio:7.3f}  "
-              f"{'met' if ratio <= 1.10 else 'NOT met':7}   {min(secs['none']):.3f}..{max(secs['none']):.3f}"
-              f"        {min(secs['trace']):.3f}..{max(secs['trace']):.3f}")
+    print(f"{'pages':6} {'untraced s':>10} {'bare s':>7} {'traced s':>9} {'bare/untr':>9} "
+          f"{'traced/untr':>11} {'traced/bare':>11}  goal traced/untr <= 1.10")
+    bare = BareTrace(size)
+    try:
+        for thp in (False, True):
+            secs = {"none": [], "bare": [], "trace": []}
+            for _ in range(runs):
+                for mode in rng.sample(list(secs), len(secs)):
+                    if warmup:
+                        warm_up(memplace, size, node)
+                    sources = "trace" if mode == "trace" else "none"
+                    hook = bare.register_self if mode == "bare" else None
+                    rate, _, _ = memplace_rate(memplace, size, node, 1, thp, sources, hook)
+                    if mode == "bare":
+                        bare.finish()
+                    secs[mode].append(size / rate)
+            m = {k: statistics.median(v) for k, v in secs.items()}
+            ratio = m["trace"] / m["none"]
+            print(f"{'huge' if thp else '4 KiB':6} {m['none']:10.3f} {m['bare']:7.3f} "
+                  f"{m['trace']:9.3f} {m['bare'] / m['none']:9.3f} {ratio:11.3f} "
+                  f"{m['trace'] / m['bare']:11.3f}  {'met' if ratio <= 1.10 else 'NOT met'}")
+            print("       min..max: " + "   ".join(
+                f"{k} {min(v):.3f}..{max(v):.3f}" for k, v in secs.items()))
+    finally:
+        bare.close()
 
 
 def sampler_cost(sampler_bench, seconds):
