@@ -20,7 +20,8 @@ end() {
 }
 
 begin "installing missing Debian packages"
-"$here/scripts/install-deps.sh" --check >/dev/null 2>&1 || "$here/scripts/install-deps.sh"
+"$here/scripts/install-deps.sh" --check --for experiment >/dev/null 2>&1 ||
+  "$here/scripts/install-deps.sh" --for experiment
 end "packages"
 
 begin "building memplace and memplace-agent"

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Installs memplace's build and run dependencies from Debian's archive. Idempotent: when every
 # package is already installed it changes nothing and exits in well under a second.
-#   scripts/install-deps.sh          install what is missing
-#   scripts/install-deps.sh --check  exit 1 (listing them) if anything is missing
+#   scripts/install-deps.sh [--check] [--for experiment]
+#     --check           exit 1 (listing them) if anything is missing; install nothing
+#     --for experiment  only what `make experiment` builds and runs: the compilers, libraries,
+#                       QEMU and matplotlib, not the tools of the tests, fuzzing, kernel builds,
+#                       the Slurm cluster or the browser (a fresh machine's first result waits
+#                       on every package installed before it)
 set -euo pipefail
 
-packages=(
+# `make experiment`: configure and build (CMake finds GTest and Google Benchmark even when only
+# memplace and the agent are built), the testbed's QEMU and initramfs tools, the charts.
+experiment_packages=(
   build-essential cmake ninja-build pkg-config git
   libnuma-dev numactl libhwloc-dev hwloc
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libbenchmark-dev
+  # Placement of memory the host cannot map: page-allocation tracing.
+  libtracefs-dev libtraceevent-dev
   python3 python3-matplotlib
   qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs
+)
+# Everything else: `make test`, `make bench`, `make fuzz`, `make kernels`, `make check-fresh`.
+more_packages=(
   stress-ng clang
   # make fuzz: libFuzzer and the sanitizer runtimes (-fsanitize=fuzzer,address,undefined) are
   # only Recommended by clang, which --no-install-recommends leaves out.
@@ -20,8 +31,6 @@ packages=(
   # the sparse-topology fixtures cannot be parsed.
   libhwloc-plugins
   ccache
-  # Placement of memory the host cannot map: page-allocation tracing.
-  libtracefs-dev libtraceevent-dev
   # Test kernels built from Debian's source (make kernels).
   flex bison libelf-dev bc libssl-dev patch kmod
   # Many hosts: a one-node Slurm cluster in the tests.
@@ -31,6 +40,21 @@ packages=(
   # make check-fresh: the test suite in a clean bookworm chroot.
   debootstrap
 )
+
+check_only=0 profile=all
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --check) check_only=1 ;;
+    --for)
+      [[ "${2:-}" == experiment ]] || { echo "install-deps: --for takes 'experiment'" >&2; exit 2; }
+      profile=experiment
+      shift ;;
+    *) echo "usage: install-deps.sh [--check] [--for experiment]" >&2; exit 2 ;;
+  esac
+  shift
+done
+packages=("${experiment_packages[@]}")
+[[ $profile == experiment ]] || packages+=("${more_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -42,7 +66,7 @@ done
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
-if [[ "${1:-}" == "--check" ]]; then
+if ((check_only)); then
   echo "missing Debian packages: ${missing[*]}" >&2
   exit 1
 fi
