@@ -7,6 +7,8 @@
 #   scripts/check-fresh.sh                  clone HEAD; install-deps.sh, `make build`, `make test`
 #   scripts/check-fresh.sh --prebuilt DIR   install-deps.sh, a CMake configure, then the tests of
 #                                           the build DIR (made on this host, inside the worktree)
+#   scripts/check-fresh.sh --experiment     clone HEAD; `make experiment`, as a new user's first
+#                                           command (its own packages, build, kernels, runs)
 #
 # It debootstraps a minimal bookworm (cached as a tarball, so later runs skip debootstrap; every
 # run unpacks a pristine copy) and runs the phases in a chroot with /proc, /sys and /dev bound.
@@ -38,6 +40,7 @@ targets=${FRESH_TARGETS:-}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 src=/root/memplace  # the tree inside the root: a clone, or with --prebuilt $repo itself
 prebuilt=""
+experiment=0    # --experiment: `make experiment` instead of the tests
 
 roots=()        # directories this run created and must dispose of
 phase_pid=""    # process group of the running phase
@@ -57,7 +60,8 @@ usage_checks() {
       prebuilt=$(realpath "$2") src=$repo
       [[ $prebuilt == "$repo"/* ]] || die 2 "--prebuilt: $prebuilt is not inside $repo"
       [[ -n $ctest_args ]] || ctest_args="-LE emulated" ;;
-    *) die 2 "usage: check-fresh.sh [--prebuilt BUILD_DIR]" ;;
+    --experiment) experiment=1 ;;
+    *) die 2 "usage: check-fresh.sh [--prebuilt BUILD_DIR | --experiment]" ;;
   esac
   [[ $(id -u) -eq 0 ]] || die 3 "must run as root (debootstrap, chroot and mounts need it)"
   local tool
@@ -309,6 +313,11 @@ configure_and_test_prebuilt() {
 }
 
 run_inside() {
+  if ((experiment)); then
+    # Timed whole, packages included, as the README quotes it; it prints its own phases.
+    phase experiment in_root 'make experiment' || return 1
+    return 0
+  fi
   phase install-deps in_root 'scripts/install-deps.sh' || return 1
   if [[ -n $prebuilt ]]; then configure_and_test_prebuilt; else build_and_test; fi
 }
@@ -328,6 +337,7 @@ main() {
     say "FAILED: a phase failed in the fresh root; if a package is missing, add it to scripts/install-deps.sh"
     exit 1
   fi
+  if ((experiment)); then say "passed: make experiment ran on a fresh root"; return; fi
   say "passed: install-deps.sh alone was enough${ctest_args:+ for ctest $ctest_args}"
 }
 
