@@ -22,24 +22,43 @@ struct Exec {
   std::string out;     // stdout alone (`memplace slurm` prints its job ids there)
 };
 
-// `args` go through /bin/sh: quote what needs quoting. `env` is prefixed ("PATH=/x").
-inline Exec run_memplace(const std::string& args, const std::string& env = "") {
-  namespace fs = std::filesystem;
-  std::string err_file = (fs::temp_directory_path() /
-                          ("memplace-exec-" + std::to_string(::getpid()) + ".err"))
-                             .string();
-  std::string cmd =
-      (env.empty() ? "" : "env " + env + " ") + MEMPLACE_BINARY + " " + args + " 2>" + err_file;
+// Runs `command` through /bin/sh: its stdout in `out`, its exit status; `output` is left empty.
+inline Exec run_stdout(const std::string& command) {
   Exec e;
-  FILE* p = ::popen(cmd.c_str(), "r");
+  FILE* p = ::popen(command.c_str(), "r");
   if (!p) return e;
   char buf[4096];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) e.out.append(buf, n);
   int st = ::pclose(p);
   e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return e;
+}
+
+// `args` go through /bin/sh: quote what needs quoting. `env` is prefixed ("PATH=/x"); `prefix`
+// runs the binary under another program ("/usr/bin/setpriv ... "), "" for none.
+inline Exec run_memplace_under(const std::string& prefix, const std::string& args,
+                               const std::string& env = "") {
+  namespace fs = std::filesystem;
+  std::string err_file = (fs::temp_directory_path() /
+                          ("memplace-exec-" + std::to_string(::getpid()) + ".err"))
+                             .string();
+  Exec e = run_stdout((env.empty() ? "" : "env " + env + " ") + prefix + MEMPLACE_BINARY + " " +
+                      args + " 2>" + err_file);
   e.output = e.out + slurp(err_file);
   fs::remove(err_file);
+  return e;
+}
+
+inline Exec run_memplace(const std::string& args, const std::string& env = "") {
+  return run_memplace_under("", args, env);
+}
+
+// Runs `command` through /bin/sh, stdout and stderr interleaved in `output` as they came.
+inline Exec run_shell(const std::string& command) {
+  Exec e = run_stdout(command + " 2>&1");
+  e.output = std::move(e.out);
+  e.out.clear();
   return e;
 }
 
@@ -85,5 +104,6 @@ namespace memplace::e2e {
 using testing::Exec;
 using testing::fresh_temp_dir;
 using testing::run_memplace;
+using testing::run_memplace_under;
 using testing::write_text;
 }  // namespace memplace::e2e

@@ -5,33 +5,31 @@
 
 #include <filesystem>
 
+#include "memplace_exec.h"
+#include "test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-int run(const std::string& args) {
-  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " >/dev/null 2>&1";
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+// The exit status of `memplace <args>`.
+int memplace_status(const std::string& args) { return memplace::testing::run_memplace(args).status; }
 
-std::string fixture(const std::string& name) {
-  return std::string(MEMPLACE_FIXTURES) + "/results/" + name;
-}
+using memplace::testing::fixture_path;
 
 TEST(CompareCommand, FailOnRegressionExitsOneOnlyWhenSomethingRegressed) {
-  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --fail-on-regression"),
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18") + " " + fixture_path("results/k7.0") + " --fail-on-regression"),
             1);
-  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k6.18") + " --fail-on-regression"),
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18") + " " + fixture_path("results/k6.18") + " --fail-on-regression"),
             0);
-  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0")), 0);
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18") + " " + fixture_path("results/k7.0")), 0);
 }
 
 TEST(CompareCommand, WritesAllThreeFormats) {
   std::string out =
       (fs::temp_directory_path() / ("memplace-cmp-" + std::to_string(getpid()))).string();
   ASSERT_EQ(
-      run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --format json --out " + out),
+      memplace_status("compare " + fixture_path("results/k6.18") + " " + fixture_path("results/k7.0") + " --format json --out " + out),
       0);
   for (const char* f : {"compare.md", "compare.csv", "compare.json"})
     EXPECT_GT(fs::file_size(out + "/" + f), 0u) << f;
@@ -39,9 +37,9 @@ TEST(CompareCommand, WritesAllThreeFormats) {
 }
 
 TEST(CompareCommand, BadInputExitsTwo) {
-  EXPECT_EQ(run("compare " + fixture("k6.18")), 2);
-  EXPECT_EQ(run("compare " + fixture("k6.18") + " " + fixture("k7.0") + " --format yaml"), 2);
-  EXPECT_EQ(run("compare " + fixture("k6.18") + " /nonexistent/dir"), 2);
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18")), 2);
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18") + " " + fixture_path("results/k7.0") + " --format yaml"), 2);
+  EXPECT_EQ(memplace_status("compare " + fixture_path("results/k6.18") + " /nonexistent/dir"), 2);
 }
 
 TEST(PlotCommand, DrawsTheChartsOfADir) {
@@ -49,7 +47,7 @@ TEST(PlotCommand, DrawsTheChartsOfADir) {
     GTEST_SKIP() << "python3-matplotlib is not installed";
   std::string out =
       (fs::temp_directory_path() / ("memplace-plot-" + std::to_string(getpid()))).string();
-  ASSERT_EQ(run("plot " + fixture("k6.18") + " " + fixture("k7.0") + " --out " + out), 0);
+  ASSERT_EQ(memplace_status("plot " + fixture_path("results/k6.18") + " " + fixture_path("results/k7.0") + " --out " + out), 0);
   size_t pngs = 0;
   for (const auto& e : fs::directory_iterator(out))
     if (e.path().extension() == ".png" && fs::file_size(e.path()) > 1000) ++pngs;

@@ -15,20 +15,12 @@
 #include "kernel/populate.h"
 #include "experiment/results.h"
 #include "experiment/spec.h"
+#include "memplace_exec.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_dir(const std::string& name) {
-  std::string dir =
-      (fs::temp_directory_path() / ("memplace-workload-" + name + "-" + std::to_string(::getpid())))
-          .string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -36,7 +28,8 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 TEST(RunWorkloadBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
-  std::string dir = temp_dir("direct");
+  std::string dir = testing::fresh_temp_dir("workload-direct");
+  fs::create_directories(dir);
   auto m = create_backing(BackingKind::kAnon, 8ull << 20);
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(populate_with_fallback(std::nullopt, m->addr(), m->size()).ok());
@@ -86,24 +79,15 @@ TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
   EXPECT_NE(bad.error().message.find("run.populate"), std::string::npos);
 }
 
-std::pair<int, std::string> run_memplace(const std::string& args) {
-  std::string cmd = std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using testing::run_memplace;
 
 TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
-  std::string dir = temp_dir("cli");
+  std::string dir = testing::fresh_temp_dir("workload-cli");
+  fs::create_directories(dir);
   std::string out = dir + "/out";
-  auto [status, output] = run_memplace(
+  auto e = run_memplace(
       "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out + " -q");
-  ASSERT_EQ(status, 0) << output;
+  ASSERT_EQ(e.status, 0) << e.output;
   auto runs = read_runs(out + "/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 1u);
@@ -121,9 +105,9 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
 }
 
 TEST(MemplaceRun, UnknownWorkloadIsBadInput) {
-  auto [status, output] = run_memplace("run --workload stream --out /nonexistent/x");
-  EXPECT_EQ(status, 2) << output;
-  EXPECT_NE(output.find("--workload"), std::string::npos) << output;
+  auto e = run_memplace("run --workload stream --out /nonexistent/x");
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("--workload"), std::string::npos) << e.output;
 }
 
 }  // namespace

@@ -18,11 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using memplace::testing::fresh_temp_path;
 using memplace::testing::run_memplace;
-
-std::string temp_dir(const std::string& name) {
-  return memplace::testing::fresh_temp_path(name);
-}
 
 bool kvm_usable() {
   return ::access("/dev/kvm", R_OK | W_OK) == 0;
@@ -41,7 +38,7 @@ TEST_P(RunEachBacking, PlacementCoversEveryPage) {
   std::string backing = GetParam();
   if (backing == "guest_memfd" && !kvm_usable()) GTEST_SKIP() << "/dev/kvm is not usable here";
   constexpr uint64_t kSize = 512ull << 20;
-  std::string out = temp_dir(backing);
+  std::string out = fresh_temp_path(backing);
   auto e = run_memplace("run --policy bind --nodes 0 --backing " + backing +
                         " --size 512MiB --cpu-node 0 --out " + out);
   ASSERT_EQ(e.status, 0) << e.output;
@@ -106,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Backings, RunEachBacking,
 class BadFlags : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 
 TEST_P(BadFlags, ExitTwoWithNamedProblemAndNoResults) {
-  std::string out = temp_dir("bad");
+  std::string out = fresh_temp_path("bad");
   auto e = run_memplace(std::string("run ") + GetParam().first + " --out " + out);
   EXPECT_EQ(e.status, 2) << e.output;
   EXPECT_NE(e.output.find(GetParam().second), std::string::npos) << e.output;
@@ -142,7 +139,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("--toucher-timeout-s soon", "--toucher-timeout-s: expected")));
 
 TEST(MemplaceRun, UnknownSpecKeyExitsTwo) {
-  std::string dir = temp_dir("spec");
+  std::string dir = fresh_temp_path("spec");
   fs::create_directories(dir);
   std::ofstream(dir + "/bad.toml") << "[matrix]\nbackings = [\"anon\"]\n";
   auto e = run_memplace("run " + dir + "/bad.toml --out " + dir + "/out");
@@ -153,7 +150,7 @@ TEST(MemplaceRun, UnknownSpecKeyExitsTwo) {
 }
 
 TEST(MemplaceRun, ResumeSkipsFinishedRuns) {
-  std::string out = temp_dir("resume");
+  std::string out = fresh_temp_path("resume");
   auto first = run_memplace("run --backing anon --size 8MiB --repeats 2 --out " + out);
   ASSERT_EQ(first.status, 0) << first.output;
   auto again = run_memplace("run --backing anon --size 8MiB --out " + out);
@@ -174,7 +171,7 @@ bool on_path(const std::string& program) {
 // runs.jsonl in the same record shape. Where /dev/kvm or QEMU is missing the cell must say so as
 // an unsupported row, and the others still run.
 TEST(MemplaceRun, OneMatrixMixesHostVcpuAndQemuTouchers) {
-  std::string out = temp_dir("mixed");
+  std::string out = fresh_temp_path("mixed");
   auto e = run_memplace(
       "run --toucher host,vcpu,qemu --backing shmem --size 32MiB --policy bind --nodes 0 --out " +
       out);

@@ -12,40 +12,15 @@
 #include <filesystem>
 
 #include "experiment/results.h"
+#include "memplace_exec.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Exec {
-  int status = -1;
-  std::string output;
-};
+using testing::run_memplace_under;
 
-// `prefix` runs the binary under another program (setpriv).
-Exec run_memplace_as(const std::string& prefix, const std::string& args) {
-  std::string cmd = prefix + std::string(MEMPLACE_BINARY) + " " + args + " 2>&1";
-  Exec e;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return e;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
-  int st = ::pclose(p);
-  e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return e;
-}
-
-Exec run_memplace(const std::string& args) { return run_memplace_as("", args); }
-
-std::string temp_dir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() /
-                     ("memplace-sources-" + name + "-" + std::to_string(::getpid())))
-                        .string();
-  fs::remove_all(dir);
-  return dir;
-}
 
 uint64_t pages_on(const SourceReading& s, int node) {
   auto it = s.pages.find(node);
@@ -54,8 +29,8 @@ uint64_t pages_on(const SourceReading& s, int node) {
 
 Result<std::vector<RunRecord>> run_cells(const std::string& name, const std::string& args,
                                          const std::string& prefix = "") {
-  std::string out = temp_dir(name);
-  auto e = run_memplace_as(prefix, "run " + args + " --out " + out + " -q");
+  std::string out = testing::fresh_temp_dir("sources-" + name);
+  auto e = run_memplace_under(prefix, "run " + args + " --out " + out + " -q");
   if (e.status != 0) return make_error("memplace exited " + std::to_string(e.status) + ":\n" + e.output);
   auto runs = read_runs(out + "/runs.jsonl");
   if (!runs) return runs.error();
@@ -137,10 +112,10 @@ TEST(PlacementSourcesLocal, TheNoiseProcessAddsNoPageToTheTrace) {
 TEST(PlacementSourcesLocal, WithoutPermissionTheSourcesAreUnsupportedNeverFailed) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
   if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv (util-linux)";
-  std::string out = temp_dir("nobody");
+  std::string out = testing::fresh_temp_dir("sources-nobody");
   fs::create_directories(out);
   fs::permissions(out, fs::perms::all);
-  auto e = run_memplace_as("/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ",
+  auto e = run_memplace_under("/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ",
                            "run --policy bind --nodes 0 --backing anon --size 8MiB --no-thp "
                            "--out " + out + "/o -q");
   ASSERT_EQ(e.status, 0) << e.output;

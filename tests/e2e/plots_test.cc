@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 
+#include "memplace_exec.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -22,29 +24,9 @@ const std::string kPython = "/usr/bin/python3";
 const std::string kScript = std::string(MEMPLACE_SOURCE_DIR) + "/plots/memplace_plots.py";
 const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
 
-struct ScriptRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-ScriptRun run(const std::string& command) {
-  ScriptRun r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using memplace::testing::Exec;
+using memplace::testing::run_shell;
+using memplace::testing::slurp;
 
 uint32_t be32(const std::string& s, size_t at) {
   return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
@@ -79,7 +61,7 @@ class Plots : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(kPython)) GTEST_SKIP() << kPython << " is absent";
-    if (run(kPython + " -c 'import matplotlib'").exit_code != 0)
+    if (run_shell(kPython + " -c 'import matplotlib'").status != 0)
       GTEST_SKIP() << kPython << " has no matplotlib (Debian package python3-matplotlib)";
     out_ = fs::temp_directory_path() / ("memplace_plots_test_" + std::to_string(::getpid()));
     fs::remove_all(out_);
@@ -107,14 +89,14 @@ void write(const fs::path& path, const std::string& text) {
 }
 
 // Exactly one line on stderr and no Python traceback: what a user sees for bad input.
-void expect_one_line_error(const ScriptRun& r) {
+void expect_one_line_error(const Exec& r) {
   EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
 TEST_F(Plots, OneDirWritesEveryChartAsPngAndSvg) {
-  ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + out_.string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Exec r = run_shell(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + out_.string());
+  ASSERT_EQ(r.status, 0) << r.output;
   for (const char* name : {"headline", "timeline", "split_grid", "memused_bars-6.18.0-1-amd64",
                            "memused_timeline-6.18.0-1-amd64"})
     expect_chart(out_, name);
@@ -128,9 +110,9 @@ TEST_F(Plots, OneDirWritesEveryChartAsPngAndSvg) {
 // 6.18 -> 7.0 holds one fix (guest_memfd interleave) and one regression (bind:1 shmem); the
 // grid's SVG keeps its text, so both labels can be found in it.
 TEST_F(Plots, TwoKernelsMarkTheFixAndTheRegression) {
-  ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 " + kResults +
+  Exec r = run_shell(kPython + " " + kScript + " " + kResults + "/k6.18 " + kResults +
                     "/k7.0 --out " + out_.string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.status, 0) << r.output;
   std::string grid = slurp(out_ / "split_grid.svg");
   EXPECT_EQ(count(grid, ">FIX<"), 1) << "one fix";
   EXPECT_EQ(count(grid, ">REGRESSION<"), 1) << "one regression";
@@ -142,9 +124,9 @@ TEST_F(Plots, TwoKernelsMarkTheFixAndTheRegression) {
 
 // A testbed dir holds one subdir per kernel; the first is the baseline.
 TEST_F(Plots, TestbedDirIsReadKernelByKernel) {
-  ScriptRun r = run(kPython + " " + kScript + " " + MEMPLACE_FIXTURES + "/testbed --out " +
+  Exec r = run_shell(kPython + " " + kScript + " " + MEMPLACE_FIXTURES + "/testbed --out " +
                     out_.string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.status, 0) << r.output;
   expect_chart(out_, "headline");
   expect_chart(out_, "split_grid");
   std::string index = slurp(out_ / "charts.json");
@@ -152,8 +134,8 @@ TEST_F(Plots, TestbedDirIsReadKernelByKernel) {
 }
 
 TEST_F(Plots, MissingDirExitsTwo) {
-  ScriptRun r = run(kPython + " " + kScript + " /nonexistent --out " + out_.string());
-  EXPECT_EQ(r.exit_code, 2) << r.output;
+  Exec r = run_shell(kPython + " " + kScript + " /nonexistent --out " + out_.string());
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("/nonexistent"), std::string::npos) << r.output;
   expect_one_line_error(r);
 }
@@ -162,9 +144,9 @@ TEST_F(Plots, TruncatedAndDeeplyNestedLinesAreSkippedNotFatal) {
   fs::path dir = copy_fixture(out_ / "in", "mixed");
   std::ofstream(dir / "runs.jsonl", std::ios::app)
       << std::string(100000, '[') << std::string(100000, ']') << "\n{\"policy\": \"interle";
-  ScriptRun r =
-      run(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Exec r =
+      run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
+  ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("runs.jsonl:5"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("runs.jsonl:6"), std::string::npos) << r.output;
   expect_chart(out_ / "o", "split_grid");
@@ -183,9 +165,9 @@ TEST_F(Plots, SamplesFileOutsideTheDirIsNeverRead) {
   for (int i = 0; (at = runs.find("\"samples/r00", at)) != std::string::npos; ++i)
     runs.replace(at + 1, std::string("samples/r0001.csv").size(), names[i % 3]);
   write(dir / "runs.jsonl", runs);
-  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " + out_.string() +
+  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + out_.string() +
                     "/o");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("'../outside.csv' is not a plain relative path"), std::string::npos);
   EXPECT_NE(r.output.find("'samples/link.csv' leads outside"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out_ / "o" / "timeline.svg")) << "drawn from a file outside the dir";
@@ -214,9 +196,9 @@ TEST_F(Plots, WrongTypesAndHugeStringsAreNotFatal) {
       << with("\"environment\": {", "\"environment\": \"flat\", \"z\": {")
       << with("\"kernel\": \"6.18.0-1-amd64\"", "\"kernel\": \"" + huge + "\"")
       << with("\"cell_key\": \"", "\"cell_key\": \"" + huge);
-  ScriptRun r =
-      run(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
-  ASSERT_EQ(r.exit_code, 0) << r.output.substr(0, 3000);
+  Exec r =
+      run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
+  ASSERT_EQ(r.status, 0) << r.output.substr(0, 3000);
   EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output.substr(0, 3000);
   expect_chart(out_ / "o", "split_grid");
 }
@@ -226,8 +208,8 @@ TEST_F(Plots, OutNamingAFileExitsTwoWithOneLine) {
   fs::create_directories(out_);
   write(out_ / "file", "mine");
   for (const fs::path& o : {out_ / "file", out_ / "file" / "sub"}) {
-    ScriptRun r = run(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + o.string());
-    EXPECT_EQ(r.exit_code, 2) << r.output;
+    Exec r = run_shell(kPython + " " + kScript + " " + kResults + "/k6.18 --out " + o.string());
+    EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("--out " + o.string()), std::string::npos) << r.output;
     expect_one_line_error(r);
   }
@@ -238,9 +220,9 @@ TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
   fs::create_directories(out_ / "big");
   fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"),
                   65u << 20);
-  ScriptRun r = run(kPython + " " + kScript + " " + (out_ / "big").string() + " --out " +
+  Exec r = run_shell(kPython + " " + kScript + " " + (out_ / "big").string() + " --out " +
                     (out_ / "o").string());
-  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("more than 67108864"), std::string::npos) << r.output;
   expect_one_line_error(r);
 }
@@ -248,9 +230,9 @@ TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
 TEST_F(Plots, NoRecordsExitsTwoWithOneLine) {
   fs::create_directories(out_ / "empty");
   write(out_ / "empty" / "runs.jsonl", "\n");
-  ScriptRun r = run(kPython + " " + kScript + " " + (out_ / "empty").string() + " --out " +
+  Exec r = run_shell(kPython + " " + kScript + " " + (out_ / "empty").string() + " --out " +
                     (out_ / "o").string());
-  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;
   expect_one_line_error(r);
 }
 
@@ -264,9 +246,9 @@ TEST_F(Plots, NoOkCellDrawsWithoutATraceback) {
       runs.replace(at, from.size(), "\"status\": \"unsupported\"");
   ASSERT_EQ(runs.find("\"ok\""), std::string::npos);
   write(dir / "runs.jsonl", runs);
-  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " +
+  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " +
                     (out_ / "o").string());
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output;
   expect_chart(out_ / "o", "split_grid");
 }
@@ -280,9 +262,9 @@ TEST_F(Plots, HostileKernelNameIsDrawnAsText) {
   for (size_t at = 0; (at = runs.find(from, at)) != std::string::npos;)
     runs.replace(at, from.size(), "\"kernel\": \"$\\\\frac{1}{0}$ <b>&/../x\"");
   write(dir / "runs.jsonl", runs);
-  ScriptRun r = run(kPython + " " + kScript + " " + dir.string() + " --out " +
+  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " +
                     (out_ / "o").string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.status, 0) << r.output;
   std::string bars = slurp(out_ / "o" / "memused_bars-__frac_1__0____b___.._x.svg");
   EXPECT_NE(bars.find("$\\frac{1}{0}$ &lt;b&gt;&amp;/../x"), std::string::npos) << "title";
   for (const auto& f : fs::directory_iterator(out_ / "o")) {
@@ -297,8 +279,8 @@ TEST_F(Plots, HostileKernelNameIsDrawnAsText) {
 // -S drops site-packages, so the script sees a Python without matplotlib.
 TEST(PlotsWithoutMatplotlib, ExitsThreeNamingTheDebianPackage) {
   if (!fs::exists(kPython)) GTEST_SKIP() << kPython << " is absent";
-  ScriptRun r = run(kPython + " -S " + kScript + " " + kResults + "/k6.18 --out /tmp/unused");
-  EXPECT_EQ(r.exit_code, 3) << r.output;
+  Exec r = run_shell(kPython + " -S " + kScript + " " + kResults + "/k6.18 --out /tmp/unused");
+  EXPECT_EQ(r.status, 3) << r.output;
   EXPECT_NE(r.output.find("python3-matplotlib"), std::string::npos) << r.output;
 }
 

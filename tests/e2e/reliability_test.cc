@@ -22,12 +22,7 @@ namespace fs = std::filesystem;
 using memplace::testing::fresh_temp_path;
 using memplace::testing::run_memplace;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using memplace::testing::slurp;
 
 void spit(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "golden.h"
+#include "memplace_exec.h"
 
 namespace memplace {
 namespace {
@@ -21,25 +22,12 @@ using memplace::testing::slurp;
 
 const char* kKernels[] = {"6.18.15+deb13-cloud-amd64", "7.3.4+deb13-cloud-amd64"};
 
-struct Exec {
-  int status = -1;
-  std::string output;
-};
+using testing::Exec;
 
-Exec sh(const std::string& command) {
-  Exec e;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return e;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
-  int st = ::pclose(p);
-  e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return e;
-}
+using testing::run_shell;
 
 bool have_matplotlib() {
-  return sh("/usr/bin/python3 -c 'import matplotlib'").status == 0;
+  return run_shell("/usr/bin/python3 -c 'import matplotlib'").status == 0;
 }
 
 class ReportCommand : public ::testing::Test {
@@ -52,7 +40,7 @@ class ReportCommand : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   Exec report(const std::string& args, const std::string& env = "") {
-    return sh(env + " " + MEMPLACE_BINARY + " report " + args);
+    return run_shell(env + " " + MEMPLACE_BINARY + " report " + args);
   }
   fs::path dir_;
 };
@@ -166,13 +154,13 @@ TEST(RunReports, RunLeavesChartsAndHtmlUnlessNoPlots) {
   fs::path dir = fs::temp_directory_path() / ("memplace-run-charts-" + std::to_string(getpid()));
   fs::remove_all(dir);
   std::string base = std::string(MEMPLACE_BINARY) + " run --backing anon --size 8MiB -q --out ";
-  Exec with = sh(base + (dir / "with").string());
+  Exec with = run_shell(base + (dir / "with").string());
   ASSERT_EQ(with.status, 0) << with.output;
   EXPECT_TRUE(fs::exists(dir / "with" / "plots" / "split_grid.svg"));
   EXPECT_TRUE(fs::exists(dir / "with" / "report.html"));
   EXPECT_NE(slurp((dir / "with" / "report.md").string()).find("](plots/split_grid.png)"),
             std::string::npos);
-  Exec without = sh(base + (dir / "without").string() + " --no-plots");
+  Exec without = run_shell(base + (dir / "without").string() + " --no-plots");
   ASSERT_EQ(without.status, 0) << without.output;
   EXPECT_FALSE(fs::exists(dir / "without" / "plots"));
   EXPECT_TRUE(fs::exists(dir / "without" / "report.html"));

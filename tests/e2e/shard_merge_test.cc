@@ -20,7 +20,7 @@ using e2e::run_memplace;
 using e2e::write_text;
 
 // default + bind:0, anon, 2 repeats of 4 MiB: four runs, seconds in all.
-constexpr const char* kSpec = R"(name = "merge-e2e"
+constexpr const char* kMergeSpec = R"(name = "merge-e2e"
 [matrix]
 policy = ["default", "bind:0"]
 backing = ["anon"]
@@ -56,7 +56,7 @@ class ShardMerge : public ::testing::Test {
     base = fresh_temp_dir("shard-merge");
     fs::create_directories(base);
     spec = base + "/spec.toml";
-    write_text(spec, kSpec);
+    write_text(spec, kMergeSpec);
   }
   void TearDown() override { fs::remove_all(base); }
   void run_shard(int k, int n, const std::string& spec_path, const std::string& out) {
@@ -138,7 +138,7 @@ TEST_F(ShardMerge, OverlapsAndOtherSpecsExitTwoAndNameThem) {
   EXPECT_FALSE(fs::exists(base + "/m/runs.jsonl"));
 
   std::string other = base + "/other.toml";
-  std::string text = kSpec;
+  std::string text = kMergeSpec;
   text.replace(text.find("4MiB"), 4, "8MiB");
   write_text(other, text);
   run_shard(2, 2, other, base + "/o2");

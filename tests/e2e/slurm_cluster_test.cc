@@ -19,7 +19,7 @@ namespace {
 using e2e::LocalSlurm;
 using e2e::run_memplace;
 
-constexpr const char* kSpec = R"(name = "slurm-e2e"
+constexpr const char* kSlurmSpec = R"(name = "slurm-e2e"
 [matrix]
 policy = ["default", "bind:0", "interleave:0", "preferred:0"]
 backing = ["anon", "shmem"]
@@ -66,7 +66,7 @@ TEST(SlurmCluster, FourShardArrayMergesToExactlyTheUnshardedRuns) {
 
   std::string base = e2e::fresh_temp_dir("slurm-e2e");
   std::filesystem::create_directories(base);
-  e2e::write_text(base + "/spec.toml", kSpec);
+  e2e::write_text(base + "/spec.toml", kSlurmSpec);
   auto unsharded = run_memplace("run " + base + "/spec.toml --out " + base + "/unsharded -q");
   ASSERT_EQ(unsharded.status, 0) << unsharded.output;
 
@@ -119,7 +119,7 @@ TEST(SlurmCluster, PerHostJobRunsTheWholeMatrixOnItsNode) {
   if (!why.empty()) GTEST_SKIP() << "no local Slurm cluster: " << why;
   std::string base = e2e::fresh_temp_dir("slurm-host");
   std::filesystem::create_directories(base);
-  std::string spec = kSpec;
+  std::string spec = kSlurmSpec;
   spec.replace(spec.find("repeats = 2"), 11, "repeats = 1");
   e2e::write_text(base + "/spec.toml", spec);
 

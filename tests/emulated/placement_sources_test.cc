@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 constexpr uint64_t kCellPages = (64ull << 20) / 4096;
 constexpr uint64_t kNoisePages = (256ull << 20) / 4096;
 
-bool have_tools(std::string* missing) { return testing::have_testbed_tools(missing); }
+using testing::have_testbed_tools;
 
 uint64_t pages_on(const SourceReading& s, int node) {
   auto it = s.pages.find(node);
@@ -130,7 +130,7 @@ class PlacementSourcesTestbed : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
   std::string missing;
-  if (!have_tools(&missing)) GTEST_SKIP() << "no " << missing;
+  if (!have_testbed_tools(&missing)) GTEST_SKIP() << "no " << missing;
   const std::string kernel = GetParam();
   std::string toml =
       "name = \"placement-sources\"\n[matrix]\n"

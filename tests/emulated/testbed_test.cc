@@ -35,12 +35,12 @@ std::string temp_out(const std::string& name) {
   return testing::fresh_temp_dir("testbed-test-" + name);
 }
 
-bool have_tools(std::string* missing) { return testing::have_testbed_tools(missing); }
+using testing::have_testbed_tools;
 
 #define REQUIRE_TOOLS()                                          \
   do {                                                           \
     std::string missing;                                         \
-    if (!have_tools(&missing)) GTEST_SKIP() << "no " << missing; \
+    if (!have_testbed_tools(&missing)) GTEST_SKIP() << "no " << missing; \
   } while (0)
 
 Spec small_spec(const std::string& kernel, const std::string& matrix) {

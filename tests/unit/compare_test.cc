@@ -13,13 +13,13 @@
 
 #include "golden.h"
 #include "experiment/results.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
 const std::string kGmem = "interleave:0-1/guest_memfd/host/256MiB/t1/cpu0";
 const std::string kBindShmem = "bind:1/shmem/host/256MiB/t1/cpu0";
 const std::string kShmem = "interleave:0-1/shmem/host/256MiB/t1/cpu0";
@@ -27,11 +27,8 @@ const std::string kShmem = "interleave:0-1/shmem/host/256MiB/t1/cpu0";
 using memplace::testing::expect_golden;
 using memplace::testing::slurp;
 
-std::vector<RunRecord> load(const std::string& name) {
-  auto runs = read_runs(kResults + "/" + name + "/runs.jsonl");
-  EXPECT_TRUE(runs.ok());
-  return runs.ok() ? runs->records : std::vector<RunRecord>{};
-}
+using testing::fixture_path;
+using testing::load_results_fixture;
 
 const CellComparison& cell(const CompareResult& r, const std::string& key) {
   for (const auto& c : r.cells)
@@ -43,7 +40,7 @@ const CellComparison& cell(const CompareResult& r, const std::string& key) {
 
 // Paths in goldens would differ per checkout, so goldens use the dir names only.
 CompareResult old_vs_new() {
-  CompareResult r = compare_runs({load("k6.18"), load("k7.0")});
+  CompareResult r = compare_runs({load_results_fixture("k6.18"), load_results_fixture("k7.0")});
   r.dirs = {"k6.18", "k7.0"};
   return r;
 }
@@ -77,14 +74,14 @@ TEST(Compare, FindsTheFixAndTheRegression) {
 }
 
 TEST(Compare, ReverseDirectionSwapsFixAndRegression) {
-  CompareResult r = compare_runs({load("k7.0"), load("k6.18")});
+  CompareResult r = compare_runs({load_results_fixture("k7.0"), load_results_fixture("k6.18")});
   EXPECT_EQ(cell(r, kGmem).sides[1].change, Change::kRegression);
   EXPECT_EQ(cell(r, kBindShmem).sides[1].change, Change::kFix);
   EXPECT_TRUE(has_regression(r));
 }
 
 TEST(Compare, SameDirHasNoRegression) {
-  CompareResult r = compare_runs({load("k6.18"), load("k6.18")});
+  CompareResult r = compare_runs({load_results_fixture("k6.18"), load_results_fixture("k6.18")});
   EXPECT_FALSE(has_regression(r));
   EXPECT_EQ(count_changes(r, Change::kSame), static_cast<int>(r.cells.size()));
   // Identical samples: the t-test sees no difference at all.
@@ -108,7 +105,7 @@ TEST(Compare, PopulateTimesOverRepeats) {
 }
 
 TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
-  CompareResult r = compare_runs({load("k6.18"), load("k7.0"), load("mixed")});
+  CompareResult r = compare_runs({load_results_fixture("k6.18"), load_results_fixture("k7.0"), load_results_fixture("mixed")});
   ASSERT_EQ(r.labels, (std::vector<std::string>{"A", "B", "C"}));
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 3u);
@@ -121,7 +118,7 @@ TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
 }
 
 TEST(Compare, CellOnlyInLaterDirIsNew) {
-  std::vector<RunRecord> a = load("k6.18");
+  std::vector<RunRecord> a = load_results_fixture("k6.18");
   std::vector<RunRecord> b = a;
   RunRecord extra = b.front();
   extra.cell_key.clear();  // matched by its fields instead
@@ -134,7 +131,7 @@ TEST(Compare, CellOnlyInLaterDirIsNew) {
 }
 
 TEST(Compare, HonouredToMixedIsARegression) {
-  std::vector<RunRecord> a = load("k6.18"), b = a;
+  std::vector<RunRecord> a = load_results_fixture("k6.18"), b = a;
   for (RunRecord& r : b)
     if (r.cell_key == kShmem && r.repeat == 1) r.verdict->honored = false;
   CompareResult r = compare_runs({a, b});
@@ -143,11 +140,11 @@ TEST(Compare, HonouredToMixedIsARegression) {
 }
 
 TEST(Compare, DirsErrors) {
-  EXPECT_FALSE(compare_dirs({kResults + "/k6.18"}).ok());
-  auto missing = compare_dirs({kResults + "/k6.18", "/nonexistent"});
+  EXPECT_FALSE(compare_dirs({fixture_path("results/k6.18")}).ok());
+  auto missing = compare_dirs({fixture_path("results/k6.18"), "/nonexistent"});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("/nonexistent"), std::string::npos);
-  auto ok = compare_dirs({kResults + "/k6.18", kResults + "/k7.0"});
+  auto ok = compare_dirs({fixture_path("results/k6.18"), fixture_path("results/k7.0")});
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   EXPECT_TRUE(has_regression(*ok));
   EXPECT_EQ(ok->dirs.size(), 2u);
@@ -208,7 +205,7 @@ TEST(CompareRender, WriteCompareWritesThreeFiles) {
 // Issue 14 item 16: --fail-on-regression passed when a cell that ran in the baseline failed or
 // vanished in the candidate, and when the two shared no cell at all.
 TEST(RegressionFailures, FailedMissingAndNoOverlapFailTheCheck) {
-  std::vector<RunRecord> base = load("k7.0");
+  std::vector<RunRecord> base = load_results_fixture("k7.0");
   EXPECT_TRUE(regression_failures(compare_runs({base, base})).empty());
 
   std::vector<RunRecord> failed = base, missing;

@@ -4,29 +4,29 @@
 
 #include <fstream>
 #include <sstream>
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string(MEMPLACE_FIXTURES) + "/debian/" + name);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// The text of tests/fixtures/debian/<name>.
+std::string debian_fixture_text(const std::string& name) {
+  return testing::slurp(testing::fixture_path("debian/" + name));
 }
 
 // Real stanzas from trixie, trixie-backports and sid, trimmed to the kernels of interest.
 std::vector<DebianKernel> archive() {
   std::vector<DebPackage> all;
   for (const char* suite : {"trixie", "trixie-backports", "sid"}) {
-    auto p = parse_packages_index(fixture(std::string("Packages-") + suite), suite);
+    auto p = parse_packages_index(debian_fixture_text(std::string("Packages-") + suite), suite);
     all.insert(all.end(), p.begin(), p.end());
   }
   return list_debian_kernels(all);
 }
 
 TEST(DebianKernels, ParsesStanzas) {
-  auto pkgs = parse_packages_index(fixture("Packages-trixie-backports"), "trixie-backports");
+  auto pkgs = parse_packages_index(debian_fixture_text("Packages-trixie-backports"), "trixie-backports");
   ASSERT_GT(pkgs.size(), 10u);
   const DebPackage* binary = nullptr;
   for (const auto& p : pkgs) {

@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
-std::string nested(int depth, const std::string& inner = "1") {
-  return std::string(depth, '[') + inner + std::string(depth, ']');
-}
+using testing::nested;
 
 TEST(JsonBounded, CountsNestingOutsideStringsOnly) {
   EXPECT_EQ(json_nesting_depth("1"), 0);

@@ -8,21 +8,21 @@
 namespace memplace {
 namespace {
 
-const std::string kFixtures = std::string(MEMPLACE_FIXTURES) + "/memcg";
+const std::string kMemcgFixtures = std::string(MEMPLACE_FIXTURES) + "/memcg";
 
 TEST(Memcg, FindsV1WhenV2HasNoMemoryController) {
-  auto m = find_memcg(kFixtures + "/v1");
+  auto m = find_memcg(kMemcgFixtures + "/v1");
   ASSERT_TRUE(m.ok()) << m.error().describe();
   EXPECT_EQ(m->version, MemcgVersion::kV1);
-  EXPECT_EQ(m->mount_point, kFixtures + "/v1/sys/fs/cgroup/memory");
-  EXPECT_EQ(m->own_dir, kFixtures + "/v1/sys/fs/cgroup/memory/jobs/a");
+  EXPECT_EQ(m->mount_point, kMemcgFixtures + "/v1/sys/fs/cgroup/memory");
+  EXPECT_EQ(m->own_dir, kMemcgFixtures + "/v1/sys/fs/cgroup/memory/jobs/a");
 }
 
 TEST(Memcg, PrefersV2WithMemory) {
-  auto m = find_memcg(kFixtures + "/v2");
+  auto m = find_memcg(kMemcgFixtures + "/v2");
   ASSERT_TRUE(m.ok()) << m.error().describe();
   EXPECT_EQ(m->version, MemcgVersion::kV2);
-  EXPECT_EQ(m->own_dir, kFixtures + "/v2/sys/fs/cgroup");
+  EXPECT_EQ(m->own_dir, kMemcgFixtures + "/v2/sys/fs/cgroup");
 }
 
 TEST(Memcg, NoMountIsAnErrorThatSaysWhy) {

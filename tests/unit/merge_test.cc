@@ -10,6 +10,7 @@
 #include "experiment/host_identity.h"
 #include "experiment/results.h"
 #include "experiment/shard.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
@@ -189,15 +190,11 @@ TEST(PlanMerge, OlderRecordsTakeTheirHostFromTheManifest) {
             topology_digest(nlohmann::json{{"nodes", 1}}));
 }
 
-std::string fixture(const std::string& name) {
-  return std::string(MEMPLACE_FIXTURES) + "/merge/" + name;
-}
-
 // Real shard dirs (tests/fixtures/merge/README.md).
 TEST(MergeFixtures, TwoRealShardsMakeTheWholeMatrix) {
   std::vector<MergeInput> inputs;
   for (const char* d : {"shard-1-of-2", "shard-2-of-2"}) {
-    auto in = read_merge_input(fixture(d));
+    auto in = read_merge_input(testing::fixture_path(std::string("merge/") + d));
     ASSERT_TRUE(in.ok()) << in.error().describe();
     ASSERT_TRUE(in->spec.shard.has_value());
     inputs.push_back(std::move(*in));
@@ -218,7 +215,7 @@ TEST(MergeFixtures, TwoRealShardsMakeTheWholeMatrix) {
 TEST(MergeFixtures, AShardOfAnotherSpecIsNamed) {
   std::vector<MergeInput> inputs;
   for (const char* d : {"shard-1-of-2", "other-spec-shard-2-of-2"}) {
-    auto in = read_merge_input(fixture(d));
+    auto in = read_merge_input(testing::fixture_path(std::string("merge/") + d));
     ASSERT_TRUE(in.ok()) << in.error().describe();
     inputs.push_back(std::move(*in));
   }

@@ -14,24 +14,22 @@
 
 #include "kernel/page_trace.h"
 #include "kernel/pfn_nodes.h"
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixtures = MEMPLACE_FIXTURES;
-const std::string kTracefs = kFixtures + "/tracefs/6.18.44";
+using testing::fixture_path;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+const std::string kTracefs = fixture_path("tracefs/6.18.44");
+
 
 TEST(PfnNodeMap, MemoryBlocksMapPfnsToTheirNode) {
-  auto map = read_pfn_node_map_from_blocks(kFixtures + "/pfn_two_nodes");
+  auto map = read_pfn_node_map_from_blocks(fixture_path("pfn_two_nodes"));
   ASSERT_TRUE(map.ok()) << map.error().describe();
   EXPECT_EQ(map->source(), "memory_blocks");
   // 128 MiB blocks = 32768 pages; node 0 holds blocks 0-7, node 1 blocks 32-39.
@@ -61,7 +59,7 @@ TEST(PfnNodeMap, ZoneinfoSpansAreTheFallback) {
   EXPECT_EQ(map->node_of(524287), 1);
   EXPECT_EQ(map->node_of(524288), std::nullopt);
   // A tree without memory blocks falls back to its zoneinfo.
-  EXPECT_FALSE(read_pfn_node_map(kFixtures + "/no-such-tree").ok());
+  EXPECT_FALSE(read_pfn_node_map(fixture_path("no-such-tree")).ok());
 }
 
 TEST(PfnNodeMap, OverlappingNodesAreRefused) {
@@ -326,8 +324,8 @@ TEST(PageEventDecoder, FlagsLostEventsAndRefusesShortPages) {
 
 TEST(TraceSource, MissingTracefsIsUnsupported) {
   PageTraceOptions o;
-  o.tracefs = kFixtures + "/no-such-tracefs";
-  o.root = kFixtures + "/pfn_two_nodes";
+  o.tracefs = fixture_path("no-such-tracefs");
+  o.root = fixture_path("pfn_two_nodes");
   auto src = make_trace_source(o);
   EXPECT_FALSE(src->start().ok());
   EXPECT_FALSE(src->add_task(::getpid()).ok());
@@ -339,7 +337,7 @@ TEST(TraceSource, MissingTracefsIsUnsupported) {
 
 TEST(TraceSource, AFixtureRootIsNeverMountedOn) {
   PageTraceOptions o;
-  o.root = kFixtures + "/pfn_two_nodes";  // no proc/self/mountinfo: not mounted there
+  o.root = fixture_path("pfn_two_nodes");  // no proc/self/mountinfo: not mounted there
   auto src = make_trace_source(o);
   EXPECT_FALSE(src->start().ok());
   SourceReading r = src->stop();

@@ -11,11 +11,13 @@
 #include "kernel/kvm.h"
 #include "kernel/kvm_uapi.h"
 #include "kernel/sysfs.h"
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
-const std::string kFixtures = MEMPLACE_FIXTURES;
+using testing::fixture_path;
 
 bool have_kvm() {
   return ::access("/dev/kvm", R_OK | W_OK) == 0;
@@ -134,7 +136,7 @@ TEST(Probe, SharedPolicyStateIsConsistentWithTheKernel) {
 
 TEST(Probe, WithoutKvmNothingCrashes) {
   // The fixture roots have no dev/kvm, so these probe a KVM-less host with the same code path.
-  auto p = run_probe(kFixtures + "/sparse_0_2");
+  auto p = run_probe(fixture_path("sparse_0_2"));
   EXPECT_FALSE(p.kvm_present);
   EXPECT_FALSE(p.kvm_vm_created);
   EXPECT_NE(p.kvm_error.find("dev/kvm"), std::string::npos) << p.kvm_error;
@@ -148,14 +150,14 @@ TEST(Probe, WithoutKvmNothingCrashes) {
   EXPECT_NO_THROW(to_json(p).dump());
   EXPECT_NE(format_probe_text(p).find("absent"), std::string::npos);
 
-  auto one = run_probe(kFixtures + "/one_node");
+  auto one = run_probe(fixture_path("one_node"));
   EXPECT_FALSE(one.kvm_present);
   EXPECT_FALSE(one.sev_snp_param);  // no kvm_amd module
   EXPECT_FALSE(one.dev_sev);
   EXPECT_FALSE(one.weighted_interleave);  // no weighted_interleave dir
   EXPECT_TRUE(one.cpu_virt);              // vmx
 
-  auto none = run_probe(kFixtures + "/does-not-exist");
+  auto none = run_probe(fixture_path("does-not-exist"));
   EXPECT_TRUE(none.kernel_release.empty());
   EXPECT_FALSE(none.kvm_present);
 }
@@ -164,7 +166,7 @@ TEST(Probe, QemuMissingFromPath) {
   const char* old = std::getenv("PATH");
   const std::string saved = old ? old : "";
   ::setenv("PATH", "/nonexistent", 1);
-  auto p = run_probe(kFixtures + "/one_node");
+  auto p = run_probe(fixture_path("one_node"));
   ::setenv("PATH", saved.c_str(), 1);
   EXPECT_TRUE(p.qemu_binary.empty());
   EXPECT_TRUE(p.qemu_version.empty());
@@ -204,13 +206,7 @@ TEST(FormatProbeText, Golden) {
   p.qemu_binary = "/usr/bin/qemu-system-x86_64";
   p.qemu_version = "9.2.0";
 
-  const std::string golden_path = kFixtures + "/golden/probe_text.txt";
-  const std::string text = format_probe_text(p);
-  if (std::getenv("MEMPLACE_UPDATE_GOLDEN")) std::ofstream(golden_path) << text;
-  std::ifstream in(golden_path);
-  std::stringstream golden;
-  golden << in.rdbuf();
-  EXPECT_EQ(text, golden.str()) << "set MEMPLACE_UPDATE_GOLDEN=1 to rewrite " << golden_path;
+  testing::expect_golden(format_probe_text(p), "probe_text.txt");
 }
 
 }  // namespace

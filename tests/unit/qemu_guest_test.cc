@@ -18,26 +18,10 @@
 #include "qemu/qemu_command.h"
 #include "experiment/spec.h"
 #include "base/subprocess.h"
+#include "golden.h"
 
 namespace memplace {
 namespace {
-
-std::string golden_path(const std::string& name) {
-  return std::string(MEMPLACE_FIXTURES) + "/golden/qemu_guest_" + name + ".txt";
-}
-
-void expect_golden(const std::string& name, const std::string& actual) {
-  std::string path = golden_path(name);
-  if (std::getenv("MEMPLACE_UPDATE_GOLDEN")) {
-    std::ofstream(path) << actual;
-    GTEST_SKIP() << "rewrote " << path;
-  }
-  std::ifstream f(path);
-  ASSERT_TRUE(f) << "missing golden file " << path << "; run with MEMPLACE_UPDATE_GOLDEN=1";
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_EQ(actual, ss.str()) << "golden " << path;
-}
 
 QemuGuestPaths fixed_paths() {
   return {"/boot/vmlinuz-guest", "/run/memplace/initrd.cpio", "/run/memplace/serial.log",
@@ -106,7 +90,7 @@ TEST(QemuGuestCommand, CoverLetterSnpInterleave) {
             std::string::npos);
   EXPECT_NE(cmd.find("-bios /usr/share/ovmf/OVMF.fd"), std::string::npos);
   EXPECT_EQ(cmd.find("balloon"), std::string::npos);
-  expect_golden("snp_interleave", cmd);
+  testing::expect_golden(cmd, "qemu_guest_snp_interleave.txt");
 }
 
 TEST(QemuGuestCommand, OldQemuUsesMemoryEncryption) {
@@ -124,7 +108,7 @@ TEST(QemuGuestCommand, BindMemfdOnTcg) {
   auto c = qemu_guest_config_for(qemu_cell(PolicyMode::kBind, {0}, BackingKind::kShmem), o,
                                  qemu_72(), "tcg", fixed_paths());
   ASSERT_TRUE(c.ok()) << c.error().describe();
-  expect_golden("bind", format_command_multiline(qemu_guest_command(*c)));
+  testing::expect_golden(format_command_multiline(qemu_guest_command(*c)), "qemu_guest_bind.txt");
 }
 
 TEST(QemuGuestCommand, PreferredOnKvm) {
@@ -135,7 +119,7 @@ TEST(QemuGuestCommand, PreferredOnKvm) {
   std::string cmd = format_command_multiline(qemu_guest_command(*c));
   EXPECT_NE(cmd.find("host-nodes=1,policy=preferred"), std::string::npos);
   EXPECT_NE(cmd.find("-accel kvm \\\n  -cpu host"), std::string::npos);
-  expect_golden("preferred", cmd);
+  testing::expect_golden(cmd, "qemu_guest_preferred.txt");
 }
 
 TEST(QemuGuestCommand, PlainGuestMemfdVm) {
@@ -147,7 +131,7 @@ TEST(QemuGuestCommand, PlainGuestMemfdVm) {
   std::string cmd = format_command_multiline(qemu_guest_command(*c));
   EXPECT_NE(cmd.find("share=on,prealloc=off,x-guest-memfd=on"), std::string::npos);
   EXPECT_EQ(cmd.find("sev"), std::string::npos);
-  expect_golden("guest_memfd", cmd);
+  testing::expect_golden(cmd, "qemu_guest_guest_memfd.txt");
 }
 
 TEST(QemuGuestCommand, PlainMemfdDefaultPolicyHasNoHostNodes) {
@@ -157,7 +141,7 @@ TEST(QemuGuestCommand, PlainMemfdDefaultPolicyHasNoHostNodes) {
   ASSERT_TRUE(c.ok()) << c.error().describe();
   std::string cmd = format_command_multiline(qemu_guest_command(*c));
   EXPECT_EQ(cmd.find("host-nodes"), std::string::npos);
-  expect_golden("memfd", cmd);
+  testing::expect_golden(cmd, "qemu_guest_memfd.txt");
 }
 
 TEST(QemuGuestCommand, AnonIsMemoryBackendRam) {
@@ -382,7 +366,7 @@ TEST(QemuGuestCommand, DiskImageBootsRootFromTheCommandLine) {
   auto c = qemu_guest_config_for(qemu_cell(PolicyMode::kBind, {0}, BackingKind::kShmem), o,
                                  qemu_72(), "tcg", fixed_paths());
   ASSERT_TRUE(c.ok()) << c.error().describe();
-  expect_golden("disk_image", format_command_multiline(qemu_guest_command(*c)));
+  testing::expect_golden(format_command_multiline(qemu_guest_command(*c)), "qemu_guest_disk_image.txt");
 }
 
 // Issue 14 item 18: disk_image = "/tmp/x,y.img" made QEMU open /tmp/x. QEMU reads ",," as one
@@ -444,7 +428,7 @@ TEST(QemuDryRun, SpecTableReachesThePrintedCommand) {
   EXPECT_NE(out->out.find("sev-snp-guest,id=sev0,cbitpos=47,reduced-phys-bits=5,kernel-hashes=on"),
             std::string::npos);
   EXPECT_NE(out->out.find("-bios /opt/snp/OVMF.fd"), std::string::npos);
-  expect_golden("dry_run_spec", out->out);
+  testing::expect_golden(out->out, "qemu_guest_dry_run_spec.txt");
 
   // --resume reads the results dir's spec copy, [qemu] included, and prints the same commands.
   auto spec = parse_spec(kSnpSpec, "snp.toml");

@@ -11,14 +11,15 @@
 #include "experiment/results.h"
 #include "report/charts.h"
 #include "report/html_text.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kGeneric = "6.18.15+deb13-cloud-amd64";
-const char* kNumaAware = "7.3.4+deb13-cloud-amd64";
+using testing::kGenericKernel;
+using testing::kNumaAwareKernel;
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -35,9 +36,9 @@ KernelResults fixture_kernel(const char* label) {
 ReportPage fixture_page() {
   ReportPage page;
   page.title = "memplace testbed: fixture";
-  page.kernels = {fixture_kernel(kGeneric), fixture_kernel(kNumaAware)};
+  page.kernels = {fixture_kernel(kGenericKernel), fixture_kernel(kNumaAwareKernel)};
   page.charts.note = "No charts: test.";
-  page.files = {"report.md", std::string(kGeneric) + "/runs.jsonl"};
+  page.files = {"report.md", std::string(kGenericKernel) + "/runs.jsonl"};
   return page;
 }
 

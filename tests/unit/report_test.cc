@@ -12,24 +12,18 @@
 
 #include "golden.h"
 #include "experiment/results.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kResults = std::string(MEMPLACE_FIXTURES) + "/results";
-
 using memplace::testing::expect_golden;
 using memplace::testing::slurp;
 
-std::vector<RunRecord> load(const std::string& name) {
-  auto runs = read_runs(kResults + "/" + name + "/runs.jsonl");
-  EXPECT_TRUE(runs.ok()) << runs.error().describe();
-  if (!runs.ok()) return {};
-  EXPECT_TRUE(runs->warnings.empty());
-  return runs->records;
-}
+using testing::fixture_path;
+using testing::load_results_fixture;
 
 TEST(MemusedTable, CoverLetterLayoutInMegabytes) {
   RunRecord r;
@@ -63,7 +57,7 @@ TEST(MemusedTable, NoMeminfo) {
 }
 
 TEST(ReportGolden, SingleKernelMarkdownAndCsv) {
-  auto runs = load("k6.18");
+  auto runs = load_results_fixture("k6.18");
   ASSERT_EQ(runs.size(), 11u);
   std::string md = render_report_markdown(runs, "k6.18");
   // The headline facts, independent of the golden file.
@@ -81,7 +75,7 @@ TEST(ReportGolden, SingleKernelMarkdownAndCsv) {
 }
 
 TEST(ReportGolden, DirWithTwoKernelsIsGroupedByKernel) {
-  auto runs = load("mixed");
+  auto runs = load_results_fixture("mixed");
   std::string md = render_report_markdown(runs, "mixed");
   size_t old_k = md.find("## Kernel 6.18.0-1-amd64 (testbed, tcg)");
   size_t new_k = md.find("## Kernel 7.0.0-memplace (testbed, tcg)");
@@ -99,7 +93,7 @@ TEST(ReportGolden, DirWithTwoKernelsIsGroupedByKernel) {
 
 // A merged dir of two hosts on one kernel: each host gets its own summary.
 TEST(ReportMarkdown, SeveralHostsAreGroupedByHostAndKernel) {
-  std::vector<RunRecord> runs = load("k6.18");
+  std::vector<RunRecord> runs = load_results_fixture("k6.18");
   ASSERT_GE(runs.size(), 2u);
   EXPECT_EQ(render_report_markdown(runs, "t").find("## Host "), std::string::npos);
   for (size_t i = 0; i < runs.size(); ++i) runs[i].environment.hostname = i % 2 ? "beta" : "alpha";
@@ -113,7 +107,7 @@ TEST(WriteReport, WritesAllThreeFilesAndListsSkippedLines) {
   std::string dir = fs::temp_directory_path() / "memplace_report_test";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  fs::copy_file(kResults + "/mixed/runs.jsonl", dir + "/runs.jsonl");
+  fs::copy_file(fixture_path("results/mixed/runs.jsonl"), dir + "/runs.jsonl");
   {
     std::ofstream out(dir + "/runs.jsonl", std::ios::app);
     out << "{\"policy\": \"interleave\", \"nod";  // a run killed mid-write
@@ -122,7 +116,7 @@ TEST(WriteReport, WritesAllThreeFilesAndListsSkippedLines) {
   std::string md = slurp(dir + "/report.md");
   EXPECT_NE(md.find("## Skipped lines"), std::string::npos);
   EXPECT_NE(md.find("runs.jsonl:5: truncated"), std::string::npos) << md;
-  EXPECT_EQ(slurp(dir + "/summary.csv"), render_summary_csv(load("mixed")));
+  EXPECT_EQ(slurp(dir + "/summary.csv"), render_summary_csv(load_results_fixture("mixed")));
   EXPECT_FALSE(slurp(dir + "/runs.csv").empty());
   fs::remove_all(dir);
 }

@@ -11,6 +11,7 @@
 
 #include "base/dir_lock.h"
 #include "experiment/results.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
@@ -49,9 +50,7 @@ std::string record_line(int n, const std::string& extra = "{}") {
          id + R"(.csv","extra":)" + extra + "}";
 }
 
-std::string nested(int depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
+using testing::nested;
 
 // Item 1: report, compare and --resume read runs.jsonl; an `extra` or topology nested 100,000
 // (here 1,000,000) deep segfaulted them. The line is skipped with a named reason; its neighbours
@@ -59,8 +58,8 @@ std::string nested(int depth) {
 TEST_F(ResultsDir, DeeplyNestedLinesAreSkippedByName) {
   std::string deep_env = record_line(2);
   deep_env.insert(deep_env.size() - 1,
-                  R"(,"environment":{"kind":"testbed","topology":)" + nested(1000000) + "}");
-  write(runs_, record_line(1) + "\n" + record_line(2, nested(1000000)) + "\n" + deep_env + "\n" +
+                  R"(,"environment":{"kind":"testbed","topology":)" + nested(1000000, "") + "}");
+  write(runs_, record_line(1) + "\n" + record_line(2, nested(1000000, "")) + "\n" + deep_env + "\n" +
                    record_line(3) + "\n");
   auto runs = read_runs(runs_);
   ASSERT_TRUE(runs.ok());

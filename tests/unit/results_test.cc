@@ -12,34 +12,15 @@
 
 #include "experiment/results.h"
 #include "experiment/run_record.h"
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 // A fresh directory per test, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/memplace_results_test.XXXXXX";
-    const char* d = ::mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    path_ = d ? d : "";
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  operator std::string() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
+using testing::TempDir;
 
 // Sparse nodes (0 and 2) on purpose: node ids are keys, never indices.
 RunRecord sample_record() {
@@ -169,7 +150,7 @@ TEST(RunRecordJson, RejectsBadNodeKeyAndNewerSchema) {
 }
 
 TEST(RunsFile, WriterAppendsOneLinePerRecord) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string path = dir + "/runs.jsonl";
   {
@@ -197,7 +178,7 @@ TEST(RunsFile, WriterAppendsOneLinePerRecord) {
 }
 
 TEST(RunsFile, TruncatedLastLineIsSkippedWithWarning) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string path = dir + "/runs.jsonl";
   std::string line = to_json(sample_record()).dump();
@@ -214,7 +195,7 @@ TEST(RunsFile, TruncatedLastLineIsSkippedWithWarning) {
 }
 
 TEST(RunsFile, GarbageAndInvalidRecordLinesAreSkippedByLineNumber) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string path = dir + "/runs.jsonl";
   std::string line = to_json(sample_record()).dump();
@@ -251,7 +232,7 @@ std::vector<std::string> leftovers(const std::string& dir, const std::string& ke
 }
 
 TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string path = dir + "/report.md";
   ASSERT_TRUE(write_file_atomic(path, "old\n").ok());
@@ -264,7 +245,7 @@ TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
 }
 
 TEST(AtomicWrite, FailureLeavesOldFilesIntactAndNoTempFile) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   // A non-empty directory at the target: the rename fails after the temp file was written.
   std::string path = dir + "/manifest.json";
@@ -277,7 +258,7 @@ TEST(AtomicWrite, FailureLeavesOldFilesIntactAndNoTempFile) {
 
 // Issue 14 item 7: `memplace report` wrote through a symlink planted at report.md.tmp.
 TEST(AtomicWrite, NeverWritesThroughAPlantedSymlink) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string victim = dir + "/victim";
   ASSERT_TRUE(write_file_atomic(victim, "precious\n").ok());
@@ -293,7 +274,7 @@ TEST(AtomicWrite, NeverWritesThroughAPlantedSymlink) {
 }
 
 TEST(JsonFile, WriteThenReadBack) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string path = dir + "/manifest.json";
   nlohmann::json j = {{"schema_version", kSchemaVersion}, {"kernel", "6.18.0"}};
@@ -309,7 +290,7 @@ TEST(JsonFile, WriteThenReadBack) {
 }
 
 TEST(MakeDirs, CreatesNestedAndAcceptsExisting) {
-  TempDir tmp;
+  TempDir tmp("results-test");
   std::string dir = tmp;
   std::string nested = dir + "/a/b/c";
   ASSERT_TRUE(make_dirs(nested).ok());

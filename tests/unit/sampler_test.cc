@@ -7,28 +7,16 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kSparse = std::string(MEMPLACE_FIXTURES) + "/sparse_0_2";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/memplace-sampler-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::kSparseNodesFixture;
+using testing::slurp;
+using testing::TempDir;
 
 TEST(SampledFields, TheFiveCsvColumns) {
   EXPECT_EQ(sampled_fields(),
@@ -48,7 +36,7 @@ TEST(ParseMeminfoFields, KeepsOnlyAskedAndRequiresThem) {
 }
 
 TEST(Sampler, FixtureRootEveryNodeEveryField) {
-  Sampler s(kSparse, std::chrono::milliseconds(2));
+  Sampler s(kSparseNodesFixture, std::chrono::milliseconds(2));
   s.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   auto samples = s.stop();
@@ -67,8 +55,8 @@ TEST(Sampler, FixtureRootEveryNodeEveryField) {
 }
 
 TEST(Sampler, RereadsTheFilesEachTick) {
-  TempDir tmp;
-  fs::copy(kSparse, tmp.path, fs::copy_options::recursive);
+  TempDir tmp("sampler");
+  fs::copy(kSparseNodesFixture, tmp.path, fs::copy_options::recursive);
   const fs::path meminfo = tmp.path / "sys/devices/system/node/node2/meminfo";
   const std::string before = slurp(meminfo);
   std::string after = before;
@@ -100,7 +88,7 @@ TEST(Sampler, MissingRootRecordsErrorNotZeros) {
 
 TEST(Sampler, StopWithoutWaitingForALongInterval) {
   // With a one-hour interval, stop() must still return promptly (it wakes the thread).
-  Sampler s(kSparse, std::chrono::hours(1));
+  Sampler s(kSparseNodesFixture, std::chrono::hours(1));
   s.start();
   auto samples = s.stop();
   EXPECT_EQ(samples.size(), 2u);  // the one at start and the one at stop
@@ -134,7 +122,7 @@ TEST(WriteSamplesCsv, Golden) {
   samples[1].t_seconds = 0.0105;
   samples[1].nodes[0] = {
       {"MemUsed", 6}, {"MemFree", 7}, {"AnonPages", 8}, {"Shmem", 9}, {"FilePages", 10}};
-  TempDir tmp;
+  TempDir tmp("sampler");
   const std::string path = (tmp.path / "samples.csv").string();
   auto st = write_samples_csv(path, samples);
   ASSERT_TRUE(st.ok()) << st.error().describe();
@@ -149,7 +137,7 @@ TEST(WriteSamplesCsv, ErrorsAreValues) {
   EXPECT_FALSE(write_samples_csv("/nonexistent-dir/x.csv", {}).ok());
   std::vector<MeminfoSample> bad(1);
   bad[0].nodes[0] = {{"MemUsed", 1}};
-  TempDir tmp;
+  TempDir tmp("sampler");
   auto st = write_samples_csv((tmp.path / "bad.csv").string(), bad);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("MemFree"), std::string::npos);

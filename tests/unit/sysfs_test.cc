@@ -4,12 +4,13 @@
 #include <unistd.h>
 
 #include <string>
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
 const std::string kHost = std::string(MEMPLACE_FIXTURES) + "/host";
-const std::string kSparse = std::string(MEMPLACE_FIXTURES) + "/sparse_0_2";
+using testing::kSparseNodesFixture;
 const std::string kOneNode = std::string(MEMPLACE_FIXTURES) + "/one_node";
 
 TEST(SysPath, JoinsRootAndRelative) {
@@ -20,7 +21,7 @@ TEST(SysPath, JoinsRootAndRelative) {
 }
 
 TEST(ListNodes, SparseIdsAndStrayEntries) {
-  auto nodes = list_nodes(kSparse);
+  auto nodes = list_nodes(kSparseNodesFixture);
   ASSERT_TRUE(nodes.ok()) << nodes.error().describe();
   EXPECT_EQ(*nodes, (std::vector<int>{0, 2}));
 }
@@ -74,7 +75,7 @@ TEST(ReadNodeMeminfo, HostFixtureHasEveryField) {
 }
 
 TEST(ReadMeminfoSnapshot, SparseNodes) {
-  auto snap = read_meminfo_snapshot(kSparse);
+  auto snap = read_meminfo_snapshot(kSparseNodesFixture);
   ASSERT_TRUE(snap.ok()) << snap.error().describe();
   ASSERT_EQ(snap->size(), 2u);
   EXPECT_TRUE(snap->count(0));
@@ -103,11 +104,11 @@ TEST(ThpSetting, LiveKernelNamesOneOfItsModes) {
   auto enabled = read_thp_setting("", "enabled");
   if (!enabled.ok()) GTEST_SKIP() << "no THP in this kernel: " << enabled.error().describe();
   EXPECT_TRUE(*enabled == "always" || *enabled == "madvise" || *enabled == "never") << *enabled;
-  EXPECT_FALSE(read_thp_setting(kSparse, "enabled").ok());  // the fixture has no sys/kernel/mm
+  EXPECT_FALSE(read_thp_setting(kSparseNodesFixture, "enabled").ok());  // the fixture has no sys/kernel/mm
 }
 
 TEST(MeminfoReader, RereadsThroughOneDescriptor) {
-  auto reader = MeminfoReader::open(kSparse, 2);
+  auto reader = MeminfoReader::open(kSparseNodesFixture, 2);
   ASSERT_TRUE(reader.ok()) << reader.error().describe();
   EXPECT_EQ(reader->node(), 2);
   for (int i = 0; i < 3; ++i) {
@@ -122,7 +123,7 @@ TEST(MeminfoReader, RereadsThroughOneDescriptor) {
 }
 
 TEST(MeminfoReader, AbsentNodeNamesThePath) {
-  auto reader = MeminfoReader::open(kSparse, 1);
+  auto reader = MeminfoReader::open(kSparseNodesFixture, 1);
   ASSERT_FALSE(reader.ok());
   EXPECT_EQ(reader.error().err, ENOENT);
   EXPECT_NE(reader.error().describe().find("node1/meminfo"), std::string::npos);
@@ -148,7 +149,7 @@ TEST(ReadMeminfoSnapshot, LiveSystemCarriesPerCpuFreeLists) {
   auto snap = read_meminfo_snapshot("");
   ASSERT_TRUE(snap.ok()) << snap.error().describe();
   for (const auto& [node, info] : *snap) EXPECT_TRUE(info.count(kPcpFreeField)) << "node " << node;
-  auto fixture = read_meminfo_snapshot(kSparse);  // no proc/zoneinfo: the kernel's fields only
+  auto fixture = read_meminfo_snapshot(kSparseNodesFixture);  // no proc/zoneinfo: the kernel's fields only
   ASSERT_TRUE(fixture.ok());
   EXPECT_FALSE(fixture->at(2).count(kPcpFreeField));
 }
@@ -164,20 +165,20 @@ TEST(ReadMeminfoSnapshot, LiveSystem) {
 }
 
 TEST(Cpulist, SparseAndMemoryOnlyNodes) {
-  auto c0 = read_node_cpulist(kSparse, 0);
+  auto c0 = read_node_cpulist(kSparseNodesFixture, 0);
   ASSERT_TRUE(c0.ok()) << c0.error().describe();
   EXPECT_EQ(*c0, (std::vector<int>{0, 1}));
-  auto c2 = read_node_cpulist(kSparse, 2);
+  auto c2 = read_node_cpulist(kSparseNodesFixture, 2);
   ASSERT_TRUE(c2.ok()) << c2.error().describe();
   EXPECT_TRUE(c2->empty());
-  EXPECT_FALSE(read_node_cpulist(kSparse, 1).ok());
+  EXPECT_FALSE(read_node_cpulist(kSparseNodesFixture, 1).ok());
 }
 
 TEST(NodeOfCpu, FindsOwnerOrFails) {
-  auto n = node_of_cpu(kSparse, 1);
+  auto n = node_of_cpu(kSparseNodesFixture, 1);
   ASSERT_TRUE(n.ok()) << n.error().describe();
   EXPECT_EQ(*n, 0);
-  EXPECT_FALSE(node_of_cpu(kSparse, 2).ok());
+  EXPECT_FALSE(node_of_cpu(kSparseNodesFixture, 2).ok());
   auto live = node_of_cpu("", 0);
   ASSERT_TRUE(live.ok()) << live.error().describe();
   EXPECT_GE(*live, 0);
@@ -199,7 +200,7 @@ TEST(ParseNumaMaps, FieldsOfOneLine) {
 }
 
 TEST(ParseNumaMaps, SparseFixture) {
-  auto maps = read_numa_maps(kSparse, 4242);
+  auto maps = read_numa_maps(kSparseNodesFixture, 4242);
   ASSERT_TRUE(maps.ok()) << maps.error().describe();
   ASSERT_EQ(maps->size(), 7u);
   EXPECT_EQ((*maps)[0].file, "/usr/bin/memplace");
@@ -247,14 +248,14 @@ TEST(KernelRelease, FixturesAndLive) {
   ASSERT_TRUE(host.ok());
   EXPECT_EQ(host->find('\n'), std::string::npos);
   EXPECT_EQ(host->substr(0, 5), "6.18.");
-  EXPECT_EQ(*read_kernel_release(kSparse), "6.19.0-rc3-memplace");
+  EXPECT_EQ(*read_kernel_release(kSparseNodesFixture), "6.19.0-rc3-memplace");
   auto live = read_kernel_release("");
   ASSERT_TRUE(live.ok());
   EXPECT_FALSE(live->empty());
 }
 
 TEST(ModuleParam, PresentAndAbsent) {
-  auto snp = read_module_param(kSparse, "kvm_amd", "sev_snp");
+  auto snp = read_module_param(kSparseNodesFixture, "kvm_amd", "sev_snp");
   ASSERT_TRUE(snp.ok()) << snp.error().describe();
   EXPECT_EQ(*snp, "Y");
   auto none = read_module_param(kOneNode, "kvm_amd", "sev_snp");
@@ -263,8 +264,8 @@ TEST(ModuleParam, PresentAndAbsent) {
 }
 
 TEST(CpuinfoFlag, WholeTokensOnly) {
-  EXPECT_TRUE(*cpuinfo_has_flag(kSparse, "svm"));
-  EXPECT_FALSE(*cpuinfo_has_flag(kSparse, "vmx"));
+  EXPECT_TRUE(*cpuinfo_has_flag(kSparseNodesFixture, "svm"));
+  EXPECT_FALSE(*cpuinfo_has_flag(kSparseNodesFixture, "vmx"));
   EXPECT_TRUE(*cpuinfo_has_flag(kOneNode, "vmx"));
   EXPECT_TRUE(*cpuinfo_has_flag(kHost, "avx2"));
   EXPECT_FALSE(*cpuinfo_has_flag(kHost,
@@ -276,7 +277,7 @@ TEST(CpuinfoFlag, WholeTokensOnly) {
 }
 
 TEST(WeightedInterleave, WeightsPerNodeIgnoringOtherFiles) {
-  auto w = read_weighted_interleave_weights(kSparse);
+  auto w = read_weighted_interleave_weights(kSparseNodesFixture);
   ASSERT_TRUE(w.ok()) << w.error().describe();
   EXPECT_EQ(*w, (std::map<int, int>{{0, 3}, {2, 1}}));
   auto host = read_weighted_interleave_weights(kHost);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "test_support.h"
 
 namespace memplace {
 namespace {
@@ -14,8 +15,8 @@ namespace fs = std::filesystem;
 
 // Real records (host toucher, 64 MiB, bind:1 and interleave:0-1 on anon and guest_memfd) from a
 // testbed run on Debian's 6.18.15 and 7.3.4 cloud kernels.
-const char* kGeneric = "6.18.15+deb13-cloud-amd64";
-const char* kNumaAware = "7.3.4+deb13-cloud-amd64";
+using testing::kGenericKernel;
+using testing::kNumaAwareKernel;
 
 std::string read_text(const fs::path& p) {
   std::ifstream f(p);
@@ -29,7 +30,7 @@ class TestbedReport : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("memplace-testbed-report-" + std::to_string(getpid()));
     fs::remove_all(dir_);
-    for (const char* k : {kGeneric, kNumaAware}) {
+    for (const char* k : {kGenericKernel, kNumaAwareKernel}) {
       fs::create_directories(dir_ / k);
       fs::copy_file(fs::path(MEMPLACE_FIXTURES) / "testbed" / k / "runs.jsonl",
                     dir_ / k / "runs.jsonl");
@@ -46,7 +47,7 @@ size_t find_after(const std::string& text, const std::string& needle, size_t fro
 }
 
 TEST_F(TestbedReport, ShowsTheCoverLetterPairAndTheFixes) {
-  ASSERT_TRUE(write_testbed_report(dir_.string(), {kGeneric, kNumaAware}).ok());
+  ASSERT_TRUE(write_testbed_report(dir_.string(), {kGenericKernel, kNumaAwareKernel}).ok());
   std::string md = read_text(dir_ / "report.md");
   EXPECT_NE(md.find("- [6.18.15+deb13-cloud-amd64](6.18.15+deb13-cloud-amd64/report.md): 4 runs, "
                     "tcg"),
@@ -69,7 +70,7 @@ TEST_F(TestbedReport, ShowsTheCoverLetterPairAndTheFixes) {
 }
 
 TEST_F(TestbedReport, OneKernelHasNoComparison) {
-  ASSERT_TRUE(write_testbed_report(dir_.string(), {kNumaAware}).ok());
+  ASSERT_TRUE(write_testbed_report(dir_.string(), {kNumaAwareKernel}).ok());
   std::string md = read_text(dir_ / "report.md");
   EXPECT_EQ(md.find("across kernels"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir_ / "compare.md"));

@@ -17,11 +17,12 @@
 #include "experiment/results.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
+using testing::kMiB;
 
 // Skips only when there is no KVM at all; any other open failure is a real failure.
 #define SKIP_WITHOUT_KVM()                                                                \

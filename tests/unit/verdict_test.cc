@@ -1,11 +1,12 @@
 #include "experiment/verdict.h"
 
 #include <gtest/gtest.h>
+#include "test_support.h"
 
 namespace memplace {
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
+using testing::kMiB;
 
 Cell cell(PolicyMode mode, std::vector<int> nodes, uint64_t size = 64 * kMiB) {
   Cell c;

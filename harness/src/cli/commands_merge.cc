@@ -18,7 +18,7 @@ namespace memplace {
 namespace {
 
 constexpr size_t kMissingShown = 50;
-constexpr size_t kMaxKernelDirs = 1000;
+constexpr size_t kMaxMergedKernelDirs = 1000;
 
 bool has_file(int dir, const char* name) {
   struct stat st;
@@ -39,7 +39,7 @@ Result<std::vector<std::string>> kernel_dirs(const std::string& dir) {
     if (!is_plain_name(name) || name[0] == '.') continue;
     auto sub = open_subdir(fd->get(), name, dir + "/" + name);
     if (sub && has_file(sub->get(), "spec.toml")) labels.push_back(name);
-    if (labels.size() > kMaxKernelDirs) break;
+    if (labels.size() > kMaxMergedKernelDirs) break;
   }
   ::closedir(d);
   std::sort(labels.begin(), labels.end());

@@ -40,7 +40,7 @@ const std::pair<std::string, std::string> kEvents[] = {
     {"kmem", "mm_page_free_batched"}, {"migrate", "mm_migrate_pages_start"},
     {"migrate", "mm_migrate_pages"}};
 
-Status write_text(const std::string& path, const std::string& text, int flags = O_TRUNC) {
+Status write_tracefs_file(const std::string& path, const std::string& text, int flags = O_TRUNC) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags));
   if (!fd.valid()) return errno_error("open " + path);
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
@@ -106,12 +106,12 @@ class TraceSource : public PlacementSource {
   Status add_task(pid_t tid) override {
     std::lock_guard lock(mu_);
     if (!started_) return make_error("the trace window is not open");
-    if (auto s = write_text(dir_ + "/set_event_pid", std::to_string(tid) + "\n", O_APPEND); !s)
+    if (auto s = write_tracefs_file(dir_ + "/set_event_pid", std::to_string(tid) + "\n", O_APPEND); !s)
       return record_error(s.error());
     ++tasks_;
     // Only now, with a pid in set_event_pid: an empty list would trace every task.
     if (!tracing_) {
-      if (auto s = write_text(dir_ + "/tracing_on", "1"); !s) return record_error(s.error());
+      if (auto s = write_tracefs_file(dir_ + "/tracing_on", "1"); !s) return record_error(s.error());
       tracing_ = true;
     }
     return {};
@@ -212,7 +212,7 @@ Status TraceSource::prepare() {
            {"/buffer_size_kb", std::to_string(buffer_kib_)},
            {"/options/overwrite", "0"},  // a full buffer drops new events and counts them
            {"/options/event-fork", "1"}}) {
-    if (auto s = write_text(dir_ + file, text); !s) return s;
+    if (auto s = write_tracefs_file(dir_ + file, text); !s) return s;
   }
   // Events from several CPUs are merged by their stamps, so the stamp must be one for all CPUs.
   // "counter" is a global sequence: the exact order in which the events were written, and no
@@ -220,12 +220,12 @@ Status TraceSource::prepare() {
   // get a clock that is the same on every CPU.
   bool clocked = false;
   for (const char* clock : {"counter", "mono", "global"})
-    if (!clocked && write_text(dir_ + "/trace_clock", clock)) clocked = true;
+    if (!clocked && write_tracefs_file(dir_ + "/trace_clock", clock)) clocked = true;
   if (!clocked)
     return make_error("the tracefs instance takes none of the counter, mono and global clocks");
   for (const auto& [system, ev] : kEvents) {
     if (!formats.count(ev) || (system == "migrate" && !decoder_->decodes_migrations())) continue;
-    if (auto s = write_text(dir_ + "/events/" + system + "/" + ev + "/enable", "1"); !s) return s;
+    if (auto s = write_tracefs_file(dir_ + "/events/" + system + "/" + ev + "/enable", "1"); !s) return s;
   }
   return open_cpu_buffers();
 }
@@ -284,7 +284,7 @@ SourceReading TraceSource::stop() {
                                                    : unsupported_);
   }
   started_ = false;
-  (void)write_text(dir_ + "/tracing_on", "0");
+  (void)write_tracefs_file(dir_ + "/tracing_on", "0");
   {
     std::lock_guard lock(drain_mu_);
     drain_stop_ = true;
@@ -354,7 +354,7 @@ void TraceSource::remove_instance() {
   cpus_.clear();  // an instance with open buffers cannot be removed
   if (dir_.empty()) return;
   for (const auto& [system, ev] : kEvents)
-    (void)write_text(dir_ + "/events/" + system + "/" + ev + "/enable", "0");
+    (void)write_tracefs_file(dir_ + "/events/" + system + "/" + ev + "/enable", "0");
   ::rmdir(dir_.c_str());
   dir_.clear();
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/files.h"
 #include "base/subprocess.h"
 #include "qemu/kernel_build.h"
 #include "qemu/kernel_ref.h"
@@ -57,15 +58,6 @@ void say(const KernelFetchOptions& o, const std::string& line) {
   if (o.progress) std::fprintf(stderr, "[testbed] %s\n", line.c_str());
 }
 
-Status write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return errno_error("open " + path);
-  f << text;
-  f.close();
-  if (!f) return errno_error("write " + path);
-  return {};
-}
-
 Status prepare_apt_dir(const std::string& apt_dir) {
   std::error_code ec;
   for (const char* d : {"state/lists/partial", "cache/archives/partial", "debs"}) {
@@ -73,9 +65,9 @@ Status prepare_apt_dir(const std::string& apt_dir) {
     if (ec) return make_error("mkdir " + apt_dir + "/" + d + ": " + ec.message());
   }
   if (!fs::exists(apt_dir + "/state/status")) {
-    if (auto s = write_text(apt_dir + "/state/status", ""); !s) return s;
+    if (auto s = write_file(apt_dir + "/state/status", ""); !s) return s;
   }
-  return write_text(apt_dir + "/sources.list", debian_sources_list());
+  return write_file(apt_dir + "/sources.list", debian_sources_list());
 }
 
 struct IndexFile {
@@ -268,7 +260,7 @@ Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOpt
   files.modules_dir = find_modules(dir + "/root", kernel->release);
   if (files.vmlinuz.empty()) return make_error("no vmlinuz in the packages of " + files.origin);
   if (files.modules_dir.empty()) return make_error("no modules in the packages of " + files.origin);
-  if (auto s = write_text(marker, files.origin + "\n"); !s) return s.error();
+  if (auto s = write_file(marker, files.origin + "\n"); !s) return s.error();
   return files;
 }
 

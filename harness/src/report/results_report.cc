@@ -16,7 +16,7 @@
 namespace memplace {
 namespace {
 
-constexpr size_t kMaxKernelDirs = 64;
+constexpr size_t kMaxReportedKernelDirs = 64;
 constexpr size_t kChartFileLimit = 8 << 20;
 
 // Files a reader may want beside the page; listed only when they exist.
@@ -138,9 +138,9 @@ Result<std::vector<std::string>> find_kernel_dirs(const std::string& dir) {
     std::string name = e->d_name;
     if (name == "." || name == ".." || !is_real_dir(dir + "/" + name)) continue;
     if (!is_regular(dir + "/" + name + "/runs.jsonl")) continue;
-    if (found.size() == kMaxKernelDirs) {
+    if (found.size() == kMaxReportedKernelDirs) {
       ::closedir(d);
-      return make_error(dir + ": more than " + std::to_string(kMaxKernelDirs) + " kernel subdirs");
+      return make_error(dir + ": more than " + std::to_string(kMaxReportedKernelDirs) + " kernel subdirs");
     }
     found.emplace_back(first_start(dir + "/" + name), name);
   }
