@@ -46,8 +46,9 @@ TEST(ReportEscaping, RecordTextAddsNoMarkdownStructure) {
     EXPECT_NE(l.rfind("# kernel", 0), 0u) << l;
     EXPECT_EQ(l.find("<script>"), std::string::npos) << l;
     // Every table row keeps its column count: the header's.
-    if (l.rfind("| ", 0) == 0 && l.find("default") != std::string::npos)
+    if (l.rfind("| ", 0) == 0 && l.find("default") != std::string::npos) {
       EXPECT_EQ(std::count(l.begin(), l.end(), '|') - std::count(l.begin(), l.end(), '\\'), 6) << l;
+    }
   }
   EXPECT_NE(md.find("default # Injected heading \\| fake \\| table \\|"), std::string::npos) << md;
   EXPECT_NE(md.find("`default/anon/host/4MiB/t1'\\|x`"), std::string::npos) << md;

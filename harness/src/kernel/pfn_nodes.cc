@@ -95,7 +95,7 @@ Result<PfnNodeMap> read_pfn_node_map_from_blocks(const std::string& root) {
 Result<PfnNodeMap> parse_zoneinfo_spans(std::string_view text) {
   std::vector<PfnNodeMap::Range> ranges;
   int node = -1;
-  std::optional<uint64_t> spanned;
+  uint64_t spanned = 0;  // of the zone being read; 0 until its "spanned" line
   LineCursor lines(text);
   for (std::string_view line; lines.next(line);) {
     std::string_view t = trim(line);
@@ -103,7 +103,7 @@ Result<PfnNodeMap> parse_zoneinfo_spans(std::string_view text) {
       auto comma = t.find(',');
       auto n = numbered(t.substr(0, comma), "Node ");
       node = n && *n < 4096 ? static_cast<int>(*n) : -1;
-      spanned.reset();
+      spanned = 0;
       continue;
     }
     auto value_of = [&](std::string_view key) -> std::optional<uint64_t> {
@@ -114,9 +114,9 @@ Result<PfnNodeMap> parse_zoneinfo_spans(std::string_view text) {
       if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
       return x;
     };
-    if (auto s = value_of("spanned")) spanned = s;
-    if (auto start = value_of("start_pfn:"); start && node >= 0 && spanned && *spanned > 0)
-      ranges.push_back({*start, *start + *spanned, node});
+    if (auto s = value_of("spanned")) spanned = *s;
+    if (auto start = value_of("start_pfn:"); start && node >= 0 && spanned > 0)
+      ranges.push_back({*start, *start + spanned, node});
   }
   return PfnNodeMap::from_ranges(std::move(ranges), "zoneinfo");
 }
