@@ -314,6 +314,9 @@ configure_and_test_prebuilt() {
 
 run_inside() {
   if ((experiment)); then
+    # A bare Debian has no make: the README's first step installs it (git is the host's here).
+    phase make-tool in_root 'apt-get update -qq && apt-get install -y -qq --no-install-recommends make >/dev/null' ||
+      return 1
     # Timed whole, packages included, as the README quotes it; it prints its own phases.
     phase experiment in_root 'make experiment' || return 1
     return 0
