@@ -28,9 +28,13 @@ test: build
 
 # The same suite under AddressSanitizer + UBSan. The emulated suites (tests/emulated: testbed,
 # qemu guests) boot kernels that run an uninstrumented memplace copy anyway, so they run only in
-# `make test`.
+# `make test`. Built by clang: an instrumented batch compiles in 29 s against GCC's 40 s, and
+# the whole ASan build in 152 s against 227 s.
 test-asan: deps
-	cmake -S . -B build-asan -G Ninja -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF -DMEMPLACE_EMULATED_TESTS=OFF
+	@# A build-asan configured by GCC: CMake would reset its options on the compiler change.
+	@grep -qs '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt || rm -rf build-asan
+	cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF -DMEMPLACE_EMULATED_TESTS=OFF
 	cmake --build build-asan -j $(JOBS) --target unit_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE emulated

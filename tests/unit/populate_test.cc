@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <limits>
 
 #include "kernel/backing.h"
 #include "kernel/placement.h"
@@ -142,16 +144,19 @@ TEST(ThpMode, NamesRoundTripAndUnknownNamesListTheKnownOnes) {
   EXPECT_NE(bad.error().message.find("auto, on, off"), std::string::npos);
 }
 
-// Huge pages the node counters say appeared while `fn` ran, in MiB over all nodes.
+// Huge pages this process gained while `fn` ran, in MiB.
 template <class Fn>
 double anon_huge_mib_during(Fn fn) {
+  // This process's own huge pages (smaps_rollup), not the host's AnonHugePages: tests run in
+  // parallel, and another one populating with THP moved the host-wide figure by 28 MiB.
   auto total = [] {
-    double mib = 0;
-    refresh_vm_stats("");
-    auto snap = read_meminfo_snapshot("");
-    if (!snap) return -1e9;  // fails the assertion below rather than the process
-    for (const auto& [node, info] : *snap) mib += info.at("AnonHugePages");
-    return mib / 1024;
+    std::ifstream in("/proc/self/smaps_rollup");
+    for (std::string key; in >> key;) {
+      uint64_t kib = 0;
+      if (key == "AnonHugePages:" && in >> kib) return kib / 1024.0;
+      in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    return -1e9;  // fails the assertion below rather than the process
   };
   double before = total();
   fn();
