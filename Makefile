@@ -20,9 +20,9 @@ configure: $(BUILD)/build.ninja
 build: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Independent tests run in parallel; the emulated ones (QEMU guests) hold a resource lock, so at
-# most one guest boots at a time, and the few that assert host-wide counters run alone
-# (tests/CMakeLists.txt).
+# Independent tests run in parallel; the emulated ones (QEMU guests) hold one of two resource
+# locks, so at most two guests boot at a time, and the few that assert host-wide counters run
+# alone (tests/CMakeLists.txt).
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 

@@ -1,6 +1,8 @@
 // The trace source's window: a tracefs instance of memplace's own, the kmem events filtered to
 // user memory and to the named tasks, a thread draining the per-CPU raw buffers while the touch
 // runs, and the net pages per node once the window closes.
+#include "kernel/page_trace.h"
+
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,7 +18,6 @@
 #include <thread>
 
 #include "base/text.h"
-#include "kernel/page_trace.h"
 #include "kernel/sysfs.h"
 
 namespace memplace {
@@ -35,10 +36,11 @@ std::atomic<int> g_instance_sequence{0};
 
 // The events the window records (system, name): the kmem pair is required; the migrate pair
 // bounds each migrate_pages() call, so that a page moved is not counted as memory allocated.
-const std::pair<std::string, std::string> kEvents[] = {
-    {"kmem", "mm_page_alloc"},       {"kmem", "mm_page_free"},
-    {"kmem", "mm_page_free_batched"}, {"migrate", "mm_migrate_pages_start"},
-    {"migrate", "mm_migrate_pages"}};
+const std::pair<std::string, std::string> kEvents[] = {{"kmem", "mm_page_alloc"},
+                                                       {"kmem", "mm_page_free"},
+                                                       {"kmem", "mm_page_free_batched"},
+                                                       {"migrate", "mm_migrate_pages_start"},
+                                                       {"migrate", "mm_migrate_pages"}};
 
 Status write_tracefs_file(const std::string& path, const std::string& text, int flags = O_TRUNC) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags));
@@ -106,12 +108,14 @@ class TraceSource : public PlacementSource {
   Status add_task(pid_t tid) override {
     std::lock_guard lock(mu_);
     if (!started_) return make_error("the trace window is not open");
-    if (auto s = write_tracefs_file(dir_ + "/set_event_pid", std::to_string(tid) + "\n", O_APPEND); !s)
+    if (auto s = write_tracefs_file(dir_ + "/set_event_pid", std::to_string(tid) + "\n", O_APPEND);
+        !s)
       return record_error(s.error());
     ++tasks_;
     // Only now, with a pid in set_event_pid: an empty list would trace every task.
     if (!tracing_) {
-      if (auto s = write_tracefs_file(dir_ + "/tracing_on", "1"); !s) return record_error(s.error());
+      if (auto s = write_tracefs_file(dir_ + "/tracing_on", "1"); !s)
+        return record_error(s.error());
       tracing_ = true;
     }
     return {};
@@ -123,8 +127,8 @@ class TraceSource : public PlacementSource {
     if (auto s = add_task(pid); !s) return s;
     for (int pass = 0; pass < 2; ++pass) {
       std::error_code ec;
-      for (const auto& e : fs::directory_iterator(
-               sys_path(o_.root, "proc/" + std::to_string(pid) + "/task"), ec)) {
+      for (const auto& e :
+           fs::directory_iterator(sys_path(o_.root, "proc/" + std::to_string(pid) + "/task"), ec)) {
         long tid = std::strtol(e.path().filename().c_str(), nullptr, 10);
         if (tid > 0 && tid != pid) (void)add_task(static_cast<pid_t>(tid));
       }
@@ -148,6 +152,7 @@ class TraceSource : public PlacementSource {
 
   PageTraceOptions o_;
   std::string tracefs_, dir_;
+  std::string clock_;  // the instance's trace_clock: what orders the CPUs' events
   std::string unsupported_, error_;
   std::optional<PageEventDecoder> decoder_;
   std::optional<PfnNodeMap> pfn_map_;
@@ -218,14 +223,15 @@ Status TraceSource::prepare() {
   // "counter" is a global sequence: the exact order in which the events were written, and no
   // clock to read per event (in a VM that read was 4 % of a 1 GiB populate). Kernels without it
   // get a clock that is the same on every CPU.
-  bool clocked = false;
-  for (const char* clock : {"counter", "mono", "global"})
-    if (!clocked && write_tracefs_file(dir_ + "/trace_clock", clock)) clocked = true;
-  if (!clocked)
+  for (const char* clock : {"counter", "mono", "global"}) {
+    if (clock_.empty() && write_tracefs_file(dir_ + "/trace_clock", clock)) clock_ = clock;
+  }
+  if (clock_.empty())
     return make_error("the tracefs instance takes none of the counter, mono and global clocks");
   for (const auto& [system, ev] : kEvents) {
     if (!formats.count(ev) || (system == "migrate" && !decoder_->decodes_migrations())) continue;
-    if (auto s = write_tracefs_file(dir_ + "/events/" + system + "/" + ev + "/enable", "1"); !s) return s;
+    if (auto s = write_tracefs_file(dir_ + "/events/" + system + "/" + ev + "/enable", "1"); !s)
+      return s;
   }
   return open_cpu_buffers();
 }
@@ -280,8 +286,7 @@ void TraceSource::drain_all() {
 
 SourceReading TraceSource::stop() {
   if (!started_) {
-    return source_unsupported(unsupported_.empty() ? "the window was never opened"
-                                                   : unsupported_);
+    return source_unsupported(unsupported_.empty() ? "the window was never opened" : unsupported_);
   }
   started_ = false;
   (void)write_tracefs_file(dir_ + "/tracing_on", "0");
@@ -299,6 +304,7 @@ SourceReading TraceSource::stop() {
 
 SourceReading TraceSource::reading() {
   nlohmann::json detail = {{"buffer_kib", buffer_kib_},
+                           {"clock", clock_},
                            {"cpus", cpus_.size()},
                            {"gfp_filter", "__GFP_HARDWALL"},
                            {"pfn_map", pfn_map_->source()}};
