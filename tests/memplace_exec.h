@@ -40,9 +40,9 @@ inline Exec run_stdout(const std::string& command) {
 inline Exec run_memplace_under(const std::string& prefix, const std::string& args,
                                const std::string& env = "") {
   namespace fs = std::filesystem;
-  std::string err_file = (fs::temp_directory_path() /
-                          ("memplace-exec-" + std::to_string(::getpid()) + ".err"))
-                             .string();
+  std::string err_file =
+      (fs::temp_directory_path() / ("memplace-exec-" + std::to_string(::getpid()) + ".err"))
+          .string();
   Exec e = run_stdout((env.empty() ? "" : "env " + env + " ") + prefix + MEMPLACE_BINARY + " " +
                       args + " 2>" + err_file);
   e.output = e.out + slurp(err_file);

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "kernel/backing.h"
-#include "kernel/populate.h"
 #include "experiment/results.h"
 #include "experiment/spec.h"
+#include "kernel/backing.h"
+#include "kernel/populate.h"
 #include "memplace_exec.h"
 
 namespace memplace {
@@ -86,7 +86,8 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   fs::create_directories(dir);
   std::string out = dir + "/out";
   auto e = run_memplace(
-      "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out + " -q");
+      "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out +
+      " -q");
   ASSERT_EQ(e.status, 0) << e.output;
   auto runs = read_runs(out + "/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();

@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 
 using testing::run_memplace_under;
 
-
 uint64_t pages_on(const SourceReading& s, int node) {
   auto it = s.pages.find(node);
   return it == s.pages.end() ? 0 : it->second;
@@ -125,8 +124,9 @@ TEST(PlacementSourcesLocal, WithoutPermissionTheSourcesAreUnsupportedNeverFailed
   fs::create_directories(out);
   fs::permissions(out, fs::perms::all);
   auto e = run_memplace_under("/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ",
-                           "run --policy bind --nodes 0 --backing anon --size 8MiB --no-thp "
-                           "--out " + out + "/o -q");
+                              "run --policy bind --nodes 0 --backing anon --size 8MiB --no-thp "
+                              "--out " +
+                                  out + "/o -q");
   ASSERT_EQ(e.status, 0) << e.output;
   auto runs = read_runs(out + "/o/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();

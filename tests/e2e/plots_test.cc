@@ -4,11 +4,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -111,7 +111,7 @@ TEST_F(Plots, OneDirWritesEveryChartAsPngAndSvg) {
 // grid's SVG keeps its text, so both labels can be found in it.
 TEST_F(Plots, TwoKernelsMarkTheFixAndTheRegression) {
   Exec r = run_shell(kPython + " " + kScript + " " + kResults + "/k6.18 " + kResults +
-                    "/k7.0 --out " + out_.string());
+                     "/k7.0 --out " + out_.string());
   ASSERT_EQ(r.status, 0) << r.output;
   std::string grid = slurp(out_ / "split_grid.svg");
   EXPECT_EQ(count(grid, ">FIX<"), 1) << "one fix";
@@ -125,7 +125,7 @@ TEST_F(Plots, TwoKernelsMarkTheFixAndTheRegression) {
 // A testbed dir holds one subdir per kernel; the first is the baseline.
 TEST_F(Plots, TestbedDirIsReadKernelByKernel) {
   Exec r = run_shell(kPython + " " + kScript + " " + MEMPLACE_FIXTURES + "/testbed --out " +
-                    out_.string());
+                     out_.string());
   ASSERT_EQ(r.status, 0) << r.output;
   expect_chart(out_, "headline");
   expect_chart(out_, "split_grid");
@@ -165,8 +165,8 @@ TEST_F(Plots, SamplesFileOutsideTheDirIsNeverRead) {
   for (int i = 0; (at = runs.find("\"samples/r00", at)) != std::string::npos; ++i)
     runs.replace(at + 1, std::string("samples/r0001.csv").size(), names[i % 3]);
   write(dir / "runs.jsonl", runs);
-  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + out_.string() +
-                    "/o");
+  Exec r =
+      run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + out_.string() + "/o");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("'../outside.csv' is not a plain relative path"), std::string::npos);
   EXPECT_NE(r.output.find("'samples/link.csv' leads outside"), std::string::npos) << r.output;
@@ -221,7 +221,7 @@ TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
   fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"),
                   65u << 20);
   Exec r = run_shell(kPython + " " + kScript + " " + (out_ / "big").string() + " --out " +
-                    (out_ / "o").string());
+                     (out_ / "o").string());
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("more than 67108864"), std::string::npos) << r.output;
   expect_one_line_error(r);
@@ -231,7 +231,7 @@ TEST_F(Plots, NoRecordsExitsTwoWithOneLine) {
   fs::create_directories(out_ / "empty");
   write(out_ / "empty" / "runs.jsonl", "\n");
   Exec r = run_shell(kPython + " " + kScript + " " + (out_ / "empty").string() + " --out " +
-                    (out_ / "o").string());
+                     (out_ / "o").string());
   EXPECT_EQ(r.status, 2) << r.output;
   expect_one_line_error(r);
 }
@@ -246,8 +246,8 @@ TEST_F(Plots, NoOkCellDrawsWithoutATraceback) {
       runs.replace(at, from.size(), "\"status\": \"unsupported\"");
   ASSERT_EQ(runs.find("\"ok\""), std::string::npos);
   write(dir / "runs.jsonl", runs);
-  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " +
-                    (out_ / "o").string());
+  Exec r =
+      run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("Traceback"), std::string::npos) << r.output;
   expect_chart(out_ / "o", "split_grid");
@@ -262,8 +262,8 @@ TEST_F(Plots, HostileKernelNameIsDrawnAsText) {
   for (size_t at = 0; (at = runs.find(from, at)) != std::string::npos;)
     runs.replace(at, from.size(), "\"kernel\": \"$\\\\frac{1}{0}$ <b>&/../x\"");
   write(dir / "runs.jsonl", runs);
-  Exec r = run_shell(kPython + " " + kScript + " " + dir.string() + " --out " +
-                    (out_ / "o").string());
+  Exec r =
+      run_shell(kPython + " " + kScript + " " + dir.string() + " --out " + (out_ / "o").string());
   ASSERT_EQ(r.status, 0) << r.output;
   std::string bars = slurp(out_ / "o" / "memused_bars-__frac_1__0____b___.._x.svg");
   EXPECT_NE(bars.find("$\\frac{1}{0}$ &lt;b&gt;&amp;/../x"), std::string::npos) << "title";

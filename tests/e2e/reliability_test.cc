@@ -21,7 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using memplace::testing::fresh_temp_path;
 using memplace::testing::run_memplace;
-
 using memplace::testing::slurp;
 
 void spit(const std::string& path, const std::string& text) {

@@ -37,9 +37,9 @@ std::string temp_out(const std::string& name) {
 
 using testing::have_testbed_tools;
 
-#define REQUIRE_TOOLS()                                          \
-  do {                                                           \
-    std::string missing;                                         \
+#define REQUIRE_TOOLS()                                                  \
+  do {                                                                   \
+    std::string missing;                                                 \
     if (!have_testbed_tools(&missing)) GTEST_SKIP() << "no " << missing; \
   } while (0)
 

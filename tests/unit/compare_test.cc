@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "golden.h"
 #include "experiment/results.h"
+#include "golden.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -105,7 +105,8 @@ TEST(Compare, PopulateTimesOverRepeats) {
 }
 
 TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
-  CompareResult r = compare_runs({load_results_fixture("k6.18"), load_results_fixture("k7.0"), load_results_fixture("mixed")});
+  CompareResult r = compare_runs(
+      {load_results_fixture("k6.18"), load_results_fixture("k7.0"), load_results_fixture("mixed")});
   ASSERT_EQ(r.labels, (std::vector<std::string>{"A", "B", "C"}));
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 3u);

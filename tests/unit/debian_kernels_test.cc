@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+
 #include "golden.h"
 #include "test_support.h"
 
@@ -26,7 +27,8 @@ std::vector<DebianKernel> archive() {
 }
 
 TEST(DebianKernels, ParsesStanzas) {
-  auto pkgs = parse_packages_index(debian_fixture_text("Packages-trixie-backports"), "trixie-backports");
+  auto pkgs =
+      parse_packages_index(debian_fixture_text("Packages-trixie-backports"), "trixie-backports");
   ASSERT_GT(pkgs.size(), 10u);
   const DebPackage* binary = nullptr;
   for (const auto& p : pkgs) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+
 #include "test_support.h"
 
 namespace memplace {

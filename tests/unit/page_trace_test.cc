@@ -3,6 +3,8 @@
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44
 // tracefs), and the tally that tells page migrations from new memory. Then the source itself where tracefs is missing or unreadable: unsupported, never a
 // failure and never a number.
+#include "kernel/page_trace.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,9 +14,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernel/page_trace.h"
-#include "kernel/pfn_nodes.h"
 #include "golden.h"
+#include "kernel/pfn_nodes.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -26,7 +27,6 @@ using testing::fixture_path;
 using testing::slurp;
 
 const std::string kTracefs = fixture_path("tracefs/6.18.44");
-
 
 TEST(PfnNodeMap, MemoryBlocksMapPfnsToTheirNode) {
   auto map = read_pfn_node_map_from_blocks(fixture_path("pfn_two_nodes"));

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "kernel/backing.h"
 #include "kernel/kvm.h"
 #include "kernel/kvm_uapi.h"
 #include "kernel/sysfs.h"
-#include "golden.h"
 #include "test_support.h"
 
 namespace memplace {

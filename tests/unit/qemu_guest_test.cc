@@ -14,11 +14,11 @@
 #include <memory>
 #include <sstream>
 
+#include "base/subprocess.h"
+#include "experiment/spec.h"
+#include "golden.h"
 #include "qemu/qemu_cell_runner.h"
 #include "qemu/qemu_command.h"
-#include "experiment/spec.h"
-#include "base/subprocess.h"
-#include "golden.h"
 
 namespace memplace {
 namespace {
@@ -366,7 +366,8 @@ TEST(QemuGuestCommand, DiskImageBootsRootFromTheCommandLine) {
   auto c = qemu_guest_config_for(qemu_cell(PolicyMode::kBind, {0}, BackingKind::kShmem), o,
                                  qemu_72(), "tcg", fixed_paths());
   ASSERT_TRUE(c.ok()) << c.error().describe();
-  testing::expect_golden(format_command_multiline(qemu_guest_command(*c)), "qemu_guest_disk_image.txt");
+  testing::expect_golden(format_command_multiline(qemu_guest_command(*c)),
+                         "qemu_guest_disk_image.txt");
 }
 
 // Issue 14 item 18: disk_image = "/tmp/x,y.img" made QEMU open /tmp/x. QEMU reads ",," as one

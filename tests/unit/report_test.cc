@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "golden.h"
 #include "experiment/results.h"
+#include "golden.h"
 #include "test_support.h"
 
 namespace memplace {

@@ -59,8 +59,8 @@ TEST_F(ResultsDir, DeeplyNestedLinesAreSkippedByName) {
   std::string deep_env = record_line(2);
   deep_env.insert(deep_env.size() - 1,
                   R"(,"environment":{"kind":"testbed","topology":)" + nested(1000000, "") + "}");
-  write(runs_, record_line(1) + "\n" + record_line(2, nested(1000000, "")) + "\n" + deep_env + "\n" +
-                   record_line(3) + "\n");
+  write(runs_, record_line(1) + "\n" + record_line(2, nested(1000000, "")) + "\n" + deep_env +
+                   "\n" + record_line(3) + "\n");
   auto runs = read_runs(runs_);
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->records.size(), 2u);

@@ -1,3 +1,5 @@
+#include "experiment/results.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +12,6 @@
 #include <sstream>
 #include <vector>
 
-#include "experiment/results.h"
 #include "experiment/run_record.h"
 #include "golden.h"
 #include "test_support.h"

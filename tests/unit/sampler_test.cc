@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
 #include "golden.h"
 #include "test_support.h"
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <string>
+
 #include "test_support.h"
 
 namespace memplace {
@@ -104,7 +105,8 @@ TEST(ThpSetting, LiveKernelNamesOneOfItsModes) {
   auto enabled = read_thp_setting("", "enabled");
   if (!enabled.ok()) GTEST_SKIP() << "no THP in this kernel: " << enabled.error().describe();
   EXPECT_TRUE(*enabled == "always" || *enabled == "madvise" || *enabled == "never") << *enabled;
-  EXPECT_FALSE(read_thp_setting(kSparseNodesFixture, "enabled").ok());  // the fixture has no sys/kernel/mm
+  EXPECT_FALSE(
+      read_thp_setting(kSparseNodesFixture, "enabled").ok());  // the fixture has no sys/kernel/mm
 }
 
 TEST(MeminfoReader, RereadsThroughOneDescriptor) {
@@ -149,7 +151,8 @@ TEST(ReadMeminfoSnapshot, LiveSystemCarriesPerCpuFreeLists) {
   auto snap = read_meminfo_snapshot("");
   ASSERT_TRUE(snap.ok()) << snap.error().describe();
   for (const auto& [node, info] : *snap) EXPECT_TRUE(info.count(kPcpFreeField)) << "node " << node;
-  auto fixture = read_meminfo_snapshot(kSparseNodesFixture);  // no proc/zoneinfo: the kernel's fields only
+  auto fixture =
+      read_meminfo_snapshot(kSparseNodesFixture);  // no proc/zoneinfo: the kernel's fields only
   ASSERT_TRUE(fixture.ok());
   EXPECT_FALSE(fixture->at(2).count(kPcpFreeField));
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
 #include "test_support.h"
 
 namespace memplace {

@@ -10,14 +10,14 @@
 #include <filesystem>
 #include <string>
 
+#include "experiment/results.h"
 #include "kernel/backing.h"
-#include "memplace/commands.h"
 #include "kernel/placement.h"
 #include "kernel/policy.h"
-#include "experiment/results.h"
+#include "memplace/commands.h"
+#include "test_support.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
-#include "test_support.h"
 
 namespace memplace {
 namespace {

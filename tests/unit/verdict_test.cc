@@ -1,6 +1,7 @@
 #include "experiment/verdict.h"
 
 #include <gtest/gtest.h>
+
 #include "test_support.h"
 
 namespace memplace {

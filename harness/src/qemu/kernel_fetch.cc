@@ -8,14 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "base/files.h"
 #include "base/subprocess.h"
+#include "base/unique_fd.h"
 #include "qemu/kernel_build.h"
 #include "qemu/kernel_ref.h"
-#include "base/unique_fd.h"
 
 namespace memplace {
 

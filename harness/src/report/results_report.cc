@@ -140,7 +140,8 @@ Result<std::vector<std::string>> find_kernel_dirs(const std::string& dir) {
     if (!is_regular(dir + "/" + name + "/runs.jsonl")) continue;
     if (found.size() == kMaxReportedKernelDirs) {
       ::closedir(d);
-      return make_error(dir + ": more than " + std::to_string(kMaxReportedKernelDirs) + " kernel subdirs");
+      return make_error(dir + ": more than " + std::to_string(kMaxReportedKernelDirs) +
+                        " kernel subdirs");
     }
     found.emplace_back(first_start(dir + "/" + name), name);
   }

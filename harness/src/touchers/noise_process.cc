@@ -117,7 +117,8 @@ int noise_process_main(const std::string& spec_text, int go_fd, int done_fd) {
   if (mem == MAP_FAILED) return 3;
   unsigned long mask[16] = {};
   mask[spec->node / 64] = 1ul << (spec->node % 64);
-  if (::syscall(SYS_mbind, mem, bytes, mpol_value(PolicyMode::kBind), mask, 1024ul, 0u) != 0) return 3;
+  if (::syscall(SYS_mbind, mem, bytes, mpol_value(PolicyMode::kBind), mask, 1024ul, 0u) != 0)
+    return 3;
   ::madvise(mem, bytes, MADV_NOHUGEPAGE);
   char c;
   if (::write(done_fd, "r", 1) != 1 || ::read(go_fd, &c, 1) != 1) return 3;
