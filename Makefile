@@ -29,7 +29,7 @@ test: build
 # The same suite under AddressSanitizer + UBSan. The emulated suites (tests/emulated: testbed,
 # qemu guests) boot kernels that run an uninstrumented memplace copy anyway, so they run only in
 # `make test`. Built by clang: an instrumented batch compiles in 29 s against GCC's 40 s, and
-# the whole ASan build in 152 s against 227 s.
+# the whole ASan build in 152 s against 226 s.
 test-asan: deps
 	@# A build-asan configured by GCC: CMake would reset its options on the compiler change.
 	@grep -qs '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt || rm -rf build-asan

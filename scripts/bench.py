@@ -133,10 +133,15 @@ class BareTrace:
         os.mkdir(self.dir, 0o700)
         # One ~32-byte event per 4 KiB page, with room for the run's own startup.
         kib = min(max(size // 4096 * 48 // 1024 + 4096, 1024), 256 * 1024)
-        for name, text in (("tracing_on", "0"), ("buffer_size_kb", str(kib)),
-                           ("options/overwrite", "0"), ("options/event-fork", "1"),
-                           ("trace_clock", "counter"), ("events/kmem/mm_page_alloc/enable", "1")):
-            self._write(name, text)
+        try:
+            for name, text in (("tracing_on", "0"), ("buffer_size_kb", str(kib)),
+                               ("options/overwrite", "0"), ("options/event-fork", "1"),
+                               ("trace_clock", "counter"),
+                               ("events/kmem/mm_page_alloc/enable", "1")):
+                self._write(name, text)
+        except OSError:
+            self.close()  # a half-made instance is not left behind
+            raise
 
     def _write(self, name, text):
         with open(os.path.join(self.dir, name), "w") as f:
