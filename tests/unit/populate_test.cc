@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 #include "kernel/backing.h"
 #include "kernel/placement.h"
@@ -207,6 +209,41 @@ TEST(HostToucher, FallocateOnAnonIsUnsupportedNotAFailure) {
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.error().kind, ErrorKind::kUnsupported) << stats.error().message;
   EXPECT_EQ(stats.error().describe().rfind("unsupported: ", 0), 0u) << stats.error().describe();
+}
+
+// The clock starts when every thread has run its hook (where the placement sources register
+// it: a tracefs pid-list write, a cgroup move), so that bookkeeping is not populate time; and a
+// hook that fails stops the touch with its error before any page is touched.
+TEST(HostToucher, PopulateTimeLeavesOutTheThreadHooks) {
+  auto m = create_backing(BackingKind::kAnon, kSize);
+  ASSERT_TRUE(m.ok());
+  Cell cell;
+  cell.size_bytes = kSize;
+  cell.threads = 2;
+  auto toucher = make_host_toucher("", PopulateOptions{std::nullopt, ThpMode::kOff}, std::nullopt);
+  std::atomic<int> hooked{0};
+  toucher->set_thread_hook([&](pid_t) -> Status {
+    ++hooked;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return {};
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto stats = toucher->touch(cell, *m);
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(stats.ok()) << stats.error().describe();
+  EXPECT_EQ(hooked.load(), 2);
+  EXPECT_GE(wall, 1.5);
+  EXPECT_LT(stats->seconds, 1.5) << "the hooks' 1.5 s counted as populate time";
+  for (double s : stats->per_thread_seconds) EXPECT_LE(s, stats->seconds);
+  EXPECT_EQ(query_placement(m->addr(), m->size())->total_pages(), pages(kSize));
+
+  auto fresh = create_backing(BackingKind::kAnon, kSize);
+  ASSERT_TRUE(fresh.ok());
+  toucher->set_thread_hook([](pid_t) -> Status { return make_error("no cgroup for you"); });
+  auto failed = toucher->touch(cell, *fresh);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("no cgroup for you"), std::string::npos);
+  EXPECT_EQ(query_placement(fresh->addr(), fresh->size())->total_pages(), 0u);
 }
 
 // The deadline check between chunks, made deterministic: `should_stop` answers true from its
