@@ -67,8 +67,7 @@ struct ThreadedTouch {
 
 // Every thread pins itself and runs the hook (where the placement sources register it), then
 // waits: the clock starts when all are ready, as in the vcpu toucher. So thread start-up and the
-// sources' bookkeeping stay out of the populate time: the trace source's first set_event_pid
-// write registers the scheduler probes, a few percent of a 1 GiB populate in this VM.
+// sources' bookkeeping (a tracefs pid-list write, a cgroup move) are not populate time.
 ThreadedTouch populate_in_threads(const std::vector<Slice>& slices, const std::vector<int>& cpus,
                                   Mapping& mapping, std::optional<PopulateMethod> method,
                                   const ThreadHook& hook, std::chrono::milliseconds timeout) {
