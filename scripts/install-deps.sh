@@ -16,14 +16,16 @@ experiment_packages=(
   libnuma-dev numactl libhwloc-dev hwloc
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libbenchmark-dev
-  # Placement of memory the host cannot map: page-allocation tracing.
+  # Placement of memory the host cannot map: page-allocation tracing, through tracefs or
+  # through BPF programs that clang compiles and libbpf loads.
   libtracefs-dev libtraceevent-dev
+  libbpf-dev clang
   python3 python3-matplotlib
   qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs
 )
 # Everything else: `make test`, `make bench`, `make fuzz`, `make kernels`, `make check-fresh`.
 more_packages=(
-  stress-ng clang
+  stress-ng
   # make fuzz: libFuzzer and the sanitizer runtimes (-fsanitize=fuzzer,address,undefined) are
   # only Recommended by clang, which --no-install-recommends leaves out.
   libclang-rt-dev

@@ -12,7 +12,8 @@ INCLUDE = re.compile(r'\s*#\s*include\s+"(\w+)/')
 
 def upward_includes(src):
     for folder in ORDER:
-        for path in sorted((src / folder).glob("*")):
+        # A folder's subfolders (kernel/bpf/) are part of its layer.
+        for path in sorted(p for p in (src / folder).rglob("*") if p.is_file()):
             for lineno, line in enumerate(path.read_text().splitlines(), 1):
                 m = INCLUDE.match(line)
                 if m and m.group(1) in ORDER and ORDER.index(m.group(1)) > ORDER.index(folder):

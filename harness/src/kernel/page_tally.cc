@@ -111,4 +111,39 @@ PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_r
   return t;
 }
 
+SourceReading trace_window_reading(TraceWindowEvents& w, const PfnNodeMap& pfn_map) {
+  std::stable_sort(w.events.begin(), w.events.end(),
+                   [](const PageEvent& a, const PageEvent& b) { return a.ts < b.ts; });
+  PageTally tally = tally_page_events(w.events, w.hardwall);
+  nlohmann::json detail = w.detail;
+  detail["gfp_filter"] = "__GFP_HARDWALL";
+  detail["pfn_map"] = pfn_map.source();
+  detail["events"] = {{"alloc", tally.allocs}, {"free", tally.frees}, {"other", w.other_events}};
+  detail["alloc_gfp_order"] = tally.kinds;
+  if (w.migrations_traced) {
+    detail["migrated_pages"] = {{"all", tally.migrated_pages},
+                                {"not_the_cells", tally.migrated_not_cell}};
+  } else {
+    detail["migrated_pages"] = "not traced: no migrate:mm_migrate_pages(_start) events";
+  }
+  uint64_t unplaced = 0;
+  auto pages = tally.ledger.pages_per_node(pfn_map, &unplaced);
+  if (w.tasks == 0) return source_unsupported("no task was traced in the window");
+  auto incomplete = [&](std::string why) {
+    SourceReading r = source_incomplete(std::move(why), pages);
+    r.detail = detail;
+    return r;
+  };
+  if (!w.lost.empty()) return incomplete(w.lost);
+  if (!w.error.empty()) return incomplete(w.error);
+  if (unplaced) return incomplete(std::to_string(unplaced) + " pages at pfns no node claims");
+  if (tally.unpaired_pages)
+    return incomplete(std::to_string(tally.unpaired_pages) +
+                      " pages migrated in the window could not be paired with the pages they "
+                      "replaced");
+  SourceReading r = source_ok(pages);
+  r.detail = detail;
+  return r;
+}
+
 }  // namespace memplace

@@ -50,6 +50,8 @@ Status write_tracefs_file(const std::string& path, const std::string& text, int 
   return {};
 }
 
+}  // namespace
+
 // The mounted tracefs, else one mounted now at /sys/kernel/tracing. Errors are the reason the
 // source is unsupported.
 Result<std::string> locate_tracefs(const PageTraceOptions& o) {
@@ -78,6 +80,20 @@ Result<std::string> locate_tracefs(const PageTraceOptions& o) {
   }
   return at;
 }
+
+Result<uint64_t> read_gfp_hardwall(const std::string& tracefs) {
+  auto format = read_text_file(tracefs + "/events/kmem/mm_page_alloc/format");
+  if (!format) {
+    if (format.error().err == EACCES || format.error().err == EPERM)
+      return make_error("no permission to read tracefs at " + tracefs + " (run as root)");
+    return make_error("tracefs at " + tracefs + " has no kmem:mm_page_alloc event");
+  }
+  auto hardwall = gfp_flag_value(*format, "__GFP_HARDWALL");
+  if (!hardwall) return make_error("the mm_page_alloc format does not spell out __GFP_HARDWALL");
+  return *hardwall;
+}
+
+namespace {
 
 class TraceSource : public PlacementSource {
  public:
@@ -303,11 +319,16 @@ SourceReading TraceSource::stop() {
 }
 
 SourceReading TraceSource::reading() {
-  nlohmann::json detail = {{"buffer_kib", buffer_kib_},
-                           {"clock", clock_},
-                           {"cpus", cpus_.size()},
-                           {"gfp_filter", "__GFP_HARDWALL"},
-                           {"pfn_map", pfn_map_->source()}};
+  TraceWindowEvents w;
+  w.events = std::move(events_);
+  w.hardwall = hardwall_;
+  w.migrations_traced = decoder_->decodes_migrations();
+  w.tasks = tasks_;
+  w.other_events = other_events_;
+  w.detail = {{"transport", "tracefs"},
+              {"buffer_kib", buffer_kib_},
+              {"clock", clock_},
+              {"cpus", cpus_.size()}};
   uint64_t lost = 0;
   nlohmann::json lost_by_cpu = nlohmann::json::object();
   for (const auto& [cpu, fd] : cpus_) {
@@ -320,40 +341,14 @@ SourceReading TraceSource::reading() {
     lost += stats->lost();
     if (stats->lost()) lost_by_cpu[std::to_string(cpu)] = stats->lost();
   }
-  std::stable_sort(events_.begin(), events_.end(),
-                   [](const PageEvent& a, const PageEvent& b) { return a.ts < b.ts; });
-  PageTally tally = tally_page_events(events_, hardwall_);
-  detail["events"] = {{"alloc", tally.allocs}, {"free", tally.frees}, {"other", other_events_}};
-  detail["alloc_gfp_order"] = tally.kinds;
-  if (decoder_->decodes_migrations()) {
-    detail["migrated_pages"] = {{"all", tally.migrated_pages},
-                                {"not_the_cells", tally.migrated_not_cell}};
-  } else {
-    detail["migrated_pages"] = "not traced: no migrate:mm_migrate_pages(_start) events";
-  }
-  uint64_t unplaced = 0;
-  auto pages = tally.ledger.pages_per_node(*pfn_map_, &unplaced);
-  if (tasks_ == 0) return source_unsupported("no task was traced in the window");
-  auto incomplete = [&](std::string why) {
-    SourceReading r = source_incomplete(std::move(why), pages);
-    r.detail = detail;
-    return r;
-  };
   if (lost || missed_pages_) {
-    detail["lost_events"] = lost_by_cpu;
-    return incomplete(std::to_string(lost) + " trace events lost (buffer of " +
-                      std::to_string(buffer_kib_) + " KiB per CPU); " +
-                      std::to_string(missed_pages_) + " ring-buffer pages flagged missed events");
+    w.detail["lost_events"] = lost_by_cpu;
+    w.lost = std::to_string(lost) + " trace events lost (buffer of " +
+             std::to_string(buffer_kib_) + " KiB per CPU); " + std::to_string(missed_pages_) +
+             " ring-buffer pages flagged missed events";
   }
-  if (!error_.empty()) return incomplete(error_);
-  if (unplaced) return incomplete(std::to_string(unplaced) + " pages at pfns no node claims");
-  if (tally.unpaired_pages)
-    return incomplete(std::to_string(tally.unpaired_pages) +
-                      " pages migrated in the window could not be paired with the pages they "
-                      "replaced");
-  SourceReading r = source_ok(pages);
-  r.detail = detail;
-  return r;
+  w.error = error_;
+  return trace_window_reading(w, *pfn_map_);
 }
 
 void TraceSource::remove_instance() {
@@ -367,7 +362,7 @@ void TraceSource::remove_instance() {
 
 }  // namespace
 
-std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options) {
+std::unique_ptr<PlacementSource> make_tracefs_trace_source(const PageTraceOptions& options) {
   return std::make_unique<TraceSource>(options);
 }
 

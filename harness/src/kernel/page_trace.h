@@ -30,15 +30,18 @@
 #include "base/result.h"
 #include "kernel/pfn_nodes.h"
 #include "kernel/placement_source.h"
+#include "kernel/trace_transport.h"
 
 namespace memplace {
 
 struct PageTraceOptions {
+  TraceTransport transport = TraceTransport::kAuto;
   // tracefs to use as is; "" = the mounted one (mountinfo), else mount it at /sys/kernel/tracing.
   std::string tracefs;
   std::string root;  // roots the pfn -> node map and mountinfo (tests)
-  // Per-CPU ring-buffer size; 0 = sized so one CPU's buffer holds every event of
-  // `expected_bytes` even if it were never drained (at least 1 MiB, at most 64 MiB).
+  // tracefs: the per-CPU ring-buffer size; 0 = sized so one CPU's buffer holds every event of
+  // `expected_bytes` even if it were never drained (at least 1 MiB, at most 64 MiB). BPF: the
+  // one ring buffer's size (page_events_bpf.h, bpf_ring_bytes).
   uint64_t buffer_kib = 0;
   uint64_t expected_bytes = 1ull << 30;
   int drain_interval_ms = 20;
@@ -49,6 +52,14 @@ struct PageTraceOptions {
 uint64_t trace_buffer_kib_for(uint64_t expected_bytes);
 
 std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options);
+std::unique_ptr<PlacementSource> make_tracefs_trace_source(const PageTraceOptions& options);
+std::unique_ptr<PlacementSource> make_bpf_trace_source(const PageTraceOptions& options);
+
+// tracefs's mount point (mounting it at /sys/kernel/tracing on the live system when it is not
+// mounted), and the value of __GFP_HARDWALL from its mm_page_alloc format: the gfp flags' bits
+// move between kernels, and the BPF transport needs the filter value too.
+Result<std::string> locate_tracefs(const PageTraceOptions& o);
+Result<uint64_t> read_gfp_hardwall(const std::string& tracefs);
 
 // ---- the parts below are pure and unit-tested on fixtures ----
 
@@ -90,7 +101,7 @@ struct PageEvent {
   uint64_t pfn = 0;
   unsigned order = 0;
   uint64_t gfp = 0;  // allocations only
-  uint64_t ts = 0;   // the ring buffer's clock (the instance uses one clock for every CPU)
+  uint64_t ts = 0;   // the order across CPUs: the tracefs instance's clock, or the BPF sequence
   int pid = 0;       // the task the event happened in
 };
 
@@ -113,6 +124,21 @@ struct PageTally {
 };
 // `events` in time order; allocations without `gfp_required` are skipped.
 PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_required);
+
+// What a transport (tracefs or BPF) collected over one window.
+struct TraceWindowEvents {
+  std::vector<PageEvent> events;  // any order: sorted by ts here
+  uint64_t hardwall = 0;          // the __GFP_HARDWALL value (the gfp filter)
+  bool migrations_traced = false;
+  int tasks = 0;                  // tasks named to the window
+  uint64_t other_events = 0;      // events of no kind the tally knows
+  std::string lost;               // why events are missing; "" when none were
+  std::string error;              // the first error while reading; "" when none
+  nlohmann::json detail = nlohmann::json::object();  // the transport's own detail
+};
+// The reading of a window: ok only when nothing was lost, nothing failed, every page is on a
+// node and every migration paired; else incomplete with what was seen, and why.
+SourceReading trace_window_reading(TraceWindowEvents& w, const PfnNodeMap& pfn_map);
 
 // Decodes ring-buffer sub-buffers (the pages trace_pipe_raw hands out) with libtraceevent,
 // given the text of events/header_page and the kmem event formats.
