@@ -51,7 +51,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--placement-sources", run.placement_sources,
                       "Sources beside move_pages and meminfo: trace,cgroup (default), or none");
   run_cmd->add_option("--trace-buffer-kib", run.trace_buffer_kib,
-                      "Trace source's per-CPU ring buffer in KiB (0 = sized by the cell)");
+                      "Trace source's ring buffer in KiB: per CPU for tracefs, the one ring for "
+                      "BPF (0 = sized by the cell)");
+  run_cmd->add_option("--trace-transport", run.trace_transport,
+                      "How the trace source's events arrive: auto (BPF where it loads, else "
+                      "tracefs), bpf, tracefs");
   run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
   run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
   run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");

@@ -13,6 +13,7 @@
 #include "kernel/backing.h"
 #include "kernel/policy.h"
 #include "kernel/populate.h"
+#include "kernel/trace_transport.h"
 #include "report/compare.h"
 #include "report/record_view.h"
 
@@ -66,6 +67,8 @@ TEST(EnumNames, EveryHarnessEnumRoundTrips) {
   expect_round_trip(std::vector{BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd,
                                 BackingKind::kGuestMemfdPrivate},
                     backing_name, [](const std::string& n) { return parse_backing(n, "t"); });
+  expect_round_trip(all_trace_transports(), trace_transport_name,
+                    [](const std::string& n) { return parse_trace_transport(n, "t"); });
 }
 
 TEST(EnumNames, ReportWordsAreDistinct) {

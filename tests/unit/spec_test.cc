@@ -400,12 +400,14 @@ TEST(PlacementSpec, ChannelAxisPrivateBackingAndSourcesRoundTrip) {
   auto spec = parse_spec(
       "[matrix]\npolicy = [\"bind:1\"]\nbacking = [\"guest_memfd_private\"]\n"
       "toucher = [\"vcpu\"]\npolicy_channel = [\"mbind\", \"task\"]\n"
-      "[run]\nplacement_sources = [\"trace\"]\ntrace_buffer_kib = 16\n",
+      "[run]\nplacement_sources = [\"trace\"]\ntrace_buffer_kib = 16\n"
+      "trace_transport = \"tracefs\"\n",
       "t.toml");
   ASSERT_TRUE(spec.ok()) << spec.error().describe();
   EXPECT_EQ(spec->channels.size(), 2u);
   EXPECT_EQ(spec->placement_sources, std::vector<std::string>{"trace"});
   EXPECT_EQ(spec->trace_buffer_kib, 16u);
+  EXPECT_EQ(spec->trace_transport, TraceTransport::kTracefs);
   auto cells = expand(*spec);
   ASSERT_EQ(cells.size(), 2u);
   EXPECT_EQ(cell_key(cells[0]), "bind:1/guest_memfd_private/vcpu/64MiB/t1/cpuany");
@@ -415,11 +417,13 @@ TEST(PlacementSpec, ChannelAxisPrivateBackingAndSourcesRoundTrip) {
   EXPECT_EQ(again->channels, spec->channels);
   EXPECT_EQ(again->placement_sources, spec->placement_sources);
   EXPECT_EQ(again->trace_buffer_kib, 16u);
+  EXPECT_EQ(again->trace_transport, TraceTransport::kTracefs);
   // Defaults render nothing new, so older specs render as before.
   std::string plain = render_spec_toml(default_spec());
   EXPECT_EQ(plain.find("policy_channel"), std::string::npos);
   EXPECT_EQ(plain.find("placement_sources"), std::string::npos);
   EXPECT_EQ(plain.find("trace_buffer_kib"), std::string::npos);
+  EXPECT_EQ(plain.find("trace_transport"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -428,7 +432,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[matrix]\npolicy_channel = [\"vma\"]", "matrix.policy_channel[0]: unknown"},
         BadSpec{"[run]\nplacement_sources = [\"pagemap\"]",
                 "run.placement_sources[0]: unknown placement source 'pagemap'"},
-        BadSpec{"[run]\ntrace_buffer_kib = -1", "run.trace_buffer_kib"}));
+        BadSpec{"[run]\ntrace_buffer_kib = -1", "run.trace_buffer_kib"},
+        BadSpec{"[run]\ntrace_transport = \"perf\"",
+                "run.trace_transport: unknown trace transport 'perf' (known: auto, bpf, tracefs)"},
+        BadSpec{"[run]\ntrace_transport = 1", "run.trace_transport"}));
 
 }  // namespace
 }  // namespace memplace

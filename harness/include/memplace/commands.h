@@ -42,6 +42,7 @@ struct RunArgs {
   // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
   std::optional<std::string> placement_sources;
   std::optional<int> trace_buffer_kib;  // 0 = sized by the cell
+  std::optional<std::string> trace_transport;  // auto, bpf, tracefs
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
   std::optional<double> tolerance;

@@ -121,6 +121,8 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
   if (s && a.trace_buffer_kib)
     s = assign(spec.trace_buffer_kib,
                check_trace_buffer_kib(*a.trace_buffer_kib, "--trace-buffer-kib"));
+  if (s && a.trace_transport)
+    s = assign(spec.trace_transport, parse_trace_transport(*a.trace_transport, "--trace-transport"));
   if (s && a.repeats) s = assign(spec.repeats, check_repeats(*a.repeats, "--repeats"));
   if (s && a.sample_interval_ms)
     s = assign(spec.sample_interval_ms,

@@ -30,6 +30,7 @@ struct RunContext {
   // buffer (KiB; 0 = sized by the cell). Spec::placement_sources.
   std::vector<std::string> placement_sources = {"trace", "cgroup"};
   uint64_t trace_buffer_kib = 0;
+  TraceTransport trace_transport = TraceTransport::kAuto;
   Environment environment;
   ProbeReport probe;
   QemuSpec qemu;  // the spec's [qemu] table, for toucher = "qemu" cells

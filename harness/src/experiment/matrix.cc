@@ -113,6 +113,7 @@ Result<RunContext> make_context(const Spec& spec, const RunOptions& options) {
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
   ctx.placement_sources = spec.placement_sources;
   ctx.trace_buffer_kib = spec.trace_buffer_kib;
+  ctx.trace_transport = spec.trace_transport;
   ctx.qemu = spec.qemu;
   ctx.environment = options.environment;
   if (ctx.environment.kernel.empty()) {

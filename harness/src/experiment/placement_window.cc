@@ -16,6 +16,7 @@ PlacementWindow::PlacementWindow(const Cell& cell, const RunContext& ctx) {
     PageTraceOptions o;
     o.root = ctx.sysfs_root;
     o.buffer_kib = ctx.trace_buffer_kib;
+    o.transport = ctx.trace_transport;
     o.expected_bytes = cell.size_bytes;
     sources_.push_back(make_trace_source(o));
   } else {

@@ -268,7 +268,8 @@ Status parse_run_shard(const toml::table& r, Spec& spec) {
 Status parse_run_table(const toml::table& r, Spec& spec) {
   if (auto s = check_keys(r, "run",
                           {"sample_interval_ms", "tolerance", "populate", "thp", "workload",
-                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib"});
+                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib",
+                           "trace_transport"});
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
@@ -285,6 +286,14 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
     auto i = as_int(*n, "run.trace_buffer_kib");
     if (!i) return i.error();
     if (auto s = assign(spec.trace_buffer_kib, check_trace_buffer_kib(*i, "run.trace_buffer_kib"));
+        !s)
+      return s;
+  }
+  if (const auto* n = r.get("trace_transport")) {
+    auto name = as_string(*n, "run.trace_transport");
+    if (!name) return name.error();
+    if (auto s = assign(spec.trace_transport,
+                        parse_trace_transport(*name, "run.trace_transport"));
         !s)
       return s;
   }

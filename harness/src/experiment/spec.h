@@ -12,6 +12,7 @@
 #include "experiment/cell.h"
 #include "experiment/shard.h"
 #include "kernel/populate.h"
+#include "kernel/trace_transport.h"
 #include "base/result.h"
 
 namespace memplace {
@@ -94,6 +95,7 @@ struct Spec {
   // default). The trace source's per-CPU ring buffer in KiB; 0 = sized by the cell.
   std::vector<std::string> placement_sources = {"trace", "cgroup"};
   uint64_t trace_buffer_kib = 0;
+  TraceTransport trace_transport = TraceTransport::kAuto;  // run.trace_transport
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir

@@ -103,6 +103,8 @@ std::string render_spec_toml(const Spec& spec, bool with_testbed) {
     o << "placement_sources = "
       << array(spec.placement_sources, [](const std::string& n) { return toml_quoted(n); }) << "\n";
   if (spec.trace_buffer_kib) o << "trace_buffer_kib = " << spec.trace_buffer_kib << "\n";
+  if (spec.trace_transport != TraceTransport::kAuto)
+    o << "trace_transport = " << toml_quoted(trace_transport_name(spec.trace_transport)) << "\n";
   if (with_testbed && spec.testbed) {
     const TestbedSpec& t = *spec.testbed;
     o << "\n[testbed]\nnodes = " << t.nodes
