@@ -5,20 +5,34 @@
 
 namespace memplace {
 
-PlacementSourcesProbe probe_placement_sources(const std::string& root) {
-  PlacementSourcesProbe p;
+namespace {
+
+// Opens and closes a window of the trace source through one transport: "" when it worked, else
+// why not.
+std::string trace_window_fails(const std::string& root, TraceTransport transport) {
   PageTraceOptions o;
   o.root = root;
+  o.transport = transport;
   o.expected_bytes = 1ull << 20;
   o.buffer_kib = 64;
   auto trace = make_trace_source(o);
-  if (auto s = trace->start(); s) {
-    p.trace_usable = true;
-    p.trace = "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)";
-  } else {
-    p.trace = "unsupported: " + s.error().message;
-  }
+  auto s = trace->start();
   (void)trace->stop();
+  return s ? "" : s.error().message;
+}
+
+}  // namespace
+
+PlacementSourcesProbe probe_placement_sources(const std::string& root) {
+  PlacementSourcesProbe p;
+  std::string why = trace_window_fails(root, TraceTransport::kTracefs);
+  p.trace_usable = why.empty();
+  p.trace = why.empty() ? "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)"
+                        : "unsupported: " + why;
+  why = trace_window_fails(root, TraceTransport::kBpf);
+  p.trace_bpf_usable = why.empty();
+  p.trace_bpf = why.empty() ? "usable (BPF programs on the kmem raw tracepoints; the default)"
+                            : "unsupported: " + why;
 
   auto mount = find_memcg(root);
   if (mount) p.memcg_version = mount->version == MemcgVersion::kV2 ? "v2" : "v1";
@@ -35,6 +49,7 @@ PlacementSourcesProbe probe_placement_sources(const std::string& root) {
 
 nlohmann::json to_json(const PlacementSourcesProbe& p) {
   return {{"trace", {{"usable", p.trace_usable}, {"detail", p.trace}}},
+          {"trace_bpf", {{"usable", p.trace_bpf_usable}, {"detail", p.trace_bpf}}},
           {"cgroup",
            {{"usable", p.memcg_usable}, {"version", p.memcg_version}, {"detail", p.memcg}}}};
 }

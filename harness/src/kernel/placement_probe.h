@@ -1,5 +1,6 @@
 // Whether the placement sources that see unmapped memory can run on this host: the trace source
-// (tracefs and both kmem events, in an instance of memplace's own) and the memory-cgroup source
+// through each transport (tracefs and both kmem events, in an instance of memplace's own; BPF
+// programs on the raw tracepoints) and the memory-cgroup source
 // (which controller, and whether memplace may create a cgroup under its own).
 #pragma once
 
@@ -9,9 +10,11 @@
 namespace memplace {
 
 struct PlacementSourcesProbe {
-  std::string trace = "unknown";  // "usable (tracefs at /sys/kernel/tracing)" | "unsupported: why"
+  std::string trace = "unknown";  // tracefs transport: "usable (...)" | "unsupported: why"
+  std::string trace_bpf = "unknown";  // BPF transport: "usable (...)" | "unsupported: why"
   std::string memcg = "unknown";  // "usable (cgroup v2 at ...)" | "unsupported: why"
   bool trace_usable = false;
+  bool trace_bpf_usable = false;
   bool memcg_usable = false;
   std::string memcg_version;  // "v1" | "v2" | ""
 };

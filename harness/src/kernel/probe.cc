@@ -315,7 +315,8 @@ std::string format_probe_text(const ProbeReport& p) {
   }
 
   o << "placement sources\n";
-  row("trace (kmem events)", p.placement_sources.trace);
+  row("trace via tracefs", p.placement_sources.trace);
+  row("trace via BPF", p.placement_sources.trace_bpf);
   row("memory cgroup", p.placement_sources.memcg);
 
   o << "numa policies\n";
