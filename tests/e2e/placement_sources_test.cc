@@ -1,6 +1,7 @@
 // The placement sources on this host, through the real binary: anon and shmem cells (and
 // guest_memfd where /dev/kvm works) record every source; the page-allocation trace agrees with
-// move_pages page for page and the memory cgroup within 1% of the cell. Node MemUsed is
+// move_pages page for page through each of its transports (BPF, tracefs) and the memory cgroup
+// within 1% of the cell. Node MemUsed is
 // host-wide and is printed, not asserted (see memplace_run_test.cc). A trace buffer too small
 // for its cell reads "incomplete", never a number; the verdict then uses another source. Run by a
 // user who may not read tracefs, the trace and cgroup sources are "unsupported", the run ok.
@@ -46,7 +47,10 @@ Result<std::vector<RunRecord>> run_cells(const std::string& name, const std::str
 #endif
 #endif
 
-TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
+// Each test below runs once per trace transport.
+class PlacementSourcesLocal : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
 #if defined(MEMPLACE_UNDER_ASAN)
   // Under ASan the touching task also faults the shadow of every page it writes, so the trace
   // and the cgroup rightly count pages that are not the cell's; the plain build runs this test.
@@ -55,9 +59,11 @@ TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
   if (::geteuid() != 0) GTEST_SKIP() << "the trace and cgroup sources need root";
   std::string touchers = ::access("/dev/kvm", R_OK | W_OK) == 0 ? "host,vcpu" : "host";
   std::string backings = touchers == "host" ? "anon,shmem" : "anon,shmem,guest_memfd";
+  const std::string transport = GetParam();
   auto records = run_cells("agree", "--policy bind --nodes 0 --backing " + backings +
                                         " --toucher " + touchers +
-                                        " --size 64MiB --cpu-node 0 --no-thp");
+                                        " --size 64MiB --cpu-node 0 --no-thp --trace-transport " +
+                                        transport);
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_FALSE(records->empty());
   const uint64_t cell = (64ull << 20) / 4096;
@@ -70,6 +76,7 @@ TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
     const auto& cgroup = r.placement_sources.at("cgroup");
     EXPECT_EQ(r.placement_source, "move_pages");
     ASSERT_TRUE(move.ok() && trace.ok()) << r.cell_key << ": " << trace.reason;
+    EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key;
     EXPECT_EQ(pages_on(move, 0), cell) << r.cell_key;
     EXPECT_EQ(pages_on(trace, 0), pages_on(move, 0)) << r.cell_key << " " << trace.detail.dump();
     ASSERT_TRUE(cgroup.ok()) << r.cell_key << ": " << cgroup.reason;
@@ -90,7 +97,7 @@ TEST(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
 // and the trace read move_pages + 1. Who writes such a page first is a race between memplace's
 // threads, so this guards rather than proves: on this host, loaded, the fork gave 8 of 9 and 17
 // of 18 such cells one page too many in some runs and none in others; the exec'd child none.
-TEST(PlacementSourcesLocal, TheNoiseProcessAddsNoPageToTheTrace) {
+TEST(PlacementSourcesNoise, TheNoiseProcessAddsNoPageToTheTrace) {
 #if defined(MEMPLACE_UNDER_ASAN)
   GTEST_SKIP() << "AddressSanitizer's shadow memory is allocated by the touching task";
 #endif
@@ -117,7 +124,7 @@ TEST(PlacementSourcesLocal, TheNoiseProcessAddsNoPageToTheTrace) {
 // Bad input for the sources: memplace run by a user who may neither read tracefs nor create a
 // cgroup. Both sources are unsupported with that reason; the run itself is ok, measured by
 // move_pages.
-TEST(PlacementSourcesLocal, WithoutPermissionTheSourcesAreUnsupportedNeverFailed) {
+TEST(PlacementSourcesNobody, WithoutPermissionTheSourcesAreUnsupportedNeverFailed) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
   if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv (util-linux)";
   std::string out = testing::fresh_temp_dir("sources-nobody");
@@ -143,23 +150,29 @@ TEST(PlacementSourcesLocal, WithoutPermissionTheSourcesAreUnsupportedNeverFailed
   fs::remove_all(out);
 }
 
-TEST(PlacementSourcesLocal, AnOverflowingTraceBufferIsIncomplete) {
+TEST_P(PlacementSourcesLocal, AnOverflowingTraceBufferIsIncomplete) {
   if (::geteuid() != 0) GTEST_SKIP() << "the trace source needs root";
   auto records = run_cells("overflow",
                            "--policy bind --nodes 0 --backing anon --size 64MiB --cpu-node 0 "
-                           "--no-thp --placement-sources trace --trace-buffer-kib 8");
+                           "--no-thp --placement-sources trace --trace-buffer-kib 8 "
+                           "--trace-transport " +
+                               std::string(GetParam()));
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_EQ(records->size(), 1u);
   const RunRecord& r = records->front();
   ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
   const auto& trace = r.placement_sources.at("trace");
   EXPECT_EQ(trace.state, SourceReading::State::kIncomplete) << trace.detail.dump();
+  EXPECT_EQ(trace.detail.value("transport", ""), GetParam());
   EXPECT_NE(trace.reason.find("lost"), std::string::npos) << trace.reason;
   EXPECT_TRUE(trace.pages.empty());
   EXPECT_FALSE(trace.pages_seen.empty());
   EXPECT_EQ(r.placement_sources.at("cgroup").reason, "not requested (run.placement_sources)");
   EXPECT_EQ(r.placement_source, "move_pages");
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, PlacementSourcesLocal, ::testing::Values("bpf", "tracefs"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace memplace

@@ -9,8 +9,10 @@
 //      mapping. On two nodes NUMA balancing moves the touching thread's own older pages (stack,
 //      heap, the micro-VM's code) next to its CPU during the touch: the trace tells those
 //      migrations from new memory (PageTally) and must still equal move_pages.
-//   2. a cell whose trace ring buffer (8 KiB per CPU) cannot hold its events: incomplete, never
-//      a number;
+//      All of them through the trace's BPF transport, which the guest kernels can load; one
+//      more guest_memfd cell through the tracefs transport, which must be as exact;
+//   2. a cell whose trace ring buffer (8 KiB: the BPF ring, or per CPU for tracefs) cannot hold
+//      its events, on each transport: incomplete, never a number;
 //   3. guest_memfd_private cells on both channels: unsupported on Debian's kernels, which leave
 //      CONFIG_KVM_SW_PROTECTED_VM unset, with that reason; the matrix goes on.
 // One boot per kernel keeps this to a couple of minutes of TCG.
@@ -68,6 +70,14 @@ std::string guest_run_line(const TestbedSpec& tb) {
          "; /memplace run --policy bind:1 --backing anon --toucher host --size 32MiB --no-thp"
          " --trace-buffer-kib 8 --placement-sources trace --out /tmp/overflow" +
          stream +
+         "; /memplace run --policy bind:1 --backing anon --toucher host --size 16MiB --no-thp"
+         " --trace-buffer-kib 8 --placement-sources trace --trace-transport tracefs"
+         " --out /tmp/overflow-tracefs" +
+         stream +
+         "; MEMPLACE_TEST_NOISE=256MiB@0 /memplace run --policy interleave:0-1"
+         " --backing guest_memfd --toucher vcpu --size 48MiB --cpu-node 0 --trace-transport tracefs"
+         " --out /tmp/tracefs" +
+         stream +
          "; /memplace run --policy bind:1 --backing guest_memfd_private --toucher vcpu"
          " --policy-channel mbind,task --size 32MiB --out /tmp/private" +
          stream;
@@ -83,12 +93,27 @@ std::vector<Cell> cells_of(const std::string& matrix) {
 
 std::vector<Cell> guest_extra_runs() {
   std::vector<Cell> runs = cells_of(
-      "policy = [\"bind:1\"]\nbacking = [\"anon\"]\ntoucher = [\"host\"]\nsize = [\"32MiB\"]\n");
+      "policy = [\"bind:1\"]\nbacking = [\"anon\"]\ntoucher = [\"host\"]\n"
+      "size = [\"32MiB\", \"16MiB\"]\n");
+  for (const Cell& c : cells_of("policy = [\"interleave:0-1\"]\nbacking = [\"guest_memfd\"]\n"
+                                "toucher = [\"vcpu\"]\nsize = [\"48MiB\"]\ncpu_node = [0]\n"))
+    runs.push_back(c);
   for (const Cell& c : cells_of("policy = [\"bind:1\"]\nbacking = [\"guest_memfd_private\"]\n"
                                 "toucher = [\"vcpu\"]\nsize = [\"32MiB\"]\n"
                                 "policy_channel = [\"mbind\", \"task\"]\n"))
     runs.push_back(c);
   return runs;
+}
+
+// The trace equals move_pages page for page, through `transport`.
+void check_trace_is_exact(const RunRecord& r, const std::string& transport) {
+  const auto& move = r.placement_sources.at("move_pages");
+  const auto& trace = r.placement_sources.at("trace");
+  ASSERT_TRUE(move.ok()) << r.cell_key << ": " << move.reason;
+  EXPECT_EQ(move.total_pages(), r.size_bytes / 4096) << r.cell_key;
+  ASSERT_TRUE(trace.ok()) << r.cell_key << ": " << trace.reason;
+  EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key << " " << trace.detail.dump();
+  for (int node : {0, 1}) EXPECT_EQ(pages_on(trace, node), pages_on(move, node)) << r.cell_key;
 }
 
 void check_matrix_record(const RunRecord& r) {
@@ -97,14 +122,9 @@ void check_matrix_record(const RunRecord& r) {
   ASSERT_TRUE(r.extra.contains("test_noise")) << r.cell_key;
   EXPECT_FALSE(r.extra["test_noise"].contains("error")) << r.extra["test_noise"].dump();
   const auto& move = r.placement_sources.at("move_pages");
-  const auto& trace = r.placement_sources.at("trace");
   const auto& cgroup = r.placement_sources.at("cgroup");
   const auto& meminfo = r.placement_sources.at("meminfo");
-  ASSERT_TRUE(move.ok()) << r.cell_key << ": " << move.reason;
-  EXPECT_EQ(move.total_pages(), kCellPages) << r.cell_key;
-  // Page for page: the same count on every node.
-  ASSERT_TRUE(trace.ok()) << r.cell_key << ": " << trace.reason;
-  for (int node : {0, 1}) EXPECT_EQ(pages_on(trace, node), pages_on(move, node)) << r.cell_key;
+  check_trace_is_exact(r, "bpf");
   ASSERT_TRUE(cgroup.ok()) << r.cell_key << ": " << cgroup.reason;
   for (int node : {0, 1}) {
     const double diff = std::abs(static_cast<double>(pages_on(cgroup, node)) -
@@ -145,7 +165,7 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
   host.memplace_binary = MEMPLACE_BINARY;
   host.guest_run_line = guest_run_line(*spec->testbed);
   host.guest_extra_runs = guest_extra_runs();
-  ASSERT_EQ(host.guest_extra_runs.size(), 3u);
+  ASSERT_EQ(host.guest_extra_runs.size(), 5u);
   RunOptions options;
   options.out_dir = (fs::temp_directory_path() / ("memplace-sources-" + std::to_string(getpid())))
                         .string();
@@ -159,17 +179,23 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
     if (e.is_directory()) dir = e.path().string();
   auto runs = read_runs(dir + "/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
-  int matrix = 0, overflow = 0, priv = 0;
+  int matrix = 0, overflow = 0, priv = 0, tracefs = 0;
   for (const RunRecord& r : runs->records) {
     std::printf("%s\n", sources_line(r).c_str());
     if (r.size_bytes == (64ull << 20)) {
       ++matrix;
       check_matrix_record(r);
+    } else if (r.size_bytes == (48ull << 20)) {
+      ++tracefs;
+      ASSERT_EQ(r.status, RunStatus::kOk) << r.cell_key << ": " << r.message;
+      check_trace_is_exact(r, "tracefs");
     } else if (r.backing == "anon") {
       ++overflow;
       ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
       const auto& trace = r.placement_sources.at("trace");
       EXPECT_EQ(trace.state, SourceReading::State::kIncomplete) << to_json(r).dump(2);
+      EXPECT_EQ(trace.detail.value("transport", ""),
+                r.size_bytes == (32ull << 20) ? "bpf" : "tracefs");
       EXPECT_NE(trace.reason.find("lost"), std::string::npos) << trace.reason;
       EXPECT_TRUE(trace.pages.empty());
       EXPECT_EQ(r.placement_source, "move_pages");  // the verdict never used the partial count
@@ -180,7 +206,8 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
     }
   }
   EXPECT_EQ(matrix, 12);
-  EXPECT_EQ(overflow, 1);
+  EXPECT_EQ(overflow, 2);
+  EXPECT_EQ(tracefs, 1);
   EXPECT_EQ(priv, 2);
   if (!HasFailure() && !std::getenv("MEMPLACE_KEEP")) fs::remove_all(options.out_dir);
 }
