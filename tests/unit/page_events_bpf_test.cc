@@ -1,7 +1,7 @@
 // The trace source's BPF transport, its pure parts: turning a struct page pointer into a pfn,
 // sizing the ring buffer, and the reading both transports share (lost events, no task). Then
-// the automatic choice of transport where BPF cannot run (a fixture tree): tracefs, and the
-// reading says why. The programs themselves run in the e2e and testbed tests.
+// the automatic choice of transport: tracefs where BPF cannot run (a fixture tree) or could be
+// preempted (kernels from 7.0), and the reading says why. The programs themselves run in the e2e and testbed tests.
 #include "kernel/page_events_bpf.h"
 
 #include <gtest/gtest.h>
@@ -89,7 +89,17 @@ TEST(TraceTransportChoice, AutoFallsBackToTracefsAndSaysWhy) {
   EXPECT_NE(r.reason.find("BPF transport: the BPF transport reads the live kernel"),
             std::string::npos)
       << r.reason;
-  EXPECT_NE(r.detail.value("bpf_unsupported", "").find("live kernel"), std::string::npos);
+  EXPECT_NE(r.detail.value("bpf_not_used", "").find("live kernel"), std::string::npos);
+}
+
+// Kernels from 7.0 run tracepoint callbacks preemptible: auto does not take BPF there.
+TEST(TraceTransportChoice, BpfProgramsArePreemptibleFrom7_0) {
+  EXPECT_EQ(bpf_programs_preemptible("6.18.15+deb13-cloud-amd64"), "");
+  EXPECT_EQ(bpf_programs_preemptible("6.19.2"), "");
+  EXPECT_NE(bpf_programs_preemptible("7.0.0").find("SRCU-fast"), std::string::npos);
+  EXPECT_NE(bpf_programs_preemptible("7.3.4+deb13-cloud-amd64").find("7.3.4"), std::string::npos);
+  EXPECT_NE(bpf_programs_preemptible("10.1"), "");
+  EXPECT_NE(bpf_programs_preemptible("custom").find("unknown"), std::string::npos);
 }
 
 TEST(TraceTransportChoice, BpfAloneOnAFixtureIsUnsupported) {

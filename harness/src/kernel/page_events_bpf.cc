@@ -123,6 +123,31 @@ Status find_maps(bpf_object* object, int& tasks, int& batches, int& state) {
 
 }  // namespace
 
+// Where struct pages sit, read by a program run once (BPF_PROG_TEST_RUN) and never attached.
+Result<StructPageLayout> BpfPageEvents::read_struct_page_layout(const Impl& impl) {
+  bpf_program* reader = bpf_object__find_program_by_name(impl.object, "read_layout");
+  LIBBPF_OPTS(bpf_test_run_opts, run);
+  if (!reader || bpf_prog_test_run_opts(bpf_program__fd(reader), &run) != 0)
+    return load_error(errno, "running the layout program");
+  auto state = impl.state();
+  if (!state) return state.error();
+  StructPageLayout layout{state->vmemmap_base, state->page_size, "kallsyms"};
+  if (layout.vmemmap_base == 0) {
+    // No such symbol: a kernel without the dynamic memory layout (no KASLR of the memory map,
+    // no 5-level paging), whose struct pages start where x86-64's 4-level map puts them.
+#if defined(__x86_64__)
+    layout.vmemmap_base = 0xffffea0000000000ull;
+    layout.vmemmap_base_from = "the x86-64 4-level default (no vmemmap_base in kallsyms)";
+#else
+    return unsupported_error("the kernel's vmemmap_base is not in /proc/kallsyms");
+#endif
+  }
+  if (layout.page_size < 32 || layout.page_size > 512)
+    return make_error("implausible sizeof(struct page) from BTF: " +
+                      std::to_string(layout.page_size));
+  return layout;
+}
+
 Result<std::unique_ptr<BpfPageEvents>> BpfPageEvents::load(uint64_t ring_bytes) {
   static std::once_flag print_once;
   std::call_once(print_once, [] { libbpf_set_print(keep_libbpf_message); });
@@ -140,30 +165,11 @@ Result<std::unique_ptr<BpfPageEvents>> BpfPageEvents::load(uint64_t ring_bytes) 
     return load_error(-err, "loading the BPF programs");
   if (auto s = find_maps(impl->object, impl->tasks_fd, impl->batches_fd, impl->state_fd); !s)
     return s.error();
-  // The layout, read by a program run once here.
-  bpf_program* reader = bpf_object__find_program_by_name(impl->object, "read_layout");
-  LIBBPF_OPTS(bpf_test_run_opts, run);
-  if (!reader || bpf_prog_test_run_opts(bpf_program__fd(reader), &run) != 0)
-    return load_error(errno, "running the layout program");
-  auto state = impl->state();
-  if (!state) return state.error();
-  StructPageLayout layout{state->vmemmap_base, state->page_size, "kallsyms"};
-  if (layout.vmemmap_base == 0) {
-    // No such symbol: a kernel without the dynamic memory layout (no KASLR of the memory map,
-    // no 5-level paging), whose struct pages start where x86-64's 4-level map puts them.
-#if defined(__x86_64__)
-    layout.vmemmap_base = 0xffffea0000000000ull;
-    layout.vmemmap_base_from = "the x86-64 4-level default (no vmemmap_base in kallsyms)";
-#else
-    return unsupported_error("the kernel's vmemmap_base is not in /proc/kallsyms");
-#endif
-  }
-  if (state->page_size < 32 || state->page_size > 512)
-    return make_error("implausible sizeof(struct page) from BTF: " +
-                      std::to_string(state->page_size));
+  auto layout = read_struct_page_layout(*impl);
+  if (!layout) return layout.error();
   const int ring_fd = bpf_map__fd(ring);
   std::unique_ptr<BpfPageEvents> events(new BpfPageEvents(std::move(impl)));
-  events->layout_ = layout;
+  events->layout_ = *layout;
   auto on_record = [](void* self, void* data, size_t bytes) {
     static_cast<BpfPageEvents*>(self)->append(data, bytes);
     return 0;

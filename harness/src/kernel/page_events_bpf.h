@@ -64,15 +64,15 @@ class BpfPageEvents {
   Status finish(std::vector<PageEvent>& out);
   // Events the programs could not hand over (a full ring buffer): the count is incomplete.
   uint64_t lost_events() const;
-  // Runs the kernel skipped because the same program was already running on that CPU: an
-  // event in an interrupt that arrived during another (page_trace_bpf.cc says why these do
-  // not change the count).
+  // Runs the kernel skipped because the same program was already running on that CPU (an
+  // interrupt during a run, or a preempted run: trace_transport.h): also incomplete.
   uint64_t missed_runs() const;
   uint64_t bad_pointers() const { return bad_pointers_; }
 
  private:
   struct Impl;
   explicit BpfPageEvents(std::unique_ptr<Impl> impl);
+  static Result<StructPageLayout> read_struct_page_layout(const Impl& impl);
   void append(const void* records, size_t bytes);
   struct bpf_link* attach_program(const char* program, const char* tracepoint);
   std::unique_ptr<Impl> impl_;

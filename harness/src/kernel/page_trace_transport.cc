@@ -1,5 +1,9 @@
 // Which transport carries the trace source's events (page_trace.h, TraceTransport), and the
-// automatic choice: BPF where it loads, else tracefs.
+// automatic choice: BPF where it loads and its programs cannot be preempted, else tracefs.
+#include <sys/utsname.h>
+
+#include <cstdio>
+
 #include "base/enum_names.h"
 #include "kernel/page_trace.h"
 
@@ -9,20 +13,23 @@ namespace {
 
 constexpr EnumNames<TraceTransport, 3> kTransportNames{{"auto", "bpf", "tracefs"}};
 
-// Starts the first source, and the second when the first cannot start; the reading of the
-// second says why the first was not used.
+// Starts the first source, and the second when the first cannot start or is not to be used
+// (`skip_first` says why); the reading of the second says why the first was not used.
 class FirstThatStarts : public PlacementSource {
  public:
-  FirstThatStarts(std::unique_ptr<PlacementSource> first, std::unique_ptr<PlacementSource> second)
-      : first_(std::move(first)), second_(std::move(second)) {}
+  FirstThatStarts(std::unique_ptr<PlacementSource> first, std::unique_ptr<PlacementSource> second,
+                  std::string skip_first)
+      : first_(std::move(first)), second_(std::move(second)), why_not_first_(skip_first) {}
   std::string name() const override { return first_->name(); }
 
   Status start() override {
-    if (auto s = first_->start()) {
-      active_ = first_.get();
-      return s;
-    } else {
-      first_failed_ = s.error().message;
+    if (why_not_first_.empty()) {
+      auto s = first_->start();
+      if (s) {
+        active_ = first_.get();
+        return s;
+      }
+      why_not_first_ = s.error().message;
     }
     active_ = second_.get();
     return second_->start();
@@ -33,9 +40,9 @@ class FirstThatStarts : public PlacementSource {
     if (!active_) return source_unsupported("the window was never opened");
     SourceReading r = active_->stop();
     if (active_ == second_.get()) {
-      r.detail["bpf_unsupported"] = first_failed_;
+      r.detail["bpf_not_used"] = why_not_first_;
       if (r.state == SourceReading::State::kUnsupported)
-        r.reason += " (and the BPF transport: " + first_failed_ + ")";
+        r.reason += " (and the BPF transport: " + why_not_first_ + ")";
     }
     return r;
   }
@@ -43,8 +50,13 @@ class FirstThatStarts : public PlacementSource {
  private:
   std::unique_ptr<PlacementSource> first_, second_;
   PlacementSource* active_ = nullptr;
-  std::string first_failed_;
+  std::string why_not_first_;
 };
+
+std::string running_kernel_release() {
+  struct utsname u {};
+  return ::uname(&u) == 0 ? u.release : "";
+}
 
 }  // namespace
 
@@ -60,6 +72,17 @@ std::vector<TraceTransport> all_trace_transports() {
   return {TraceTransport::kAuto, TraceTransport::kBpf, TraceTransport::kTracefs};
 }
 
+std::string bpf_programs_preemptible(std::string_view release) {
+  int major = 0, minor = 0;
+  if (std::sscanf(std::string(release).c_str(), "%d.%d", &major, &minor) != 2)
+    return "kernel release '" + std::string(release) + "' is not MAJOR.MINOR: whether its "
+           "tracepoints can preempt a BPF program is unknown";
+  if (major < 7) return "";
+  return "kernel " + std::string(release) + " runs tracepoint callbacks preemptible (SRCU-fast, "
+         "since 7.0): a BPF program preempted in one task is skipped for every other task on "
+         "that CPU, traced ones included";
+}
+
 std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options) {
   switch (options.transport) {
     case TraceTransport::kBpf: return make_bpf_trace_source(options);
@@ -67,7 +90,8 @@ std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& optio
     case TraceTransport::kAuto: break;
   }
   return std::make_unique<FirstThatStarts>(make_bpf_trace_source(options),
-                                           make_tracefs_trace_source(options));
+                                           make_tracefs_trace_source(options),
+                                           bpf_programs_preemptible(running_kernel_release()));
 }
 
 }  // namespace memplace
