@@ -21,11 +21,13 @@ tool memory the hypervisor already backs, so the ratios compare populate methods
 after a pause. --no-warmup shows the difference.
 
 Then the trace placement source's cost: a 1 GiB cell (--trace-size) populated with and without
-the page-allocation trace (`--placement-sources trace` against `none`), on 4 KiB pages (one event
-per page, its worst case) and with huge pages, the runs interleaved in one session; medians and
-their ratio (goal: at most 10% more populate time). Beside them, the same runs under a bare
-tracefs instance that records mm_page_alloc and nothing else, read by nobody: what the kernel
-charges per event whoever consumes it, so traced/bare is memplace's own share.
+the page-allocation trace (`--placement-sources trace` against `none`), through each of its
+transports (`--trace-transport tracefs` and `bpf`), on 4 KiB pages (one event per page, its
+worst case) and with huge pages, the runs interleaved in one session; medians and their ratios
+(goal: at most 10% more populate time, on the default transport before 7.0, BPF). Beside them, the same
+runs under a bare tracefs instance that records mm_page_alloc and nothing else, read by nobody:
+what the kernel charges per event whoever consumes it through tracefs, the floor the tracefs
+transport cannot get under.
 
 Then the background meminfo sampler's CPU cost at 100 Hz against spawning `numastat -m` at the
 same rate (workloads/sampler_bench).
@@ -96,10 +98,12 @@ def warm_up(memplace, size, node):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
-def memplace_rate(memplace, size, node, threads, thp, sources="none", preexec=None):
+def memplace_rate(memplace, size, node, threads, thp, sources="none", preexec=None,
+                  transport=None):
     """The populate rate of one memplace run; `sources` are its placement sources beside
-    move_pages (the tool rows run without any, as memplace populated before they existed).
-    `preexec` runs in the child before exec (the bare trace's pid registration)."""
+    move_pages (the tool rows run without any, as memplace populated before they existed),
+    `transport` the trace source's (--trace-transport). `preexec` runs in the child before exec
+    (the bare trace's pid registration)."""
     with tempfile.TemporaryDirectory(prefix="memplace-bench-") as d:
         out = os.path.join(d, "out")
         cmd = [memplace, "run", "--policy", "bind", "--nodes", str(node), "--size", f"{size >> 20}MiB",
@@ -107,6 +111,8 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none", preexec=No
                "--placement-sources", sources]
         if not thp:
             cmd.append("--no-thp")
+        if transport:
+            cmd += ["--trace-transport", transport]
         t0 = time.monotonic()
         r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            preexec_fn=preexec)
@@ -119,6 +125,9 @@ def memplace_rate(memplace, size, node, threads, thp, sources="none", preexec=No
             trace = rec.get("placement_sources", {}).get("trace", {})
             if "pages" not in trace:
                 raise RuntimeError(f"memplace run: the trace source did not measure: {trace}")
+            if transport and trace.get("transport") != transport:
+                raise RuntimeError(f"memplace run: the trace came through {trace.get('transport')}, "
+                                   f"not {transport}: {trace}")
         return size / rec["populate_seconds"], wall, rec["populate_method"]
 
 
@@ -178,36 +187,40 @@ class BareTrace:
 
 
 def trace_overhead(memplace, size, node, runs, warmup, rng):
-    """Populate seconds untraced, under the bare trace (the kernel's floor) and with memplace's
-    trace source, interleaved; medians and ratios."""
+    """Populate seconds untraced, under the bare trace (the tracefs floor), and with memplace's
+    trace source through each transport, interleaved; medians and ratios. The goal is on the
+    BPF transport, the default before 7.0 (trace_transport.h)."""
     print(f"\n# trace source: populate {size >> 20} MiB bound to node {node}, 1 thread, "
           f"{runs} runs each of: untraced, the bare trace (mm_page_alloc into a tracefs instance "
-          f"nobody reads: the kernel's floor), and --placement-sources trace; interleaved. Kernel "
-          f"{os.uname().release}, load {os.getloadavg()[0]:.1f}")
-    print(f"{'pages':6} {'untraced s':>10} {'bare s':>7} {'traced s':>9} {'bare/untr':>9} "
-          f"{'traced/untr':>11} {'traced/bare':>11}  goal traced/untr <= 1.10")
+          f"nobody reads: the floor of any tracefs consumer), and --placement-sources trace "
+          f"through tracefs and through BPF; interleaved. Kernel {os.uname().release}, "
+          f"load {os.getloadavg()[0]:.1f}")
+    print(f"{'pages':6} {'untraced s':>10} {'bare s':>7} {'tracefs s':>9} {'bpf s':>7} "
+          f"{'bare/untr':>9} {'tracefs/untr':>12} {'bpf/untr':>8}  goal bpf/untr <= 1.10")
     bare = BareTrace(size)
     try:
         for thp in (False, True):
-            secs = {"none": [], "bare": [], "trace": []}
+            secs = {"none": [], "bare": [], "tracefs": [], "bpf": []}
             for _ in range(runs):
                 for mode in rng.sample(list(secs), len(secs)):
                     if warmup:
                         warm_up(memplace, size, node)
-                    sources = "trace" if mode == "trace" else "none"
+                    traced = mode in ("tracefs", "bpf")
                     hook = None
                     if mode == "bare":
                         bare.enable()
                         hook = bare.register_self
-                    rate, _, _ = memplace_rate(memplace, size, node, 1, thp, sources, hook)
+                    rate, _, _ = memplace_rate(memplace, size, node, 1, thp,
+                                               "trace" if traced else "none", hook,
+                                               mode if traced else None)
                     if mode == "bare":
                         bare.finish()
                     secs[mode].append(size / rate)
             m = {k: statistics.median(v) for k, v in secs.items()}
-            ratio = m["trace"] / m["none"]
+            r = {k: m[k] / m["none"] for k in m}
             print(f"{'huge' if thp else '4 KiB':6} {m['none']:10.3f} {m['bare']:7.3f} "
-                  f"{m['trace']:9.3f} {m['bare'] / m['none']:9.3f} {ratio:11.3f} "
-                  f"{m['trace'] / m['bare']:11.3f}  {'met' if ratio <= 1.10 else 'NOT met'}")
+                  f"{m['tracefs']:9.3f} {m['bpf']:7.3f} {r['bare']:9.3f} {r['tracefs']:12.3f} "
+                  f"{r['bpf']:8.3f}  {'met' if r['bpf'] <= 1.10 else 'NOT met'}")
             print("       min..max: " + "   ".join(
                 f"{k} {min(v):.3f}..{max(v):.3f}" for k, v in secs.items()))
     finally:
