@@ -67,6 +67,7 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_FALSE(records->empty());
   const uint64_t cell = (64ull << 20) / 4096;
+  int reused = 0;  // cells whose BPF programs a previous cell had loaded: the maps start clean
   for (const RunRecord& r : *records) {
     ASSERT_EQ(r.status, RunStatus::kOk) << r.cell_key << ": " << r.message;
     for (const char* name : {"move_pages", "trace", "cgroup", "meminfo"})
@@ -77,6 +78,7 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
     EXPECT_EQ(r.placement_source, "move_pages");
     ASSERT_TRUE(move.ok() && trace.ok()) << r.cell_key << ": " << trace.reason;
     EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key;
+    reused += trace.detail.value("programs", "").rfind("reused", 0) == 0;
     EXPECT_EQ(pages_on(move, 0), cell) << r.cell_key;
     EXPECT_EQ(pages_on(trace, 0), pages_on(move, 0)) << r.cell_key << " " << trace.detail.dump();
     ASSERT_TRUE(cgroup.ok()) << r.cell_key << ": " << cgroup.reason;
@@ -89,6 +91,7 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
                 cgroup.detail.value("counter", "?").c_str(),
                 (unsigned long long)pages_on(r.placement_sources.at("meminfo"), 0));
   }
+  if (transport == "bpf") EXPECT_EQ(reused, static_cast<int>(records->size()) - 1);
 }
 
 // The test hook's noise process (MEMPLACE_TEST_NOISE) runs beside every touch of the testbed's

@@ -170,6 +170,7 @@ Result<std::unique_ptr<BpfPageEvents>> BpfPageEvents::load(uint64_t ring_bytes) 
   const int ring_fd = bpf_map__fd(ring);
   std::unique_ptr<BpfPageEvents> events(new BpfPageEvents(std::move(impl)));
   events->layout_ = *layout;
+  events->ring_bytes_ = ring_bytes;
   auto on_record = [](void* self, void* data, size_t bytes) {
     static_cast<BpfPageEvents*>(self)->append(data, bytes);
     return 0;
@@ -188,7 +189,30 @@ bpf_link* BpfPageEvents::attach_program(const char* program, const char* tracepo
   return bpf_program__attach_raw_tracepoint(p, tracepoint);
 }
 
+// What a window before this one left in the maps: its tasks, partial batches and counters.
+Status BpfPageEvents::clear_maps() {
+  uint32_t key = 0;
+  while (bpf_map_get_next_key(impl_->tasks_fd, nullptr, &key) == 0)
+    if (bpf_map_delete_elem(impl_->tasks_fd, &key) != 0) return errno_error("clearing the BPF task map");
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return Error{-cpus, "counting the possible CPUs"};
+  const size_t stride = (sizeof(memplace_page_event_batch) + 7) / 8 * 8;
+  std::vector<char> zeros(stride * static_cast<size_t>(cpus));
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(impl_->batches_fd, &zero, zeros.data(), BPF_ANY) != 0)
+    return errno_error("clearing the per-CPU BPF batches");
+  auto state = impl_->state();
+  if (!state) return state.error();
+  state->sequence = state->lost = 0;
+  if (bpf_map_update_elem(impl_->state_fd, &zero, &*state, BPF_ANY) != 0)
+    return errno_error("clearing the BPF state");
+  missed_before_ = cumulative_missed_runs();
+  bad_pointers_ = 0;
+  return {};
+}
+
 Status BpfPageEvents::attach() {
+  if (auto s = clear_maps(); !s) return s;
   for (auto [program, tracepoint] : {std::pair{"page_alloc", "mm_page_alloc"},
                                      std::pair{"page_free", "mm_page_free"}}) {
     bpf_link* link = attach_program(program, tracepoint);
@@ -280,7 +304,9 @@ uint64_t BpfPageEvents::lost_events() const {
   return s ? s->lost : UINT64_MAX;
 }
 
-uint64_t BpfPageEvents::missed_runs() const {
+uint64_t BpfPageEvents::missed_runs() const { return cumulative_missed_runs() - missed_before_; }
+
+uint64_t BpfPageEvents::cumulative_missed_runs() const {
   uint64_t missed = 0;
   bpf_program* p = nullptr;
   bpf_object__for_each_program(p, impl_->object) {

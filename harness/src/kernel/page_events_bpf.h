@@ -52,7 +52,10 @@ class BpfPageEvents {
   BpfPageEvents& operator=(const BpfPageEvents&) = delete;
 
   const StructPageLayout& layout() const { return layout_; }
-  // Attaches the programs; the migrate pair only where the kernel has those tracepoints.
+  uint64_t ring_bytes() const { return ring_bytes_; }
+  // Clears what an earlier window left in the maps, then attaches the programs (the migrate
+  // pair only where the kernel has those tracepoints). Once per window: loaded programs serve
+  // one window after another.
   Status attach();
   bool traces_migrations() const { return migrations_; }
   // Thread-safe: one map update each.
@@ -74,12 +77,16 @@ class BpfPageEvents {
   explicit BpfPageEvents(std::unique_ptr<Impl> impl);
   static Result<StructPageLayout> read_struct_page_layout(const Impl& impl);
   void append(const void* records, size_t bytes);
+  Status clear_maps();
+  uint64_t cumulative_missed_runs() const;
   struct bpf_link* attach_program(const char* program, const char* tracepoint);
   std::unique_ptr<Impl> impl_;
   StructPageLayout layout_;
   bool migrations_ = false;
   std::vector<PageEvent>* sink_ = nullptr;
   uint64_t bad_pointers_ = 0;
+  uint64_t ring_bytes_ = 0;
+  uint64_t missed_before_ = 0;  // the programs' skipped runs before this window
 };
 
 }  // namespace memplace

@@ -1,5 +1,7 @@
 #include "kernel/placement_probe.h"
 
+#include <sys/utsname.h>
+
 #include "kernel/memcg.h"
 #include "kernel/page_trace.h"
 
@@ -31,8 +33,14 @@ PlacementSourcesProbe probe_placement_sources(const std::string& root) {
                         : "unsupported: " + why;
   why = trace_window_fails(root, TraceTransport::kBpf);
   p.trace_bpf_usable = why.empty();
-  p.trace_bpf = why.empty() ? "usable (BPF programs on the kmem raw tracepoints; the default)"
-                            : "unsupported: " + why;
+  p.trace_bpf = "unsupported: " + why;
+  if (why.empty()) {
+    struct utsname u {};
+    const std::string preemptible = ::uname(&u) == 0 ? bpf_programs_preemptible(u.release) : "";
+    p.trace_bpf = "usable (BPF programs on the kmem raw tracepoints; " +
+                  (preemptible.empty() ? std::string("the default here)")
+                                       : "not the default here: " + preemptible + ")");
+  }
 
   auto mount = find_memcg(root);
   if (mount) p.memcg_version = mount->version == MemcgVersion::kV2 ? "v2" : "v1";
