@@ -111,6 +111,12 @@ PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_r
   return t;
 }
 
+void prefault_event_storage(std::vector<PageEvent>& events, uint64_t expected_bytes) {
+  const uint64_t want = expected_bytes / 4096 + expected_bytes / 40960 + 4096;
+  events.resize(std::min<uint64_t>(want, uint64_t{1} << 21));
+  events.clear();
+}
+
 SourceReading trace_window_reading(TraceWindowEvents& w, const PfnNodeMap& pfn_map) {
   std::stable_sort(w.events.begin(), w.events.end(),
                    [](const PageEvent& a, const PageEvent& b) { return a.ts < b.ts; });

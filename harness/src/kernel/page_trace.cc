@@ -11,14 +11,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
-#include <thread>
 
 #include "base/text.h"
 #include "kernel/sysfs.h"
+#include "kernel/trace_drainer.h"
 
 namespace memplace {
 
@@ -110,14 +109,9 @@ class TraceSource : public PlacementSource {
       remove_instance();
       return s;
     }
-    // Faulted now, before the window, so storing events in it allocates nothing inside it.
-    // Capped: past 2M events (8 GiB of 4 KiB pages) the vector grows inside the window, a few
-    // pages that no counted task allocates.
-    const uint64_t want = o_.expected_bytes / 4096 + o_.expected_bytes / 40960 + 4096;
-    events_.resize(std::min<uint64_t>(want, uint64_t{1} << 21));
-    events_.clear();
+    prefault_event_storage(events_, o_.expected_bytes);
     started_ = true;
-    drainer_ = std::thread([this] { drain_loop(); });
+    drainer_.start([this] { drain_all(); }, std::chrono::milliseconds(o_.drain_interval_ms));
     return {};
   }
 
@@ -157,7 +151,6 @@ class TraceSource : public PlacementSource {
  private:
   Status prepare();
   Status open_cpu_buffers();
-  void drain_loop();
   void drain_all();
   SourceReading reading();
   void remove_instance();
@@ -182,10 +175,7 @@ class TraceSource : public PlacementSource {
   int tasks_ = 0;
   bool started_ = false, tracing_ = false;
   std::mutex mu_;
-  std::mutex drain_mu_;
-  std::condition_variable drain_cv_;
-  bool drain_stop_ = false;
-  std::thread drainer_;
+  TraceDrainer drainer_;
 };
 
 Status TraceSource::prepare() {
@@ -271,17 +261,6 @@ Status TraceSource::open_cpu_buffers() {
   return {};
 }
 
-void TraceSource::drain_loop() {
-  std::unique_lock lock(drain_mu_);
-  while (!drain_stop_) {
-    lock.unlock();
-    drain_all();
-    lock.lock();
-    drain_cv_.wait_for(lock, std::chrono::milliseconds(o_.drain_interval_ms),
-                       [this] { return drain_stop_; });
-  }
-}
-
 // Reads every CPU's buffer until it has nothing more to give.
 void TraceSource::drain_all() {
   for (auto& [cpu, fd] : cpus_) {
@@ -306,12 +285,7 @@ SourceReading TraceSource::stop() {
   }
   started_ = false;
   (void)write_tracefs_file(dir_ + "/tracing_on", "0");
-  {
-    std::lock_guard lock(drain_mu_);
-    drain_stop_ = true;
-  }
-  drain_cv_.notify_all();
-  drainer_.join();
+  drainer_.stop();
   drain_all();
   SourceReading r = reading();
   remove_instance();

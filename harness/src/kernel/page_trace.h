@@ -125,6 +125,13 @@ struct PageTally {
 // `events` in time order; allocations without `gfp_required` are skipped.
 PageTally tally_page_events(const std::vector<PageEvent>& events, uint64_t gfp_required);
 
+// Faults in room for the events of `expected_bytes` of 4 KiB pages (and a tenth more for
+// frees), so that storing them allocates nothing inside the window: the memory cgroup source
+// counts what the reader allocates there (+1530 pages of a 512 MiB cell when it did). Capped:
+// past 2M events (8 GiB of 4 KiB pages) the vector grows inside the window, a few pages that no
+// counted task allocates.
+void prefault_event_storage(std::vector<PageEvent>& events, uint64_t expected_bytes);
+
 // What a transport (tracefs or BPF) collected over one window.
 struct TraceWindowEvents {
   std::vector<PageEvent> events;  // any order: sorted by ts here

@@ -3,12 +3,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "kernel/page_events_bpf.h"
 #include "kernel/page_trace.h"
+#include "kernel/trace_drainer.h"
 
 namespace memplace {
 
@@ -48,13 +47,9 @@ class BpfTraceSource : public PlacementSource {
       bpf_.reset();
       return s;
     }
-    // Faulted now, before the window, as the tracefs transport does: the drainer's stores must
-    // allocate nothing inside it (the memory cgroup source counted them: +1530 pages of 512 MiB).
-    const uint64_t want = o_.expected_bytes / 4096 + o_.expected_bytes / 40960 + 4096;
-    events_.resize(std::min<uint64_t>(want, uint64_t{1} << 21));
-    events_.clear();
+    prefault_event_storage(events_, o_.expected_bytes);
     started_ = true;
-    drainer_ = std::thread([this] { drain_loop(); });
+    drainer_.start([this] { drain(); }, std::chrono::milliseconds(o_.drain_interval_ms));
     return {};
   }
 
@@ -68,7 +63,7 @@ class BpfTraceSource : public PlacementSource {
  private:
   Status prepare();
   Status add(pid_t id, bool process);
-  void drain_loop();
+  void drain();
 
   PageTraceOptions o_;
   std::unique_ptr<BpfPageEvents> bpf_;
@@ -79,10 +74,7 @@ class BpfTraceSource : public PlacementSource {
   int tasks_ = 0;
   bool started_ = false, reused_ = false;
   std::mutex mu_;  // tasks_, error_
-  std::mutex drain_mu_;
-  std::condition_variable drain_cv_;
-  bool drain_stop_ = false;
-  std::thread drainer_;
+  TraceDrainer drainer_;
 };
 
 Status BpfTraceSource::prepare() {
@@ -116,15 +108,10 @@ Status BpfTraceSource::add(pid_t id, bool process) {
   return {};
 }
 
-void BpfTraceSource::drain_loop() {
-  std::unique_lock lock(drain_mu_);
-  while (!drain_stop_) {
-    if (auto s = bpf_->drain(events_); !s) {
-      std::lock_guard l(mu_);
-      if (error_.empty()) error_ = s.error().describe();
-    }
-    drain_cv_.wait_for(lock, std::chrono::milliseconds(o_.drain_interval_ms),
-                       [this] { return drain_stop_; });
+void BpfTraceSource::drain() {
+  if (auto s = bpf_->drain(events_); !s) {
+    std::lock_guard lock(mu_);
+    if (error_.empty()) error_ = s.error().describe();
   }
 }
 
@@ -135,12 +122,7 @@ SourceReading BpfTraceSource::stop() {
     std::lock_guard lock(mu_);
     started_ = false;
   }
-  {
-    std::lock_guard lock(drain_mu_);
-    drain_stop_ = true;
-  }
-  drain_cv_.notify_all();
-  drainer_.join();
+  drainer_.stop();
   TraceWindowEvents w;
   if (auto s = bpf_->finish(events_); !s && error_.empty()) error_ = s.error().describe();
   w.events = std::move(events_);
@@ -166,7 +148,7 @@ SourceReading BpfTraceSource::stop() {
   if (missed)
     w.lost += (w.lost.empty() ? "" : "; ") + std::to_string(missed) +
               " BPF program runs skipped (the program was already running on that CPU)";
-  if (bpf_->bad_pointers())
+  if (bpf_->bad_pointers() && error_.empty())
     error_ = std::to_string(bpf_->bad_pointers()) + " events named no struct page";
   w.error = error_;
   keep_for_reuse(std::move(bpf_));  // detached already
