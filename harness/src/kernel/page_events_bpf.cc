@@ -189,17 +189,28 @@ bpf_link* BpfPageEvents::attach_program(const char* program, const char* tracepo
   return bpf_program__attach_raw_tracepoint(p, tracepoint);
 }
 
+namespace {
+
+// A per-CPU map's value as bpf() reads and writes it: one copy per possible CPU, each padded to
+// 8 bytes. Zeroed.
+constexpr size_t kBatchStride = (sizeof(memplace_page_event_batch) + 7) / 8 * 8;
+Result<std::vector<char>> per_cpu_batches() {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return Error{-cpus, "counting the possible CPUs"};
+  return std::vector<char>(kBatchStride * static_cast<size_t>(cpus));
+}
+
+}  // namespace
+
 // What a window before this one left in the maps: its tasks, partial batches and counters.
 Status BpfPageEvents::clear_maps() {
   uint32_t key = 0;
   while (bpf_map_get_next_key(impl_->tasks_fd, nullptr, &key) == 0)
     if (bpf_map_delete_elem(impl_->tasks_fd, &key) != 0) return errno_error("clearing the BPF task map");
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return Error{-cpus, "counting the possible CPUs"};
-  const size_t stride = (sizeof(memplace_page_event_batch) + 7) / 8 * 8;
-  std::vector<char> zeros(stride * static_cast<size_t>(cpus));
+  auto zeros = per_cpu_batches();
+  if (!zeros) return zeros.error();
   const uint32_t zero = 0;
-  if (bpf_map_update_elem(impl_->batches_fd, &zero, zeros.data(), BPF_ANY) != 0)
+  if (bpf_map_update_elem(impl_->batches_fd, &zero, zeros->data(), BPF_ANY) != 0)
     return errno_error("clearing the per-CPU BPF batches");
   auto state = impl_->state();
   if (!state) return state.error();
@@ -282,16 +293,14 @@ Status BpfPageEvents::finish(std::vector<PageEvent>& out) {
   impl_->detach();
   if (auto s = drain(out); !s) return s;
   // The batches no CPU filled: every CPU's copy of the one per-CPU array entry.
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return Error{-cpus, "counting the possible CPUs"};
-  const size_t stride = (sizeof(memplace_page_event_batch) + 7) / 8 * 8;
-  std::vector<char> values(stride * static_cast<size_t>(cpus));
+  auto values = per_cpu_batches();
+  if (!values) return values.error();
   const uint32_t zero = 0;
-  if (bpf_map_lookup_elem(impl_->batches_fd, &zero, values.data()) != 0)
+  if (bpf_map_lookup_elem(impl_->batches_fd, &zero, values->data()) != 0)
     return errno_error("reading the per-CPU BPF batches");
   sink_ = &out;
-  for (int cpu = 0; cpu < cpus; ++cpu) {
-    const auto* b = reinterpret_cast<const memplace_page_event_batch*>(values.data() + stride * cpu);
+  for (size_t at = 0; at < values->size(); at += kBatchStride) {
+    const auto* b = reinterpret_cast<const memplace_page_event_batch*>(values->data() + at);
     const uint32_t n = std::min<uint32_t>(b->count, MEMPLACE_PAGE_EVENT_BATCH);
     append(b->events, n * sizeof b->events[0]);
   }
@@ -299,9 +308,10 @@ Status BpfPageEvents::finish(std::vector<PageEvent>& out) {
   return {};
 }
 
-uint64_t BpfPageEvents::lost_events() const {
+Result<uint64_t> BpfPageEvents::lost_events() const {
   auto s = impl_->state();
-  return s ? s->lost : UINT64_MAX;
+  if (!s) return s.error();
+  return s->lost;
 }
 
 uint64_t BpfPageEvents::missed_runs() const { return cumulative_missed_runs() - missed_before_; }

@@ -66,7 +66,7 @@ class BpfPageEvents {
   // Detaches, then appends the rest: the ring buffer and every CPU's partial batch.
   Status finish(std::vector<PageEvent>& out);
   // Events the programs could not hand over (a full ring buffer): the count is incomplete.
-  uint64_t lost_events() const;
+  Result<uint64_t> lost_events() const;
   // Runs the kernel skipped because the same program was already running on that CPU (an
   // interrupt during a run, or a preempted run: trace_transport.h): also incomplete.
   uint64_t missed_runs() const;

@@ -129,7 +129,9 @@ SourceReading BpfTraceSource::stop() {
   w.hardwall = hardwall_;
   w.migrations_traced = bpf_->traces_migrations();
   w.tasks = tasks_;
-  const uint64_t lost = bpf_->lost_events(), missed = bpf_->missed_runs();
+  auto lost_or = bpf_->lost_events();
+  if (!lost_or && error_.empty()) error_ = lost_or.error().describe();
+  const uint64_t lost = lost_or ? *lost_or : 0, missed = bpf_->missed_runs();
   w.detail = {{"transport", "bpf"},
               {"ring_buffer_kib", ring_bytes_ / 1024},
               {"struct_page_bytes", bpf_->layout().page_size},

@@ -19,7 +19,7 @@ class FirstThatStarts : public PlacementSource {
  public:
   FirstThatStarts(std::unique_ptr<PlacementSource> first, std::unique_ptr<PlacementSource> second,
                   std::string skip_first)
-      : first_(std::move(first)), second_(std::move(second)), why_not_first_(skip_first) {}
+      : first_(std::move(first)), second_(std::move(second)), why_not_first_(std::move(skip_first)) {}
   std::string name() const override { return first_->name(); }
 
   Status start() override {
