@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
   auto* probe_cmd =
       app.add_subcommand("probe", "Report what this host can do (NUMA, KVM, guest_memfd)");
   probe_cmd->add_flag("--json", probe.json, "Machine-readable output");
+  probe_cmd
+      ->add_option("--require", probe.require,
+                   "Only these host features (kvm, guest_memfd, guest_memfd_mmap, "
+                   "sw_protected_vm, tracefs, bpf, memcg, thp, two_nodes); exit 1 unless all "
+                   "are available")
+      ->delimiter(',');
   probe_cmd->add_option("--root", probe.sysfs_root, "Read /sys and /proc under this root")
       ->group("");
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "golden.h"
+#include "kernel/host_features.h"
 #include "kernel/backing.h"
 #include "kernel/kvm.h"
 #include "kernel/kvm_uapi.h"
@@ -19,119 +20,12 @@ namespace {
 
 using testing::fixture_path;
 
-bool have_kvm() {
-  return ::access("/dev/kvm", R_OK | W_OK) == 0;
-}
-
 TEST(ParseQemuVersion, FirstLineForms) {
   EXPECT_EQ(parse_qemu_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"),
             "7.2.22");
   EXPECT_EQ(parse_qemu_version("QEMU emulator version 9.1.0"), "9.1.0");
   EXPECT_EQ(parse_qemu_version("QEMU emulator version 8.2.2\n"), "8.2.2");
   EXPECT_EQ(parse_qemu_version("something else"), "");
-}
-
-TEST(Probe, JsonHasEveryField) {
-  auto j = to_json(run_probe());
-  for (const char* ptr : {"/kernel_release",
-                          "/topology/nodes",
-                          "/topology/distances",
-                          "/kvm/present",
-                          "/kvm/vm_created",
-                          "/kvm/error",
-                          "/kvm/api_version",
-                          "/guest_memfd/supported",
-                          "/guest_memfd/flags",
-                          "/guest_memfd/mmap",
-                          "/guest_memfd/init_shared",
-                          "/guest_memfd/numa_policy/state",
-                          "/guest_memfd/numa_policy/detail",
-                          "/policies_supported",
-                          "/weighted_interleave",
-                          "/sev_snp/kvm_amd_sev_snp",
-                          "/sev_snp/dev_sev",
-                          "/cpu_virt",
-                          "/qemu/binary",
-                          "/qemu/version"}) {
-    EXPECT_TRUE(j.contains(nlohmann::json::json_pointer(ptr))) << ptr << " missing";
-  }
-  for (PolicyMode mode : all_policies())
-    EXPECT_TRUE(j["policies_supported"].contains(policy_name(mode))) << policy_name(mode);
-  const std::string state = j["guest_memfd"]["numa_policy"]["state"];
-  EXPECT_TRUE(state == "honored" || state == "not_honored" || state == "unknown") << state;
-}
-
-TEST(Probe, LiveHostFacts) {
-  auto p = run_probe();
-  auto rel = read_kernel_release("");
-  ASSERT_TRUE(rel.ok());
-  EXPECT_EQ(p.kernel_release, *rel);
-  ASSERT_FALSE(p.topology.nodes.empty());
-  // default, bind and interleave are as old as NUMA support itself.
-  EXPECT_TRUE(p.policies_supported.at("default"));
-  EXPECT_TRUE(p.policies_supported.at("bind"));
-  EXPECT_TRUE(p.policies_supported.at("interleave"));
-  if (!p.qemu_binary.empty()) {
-    EXPECT_FALSE(p.qemu_version.empty()) << p.qemu_binary;
-  }
-  EXPECT_NE(format_probe_text(p).find(p.kernel_release), std::string::npos);
-}
-
-TEST(Probe, GuestMemfdFlagsMatchTheKernel) {
-  if (!have_kvm()) GTEST_SKIP() << "/dev/kvm is not available";
-  auto p = run_probe();
-  ASSERT_TRUE(p.kvm_present);
-  ASSERT_TRUE(p.kvm_vm_created) << p.kvm_error;
-  EXPECT_EQ(p.kvm_api_version, 12);  // KVM_API_VERSION has been 12 since 2007
-  auto sys = KvmSystem::open();
-  ASSERT_TRUE(sys.ok());
-  auto vm = KvmVm::create(*sys);
-  ASSERT_TRUE(vm.ok());
-  EXPECT_EQ(p.guest_memfd, vm->check_extension(kvm::kCapGuestMemfd) > 0);
-  const uint64_t flags = vm->check_extension(kvm::kCapGuestMemfdFlags);
-  EXPECT_EQ(p.guest_memfd_flags, flags);
-  EXPECT_EQ(p.guest_memfd_mmap, (flags & kvm::kGuestMemfdFlagMmap) != 0);
-  EXPECT_EQ(p.guest_memfd_init_shared, (flags & kvm::kGuestMemfdFlagInitShared) != 0);
-  if (p.guest_memfd_mmap && p.guest_memfd_init_shared) {
-    EXPECT_NE(p.gmem_policy_state, "unknown") << p.gmem_policy_detail;
-  }
-}
-
-// The probe's verdict must agree with what the kernel answers to the same question asked here
-// independently, whatever the kernel version.
-TEST(Probe, SharedPolicyStateIsConsistentWithTheKernel) {
-  if (!have_kvm()) GTEST_SKIP() << "/dev/kvm is not available";
-  auto nodes = list_nodes("");
-  ASSERT_TRUE(nodes.ok());
-  const std::vector<int> set = {nodes->front()};
-  const size_t size = 4 * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  auto m = create_backing(BackingKind::kGuestMemfd, size);
-  if (!m.ok()) GTEST_SKIP() << "guest_memfd cannot be mapped here: " << m.error().describe();
-
-  auto check = check_gmem_shared_policy(PolicyMode::kBind, set);
-  ASSERT_NE(check.state, "unknown") << check.detail;
-  ASSERT_TRUE(check.first_view && check.second_view);
-  EXPECT_EQ(check.first_view->mpol, mpol_value(PolicyMode::kBind));
-  EXPECT_EQ(check.first_view->nodes, set);
-  if (check.state == "honored") {
-    EXPECT_EQ(check.second_view->mpol, mpol_value(PolicyMode::kBind));
-    EXPECT_EQ(check.second_view->nodes, set);
-  } else {
-    EXPECT_EQ(check.state, "not_honored");
-    EXPECT_EQ(check.second_view->mpol, mpol_value(PolicyMode::kDefault));
-  }
-
-  auto view = m->map_again();
-  ASSERT_TRUE(view.ok());
-  ASSERT_TRUE(apply_policy(m->addr(), m->size(), PolicyMode::kBind, set).ok());
-  auto back = read_policy_at(view->addr());
-  ASSERT_TRUE(back.ok()) << back.error().describe();
-  const bool kernel_shares = back->mpol == mpol_value(PolicyMode::kBind) && back->nodes == set;
-  EXPECT_EQ(check.state, kernel_shares ? "honored" : "not_honored")
-      << "kernel " << run_probe().kernel_release << ": " << check.detail;
-
-  auto p = run_probe();
-  EXPECT_EQ(p.gmem_policy_state, check.state);
 }
 
 TEST(Probe, WithoutKvmNothingCrashes) {
@@ -171,6 +65,62 @@ TEST(Probe, QemuMissingFromPath) {
   EXPECT_TRUE(p.qemu_binary.empty());
   EXPECT_TRUE(p.qemu_version.empty());
   EXPECT_NE(format_probe_text(p).find("not found on PATH"), std::string::npos);
+}
+
+// Each feature's decision from a report, on both sides of it, with the reason a test prints.
+TEST(FeatureAnswer, KvmAndGuestMemfdDecideFromTheReport) {
+  ProbeReport p;
+  p.kvm_error = "open /dev/kvm: No such file or directory";
+  EXPECT_FALSE(feature_answer(p, HostFeature::kKvm).available);
+  EXPECT_EQ(feature_answer(p, HostFeature::kGuestMemfd).reason, p.kvm_error);
+  p.kvm_vm_created = true;
+  p.kvm_api_version = 12;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kKvm).available);
+  auto gmem = feature_answer(p, HostFeature::kGuestMemfd);
+  EXPECT_FALSE(gmem.available);
+  EXPECT_EQ(gmem.reason, "KVM_CAP_GUEST_MEMFD is not offered by this kernel");
+  p.guest_memfd = true;
+  p.guest_memfd_flags = kvm::kGuestMemfdFlagMmap;
+  p.guest_memfd_mmap = true;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kGuestMemfd).available);
+  auto mmap = feature_answer(p, HostFeature::kGuestMemfdMmap);
+  EXPECT_FALSE(mmap.available) << "INIT_SHARED is missing";
+  EXPECT_NE(mmap.reason.find("0x1"), std::string::npos) << mmap.reason;
+  p.guest_memfd_init_shared = true;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kGuestMemfdMmap).available);
+  EXPECT_FALSE(feature_answer(p, HostFeature::kSwProtectedVm).available);
+  p.sw_protected_vm = true;
+  EXPECT_FALSE(feature_answer(p, HostFeature::kSwProtectedVm).available) << "no private attribute";
+  p.sw_protected_attributes = kvm::kMemoryAttributePrivate;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kSwProtectedVm).available);
+}
+
+TEST(FeatureAnswer, SourcesThpAndNodesDecideFromTheReport) {
+  ProbeReport p;
+  p.placement_sources.memcg = "unsupported: no usable memory cgroup: no cgroup mount";
+  auto memcg = feature_answer(p, HostFeature::kMemcg);
+  EXPECT_FALSE(memcg.available);
+  EXPECT_EQ(memcg.reason, p.placement_sources.memcg);
+  p.placement_sources.trace_bpf_usable = true;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kBpf).available);
+  EXPECT_FALSE(feature_answer(p, HostFeature::kTracefs).available);
+  EXPECT_FALSE(feature_answer(p, HostFeature::kThp).available);
+  p.thp_enabled = "never";
+  EXPECT_FALSE(feature_answer(p, HostFeature::kThp).available);
+  p.thp_enabled = "madvise";
+  EXPECT_TRUE(feature_answer(p, HostFeature::kThp).available);
+  p.topology.nodes = {{0, 8ull << 30, {0}}, {1, 0, {1}}};
+  EXPECT_FALSE(feature_answer(p, HostFeature::kTwoNodes).available) << "node 1 has no memory";
+  p.topology.nodes[1].memory_bytes = 1ull << 30;
+  EXPECT_TRUE(feature_answer(p, HostFeature::kTwoNodes).available);
+}
+
+TEST(HostFeatureNames, RoundTripAndUnknownNamesListTheKnownOnes) {
+  for (HostFeature f : all_host_features())
+    EXPECT_EQ(parse_host_feature(host_feature_name(f)).value(), f);
+  auto bad = parse_host_feature("guestmemfd");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("guest_memfd"), std::string::npos) << bad.error().message;
 }
 
 TEST(FormatProbeText, Golden) {

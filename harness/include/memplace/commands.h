@@ -20,6 +20,9 @@ inline constexpr int kExitEnvironment = 3;
 struct ProbeArgs {
   bool json = false;
   std::string sysfs_root;
+  // Host features to require (host_features.h names): each is printed with its reason, and the
+  // exit is 1 unless all are available; the full probe is not run.
+  std::vector<std::string> require;
 };
 int command_probe(const ProbeArgs& args);
 

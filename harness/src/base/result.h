@@ -21,6 +21,18 @@ enum class ErrorKind {
   kTimeout,      // a deadline passed before the work finished
 };
 
+// "failed", "unsupported", "bad_input", "environment", "timeout": for tests and diagnostics.
+inline const char* error_kind_name(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::kFailed: return "failed";
+    case ErrorKind::kUnsupported: return "unsupported";
+    case ErrorKind::kBadInput: return "bad_input";
+    case ErrorKind::kEnvironment: return "environment";
+    case ErrorKind::kTimeout: return "timeout";
+  }
+  return "?";
+}
+
 struct Error {
   int err = 0;  // errno value, or 0 when the failure is not a system call's
   std::string message;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cctype>
+#include <cinttypes>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +11,13 @@
 #include "base/result.h"
 
 namespace memplace {
+
+// "0x1f": flag words and capability bitmasks as kernel developers read them.
+inline std::string hex_string(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
 
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -24,6 +24,7 @@
 #include "experiment/spec_ranges.h"
 #include "kernel/populate.h"
 #include "kernel/preflight.h"
+#include "kernel/host_features.h"
 #include "kernel/probe.h"
 #include "kernel/sysfs.h"
 #include "qemu/kernel_fetch.h"
@@ -377,7 +378,30 @@ int command_noise_process(const NoiseProcessArgs& args) {
   return noise_process_main(args.spec, args.go_fd, args.done_fd);
 }
 
+// `probe --require a,b`: the answers to those features alone, for scripts and tests.
+int require_features(const ProbeArgs& args) {
+  std::vector<HostFeature> wanted;
+  for (const std::string& name : args.require) {
+    auto f = parse_host_feature(name);
+    if (!f) return fail(kExitBadInput, "--require: " + f.error().describe());
+    wanted.push_back(*f);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  bool all = true;
+  for (HostFeature f : wanted) {
+    FeatureAnswer a = probe_feature(f, args.sysfs_root);
+    all = all && a.available;
+    out[host_feature_name(f)] = to_json(a);
+    if (!args.json)
+      std::printf("%s: %s: %s\n", host_feature_name(f).c_str(), a.available ? "yes" : "no",
+                  a.reason.c_str());
+  }
+  if (args.json) std::printf("%s\n", out.dump(2).c_str());
+  return all ? kExitOk : kExitCheckFailed;
+}
+
 int command_probe(const ProbeArgs& args) {
+  if (!args.require.empty()) return require_features(args);
   ProbeReport report = run_probe(args.sysfs_root);
   if (args.json)
     std::printf("%s\n", to_json(report).dump(2).c_str());

@@ -8,14 +8,17 @@
 #include <utility>
 
 #include "base/enum_names.h"
+#include "base/text.h"
 #include "kernel/kvm_uapi.h"
 
 namespace memplace {
 
-constexpr EnumNames<BackingKind, 4> kBackingNames{{
-    "anon", "shmem", "guest_memfd", "guest_memfd_private"}};
+constexpr EnumNames<BackingKind, 4> kBackingNames{
+    {"anon", "shmem", "guest_memfd", "guest_memfd_private"}};
 
-std::string backing_name(BackingKind kind) { return name_of(kBackingNames, kind); }
+std::string backing_name(BackingKind kind) {
+  return name_of(kBackingNames, kind);
+}
 
 bool is_guest_memfd(BackingKind kind) {
   return kind == BackingKind::kGuestMemfd || kind == BackingKind::kGuestMemfdPrivate;
@@ -72,19 +75,7 @@ Result<Mapping> Mapping::map_again() const {
   return m;
 }
 
-namespace {
-
-Error unsupported(const std::string& why) {
-  return unsupported_error(why);
-}
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // A SW_PROTECTED VM, a guest_memfd on it (MMAP only when asked), mapped only when asked.
 Result<Mapping> create_private_guest_memfd(size_t size, const BackingOptions& options) {
@@ -92,23 +83,26 @@ Result<Mapping> create_private_guest_memfd(size_t size, const BackingOptions& op
   if (!sys) return sys.error();
   const int types = sys->check_extension(kvm::kCapVmTypes);
   if (!(types & (1 << kvm::kX86SwProtectedVm)))
-    return unsupported("this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES=" +
-                       hex(types) + "; CONFIG_KVM_SW_PROTECTED_VM is unset)");
+    return unsupported_error("this kernel offers no KVM_X86_SW_PROTECTED_VM (KVM_CAP_VM_TYPES=" +
+                             hex_string(types) + "; CONFIG_KVM_SW_PROTECTED_VM is unset)");
   auto vm = KvmVm::create(*sys, kvm::kX86SwProtectedVm);
   if (!vm) return vm.error();
   if (vm->check_extension(kvm::kCapGuestMemfd) <= 0)
-    return unsupported("a SW_PROTECTED VM here offers no guest_memfd");
+    return unsupported_error("a SW_PROTECTED VM here offers no guest_memfd");
   const uint64_t attributes = vm->check_extension(kvm::kCapMemoryAttributes);
   if (!(attributes & kvm::kMemoryAttributePrivate))
-    return unsupported("a SW_PROTECTED VM here cannot mark memory private "
-                       "(KVM_CAP_MEMORY_ATTRIBUTES=" + hex(attributes) + ")");
+    return unsupported_error(
+        "a SW_PROTECTED VM here cannot mark memory private "
+        "(KVM_CAP_MEMORY_ATTRIBUTES=" +
+        hex_string(attributes) + ")");
   uint64_t flags = 0;
   if (options.map_private) {
     const uint64_t have = vm->check_extension(kvm::kCapGuestMemfdFlags);
     if (!(have & kvm::kGuestMemfdFlagMmap))
-      return unsupported("a SW_PROTECTED VM's guest_memfd offers no MMAP here "
-                         "(KVM_CAP_GUEST_MEMFD_FLAGS=" + hex(have) +
-                         "), so no mapping can carry an mbind");
+      return unsupported_error(
+          "a SW_PROTECTED VM's guest_memfd offers no MMAP here "
+          "(KVM_CAP_GUEST_MEMFD_FLAGS=" +
+          hex_string(have) + "), so no mapping can carry an mbind");
     flags = kvm::kGuestMemfdFlagMmap;
   }
   auto fd = vm->create_guest_memfd(size, flags);
@@ -151,14 +145,14 @@ Result<Mapping> create_backing(BackingKind kind, size_t size, const BackingOptio
       auto sys = KvmSystem::open();
       if (!sys) return sys.error();
       if (sys->check_extension(kvm::kCapGuestMemfd) <= 0)
-        return make_error("KVM_CAP_GUEST_MEMFD is not offered by this kernel");
+        return unsupported_error("KVM_CAP_GUEST_MEMFD is not offered by this kernel");
       auto vm = KvmVm::create(*sys);
       if (!vm) return vm.error();
       const uint64_t want = kvm::kGuestMemfdFlagMmap | kvm::kGuestMemfdFlagInitShared;
       uint64_t have = vm->check_extension(kvm::kCapGuestMemfdFlags);
       if ((have & want) != want)
-        return make_error("guest_memfd lacks MMAP|INIT_SHARED (KVM_CAP_GUEST_MEMFD_FLAGS=" +
-                          std::to_string(have) + "), so it cannot be mapped for placement");
+        return unsupported_error("guest_memfd lacks MMAP|INIT_SHARED (KVM_CAP_GUEST_MEMFD_FLAGS " +
+                                 hex_string(have) + "), so it cannot be mapped for placement");
       auto fd = vm->create_guest_memfd(size, want);
       if (!fd) return fd.error();
       m.fd_ = std::move(*fd);

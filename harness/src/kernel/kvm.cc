@@ -9,7 +9,13 @@ namespace memplace {
 
 Result<KvmSystem> KvmSystem::open(const std::string& dev) {
   int fd = ::open(dev.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + dev);
+  if (fd < 0) {
+    // No device, or one this user may not use: the host offers no KVM to memplace. Any other
+    // failure is a real one.
+    const bool absent = errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EACCES ||
+                        errno == EPERM;
+    return errno_error("open " + dev, absent ? ErrorKind::kUnsupported : ErrorKind::kFailed);
+  }
   return KvmSystem(UniqueFd(fd));
 }
 

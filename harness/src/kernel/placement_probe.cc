@@ -25,13 +25,15 @@ std::string trace_window_fails(const std::string& root, TraceTransport transport
 
 }  // namespace
 
-PlacementSourcesProbe probe_placement_sources(const std::string& root) {
-  PlacementSourcesProbe p;
-  std::string why = trace_window_fails(root, TraceTransport::kTracefs);
-  p.trace_usable = why.empty();
-  p.trace = why.empty() ? "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)"
-                        : "unsupported: " + why;
-  why = trace_window_fails(root, TraceTransport::kBpf);
+void probe_trace_source(const std::string& root, TraceTransport transport,
+                        PlacementSourcesProbe& p) {
+  const std::string why = trace_window_fails(root, transport);
+  if (transport == TraceTransport::kTracefs) {
+    p.trace_usable = why.empty();
+    p.trace = why.empty() ? "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)"
+                          : "unsupported: " + why;
+    return;
+  }
   p.trace_bpf_usable = why.empty();
   p.trace_bpf = "unsupported: " + why;
   if (why.empty()) {
@@ -41,7 +43,9 @@ PlacementSourcesProbe probe_placement_sources(const std::string& root) {
                   (preemptible.empty() ? std::string("the default here)")
                                        : "not the default here: " + preemptible + ")");
   }
+}
 
+void probe_memcg_source(const std::string& root, PlacementSourcesProbe& p) {
   auto mount = find_memcg(root);
   if (mount) p.memcg_version = mount->version == MemcgVersion::kV2 ? "v2" : "v1";
   auto memcg = make_memcg_source(BackingKind::kAnon, root);
@@ -52,14 +56,21 @@ PlacementSourcesProbe probe_placement_sources(const std::string& root) {
     p.memcg = "unsupported: " + s.error().message;
   }
   (void)memcg->stop();
+}
+
+PlacementSourcesProbe probe_placement_sources(const std::string& root) {
+  PlacementSourcesProbe p;
+  probe_trace_source(root, TraceTransport::kTracefs, p);
+  probe_trace_source(root, TraceTransport::kBpf, p);
+  probe_memcg_source(root, p);
   return p;
 }
 
 nlohmann::json to_json(const PlacementSourcesProbe& p) {
-  return {{"trace", {{"usable", p.trace_usable}, {"detail", p.trace}}},
-          {"trace_bpf", {{"usable", p.trace_bpf_usable}, {"detail", p.trace_bpf}}},
-          {"cgroup",
-           {{"usable", p.memcg_usable}, {"version", p.memcg_version}, {"detail", p.memcg}}}};
+  return {
+      {"trace", {{"usable", p.trace_usable}, {"detail", p.trace}}},
+      {"trace_bpf", {{"usable", p.trace_bpf_usable}, {"detail", p.trace_bpf}}},
+      {"cgroup", {{"usable", p.memcg_usable}, {"version", p.memcg_version}, {"detail", p.memcg}}}};
 }
 
 }  // namespace memplace

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "kernel/trace_transport.h"
+
 namespace memplace {
 
 struct PlacementSourcesProbe {
@@ -23,6 +25,10 @@ struct PlacementSourcesProbe {
 // memplace did it, not that the files exist. `root` other than "" or "/" is a fixture tree:
 // nothing is mounted or created outside it.
 PlacementSourcesProbe probe_placement_sources(const std::string& root);
+// Its parts: one trace transport (tracefs or BPF), and the memory-cgroup source.
+void probe_trace_source(const std::string& root, TraceTransport transport,
+                        PlacementSourcesProbe& p);
+void probe_memcg_source(const std::string& root, PlacementSourcesProbe& p);
 nlohmann::json to_json(const PlacementSourcesProbe& p);
 
 }  // namespace memplace

@@ -59,6 +59,15 @@ Result<std::map<int, uint64_t>> node_pages_from_json(const nlohmann::json& j, co
 
 }  // namespace
 
+const char* source_state_name(SourceReading::State s) {
+  switch (s) {
+    case SourceReading::State::kOk: return "ok";
+    case SourceReading::State::kUnsupported: return "unsupported";
+    case SourceReading::State::kIncomplete: return "incomplete";
+  }
+  return "?";
+}
+
 nlohmann::json to_json(const SourceReading& r) {
   nlohmann::json j = r.detail.is_object() ? r.detail : nlohmann::json::object();
   switch (r.state) {

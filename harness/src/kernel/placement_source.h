@@ -32,6 +32,9 @@ struct SourceReading {
   uint64_t total_pages() const;
 };
 
+// "ok", "unsupported", "incomplete": the key a reading's JSON carries for its state.
+const char* source_state_name(SourceReading::State s);
+
 SourceReading source_ok(std::map<int, uint64_t> pages);
 SourceReading source_unsupported(std::string why);
 SourceReading source_incomplete(std::string why, std::map<int, uint64_t> seen = {});

@@ -9,7 +9,9 @@
 
 #include "base/nodelist.h"
 #include "base/subprocess.h"
+#include "base/text.h"
 #include "kernel/backing.h"
+#include "kernel/host_features.h"
 #include "kernel/kvm.h"
 #include "kernel/kvm_uapi.h"
 #include "kernel/sysfs.h"
@@ -37,14 +39,30 @@ Result<std::string> first_output_line(const std::string& binary, const std::stri
   return r->out.substr(0, r->out.find('\n'));
 }
 
+// Same two-view readout on shmem, whose shared policy every kernel honours: if this does not
+// read back, the method (not guest_memfd) is broken and no verdict can be drawn.
+std::optional<std::string> shmem_control(PolicyMode mode, const std::vector<int>& nodes,
+                                         size_t size) {
+  auto m = create_backing(BackingKind::kShmem, size);
+  if (!m) return "shmem control: " + m.error().describe();
+  auto view = m->map_again();
+  if (!view) return "shmem control: " + view.error().describe();
+  if (auto st = apply_policy(m->addr(), m->size(), mode, nodes); !st)
+    return "shmem control: " + st.error().describe();
+  auto back = read_policy_at(view->addr());
+  if (!back) return "shmem control: " + back.error().describe();
+  if (back->mpol != mpol_value(mode) || back->nodes != nodes)
+    return "shmem control read back " + describe_readback(*back) + " instead of " +
+           policy_name(mode) + ":" + format_id_list(nodes);
+  return std::nullopt;
+}
+
+}  // namespace
+
 void probe_kvm(const std::string& root, ProbeReport& r) {
-  const std::string dev = sys_path(root, "dev/kvm");
-  r.kvm_present = path_exists(dev);
-  if (!r.kvm_present) {
-    r.kvm_error = dev + " does not exist";
-    return;
-  }
-  auto sys = KvmSystem::open(dev);
+  // Opened the way every backing opens it, so the reason given here is the one a run records.
+  auto sys = KvmSystem::open(sys_path(root, "dev/kvm"));
+  r.kvm_present = sys.ok() || sys.error().err != ENOENT;
   if (!sys) {
     r.kvm_error = sys.error().describe();
     return;
@@ -75,25 +93,14 @@ void probe_kvm(const std::string& root, ProbeReport& r) {
   r.guest_memfd_init_shared = r.guest_memfd_flags & kvm::kGuestMemfdFlagInitShared;
 }
 
-// Same two-view readout on shmem, whose shared policy every kernel honours: if this does not
-// read back, the method (not guest_memfd) is broken and no verdict can be drawn.
-std::optional<std::string> shmem_control(PolicyMode mode, const std::vector<int>& nodes,
-                                         size_t size) {
-  auto m = create_backing(BackingKind::kShmem, size);
-  if (!m) return "shmem control: " + m.error().describe();
-  auto view = m->map_again();
-  if (!view) return "shmem control: " + view.error().describe();
-  if (auto st = apply_policy(m->addr(), m->size(), mode, nodes); !st)
-    return "shmem control: " + st.error().describe();
-  auto back = read_policy_at(view->addr());
-  if (!back) return "shmem control: " + back.error().describe();
-  if (back->mpol != mpol_value(mode) || back->nodes != nodes)
-    return "shmem control read back " + describe_readback(*back) + " instead of " +
-           policy_name(mode) + ":" + format_id_list(nodes);
-  return std::nullopt;
+void probe_thp(const std::string& root, ProbeReport& r) {
+  if (auto thp = read_thp_setting(root, "enabled")) r.thp_enabled = *thp;
+  if (auto thp = read_thp_setting(root, "shmem_enabled")) r.thp_shmem_enabled = *thp;
 }
 
-}  // namespace
+void probe_topology(ProbeReport& r) {
+  if (auto topo = discover_topology()) r.topology = std::move(*topo);
+}
 
 std::string parse_qemu_version(std::string_view line) {
   const std::string_view key = "version ";
@@ -160,8 +167,7 @@ GmemPolicyCheck check_gmem_shared_policy(PolicyMode mode, const std::vector<int>
 ProbeReport run_probe(const std::string& root) {
   ProbeReport r;
   if (auto rel = read_kernel_release(root)) r.kernel_release = *rel;
-  if (auto topo = discover_topology()) r.topology = std::move(*topo);
-
+  probe_topology(r);
   probe_kvm(root, r);
   if (auto m = read_memory_figures(root)) r.memory = *m;
 
@@ -198,8 +204,7 @@ ProbeReport run_probe(const std::string& root) {
   auto vmx = cpuinfo_has_flag(root, "vmx");
   r.cpu_virt = (svm.ok() && *svm) || (vmx.ok() && *vmx);
 
-  if (auto thp = read_thp_setting(root, "enabled")) r.thp_enabled = *thp;
-  if (auto thp = read_thp_setting(root, "shmem_enabled")) r.thp_shmem_enabled = *thp;
+  probe_thp(root, r);
 
   r.qemu_binary = find_on_path("qemu-system-x86_64");
   if (!r.qemu_binary.empty())
@@ -209,6 +214,9 @@ ProbeReport run_probe(const std::string& root) {
 }
 
 nlohmann::json to_json(const ProbeReport& p) {
+  nlohmann::json features = nlohmann::json::object();
+  for (HostFeature f : all_host_features())
+    features[host_feature_name(f)] = to_json(feature_answer(p, f));
   nlohmann::json memory;
   if (p.memory)
     memory = {{"node_total_kb", p.memory->node_total_kb},
@@ -219,6 +227,7 @@ nlohmann::json to_json(const ProbeReport& p) {
               {"warning", memory_figures_warning(*p.memory)}};
   return {
       {"memory", memory},
+      {"features", features},
       {"kernel_release", p.kernel_release},
       {"topology", to_json(p.topology)},
       {"kvm",
@@ -247,23 +256,29 @@ nlohmann::json to_json(const ProbeReport& p) {
   };
 }
 
-std::string format_probe_text(const ProbeReport& p) {
-  std::ostringstream o;
-  auto row = [&](const std::string& key, const std::string& value) {
-    o << "  " << key << std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') << value << "\n";
-  };
-  auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
-  auto gib = [](uint64_t bytes) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f GiB", bytes / double(1ull << 30));
-    return std::string(b);
-  };
+namespace {
 
+// One "  key<padding>value" line of the probe's text.
+void row(std::ostringstream& o, const std::string& key, const std::string& value) {
+  o << "  " << key << std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') << value << "\n";
+}
+
+std::string yes(bool b) {
+  return b ? "yes" : "no";
+}
+
+std::string gib(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f GiB", bytes / double(1ull << 30));
+  return b;
+}
+
+void format_host(std::ostringstream& o, const ProbeReport& p) {
   o << "host\n";
-  row("kernel", p.kernel_release.empty() ? "?" : p.kernel_release);
-  row("numa nodes", format_id_list(p.topology.node_ids()));
+  row(o, "kernel", p.kernel_release.empty() ? "?" : p.kernel_release);
+  row(o, "numa nodes", format_id_list(p.topology.node_ids()));
   for (const auto& n : p.topology.nodes)
-    row("  node " + std::to_string(n.os_index),
+    row(o, "  node " + std::to_string(n.os_index),
         gib(n.memory_bytes) + ", cpus " + (n.cpus.empty() ? "none" : format_id_list(n.cpus)));
   if (!p.topology.distances.empty()) {
     std::string d;
@@ -271,54 +286,49 @@ std::string format_probe_text(const ProbeReport& p) {
       if (!d.empty()) d += " / ";
       for (size_t j = 0; j < rowv.size(); ++j) d += (j ? " " : "") + std::to_string(rowv[j]);
     }
-    row("distances", d);
+    row(o, "distances", d);
   }
-  row("cpu virtualisation", yes(p.cpu_virt) + " (svm/vmx in cpuinfo)");
+  row(o, "cpu virtualisation", yes(p.cpu_virt) + " (svm/vmx in cpuinfo)");
   if (p.memory) {
-    row("memory", memory_figures_text(*p.memory));
-    if (auto w = memory_figures_warning(*p.memory); !w.empty()) row("warning", w);
+    row(o, "memory", memory_figures_text(*p.memory));
+    if (auto w = memory_figures_warning(*p.memory); !w.empty()) row(o, "warning", w);
   }
+}
 
+void format_kvm(std::ostringstream& o, const ProbeReport& p) {
   o << "kvm\n";
-  row("/dev/kvm", p.kvm_present ? "present, API " + std::to_string(p.kvm_api_version) : "absent");
-  row("create VM",
+  row(o, "/dev/kvm",
+      p.kvm_present ? "present, API " + std::to_string(p.kvm_api_version) : "absent");
+  row(o, "create VM",
       p.kvm_vm_created ? "yes" : "no" + (p.kvm_error.empty() ? "" : " (" + p.kvm_error + ")"));
-  char flags[32];
-  std::snprintf(flags, sizeof flags, "0x%llx",
-                static_cast<unsigned long long>(p.guest_memfd_flags));
-  row("guest_memfd", yes(p.guest_memfd));
-  row("guest_memfd flags", std::string(flags) + " (MMAP " + yes(p.guest_memfd_mmap) +
-                               ", INIT_SHARED " + yes(p.guest_memfd_init_shared) + ")");
-  row("guest_memfd mempolicy", p.gmem_policy_state);
+  row(o, "guest_memfd", yes(p.guest_memfd));
+  row(o, "guest_memfd flags", hex_string(p.guest_memfd_flags) + " (MMAP " +
+                                  yes(p.guest_memfd_mmap) + ", INIT_SHARED " +
+                                  yes(p.guest_memfd_init_shared) + ")");
+  row(o, "guest_memfd mempolicy", p.gmem_policy_state);
   // The detail is a sentence; wrap it under the value column.
   std::string line;
   std::istringstream words(p.gmem_policy_detail);
   for (std::string w; words >> w;) {
     if (!line.empty() && line.size() + 1 + w.size() > 70) {
-      row("", line);
+      row(o, "", line);
       line.clear();
     }
     line += (line.empty() ? "" : " ") + w;
   }
-  if (!line.empty()) row("", line);
+  if (!line.empty()) row(o, "", line);
+  row(o, "SW_PROTECTED_VM", std::string(p.sw_protected_vm ? "offered" : "not offered") +
+                                " (KVM_CAP_VM_TYPES " + hex_string(p.kvm_vm_types) + ")");
+  if (p.sw_protected_vm)
+    row(o, "", "guest_memfd flags " + hex_string(p.sw_protected_gmem_flags) + ", attributes " +
+                   hex_string(p.sw_protected_attributes));
+}
 
-  char types[96];
-  std::snprintf(types, sizeof types, "%s (KVM_CAP_VM_TYPES 0x%llx)",
-                p.sw_protected_vm ? "offered" : "not offered",
-                static_cast<unsigned long long>(p.kvm_vm_types));
-  row("SW_PROTECTED_VM", types);
-  if (p.sw_protected_vm) {
-    std::snprintf(types, sizeof types, "guest_memfd flags 0x%llx, attributes 0x%llx",
-                  static_cast<unsigned long long>(p.sw_protected_gmem_flags),
-                  static_cast<unsigned long long>(p.sw_protected_attributes));
-    row("", types);
-  }
-
+void format_rest(std::ostringstream& o, const ProbeReport& p) {
   o << "placement sources\n";
-  row("trace via tracefs", p.placement_sources.trace);
-  row("trace via BPF", p.placement_sources.trace_bpf);
-  row("memory cgroup", p.placement_sources.memcg);
-
+  row(o, "trace via tracefs", p.placement_sources.trace);
+  row(o, "trace via BPF", p.placement_sources.trace_bpf);
+  row(o, "memory cgroup", p.placement_sources.memcg);
   o << "numa policies\n";
   std::string accepted, refused;
   for (PolicyMode mode : all_policies()) {
@@ -326,21 +336,32 @@ std::string format_probe_text(const ProbeReport& p) {
     std::string& list = (it != p.policies_supported.end() && it->second) ? accepted : refused;
     list += (list.empty() ? "" : " ") + policy_name(mode);
   }
-  row("accepted", accepted.empty() ? "none" : accepted);
-  if (!refused.empty()) row("refused", refused);
-  row("weighted interleave", yes(p.weighted_interleave));
-
+  row(o, "accepted", accepted.empty() ? "none" : accepted);
+  if (!refused.empty()) row(o, "refused", refused);
+  row(o, "weighted interleave", yes(p.weighted_interleave));
   o << "transparent huge pages\n";
-  row("enabled", p.thp_enabled.empty() ? "absent" : p.thp_enabled);
-  row("shmem_enabled", p.thp_shmem_enabled.empty() ? "absent" : p.thp_shmem_enabled);
-
+  row(o, "enabled", p.thp_enabled.empty() ? "absent" : p.thp_enabled);
+  row(o, "shmem_enabled", p.thp_shmem_enabled.empty() ? "absent" : p.thp_shmem_enabled);
   o << "confidential computing\n";
-  row("kvm_amd sev_snp", yes(p.sev_snp_param));
-  row("/dev/sev", p.dev_sev ? "present" : "absent");
-
+  row(o, "kvm_amd sev_snp", yes(p.sev_snp_param));
+  row(o, "/dev/sev", p.dev_sev ? "present" : "absent");
   o << "qemu\n";
-  row("binary", p.qemu_binary.empty() ? "not found on PATH" : p.qemu_binary);
-  if (!p.qemu_binary.empty()) row("version", p.qemu_version.empty() ? "?" : p.qemu_version);
+  row(o, "binary", p.qemu_binary.empty() ? "not found on PATH" : p.qemu_binary);
+  if (!p.qemu_binary.empty()) row(o, "version", p.qemu_version.empty() ? "?" : p.qemu_version);
+  o << "features (memplace probe --require NAME)\n";
+  for (HostFeature f : all_host_features()) {
+    FeatureAnswer a = feature_answer(p, f);
+    row(o, host_feature_name(f), (a.available ? "yes: " : "no: ") + a.reason);
+  }
+}
+
+}  // namespace
+
+std::string format_probe_text(const ProbeReport& p) {
+  std::ostringstream o;
+  format_host(o, p);
+  format_kvm(o, p);
+  format_rest(o, p);
   return o.str();
 }
 

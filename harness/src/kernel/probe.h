@@ -67,6 +67,10 @@ GmemPolicyCheck check_gmem_shared_policy(PolicyMode mode, const std::vector<int>
 // `sysfs_root` also roots the device nodes (dev/kvm, dev/sev), so a fixture tree without them
 // probes a host without KVM. Never fails: what cannot be asked is reported as absent.
 ProbeReport run_probe(const std::string& sysfs_root = "");
+// The parts run_probe() is made of, for a caller that needs one answer (host_features.h).
+void probe_kvm(const std::string& root, ProbeReport& r);
+void probe_thp(const std::string& root, ProbeReport& r);
+void probe_topology(ProbeReport& r);
 nlohmann::json to_json(const ProbeReport& p);
 std::string format_probe_text(const ProbeReport& p);
 

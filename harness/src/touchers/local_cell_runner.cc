@@ -28,14 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// guest_memfd and policy modes are kernel features: their absence is "unsupported", not a
-// failure of the experiment.
-bool is_unsupported_backing_error(BackingKind kind, const Error& e) {
-  if (!is_guest_memfd(kind)) return false;
-  return e.err == ENOENT || e.err == ENODEV || e.err == EACCES || e.err == EPERM ||
-         e.err == ENOTTY || e.err == EINVAL || e.err == 0;
-}
-
 std::string readback_text(const PolicyReadback& rb) {
   auto mode = policy_from_mpol(rb.mpol);
   std::string name = mode ? policy_name(*mode) : "mpol" + std::to_string(rb.mpol);
@@ -245,9 +237,8 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   auto mapping = create_backing(cell.backing, cell.size_bytes, backing_options);
   if (!mapping) {
     const Error& e = mapping.error();
-    r.status = e.kind == ErrorKind::kUnsupported || is_unsupported_backing_error(cell.backing, e)
-                   ? RunStatus::kUnsupported
-                   : RunStatus::kFailed;
+    // Where the kernel refused, the backing said so in the error's kind (backing.cc, kvm.cc).
+    r.status = e.kind == ErrorKind::kUnsupported ? RunStatus::kUnsupported : RunStatus::kFailed;
     r.message = "creating " + r.backing + ": " + e.describe();
     return;
   }

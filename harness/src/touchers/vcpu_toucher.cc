@@ -22,6 +22,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/text.h"
 #include "kernel/kvm_uapi.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
@@ -31,12 +32,6 @@ namespace vmm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 // A mapping this file owns (boot slot memory, a vCPU's kvm_run page).
 class OwnedMap {
@@ -143,16 +138,18 @@ std::string vcpu_state(const Vcpu& v) {
   std::string s;
   kvm_regs r{};
   if (::ioctl(v.fd.get(), KVM_GET_REGS, &r) == 0) {
-    s += "RIP=" + hex(r.rip) + " RSP=" + hex(r.rsp) + " RFLAGS=" + hex(r.rflags) +
-         " RAX=" + hex(r.rax) + " RBX=" + hex(r.rbx) + " RCX=" + hex(r.rcx) + " RDI=" + hex(r.rdi) +
-         " RSI=" + hex(r.rsi);
+    s += "RIP=" + hex_string(r.rip) + " RSP=" + hex_string(r.rsp) +
+         " RFLAGS=" + hex_string(r.rflags) + " RAX=" + hex_string(r.rax) +
+         " RBX=" + hex_string(r.rbx) + " RCX=" + hex_string(r.rcx) + " RDI=" + hex_string(r.rdi) +
+         " RSI=" + hex_string(r.rsi);
   } else {
     s += std::string("KVM_GET_REGS failed: ") + std::strerror(errno);
   }
   kvm_sregs sr{};
   if (::ioctl(v.fd.get(), KVM_GET_SREGS, &sr) == 0) {
-    s += " CR0=" + hex(sr.cr0) + " CR2=" + hex(sr.cr2) + " CR3=" + hex(sr.cr3) +
-         " CR4=" + hex(sr.cr4) + " EFER=" + hex(sr.efer);
+    s += " CR0=" + hex_string(sr.cr0) + " CR2=" + hex_string(sr.cr2) +
+         " CR3=" + hex_string(sr.cr3) + " CR4=" + hex_string(sr.cr4) +
+         " EFER=" + hex_string(sr.efer);
   } else {
     s += std::string(" KVM_GET_SREGS failed: ") + std::strerror(errno);
   }
@@ -164,18 +161,19 @@ std::string exit_details(const kvm_run& run) {
   switch (run.exit_reason) {
     case KVM_EXIT_MMIO:
       return std::string("MMIO ") + (run.mmio.is_write ? "write" : "read") + " of " +
-             std::to_string(run.mmio.len) + " bytes at GPA " + hex(run.mmio.phys_addr);
+             std::to_string(run.mmio.len) + " bytes at GPA " + hex_string(run.mmio.phys_addr);
     case KVM_EXIT_IO:
       return std::string("port I/O ") + (run.io.direction == KVM_EXIT_IO_OUT ? "out" : "in") +
-             " port " + hex(run.io.port) + " size " + std::to_string(run.io.size) + " count " +
-             std::to_string(run.io.count);
+             " port " + hex_string(run.io.port) + " size " + std::to_string(run.io.size) +
+             " count " + std::to_string(run.io.count);
     case KVM_EXIT_FAIL_ENTRY:
-      return "hardware entry failure reason " + hex(run.fail_entry.hardware_entry_failure_reason) +
-             " on CPU " + std::to_string(run.fail_entry.cpu);
+      return "hardware entry failure reason " +
+             hex_string(run.fail_entry.hardware_entry_failure_reason) + " on CPU " +
+             std::to_string(run.fail_entry.cpu);
     case KVM_EXIT_INTERNAL_ERROR: {
       std::string s = "suberror " + std::to_string(run.internal.suberror);
       for (uint32_t i = 0; i < run.internal.ndata && i < 16; ++i)
-        s += (i ? " " : " data ") + hex(run.internal.data[i]);
+        s += (i ? " " : " data ") + hex_string(run.internal.data[i]);
       return s;
     }
     case KVM_EXIT_SHUTDOWN:
@@ -266,7 +264,7 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
     r.userspace_addr = uaddr;
     if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) != 0)
       return errno_error("KVM_SET_USER_MEMORY_REGION for " + backing_name(mapping.kind()) +
-                         " at GPA " + hex(kRamGpa) + " size " + std::to_string(size));
+                         " at GPA " + hex_string(kRamGpa) + " size " + std::to_string(size));
     return {};
   }
   if (sys.check_extension(kvm::kCapUserMemory2) <= 0)
@@ -302,8 +300,8 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
   attrs.size = size;
   attrs.attributes = kvm::kMemoryAttributePrivate;
   if (::ioctl(vm_fd, kvm::kIoctlSetMemoryAttributes, &attrs) != 0)
-    return errno_error("KVM_SET_MEMORY_ATTRIBUTES private at GPA " + hex(kRamGpa) + " size " +
-                       std::to_string(size));
+    return errno_error("KVM_SET_MEMORY_ATTRIBUTES private at GPA " + hex_string(kRamGpa) +
+                       " size " + std::to_string(size));
   return {};
 }
 
@@ -365,7 +363,7 @@ struct MicroVm {
   KvmSystem sys;
   std::optional<KvmVm> own_vm;
   int vm_fd = -1;
-  int run_size = 0;       // KVM_GET_VCPU_MMAP_SIZE
+  int run_size = 0;         // KVM_GET_VCPU_MMAP_SIZE
   uint64_t tables_gpa = 0;  // CR3
   OwnedMap boot;
   OwnedMap reservation;  // userspace_addr of private memory that has no mapping of its own
@@ -623,8 +621,8 @@ Result<std::string> guest_memfd_fault_path() {
   std::memcpy(&in_file, view->addr(), sizeof in_file);
   if (in_file == 1 && in_decoy == 0) return std::string("guest_memfd");
   if (in_decoy == 1 && in_file == 0) return std::string("userspace_addr");
-  return make_error("guest store landed in neither or both: file word " + hex(in_file) +
-                    ", userspace_addr word " + hex(in_decoy));
+  return make_error("guest store landed in neither or both: file word " + hex_string(in_file) +
+                    ", userspace_addr word " + hex_string(in_decoy));
 }
 
 namespace {
