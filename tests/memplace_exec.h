@@ -12,6 +12,7 @@
 
 #include "base/subprocess.h"
 #include "golden.h"
+#include "test_support.h"
 
 namespace memplace::testing {
 
@@ -61,24 +62,6 @@ inline Exec run_shell(const std::string& command) {
   e.out.clear();
   return e;
 }
-
-// A fresh directory path under the temp dir, removed first if an earlier run left it.
-inline std::string fresh_temp_dir(const std::string& name) {
-  namespace fs = std::filesystem;
-  std::string dir =
-      (fs::temp_directory_path() / ("memplace-" + name + "-" + std::to_string(::getpid())))
-          .string();
-  fs::remove_all(dir);
-  return dir;
-}
-
-inline void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-
-// A path under /tmp unique to this test process, not yet existing.
-inline std::string fresh_temp_path(const std::string& name) { return fresh_temp_dir("test-" + name); }
 
 // Whether the tools a testbed boot needs are here; `missing` names the first that is not. Tests
 // skip only where one is truly absent.

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,23 @@ inline std::vector<RunRecord> load_results_fixture(const std::string& name) {
   EXPECT_TRUE(runs->warnings.empty());
   return runs->records;
 }
+
+// A fresh directory path under the temp dir, removed first if an earlier run left it.
+inline std::string fresh_temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-" + name + "-" + std::to_string(::getpid())))
+          .string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// A path under /tmp unique to this test process, not yet existing.
+inline std::string fresh_temp_path(const std::string& name) { return fresh_temp_dir("test-" + name); }
 
 // JSON nested `depth` arrays deep around `inner`.
 inline std::string nested(int depth, const std::string& inner = "1") {

@@ -200,7 +200,8 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("--repeats 10001", "--repeats: must be 1..10000, got 10001"),
         std::make_pair("--sample-interval-ms 70000", "--sample-interval-ms: must be 1..60000"),
         std::make_pair("--threads 1025", "--threads: must be 1..1024"),
-        std::make_pair("--tolerance 1.5", "--tolerance: must be a number in (0, 1)")));
+        std::make_pair("--tolerance 1.5", "--tolerance: must be a number in (0, 1)")),
+    testing::ParamName());
 
 // Item 10: the tolerance a resumed run judges with is the one the first run used.
 TEST(Reliability, ResumedRunKeepsTheExactTolerance) {

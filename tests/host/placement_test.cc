@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "host_features.h"
 #include "kernel/backing.h"
 #include "kernel/policy.h"
 #include "kernel/sysfs.h"
@@ -122,7 +123,7 @@ TEST(PlacementOfFile, Shmem) {
 }
 
 TEST(PlacementOfFile, GuestMemfd) {
-  if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "/dev/kvm is not available";
+  if (!testing::mappable_guest_memfd_or_unsupported()) return;
   auto m = create_backing(BackingKind::kGuestMemfd, 64 * kPage);
   ASSERT_TRUE(m.ok()) << m.error().describe();
   check_file_placement(*m);

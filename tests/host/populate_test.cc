@@ -12,6 +12,7 @@
 #include <limits>
 #include <thread>
 
+#include "host_features.h"
 #include "kernel/backing.h"
 #include "kernel/placement.h"
 #include "kernel/sysfs.h"
@@ -21,13 +22,6 @@ namespace memplace {
 namespace {
 
 constexpr size_t kSize = 8ull << 20;
-
-// guest_memfd needs a usable /dev/kvm and a kernel with guest_memfd mmap.
-Result<Mapping> backing_or_skip_reason(BackingKind kind, std::string* why) {
-  auto m = create_backing(kind, kSize);
-  if (!m && kind == BackingKind::kGuestMemfd) *why = m.error().describe();
-  return m;
-}
 
 uint64_t pages(size_t bytes) {
   return bytes / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -42,9 +36,8 @@ class EachBackingAndMethod
 
 TEST_P(EachBackingAndMethod, PopulatesEveryPage) {
   auto [kind, method] = GetParam();
-  std::string why;
-  auto m = backing_or_skip_reason(kind, &why);
-  if (!why.empty()) GTEST_SKIP() << "guest_memfd unavailable: " << why;
+  if (kind == BackingKind::kGuestMemfd && !testing::mappable_guest_memfd_or_unsupported()) return;
+  auto m = create_backing(kind, kSize);
   ASSERT_TRUE(m.ok()) << m.error().describe();
   ASSERT_EQ(placement_of(*m)->total_pages(), 0u) << "a fresh mapping already has pages";
 
@@ -168,10 +161,8 @@ double anon_huge_mib_during(Fn fn) {
 // auto must give what the kernel's mode allows, off must give 4 KiB pages even where the mode
 // would hand out huge ones: both are checked against the kernel's own AnonHugePages counter.
 TEST(HostToucher, ThpAutoGetsHugePagesAndOffGetsNone) {
+  MEMPLACE_REQUIRE_FEATURE(thp);
   auto enabled = read_thp_setting("", "enabled");
-  if (!enabled.ok() || *enabled == "never")
-    GTEST_SKIP() << "no transparent huge pages here: "
-                 << (enabled.ok() ? "enabled=never" : enabled.error().describe());
   constexpr size_t kHugeTest = 64ull << 20;
   for (ThpMode mode : {ThpMode::kAuto, ThpMode::kOff}) {
     auto m = create_backing(BackingKind::kAnon, kHugeTest);

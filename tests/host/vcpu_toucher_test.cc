@@ -1,4 +1,4 @@
-// End-to-end: the micro-VM's vCPUs fault real memory in, on this machine's /dev/kvm.
+// The micro-VM's vCPUs fault real memory in, on this host's KVM.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include "kernel/placement.h"
 #include "kernel/policy.h"
 #include "memplace/commands.h"
+#include "host_features.h"
 #include "test_support.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
@@ -22,17 +23,11 @@
 namespace memplace {
 namespace {
 
+using testing::expect_unsupported_record;
+using testing::host_feature;
+using testing::mappable_guest_memfd_or_unsupported;
 using testing::kMiB;
-
-// Skips only when there is no KVM at all; any other open failure is a real failure.
-#define SKIP_WITHOUT_KVM()                                                                \
-  do {                                                                                    \
-    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);                                      \
-    if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))                 \
-      GTEST_SKIP() << "/dev/kvm absent (" << std::strerror(errno) << "): no vCPU to run"; \
-    ASSERT_GE(fd, 0) << "open /dev/kvm: " << std::strerror(errno);                        \
-    ::close(fd);                                                                          \
-  } while (0)
+namespace feature = testing::feature;
 
 Cell vcpu_cell(BackingKind backing, uint64_t size, int vcpus) {
   Cell c;
@@ -82,8 +77,9 @@ struct Case {
 class VcpuToucherE2E : public ::testing::TestWithParam<Case> {};
 
 TEST_P(VcpuToucherE2E, EveryPageWrittenByItsSlicesVcpu) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const Case c = GetParam();
+  if (c.backing == BackingKind::kGuestMemfd && !mappable_guest_memfd_or_unsupported()) return;
   // 16 MiB is 4096 pages: uneven over 3 vCPUs, so the remainder handling is exercised too.
   const uint64_t size = 16 * kMiB;
   auto mapping = create_backing(c.backing, size);
@@ -133,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(
     case_name);
 
 TEST(VcpuToucher, PinsToTheCpusOfTheRequestedNode) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   auto mapping = create_backing(BackingKind::kAnon, 4 * kMiB);
   ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
   Cell cell = vcpu_cell(BackingKind::kAnon, 4 * kMiB, 2);
@@ -149,7 +145,7 @@ TEST(VcpuToucher, PinsToTheCpusOfTheRequestedNode) {
 // Above 4 GiB of RAM the identity map needs a PD per GiB beyond the 32-bit range. 4.5 GiB of
 // anon memory is written for real, then unmapped as soon as the check is done.
 TEST(VcpuToucher, RangeAboveFourGiB) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const uint64_t size = 4608 * kMiB;
   const int vcpus = 2;
   auto stats = [&]() -> Result<TouchStats> {
@@ -165,7 +161,8 @@ TEST(VcpuToucher, RangeAboveFourGiB) {
 // The guest_memfd's VM outlives a touch (the Mapping owns it): a second touch must find its
 // memslots gone and its vCPU ids taken, and still work.
 TEST(VcpuToucher, GuestMemfdMappingCanBeTouchedTwice) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
+  if (!mappable_guest_memfd_or_unsupported()) return;
   const uint64_t size = 4 * kMiB;
   auto mapping = create_backing(BackingKind::kGuestMemfd, size);
   ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
@@ -180,7 +177,8 @@ TEST(VcpuToucher, GuestMemfdMappingCanBeTouchedTwice) {
 }
 
 TEST(VcpuToucher, GuestMemfdFaultPathIsOneOfTheTwo) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
+  if (!mappable_guest_memfd_or_unsupported()) return;
   auto path = vmm::guest_memfd_fault_path();
   ASSERT_TRUE(path.ok()) << path.error().describe();
   std::printf("guest_memfd fault path on this host: %s\n", path->c_str());
@@ -206,7 +204,7 @@ TEST(VcpuToucher, ZeroVcpusIsAnError) {
 // A guest that stores to the local APIC page (no memslot there) must end the run with an error
 // naming the exit, the faulting address and the register state.
 TEST(VcpuToucher, UnexpectedMmioExitIsReportedWithRegisters) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const std::vector<uint8_t> payload = {
       0xb8, 0x00, 0x00, 0xe0, 0xfe,  // mov eax, 0xfee00000
       0x89, 0x18,                    // mov [rax], ebx
@@ -228,7 +226,7 @@ TEST(VcpuToucher, UnexpectedMmioExitIsReportedWithRegisters) {
 
 // A guest that faults with no IDT triple-faults; that is a failed run, not a hang.
 TEST(VcpuToucher, GuestExceptionIsReportedNotHung) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const std::vector<uint8_t> payload = {0x0f, 0x0b};  // ud2
   auto mapping = create_backing(BackingKind::kAnon, 4096);
   ASSERT_TRUE(mapping.ok());
@@ -251,7 +249,7 @@ size_t entries_in(const char* dir) {
 // A guest that spins forever (jmp $) on every vCPU must not hang the caller: past its time limit
 // the watchdog kicks each vCPU out of KVM_RUN, joins its thread and reports where it was.
 TEST(VcpuToucherTimeout, SpinningGuestTimesOutWithRegistersAndLeavesNothingBehind) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const size_t tasks_before = entries_in("/proc/self/task");
   const size_t fds_before = entries_in("/proc/self/fd");
   {
@@ -281,7 +279,8 @@ TEST(VcpuToucherTimeout, SpinningGuestTimesOutWithRegistersAndLeavesNothingBehin
 // A guest_memfd's VM outlives the touch: after a timed-out touch its vCPUs must not get in the
 // way of the next one (fresh vCPUs, fresh kvm_run pages without immediate_exit).
 TEST(VcpuToucherTimeout, GuestMemfdMappingTouchesFineAfterATimeout) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
+  if (!mappable_guest_memfd_or_unsupported()) return;
   const uint64_t size = 4 * kMiB;
   auto mapping = create_backing(BackingKind::kGuestMemfd, size);
   ASSERT_TRUE(mapping.ok()) << mapping.error().describe();
@@ -301,7 +300,7 @@ TEST(VcpuToucherTimeout, GuestMemfdMappingTouchesFineAfterATimeout) {
 // Through the runner: the hung cell is a failed record saying it timed out, and the matrix goes
 // on to the next cell. MEMPLACE_TEST_VCPU_GUEST=hang is the vcpu toucher's test-only hook.
 TEST(VcpuToucherRun, HungGuestIsAFailedRecordAndTheMatrixGoesOn) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   const size_t tasks_before = entries_in("/proc/self/task");
   RunArgs a;
   a.touchers = {"vcpu,host"};
@@ -340,7 +339,7 @@ std::string fresh_dir(const std::string& name) {
 // The acceptance run: `memplace run --toucher vcpu --backing guest_memfd --policy bind
 // --nodes 0 --size 256MiB` gives an ok record with every page on node 0.
 TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   RunArgs a;
   a.touchers = {"vcpu"};
   a.backings = {"guest_memfd"};
@@ -354,6 +353,8 @@ TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 1u);
   const RunRecord& r = runs->records[0];
+  if (!host_feature(feature::guest_memfd_mmap).available)
+    return expect_unsupported_record(r, feature::guest_memfd_mmap);
   ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
   EXPECT_EQ(r.toucher, "vcpu");
   EXPECT_EQ(r.populate_method, "vcpu_store");
@@ -368,7 +369,7 @@ TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
 
 // The backing x vCPU-count matrix, through the runner, every cell ok with exact placement.
 TEST(VcpuToucherRun, BackingByVcpuMatrix) {
-  SKIP_WITHOUT_KVM();
+  MEMPLACE_REQUIRE_FEATURE(kvm);
   RunArgs a;
   a.touchers = {"vcpu"};
   a.backings = {"anon,shmem,guest_memfd"};
@@ -382,8 +383,13 @@ TEST(VcpuToucherRun, BackingByVcpuMatrix) {
   auto runs = read_runs(a.out_dir + "/runs.jsonl");
   ASSERT_TRUE(runs.ok()) << runs.error().describe();
   ASSERT_EQ(runs->records.size(), 9u);
+  const bool gmem = host_feature(feature::guest_memfd_mmap).available;
   for (const RunRecord& r : runs->records) {
     SCOPED_TRACE(r.cell_key);
+    if (r.backing == "guest_memfd" && !gmem) {
+      expect_unsupported_record(r, feature::guest_memfd_mmap);
+      continue;
+    }
     EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
     EXPECT_EQ(r.toucher, "vcpu");
     EXPECT_EQ(r.placement_pages.count(0) ? r.placement_pages.at(0) : 0, (8ull << 20) / 4096);

@@ -11,7 +11,8 @@
 
 #include "base/files.h"
 #include "golden.h"
-#include "memplace_exec.h"
+#include "golden.h"
+#include "test_support.h"
 
 namespace memplace {
 namespace {

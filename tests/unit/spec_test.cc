@@ -125,6 +125,11 @@ struct BadSpec {
   const char* must_mention;
 };
 
+// Named and printed by what the error must mention.
+void PrintTo(const BadSpec& b, std::ostream* os) {
+  *os << b.must_mention;
+}
+
 class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
 
 TEST_P(BadSpecTest, IsRefusedWithANamedField) {
@@ -161,7 +166,8 @@ INSTANTIATE_TEST_SUITE_P(
                               "matrix.nodes: must not be empty"},
                       BadSpec{"[matrix\npolicy = 1", "bad.toml:"},
                       BadSpec{"[matrix]\nbacking = [3]", "matrix.backing[0]: expected a string"},
-                      BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}));
+                      BadSpec{"[matrix]\ncpu_node = [\"near\"]", "matrix.cpu_node[0]"}),
+    testing::ParamName());
 
 // The same ranges as the command line's flags (memplace_run_test's Ranges table).
 INSTANTIATE_TEST_SUITE_P(
@@ -173,7 +179,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[run]\nsample_interval_ms = 60001",
                 "run.sample_interval_ms: must be 1..60000, got 60001"},
         BadSpec{"[run]\ntolerance = 1.0", "run.tolerance: must be a number in (0, 1)"},
-        BadSpec{"[matrix]\ncpu_node = [5000]", "matrix.cpu_node[0]: must be 0..4095, got 5000"}));
+        BadSpec{"[matrix]\ncpu_node = [5000]", "matrix.cpu_node[0]: must be 0..4095, got 5000"}),
+    testing::ParamName());
 
 // run.toucher_timeout_s: whole seconds in range, or "auto".
 INSTANTIATE_TEST_SUITE_P(
@@ -186,7 +193,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[run]\ntoucher_timeout_s = \"soon\"",
                 "run.toucher_timeout_s: expected whole seconds or \"auto\""},
         BadSpec{"[run]\ntoucher_timeout_s = \"10s\"", "run.toucher_timeout_s: expected"},
-        BadSpec{"[run]\ntoucher_timeout_s = true", "run.toucher_timeout_s: expected"}));
+        BadSpec{"[run]\ntoucher_timeout_s = true", "run.toucher_timeout_s: expected"}),
+    testing::ParamName());
 
 TEST(ParseSpec, ToucherTimeoutIsSecondsOrAutoAndRoundTrips) {
   auto spec = parse_spec("[run]\ntoucher_timeout_s = 90\n", "t.toml");
@@ -236,7 +244,8 @@ INSTANTIATE_TEST_SUITE_P(
                               "qemu.agent_timeout_s: 99999999999 is out of range"},
                       BadSpec{"[qemu]\npoweroff_timeout_s = 1.5", "qemu.poweroff_timeout_s"},
                       BadSpec{"[qemu]\nguest_overhead = \"1MiB\"", "qemu.guest_overhead"},
-                      BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}));
+                      BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}),
+    testing::ParamName());
 
 // 64-bit TOML integers that an unchecked cast to int turned into other values (found by
 // fuzz_spec: a testbed timeout of 63333333300 rendered back as a negative number).
@@ -249,12 +258,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[testbed]\nnodes = 2\nmemory_only_nodes = [4294967297]",
                 "testbed.memory_only_nodes: must be 0..63"},
         BadSpec{"[testbed]\nnodes = 2\ndistances = [[10, 4294967316], [20, 10]]",
-                "testbed.distances: must be 10..255"}));
+                "testbed.distances: must be 10..255"}),
+    testing::ParamName());
 
 INSTANTIATE_TEST_SUITE_P(
     ThpSetting, BadSpecTest,
     ::testing::Values(BadSpec{"[run]\nthp = \"always\"", "run.thp: unknown THP mode 'always'"},
-                      BadSpec{"[run]\nthp = 1", "run.thp: expected \"auto\", \"on\", \"off\""}));
+                      BadSpec{"[run]\nthp = 1", "run.thp: expected \"auto\", \"on\", \"off\""}),
+    testing::ParamName());
 
 TEST(ThpSetting, AutoByDefaultBooleansAndNamesAndRenderedOnlyWhenSet) {
   auto plain = parse_spec("[matrix]\nbacking = \"anon\"\n", "t.toml");
@@ -435,7 +446,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[run]\ntrace_buffer_kib = -1", "run.trace_buffer_kib"},
         BadSpec{"[run]\ntrace_transport = \"perf\"",
                 "run.trace_transport: unknown trace transport 'perf' (known: auto, bpf, tracefs)"},
-        BadSpec{"[run]\ntrace_transport = 1", "run.trace_transport"}));
+        BadSpec{"[run]\ntrace_transport = 1", "run.trace_transport"}),
+    testing::ParamName());
 
 }  // namespace
 }  // namespace memplace
