@@ -26,8 +26,10 @@ build: deps configure
 # Independent tests run in parallel; the emulated ones (QEMU guests) hold one of two resource
 # locks, so at most two guests boot at a time, and the few that assert host-wide counters run
 # alone (tests/CMakeLists.txt).
+# Then the host suites again under each hidden kernel feature (tests/masks, tests/README.md).
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS)
+	TEST_JOBS=$(TEST_JOBS) tests/masks/run_masks.sh $(BUILD)
 
 # The same suite under AddressSanitizer + UBSan. The emulated suites (tests/emulated: testbed,
 # qemu guests) boot kernels that run an uninstrumented memplace copy anyway, and the `script`

@@ -26,6 +26,8 @@ experiment_packages=(
 # Everything else: `make test`, `make bench`, `make fuzz`, `make kernels`, `make check-fresh`.
 more_packages=(
   stress-ng
+  # The masked test runs (tests/masks): a seccomp filter answers "no" for one kernel feature.
+  libseccomp-dev
   # make fuzz: libFuzzer and the sanitizer runtimes (-fsanitize=fuzzer,address,undefined) are
   # only Recommended by clang, which --no-install-recommends leaves out.
   libclang-rt-dev
