@@ -40,7 +40,7 @@ test-asan: deps
 	@grep -qs '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt || rm -rf build-asan
 	cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DMEMPLACE_SANITIZE=ON -DMEMPLACE_BENCHMARKS=OFF -DMEMPLACE_EMULATED_TESTS=OFF
-	cmake --build build-asan -j $(JOBS) --target unit_tests e2e_tests memplace memplace-agent
+	cmake --build build-asan -j $(JOBS) --target unit_tests host_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(TEST_JOBS) -LE 'emulated|script'
 
