@@ -35,7 +35,7 @@
 #include "agent/agent_protocol.h"
 #include "base/clock.h"
 #include "base/nodelist.h"
-#include "kernel/populate.h"
+#include "host/populate.h"
 #include "agent/locality_timing.h"
 
 namespace memplace {
@@ -357,7 +357,7 @@ Result<std::vector<int>> node_cpus(int node) {
   std::string text = read_small(path);
   if (text.empty()) return make_error("no CPUs listed in " + path);
   auto cpus = parse_id_list(text);
-  if (!cpus) return make_error(path + ": " + cpus.error().message);
+  if (!cpus) return cpus.error().prefixed(path + ": ");
   return cpus;
 }
 

@@ -71,7 +71,7 @@ kb_defined() {  # the names of kernels/*.conf, space separated
   echo "${names[*]:-none}"
 }
 
-# The private apt configuration of harness/src/kernel_fetch.cc: apt reads and writes only
+# The private apt configuration of harness/src/kernels/kernel_fetch.cc: apt reads and writes only
 # <cache>/apt, never the system's sources. Keep the two in step.
 kb_apt_options() {  # fills KB_APT with apt-get options for the apt dir $1
   local a=$1

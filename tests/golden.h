@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace::testing {
 

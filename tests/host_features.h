@@ -12,9 +12,9 @@
 #include <map>
 #include <mutex>
 
-#include "experiment/run_record.h"
-#include "kernel/backing.h"
-#include "kernel/host_features.h"
+#include "results/run_record.h"
+#include "host/backing.h"
+#include "probe/host_features.h"
 
 namespace memplace::testing {
 

@@ -13,14 +13,14 @@
 #include <utility>
 
 #include "base/result.h"
-#include "experiment/cell.h"
-#include "experiment/run_record.h"
-#include "kernel/backing.h"
-#include "kernel/host_features.h"
-#include "kernel/placement_source.h"
-#include "kernel/policy.h"
-#include "kernel/populate.h"
-#include "kernel/trace_transport.h"
+#include "spec/cell.h"
+#include "results/run_record.h"
+#include "host/backing.h"
+#include "probe/host_features.h"
+#include "placement/placement_source.h"
+#include "host/policy.h"
+#include "host/populate.h"
+#include "placement/trace_transport.h"
 
 namespace memplace {
 

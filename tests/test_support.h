@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace::testing {
 

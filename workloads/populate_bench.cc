@@ -15,9 +15,9 @@
 #include <string>
 
 #include "bench_main.h"
-#include "kernel/backing.h"
-#include "kernel/populate.h"
-#include "kernel/sysfs.h"
+#include "host/backing.h"
+#include "host/populate.h"
+#include "host/sysfs.h"
 #include "touchers/toucher.h"
 
 namespace memplace {

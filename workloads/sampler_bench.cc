@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "bench_main.h"
-#include "kernel/sampler.h"
+#include "host/sampler.h"
 
 extern char** environ;
 

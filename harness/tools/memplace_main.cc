@@ -18,14 +18,8 @@ CLI::Option* add_dirs(CLI::App* cmd, std::vector<std::string>& dirs, const char*
   return cmd->add_option("dirs", dirs, help)->required()->check(CLI::ExistingDirectory);
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"memplace: where does guest memory land on a NUMA host?"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "memplace " MEMPLACE_VERSION);
-
-  memplace::ProbeArgs probe;
+CLI::App* add_probe(CLI::App& app, memplace::ProbeArgs& probe) {
   auto* probe_cmd =
       app.add_subcommand("probe", "Report what this host can do (NUMA, KVM, guest_memfd)");
   probe_cmd->add_flag("--json", probe.json, "Machine-readable output");
@@ -37,8 +31,10 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   probe_cmd->add_option("--root", probe.sysfs_root, "Read /sys and /proc under this root")
       ->group("");
+  return probe_cmd;
+}
 
-  memplace::RunArgs run;
+CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   auto* run_cmd = app.add_subcommand("run", "Run an experiment matrix (spec file and/or flags)");
   run_cmd->add_option("spec", run.spec_path, "Spec file (TOML)")->check(CLI::ExistingFile);
   run_cmd->add_option("--policy", run.policies,
@@ -104,8 +100,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--env-kind", run.env_kind, "Environment kind for records")->group("");
   run_cmd->add_option("--env-accel", run.env_accel, "Testbed accelerator for records")->group("");
   run_cmd->add_option("--env-topology", run.env_topology_json, "Testbed topology JSON")->group("");
+  return run_cmd;
+}
 
-  memplace::ReportArgs report;
+CLI::App* add_report(CLI::App& app, memplace::ReportArgs& report) {
   auto* report_cmd = app.add_subcommand("report",
                                         "Write report.md, CSV tables, charts and report.html for a "
                                         "results dir");
@@ -113,8 +111,10 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   report_cmd->add_flag("--no-plots", report.no_plots, "Draw no charts");
+  return report_cmd;
+}
 
-  memplace::CompareArgs compare;
+CLI::App* add_compare(CLI::App& app, memplace::CompareArgs& compare) {
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
   add_dirs(compare_cmd, compare.dirs, "Results dirs; the first is the baseline");
   compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
@@ -124,14 +124,18 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
   compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
                         "Exit 1 if any cell went from honoured to not honoured");
+  return compare_cmd;
+}
 
-  memplace::MergeArgs merge;
+CLI::App* add_merge(CLI::App& app, memplace::MergeArgs& merge) {
   auto* merge_cmd = app.add_subcommand(
       "merge", "Merge results dirs (shards of one spec, or hosts) into one results dir");
   merge_cmd->add_option("out", merge.out_dir, "The merged results dir (new or empty)")->required();
   add_dirs(merge_cmd, merge.dirs, "Results dirs to merge");
+  return merge_cmd;
+}
 
-  memplace::SlurmArgs slurm;
+CLI::App* add_slurm(CLI::App& app, memplace::SlurmArgs& slurm) {
   auto* slurm_cmd = app.add_subcommand(
       "slurm",
       "Run a spec on a Slurm cluster: an array job of shards (or one job per host), "
@@ -150,17 +154,45 @@ int main(int argc, char** argv) {
   slurm_cmd->add_option("--memplace", slurm.memplace,
                         "memplace on the compute nodes (default: this executable's path)");
   slurm_cmd->add_flag("--dry-run", slurm.dry_run, "Print the job scripts; submit nothing");
+  return slurm_cmd;
+}
 
-  memplace::PlotArgs plot;
+CLI::App* add_plot(CLI::App& app, memplace::PlotArgs& plot) {
   auto* plot_cmd = app.add_subcommand("plot", "Draw charts (PNG and SVG) from results dirs");
   add_dirs(plot_cmd, plot.dirs, "Results dirs");
   plot_cmd->add_option("--out", plot.out_dir, "Output dir (default: DIR/plots)");
+  return plot_cmd;
+}
 
-  memplace::NoiseProcessArgs noise;
+CLI::App* add_noise(CLI::App& app, memplace::NoiseProcessArgs& noise) {
   auto* noise_cmd = app.add_subcommand("noise-process", "")->group("");  // internal, unlisted
   noise_cmd->add_option("spec", noise.spec)->required();
   noise_cmd->add_option("go_fd", noise.go_fd)->required();
   noise_cmd->add_option("done_fd", noise.done_fd)->required();
+  return noise_cmd;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"memplace: where does guest memory land on a NUMA host?"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "memplace " MEMPLACE_VERSION);
+  memplace::ProbeArgs probe;
+  memplace::RunArgs run;
+  memplace::ReportArgs report;
+  memplace::CompareArgs compare;
+  memplace::MergeArgs merge;
+  memplace::SlurmArgs slurm;
+  memplace::PlotArgs plot;
+  memplace::NoiseProcessArgs noise;
+  CLI::App* probe_cmd = add_probe(app, probe);
+  CLI::App* run_cmd = add_run(app, run);
+  CLI::App* report_cmd = add_report(app, report);
+  CLI::App* compare_cmd = add_compare(app, compare);
+  CLI::App* merge_cmd = add_merge(app, merge);
+  CLI::App* slurm_cmd = add_slurm(app, slurm);
+  CLI::App* plot_cmd = add_plot(app, plot);
+  CLI::App* noise_cmd = add_noise(app, noise);
 
   try {
     app.parse(argc, argv);

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agent/agent_protocol.h"
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 namespace {

@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

@@ -1,6 +1,6 @@
 // The Google Benchmark plumbing around the locality kernels produces JSON with the expected
 // benchmark names, directly and through `memplace run --workload`. The kernels themselves:
-// workload_kernels_test.cc; in the testbed: testbed_test.cc.
+// unit/locality_kernels_test.cc; in the testbed: testbed_test.cc.
 #include "experiment/locality_run.h"
 
 #include <gtest/gtest.h>
@@ -11,10 +11,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "experiment/results.h"
-#include "experiment/spec.h"
-#include "kernel/backing.h"
-#include "kernel/populate.h"
+#include "results/results.h"
+#include "spec/spec.h"
+#include "host/backing.h"
+#include "host/populate.h"
 #include "memplace_exec.h"
 
 namespace memplace {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <map>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "host_features.h"
 #include "memplace_exec.h"
 

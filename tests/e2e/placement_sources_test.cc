@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "host_features.h"
 #include "memplace_exec.h"
 
@@ -25,6 +25,15 @@ namespace fs = std::filesystem;
 using testing::host_feature;
 using testing::run_memplace_under;
 namespace feature = testing::feature;
+
+// BPF on a loaded host (and under the masks' seccomp filters, seen with the vcpu toucher on
+// 6.18): a run the kernel skips, the program being already active on that CPU, makes the
+// reading incomplete, never a wrong number. Tests accept that, and want some cell exact.
+bool incomplete_for_skipped_bpf_runs(const SourceReading& trace) {
+  return trace.state == SourceReading::State::kIncomplete &&
+         trace.detail.value("transport", "") == "bpf" &&
+         trace.reason.find("runs skipped") != std::string::npos;
+}
 
 // A source the probe finds missing must read "unsupported", never a number or a failure.
 void expect_unsupported_reading(const RunRecord& r, const char* source, HostFeature f) {
@@ -104,10 +113,7 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
     EXPECT_LE(diff, 0.01 * cell) << r.cell_key << " " << cgroup.detail.dump();
     EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key;
     reused += trace.detail.value("programs", "").rfind("reused", 0) == 0;
-    // BPF on a loaded host: a run the kernel skips (the program already running on that CPU,
-    // entered again from an interrupt) makes the reading incomplete, never a wrong number.
-    if (transport == "bpf" && trace.state == SourceReading::State::kIncomplete &&
-        trace.reason.find("runs skipped") != std::string::npos) {
+    if (incomplete_for_skipped_bpf_runs(trace)) {
       std::printf("%s: %s\n", r.cell_key.c_str(), trace.reason.c_str());
       continue;
     }
@@ -122,7 +128,9 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
   }
   if (!trace_here || !memcg_here) return;
   EXPECT_GT(exact, 0) << "no cell's trace was read whole";
-  if (transport == "bpf") EXPECT_EQ(reused, static_cast<int>(records->size()) - 1);
+  if (transport == "bpf") {
+    EXPECT_EQ(reused, static_cast<int>(records->size()) - 1);
+  }
 }
 
 // The test hook's noise process (MEMPLACE_TEST_NOISE) runs beside every touch of the testbed's
@@ -146,16 +154,24 @@ TEST(PlacementSourcesNoise, TheNoiseProcessAddsNoPageToTheTrace) {
                            "MEMPLACE_TEST_NOISE=256MiB@0 ");
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_EQ(records->size(), gmem ? 9u : 6u);
+  int exact = 0;
   for (const RunRecord& r : *records) {
     ASSERT_EQ(r.status, RunStatus::kOk) << r.cell_key << ": " << r.message;
     ASSERT_TRUE(r.extra.contains("test_noise")) << r.cell_key;
     EXPECT_FALSE(r.extra["test_noise"].contains("error")) << r.extra["test_noise"].dump();
     const auto& move = r.placement_sources.at("move_pages");
     const auto& trace = r.placement_sources.at("trace");
-    ASSERT_TRUE(move.ok() && trace.ok()) << r.cell_key << ": " << trace.reason;
+    ASSERT_TRUE(move.ok()) << r.cell_key << ": " << move.reason;
     EXPECT_EQ(pages_on(move, 0), (64ull << 20) / 4096) << r.cell_key;
+    if (incomplete_for_skipped_bpf_runs(trace)) {
+      std::printf("%s: %s\n", r.cell_key.c_str(), trace.reason.c_str());
+      continue;
+    }
+    ASSERT_TRUE(trace.ok()) << r.cell_key << ": " << trace.reason;
+    ++exact;
     EXPECT_EQ(pages_on(trace, 0), pages_on(move, 0)) << r.cell_key << " " << trace.detail.dump();
   }
+  EXPECT_GT(exact, 0) << "no cell's trace was read whole";
 }
 
 // Bad input for the sources: memplace run by a user who may neither read tracefs nor create a

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "base/subprocess.h"
-#include "experiment/spec.h"
+#include "spec/spec.h"
 #include "golden.h"
 #include "qemu/qemu_guest.h"
 

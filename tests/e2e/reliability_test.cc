@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "memplace_exec.h"
 
 namespace memplace {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "memplace_exec.h"
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "e2e/local_slurm.h"
 #include "memplace_exec.h"
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "base/subprocess.h"
-#include "qemu/kernel_build.h"
-#include "qemu/kernel_fetch.h"
+#include "kernels/kernel_build.h"
+#include "kernels/kernel_fetch.h"
 
 namespace memplace {
 namespace {

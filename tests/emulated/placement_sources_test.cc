@@ -27,7 +27,7 @@
 
 #include "base/subprocess.h"
 #include "memplace_exec.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "testbed/testbed.h"
 
 namespace memplace {
@@ -125,8 +125,9 @@ void check_trace_is_exact(const RunRecord& r, const std::string& transport) {
   EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key << " " << trace.detail.dump();
   // Debian's kernels randomize the memory map, so the struct pages' base must come from the
   // kernel itself; the fixed x86-64 base would have put every page at a pfn no node claims.
-  if (transport == "bpf")
+  if (transport == "bpf") {
     EXPECT_EQ(trace.detail.value("vmemmap_base_from", ""), "kallsyms") << r.cell_key;
+  }
   for (int node : {0, 1}) EXPECT_EQ(pages_on(trace, node), pages_on(move, node)) << r.cell_key;
 }
 

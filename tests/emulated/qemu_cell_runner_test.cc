@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "agent/agent_protocol.h"
-#include "qemu/kernel_fetch.h"
-#include "experiment/results.h"
+#include "kernels/kernel_fetch.h"
+#include "results/results.h"
 #include "base/subprocess.h"
 
 namespace memplace {

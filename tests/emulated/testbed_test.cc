@@ -18,7 +18,7 @@
 #include "memplace_exec.h"
 #include "base/subprocess.h"
 #include "experiment/record_builder.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "memplace/commands.h"
 #include "qemu/initramfs.h"
 #include "report/report_hooks.h"

@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "base/line_splitter.h"
-#include "experiment/results.h"
-#include "experiment/spec.h"
+#include "results/results.h"
+#include "spec/spec.h"
 #include "testbed/guest_records.h"
 #include "testbed/record_stream.h"
 

@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/compare.h"
 #include "report/report.h"
 

@@ -1,4 +1,4 @@
-#include "kernel/placement.h"
+#include "host/placement.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "host_features.h"
-#include "kernel/backing.h"
-#include "kernel/policy.h"
-#include "kernel/sysfs.h"
+#include "host/backing.h"
+#include "host/policy.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 namespace {

@@ -1,6 +1,6 @@
 // Every populate method must leave every page of the range present (read back exactly with
 // move_pages), on every backing it applies to; the host toucher must record what it used.
-#include "kernel/populate.h"
+#include "host/populate.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "host_features.h"
-#include "kernel/backing.h"
-#include "kernel/placement.h"
-#include "kernel/sysfs.h"
+#include "host/backing.h"
+#include "host/placement.h"
+#include "host/sysfs.h"
 #include "touchers/toucher.h"
 
 namespace memplace {

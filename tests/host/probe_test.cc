@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include "host_features.h"
-#include "kernel/backing.h"
-#include "kernel/kvm.h"
-#include "kernel/kvm_uapi.h"
-#include "kernel/probe.h"
-#include "kernel/sysfs.h"
+#include "host/backing.h"
+#include "host/kvm.h"
+#include "host/kvm_uapi.h"
+#include "probe/probe.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 namespace {

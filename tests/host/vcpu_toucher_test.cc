@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <string>
 
-#include "experiment/results.h"
-#include "kernel/backing.h"
-#include "kernel/placement.h"
-#include "kernel/policy.h"
+#include "results/results.h"
+#include "host/backing.h"
+#include "host/placement.h"
+#include "host/policy.h"
 #include "memplace/commands.h"
 #include "host_features.h"
 #include "test_support.h"

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/kvm_uapi.h"  // the capability and ioctl numbers memplace asks
+#include "host/kvm_uapi.h"  // the capability and ioctl numbers memplace asks
 
 namespace {
 

@@ -6,7 +6,10 @@ import pathlib
 import re
 import sys
 
-ORDER = ["base", "kernel", "agent", "experiment", "touchers", "qemu", "testbed", "report", "cli"]
+# The same order as MEMPLACE_LAYERS in CMakeLists.txt, where the linker enforces it; this check
+# is the fast feedback.
+ORDER = ["base", "host", "placement", "probe", "agent", "spec", "results", "experiment", "touchers",
+         "kernels", "qemu", "testbed", "report", "cluster", "cli"]
 INCLUDE = re.compile(r'\s*#\s*include\s+"(\w+)/')
 
 

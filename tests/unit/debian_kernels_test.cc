@@ -1,4 +1,4 @@
-#include "qemu/debian_kernels.h"
+#include "kernels/debian_kernels.h"
 
 #include <gtest/gtest.h>
 

@@ -7,13 +7,13 @@
 #include <set>
 
 #include "agent/locality_kernels.h"
-#include "experiment/cell.h"
-#include "experiment/run_record.h"
-#include "experiment/spec.h"
-#include "kernel/backing.h"
-#include "kernel/policy.h"
-#include "kernel/populate.h"
-#include "kernel/trace_transport.h"
+#include "spec/cell.h"
+#include "results/run_record.h"
+#include "spec/spec.h"
+#include "host/backing.h"
+#include "host/policy.h"
+#include "host/populate.h"
+#include "placement/trace_transport.h"
 #include "report/compare.h"
 #include "report/record_view.h"
 

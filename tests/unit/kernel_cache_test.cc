@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "qemu/kernel_fetch.h"
+#include "kernels/kernel_fetch.h"
 
 namespace memplace {
 namespace {

@@ -1,14 +1,14 @@
-#include "qemu/kernel_ref.h"
+#include "kernels/kernel_ref.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "experiment/results.h"
-#include "experiment/run_record.h"
-#include "qemu/kernel_build.h"
-#include "qemu/kernel_fetch.h"
+#include "results/results.h"
+#include "results/run_record.h"
+#include "kernels/kernel_build.h"
+#include "kernels/kernel_fetch.h"
 
 namespace memplace {
 namespace {

@@ -7,7 +7,7 @@
 #include <set>
 #include <vector>
 
-#include "kernel/backing.h"
+#include "host/backing.h"
 
 namespace memplace {
 namespace {

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "agent/agent_protocol.h"
-#include "kernel/backing.h"
-#include "kernel/populate.h"
+#include "host/backing.h"
+#include "host/populate.h"
 
 namespace memplace {
 namespace {

@@ -3,7 +3,7 @@
 // each backing's pages land in.
 #include <gtest/gtest.h>
 
-#include "kernel/memcg.h"
+#include "placement/memcg.h"
 
 namespace memplace {
 namespace {

@@ -1,4 +1,4 @@
-#include "experiment/merge.h"
+#include "results/merge.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "base/bounded_read.h"
-#include "experiment/host_identity.h"
-#include "experiment/results.h"
-#include "experiment/shard.h"
+#include "results/host_identity.h"
+#include "results/results.h"
+#include "spec/shard.h"
 #include "test_support.h"
 
 namespace memplace {

@@ -2,11 +2,11 @@
 // sizing the ring buffer, and the reading both transports share (lost events, no task). Then
 // the automatic choice of transport: tracefs where BPF cannot run (a fixture tree) or could be
 // preempted (kernels from 7.0), and the reading says why. The programs themselves run in the e2e and testbed tests.
-#include "kernel/page_events_bpf.h"
+#include "placement/page_events_bpf.h"
 
 #include <gtest/gtest.h>
 
-#include "kernel/page_trace.h"
+#include "placement/page_trace.h"
 #include "test_support.h"
 
 namespace memplace {

@@ -3,7 +3,7 @@
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44
 // tracefs), and the tally that tells page migrations from new memory. Then the source itself where tracefs is missing or unreadable: unsupported, never a
 // failure and never a number.
-#include "kernel/page_trace.h"
+#include "placement/page_trace.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "golden.h"
-#include "kernel/pfn_nodes.h"
+#include "placement/pfn_nodes.h"
 #include "test_support.h"
 
 namespace memplace {

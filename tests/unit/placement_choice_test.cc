@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "experiment/placement_choice.h"
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

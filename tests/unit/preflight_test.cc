@@ -1,5 +1,5 @@
-#include "kernel/preflight.h"
-#include "experiment/spec.h"
+#include "host/preflight.h"
+#include "spec/spec.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "kernel/probe.h"
+#include "probe/probe.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "golden.h"
-#include "kernel/host_features.h"
-#include "kernel/backing.h"
-#include "kernel/kvm.h"
-#include "kernel/kvm_uapi.h"
-#include "kernel/sysfs.h"
+#include "probe/host_features.h"
+#include "host/backing.h"
+#include "host/kvm.h"
+#include "host/kvm_uapi.h"
+#include "host/sysfs.h"
 #include "test_support.h"
 
 namespace memplace {

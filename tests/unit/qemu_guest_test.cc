@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "base/subprocess.h"
-#include "experiment/spec.h"
+#include "spec/spec.h"
 #include "golden.h"
 #include "qemu/qemu_cell_runner.h"
 #include "qemu/qemu_command.h"

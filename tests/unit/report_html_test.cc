@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/charts.h"
 #include "report/html_text.h"
 #include "test_support.h"

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "golden.h"
 #include "test_support.h"
 

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "base/dir_lock.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "test_support.h"
 
 namespace memplace {

@@ -1,4 +1,4 @@
-#include "experiment/results.h"
+#include "results/results.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <vector>
 
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "golden.h"
 #include "test_support.h"
 

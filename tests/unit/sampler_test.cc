@@ -1,4 +1,4 @@
-#include "kernel/sampler.h"
+#include "host/sampler.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "experiment/shard.h"
+#include "spec/shard.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

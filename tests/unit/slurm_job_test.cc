@@ -1,4 +1,4 @@
-#include "experiment/slurm_job.h"
+#include "cluster/slurm_job.h"
 
 #include <gtest/gtest.h>
 

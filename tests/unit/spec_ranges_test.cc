@@ -1,10 +1,10 @@
 // The spec's numbers through one set of validators (issue 14 items 2 and 10): what the CLI
 // accepts is what spec.toml accepts, and what is written there reads back bit for bit.
-#include "experiment/spec_ranges.h"
+#include "spec/spec_ranges.h"
 
 #include <gtest/gtest.h>
 
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

@@ -1,4 +1,4 @@
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,10 +1,10 @@
-#include "kernel/topology.h"
+#include "host/topology.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 namespace {

@@ -1,5 +1,5 @@
 // The trace transports' reader thread: it drains while running, and not once stop() returns.
-#include "kernel/trace_drainer.h"
+#include "placement/trace_drainer.h"
 
 #include <gtest/gtest.h>
 

@@ -55,7 +55,7 @@ struct RunArgs {
   std::optional<std::string> workload;  // "none" | "triad" | "chase"
   // Whole seconds or "auto" (spec.h's parse_toucher_timeout).
   std::optional<std::string> toucher_timeout_s;
-  std::optional<std::string> shard;  // "K/N": run only shard K of N (experiment/shard.h)
+  std::optional<std::string> shard;  // "K/N": run only shard K of N (spec/shard.h)
   std::string out_dir;
   std::string resume_dir;
   bool check = false;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/json_bounded.h"
-#include "kernel/populate.h"
+#include "host/populate.h"
 
 namespace memplace {
 namespace {
@@ -81,7 +81,7 @@ Result<json> parse_object(std::string_view line) {
                       std::to_string(kAgentMaxLineBytes) + "-byte limit");
   }
   auto parsed = parse_json_bounded(line);
-  if (!parsed) return make_error("agent line: " + parsed.error().message);
+  if (!parsed) return parsed.error().prefixed("agent line: ");
   json j = std::move(*parsed);
   if (!j.is_object()) return make_error("agent line is not a JSON object");
   auto t = j.find("type");
@@ -126,72 +126,76 @@ Status check_benchmark_entry(const json& b, size_t index) {
   return {};
 }
 
+Result<GuestMessage> decode_hello(const json& j, const std::string& type) {
+  AgentHello h;
+  auto protocol = get_int(j, type, "protocol", 1, 1 << 20);
+  if (!protocol) return protocol.error();
+  if (*protocol != kAgentProtocolVersion) {
+    return make_error("agent speaks protocol " + std::to_string(*protocol) + ", harness " +
+                      std::to_string(kAgentProtocolVersion));
+  }
+  h.protocol = *protocol;
+  auto kernel = get_string(j, type, "kernel");
+  if (!kernel) return kernel.error();
+  h.kernel = *kernel;
+  auto nodes = j.find("nodes");
+  if (nodes == j.end() || !nodes->is_array()) return field_error(type, "nodes", "is not a list");
+  for (const auto& n : *nodes) {
+    if (!n.is_number_unsigned() || n.get<uint64_t>() > 1 << 20) {
+      return field_error(type, "nodes", "holds something other than a node id");
+    }
+    h.nodes.push_back(static_cast<int>(n.get<uint64_t>()));
+  }
+  auto cpus = get_int(j, type, "cpus", 1, 1 << 20);
+  if (!cpus) return cpus.error();
+  h.cpus = *cpus;
+  auto mem = get_u64(j, type, "mem_bytes");
+  if (!mem) return mem.error();
+  h.mem_bytes = *mem;
+  if (auto w = j.find("workloads"); w != j.end()) {
+    if (!w->is_array() || w->size() > 16) return field_error(type, "workloads", "is not a list");
+    for (const auto& name : *w) {
+      if (!name.is_string() || name.get_ref<const std::string&>().size() > 32)
+        return field_error(type, "workloads", "holds something other than a workload name");
+      h.workloads.push_back(name.get<std::string>());
+    }
+  }
+  return GuestMessage{h};
+}
+
+Result<GuestMessage> decode_done(const json& j, const std::string& type) {
+  AgentDone d;
+  auto seconds = get_seconds(j, type, "seconds");
+  if (!seconds) return seconds.error();
+  d.seconds = *seconds;
+  auto method = get_string(j, type, "method");
+  if (!method) return method.error();
+  d.method = *method;
+  auto bytes = get_u64(j, type, "bytes");
+  if (!bytes) return bytes.error();
+  d.bytes = *bytes;
+  auto per = j.find("per_thread_seconds");
+  if (per == j.end() || !per->is_array()) {
+    return field_error(type, "per_thread_seconds", "is not a list");
+  }
+  for (const auto& s : *per) {
+    if (!s.is_number() || !std::isfinite(s.get<double>()) || s.get<double>() < 0) {
+      return field_error(type, "per_thread_seconds", "holds something other than a duration");
+    }
+    d.per_thread_seconds.push_back(s.get<double>());
+  }
+  return GuestMessage{d};
+}
+
 Result<GuestMessage> decode_guest_object(const json& j) {
   const std::string type = j["type"].get<std::string>();
-  if (type == "hello") {
-    AgentHello h;
-    auto protocol = get_int(j, type, "protocol", 1, 1 << 20);
-    if (!protocol) return protocol.error();
-    if (*protocol != kAgentProtocolVersion) {
-      return make_error("agent speaks protocol " + std::to_string(*protocol) + ", harness " +
-                        std::to_string(kAgentProtocolVersion));
-    }
-    h.protocol = *protocol;
-    auto kernel = get_string(j, type, "kernel");
-    if (!kernel) return kernel.error();
-    h.kernel = *kernel;
-    auto nodes = j.find("nodes");
-    if (nodes == j.end() || !nodes->is_array()) return field_error(type, "nodes", "is not a list");
-    for (const auto& n : *nodes) {
-      if (!n.is_number_unsigned() || n.get<uint64_t>() > 1 << 20) {
-        return field_error(type, "nodes", "holds something other than a node id");
-      }
-      h.nodes.push_back(static_cast<int>(n.get<uint64_t>()));
-    }
-    auto cpus = get_int(j, type, "cpus", 1, 1 << 20);
-    if (!cpus) return cpus.error();
-    h.cpus = *cpus;
-    auto mem = get_u64(j, type, "mem_bytes");
-    if (!mem) return mem.error();
-    h.mem_bytes = *mem;
-    if (auto w = j.find("workloads"); w != j.end()) {
-      if (!w->is_array() || w->size() > 16) return field_error(type, "workloads", "is not a list");
-      for (const auto& name : *w) {
-        if (!name.is_string() || name.get_ref<const std::string&>().size() > 32)
-          return field_error(type, "workloads", "holds something other than a workload name");
-        h.workloads.push_back(name.get<std::string>());
-      }
-    }
-    return GuestMessage{h};
-  }
+  if (type == "hello") return decode_hello(j, type);
   if (type == "progress") {
     auto bytes = get_u64(j, type, "bytes");
     if (!bytes) return bytes.error();
     return GuestMessage{AgentProgress{*bytes}};
   }
-  if (type == "done") {
-    AgentDone d;
-    auto seconds = get_seconds(j, type, "seconds");
-    if (!seconds) return seconds.error();
-    d.seconds = *seconds;
-    auto method = get_string(j, type, "method");
-    if (!method) return method.error();
-    d.method = *method;
-    auto bytes = get_u64(j, type, "bytes");
-    if (!bytes) return bytes.error();
-    d.bytes = *bytes;
-    auto per = j.find("per_thread_seconds");
-    if (per == j.end() || !per->is_array()) {
-      return field_error(type, "per_thread_seconds", "is not a list");
-    }
-    for (const auto& s : *per) {
-      if (!s.is_number() || !std::isfinite(s.get<double>()) || s.get<double>() < 0) {
-        return field_error(type, "per_thread_seconds", "holds something other than a duration");
-      }
-      d.per_thread_seconds.push_back(s.get<double>());
-    }
-    return GuestMessage{d};
-  }
+  if (type == "done") return decode_done(j, type);
   if (type == "workload") {
     AgentWorkload w;
     auto kind = get_string(j, type, "kind");
@@ -274,7 +278,7 @@ Status check_go(const AgentGo& go) {
     }
   }
   if (go.thp) {
-    if (auto t = parse_thp_mode(*go.thp); !t) return make_error("go: thp: " + t.error().message);
+    if (auto t = parse_thp_mode(*go.thp); !t) return t.error().prefixed("go: thp: ");
   }
   if (go.workload) {
     if (*go.workload != "triad" && *go.workload != "chase")

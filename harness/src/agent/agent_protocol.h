@@ -76,7 +76,7 @@ struct AgentLog {
   std::string message;
 };
 
-// A locality workload's timings (workload_timing.h), as Google Benchmark would write them:
+// A locality workload's timings (locality_timing.h), as Google Benchmark would write them:
 // {"context":{...},"benchmarks":[{"name","run_type","iterations","real_time","cpu_time",
 // "time_unit", counters...}]}. check_benchmark_json() holds the shape both ends rely on.
 struct AgentWorkload {

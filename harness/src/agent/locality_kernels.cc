@@ -1,4 +1,4 @@
-// The locality kernels. Kept free of the rest of the harness (see workload_kernels.h): the
+// The locality kernels. Kept free of the rest of the harness (see locality_kernels.h): the
 // static guest agent compiles this file.
 #include "agent/locality_kernels.h"
 

@@ -1,5 +1,5 @@
 // The agent's timer for the locality kernels. Kept to libc, threads and nlohmann (see
-// workload_timing.h): the static guest agent compiles this file.
+// locality_timing.h): the static guest agent compiles this file.
 #include "agent/locality_timing.h"
 
 #include <time.h>

@@ -47,11 +47,18 @@ struct Error {
   }
   // The same error (errno, kind) with `context` in front of its message: "touch: " + ...
   Error prefixed(const std::string& context) const { return Error{err, context + message, kind}; }
+  // The same error counted as another kind, where the caller knows better what the failure means
+  // for its work: a QEMU that cannot be probed makes a cell unsupported, not failed.
+  Error as_kind(ErrorKind k) const { return Error{err, message, k}; }
 };
 
 // Captures errno at the call site; call it right after the failing system call.
 inline Error errno_error(std::string what, ErrorKind kind = ErrorKind::kFailed) {
   return Error{errno, std::move(what), kind};
+}
+// An errno the caller holds: a pthread return code, libbpf's negative return, a saved errno.
+inline Error system_error(int err, std::string what, ErrorKind kind = ErrorKind::kFailed) {
+  return Error{err, std::move(what), kind};
 }
 inline Error make_error(std::string what, ErrorKind kind = ErrorKind::kFailed) {
   return Error{0, std::move(what), kind};

@@ -19,16 +19,16 @@
 #include "cli/commands_internal.h"
 #include "experiment/locality_run.h"
 #include "experiment/matrix.h"
-#include "experiment/results.h"
-#include "experiment/spec.h"
-#include "experiment/spec_ranges.h"
-#include "kernel/populate.h"
-#include "kernel/preflight.h"
-#include "kernel/host_features.h"
-#include "kernel/probe.h"
-#include "kernel/sysfs.h"
-#include "qemu/kernel_fetch.h"
-#include "qemu/kernel_ref.h"
+#include "results/results.h"
+#include "spec/spec.h"
+#include "spec/spec_ranges.h"
+#include "host/populate.h"
+#include "host/preflight.h"
+#include "probe/host_features.h"
+#include "probe/probe.h"
+#include "host/sysfs.h"
+#include "kernels/kernel_fetch.h"
+#include "kernels/kernel_ref.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "report/report_hooks.h"
@@ -184,14 +184,14 @@ Status check_kernel_refs(const Spec& spec) {
   if (spec.testbed) {
     for (const auto& k : spec.testbed->kernels) {
       if (auto s = check_kernel_ref(k, spec.testbed->modules_dir, cache); !s)
-        return make_error("testbed.kernels: " + s.error().message);
+        return s.error().prefixed("testbed.kernels: ");
     }
   }
   bool qemu = std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) !=
               spec.touchers.end();
   if (qemu && spec.qemu.kernel) {
     if (auto s = check_kernel_ref(*spec.qemu.kernel, "", cache); !s)
-      return make_error("qemu.kernel: " + s.error().message);
+      return s.error().prefixed("qemu.kernel: ");
   }
   return {};
 }
@@ -207,7 +207,7 @@ void print_memory_figures(const std::string& root, bool quiet) {
 Result<uint64_t> margin_bytes(const RunArgs& a) {
   if (a.margin.empty()) return HostFacts{}.margin_bytes;
   auto margin = parse_size(a.margin);
-  if (!margin) return make_error("--margin: " + margin.error().message);
+  if (!margin) return margin.error().prefixed("--margin: ");
   return margin;
 }
 
@@ -257,7 +257,7 @@ Result<Spec> load_resume_spec(const RunArgs& a) {
     return make_error("--resume " + a.resume_dir +
                       ": this is one kernel of a testbed run; resume the directory above it");
   auto s = load_spec(a.resume_dir + "/spec.toml");
-  if (!s) return make_error("--resume: " + s.error().describe());
+  if (!s) return s.error().prefixed("--resume: ");
   return s;
 }
 
@@ -328,7 +328,7 @@ Result<std::vector<Cell>> select_local_runs(const Spec& spec, std::vector<Cell> 
   }
   if (!args.only_runs_path.empty()) {
     auto text = read_file_bounded(args.only_runs_path, kMaxOnlyRunsBytes);
-    if (!text) return Error{text.error().err, "--only-runs: " + text.error().message};
+    if (!text) return text.error().prefixed("--only-runs: ");
     cells = select_runs(cells, split_lines(*text));
   }
   return cells;

@@ -3,10 +3,10 @@
 
 #include <vector>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "memplace/commands.h"
 #include "base/result.h"
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace {
 
@@ -19,7 +19,7 @@ int fail(int code, const std::string& message);
 int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
                   bool check);
 
-// Nodes and their MemFree under `root` (node meminfo, see kernel/preflight.h).
+// Nodes and their MemFree under `root` (node meminfo, see host/preflight.h).
 Result<HostFacts> host_facts(const std::string& root);
 // --margin, or HostFacts' default.
 Result<uint64_t> margin_bytes(const RunArgs& a);

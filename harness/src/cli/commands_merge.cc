@@ -9,7 +9,7 @@
 
 #include "base/bounded_read.h"
 #include "cli/commands_internal.h"
-#include "experiment/merge.h"
+#include "results/merge.h"
 #include "memplace/commands.h"
 #include "report/report.h"
 #include "report/testbed_report.h"
@@ -100,7 +100,7 @@ Result<std::vector<MergeJob>> plan_jobs(const MergeArgs& args,
         dirs.push_back(d + "/" + label);
     }
     auto job = plan_job(args.out_dir + "/" + label, dirs);
-    if (!job) return make_error(label + ": " + job.error().describe());
+    if (!job) return job.error().prefixed(label + ": ");
     jobs.push_back(std::move(*job));
   }
   return jobs;

@@ -1,5 +1,5 @@
 // `memplace slurm`: job scripts under OUT/slurm/, submitted with sbatch (base/subprocess). The
-// scripts themselves are experiment/slurm_job.h's; this file checks the input, writes, submits.
+// scripts themselves are cluster/slurm_job.h's; this file checks the input, writes, submits.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,9 +8,9 @@
 
 #include "base/subprocess.h"
 #include "cli/commands_internal.h"
-#include "experiment/results.h"
-#include "experiment/slurm_job.h"
-#include "experiment/spec.h"
+#include "results/results.h"
+#include "cluster/slurm_job.h"
+#include "spec/spec.h"
 #include "memplace/commands.h"
 
 namespace memplace {

@@ -4,8 +4,8 @@
 #include "base/subprocess.h"
 #include "cli/cell_runners.h"
 #include "cli/commands_internal.h"
-#include "qemu/kernel_fetch.h"
-#include "qemu/kernel_ref.h"
+#include "kernels/kernel_fetch.h"
+#include "kernels/kernel_ref.h"
 #include "report/report_hooks.h"
 #include "testbed/testbed.h"
 
@@ -94,11 +94,12 @@ Status check_testbed_input(const TestbedSpec& tb, const std::vector<Cell>& cells
   HostFacts facts = testbed_facts(tb);
   Status valid = validate_cells(cells, facts);
   if (valid) valid = check_free_memory(cells, facts);
-  if (!valid) return make_error(valid.error().message + " (testbed: " + shape + ")");
+  if (!valid) return valid.error().prefixed("testbed " + shape + ": ");
   if (auto s = check_testbed_fits_host(tb, args); !s) {
-    if (!args.force)
-      return make_error("testbed (" + shape + "): " + s.error().describe() +
-                        " (--margin sets the margin; --force runs anyway)");
+    if (!args.force) {
+      std::fprintf(stderr, "memplace: hint: --margin sets the margin; --force runs anyway\n");
+      return s.error().prefixed("testbed (" + shape + "): ");
+    }
     std::fprintf(stderr, "memplace: warning: testbed: %s; running anyway (--force)\n",
                  s.error().describe().c_str());
   }

@@ -1,4 +1,4 @@
-// The Google Benchmark harness around the locality kernels (workload_kernels.cc). It compiles
+// The Google Benchmark harness around the locality kernels (agent/locality_kernels.cc). It compiles
 // only where Google Benchmark was found at configure time.
 #include "experiment/locality_run.h"
 

@@ -1,7 +1,7 @@
-// Timing the locality kernels (workload_kernels.h) with Google Benchmark on the host:
+// Timing the locality kernels (agent/locality_kernels.h) with Google Benchmark on the host:
 // run_workload_benchmark() writes Google Benchmark's JSON, which `memplace run --workload` links
 // from the record and workloads/locality_bench produces too. The guest agent, which cannot link
-// libbenchmark, times the same kernels with workload_timing.h into the same JSON shape.
+// libbenchmark, times the same kernels with agent/locality_timing.h into the same JSON shape.
 #pragma once
 
 #include <cstddef>

@@ -11,14 +11,14 @@
 #include "base/bounded_read.h"
 #include "base/dir_lock.h"
 #include "base/nodelist.h"
-#include "experiment/host_identity.h"
+#include "results/host_identity.h"
 #include "experiment/placement_choice.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "experiment/matrix.h"
 #include "base/clock.h"
 #include "base/files.h"
 #include "base/stop_signals.h"
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 namespace {

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "base/result.h"
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "experiment/manifest.h"
-#include "experiment/run_record.h"
-#include "experiment/spec.h"
+#include "results/manifest.h"
+#include "results/run_record.h"
+#include "spec/spec.h"
 
 namespace memplace {
 

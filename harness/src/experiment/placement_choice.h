@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "experiment/run_record.h"
-#include "kernel/placement.h"
-#include "kernel/placement_source.h"
-#include "kernel/sysfs.h"
+#include "results/run_record.h"
+#include "host/placement.h"
+#include "placement/placement_source.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "kernel/memcg.h"
-#include "kernel/page_trace.h"
+#include "placement/memcg.h"
+#include "placement/page_trace.h"
 
 namespace memplace {
 

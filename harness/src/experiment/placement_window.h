@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "kernel/placement_source.h"
+#include "placement/placement_source.h"
 
 namespace memplace {
 

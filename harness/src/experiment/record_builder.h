@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "experiment/verdict.h"
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 

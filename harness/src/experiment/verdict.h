@@ -1,4 +1,5 @@
-// The oracle: what split a policy should produce, and whether the measured one matches.
+// The oracle: what split a policy should produce, and whether the measured one matches (the
+// Verdict it gives is record data: results/run_record.h).
 #pragma once
 
 #include <cstdint>
@@ -6,18 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "experiment/cell.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
-
-struct Verdict {
-  std::map<int, double> expected;  // node -> fraction of pages
-  std::map<int, double> measured;  // node -> fraction of pages
-  bool honored = false;
-  double max_deviation = 0;  // max |measured - expected| over nodes
-  double tolerance = 0.05;
-  std::string reason;  // one line a person can read
-};
 
 struct VerdictInputs {
   std::vector<int> host_nodes;            // every node of the host

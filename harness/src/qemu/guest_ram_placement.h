@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 

@@ -215,6 +215,55 @@ Result<std::string> read_program(const std::string& path, bool strip_debug) {
   return read_file_bytes(path);
 }
 
+// The kernel modules reachable from in.module_roots, decompressed, in load order: into the
+// archive, the init script's load list and the result's list.
+Status add_modules(const InitramfsInputs& in, std::vector<CpioEntry>& entries, InitScript& init,
+                   Initramfs& result) {
+  std::map<std::string, std::string> files;  // module name -> path
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(in.modules_dir, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    std::string f = it->path().filename().string();
+    if (f.find(".ko") != std::string::npos) files[module_name_of_file(f)] = it->path().string();
+  }
+  if (ec) return make_error("reading " + in.modules_dir + ": " + ec.message());
+  // Decompress the modules reachable from the roots and learn their dependencies.
+  std::map<std::string, std::vector<std::string>> deps;
+  std::map<std::string, std::string> bytes;
+  std::vector<std::string> todo(in.module_roots.begin(), in.module_roots.end());
+  std::vector<std::string> roots;
+  while (!todo.empty()) {
+    std::string m = todo.back();
+    todo.pop_back();
+    if (deps.count(m)) continue;
+    auto f = files.find(m);
+    if (f == files.end()) continue;  // reported by module_load_order unless optional
+    auto data = read_module(f->second);
+    if (!data) return data.error();
+    deps[m] = module_depends(*data);
+    bytes[m] = std::move(*data);
+    for (const auto& d : deps[m]) todo.push_back(d);
+  }
+  std::set<std::string> optional(in.optional_modules.begin(), in.optional_modules.end());
+  for (const auto& r : in.module_roots) {
+    if (deps.count(r) || !optional.count(r)) roots.push_back(r);
+  }
+  auto order = module_load_order(roots, deps);
+  if (!order) {
+    return order.error().prefixed(in.modules_dir +
+                                  " (is KVM built into this kernel? then pass no modules "
+                                  "directory): ");
+  }
+  for (const auto& m : *order) {
+    std::string guest_path = "lib/modules/memplace/" + m + ".ko";
+    entries.push_back(cpio_file(guest_path, std::move(bytes[m])));
+    init.modules.push_back({"/" + guest_path, optional.count(m) > 0});
+    result.modules_loaded.push_back(m);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
@@ -233,49 +282,8 @@ Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
 
   InitScript init;
   init.run_line = in.run_line;
-  if (!in.modules_dir.empty()) {
-    std::map<std::string, std::string> files;  // module name -> path
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(in.modules_dir, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      std::string f = it->path().filename().string();
-      if (f.find(".ko") != std::string::npos) files[module_name_of_file(f)] = it->path().string();
-    }
-    if (ec) return make_error("reading " + in.modules_dir + ": " + ec.message());
-    // Decompress the modules reachable from the roots and learn their dependencies.
-    std::map<std::string, std::vector<std::string>> deps;
-    std::map<std::string, std::string> bytes;
-    std::vector<std::string> todo(in.module_roots.begin(), in.module_roots.end());
-    std::vector<std::string> roots;
-    while (!todo.empty()) {
-      std::string m = todo.back();
-      todo.pop_back();
-      if (deps.count(m)) continue;
-      auto f = files.find(m);
-      if (f == files.end()) continue;  // reported by module_load_order unless optional
-      auto data = read_module(f->second);
-      if (!data) return data.error();
-      deps[m] = module_depends(*data);
-      bytes[m] = std::move(*data);
-      for (const auto& d : deps[m]) todo.push_back(d);
-    }
-    std::set<std::string> optional(in.optional_modules.begin(), in.optional_modules.end());
-    for (const auto& r : in.module_roots) {
-      if (deps.count(r) || !optional.count(r)) roots.push_back(r);
-    }
-    auto order = module_load_order(roots, deps);
-    if (!order) {
-      return make_error(order.error().message + " in " + in.modules_dir +
-                        " (is KVM built into this kernel? then pass no modules directory)");
-    }
-    for (const auto& m : *order) {
-      std::string guest_path = "lib/modules/memplace/" + m + ".ko";
-      entries.push_back(cpio_file(guest_path, std::move(bytes[m])));
-      init.modules.push_back({"/" + guest_path, optional.count(m) > 0});
-      result.modules_loaded.push_back(m);
-    }
-  }
+  if (!in.modules_dir.empty())
+    if (auto s = add_modules(in, entries, init, result); !s) return s.error();
 
   std::set<std::string> libs;
   for (const auto& [host_path, guest_path] : in.programs) {
@@ -285,7 +293,7 @@ Result<Initramfs> build_initramfs(const InitramfsInputs& in) {
     auto ldd = run_command({"ldd", host_path});
     if (!ldd) return ldd.error();
     auto closure = parse_ldd_output(ldd->out);
-    if (!closure) return make_error(host_path + ": " + closure.error().message);
+    if (!closure) return closure.error().prefixed(host_path + ": ");
     libs.insert(closure->begin(), closure->end());
   }
   for (const auto& lib : libs) {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "qemu/kernel_fetch.h"
+#include "kernels/kernel_fetch.h"
 #include "qemu/qemu_cell_options.h"
 #include "qemu/qemu_guest.h"
 

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "base/result.h"
-#include "qemu/kernel_fetch.h"
+#include "kernels/kernel_fetch.h"
 #include "qemu/qemu_cell_options.h"
 
 namespace memplace {
 
 // The agent binary: qemu.agent (or MEMPLACE_AGENT), else memplace-agent found relative to this
-// executable (install_paths.h); "" when there is none.
+// executable (base/subprocess.h); "" when there is none.
 std::string find_agent(const QemuToucherOptions& o);
 
 // Writes <work>/initrd.cpio for the cell's guest and returns its path. `extra` (the record's)

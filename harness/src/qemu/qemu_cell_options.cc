@@ -89,7 +89,7 @@ Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
   // The same ranges as the table; the spec's own values were checked when it was parsed.
   if (spec != before) {
     if (auto s = check_qemu_spec(spec); !s)
-      return make_error("from the MEMPLACE_QEMU* environment: " + s.error().message);
+      return s.error().prefixed("from the MEMPLACE_QEMU* environment: ");
   }
   return spec;
 }

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "base/result.h"
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "experiment/spec.h"
-#include "qemu/kernel_fetch.h"
+#include "spec/spec.h"
+#include "kernels/kernel_fetch.h"
 #include "qemu/qemu_guest.h"
 
 namespace memplace {

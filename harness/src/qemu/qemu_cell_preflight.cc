@@ -4,14 +4,14 @@
 
 #include <vector>
 
-#include "kernel/sysfs.h"
+#include "host/sysfs.h"
 #include "qemu/qemu_command.h"
 
 namespace memplace {
 
 Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
                       const std::string& accel, const std::string& sysfs_root) {
-  if (auto p = qemu_policy_name(cell.policy); !p) return unsupported_error(p.error().message);
+  if (auto p = qemu_policy_name(cell.policy); !p) return p.error().as_kind(ErrorKind::kUnsupported);
   if (cell.backing == BackingKind::kGuestMemfdPrivate)
     return unsupported_error("the qemu toucher's private guest memory is an SEV-SNP guest "
                              "(backing guest_memfd with [qemu] snp = true); guest_memfd_private "

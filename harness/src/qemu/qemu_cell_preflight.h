@@ -5,7 +5,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "qemu/qemu_cell_options.h"
 #include "qemu/qemu_guest.h"
 

@@ -5,7 +5,7 @@
 #include "base/files.h"
 #include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "qemu/guest_ram_placement.h"
 
 namespace memplace {

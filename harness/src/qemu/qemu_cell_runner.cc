@@ -13,10 +13,10 @@
 #include "base/subprocess.h"
 #include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "experiment/verdict.h"
-#include "kernel/sampler.h"
-#include "kernel/sysfs.h"
+#include "host/sampler.h"
+#include "host/sysfs.h"
 #include "qemu/qemu_caches.h"
 #include "qemu/qemu_cell_image.h"
 #include "qemu/qemu_cell_record.h"
@@ -101,12 +101,13 @@ class QemuCellRun {
 // The host's nodes, QEMU's capabilities and what this host lacks for the cell.
 Status QemuCellRun::prepare() {
   auto host_nodes = list_nodes(ctx_.sysfs_root);
-  if (!host_nodes) return make_error("listing NUMA nodes: " + host_nodes.error().describe());
+  if (!host_nodes) return host_nodes.error().prefixed("listing NUMA nodes: ");
   host_nodes_ = *host_nodes;
   auto caps = cached_qemu_probe(o_.qemu_binary);
   if (!caps) {
-    return unsupported_error("cannot probe QEMU '" + o_.qemu_binary +
-                             "': " + caps.error().describe());
+    return caps.error()
+        .prefixed("cannot probe QEMU '" + o_.qemu_binary + "': ")
+        .as_kind(ErrorKind::kUnsupported);
   }
   caps_ = *caps;
   accel_ = o_.snp ? "kvm" : detect_accel(o_.accel);
@@ -120,7 +121,7 @@ Status QemuCellRun::prepare() {
 // The guest kernel, its initramfs, and the QEMU command line that boots them.
 Status QemuCellRun::build_guest() {
   auto kernel = cached_guest_kernel(o_);
-  if (!kernel) return make_error("guest kernel " + o_.kernel + ": " + kernel.error().describe());
+  if (!kernel) return kernel.error().prefixed("guest kernel " + o_.kernel + ": ");
   r_.extra["guest_kernel"] = kernel->origin;
   // The guest kernel placed this memory; a build says exactly what it was made from.
   if (!kernel->build_info.is_null()) r_.environment.kernel_build = kernel->build_info;
@@ -129,10 +130,10 @@ Status QemuCellRun::build_guest() {
   paths.serial_log = work_ + "/serial.log";
   paths.socket_path = work_ + "/agent.sock";
   auto initrd = build_cell_initrd(o_, *kernel, work_, r_.extra);
-  if (!initrd) return make_error(initrd.error().describe());
+  if (!initrd) return initrd.error();
   paths.initrd = *initrd;
   auto config = qemu_guest_config_for(cell_, o_, caps_, accel_, paths);
-  if (!config) return unsupported_error(config.error().message);
+  if (!config) return config.error().as_kind(ErrorKind::kUnsupported);
   config_ = *config;
   argv_ = qemu_guest_command(config_);
   r_.extra["qemu_command"] = join_command(argv_);
@@ -156,7 +157,7 @@ Status QemuCellRun::start_qemu() {
     return make_error("interrupted by signal " + std::to_string(sig) + " before QEMU started");
   t0_ = Clock::now();
   if (auto s = qemu_.start(argv_, config_.socket_path, work_ + "/qemu.log", pin); !s)
-    return make_error("starting QEMU: " + s.error().describe());
+    return s.error().prefixed("starting QEMU: ");
   return {};
 }
 
@@ -196,8 +197,8 @@ Result<GuestMessage> QemuCellRun::next_message(Clock::time_point deadline, const
     }
     auto m = decode_guest_message(line);
     if (!m) {
-      return make_error(phase + ": garbage from the guest (" + m.error().message + "): \"" +
-                        truncate(line, 200) + "\"");
+      return m.error().prefixed(phase + ": garbage from the guest \"" + truncate(line, 200) +
+                                "\": ");
     }
     if (auto* log = std::get_if<AgentLog>(&*m)) {
       agent_log_.push_back(log->message);
@@ -264,7 +265,9 @@ Status QemuCellRun::prepare_go(const AgentHello& hello) {
   if (ctx_.populate.method) go_.method = populate_method_name(*ctx_.populate.method);
   go_.thp = thp_mode_name(ctx_.populate.thp);
   if (auto s = check_go(go_); !s)
-    return unsupported_error(s.error().message + " (the guest agent's memory is anonymous)");
+    return s.error()
+        .prefixed("the guest agent's memory is anonymous: ")
+        .as_kind(ErrorKind::kUnsupported);
   if (ctx_.workload == "none") return {};
   const auto& offered = hello.workloads;
   if (std::find(offered.begin(), offered.end(), ctx_.workload) == offered.end()) {
@@ -286,7 +289,7 @@ Status QemuCellRun::touch() {
   window_.emplace(cell_, ctx_);
   // "before": the guest is booted and idle, its own boot memory already counted.
   auto before = read_meminfo_snapshot(ctx_.sysfs_root);
-  if (!before) return make_error("reading node meminfo: " + before.error().describe());
+  if (!before) return before.error().prefixed("reading node meminfo: ");
   r_.meminfo_before = *before;
   // QEMU's own view of the same moment: node MemUsed is host-wide and moves with everything else
   // on the machine, the guest RAM mapping's resident pages move only with the guest.
@@ -297,7 +300,7 @@ Status QemuCellRun::touch() {
   t_go_ = Clock::now();
   if (auto s = qemu_.send(encode_host_message(go_)); !s) {
     sampler.stop();
-    return make_error("sending go: " + s.error().describe());
+    return s.error().prefixed("sending go: ");
   }
   int progress_messages = 0;
   Result<GuestMessage> done = make_error("no done");
@@ -335,12 +338,12 @@ Status QemuCellRun::collect() {
   qemu_.stop(std::chrono::seconds(o_.poweroff_timeout_seconds));
   r_.extra["qemu_exit_status"] = qemu_.exit_status();
   if (!after)
-    return make_error("reading node meminfo after the touch: " + after.error().describe());
+    return after.error().prefixed("reading node meminfo after the touch: ");
   r_.meminfo_after = *after;
   r_.delta_used_mib = delta_mib(r_.meminfo_before, r_.meminfo_after, "MemUsed");
   r_.extra["delta_used_less_pcp_mib"] =
       node_mib_json(delta_used_less_pcp_mib(r_.meminfo_before, r_.meminfo_after));
-  if (!maps) return make_error("reading QEMU's numa_maps: " + maps.error().describe());
+  if (!maps) return maps.error().prefixed("reading QEMU's numa_maps: ");
   return record_guest_placement(r_, cell_, config_.backend, *maps, maps_at_go_);
 }
 

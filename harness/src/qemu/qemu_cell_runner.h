@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "qemu/guest_ram_placement.h"
 #include "qemu/qemu_cell_options.h"
 #include "qemu/qemu_cell_preflight.h"

@@ -8,8 +8,8 @@
 
 #include "base/nodelist.h"
 #include "base/unique_fd.h"
-#include "kernel/kvm_uapi.h"
-#include "kernel/sysfs.h"
+#include "host/kvm_uapi.h"
+#include "host/sysfs.h"
 
 namespace memplace {
 

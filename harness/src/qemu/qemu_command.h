@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace {
 

@@ -2,9 +2,9 @@
 
 #include "qemu/qemu_caches.h"
 #include "qemu/qemu_cell_preflight.h"
-#include "qemu/kernel_build.h"
-#include "qemu/kernel_fetch.h"
-#include "qemu/kernel_ref.h"
+#include "kernels/kernel_build.h"
+#include "kernels/kernel_fetch.h"
+#include "kernels/kernel_ref.h"
 #include "qemu/qemu_command.h"
 
 namespace memplace {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "qemu/qemu_cell_options.h"
 
 namespace memplace {

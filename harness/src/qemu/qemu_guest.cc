@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "base/nodelist.h"
-#include "kernel/probe.h"
+#include "probe/probe.h"
 #include "qemu/qemu_command.h"
 #include "base/subprocess.h"
 

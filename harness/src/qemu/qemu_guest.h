@@ -1,6 +1,6 @@
 // The qemu toucher's QEMU command line as a pure function of a plain config, plus the probe of
 // a QEMU binary's version and options that decides its spellings. The NUMA-free pieces shared
-// with the testbed (virtio-serial, cpu lists) come from qemu.h.
+// with the testbed (virtio-serial, cpu lists) come from qemu_command.h.
 //
 // The cover letter's SNP guest, which qemu_guest_command reproduces:
 //   qemu-system-x86_64 -enable-kvm ... -machine memory-encryption=sev0,vmport=off
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "experiment/cell.h"
+#include "spec/cell.h"
 #include "base/result.h"
 
 namespace memplace {

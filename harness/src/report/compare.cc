@@ -6,7 +6,7 @@
 #include <set>
 
 #include "base/enum_names.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/record_view.h"
 
 namespace memplace {
@@ -131,7 +131,7 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs) {
   std::vector<std::string> warnings;
   for (const std::string& dir : dirs) {
     auto runs = read_runs(dir + "/runs.jsonl");
-    if (!runs) return Error{runs.error().err, dir + ": " + runs.error().describe()};
+    if (!runs) return runs.error().prefixed(dir + ": ");
     sides.push_back(std::move(runs->records));
     warnings.insert(warnings.end(), runs->warnings.begin(), runs->warnings.end());
   }
@@ -147,7 +147,7 @@ Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs)
   std::vector<std::string> warnings;
   for (const std::string& dir : dirs) {
     auto runs = read_runs(dir + "/runs.jsonl");
-    if (!runs) return Error{runs.error().err, dir + ": " + runs.error().describe()};
+    if (!runs) return runs.error().prefixed(dir + ": ");
     for (RunRecord& r : runs->records) {
       std::string host = r.environment.hostname.empty() ? "unknown" : r.environment.hostname;
       auto it = std::find(hosts.begin(), hosts.end(), host);

@@ -11,7 +11,7 @@
 
 #include "base/result.h"
 #include "base/stats.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "report/record_view.h"
 
 namespace memplace {

@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "report/compare.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/record_view.h"
 
 namespace memplace {

@@ -9,7 +9,7 @@
 
 #include "base/enum_names.h"
 #include "base/nodelist.h"
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace::view {
 

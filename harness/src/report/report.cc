@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <set>
 
-#include "experiment/manifest.h"
+#include "results/manifest.h"
 #include "experiment/placement_choice.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/record_view.h"
 
 namespace memplace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "report/record_view.h"
 
 namespace memplace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "report/charts.h"
 
 namespace memplace {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "experiment/results.h"
+#include "results/results.h"
 #include "report/charts.h"
 #include "report/html_text.h"
 #include "report/report.h"

@@ -3,7 +3,7 @@
 #include "report/compare.h"
 #include "report/record_view.h"
 #include "report/report.h"
-#include "experiment/results.h"
+#include "results/results.h"
 
 namespace memplace {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 
 namespace memplace {
 

@@ -148,9 +148,9 @@ Result<std::string> store_guest_workload(const std::string& kernel_dir,
       kernel_dir, line, "workload", "text", &safe_workload_path, kMaxGuestWorkloadBytes,
       [](const std::string& file, const std::string& text) -> Status {
         auto j = parse_json_bounded(text);
-        if (!j) return make_error(file + ": " + j.error().message);
+        if (!j) return j.error().prefixed(file + ": ");
         if (auto s = check_benchmark_json(*j); !s)
-          return make_error(file + " is not Google Benchmark JSON: " + s.error().message);
+          return s.error().prefixed(file + " is not Google Benchmark JSON: ");
         return {};
       });
 }

@@ -21,10 +21,10 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
-#include "experiment/manifest.h"
-#include "experiment/results.h"
-#include "experiment/cell.h"
-#include "experiment/run_record.h"
+#include "results/manifest.h"
+#include "results/results.h"
+#include "spec/cell.h"
+#include "results/run_record.h"
 #include "testbed/guest_records.h"
 
 namespace memplace {

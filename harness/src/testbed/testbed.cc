@@ -11,10 +11,10 @@
 #include "base/files.h"
 #include "base/stop_signals.h"
 #include "base/subprocess.h"
-#include "experiment/host_identity.h"
+#include "results/host_identity.h"
 #include "experiment/matrix.h"
 #include "experiment/record_builder.h"
-#include "experiment/results.h"
+#include "results/results.h"
 #include "qemu/initramfs.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
@@ -468,7 +468,7 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
       if (options.progress) std::fprintf(stderr, "%s %s\n", tag.c_str(), line.c_str());
     };
     auto s = run_one_kernel({spec, tb, options, host, k, mine, accel, topology, say});
-    if (!s) return make_error(k.files.label + ": " + s.error().describe());
+    if (!s) return s.error().prefixed(k.files.label + ": ");
     total.add(*s);
     done_labels.push_back(fs::path(k.dir).filename().string());
     if (s->interrupted_by) {

@@ -10,13 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "experiment/cell.h"
-#include "qemu/kernel_fetch.h"
+#include "spec/cell.h"
+#include "kernels/kernel_fetch.h"
 #include "qemu/qemu_command.h"
 #include "base/result.h"
-#include "experiment/run_record.h"
+#include "results/run_record.h"
 #include "experiment/matrix.h"
-#include "experiment/spec.h"
+#include "spec/spec.h"
 
 namespace memplace {
 

@@ -13,8 +13,8 @@
 #include <latch>
 #include <thread>
 
-#include "kernel/populate.h"
-#include "kernel/sysfs.h"
+#include "host/populate.h"
+#include "host/sysfs.h"
 #include "touchers/toucher.h"
 
 namespace memplace {
@@ -136,7 +136,7 @@ class HostToucher : public Toucher {
     bool thp_advised = false;
     if (opts_.thp != ThpMode::kAuto || kernel_would_take_thp_advice(root_, cell.backing)) {
       auto advised = apply_thp_mode(opts_.thp, mapping.addr(), mapping.size());
-      if (!advised) return unsupported_error("THP on: " + advised.error().describe());
+      if (!advised) return advised.error().prefixed("THP on: ");
       thp_advised = *advised;
     }
     auto slices = split_pages(mapping.addr(), mapping.size(), cell.threads);

@@ -15,11 +15,11 @@
 #include "experiment/placement_choice.h"
 #include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
-#include "experiment/results.h"
-#include "kernel/backing.h"
-#include "kernel/placement.h"
-#include "kernel/sampler.h"
-#include "kernel/sysfs.h"
+#include "results/results.h"
+#include "host/backing.h"
+#include "host/placement.h"
+#include "host/sampler.h"
+#include "host/sysfs.h"
 #include "touchers/noise_process.h"
 #include "touchers/toucher.h"
 
@@ -200,7 +200,7 @@ Result<TouchStats> touch_in_window(RunRecord& r, const Cell& cell, const RunCont
     r.samples_file.clear();
   }
   if (!after)
-    return make_error("reading node meminfo after the touch: " + after.error().describe());
+    return after.error().prefixed("reading node meminfo after the touch: ");
   return stats;
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "experiment/spec.h"
-#include "kernel/policy.h"
+#include "spec/spec.h"
+#include "host/policy.h"
 
 namespace memplace {
 

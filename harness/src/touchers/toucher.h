@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "kernel/backing.h"
-#include "experiment/cell.h"
-#include "kernel/populate.h"
+#include "host/backing.h"
+#include "spec/cell.h"
+#include "host/populate.h"
 #include "base/result.h"
 #include "base/thread_pin.h"  // pin_current_thread, shared with the guest agent
 

@@ -23,7 +23,7 @@
 #include <thread>
 
 #include "base/text.h"
-#include "kernel/kvm_uapi.h"
+#include "host/kvm_uapi.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
 
@@ -89,7 +89,7 @@ Status install_kick_handler() {
     sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
     return ::sigaction(kick_signal(), &sa, nullptr) == 0 ? 0 : errno;
   }();
-  if (rc != 0) return Error{rc, "sigaction for the vCPU kick signal"};
+  if (rc != 0) return system_error(rc, "sigaction for the vCPU kick signal");
   return {};
 }
 
@@ -201,7 +201,7 @@ Status pin_self(int cpu) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   int rc = ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
-  if (rc != 0) return Error{rc, "pin vCPU thread to CPU " + std::to_string(cpu)};
+  if (rc != 0) return system_error(rc, "pin vCPU thread to CPU " + std::to_string(cpu));
   return {};
 }
 
@@ -292,7 +292,7 @@ Status set_ram_slot(const KvmSystem& sys, int vm_fd, Mapping& mapping, uint64_t 
                              std::string(is_private ? "SW_PROTECTED VM" : "default-type VM");
     if (err == EINVAL || err == EOPNOTSUPP || err == ENOTTY)
       return unsupported_error("this kernel refuses " + what, err);
-    return Error{err, what};
+    return system_error(err, what);
   }
   if (!is_private) return {};
   kvm::MemoryAttributes attrs{};
@@ -374,9 +374,7 @@ struct MicroVm {
 Result<std::unique_ptr<MicroVm>> open_vm(const Mapping& mapping) {
   auto sys = KvmSystem::open();
   if (!sys) {
-    if (sys.error().err == ENOENT || sys.error().err == ENODEV || sys.error().err == ENXIO)
-      return unsupported_error("no KVM (" + sys.error().describe() + ")", sys.error().err);
-    return sys.error();
+    return sys.error().prefixed("no KVM: ");  // open() says whether KVM is absent here
   }
   auto vm = std::make_unique<MicroVm>(std::move(*sys));
   vm->run_size = ::ioctl(vm->sys.fd(), KVM_GET_VCPU_MMAP_SIZE, 0);

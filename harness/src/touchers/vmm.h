@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "kernel/backing.h"
-#include "experiment/cell.h"
+#include "host/backing.h"
+#include "spec/cell.h"
 #include "base/result.h"
 #include "touchers/toucher.h"
 

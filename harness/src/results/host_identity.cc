@@ -1,0 +1,30 @@
+#include "results/host_identity.h"
+
+#include "base/hash.h"
+
+namespace memplace {
+
+std::string topology_digest(const nlohmann::json& topology) {
+  // nlohmann's object keys are sorted, so dump() is canonical for equal content.
+  return "fnv1a64:" +
+         hex64(fnv1a64(topology.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
+nlohmann::json host_identity_json(const Environment& env, const nlohmann::json& probe) {
+  return {{"hostname", env.hostname},
+          {"topology_digest", env.topology_digest},
+          {"kernel", env.kernel},
+          {"probe", probe}};
+}
+
+const nlohmann::json* find_host(const nlohmann::json& hosts, const std::string& hostname,
+                                const std::string& digest) {
+  if (!hosts.is_array()) return nullptr;
+  for (const auto& h : hosts) {
+    if (!h.is_object()) continue;
+    if (h.value("hostname", "") == hostname && h.value("topology_digest", "") == digest) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace memplace

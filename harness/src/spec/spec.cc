@@ -1,0 +1,694 @@
+// Spec loading: TOML in, validated plain data out. Every error names the field it is about,
+// because a user staring at "invalid spec" in a 40-cell matrix has nothing to go on.
+#include "spec/spec.h"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/nodelist.h"
+#include "base/text.h"
+#include "spec/spec_ranges.h"
+#include "host/populate.h"
+
+namespace memplace {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+
+struct Unit {
+  const char* suffix;
+  uint64_t factor;
+};
+// Longest suffixes first so "MiB" is not read as "M" + "iB".
+constexpr Unit kUnits[] = {
+    {"KiB", kKiB}, {"MiB", kKiB* kKiB}, {"GiB", kKiB* kKiB* kKiB}, {"TiB", kKiB* kKiB* kKiB* kKiB},
+    {"KB", kKiB},  {"MB", kKiB* kKiB},  {"GB", kKiB* kKiB* kKiB},  {"TB", kKiB* kKiB* kKiB* kKiB},
+    {"K", kKiB},   {"M", kKiB* kKiB},   {"G", kKiB* kKiB* kKiB},   {"T", kKiB* kKiB* kKiB* kKiB},
+    {"k", kKiB},   {"m", kKiB* kKiB},   {"g", kKiB* kKiB* kKiB},   {"B", 1},
+};
+
+// Accepts a scalar or an array for every axis, so `backing = "anon"` reads as ["anon"].
+template <class Fn>
+Status for_each_item(const toml::node& node, const std::string& field, Fn&& fn) {
+  if (const auto* arr = node.as_array()) {
+    if (arr->empty()) return make_error(field + ": must not be empty");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      Status s = fn((*arr)[i], field + "[" + std::to_string(i) + "]");
+      if (!s) return s;
+    }
+    return {};
+  }
+  return fn(node, field);
+}
+
+Result<std::string> as_string(const toml::node& n, const std::string& field) {
+  if (auto v = n.value<std::string>()) return *v;
+  return make_error(field + ": expected a string");
+}
+
+Result<int64_t> as_int(const toml::node& n, const std::string& field) {
+  if (n.is_integer()) return *n.value<int64_t>();
+  return make_error(field + ": expected an integer");
+}
+
+// An integer that must fit [lo, hi] (and so an int): TOML integers are 64-bit, and a value cast
+// down unchecked would come back different when the spec is rendered into a results dir.
+Result<int> as_int_in(const toml::node& n, const std::string& field, int lo, int hi) {
+  auto i = as_int(n, field);
+  if (!i) return i.error();
+  if (*i < lo || *i > hi) {
+    return make_error(field + ": must be " + std::to_string(lo) + ".." + std::to_string(hi) +
+                      ", got " + std::to_string(*i));
+  }
+  return static_cast<int>(*i);
+}
+
+Result<std::vector<int>> node_list(const toml::node& n, const std::string& field) {
+  std::string text;
+  if (n.is_integer()) {
+    text = std::to_string(*n.value<int64_t>());
+  } else if (auto s = n.value<std::string>()) {
+    text = *s;
+  } else {
+    return make_error(field + ": expected a node list such as \"0-1\" or \"0,2\"");
+  }
+  auto ids = parse_id_list(text);
+  if (!ids) return ids.error().prefixed(field + ": ");
+  return ids;
+}
+
+Result<uint64_t> size_value(const toml::node& n, const std::string& field) {
+  if (n.is_integer()) {
+    int64_t v = *n.value<int64_t>();
+    if (v <= 0) return make_error(field + ": size must be positive, got " + std::to_string(v));
+    return static_cast<uint64_t>(v);
+  }
+  auto s = as_string(n, field);
+  if (!s) return s.error();
+  auto v = parse_size(*s);
+  if (!v) return v.error().prefixed(field + ": ");
+  if (*v == 0) return make_error(field + ": size must be positive, got '" + *s + "'");
+  return v;
+}
+
+}  // namespace
+
+Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field) {
+  PolicyEntry e;
+  std::string name = text;
+  size_t colon = text.find(':');
+  if (colon != std::string::npos) name = text.substr(0, colon);
+  auto mode = parse_policy(trim(name));
+  if (!mode) return mode.error().prefixed(field + ": ");
+  e.mode = *mode;
+  if (colon != std::string::npos) {
+    if (!policy_takes_nodes(e.mode))
+      return make_error(field + ": policy " + policy_name(e.mode) + " takes no nodes");
+    auto ids = parse_id_list(text.substr(colon + 1));
+    if (!ids) return ids.error().prefixed(field + ": ");
+    e.nodes = *ids;
+  }
+  return e;
+}
+
+Result<BackingKind> parse_backing(const std::string& name, const std::string& field) {
+  for (auto k : {BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd,
+                 BackingKind::kGuestMemfdPrivate})
+    if (backing_name(k) == name) return k;
+  return make_error(field + ": unknown backing '" + name +
+                    "' (known: anon, shmem, guest_memfd, guest_memfd_private)");
+}
+
+Status check_placement_source_name(const std::string& name, const std::string& field) {
+  if (name == "trace" || name == "cgroup") return {};
+  return make_error(field + ": unknown placement source '" + name + "' (trace, cgroup)");
+}
+
+namespace {
+
+Result<std::optional<int>> toucher_timeout_in_range(int64_t seconds, const std::string& field) {
+  if (seconds < 1 || seconds > kMaxToucherTimeoutSeconds)
+    return make_error(field + ": must be 1.." + std::to_string(kMaxToucherTimeoutSeconds) +
+                      " seconds or \"auto\", got " + std::to_string(seconds));
+  return std::optional<int>(static_cast<int>(seconds));
+}
+
+}  // namespace
+
+Result<std::optional<int>> parse_toucher_timeout(const std::string& text,
+                                                 const std::string& field) {
+  if (text == "auto") return std::optional<int>();
+  const std::string digits = text.size() > 1 && text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(field + ": expected whole seconds or \"auto\", got '" + text + "'");
+  return toucher_timeout_in_range(std::stoll(text), field);
+}
+
+namespace {
+
+Status check_keys(const toml::table& t, const std::string& where,
+                  std::initializer_list<const char*> known) {
+  for (const auto& [key, _] : t) {
+    bool ok = false;
+    for (const char* k : known) ok |= key.str() == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+      return make_error(where + std::string(where.empty() ? "" : ".") + std::string(key.str()) +
+                        ": unknown key (known here: " + list + ")");
+    }
+  }
+  return {};
+}
+
+// Reads the string at `key` of `t` into `out` when it is there; `field` names it in errors.
+Status read_string(const toml::table& t, const char* key, const std::string& field,
+                   std::string& out) {
+  const auto* n = t.get(key);
+  if (!n) return {};
+  return assign(out, as_string(*n, field));
+}
+
+// Reads TABLE.KEY (one item or a list) into `list`, replacing it; `parse(item, field)` turns
+// one item into one value. Flags replace the matrix's axes in cli/commands.cc.
+template <class T, class Parse>
+Status read_list(const toml::table& t, const char* table, const char* key, std::vector<T>& list,
+                 Parse parse) {
+  const auto* n = t.get(key);
+  if (!n) return {};
+  list.clear();
+  return for_each_item(*n, std::string(table) + "." + key,
+                       [&](const toml::node& v, const std::string& f) -> Status {
+                         auto value = parse(v, f);
+                         if (!value) return value.error();
+                         list.push_back(*value);
+                         return {};
+                       });
+}
+
+template <class T, class Parse>
+Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
+  return read_list(m, "matrix", key, axis, parse);
+}
+
+// An item that must be a string, turned into a value by the parser the flags share.
+template <class Parse>
+auto string_item(Parse parse) {
+  return [parse](const toml::node& v, const std::string& f) -> decltype(parse(std::string(), f)) {
+    auto str = as_string(v, f);
+    if (!str) return str.error();
+    return parse(*str, f);
+  };
+}
+
+// A parser that does not name its field, made to (as every spec error does).
+template <class Parse>
+auto naming_field(Parse parse) {
+  return [parse](const std::string& s, const std::string& f) -> decltype(parse(s)) {
+    auto r = parse(s);
+    if (!r) return r.error().prefixed(f + ": ");
+    return r;
+  };
+}
+
+Result<std::optional<int>> cpu_node_item(const toml::node& v, const std::string& f) {
+  if (auto str = v.value<std::string>(); str && *str == "any") return std::optional<int>();
+  if (!v.is_integer()) return make_error(f + ": expected a node id or \"any\"");
+  auto i = as_int_in(v, f, 0, 4095);
+  if (!i) return i.error();
+  return std::optional<int>(*i);
+}
+
+Result<int> threads_item(const toml::node& v, const std::string& f) {
+  auto i = as_int(v, f);
+  if (!i) return i.error();
+  return check_threads(*i, f);
+}
+
+Status parse_matrix(const toml::table& m, Spec& spec) {
+  if (auto s = check_keys(m, "matrix",
+                          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node",
+                           "policy_channel", "repeats"});
+      !s)
+    return s;
+  Status s = read_axis(m, "policy", spec.policies, string_item(parse_policy_entry));
+  if (s) s = read_axis(m, "nodes", spec.node_lists, node_list);
+  if (s) s = read_axis(m, "backing", spec.backings, string_item(parse_backing));
+  if (s) s = read_axis(m, "toucher", spec.touchers, string_item(naming_field(parse_toucher)));
+  if (s) s = read_axis(m, "size", spec.sizes, size_value);
+  if (s) s = read_axis(m, "threads", spec.threads, threads_item);
+  if (s) s = read_axis(m, "cpu_node", spec.cpu_nodes, cpu_node_item);
+  if (s)
+    s = read_axis(m, "policy_channel", spec.channels,
+                  string_item(naming_field(parse_policy_channel)));
+  if (!s) return s;
+  if (const auto* n = m.get("repeats")) {
+    auto i = as_int(*n, "matrix.repeats");
+    if (!i) return i.error();
+    return assign(spec.repeats, check_repeats(*i, "matrix.repeats"));
+  }
+  return {};
+}
+
+Status parse_run_shard(const toml::table& r, Spec& spec) {
+  const auto* n = r.get("shard");
+  if (!n) return {};
+  auto str = as_string(*n, "run.shard");
+  if (!str) return str.error();
+  return assign(spec.shard, parse_shard(*str, "run.shard"));
+}
+
+Status parse_run_table(const toml::table& r, Spec& spec) {
+  if (auto s = check_keys(r, "run",
+                          {"sample_interval_ms", "tolerance", "populate", "thp", "workload",
+                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib",
+                           "trace_transport"});
+      !s)
+    return s;
+  if (auto s = parse_run_shard(r, spec); !s) return s;
+  auto source_name = [](const std::string& name, const std::string& f) -> Result<std::string> {
+    if (auto c = check_placement_source_name(name, f); !c) return c.error();
+    return name;
+  };
+  if (auto s = read_list(r, "run", "placement_sources", spec.placement_sources,
+                         string_item(source_name));
+      !s)
+    return s;
+
+  if (const auto* n = r.get("trace_buffer_kib")) {
+    auto i = as_int(*n, "run.trace_buffer_kib");
+    if (!i) return i.error();
+    if (auto s = assign(spec.trace_buffer_kib, check_trace_buffer_kib(*i, "run.trace_buffer_kib"));
+        !s)
+      return s;
+  }
+  if (const auto* n = r.get("trace_transport")) {
+    auto name = as_string(*n, "run.trace_transport");
+    if (!name) return name.error();
+    if (auto s = assign(spec.trace_transport,
+                        parse_trace_transport(*name, "run.trace_transport"));
+        !s)
+      return s;
+  }
+  if (const auto* n = r.get("toucher_timeout_s")) {
+    Result<std::optional<int>> t = make_error("");
+    if (n->is_integer())
+      t = toucher_timeout_in_range(*n->value<int64_t>(), "run.toucher_timeout_s");
+    else if (n->is_string())
+      t = parse_toucher_timeout(*n->value<std::string>(), "run.toucher_timeout_s");
+    else
+      t = make_error("run.toucher_timeout_s: expected whole seconds or \"auto\"");
+    if (auto s = assign(spec.toucher_timeout_s, t); !s) return s;
+  }
+  if (const auto* n = r.get("populate")) {
+    auto str = as_string(*n, "run.populate");
+    if (!str) return str.error();
+    if (auto s = assign(spec.populate_method, check_populate_name(*str, "run.populate")); !s)
+      return s;
+  }
+  if (const auto* n = r.get("thp")) {
+    // true/false read as on/off; "auto" is the default.
+    // as_boolean/as_string, not value<>: value<bool> would also take the integer 1.
+    if (const auto* b = n->as_boolean()) {
+      spec.thp = b->get() ? ThpMode::kOn : ThpMode::kOff;
+    } else {
+      const auto* str = n->as_string();
+      if (!str) return make_error("run.thp: expected \"auto\", \"on\", \"off\", true or false");
+      auto mode = parse_thp_mode(str->get());
+      if (!mode) return mode.error().prefixed("run.thp: ");
+      spec.thp = *mode;
+    }
+  }
+  if (const auto* n = r.get("workload")) {
+    auto str = as_string(*n, "run.workload");
+    if (!str) return str.error();
+    if (auto s = assign(spec.workload, check_workload_name(*str, "run.workload")); !s) return s;
+  }
+  if (const auto* n = r.get("sample_interval_ms")) {
+    auto i = as_int(*n, "run.sample_interval_ms");
+    if (!i) return i.error();
+    auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
+    if (auto s = assign(spec.sample_interval_ms, ms); !s) return s;
+  }
+  if (const auto* n = r.get("tolerance")) {
+    auto d = n->value<double>();
+    if (auto s = assign(spec.tolerance, check_tolerance(d ? *d : 0.0, "run.tolerance")); !s)
+      return s;
+  }
+  return {};
+}
+
+Status parse_testbed(const toml::table& t, Spec& spec) {
+  if (auto s = check_keys(t, "testbed",
+                          {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
+                           "distances", "kernels", "modules", "accel", "boot_timeout", "timeout"});
+      !s)
+    return s;
+  TestbedSpec tb;
+  Status s;
+  if (const auto* n = t.get("nodes")) s = assign(tb.nodes, as_int_in(*n, "testbed.nodes", 1, 64));
+  if (const auto* n = t.get("mem_per_node"); s && n)
+    s = assign(tb.mem_per_node_bytes, size_value(*n, "testbed.mem_per_node"));
+  if (const auto* n = t.get("cpus_per_node"); s && n)
+    s = assign(tb.cpus_per_node, as_int_in(*n, "testbed.cpus_per_node", 1, 64));
+  if (!s) return s;
+  if (const auto* n = t.get("memory_only_nodes")) {
+    auto ids = node_list(*n, "testbed.memory_only_nodes");
+    if (n->is_array()) {
+      ids = std::vector<int>{};
+      for (const auto& v : *n->as_array()) {
+        auto i = as_int_in(v, "testbed.memory_only_nodes", 0, 63);
+        if (!i) return i.error();
+        ids->push_back(*i);
+      }
+    }
+    if (!ids) return ids.error();
+    for (int id : *ids)
+      if (id >= tb.nodes)
+        return make_error("testbed.memory_only_nodes: node " + std::to_string(id) +
+                          " is not below testbed.nodes");
+    tb.memory_only_nodes = *ids;
+  }
+  if (const auto* n = t.get("distances")) {
+    const auto* rows = n->as_array();
+    if (!rows) return make_error("testbed.distances: expected an array of arrays");
+    for (const auto& row : *rows) {
+      const auto* cols = row.as_array();
+      if (!cols) return make_error("testbed.distances: expected an array of arrays");
+      std::vector<int> r;
+      for (const auto& c : *cols) {
+        // ACPI SLIT values, as QEMU's -numa dist takes them.
+        auto i = as_int_in(c, "testbed.distances", 10, 255);
+        if (!i) return i.error();
+        r.push_back(*i);
+      }
+      tb.distances.push_back(r);
+    }
+    if (tb.distances.size() != static_cast<size_t>(tb.nodes))
+      return make_error("testbed.distances: need " + std::to_string(tb.nodes) + " rows");
+    for (const auto& r : tb.distances)
+      if (r.size() != static_cast<size_t>(tb.nodes))
+        return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
+                          " entries");
+  }
+  auto kernel = [](const std::string& ref, const std::string& f) -> Result<std::string> {
+    if (ref.empty()) return make_error(f + ": empty kernel");
+    return ref;
+  };
+  if (auto s = read_list(t, "testbed", "kernels", tb.kernels, string_item(kernel)); !s) return s;
+  if (auto s = read_string(t, "modules", "testbed.modules", tb.modules_dir); !s) return s;
+  if (const auto* n = t.get("accel")) {
+    auto str = as_string(*n, "testbed.accel");
+    if (!str) return str.error();
+    if (*str != "auto" && *str != "kvm" && *str != "tcg")
+      return make_error("testbed.accel: must be auto, kvm or tcg, got '" + *str + "'");
+    tb.accel = *str;
+  }
+  if (const auto* n = t.get("boot_timeout")) {
+    if (auto s = assign(tb.boot_timeout_seconds, as_int_in(*n, "testbed.boot_timeout", 1, 86400));
+        !s)
+      return s;
+  }
+  if (const auto* n = t.get("timeout")) {
+    auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week
+    if (!i) return i.error();
+    tb.timeout_seconds = *i;
+  }
+  spec.testbed = tb;
+  return {};
+}
+
+Status parse_qemu_table(const toml::table& t, QemuSpec& q) {
+  if (auto s = check_keys(
+          t, "qemu",
+          {"binary", "kernel", "disk_image", "disk_agent", "agent", "busybox", "accel", "snp",
+           "ovmf", "cbitpos", "reduced_phys_bits", "kernel_hashes", "boot_timeout_s",
+           "agent_timeout_s", "poweroff_timeout_s", "guest_overhead", "extra_append"});
+      !s)
+    return s;
+  auto str = [&](const char* key, std::optional<std::string>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = as_string(*n, std::string("qemu.") + key);
+    if (!v) return v.error();
+    out = *v;
+    return {};
+  };
+  auto boolean = [&](const char* key, std::optional<bool>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = n->value<bool>();
+    if (!n->is_boolean() || !v)
+      return make_error(std::string("qemu.") + key + ": expected true or false");
+    out = *v;
+    return {};
+  };
+  auto integer = [&](const char* key, std::optional<int>& out) -> Status {
+    const auto* n = t.get(key);
+    if (!n) return {};
+    auto v = as_int(*n, std::string("qemu.") + key);
+    if (!v) return v.error();
+    if (*v < INT32_MIN || *v > INT32_MAX)
+      return make_error(std::string("qemu.") + key + ": " + std::to_string(*v) +
+                        " is out of range");
+    out = static_cast<int>(*v);
+    return {};
+  };
+  for (auto [key, field] :
+       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+           {"binary", &q.binary},
+           {"kernel", &q.kernel},
+           {"disk_image", &q.disk_image},
+           {"disk_agent", &q.disk_agent},
+           {"agent", &q.agent},
+           {"busybox", &q.busybox},
+           {"accel", &q.accel},
+           {"ovmf", &q.ovmf},
+           {"extra_append", &q.extra_append}}) {
+    if (auto s = str(key, *field); !s) return s;
+  }
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<bool>*>>{
+           {"snp", &q.snp}, {"kernel_hashes", &q.kernel_hashes}}) {
+    if (auto s = boolean(key, *field); !s) return s;
+  }
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<int>*>>{
+           {"cbitpos", &q.cbitpos},
+           {"reduced_phys_bits", &q.reduced_phys_bits},
+           {"boot_timeout_s", &q.boot_timeout_s},
+           {"agent_timeout_s", &q.agent_timeout_s},
+           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
+    if (auto s = integer(key, *field); !s) return s;
+  }
+  if (const auto* n = t.get("guest_overhead")) {
+    auto b = size_value(*n, "qemu.guest_overhead");
+    if (!b) return b.error();
+    q.guest_overhead_bytes = *b;
+  }
+  return check_qemu_spec(q);
+}
+
+}  // namespace
+
+Status check_qemu_spec(const QemuSpec& q) {
+  for (auto [key, field] :
+       std::initializer_list<std::pair<const char*, const std::optional<std::string>*>>{
+           {"binary", &q.binary},
+           {"kernel", &q.kernel},
+           {"disk_image", &q.disk_image},
+           {"disk_agent", &q.disk_agent},
+           {"agent", &q.agent},
+           {"busybox", &q.busybox},
+           {"ovmf", &q.ovmf}}) {
+    if (*field && (*field)->empty())
+      return make_error(std::string("qemu.") + key + ": must not be empty");
+  }
+  if (q.accel && *q.accel != "auto" && *q.accel != "kvm" && *q.accel != "tcg")
+    return make_error("qemu.accel: must be auto, kvm or tcg, got '" + *q.accel + "'");
+  // The init that switch_root execs is looked up from the image's root, not from a PATH.
+  if (q.disk_agent && (*q.disk_agent)[0] != '/')
+    return make_error("qemu.disk_agent: must be an absolute path inside the image, got '" +
+                      *q.disk_agent + "'");
+  // A C-bit position is a physical address bit; AMD parts use 47 or 51.
+  if (q.cbitpos && (*q.cbitpos < 1 || *q.cbitpos > 63))
+    return make_error("qemu.cbitpos: must be 1..63, got " + std::to_string(*q.cbitpos));
+  if (q.reduced_phys_bits && (*q.reduced_phys_bits < 0 || *q.reduced_phys_bits > 63))
+    return make_error("qemu.reduced_phys_bits: must be 0..63, got " +
+                      std::to_string(*q.reduced_phys_bits));
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, const std::optional<int>*>>{
+           {"boot_timeout_s", &q.boot_timeout_s},
+           {"agent_timeout_s", &q.agent_timeout_s},
+           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
+    if (*field && (**field < 1 || **field > 86400))
+      return make_error(std::string("qemu.") + key + ": must be 1..86400 seconds, got " +
+                        std::to_string(**field));
+  }
+  // The guest kernel and its page tables need some room of their own.
+  if (q.guest_overhead_bytes && *q.guest_overhead_bytes < (16ull << 20))
+    return make_error("qemu.guest_overhead: must be at least 16MiB, got " +
+                      format_size(*q.guest_overhead_bytes));
+  return {};
+}
+
+Result<ToucherKind> parse_toucher(const std::string& name) {
+  if (auto kind = toucher_from_name(name)) return *kind;
+  return make_error("unknown toucher '" + name + "' (known: host, vcpu, qemu)");
+}
+
+Result<uint64_t> parse_size(std::string_view text) {
+  std::string s(trim(text));
+  if (s.empty()) return make_error("empty size");
+  if (s[0] == '-') return make_error("size must be positive, got '" + s + "'");
+  size_t digits = 0;
+  while (digits < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.'))
+    ++digits;
+  if (digits == 0) return make_error("size '" + s + "' does not start with a number");
+  std::string number = s.substr(0, digits);
+  std::string unit(trim(std::string_view(s).substr(digits)));
+  uint64_t factor = 1;
+  if (!unit.empty()) {
+    bool found = false;
+    for (const auto& u : kUnits) {
+      if (unit == u.suffix) {
+        factor = u.factor;
+        found = true;
+        break;
+      }
+    }
+    if (!found)
+      return make_error("size '" + s + "' has an unknown unit '" + unit +
+                        "' (use B, KiB, MiB, GiB, TiB)");
+  }
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(v))
+    return make_error("size '" + s + "' is not a number");
+  double bytes = v * static_cast<double>(factor);
+  if (bytes >= 18e18) return make_error("size '" + s + "' is too large");
+  if (bytes != std::floor(bytes))
+    return make_error("size '" + s + "' is not a whole number of bytes");
+  return static_cast<uint64_t>(bytes);
+}
+
+std::string format_size(uint64_t bytes) {
+  const char* units[] = {"TiB", "GiB", "MiB", "KiB"};
+  uint64_t factors[] = {kKiB * kKiB * kKiB * kKiB, kKiB * kKiB * kKiB, kKiB * kKiB, kKiB};
+  for (int i = 0; i < 4; ++i)
+    if (bytes >= factors[i] && bytes % factors[i] == 0)
+      return std::to_string(bytes / factors[i]) + units[i];
+  return std::to_string(bytes) + "B";
+}
+
+Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return make_error(msg.str());
+  }
+  Spec spec = default_spec();
+  spec.source_text = std::string(toml_text);
+  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed", "qemu"});
+      !s)
+    return s.error();
+  if (auto s = read_string(root, "name", "name", spec.name); !s) return s.error();
+  if (auto s = read_string(root, "description", "description", spec.description); !s)
+    return s.error();
+  if (const auto* n = root.get("matrix")) {
+    if (!n->is_table()) return make_error("matrix: expected a table");
+    if (auto s = parse_matrix(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("run")) {
+    if (!n->is_table()) return make_error("run: expected a table");
+    if (auto s = parse_run_table(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("testbed")) {
+    if (!n->is_table()) return make_error("testbed: expected a table");
+    if (auto s = parse_testbed(*n->as_table(), spec); !s) return s.error();
+  }
+  if (const auto* n = root.get("qemu")) {
+    if (!n->is_table()) return make_error("qemu: expected a table");
+    if (auto s = parse_qemu_table(*n->as_table(), spec.qemu); !s) return s.error();
+  }
+  if (auto s = check_spec(spec); !s) return s.error();
+  return spec;
+}
+
+Result<Spec> load_spec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error("cannot read spec " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_spec(ss.str(), path);
+}
+
+Spec default_spec() {
+  Spec spec;
+  spec.policies = {PolicyEntry{}};
+  spec.backings = {BackingKind::kAnon};
+  spec.touchers = {ToucherKind::kHost};
+  spec.sizes = {64ull << 20};
+  spec.threads = {1};
+  spec.cpu_nodes = {std::nullopt};
+  return spec;
+}
+
+Status check_spec(const Spec& spec) {
+  if (auto s = check_matrix_size(spec); !s) return s;
+  for (size_t i = 0; i < spec.policies.size(); ++i) {
+    const auto& p = spec.policies[i];
+    if (policy_takes_nodes(p.mode) && !p.nodes && spec.node_lists.empty())
+      return make_error("matrix.policy[" + std::to_string(i) + "]: policy " + policy_name(p.mode) +
+                        " needs nodes: write \"" + policy_name(p.mode) +
+                        ":0-1\" or set matrix.nodes");
+  }
+  return {};
+}
+
+std::vector<Cell> expand(const Spec& spec) {
+  std::vector<Cell> cells;
+  std::set<std::string> seen;  // default/local ignore the nodes axis; don't repeat them per list
+  for (const auto& p : spec.policies) {
+    std::vector<std::vector<int>> lists;
+    if (!policy_takes_nodes(p.mode))
+      lists = {{}};
+    else if (p.nodes)
+      lists = {*p.nodes};
+    else
+      lists = spec.node_lists;
+    for (const auto& nodes : lists)
+      for (auto backing : spec.backings)
+        for (ToucherKind toucher : spec.touchers)
+          for (auto size : spec.sizes)
+            for (int threads : spec.threads)
+              for (const auto& cpu_node : spec.cpu_nodes)
+                for (auto channel : spec.channels) {
+                  Cell c;
+                  c.channel = channel;
+                  c.policy = p.mode;
+                  c.nodes = nodes;
+                  c.backing = backing;
+                  c.toucher = toucher;
+                  c.size_bytes = size;
+                  c.threads = threads;
+                  c.cpu_node = cpu_node;
+                  if (!seen.insert(cell_key(c)).second) continue;
+                  for (int r = 0; r < spec.repeats; ++r) {
+                    c.repeat = r;
+                    cells.push_back(c);
+                  }
+                }
+  }
+  return cells;
+}
+
+}  // namespace memplace
