@@ -21,9 +21,8 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Compares `actual` with MEMPLACE_FIXTURES/golden/<name>.
-inline void expect_golden(const std::string& actual, const std::string& name) {
-  std::string path = std::string(MEMPLACE_FIXTURES) + "/golden/" + name;
+// Compares `actual` with the file at `path` (a golden, or generated docs).
+inline void expect_file_matches(const std::string& actual, const std::string& path) {
   if (std::getenv("MEMPLACE_UPDATE_GOLDEN")) {
     ASSERT_TRUE(write_file_atomic(path, actual).ok());
     return;
@@ -31,6 +30,11 @@ inline void expect_golden(const std::string& actual, const std::string& name) {
   ASSERT_TRUE(std::filesystem::exists(path))
       << path << " missing; run with MEMPLACE_UPDATE_GOLDEN=1";
   EXPECT_EQ(actual, slurp(path)) << "differs from " << path;
+}
+
+// Compares `actual` with MEMPLACE_FIXTURES/golden/<name>.
+inline void expect_golden(const std::string& actual, const std::string& name) {
+  expect_file_matches(actual, std::string(MEMPLACE_FIXTURES) + "/golden/" + name);
 }
 
 }  // namespace memplace::testing

@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
   CLI::App* slurm_cmd = add_slurm(app, slurm);
   CLI::App* plot_cmd = add_plot(app, plot);
   CLI::App* noise_cmd = add_noise(app, noise);
+  CLI::App* keys_cmd =
+      app.add_subcommand("spec-keys", "Print every spec key (Markdown): type, default, meaning");
 
   try {
     app.parse(argc, argv);
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
   }
 
   if (*probe_cmd) return memplace::command_probe(probe);
+  if (*keys_cmd) return memplace::command_spec_keys();
   if (*noise_cmd) return memplace::command_noise_process(noise);
   if (*run_cmd) {
     run.invocation = join_argv(argc, argv);

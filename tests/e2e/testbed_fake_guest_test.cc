@@ -129,7 +129,7 @@ TEST_F(FakeGuest, LineNested300000DeepIsRefusedAndTheRunEndsCleanly) {
   EXPECT_FALSE(fs::exists(fs::path(sock).parent_path())) << "temporary dir left behind";
 }
 
-// The guest's two time limits: testbed.boot_timeout until its hello, testbed.timeout from the
+// The guest's two time limits: testbed.boot_timeout_s until its hello, testbed.timeout_s from the
 // hello on. A guest that never says hello fails after the first; one that hangs after it, after
 // the second, and each message names the limit that ran out.
 TEST_F(FakeGuest, BootAndRunTimeoutsAreSeparateAndNamed) {

@@ -310,7 +310,7 @@ TEST(Testbed, HungGuestTimesOutAndEveryRunIsFailed) {
                          "policy = [\"default\", \"bind:0\"]\nbacking = [\"anon\"]\n"
                          "size = [\"4MiB\"]");
   // The run timeout counts from the guest's hello, so a short one is safe on a slow, loaded
-  // host: the boot has its own (testbed.boot_timeout, default 300 s).
+  // host: the boot has its own (testbed.boot_timeout_s, default 300 s).
   spec.testbed->timeout_seconds = 4;
   TestbedHostConfig host = host_config();
   host.guest_run_line = "echo hanging; sleep 100000";

@@ -241,7 +241,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSpec{"[qemu]\nboot_timeout_s = 0",
                               "qemu.boot_timeout_s: must be 1..86400"},
                       BadSpec{"[qemu]\nagent_timeout_s = 99999999999",
-                              "qemu.agent_timeout_s: 99999999999 is out of range"},
+                              "qemu.agent_timeout_s: must be 1..86400, got 99999999999"},
                       BadSpec{"[qemu]\npoweroff_timeout_s = 1.5", "qemu.poweroff_timeout_s"},
                       BadSpec{"[qemu]\nguest_overhead = \"1MiB\"", "qemu.guest_overhead"},
                       BadSpec{"[qemu]\nguest_overhead = \"lots\"", "qemu.guest_overhead"}),

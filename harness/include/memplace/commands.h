@@ -25,6 +25,8 @@ struct ProbeArgs {
   std::vector<std::string> require;
 };
 int command_probe(const ProbeArgs& args);
+// The spec keys' reference (docs/spec-reference.md), from the spec-key table.
+int command_spec_keys();
 
 // Internal: the test hook's noise process (MEMPLACE_TEST_NOISE), which memplace execs in a child
 // of its own so that the child shares none of its memory.

@@ -25,6 +25,7 @@
 #include "host/populate.h"
 #include "host/preflight.h"
 #include "probe/host_features.h"
+#include "spec/spec_keys.h"
 #include "probe/probe.h"
 #include "host/sysfs.h"
 #include "kernels/kernel_fetch.h"
@@ -261,13 +262,24 @@ Result<Spec> load_resume_spec(const RunArgs& a) {
   return s;
 }
 
+// What reading a spec found worth saying (an old key name), on stderr.
+void print_spec_warnings(const Spec& spec) {
+  for (const std::string& w : spec.warnings)
+    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+}
+
 Result<Spec> load_run_spec(const RunArgs& a) {
   Spec spec = default_spec();
-  if (!a.resume_dir.empty()) return load_resume_spec(a);
+  if (!a.resume_dir.empty()) {
+    auto s = load_resume_spec(a);
+    if (s) print_spec_warnings(*s);
+    return s;
+  }
   if (!a.spec_path.empty()) {
     auto s = load_spec(a.spec_path);
     if (!s) return s.error();
     spec = *s;
+    print_spec_warnings(spec);
   }
   if (auto s = apply_overrides(a, spec); !s) return s.error();
   if (!a.kernels.empty()) {
@@ -398,6 +410,11 @@ int require_features(const ProbeArgs& args) {
   }
   if (args.json) std::printf("%s\n", out.dump(2).c_str());
   return all ? kExitOk : kExitCheckFailed;
+}
+
+int command_spec_keys() {
+  std::printf("%s", spec_keys_markdown().c_str());
+  return kExitOk;
 }
 
 int command_probe(const ProbeArgs& args) {

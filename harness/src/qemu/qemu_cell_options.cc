@@ -1,5 +1,7 @@
 #include "qemu/qemu_cell_options.h"
 
+#include "spec/spec_keys.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -41,57 +43,14 @@ QemuToucherOptions qemu_toucher_options(const QemuSpec& q) {
   return o;
 }
 
-Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
+Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec q,
                                          const std::function<const char*(const char*)>& getenv) {
-  auto get = [&](const char* name) -> std::optional<std::string> {
-    const char* v = getenv(name);
-    if (!v || !*v) return std::nullopt;
-    return std::string(v);
-  };
-  auto text = [&](const char* name, std::optional<std::string>& field) {
-    if (!field) field = get(name);
-  };
-  auto flag = [&](const char* name, std::optional<bool>& field) -> Status {
-    auto v = get(name);
-    if (field || !v) return {};
-    if (*v != "0" && *v != "1")
-      return make_error(std::string(name) + ": expected 0 or 1, got '" + *v + "'");
-    field = *v == "1";
-    return {};
-  };
-  auto integer = [&](const char* name, std::optional<int>& field) -> Status {
-    auto v = get(name);
-    if (field || !v) return {};
-    char* end = nullptr;
-    errno = 0;
-    long n = std::strtol(v->c_str(), &end, 10);
-    if (errno != 0 || *end != '\0' || n < INT32_MIN || n > INT32_MAX)
-      return make_error(std::string(name) + ": expected an integer, got '" + *v + "'");
-    field = static_cast<int>(n);
-    return {};
-  };
-  QemuSpec before = spec;
-  text("MEMPLACE_QEMU", spec.binary);
-  text("MEMPLACE_QEMU_KERNEL", spec.kernel);
-  text("MEMPLACE_QEMU_DISK", spec.disk_image);
-  text("MEMPLACE_QEMU_DISK_AGENT", spec.disk_agent);
-  text("MEMPLACE_AGENT", spec.agent);
-  text("MEMPLACE_QEMU_ACCEL", spec.accel);
-  text("MEMPLACE_QEMU_OVMF", spec.ovmf);
-  for (auto s : {flag("MEMPLACE_QEMU_SNP", spec.snp),
-                 flag("MEMPLACE_QEMU_KERNEL_HASHES", spec.kernel_hashes),
-                 integer("MEMPLACE_QEMU_CBITPOS", spec.cbitpos),
-                 integer("MEMPLACE_QEMU_REDUCED_PHYS_BITS", spec.reduced_phys_bits),
-                 integer("MEMPLACE_QEMU_BOOT_TIMEOUT", spec.boot_timeout_s),
-                 integer("MEMPLACE_QEMU_AGENT_TIMEOUT", spec.agent_timeout_s)}) {
-    if (!s) return s.error();
-  }
-  // The same ranges as the table; the spec's own values were checked when it was parsed.
-  if (spec != before) {
-    if (auto s = check_qemu_spec(spec); !s)
-      return s.error().prefixed("from the MEMPLACE_QEMU* environment: ");
-  }
-  return spec;
+  // The variables and their parsing are the spec-key table's (spec/spec_keys.cc).
+  Spec spec;
+  spec.qemu = std::move(q);
+  if (auto s = apply_env_fallbacks("qemu", spec, getenv); !s) return s.error();
+  if (auto s = check_qemu_spec(spec.qemu); !s) return s.error().prefixed("from the environment: ");
+  return spec.qemu;
 }
 
 Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuToucherOptions& o,

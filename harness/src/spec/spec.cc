@@ -12,6 +12,7 @@
 
 #include "base/nodelist.h"
 #include "base/text.h"
+#include "spec/spec_keys.h"
 #include "spec/spec_ranges.h"
 #include "host/populate.h"
 
@@ -344,194 +345,142 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   return {};
 }
 
-Status parse_testbed(const toml::table& t, Spec& spec) {
-  if (auto s = check_keys(t, "testbed",
-                          {"nodes", "mem_per_node", "cpus_per_node", "memory_only_nodes",
-                           "distances", "kernels", "modules", "accel", "boot_timeout", "timeout"});
-      !s)
-    return s;
-  TestbedSpec tb;
-  Status s;
-  if (const auto* n = t.get("nodes")) s = assign(tb.nodes, as_int_in(*n, "testbed.nodes", 1, 64));
-  if (const auto* n = t.get("mem_per_node"); s && n)
-    s = assign(tb.mem_per_node_bytes, size_value(*n, "testbed.mem_per_node"));
-  if (const auto* n = t.get("cpus_per_node"); s && n)
-    s = assign(tb.cpus_per_node, as_int_in(*n, "testbed.cpus_per_node", 1, 64));
-  if (!s) return s;
-  if (const auto* n = t.get("memory_only_nodes")) {
-    auto ids = node_list(*n, "testbed.memory_only_nodes");
-    if (n->is_array()) {
-      ids = std::vector<int>{};
-      for (const auto& v : *n->as_array()) {
-        auto i = as_int_in(v, "testbed.memory_only_nodes", 0, 63);
-        if (!i) return i.error();
-        ids->push_back(*i);
-      }
-    }
-    if (!ids) return ids.error();
-    for (int id : *ids)
-      if (id >= tb.nodes)
-        return make_error("testbed.memory_only_nodes: node " + std::to_string(id) +
-                          " is not below testbed.nodes");
-    tb.memory_only_nodes = *ids;
+// One TOML value into its key, by the kind the table gives it; errors name `field`.
+Status read_list_key(const SpecKey& key, const toml::node& n, const std::string& field,
+                     FieldRef ref) {
+  if (auto* texts = std::get_if<std::vector<std::string>*>(&ref)) {
+    (*texts)->clear();
+    return for_each_item(n, field, [&](const toml::node& v, const std::string& f) -> Status {
+      auto str = as_string(v, f);
+      if (!str) return str.error();
+      if (str->empty()) return make_error(f + ": must not be empty");
+      (*texts)->push_back(*str);
+      return {};
+    });
   }
-  if (const auto* n = t.get("distances")) {
-    const auto* rows = n->as_array();
-    if (!rows) return make_error("testbed.distances: expected an array of arrays");
-    for (const auto& row : *rows) {
-      const auto* cols = row.as_array();
-      if (!cols) return make_error("testbed.distances: expected an array of arrays");
-      std::vector<int> r;
-      for (const auto& c : *cols) {
-        // ACPI SLIT values, as QEMU's -numa dist takes them.
-        auto i = as_int_in(c, "testbed.distances", 10, 255);
-        if (!i) return i.error();
-        r.push_back(*i);
-      }
-      tb.distances.push_back(r);
+  auto ints = [&](const toml::node& v, const std::string& f, std::vector<int>& out) -> Status {
+    const auto* arr = v.as_array();
+    if (!arr) return make_error(f + ": expected a list of integers");
+    out.clear();
+    for (const auto& item : *arr) {
+      auto i = as_int_in(item, f, static_cast<int>(key.min), static_cast<int>(key.max));
+      if (!i) return i.error();
+      out.push_back(*i);
     }
-    if (tb.distances.size() != static_cast<size_t>(tb.nodes))
-      return make_error("testbed.distances: need " + std::to_string(tb.nodes) + " rows");
-    for (const auto& r : tb.distances)
-      if (r.size() != static_cast<size_t>(tb.nodes))
-        return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
-                          " entries");
-  }
-  auto kernel = [](const std::string& ref, const std::string& f) -> Result<std::string> {
-    if (ref.empty()) return make_error(f + ": empty kernel");
-    return ref;
+    return {};
   };
-  if (auto s = read_list(t, "testbed", "kernels", tb.kernels, string_item(kernel)); !s) return s;
-  if (auto s = read_string(t, "modules", "testbed.modules", tb.modules_dir); !s) return s;
-  if (const auto* n = t.get("accel")) {
-    auto str = as_string(*n, "testbed.accel");
-    if (!str) return str.error();
-    if (*str != "auto" && *str != "kvm" && *str != "tcg")
-      return make_error("testbed.accel: must be auto, kvm or tcg, got '" + *str + "'");
-    tb.accel = *str;
+  if (auto* ids = std::get_if<std::vector<int>*>(&ref)) {
+    if (n.is_array()) return ints(n, field, **ids);
+    auto list = node_list(n, field);  // "1-2" as well as [1, 2]
+    if (!list) return list.error();
+    for (int id : *list)
+      if (auto s = check_key_int(key, id, field); !s) return s;
+    **ids = *list;
+    return {};
   }
-  if (const auto* n = t.get("boot_timeout")) {
-    if (auto s = assign(tb.boot_timeout_seconds, as_int_in(*n, "testbed.boot_timeout", 1, 86400));
-        !s)
-      return s;
+  auto* rows = std::get_if<std::vector<std::vector<int>>*>(&ref);
+  const auto* arr = n.as_array();
+  if (!rows || !arr) return make_error(field + ": expected an array of arrays");
+  (*rows)->clear();
+  for (const auto& row : *arr) {
+    (*rows)->emplace_back();
+    if (auto s = ints(row, field, (*rows)->back()); !s)
+      return row.is_array() ? s : make_error(field + ": expected an array of arrays");
   }
-  if (const auto* n = t.get("timeout")) {
-    auto i = as_int_in(*n, "testbed.timeout", 1, 604800);  // up to a week
-    if (!i) return i.error();
-    tb.timeout_seconds = *i;
-  }
-  spec.testbed = tb;
   return {};
 }
 
-Status parse_qemu_table(const toml::table& t, QemuSpec& q) {
-  if (auto s = check_keys(
-          t, "qemu",
-          {"binary", "kernel", "disk_image", "disk_agent", "agent", "busybox", "accel", "snp",
-           "ovmf", "cbitpos", "reduced_phys_bits", "kernel_hashes", "boot_timeout_s",
-           "agent_timeout_s", "poweroff_timeout_s", "guest_overhead", "extra_append"});
-      !s)
-    return s;
-  auto str = [&](const char* key, std::optional<std::string>& out) -> Status {
-    const auto* n = t.get(key);
-    if (!n) return {};
-    auto v = as_string(*n, std::string("qemu.") + key);
-    if (!v) return v.error();
-    out = *v;
-    return {};
-  };
-  auto boolean = [&](const char* key, std::optional<bool>& out) -> Status {
-    const auto* n = t.get(key);
-    if (!n) return {};
-    auto v = n->value<bool>();
-    if (!n->is_boolean() || !v)
-      return make_error(std::string("qemu.") + key + ": expected true or false");
-    out = *v;
-    return {};
-  };
-  auto integer = [&](const char* key, std::optional<int>& out) -> Status {
-    const auto* n = t.get(key);
-    if (!n) return {};
-    auto v = as_int(*n, std::string("qemu.") + key);
-    if (!v) return v.error();
-    if (*v < INT32_MIN || *v > INT32_MAX)
-      return make_error(std::string("qemu.") + key + ": " + std::to_string(*v) +
-                        " is out of range");
-    out = static_cast<int>(*v);
-    return {};
-  };
-  for (auto [key, field] :
-       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
-           {"binary", &q.binary},
-           {"kernel", &q.kernel},
-           {"disk_image", &q.disk_image},
-           {"disk_agent", &q.disk_agent},
-           {"agent", &q.agent},
-           {"busybox", &q.busybox},
-           {"accel", &q.accel},
-           {"ovmf", &q.ovmf},
-           {"extra_append", &q.extra_append}}) {
-    if (auto s = str(key, *field); !s) return s;
+Status read_key(const SpecKey& key, const toml::node& n, const std::string& field, Spec& spec) {
+  switch (key.kind) {
+    case KeyKind::kText:
+    case KeyKind::kChoice: {
+      auto str = as_string(n, field);
+      if (!str) return str.error();
+      return set_key_from_text(key, *str, field, spec);
+    }
+    case KeyKind::kFlag: {
+      // as_boolean, not value<bool>: that would also take the integer 1.
+      const auto* b = n.as_boolean();
+      if (!b) return make_error(field + ": expected true or false");
+      return set_key_from_text(key, b->get() ? "1" : "0", field, spec);
+    }
+    case KeyKind::kInt: {
+      auto i = as_int(n, field);
+      if (!i) return i.error();
+      return set_key_from_text(key, std::to_string(*i), field, spec);
+    }
+    case KeyKind::kSize: {
+      auto bytes = size_value(n, field);
+      if (!bytes) return bytes.error();
+      return set_key_from_text(key, format_size(*bytes), field, spec);
+    }
+    default:
+      return read_list_key(key, n, field, key.field(spec));
   }
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<bool>*>>{
-           {"snp", &q.snp}, {"kernel_hashes", &q.kernel_hashes}}) {
-    if (auto s = boolean(key, *field); !s) return s;
+}
+
+// Every key of one table, each by the spec-key table; a key's old name reads with a warning.
+Status read_section(const toml::table& t, std::string_view section, Spec& spec) {
+  std::set<const SpecKey*> seen;
+  for (const auto& [k, node] : t) {
+    const std::string name(k.str()), field = std::string(section) + "." + name;
+    const SpecKey* key = find_spec_key(section, name);
+    if (!key) {
+      std::string known;
+      for (const SpecKey* each : spec_keys_of(section))
+        known += (known.empty() ? "" : ", ") + std::string(each->name);
+      return make_error(field + ": unknown key (known here: " + known + ")");
+    }
+    const std::string canonical = std::string(section) + "." + std::string(key->name);
+    if (!seen.insert(key).second)
+      return make_error(field + ": given twice, as " + canonical + " and by its old name");
+    if (key->name != name)
+      spec.warnings.push_back(field + " is spec_version 1's name for " + canonical +
+                              "; read as that");
+    if (auto s = read_key(*key, node, field, spec); !s) return s;
   }
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::optional<int>*>>{
-           {"cbitpos", &q.cbitpos},
-           {"reduced_phys_bits", &q.reduced_phys_bits},
-           {"boot_timeout_s", &q.boot_timeout_s},
-           {"agent_timeout_s", &q.agent_timeout_s},
-           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
-    if (auto s = integer(key, *field); !s) return s;
-  }
-  if (const auto* n = t.get("guest_overhead")) {
-    auto b = size_value(*n, "qemu.guest_overhead");
-    if (!b) return b.error();
-    q.guest_overhead_bytes = *b;
-  }
-  return check_qemu_spec(q);
+  return {};
+}
+
+// [testbed]'s rules across keys: nodes named below the node count, a square distance matrix.
+Status check_testbed_keys(const TestbedSpec& tb) {
+  for (int id : tb.memory_only_nodes)
+    if (id >= tb.nodes)
+      return make_error("testbed.memory_only_nodes: node " + std::to_string(id) +
+                        " is not below testbed.node_count");
+  // QEMU needs a CPU somewhere: with every node memory-only it would get -smp 0.
+  const std::set<int> memory_only(tb.memory_only_nodes.begin(), tb.memory_only_nodes.end());
+  if (memory_only.size() >= static_cast<size_t>(tb.nodes))
+    return make_error("testbed.memory_only_nodes: at least one node needs CPUs");
+  if (tb.distances.empty()) return {};
+  if (tb.distances.size() != static_cast<size_t>(tb.nodes))
+    return make_error("testbed.distances: need " + std::to_string(tb.nodes) + " rows");
+  for (const auto& r : tb.distances)
+    if (r.size() != static_cast<size_t>(tb.nodes))
+      return make_error("testbed.distances: every row needs " + std::to_string(tb.nodes) +
+                        " entries");
+  return {};
+}
+
+Status parse_testbed(const toml::table& t, Spec& spec) {
+  spec.testbed.emplace();
+  if (auto s = read_section(t, "testbed", spec); !s) return s;
+  return check_testbed_keys(*spec.testbed);
+}
+
+Status parse_qemu_table(const toml::table& t, Spec& spec) {
+  if (auto s = read_section(t, "qemu", spec); !s) return s;
+  return check_qemu_spec(spec.qemu);
 }
 
 }  // namespace
 
 Status check_qemu_spec(const QemuSpec& q) {
-  for (auto [key, field] :
-       std::initializer_list<std::pair<const char*, const std::optional<std::string>*>>{
-           {"binary", &q.binary},
-           {"kernel", &q.kernel},
-           {"disk_image", &q.disk_image},
-           {"disk_agent", &q.disk_agent},
-           {"agent", &q.agent},
-           {"busybox", &q.busybox},
-           {"ovmf", &q.ovmf}}) {
-    if (*field && (*field)->empty())
-      return make_error(std::string("qemu.") + key + ": must not be empty");
-  }
-  if (q.accel && *q.accel != "auto" && *q.accel != "kvm" && *q.accel != "tcg")
-    return make_error("qemu.accel: must be auto, kvm or tcg, got '" + *q.accel + "'");
-  // The init that switch_root execs is looked up from the image's root, not from a PATH.
+  // Each key's type and range is the table's (spec_keys.cc), checked as it is read. The init
+  // that switch_root execs is looked up from the image's root, not from a PATH.
   if (q.disk_agent && (*q.disk_agent)[0] != '/')
     return make_error("qemu.disk_agent: must be an absolute path inside the image, got '" +
                       *q.disk_agent + "'");
-  // A C-bit position is a physical address bit; AMD parts use 47 or 51.
-  if (q.cbitpos && (*q.cbitpos < 1 || *q.cbitpos > 63))
-    return make_error("qemu.cbitpos: must be 1..63, got " + std::to_string(*q.cbitpos));
-  if (q.reduced_phys_bits && (*q.reduced_phys_bits < 0 || *q.reduced_phys_bits > 63))
-    return make_error("qemu.reduced_phys_bits: must be 0..63, got " +
-                      std::to_string(*q.reduced_phys_bits));
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, const std::optional<int>*>>{
-           {"boot_timeout_s", &q.boot_timeout_s},
-           {"agent_timeout_s", &q.agent_timeout_s},
-           {"poweroff_timeout_s", &q.poweroff_timeout_s}}) {
-    if (*field && (**field < 1 || **field > 86400))
-      return make_error(std::string("qemu.") + key + ": must be 1..86400 seconds, got " +
-                        std::to_string(**field));
-  }
-  // The guest kernel and its page tables need some room of their own.
-  if (q.guest_overhead_bytes && *q.guest_overhead_bytes < (16ull << 20))
-    return make_error("qemu.guest_overhead: must be at least 16MiB, got " +
-                      format_size(*q.guest_overhead_bytes));
   return {};
 }
 
@@ -597,9 +546,19 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   }
   Spec spec = default_spec();
   spec.source_text = std::string(toml_text);
-  if (auto s = check_keys(root, "", {"name", "description", "matrix", "run", "testbed", "qemu"});
+  if (auto s = check_keys(root, "",
+                          {"spec_version", "name", "description", "matrix", "run", "testbed",
+                           "qemu"});
       !s)
     return s.error();
+  if (const auto* n = root.get("spec_version")) {
+    auto v = as_int_in(*n, "spec_version", 1, 1 << 20);
+    if (!v) return v.error();
+    if (*v > kSpecVersion)
+      return make_error("spec_version " + std::to_string(*v) +
+                        " is newer than this memplace reads (" + std::to_string(kSpecVersion) +
+                        ")");
+  }
   if (auto s = read_string(root, "name", "name", spec.name); !s) return s.error();
   if (auto s = read_string(root, "description", "description", spec.description); !s)
     return s.error();
@@ -617,7 +576,7 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   }
   if (const auto* n = root.get("qemu")) {
     if (!n->is_table()) return make_error("qemu: expected a table");
-    if (auto s = parse_qemu_table(*n->as_table(), spec.qemu); !s) return s.error();
+    if (auto s = parse_qemu_table(*n->as_table(), spec); !s) return s.error();
   }
   if (auto s = check_spec(spec); !s) return s.error();
   return spec;

@@ -34,10 +34,11 @@ struct TestbedSpec {
   std::string accel = "auto";               // "auto" | "kvm" | "tcg"
   int boot_timeout_seconds = 300;  // QEMU start to the guest's hello (its kernel is up)
   int timeout_seconds = 600;       // hello to the guest's end: the matrix inside
+  bool operator==(const TestbedSpec&) const = default;
 };
 
-// [qemu]: how toucher = "qemu" cells build and boot their guest (qemu/qemu_cell_options.h). Every field is
-// optional: an unset one falls back to its MEMPLACE_QEMU* environment variable when
+// [qemu]: how toucher = "qemu" cells build and boot their guest (qemu/qemu_cell_options.h); the
+// keys are described in spec_keys.cc. Every field is optional: an unset one falls back to its MEMPLACE_QEMU* environment variable when
 // `memplace run` loads the spec, then to QemuToucherOptions' default. The results dir's spec
 // copy holds the values actually used, so --resume needs no environment.
 struct QemuSpec {
@@ -61,7 +62,7 @@ struct QemuSpec {
   bool operator==(const QemuSpec&) const = default;
 };
 
-// Ranges and vocabulary of a [qemu] table; errors name the field ("qemu.cbitpos: ...").
+// The [qemu] rules beyond each key's own (spec_keys.cc checks those as they are read).
 Status check_qemu_spec(const QemuSpec& q);
 
 struct Spec {
@@ -99,6 +100,8 @@ struct Spec {
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
+  // What reading it found worth saying: an old key name read as its new one. Never rendered.
+  std::vector<std::string> warnings;
 };
 
 // "64MiB", "1G", "4096", "1.5GiB". Binary units; "k"/"K"/"KiB" all mean 1024.

@@ -6,43 +6,10 @@
 
 #include "base/nodelist.h"
 #include "spec/spec.h"
+#include "spec/spec_keys.h"
 
 namespace memplace {
 namespace {
-
-// A TOML basic string: quotes, backslashes and every control character escaped, so any text a
-// user put in a name or description reads back unchanged.
-std::string toml_quoted(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // The shortest text that reads back as the same double: a resumed run must judge with exactly
 // the tolerance the first run used (6 significant digits turned 0.0123456789 into 0.0123457).
@@ -105,72 +72,26 @@ void render_run(std::ostringstream& o, const Spec& spec, bool with_testbed) {
     o << "trace_transport = " << toml_quoted(trace_transport_name(spec.trace_transport)) << "\n";
 }
 
-void render_testbed(std::ostringstream& o, const Spec& spec) {
-  if (spec.testbed) {
-    const TestbedSpec& t = *spec.testbed;
-    o << "\n[testbed]\nnodes = " << t.nodes
-      << "\nmem_per_node = " << toml_quoted(format_size(t.mem_per_node_bytes))
-      << "\ncpus_per_node = " << t.cpus_per_node << "\n";
-    if (!t.memory_only_nodes.empty())
-      o << "memory_only_nodes = "
-        << array(t.memory_only_nodes, [](int n) { return std::to_string(n); }) << "\n";
-    if (!t.distances.empty())
-      o << "distances = " << array(t.distances, [](const std::vector<int>& row) {
-        return array(row, [](int d) { return std::to_string(d); });
-      }) << "\n";
-    if (!t.kernels.empty())
-      o << "kernels = " << array(t.kernels, [](const std::string& k) { return toml_quoted(k); }) << "\n";
-    if (!t.modules_dir.empty()) o << "modules = " << toml_quoted(t.modules_dir) << "\n";
-    o << "accel = " << toml_quoted(t.accel) << "\nboot_timeout = " << t.boot_timeout_seconds
-      << "\ntimeout = " << t.timeout_seconds << "\n";
-  }
-}
-
-void render_qemu(std::ostringstream& o, const Spec& spec) {
-  // Only the fields that are set: an unset one keeps meaning "QEMU toucher default".
-  const QemuSpec& q = spec.qemu;
-  if (q != QemuSpec{}) {
-    o << "\n[qemu]\n";
-    auto str = [&](const char* key, const std::optional<std::string>& v) {
-      if (v) o << key << " = " << toml_quoted(*v) << "\n";
-    };
-    auto num = [&](const char* key, const std::optional<int>& v) {
-      if (v) o << key << " = " << *v << "\n";
-    };
-    auto boolean = [&](const char* key, const std::optional<bool>& v) {
-      if (v) o << key << " = " << (*v ? "true" : "false") << "\n";
-    };
-    str("binary", q.binary);
-    str("kernel", q.kernel);
-    str("disk_image", q.disk_image);
-    str("disk_agent", q.disk_agent);
-    str("agent", q.agent);
-    str("busybox", q.busybox);
-    str("accel", q.accel);
-    boolean("snp", q.snp);
-    str("ovmf", q.ovmf);
-    num("cbitpos", q.cbitpos);
-    num("reduced_phys_bits", q.reduced_phys_bits);
-    boolean("kernel_hashes", q.kernel_hashes);
-    num("boot_timeout_s", q.boot_timeout_s);
-    num("agent_timeout_s", q.agent_timeout_s);
-    num("poweroff_timeout_s", q.poweroff_timeout_s);
-    if (q.guest_overhead_bytes)
-      o << "guest_overhead = " << toml_quoted(format_size(*q.guest_overhead_bytes)) << "\n";
-    str("extra_append", q.extra_append);
-  }
+// A settings table (spec_keys.cc): each key in the table's order, when it holds a value.
+void render_section(std::ostringstream& o, std::string_view section, const Spec& spec) {
+  std::string body;
+  for (const SpecKey* key : spec_keys_of(section))
+    if (key_is_set(*key, spec))
+      body += std::string(key->name) + " = " + render_key_value(*key, spec) + "\n";
+  if (!body.empty()) o << "\n[" << section << "]\n" << body;
 }
 
 }  // namespace
 
 std::string render_spec_toml(const Spec& spec, bool with_testbed) {
   std::ostringstream o;
+  o << "spec_version = " << kSpecVersion << "\n";
   o << "name = " << toml_quoted(spec.name) << "\n";
   if (!spec.description.empty()) o << "description = " << toml_quoted(spec.description) << "\n";
   render_matrix(o, spec);
   render_run(o, spec, with_testbed);
-  if (with_testbed) render_testbed(o, spec);
-  render_qemu(o, spec);
+  if (with_testbed && spec.testbed) render_section(o, "testbed", spec);
+  render_section(o, "qemu", spec);
   return o.str();
 }
 

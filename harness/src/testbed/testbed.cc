@@ -239,9 +239,9 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
   if (outcome == "timeout") {
     why = session.boot_timed_out
               ? "testbed guest did not boot within " + std::to_string(b.tb.boot_timeout_seconds) +
-                    " s (testbed.boot_timeout)"
+                    " s (testbed.boot_timeout_s)"
               : "testbed guest timed out after " + std::to_string(b.tb.timeout_seconds) +
-                    " s of running (testbed.timeout)";
+                    " s of running (testbed.timeout_s)";
   } else if (outcome == "panic") {
     why = "testbed guest kernel panicked: " + panic_line(console);
   } else if (outcome == "complete") {
