@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "qemu/qemu_command.h"
+#include "spec/spec.h"
+#include "testbed/testbed.h"
 
 namespace memplace {
 namespace {
@@ -34,6 +37,20 @@ QemuTestbedConfig base(const TestbedSpec& tb) {
   c.console_log = "/results/7.3.4+deb13-cloud-amd64/console.log";
   c.socket_path = "/tmp/memplace-testbed-x/records.sock";
   return c;
+}
+
+// testbed.extra_append reaches the guest kernel's command line, after memplace's own options.
+TEST(QemuCommand, TestbedExtraAppendEndsTheKernelCommandLine) {
+  auto spec = parse_spec("[testbed]\nextra_append = \"memplace.test=1 quiet\"\n", "t.toml");
+  ASSERT_TRUE(spec.ok()) << spec.error().describe();
+  QemuTestbedConfig c = testbed_qemu_config(*spec->testbed, "tcg", TestbedHostConfig{});
+  const auto argv = qemu_testbed_command(c);
+  auto at = std::find(argv.begin(), argv.end(), "-append");
+  ASSERT_NE(at, argv.end());
+  ASSERT_NE(at + 1, argv.end());
+  const std::string& append = *(at + 1);
+  EXPECT_EQ(append.size() - append.rfind(" memplace.test=1 quiet"), std::string(" memplace.test=1 quiet").size())
+      << append;
 }
 
 TEST(QemuCommand, TwoNodesUnderTcg) {

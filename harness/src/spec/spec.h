@@ -34,6 +34,7 @@ struct TestbedSpec {
   std::string accel = "auto";               // "auto" | "kvm" | "tcg"
   int boot_timeout_seconds = 300;  // QEMU start to the guest's hello (its kernel is up)
   int timeout_seconds = 600;       // hello to the guest's end: the matrix inside
+  std::string extra_append;        // added to the guest kernel's command line
   bool operator==(const TestbedSpec&) const = default;
 };
 

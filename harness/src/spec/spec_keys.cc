@@ -45,6 +45,8 @@ const std::vector<SpecKey> kKeys = {
     {"testbed", "timeout_s", KeyKind::kInt, "seconds", 1, 604800, "", "600", "", "timeout",
      "The guest's hello to its end: the whole matrix inside",
      MEMPLACE_FIELD(testbed(s).timeout_seconds)},
+    {"testbed", "extra_append", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
+     "Added to each testbed guest's kernel command line", MEMPLACE_FIELD(testbed(s).extra_append)},
     // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_cell_options.h).
     {"qemu", "binary", KeyKind::kText, "", 1, 0, "", "qemu-system-x86_64",
      "MEMPLACE_QEMU", "", "The QEMU to run", MEMPLACE_FIELD(s.qemu.binary)},

@@ -40,6 +40,7 @@ QemuTestbedConfig testbed_qemu_config(const TestbedSpec& tb, const std::string& 
   qc.accel = accel;
   qc.nodes = testbed_numa_nodes(tb);
   qc.distances = tb.distances;
+  qc.extra_append = tb.extra_append;
   return qc;
 }
 
