@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "agent/agent_protocol.h"
+#include "agent/locality_timing.h"
 #include "base/clock.h"
 #include "base/nodelist.h"
 #include "host/populate.h"
-#include "agent/locality_timing.h"
 
 namespace memplace {
 namespace {

@@ -12,9 +12,9 @@
 #include <map>
 #include <mutex>
 
-#include "results/run_record.h"
 #include "host/backing.h"
 #include "probe/host_features.h"
+#include "results/run_record.h"
 
 namespace memplace::testing {
 
@@ -86,9 +86,9 @@ inline bool mappable_guest_memfd_or_unsupported() {
 
 }  // namespace memplace::testing
 
-#define MEMPLACE_REQUIRE_FEATURE(name)                                                     \
-  do {                                                                                     \
-    const ::memplace::FeatureAnswer& answer_ =                                             \
-        ::memplace::testing::host_feature(::memplace::testing::feature::name);            \
+#define MEMPLACE_REQUIRE_FEATURE(name)                                                           \
+  do {                                                                                           \
+    const ::memplace::FeatureAnswer& answer_ =                                                   \
+        ::memplace::testing::host_feature(::memplace::testing::feature::name);                   \
     if (!answer_.available) GTEST_SKIP() << "needs " #name " (probe: " << answer_.reason << ")"; \
   } while (0)

@@ -16,7 +16,6 @@
 
 namespace memplace::testing {
 
-
 struct Exec {
   int status = -1;     // exit status; -1 when killed by a signal
   std::string output;  // stdout and stderr together

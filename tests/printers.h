@@ -13,35 +13,61 @@
 #include <utility>
 
 #include "base/result.h"
-#include "spec/cell.h"
-#include "results/run_record.h"
 #include "host/backing.h"
-#include "probe/host_features.h"
-#include "placement/placement_source.h"
 #include "host/policy.h"
 #include "host/populate.h"
+#include "placement/placement_source.h"
 #include "placement/trace_transport.h"
+#include "probe/host_features.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
 
-inline void PrintTo(RunStatus v, std::ostream* os) { *os << run_status_name(v); }
-inline void PrintTo(BackingKind v, std::ostream* os) { *os << backing_name(v); }
-inline void PrintTo(ToucherKind v, std::ostream* os) { *os << toucher_name(v); }
-inline void PrintTo(PolicyMode v, std::ostream* os) { *os << policy_name(v); }
-inline void PrintTo(PolicyChannel v, std::ostream* os) { *os << policy_channel_name(v); }
-inline void PrintTo(PopulateMethod v, std::ostream* os) { *os << populate_method_name(v); }
-inline void PrintTo(ThpMode v, std::ostream* os) { *os << thp_mode_name(v); }
-inline void PrintTo(TraceTransport v, std::ostream* os) { *os << trace_transport_name(v); }
-inline void PrintTo(HostFeature v, std::ostream* os) { *os << host_feature_name(v); }
-inline void PrintTo(ErrorKind v, std::ostream* os) { *os << error_kind_name(v); }
-inline void PrintTo(SourceReading::State v, std::ostream* os) { *os << source_state_name(v); }
+inline void PrintTo(RunStatus v, std::ostream* os) {
+  *os << run_status_name(v);
+}
+inline void PrintTo(BackingKind v, std::ostream* os) {
+  *os << backing_name(v);
+}
+inline void PrintTo(ToucherKind v, std::ostream* os) {
+  *os << toucher_name(v);
+}
+inline void PrintTo(PolicyMode v, std::ostream* os) {
+  *os << policy_name(v);
+}
+inline void PrintTo(PolicyChannel v, std::ostream* os) {
+  *os << policy_channel_name(v);
+}
+inline void PrintTo(PopulateMethod v, std::ostream* os) {
+  *os << populate_method_name(v);
+}
+inline void PrintTo(ThpMode v, std::ostream* os) {
+  *os << thp_mode_name(v);
+}
+inline void PrintTo(TraceTransport v, std::ostream* os) {
+  *os << trace_transport_name(v);
+}
+inline void PrintTo(HostFeature v, std::ostream* os) {
+  *os << host_feature_name(v);
+}
+inline void PrintTo(ErrorKind v, std::ostream* os) {
+  *os << error_kind_name(v);
+}
+inline void PrintTo(SourceReading::State v, std::ostream* os) {
+  *os << source_state_name(v);
+}
 
 namespace testing {
 
 // The text a parameter is named by: a string itself, a pair's first part, anything else as
 // gtest prints it (enums by name, through the PrintTo overloads above).
-inline std::string param_text(const char* s) { return s ? s : "null"; }
-inline std::string param_text(const std::string& s) { return s; }
+inline std::string param_text(const char* s) {
+  return s ? s : "null";
+}
+inline std::string param_text(const std::string& s) {
+  return s;
+}
 template <class A, class B>
 std::string param_text(const std::pair<A, B>& p) {
   return param_text(p.first);

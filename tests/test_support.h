@@ -56,7 +56,9 @@ inline void write_text(const std::string& path, const std::string& text) {
 }
 
 // A path under /tmp unique to this test process, not yet existing.
-inline std::string fresh_temp_path(const std::string& name) { return fresh_temp_dir("test-" + name); }
+inline std::string fresh_temp_path(const std::string& name) {
+  return fresh_temp_dir("test-" + name);
+}
 
 // JSON nested `depth` arrays deep around `inner`.
 inline std::string nested(int depth, const std::string& inner = "1") {

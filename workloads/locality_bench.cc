@@ -1,8 +1,9 @@
 // locality_bench: what a placement costs or gains. Memory of each backing is placed by a policy
 // and populated by the host toucher, then a STREAM-like triad (bandwidth, bytes/s) and a
 // dependent-load pointer chase over a random cycle (latency, seconds_per_load) run on it with
-// threads pinned to the CPUs of --cpu_node. The kernels are the core library's (agent/locality_kernels.h), the
-// same ones `memplace run --workload triad|chase` times after a cell's populate.
+// threads pinned to the CPUs of --cpu_node. The kernels are the core library's
+// (agent/locality_kernels.h), the same ones `memplace run --workload triad|chase` times after a
+// cell's populate.
 //   locality_bench [--size_mib=256] [--cpu_node=N (default: lowest node with CPUs)] [gbench flags]
 // On one-node hosts and emulated nodes the numbers only show the plumbing; on multi-socket hosts
 // bind:<remote node> against bind:<cpu node> is the point.

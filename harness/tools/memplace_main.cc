@@ -18,7 +18,6 @@ CLI::Option* add_dirs(CLI::App* cmd, std::vector<std::string>& dirs, const char*
   return cmd->add_option("dirs", dirs, help)->required()->check(CLI::ExistingDirectory);
 }
 
-
 CLI::App* add_probe(CLI::App& app, memplace::ProbeArgs& probe) {
   auto* probe_cmd =
       app.add_subcommand("probe", "Report what this host can do (NUMA, KVM, guest_memfd)");

@@ -1,6 +1,7 @@
 // SIGINT mid-matrix: finished runs stay intact, the manifest says "interrupted", nothing is left
 // running, and --resume finishes exactly the remaining cells.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "results/results.h"
 
@@ -49,7 +48,8 @@ std::vector<pid_t> children_of(pid_t parent) {
 }
 
 TEST(Interrupt, SigintKeepsFinishedRunsAndResumeCompletes) {
-  std::string out = (fs::temp_directory_path() / ("memplace-int-" + std::to_string(getpid()))).string();
+  std::string out =
+      (fs::temp_directory_path() / ("memplace-int-" + std::to_string(getpid()))).string();
   fs::remove_all(out);
   constexpr int kRepeats = 40;
   pid_t pid = fork();

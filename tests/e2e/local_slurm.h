@@ -7,8 +7,8 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,8 +42,9 @@ class LocalSlurm {
       std::string path = find_on_path(p);
       if (path.empty()) path = find_on_path(std::string("/usr/sbin/") + p);
       if (path.empty())
-        return std::string(p) + " is not installed (scripts/install-deps.sh installs slurmctld, "
-                                "slurmd, slurm-client and munge)";
+        return std::string(p) +
+               " is not installed (scripts/install-deps.sh installs slurmctld, "
+               "slurmd, slurm-client and munge)";
       programs_[p] = path;
     }
     // The daemons fork away from us; as their subreaper we can reap them when they stop.
@@ -142,12 +143,13 @@ class LocalSlurm {
       std::ofstream(key, std::ios::binary) << bytes;
     }
     std::filesystem::permissions(key, std::filesystem::perms(0400));
-    auto r = run_command({programs_["munged"], "--key-file=" + key, "--socket=" + dir_ + "/run/munge.sock",
-                          "--pid-file=" + dir_ + "/run/munged.pid",
-                          "--log-file=" + dir_ + "/munge/munged.log",
-                          "--seed-file=" + dir_ + "/munge/munge.seed"});
+    auto r = run_command(
+        {programs_["munged"], "--key-file=" + key, "--socket=" + dir_ + "/run/munge.sock",
+         "--pid-file=" + dir_ + "/run/munged.pid", "--log-file=" + dir_ + "/munge/munged.log",
+         "--seed-file=" + dir_ + "/munge/munge.seed"});
     if (!r || r->exit_code != 0)
-      return "munged did not start: " + (r ? r->err : r.error().describe()) + tail(dir_ + "/munge/munged.log", 3);
+      return "munged did not start: " + (r ? r->err : r.error().describe()) +
+             tail(dir_ + "/munge/munged.log", 3);
     return wait_pid_file("munged", munged_pid_);
   }
   void write_conf() {
@@ -211,7 +213,8 @@ class LocalSlurm {
     if (alive(pid)) ::kill(pid, SIGKILL);
   }
   void stop() {
-    if (ctld_pid_ > 0) (void)run_command({"scancel", "--full", "-u", "root"});  // no job outlives us
+    if (ctld_pid_ > 0)
+      (void)run_command({"scancel", "--full", "-u", "root"});  // no job outlives us
     stop_pid(slurmd_pid_);
     stop_pid(ctld_pid_);
     stop_pid(munged_pid_);

@@ -11,11 +11,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "results/results.h"
-#include "spec/spec.h"
 #include "host/backing.h"
 #include "host/populate.h"
 #include "memplace_exec.h"
+#include "results/results.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <map>
 
-#include "results/results.h"
 #include "host_features.h"
 #include "memplace_exec.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -101,8 +101,7 @@ TEST_P(RunEachBacking, PlacementCoversEveryPage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backings, RunEachBacking,
-                         ::testing::Values("anon", "shmem", "guest_memfd"),
-    testing::ParamName());
+                         ::testing::Values("anon", "shmem", "guest_memfd"), testing::ParamName());
 
 // Bad input exits 2 before anything is written.
 class BadFlags : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};

@@ -1,11 +1,11 @@
 // The placement sources on this host, through the real binary: anon and shmem cells (and
-// guest_memfd where the probe says it can be mapped) record every source; the page-allocation trace agrees with
-// move_pages page for page through each of its transports (BPF, tracefs) and the memory cgroup
-// within 1% of the cell. Node MemUsed is
-// host-wide and is printed, not asserted (see memplace_run_test.cc). A trace buffer too small
-// for its cell reads "incomplete", never a number; the verdict then uses another source. Run by a
-// user who may not read tracefs, the trace and cgroup sources are "unsupported", the run ok; so
-// are the sources the probe finds missing on this host, each for its own reason.
+// guest_memfd where the probe says it can be mapped) record every source; the page-allocation trace
+// agrees with move_pages page for page through each of its transports (BPF, tracefs) and the memory
+// cgroup within 1% of the cell. Node MemUsed is host-wide and is printed, not asserted (see
+// memplace_run_test.cc). A trace buffer too small for its cell reads "incomplete", never a number;
+// the verdict then uses another source. Run by a user who may not read tracefs, the trace and
+// cgroup sources are "unsupported", the run ok; so are the sources the probe finds missing on this
+// host, each for its own reason.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "results/results.h"
 #include "host_features.h"
 #include "memplace_exec.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -53,7 +53,8 @@ Result<std::vector<RunRecord>> run_cells(const std::string& name, const std::str
                                          const std::string& prefix = "") {
   std::string out = testing::fresh_temp_dir("sources-" + name);
   auto e = run_memplace_under(prefix, "run " + args + " --out " + out + " -q");
-  if (e.status != 0) return make_error("memplace exited " + std::to_string(e.status) + ":\n" + e.output);
+  if (e.status != 0)
+    return make_error("memplace exited " + std::to_string(e.status) + ":\n" + e.output);
   auto runs = read_runs(out + "/runs.jsonl");
   if (!runs) return runs.error();
   fs::remove_all(out);
@@ -84,11 +85,10 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
   const bool gmem = host_feature(feature::guest_memfd_mmap).available;
   const bool trace_here = host_feature(trace_feature).available;
   const bool memcg_here = host_feature(feature::memcg).available;
-  auto records = run_cells("agree", std::string("--policy bind --nodes 0 --backing anon,shmem") +
-                                        (gmem ? ",guest_memfd" : "") + " --toucher host" +
-                                        (vcpu ? ",vcpu" : "") +
-                                        " --size 64MiB --cpu-node 0 --no-thp --trace-transport " +
-                                        transport);
+  auto records = run_cells(
+      "agree", std::string("--policy bind --nodes 0 --backing anon,shmem") +
+                   (gmem ? ",guest_memfd" : "") + " --toucher host" + (vcpu ? ",vcpu" : "") +
+                   " --size 64MiB --cpu-node 0 --no-thp --trace-transport " + transport);
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_FALSE(records->empty());
   const uint64_t cell = (64ull << 20) / 4096;
@@ -108,8 +108,8 @@ TEST_P(PlacementSourcesLocal, AnonAndShmemSourcesAgree) {
     if (!memcg_here) expect_unsupported_reading(r, "cgroup", feature::memcg);
     if (!trace_here || !memcg_here) continue;
     ASSERT_TRUE(cgroup.ok()) << r.cell_key << ": " << cgroup.reason;
-    const double diff = std::abs(static_cast<double>(pages_on(cgroup, 0)) -
-                                 static_cast<double>(pages_on(move, 0)));
+    const double diff =
+        std::abs(static_cast<double>(pages_on(cgroup, 0)) - static_cast<double>(pages_on(move, 0)));
     EXPECT_LE(diff, 0.01 * cell) << r.cell_key << " " << cgroup.detail.dump();
     EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key;
     reused += trace.detail.value("programs", "").rfind("reused", 0) == 0;
@@ -147,11 +147,11 @@ TEST(PlacementSourcesNoise, TheNoiseProcessAddsNoPageToTheTrace) {
   if (!host_feature(feature::bpf).available && !host_feature(feature::tracefs).available)
     GTEST_SKIP() << "no trace transport: " << host_feature(feature::tracefs).reason;
   const bool gmem = host_feature(feature::guest_memfd_mmap).available;
-  auto records = run_cells("noise",
-                           std::string("--policy bind:0 --backing anon,shmem") +
-                               (gmem ? ",guest_memfd" : "") +
-                               " --toucher vcpu --size 64MiB --repeats 3",
-                           "MEMPLACE_TEST_NOISE=256MiB@0 ");
+  auto records =
+      run_cells("noise",
+                std::string("--policy bind:0 --backing anon,shmem") + (gmem ? ",guest_memfd" : "") +
+                    " --toucher vcpu --size 64MiB --repeats 3",
+                "MEMPLACE_TEST_NOISE=256MiB@0 ");
   ASSERT_TRUE(records.ok()) << records.error().describe();
   ASSERT_EQ(records->size(), gmem ? 9u : 6u);
   int exact = 0;

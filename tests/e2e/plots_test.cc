@@ -102,7 +102,8 @@ TEST_F(Plots, OneDirWritesEveryChartAsPngAndSvg) {
     expect_chart(out_, name);
   std::string index = slurp(out_ / "charts.json");
   EXPECT_NE(index.find("\"headline_cell\": \"interleave:0-1/guest_memfd/host/256MiB/t1/cpu0\""),
-            std::string::npos) << index;
+            std::string::npos)
+      << index;
   // Every written file is listed on stdout, for `memplace plot` to pass on.
   EXPECT_NE(r.output.find((out_ / "split_grid.svg").string()), std::string::npos) << r.output;
 }
@@ -218,8 +219,7 @@ TEST_F(Plots, OutNamingAFileExitsTwoWithOneLine) {
 
 TEST_F(Plots, OversizedRunsFileExitsTwoWithOneLine) {
   fs::create_directories(out_ / "big");
-  fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"),
-                  65u << 20);
+  fs::resize_file((write(out_ / "big" / "runs.jsonl", ""), out_ / "big" / "runs.jsonl"), 65u << 20);
   Exec r = run_shell(kPython + " " + kScript + " " + (out_ / "big").string() + " --out " +
                      (out_ / "o").string());
   EXPECT_EQ(r.status, 2) << r.output;

@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "base/subprocess.h"
-#include "spec/spec.h"
 #include "golden.h"
 #include "qemu/qemu_guest.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

@@ -12,8 +12,8 @@
 #include <set>
 #include <sstream>
 
-#include "results/results.h"
 #include "memplace_exec.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

@@ -85,8 +85,8 @@ TEST_F(ReportInBrowser, RendersWithEveryImageDecodedAndTheFixtureRows) {
   html.replace(html.find(csp), csp.size(), csp + " script-src 'unsafe-inline';");
   html.replace(html.find("<title>"), 0, kCheckScript);
   std::ofstream(dir_ / "tb" / "check.html") << html;
-  CommandOutput dom = chromium({"--virtual-time-budget=5000", "--dump-dom"}, dir_ / "tb" /
-                                                                              "check.html");
+  CommandOutput dom =
+      chromium({"--virtual-time-budget=5000", "--dump-dom"}, dir_ / "tb" / "check.html");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex("<title>(CHECK [^<]*)</title>")))
       << dom.out.substr(0, 2000) << dom.err;
@@ -103,9 +103,9 @@ TEST_F(ReportInBrowser, ScreenshotIsNotBlankAndConsoleStaysQuiet) {
   std::ofstream(dir_ / "blank.html") << "<!DOCTYPE html><html><body></body></html>";
   const std::string size = "--window-size=1280,2000";
   chromium({"--screenshot=" + (dir_ / "blank.png").string(), size}, dir_ / "blank.html");
-  CommandOutput shot = chromium({"--screenshot=" + (dir_ / "page.png").string(), size,
-                                 "--enable-logging=stderr", "--v=0"},
-                                dir_ / "tb" / "report.html");
+  CommandOutput shot = chromium(
+      {"--screenshot=" + (dir_ / "page.png").string(), size, "--enable-logging=stderr", "--v=0"},
+      dir_ / "tb" / "report.html");
   std::string png = slurp((dir_ / "page.png").string());
   std::string blank = slurp((dir_ / "blank.png").string());
   ASSERT_GT(png.size(), 24u) << shot.err;

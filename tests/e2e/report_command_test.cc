@@ -106,8 +106,8 @@ std::string svg_text(const std::string& svg, const std::string& id) {
 
 // Node `node`'s value in the Delta row of the first MemUsed table after `line`, which follows
 // `heading`, in report.md.
-std::string report_delta(const std::string& md, const std::string& heading,
-                         const std::string& line, int node) {
+std::string report_delta(const std::string& md, const std::string& heading, const std::string& line,
+                         int node) {
   size_t at = md.find(heading);
   if (at != std::string::npos) at = md.find(line, at);
   if (at == std::string::npos) return "";
@@ -134,12 +134,12 @@ TEST_F(ReportCommand, HeadlineChartShowsTheNumbersOfReportMd) {
     std::string heading = std::string("### ") + kKernels[s] + "\n";
     std::string line = "- `" + cell[1].str() + "` repeat 0:";
     for (int node = 0; node < 2; ++node) {
-      std::string drawn = svg_text(svg, "headline-delta-" + std::to_string(s) + "-n" +
-                                            std::to_string(node));
+      std::string drawn =
+          svg_text(svg, "headline-delta-" + std::to_string(s) + "-n" + std::to_string(node));
       ASSERT_FALSE(drawn.empty()) << "kernel " << s << " node " << node;
       ASSERT_EQ(drawn.substr(drawn.size() - 3), " MB") << drawn;
-      std::string value = drawn.substr(drawn[0] == '+' ? 1 : 0, drawn.size() - 3 -
-                                                                   (drawn[0] == '+' ? 1 : 0));
+      std::string value =
+          drawn.substr(drawn[0] == '+' ? 1 : 0, drawn.size() - 3 - (drawn[0] == '+' ? 1 : 0));
       EXPECT_EQ(value, report_delta(md, heading, line, node)) << kKernels[s] << " node " << node;
       ++compared;
     }

@@ -15,9 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using e2e::fresh_temp_dir;
-using testing::slurp;
 using e2e::run_memplace;
 using e2e::write_text;
+using testing::slurp;
 
 // default + bind:0, anon, 2 repeats of 4 MiB: four runs, seconds in all.
 constexpr const char* kMergeSpec = R"(name = "merge-e2e"
@@ -102,7 +102,8 @@ TEST_F(ShardMerge, ShardsMergeIntoTheUnshardedRunsAndResumeFillsAGap) {
   EXPECT_EQ((*shard_manifest)["shard"]["index"], 2);
   EXPECT_EQ((*shard_manifest)["shard"]["count"], 3);
 
-  auto merged = run_memplace("merge " + base + "/m " + base + "/s1 " + base + "/s2 " + base + "/s3");
+  auto merged =
+      run_memplace("merge " + base + "/m " + base + "/s1 " + base + "/s2 " + base + "/s3");
   ASSERT_EQ(merged.status, 0) << merged.output;
   EXPECT_EQ(run_keys(base + "/m"), run_keys(base + "/whole"));
   EXPECT_TRUE(fs::exists(base + "/m/report.md"));
@@ -166,7 +167,8 @@ TEST_F(ShardMerge, TestbedShardsCoverEveryKernelsRunsOnce) {
   ASSERT_EQ(want.size(), 8u) << whole.out;
   std::set<size_t> sizes;
   for (int k = 1; k <= 3; ++k) {
-    auto e = run_memplace("run " + spec + kernels + " --dry-run --shard " + std::to_string(k) + "/3");
+    auto e =
+        run_memplace("run " + spec + kernels + " --dry-run --shard " + std::to_string(k) + "/3");
     ASSERT_EQ(e.status, 0) << e.output;
     auto mine = cell_lines(e.out);
     sizes.insert(mine.size());
@@ -200,7 +202,8 @@ TEST_F(ShardMerge, HostsMergeSideBySideAndCompareByHost) {
   fs::copy(base + "/a", base + "/b", fs::copy_options::recursive);
   for (const char* f : {"/b/runs.jsonl", "/b/manifest.json"}) {
     std::string t = slurp(base + f);
-    for (const std::string& from : {"\"hostname\":\"" + host + "\"", "\"hostname\": \"" + host + "\""})
+    for (const std::string& from :
+         {"\"hostname\":\"" + host + "\"", "\"hostname\": \"" + host + "\""})
       for (size_t at; (at = t.find(from)) != std::string::npos;)
         t.replace(at, from.size(), "\"hostname\":\"other-host\"");
     write_text(base + f, t);
@@ -229,8 +232,8 @@ TEST_F(ShardMerge, HostsMergeSideBySideAndCompareByHost) {
 }
 
 TEST_F(ShardMerge, SlurmWithoutSbatchExitsThreeNamingThePackage) {
-  auto e = run_memplace("slurm " + spec + " --out " + base + "/cluster --shards 2",
-                        "PATH=/nonexistent");
+  auto e =
+      run_memplace("slurm " + spec + " --out " + base + "/cluster --shards 2", "PATH=/nonexistent");
   EXPECT_EQ(e.status, 3) << e.output;
   EXPECT_NE(e.output.find("slurm-client"), std::string::npos) << e.output;
   EXPECT_FALSE(fs::exists(base + "/cluster"));
@@ -253,7 +256,8 @@ TEST_F(ShardMerge, SlurmMergeScriptMergesWhatExists) {
   write_text(stub, "#!/bin/sh\necho \"$@\" >> " + base + "/calls\nexit 1\n");
   fs::permissions(stub, fs::perms(0755));
   std::string out = base + "/cluster";
-  auto dry = run_memplace("slurm " + spec + " --out " + out + " --shards 3 --dry-run --memplace " + stub);
+  auto dry =
+      run_memplace("slurm " + spec + " --out " + out + " --shards 3 --dry-run --memplace " + stub);
   ASSERT_EQ(dry.status, 0) << dry.output;
   EXPECT_NE(dry.out.find("#SBATCH --array=1-3"), std::string::npos) << dry.out;
   EXPECT_FALSE(fs::exists(out));

@@ -40,12 +40,14 @@ std::string field(const std::string& out, const std::string& what) {
   size_t at = out.find(what + " ");
   if (at == std::string::npos) return "";
   size_t end = out.find('\n', at);
-  return out.substr(at + what.size() + 1, end == std::string::npos ? end : end - at - what.size() - 1);
+  return out.substr(at + what.size() + 1,
+                    end == std::string::npos ? end : end - at - what.size() - 1);
 }
 
 // Bounded: the merge job writes its exit status last; a job that left the queue without it, or
 // ten minutes without it, is a failure.
-std::string wait_for_merge(const LocalSlurm& slurm, const std::string& job, const std::string& file) {
+std::string wait_for_merge(const LocalSlurm& slurm, const std::string& job,
+                           const std::string& file) {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + minutes(10);
   int gone_polls = 0;

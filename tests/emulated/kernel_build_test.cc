@@ -1,6 +1,8 @@
 // Kernels built by `make kernels` (scripts/kernel-build.sh) booted in the testbed through the
 // whole command line: `memplace run --testbed --kernel build:NAME`. A build takes many minutes, so
 // these skip, saying how to make one, when the cache holds none.
+#include "kernels/kernel_build.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "base/subprocess.h"
-#include "kernels/kernel_build.h"
 #include "kernels/kernel_fetch.h"
 
 namespace memplace {
@@ -24,15 +25,15 @@ std::string cache_dir() {
   return c ? *c : "";
 }
 
-#define REQUIRE_BUILD(name)                                                                   \
-  do {                                                                                        \
-    auto b = load_kernel_build(cache_dir(), name);                                            \
-    if (!b)                                                                                   \
-      GTEST_SKIP() << "no kernel build " << name << " in " << cache_dir()                     \
-                   << "/builds; `make kernels` builds it (about 30 min on 2 cores): "          \
-                   << b.error().message;                                                      \
-    auto q = run_command({"sh", "-c", "command -v qemu-system-x86_64"});                      \
-    if (!q || q->exit_code != 0) GTEST_SKIP() << "no qemu-system-x86_64";                     \
+#define REQUIRE_BUILD(name)                                                           \
+  do {                                                                                \
+    auto b = load_kernel_build(cache_dir(), name);                                    \
+    if (!b)                                                                           \
+      GTEST_SKIP() << "no kernel build " << name << " in " << cache_dir()             \
+                   << "/builds; `make kernels` builds it (about 30 min on 2 cores): " \
+                   << b.error().message;                                              \
+    auto q = run_command({"sh", "-c", "command -v qemu-system-x86_64"});              \
+    if (!q || q->exit_code != 0) GTEST_SKIP() << "no qemu-system-x86_64";             \
   } while (0)
 
 struct CellRun {
@@ -44,7 +45,8 @@ struct CellRun {
 // One guest_memfd cell interleaved over the 2 emulated nodes, faulted by host threads on node 0.
 CellRun run_interleave_cell(const std::string& build) {
   CellRun c;
-  c.out = (fs::temp_directory_path() / ("memplace-kbuild-e2e-" + std::to_string(getpid()))).string();
+  c.out =
+      (fs::temp_directory_path() / ("memplace-kbuild-e2e-" + std::to_string(getpid()))).string();
   fs::remove_all(c.out);
   auto r = run_command({MEMPLACE_BINARY, "run", "--testbed", "--kernel", "build:" + build,
                         "--policy", "interleave:0-1", "--backing", "guest_memfd", "--toucher",

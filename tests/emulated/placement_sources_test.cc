@@ -78,7 +78,8 @@ std::string guest_run_line(const TestbedSpec& tb, const std::string& kernel) {
   return "MEMPLACE_TEST_NOISE=256MiB@0 " +
          guest_memplace_line(detect_accel(tb.accel), testbed_topology_json(tb)) +
          "; /memplace run --policy bind:1 --backing anon --toucher host --size 32MiB --no-thp"
-         " --trace-buffer-kib 8 --placement-sources trace --trace-transport bpf --out /tmp/overflow" +
+         " --trace-buffer-kib 8 --placement-sources trace --trace-transport bpf --out "
+         "/tmp/overflow" +
          stream +
          "; /memplace run --policy bind:1 --backing anon --toucher host --size 16MiB --no-thp"
          " --trace-buffer-kib 8 --placement-sources trace --trace-transport tracefs"
@@ -86,8 +87,7 @@ std::string guest_run_line(const TestbedSpec& tb, const std::string& kernel) {
          stream +
          "; MEMPLACE_TEST_NOISE=256MiB@0 /memplace run --policy interleave:0-1"
          " --backing guest_memfd --toucher vcpu --size 48MiB --cpu-node 0 --trace-transport " +
-         other_transport(kernel) + " --out /tmp/other" +
-         stream +
+         other_transport(kernel) + " --out /tmp/other" + stream +
          "; /memplace run --policy bind:1 --backing guest_memfd_private --toucher vcpu"
          " --policy-channel mbind,task --size 32MiB --out /tmp/private" +
          stream;
@@ -122,7 +122,8 @@ void check_trace_is_exact(const RunRecord& r, const std::string& transport) {
   ASSERT_TRUE(move.ok()) << r.cell_key << ": " << move.reason;
   EXPECT_EQ(move.total_pages(), r.size_bytes / 4096) << r.cell_key;
   ASSERT_TRUE(trace.ok()) << r.cell_key << ": " << trace.reason;
-  EXPECT_EQ(trace.detail.value("transport", ""), transport) << r.cell_key << " " << trace.detail.dump();
+  EXPECT_EQ(trace.detail.value("transport", ""), transport)
+      << r.cell_key << " " << trace.detail.dump();
   // Debian's kernels randomize the memory map, so the struct pages' base must come from the
   // kernel itself; the fixed x86-64 base would have put every page at a pfn no node claims.
   if (transport == "bpf") {
@@ -144,8 +145,8 @@ void check_matrix_record(const RunRecord& r, const std::string& transport) {
   for (int node : {0, 1}) {
     const double diff = std::abs(static_cast<double>(pages_on(cgroup, node)) -
                                  static_cast<double>(pages_on(move, node)));
-    EXPECT_LE(diff, 0.01 * kCellPages) << r.cell_key << " node " << node << " "
-                                       << cgroup.detail.dump();
+    EXPECT_LE(diff, 0.01 * kCellPages)
+        << r.cell_key << " node " << node << " " << cgroup.detail.dump();
   }
   if (r.backing == "guest_memfd" && r.toucher == "vcpu") {
     // The case the trace exists for: KVM allocated these pages on its own guest_memfd fault
@@ -169,7 +170,8 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
   const std::string kernel = GetParam();
   std::string toml =
       "name = \"placement-sources\"\n[matrix]\n"
-      "policy = [\"bind:1\", \"interleave:0-1\"]\nbacking = [\"anon\", \"shmem\", \"guest_memfd\"]\n"
+      "policy = [\"bind:1\", \"interleave:0-1\"]\nbacking = [\"anon\", \"shmem\", "
+      "\"guest_memfd\"]\n"
       "toucher = [\"host\", \"vcpu\"]\nsize = [\"64MiB\"]\ncpu_node = [0]\n"
       "[testbed]\nnodes = 2\nmem_per_node = \"1GiB\"\ncpus_per_node = 1\nkernels = [\"" +
       kernel + "\"]\ntimeout = 900\n";
@@ -182,8 +184,8 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
   host.guest_extra_runs = guest_extra_runs();
   ASSERT_EQ(host.guest_extra_runs.size(), 5u);
   RunOptions options;
-  options.out_dir = (fs::temp_directory_path() / ("memplace-sources-" + std::to_string(getpid())))
-                        .string();
+  options.out_dir =
+      (fs::temp_directory_path() / ("memplace-sources-" + std::to_string(getpid()))).string();
   fs::remove_all(options.out_dir);
   options.progress = true;
   auto summary = run_testbed(*spec, *spec->testbed, options, host);
@@ -236,8 +238,7 @@ TEST_P(PlacementSourcesTestbed, TraceIsExactCgroupWithinOnePercentMeminfoOff) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DebianKernels, PlacementSourcesTestbed,
-                         ::testing::Values("debian:6.18", "debian:7.3"),
-                         [](const auto& info) {
+                         ::testing::Values("debian:6.18", "debian:7.3"), [](const auto& info) {
                            return std::string(info.param).substr(7) == "6.18" ? "k6_18" : "k7_3";
                          });
 

@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "agent/agent_protocol.h"
+#include "base/subprocess.h"
 #include "kernels/kernel_fetch.h"
 #include "results/results.h"
-#include "base/subprocess.h"
 
 namespace memplace {
 namespace {

@@ -15,13 +15,13 @@
 #include <sstream>
 #include <thread>
 
-#include "memplace_exec.h"
 #include "base/subprocess.h"
 #include "experiment/record_builder.h"
-#include "results/results.h"
 #include "memplace/commands.h"
+#include "memplace_exec.h"
 #include "qemu/initramfs.h"
 #include "report/report_hooks.h"
+#include "results/results.h"
 #include "testbed/record_stream.h"
 
 namespace memplace {

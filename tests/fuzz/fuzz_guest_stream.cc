@@ -3,7 +3,8 @@
 // checked against the runs the guest was asked for, samples and workload files stored, notes
 // capped. The first byte picks the chunk size, so line boundaries fall anywhere.
 // Properties: at most one record per expected run reaches runs.jsonl, and every line there reads
-// back; nothing is written outside samples/ and locality/ (or a legacy workloads/); the notes stay bounded.
+// back; nothing is written outside samples/ and locality/ (or a legacy workloads/); the notes stay
+// bounded.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,8 +48,8 @@ const std::string& kernel_dir() {
 void check_dir(const std::string& dir, int records) {
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename();
-    if (name != "runs.jsonl" && name != "samples" && name != "locality" &&
-        name != "workloads") __builtin_trap();
+    if (name != "runs.jsonl" && name != "samples" && name != "locality" && name != "workloads")
+      __builtin_trap();
     if (name != "runs.jsonl" && (!e.is_directory() || e.is_symlink())) __builtin_trap();
   }
   auto runs = memplace::read_runs(dir + "/runs.jsonl");
@@ -69,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto runs = memplace::RunsWriter::open(dir + "/runs.jsonl");
   if (!runs) __builtin_trap();
   memplace::RecordStreamReader reader(
-      {dir, memplace::expand(spec), {}, nullptr, memplace::RecordStreamReader::Clock::now()},
-      *runs, [](const std::string&) {});
+      {dir, memplace::expand(spec), {}, nullptr, memplace::RecordStreamReader::Clock::now()}, *runs,
+      [](const std::string&) {});
   memplace::LineSplitter splitter;
   auto emit = [&](std::string_view line) { reader.on_line(line); };
   for (size_t at = 0; at < bytes.size(); at += chunk) splitter.feed(bytes.substr(at, chunk), emit);

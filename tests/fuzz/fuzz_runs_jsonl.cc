@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "results/results.h"
 #include "report/compare.h"
 #include "report/report.h"
+#include "results/results.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

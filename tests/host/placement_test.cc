@@ -7,10 +7,10 @@
 
 #include <cstring>
 
-#include "host_features.h"
 #include "host/backing.h"
 #include "host/policy.h"
 #include "host/sysfs.h"
+#include "host_features.h"
 
 namespace memplace {
 namespace {

@@ -12,10 +12,10 @@
 #include <limits>
 #include <thread>
 
-#include "host_features.h"
 #include "host/backing.h"
 #include "host/placement.h"
 #include "host/sysfs.h"
+#include "host_features.h"
 #include "touchers/toucher.h"
 
 namespace memplace {

@@ -1,14 +1,15 @@
 // The probe on this host: its facts must match what the kernel answers when asked directly, and
 // each feature's answer must be the one the full probe gives.
+#include "probe/probe.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "host_features.h"
 #include "host/backing.h"
 #include "host/kvm.h"
 #include "host/kvm_uapi.h"
-#include "probe/probe.h"
 #include "host/sysfs.h"
+#include "host_features.h"
 
 namespace memplace {
 namespace {
@@ -123,8 +124,8 @@ TEST(HostFeatures, EachAnswerIsTheFullProbesAnswer) {
   for (HostFeature f : all_host_features()) {
     const FeatureAnswer alone = probe_feature(f);
     const FeatureAnswer in_full = feature_answer(full, f);
-    EXPECT_EQ(alone.available, in_full.available) << host_feature_name(f) << ": " << alone.reason
-                                                  << " / " << in_full.reason;
+    EXPECT_EQ(alone.available, in_full.available)
+        << host_feature_name(f) << ": " << alone.reason << " / " << in_full.reason;
     EXPECT_FALSE(alone.reason.empty()) << host_feature_name(f);
     std::printf("%-18s %s: %s\n", host_feature_name(f).c_str(), alone.available ? "yes" : "no",
                 alone.reason.c_str());

@@ -10,12 +10,12 @@
 #include <filesystem>
 #include <string>
 
-#include "results/results.h"
 #include "host/backing.h"
 #include "host/placement.h"
 #include "host/policy.h"
-#include "memplace/commands.h"
 #include "host_features.h"
+#include "memplace/commands.h"
+#include "results/results.h"
 #include "test_support.h"
 #include "touchers/toucher.h"
 #include "touchers/vmm.h"
@@ -25,8 +25,8 @@ namespace {
 
 using testing::expect_unsupported_record;
 using testing::host_feature;
-using testing::mappable_guest_memfd_or_unsupported;
 using testing::kMiB;
+using testing::mappable_guest_memfd_or_unsupported;
 namespace feature = testing::feature;
 
 Cell vcpu_cell(BackingKind backing, uint64_t size, int vcpus) {

@@ -141,8 +141,10 @@ void hide(const std::string& mask) {
     for (int sc : {SCMP_SYS(mount), SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(move_mount)})
       refuse(ctx, EPERM, sc);
   } else {
-    std::fprintf(stderr, "feature_mask: unknown mask '%s' (known: kvm, guest_memfd, "
-                         "guest_memfd_mmap, bpf, tracefs, memcg)\n", mask.c_str());
+    std::fprintf(stderr,
+                 "feature_mask: unknown mask '%s' (known: kvm, guest_memfd, "
+                 "guest_memfd_mmap, bpf, tracefs, memcg)\n",
+                 mask.c_str());
     std::exit(2);
   }
   if (::seccomp_load(ctx) != 0) die("seccomp_load");
@@ -157,8 +159,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (::geteuid() != 0) {
-    std::fprintf(stderr, "feature_mask: needs root (mount namespaces, seccomp without "
-                         "no_new_privs)\n");
+    std::fprintf(stderr,
+                 "feature_mask: needs root (mount namespaces, seccomp without "
+                 "no_new_privs)\n");
     return 77;
   }
   hide(argv[2]);

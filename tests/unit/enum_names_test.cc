@@ -7,15 +7,15 @@
 #include <set>
 
 #include "agent/locality_kernels.h"
-#include "spec/cell.h"
-#include "results/run_record.h"
-#include "spec/spec.h"
 #include "host/backing.h"
 #include "host/policy.h"
 #include "host/populate.h"
 #include "placement/trace_transport.h"
 #include "report/compare.h"
 #include "report/record_view.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {
@@ -55,15 +55,15 @@ TEST(EnumNames, EveryHarnessEnumRoundTrips) {
   expect_round_trip(all_populate_methods(), populate_method_name, parse_populate_method);
   expect_round_trip(std::vector{ThpMode::kAuto, ThpMode::kOn, ThpMode::kOff}, thp_mode_name,
                     parse_thp_mode);
-  expect_round_trip(std::vector{PolicyChannel::kMbind, PolicyChannel::kTask},
-                    policy_channel_name, parse_policy_channel);
+  expect_round_trip(std::vector{PolicyChannel::kMbind, PolicyChannel::kTask}, policy_channel_name,
+                    parse_policy_channel);
   expect_round_trip(std::vector{WorkloadKind::kNone, WorkloadKind::kTriad, WorkloadKind::kChase},
                     workload_name, parse_workload);
   expect_round_trip(std::vector{ToucherKind::kHost, ToucherKind::kVcpu, ToucherKind::kQemu},
                     toucher_name, toucher_from_name);
-  expect_round_trip(std::vector{RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed},
-                    [](RunStatus s) { return std::string(run_status_name(s)); },
-                    parse_run_status);
+  expect_round_trip(
+      std::vector{RunStatus::kOk, RunStatus::kUnsupported, RunStatus::kFailed},
+      [](RunStatus s) { return std::string(run_status_name(s)); }, parse_run_status);
   expect_round_trip(std::vector{BackingKind::kAnon, BackingKind::kShmem, BackingKind::kGuestMemfd,
                                 BackingKind::kGuestMemfdPrivate},
                     backing_name, [](const std::string& n) { return parse_backing(n, "t"); });
@@ -73,15 +73,15 @@ TEST(EnumNames, EveryHarnessEnumRoundTrips) {
 
 TEST(EnumNames, ReportWordsAreDistinct) {
   std::set<std::string> changes, states;
-  for (Change c : {Change::kSame, Change::kRegression, Change::kFix, Change::kChanged,
-                   Change::kNew, Change::kMissing})
+  for (Change c : {Change::kSame, Change::kRegression, Change::kFix, Change::kChanged, Change::kNew,
+                   Change::kMissing})
     EXPECT_TRUE(changes.insert(change_name(c)).second) << change_name(c);
   EXPECT_EQ(change_name(Change::kNone), "");
   EXPECT_EQ(change_name(Change::kMissing), "missing");
-  for (view::CellState s : {view::CellState::kHonoured, view::CellState::kNotHonoured,
-                            view::CellState::kMixed, view::CellState::kNoVerdict,
-                            view::CellState::kUnsupported, view::CellState::kFailed,
-                            view::CellState::kAbsent})
+  for (view::CellState s :
+       {view::CellState::kHonoured, view::CellState::kNotHonoured, view::CellState::kMixed,
+        view::CellState::kNoVerdict, view::CellState::kUnsupported, view::CellState::kFailed,
+        view::CellState::kAbsent})
     EXPECT_TRUE(states.insert(view::cell_state_name(s)).second) << view::cell_state_name(s);
   EXPECT_EQ(view::cell_state_name(view::CellState::kAbsent), "absent");
 }

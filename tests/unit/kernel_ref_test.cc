@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "results/results.h"
-#include "results/run_record.h"
 #include "kernels/kernel_build.h"
 #include "kernels/kernel_fetch.h"
+#include "results/results.h"
+#include "results/run_record.h"
 
 namespace memplace {
 namespace {
@@ -39,8 +39,8 @@ TEST(KernelRef, ParsesEachKind) {
 }
 
 TEST(KernelRef, RejectsMalformedReferences) {
-  for (const char* bad : {"", "build:", "build:../x", "build:.hidden", "build:a/b", "debain:7.3",
-                          "bulid:7.2"}) {
+  for (const char* bad :
+       {"", "build:", "build:../x", "build:.hidden", "build:a/b", "debain:7.3", "bulid:7.2"}) {
     auto r = parse_kernel_ref(bad);
     EXPECT_FALSE(r) << "'" << bad << "' parsed";
   }

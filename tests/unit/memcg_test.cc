@@ -1,9 +1,9 @@
 // The memory-cgroup source's readers on fixtures: which controller a process can use (v2 where
 // its memory controller is there, else v1), memory.numa_stat in both formats, and the counter
 // each backing's pages land in.
-#include <gtest/gtest.h>
-
 #include "placement/memcg.h"
+
+#include <gtest/gtest.h>
 
 namespace memplace {
 namespace {

@@ -60,7 +60,8 @@ MergeInput input(const std::string& dir, Spec spec, std::optional<Shard> shard,
   std::vector<Cell> cells = expand(whole);
   if (shard) cells = shard_cells(cells, *shard);
   int n = 0;
-  for (const auto& c : cells) in.records.push_back(record_for(c, "r000" + std::to_string(++n), host));
+  for (const auto& c : cells)
+    in.records.push_back(record_for(c, "r000" + std::to_string(++n), host));
   in.spec = spec;
   in.manifest = {{"environment", {{"hostname", host}}},
                  {"probe", {{"topology", {{"nodes", 1}}}}},
@@ -70,7 +71,8 @@ MergeInput input(const std::string& dir, Spec spec, std::optional<Shard> shard,
 
 TEST(PlanMerge, ShardsBecomeTheWholeMatrixInOrderWithFreshIds) {
   Spec spec = four_runs();
-  auto plan = plan_merge({input("s2", spec, Shard{2, 2}, "h"), input("s1", spec, Shard{1, 2}, "h")});
+  auto plan =
+      plan_merge({input("s2", spec, Shard{2, 2}, "h"), input("s1", spec, Shard{1, 2}, "h")});
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   EXPECT_EQ(plan->mode, "shards");
   ASSERT_EQ(plan->records.size(), 4u);
@@ -92,11 +94,13 @@ TEST(PlanMerge, ShardsBecomeTheWholeMatrixInOrderWithFreshIds) {
 TEST(PlanMerge, OverlappingShardsNameTheRunsAndDirs) {
   Spec spec = four_runs();
   auto a = input("dirA", spec, Shard{1, 2}, "h");
-  auto plan = plan_merge({a, input("dirB", spec, Shard{2, 2}, "h"), input("dirC", spec, Shard{1, 2}, "h")});
+  auto plan =
+      plan_merge({a, input("dirB", spec, Shard{2, 2}, "h"), input("dirC", spec, Shard{1, 2}, "h")});
   ASSERT_FALSE(plan.ok());
   const std::string& msg = plan.error().message;
   EXPECT_NE(msg.find(a.records[0].cell_key + "#" + std::to_string(a.records[0].repeat)),
-            std::string::npos) << msg;
+            std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("dirA dirC"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("dirB"), std::string::npos) << msg;
 }
@@ -111,17 +115,20 @@ TEST(PlanMerge, DifferentSpecsAreRefusedByName) {
 
 TEST(PlanMerge, ShardsMixedWithWholeRunsOrOtherCountsAreRefused) {
   Spec spec = four_runs();
-  auto mixed = plan_merge({input("s", spec, Shard{1, 2}, "h"), input("w", spec, std::nullopt, "g")});
+  auto mixed =
+      plan_merge({input("s", spec, Shard{1, 2}, "h"), input("w", spec, std::nullopt, "g")});
   ASSERT_FALSE(mixed.ok());
   EXPECT_NE(mixed.error().message.find("whole matrix: w"), std::string::npos);
-  auto counts = plan_merge({input("a", spec, Shard{1, 2}, "h"), input("b", spec, Shard{2, 3}, "h")});
+  auto counts =
+      plan_merge({input("a", spec, Shard{1, 2}, "h"), input("b", spec, Shard{2, 3}, "h")});
   ASSERT_FALSE(counts.ok());
   EXPECT_NE(counts.error().message.find("b (2/3)"), std::string::npos) << counts.error().message;
 }
 
 TEST(PlanMerge, AMissingShardsRunsAreListed) {
   Spec spec = four_runs();
-  auto plan = plan_merge({input("s1", spec, Shard{1, 3}, "h"), input("s3", spec, Shard{3, 3}, "h")});
+  auto plan =
+      plan_merge({input("s1", spec, Shard{1, 3}, "h"), input("s3", spec, Shard{3, 3}, "h")});
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   std::vector<Cell> absent = shard_cells(expand(spec), Shard{2, 3});
   ASSERT_EQ(plan->missing.size(), absent.size());
@@ -144,7 +151,8 @@ TEST(PlanMerge, HostsKeepTheirOwnRunsSideBySide) {
   EXPECT_EQ(plan->missing[0].rfind("beta|", 0), 0u) << plan->missing[0];
   EXPECT_EQ(plan->hosts.size(), 2u);
   // One host's dir given twice is the same runs twice.
-  auto twice = plan_merge({input("a", spec, std::nullopt, "alpha"), input("a2", spec, std::nullopt, "alpha")});
+  auto twice = plan_merge(
+      {input("a", spec, std::nullopt, "alpha"), input("a2", spec, std::nullopt, "alpha")});
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.error().message.find("alpha|"), std::string::npos) << twice.error().message;
 }
@@ -232,7 +240,8 @@ TEST(MergeFixtures, AShardOfAnotherSpecIsNamed) {
 class MergeDirs : public ::testing::Test {
  protected:
   void SetUp() override {
-    root = (fs::temp_directory_path() / ("memplace-merge-unit-" + std::to_string(::getpid()))).string();
+    root = (fs::temp_directory_path() / ("memplace-merge-unit-" + std::to_string(::getpid())))
+               .string();
     fs::remove_all(root);
     fs::create_directories(root + "/in/samples");
     std::ofstream(root + "/secret") << "not yours\n";
@@ -303,7 +312,8 @@ TEST_F(MergeDirs, LinkedSpecOrRunsMakeNoInput) {
 }
 
 TEST(BoundedRead, RefusesLargerFilesLinksAndNonFiles) {
-  std::string dir = (fs::temp_directory_path() / ("memplace-bounded-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (fs::temp_directory_path() / ("memplace-bounded-" + std::to_string(::getpid()))).string();
   fs::create_directories(dir + "/sub");
   std::ofstream(dir + "/ten") << "0123456789";
   fs::create_symlink(dir + "/ten", dir + "/link");

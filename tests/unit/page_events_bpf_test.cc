@@ -1,7 +1,8 @@
 // The trace source's BPF transport, its pure parts: turning a struct page pointer into a pfn,
 // sizing the ring buffer, and the reading both transports share (lost events, no task). Then
 // the automatic choice of transport: tracefs where BPF cannot run (a fixture tree) or could be
-// preempted (kernels from 7.0), and the reading says why. The programs themselves run in the e2e and testbed tests.
+// preempted (kernels from 7.0), and the reading says why. The programs themselves run in the e2e
+// and testbed tests.
 #include "placement/page_events_bpf.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +29,7 @@ TEST(BpfRing, SizedAsAPowerOfTwoThatHoldsTheCell) {
   EXPECT_EQ(bpf_ring_bytes(8), 8192u);
   EXPECT_EQ(bpf_ring_bytes(9), 16384u);
   EXPECT_EQ(bpf_ring_bytes(uint64_t{1} << 30), uint64_t{256} << 20);  // capped
-  EXPECT_EQ(bpf_ring_bytes_for(4096), uint64_t{1} << 20);              // at least 1 MiB
+  EXPECT_EQ(bpf_ring_bytes_for(4096), uint64_t{1} << 20);             // at least 1 MiB
   // 1 GiB of 4 KiB pages: an allocation and a free of 32 bytes for each of 262144 pages.
   EXPECT_GE(bpf_ring_bytes_for(1ull << 30), 2 * 262144 * 32u);
 }

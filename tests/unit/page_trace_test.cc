@@ -1,8 +1,8 @@
 // The trace source's pure parts on fixtures: pfn -> node maps, the gfp flag in a format's print
 // fmt, the ring buffer's loss counters, the allocation ledger, and decoding ring-buffer pages
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44
-// tracefs), and the tally that tells page migrations from new memory. Then the source itself where tracefs is missing or unreadable: unsupported, never a
-// failure and never a number.
+// tracefs), and the tally that tells page migrations from new memory. Then the source itself where
+// tracefs is missing or unreadable: unsupported, never a failure and never a number.
 #include "placement/page_trace.h"
 
 #include <gtest/gtest.h>

@@ -1,8 +1,9 @@
 // Which source a record's verdict uses, how the sources' disagreement is measured, and the
 // placement_sources JSON that guests send back (untrusted).
+#include "experiment/placement_choice.h"
+
 #include <gtest/gtest.h>
 
-#include "experiment/placement_choice.h"
 #include "results/results.h"
 
 namespace memplace {

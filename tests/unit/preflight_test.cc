@@ -1,11 +1,12 @@
 #include "host/preflight.h"
-#include "spec/spec.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "golden.h"
-#include "probe/host_features.h"
 #include "host/backing.h"
 #include "host/kvm.h"
 #include "host/kvm_uapi.h"
 #include "host/sysfs.h"
+#include "probe/host_features.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -141,7 +141,8 @@ TEST(FormatProbeText, Golden) {
   p.sw_protected_attributes = 0x8;
   p.placement_sources.trace = "usable (kmem:mm_page_alloc and mm_page_free in a tracefs instance)";
   p.placement_sources.trace_usable = true;
-  p.placement_sources.trace_bpf = "usable (BPF programs on the kmem raw tracepoints; the default here)";
+  p.placement_sources.trace_bpf =
+      "usable (BPF programs on the kmem raw tracepoints; the default here)";
   p.placement_sources.trace_bpf_usable = true;
   p.placement_sources.memcg = "unsupported: no usable memory cgroup: no cgroup mount";
   p.gmem_policy_state = "honored";

@@ -1,3 +1,5 @@
+#include "qemu/qemu_command.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -5,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "qemu/qemu_command.h"
 #include "spec/spec.h"
 #include "testbed/testbed.h"
 
@@ -49,7 +50,8 @@ TEST(QemuCommand, TestbedExtraAppendEndsTheKernelCommandLine) {
   ASSERT_NE(at, argv.end());
   ASSERT_NE(at + 1, argv.end());
   const std::string& append = *(at + 1);
-  EXPECT_EQ(append.size() - append.rfind(" memplace.test=1 quiet"), std::string(" memplace.test=1 quiet").size())
+  EXPECT_EQ(append.size() - append.rfind(" memplace.test=1 quiet"),
+            std::string(" memplace.test=1 quiet").size())
       << append;
 }
 

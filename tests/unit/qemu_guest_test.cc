@@ -15,10 +15,10 @@
 #include <sstream>
 
 #include "base/subprocess.h"
-#include "spec/spec.h"
 #include "golden.h"
 #include "qemu/qemu_cell_runner.h"
 #include "qemu/qemu_command.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {
@@ -274,8 +274,9 @@ TEST(QemuSpecEnv, SpecValuesWinAndTheEnvironmentFillsTheRest) {
 TEST(QemuSpecEnv, BadValuesNameTheVariable) {
   auto snp = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({{"MEMPLACE_QEMU_SNP", "yes"}}));
   ASSERT_FALSE(snp.ok());
-  EXPECT_NE(snp.error().message.find("MEMPLACE_QEMU_SNP from the environment: qemu.snp: expected 0 or 1"),
-            std::string::npos)
+  EXPECT_NE(
+      snp.error().message.find("MEMPLACE_QEMU_SNP from the environment: qemu.snp: expected 0 or 1"),
+      std::string::npos)
       << snp.error().message;
   auto num = qemu_spec_env_fallbacks(QemuSpec{}, fake_env({{"MEMPLACE_QEMU_BOOT_TIMEOUT", "5s"}}));
   ASSERT_FALSE(num.ok());

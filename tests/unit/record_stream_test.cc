@@ -11,7 +11,6 @@
 
 #include "base/files.h"
 #include "golden.h"
-#include "golden.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -83,9 +82,10 @@ TEST(RecordStream, StoresGuestSamplesOnlyUnderSamples) {
 TEST(RecordStream, WorkloadPathRefusesHostileNames) {
   EXPECT_TRUE(safe_workload_path("locality/r0001-triad.json"));
   EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));  // dirs from before the rename
-  for (const char* bad : {"", "workloads/", "workloads/.json", "workloads/r1.csv",
-                          "samples/r1.json", "locality/../runs.jsonl", "workloads/../runs.jsonl", "workloads/../x.json",
-                          "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
+  for (const char* bad :
+       {"", "workloads/", "workloads/.json", "workloads/r1.csv", "samples/r1.json",
+        "locality/../runs.jsonl", "workloads/../runs.jsonl", "workloads/../x.json",
+        "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
     EXPECT_FALSE(safe_workload_path(bad)) << bad;
   }
 }

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "results/results.h"
 #include "report/charts.h"
 #include "report/html_text.h"
+#include "results/results.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -102,8 +102,7 @@ TEST(ReportHtml, RecordTextIsEscapedEverywhere) {
   std::string html = render_report_html(page);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("\"'&<"), std::string::npos);
-  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"),
-            std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"), std::string::npos);
 }
 
 class ChartIndexDir : public ::testing::Test {
@@ -160,7 +159,8 @@ TEST(ChartsMarkdown, NoteOrImages) {
   none.note = "No charts: [x].";
   EXPECT_EQ(charts_markdown(none), "## Charts\n\nNo charts: \\[x\\].\n\n");
   ChartsOutcome some;
-  some.index = ChartIndex{"interleave:0-1/guest_memfd/vcpu/64MiB/t1/cpu0", "why",
+  some.index = ChartIndex{"interleave:0-1/guest_memfd/vcpu/64MiB/t1/cpu0",
+                          "why",
                           {Chart{"headline", "Head [1]", "headline.png", "headline.svg", 0, 0},
                            Chart{"memused_bars-k", "Bars", "b.png", "", 0, 0, 0}}};
   std::string md = charts_markdown(some);

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "results/results.h"
 #include "golden.h"
+#include "results/results.h"
 #include "test_support.h"
 
 namespace memplace {

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <vector>
 
-#include "results/run_record.h"
 #include "golden.h"
+#include "results/run_record.h"
 #include "test_support.h"
 
 namespace memplace {

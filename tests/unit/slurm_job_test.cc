@@ -63,7 +63,8 @@ TEST(SlurmScripts, ASpecNameCannotAddLinesToTheScripts) {
   SlurmJob j = job();
   j.spec_name = "x\n#SBATCH --wrap=evil\nrm -rf /";
   j.hosts = {"n1"};
-  for (const std::string& s : {slurm_array_script(j), slurm_host_script(j), slurm_merge_script(j)}) {
+  for (const std::string& s :
+       {slurm_array_script(j), slurm_host_script(j), slurm_merge_script(j)}) {
     EXPECT_EQ(s.find("\n#SBATCH --wrap"), std::string::npos) << s;
     EXPECT_EQ(s.find("\nrm -rf"), std::string::npos) << s;
   }

@@ -16,14 +16,22 @@ namespace {
 // A value of each key's kind that is not its default, as TOML.
 std::string sample_value(const SpecKey& k) {
   switch (k.kind) {
-    case KeyKind::kText: return "\"/opt/x y\"";
-    case KeyKind::kFlag: return "true";
-    case KeyKind::kInt: return std::to_string(k.max);
-    case KeyKind::kSize: return "\"3GiB\"";
-    case KeyKind::kChoice: return "\"tcg\"";
-    case KeyKind::kNodeIds: return "[1]";
-    case KeyKind::kTextList: return "[\"debian:7.3\", \"build:7.2\"]";
-    case KeyKind::kDistances: return "[[10, 20], [20, 10]]";
+    case KeyKind::kText:
+      return "\"/opt/x y\"";
+    case KeyKind::kFlag:
+      return "true";
+    case KeyKind::kInt:
+      return std::to_string(k.max);
+    case KeyKind::kSize:
+      return "\"3GiB\"";
+    case KeyKind::kChoice:
+      return "\"tcg\"";
+    case KeyKind::kNodeIds:
+      return "[1]";
+    case KeyKind::kTextList:
+      return "[\"debian:7.3\", \"build:7.2\"]";
+    case KeyKind::kDistances:
+      return "[[10, 20], [20, 10]]";
   }
   return "";
 }
@@ -47,7 +55,8 @@ TEST(SpecKeys, EveryKeyRendersAndReadsBack) {
     ASSERT_TRUE(key_is_set(k, *spec)) << k.section << "." << k.name;
     EXPECT_NE(rendered.find(std::string(k.name) + " = " + render_key_value(k, *spec)),
               std::string::npos)
-        << k.name << " in:\n" << rendered;
+        << k.name << " in:\n"
+        << rendered;
   }
   auto again = parse_spec(rendered, "rendered.toml");
   ASSERT_TRUE(again.ok()) << again.error().describe();
@@ -156,7 +165,8 @@ TEST(SpecKeys, CommittedSpecsStillRead) {
   namespace fs = std::filesystem;
   int n = 0;
   for (const char* dir : {"results", "specs"}) {
-    for (const auto& e : fs::recursive_directory_iterator(std::string(MEMPLACE_SOURCE_DIR) + "/" + dir)) {
+    for (const auto& e :
+         fs::recursive_directory_iterator(std::string(MEMPLACE_SOURCE_DIR) + "/" + dir)) {
       if (e.path().extension() != ".toml") continue;
       auto spec = parse_spec(testing::slurp(e.path().string()), e.path().string());
       ASSERT_TRUE(spec.ok()) << spec.error().describe();

@@ -46,7 +46,7 @@ struct RunArgs {
   std::vector<std::string> channels;  // policy channels: mbind, task
   // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
   std::optional<std::string> placement_sources;
-  std::optional<int> trace_buffer_kib;  // 0 = sized by the cell
+  std::optional<int> trace_buffer_kib;         // 0 = sized by the cell
   std::optional<std::string> trace_transport;  // auto, bpf, tracefs
   std::optional<int> repeats;
   std::optional<int> sample_interval_ms;
@@ -89,7 +89,7 @@ struct ReportArgs {
 int command_report(const ReportArgs& args);
 
 struct CompareArgs {
-  std::vector<std::string> dirs;    // the first is the baseline
+  std::vector<std::string> dirs;  // the first is the baseline
   // "dir": one side per dir; "host": one side per hostname across all the dirs' runs (a merged
   // dir of several hosts), the first host seen as the baseline.
   std::string by = "dir";

@@ -22,7 +22,9 @@ static_assert(sizeof(ChaseSlot) == kChaseSlotBytes);
 
 constexpr EnumNames<WorkloadKind, 3> kWorkloadNames{{"none", "triad", "chase"}};
 
-std::string workload_name(WorkloadKind k) { return name_of(kWorkloadNames, k, "unknown"); }
+std::string workload_name(WorkloadKind k) {
+  return name_of(kWorkloadNames, k, "unknown");
+}
 
 Result<WorkloadKind> parse_workload(std::string_view name) {
   return parse_named(kWorkloadNames, name, "workload");

@@ -1,8 +1,8 @@
 // The locality kernels: a STREAM-like triad (bandwidth) and a dependent-load pointer chase over
 // a random cyclic permutation (latency), as plain functions over the caller's memory. libc and
 // threads only, so the static guest agent compiles them as they are (like populate.cc); the
-// Google Benchmark harness (experiment/locality_run.h) and the agent's repetition timer (locality_timing.h)
-// both time these, and nothing else implements them.
+// Google Benchmark harness (experiment/locality_run.h) and the agent's repetition timer
+// (locality_timing.h) both time these, and nothing else implements them.
 #pragma once
 
 #include <cstddef>

@@ -2,8 +2,9 @@
 // libbenchmark as a shared library only): a fixed number of repetitions, each running enough
 // iterations to last at least a minimum time, reported in Google Benchmark's JSON shape (one
 // "iteration" entry per repetition, then their "median" aggregate, with the counters the
-// libbenchmark harness in experiment/locality_run.cc sets) so one reader serves host and guest results.
-// Compiled into the agent and the core library; depends on the kernels, threads and nlohmann.
+// libbenchmark harness in experiment/locality_run.cc sets) so one reader serves host and guest
+// results. Compiled into the agent and the core library; depends on the kernels, threads and
+// nlohmann.
 #pragma once
 
 #include <cstddef>
@@ -11,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "base/result.h"
 #include "agent/locality_kernels.h"
+#include "base/result.h"
 
 namespace memplace {
 
@@ -35,8 +36,8 @@ struct WorkloadShape {
   uint64_t units = 0;  // triad: elements per array; chase: slots in the cycle
 };
 
-// Pure. Names follow Google Benchmark's for the same registration as experiment/locality_run.cc's plus
-// Repetitions(): "triad/threads:2/min_time:0.100/repeats:5/real_time" and "..._median". The
+// Pure. Names follow Google Benchmark's for the same registration as experiment/locality_run.cc's
+// plus Repetitions(): "triad/threads:2/min_time:0.100/repeats:5/real_time" and "..._median". The
 // triad reports bytes_per_second and elements (ms); the chase items_per_second,
 // seconds_per_load and chase_bytes (us). `context` is copied as the "context" object.
 nlohmann::json repeated_benchmark_json(const WorkloadShape& shape, const RepetitionTiming& timing,

@@ -24,11 +24,16 @@ enum class ErrorKind {
 // "failed", "unsupported", "bad_input", "environment", "timeout": for tests and diagnostics.
 inline const char* error_kind_name(ErrorKind k) {
   switch (k) {
-    case ErrorKind::kFailed: return "failed";
-    case ErrorKind::kUnsupported: return "unsupported";
-    case ErrorKind::kBadInput: return "bad_input";
-    case ErrorKind::kEnvironment: return "environment";
-    case ErrorKind::kTimeout: return "timeout";
+    case ErrorKind::kFailed:
+      return "failed";
+    case ErrorKind::kUnsupported:
+      return "unsupported";
+    case ErrorKind::kBadInput:
+      return "bad_input";
+    case ErrorKind::kEnvironment:
+      return "environment";
+    case ErrorKind::kTimeout:
+      return "timeout";
   }
   return "?";
 }

@@ -19,20 +19,20 @@
 #include "cli/commands_internal.h"
 #include "experiment/locality_run.h"
 #include "experiment/matrix.h"
-#include "results/results.h"
-#include "spec/spec.h"
-#include "spec/spec_ranges.h"
 #include "host/populate.h"
 #include "host/preflight.h"
-#include "probe/host_features.h"
-#include "spec/spec_keys.h"
-#include "probe/probe.h"
 #include "host/sysfs.h"
 #include "kernels/kernel_fetch.h"
 #include "kernels/kernel_ref.h"
+#include "probe/host_features.h"
+#include "probe/probe.h"
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "report/report_hooks.h"
+#include "results/results.h"
+#include "spec/spec.h"
+#include "spec/spec_keys.h"
+#include "spec/spec_ranges.h"
 #include "testbed/record_stream.h"
 #include "touchers/noise_process.h"
 
@@ -124,7 +124,8 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
     s = assign(spec.trace_buffer_kib,
                check_trace_buffer_kib(*a.trace_buffer_kib, "--trace-buffer-kib"));
   if (s && a.trace_transport)
-    s = assign(spec.trace_transport, parse_trace_transport(*a.trace_transport, "--trace-transport"));
+    s = assign(spec.trace_transport,
+               parse_trace_transport(*a.trace_transport, "--trace-transport"));
   if (s && a.repeats) s = assign(spec.repeats, check_repeats(*a.repeats, "--repeats"));
   if (s && a.sample_interval_ms)
     s = assign(spec.sample_interval_ms,

@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "spec/cell.h"
-#include "memplace/commands.h"
 #include "base/result.h"
+#include "memplace/commands.h"
+#include "spec/cell.h"
 #include "spec/spec.h"
 
 namespace memplace {

@@ -9,10 +9,10 @@
 
 #include "base/bounded_read.h"
 #include "cli/commands_internal.h"
-#include "results/merge.h"
 #include "memplace/commands.h"
 #include "report/report.h"
 #include "report/testbed_report.h"
+#include "results/merge.h"
 
 namespace memplace {
 namespace {
@@ -58,8 +58,10 @@ Result<std::vector<std::string>> testbed_labels(const std::vector<std::string>& 
       if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
   }
   if (!plain.empty() && !tops.empty())
-    return make_error("testbed runs (one dir per kernel) and plain results dirs cannot be merged "
-                      "together; testbed:" + tops + "; plain:" + plain);
+    return make_error(
+        "testbed runs (one dir per kernel) and plain results dirs cannot be merged "
+        "together; testbed:" +
+        tops + "; plain:" + plain);
   return labels;
 }
 
@@ -115,8 +117,8 @@ void print_missing(const MergeJob& job) {
   if (plan.missing.size() > kMissingShown)
     std::fprintf(stderr, "  ... and %zu more (manifest.json lists them)\n",
                  plan.missing.size() - kMissingShown);
-  std::fprintf(stderr, "memplace: `memplace run --resume %s` runs just those%s\n",
-               job.out.c_str(), plan.mode == "hosts" ? " (on the host it is started on)" : "");
+  std::fprintf(stderr, "memplace: `memplace run --resume %s` runs just those%s\n", job.out.c_str(),
+               plan.mode == "hosts" ? " (on the host it is started on)" : "");
 }
 
 }  // namespace

@@ -8,10 +8,10 @@
 
 #include "base/subprocess.h"
 #include "cli/commands_internal.h"
-#include "results/results.h"
 #include "cluster/slurm_job.h"
-#include "spec/spec.h"
 #include "memplace/commands.h"
+#include "results/results.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {
@@ -128,9 +128,9 @@ void print_submission(const SlurmJob& job, const Submitted& ids) {
   }
   std::string merged = slurm_merged_dir(job);
   std::printf("merge_job %s\nreport %s/report.md\n", ids.merge.c_str(), merged.c_str());
-  std::string what = per_host ? std::to_string(ids.jobs.size()) + " per-host job(s)"
-                              : "array job " + ids.jobs[0] + " (" + std::to_string(job.shards) +
-                                    " shard(s))";
+  std::string what =
+      per_host ? std::to_string(ids.jobs.size()) + " per-host job(s)"
+               : "array job " + ids.jobs[0] + " (" + std::to_string(job.shards) + " shard(s))";
   std::fprintf(stderr,
                "memplace: submitted %s; merge job %s runs after them and writes %s/report.md "
                "(logs in %s/slurm/logs/, the merge's exit status in %s)\n",
@@ -153,8 +153,7 @@ int command_slurm(const SlurmArgs& args) {
   std::string merge_script = slurm_merge_script(*job);
   if (args.dry_run) {
     std::printf("# %s/slurm/%s\n%s\n# %s/slurm/merge.sh\n%s", job->out_dir.c_str(),
-                main_name.c_str(), main_script.c_str(), job->out_dir.c_str(),
-                merge_script.c_str());
+                main_name.c_str(), main_script.c_str(), job->out_dir.c_str(), merge_script.c_str());
     return kExitOk;
   }
   if (find_on_path("sbatch").empty())

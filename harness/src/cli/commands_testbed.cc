@@ -84,13 +84,13 @@ void print_testbed_dry_run(const Spec& spec, const std::vector<Cell>& cells,
 Status check_testbed_input(const TestbedSpec& tb, const std::vector<Cell>& cells,
                            const RunArgs& args) {
   if (tb.kernels.empty())
-    return make_error("testbed.kernels: give at least one kernel (--kernel debian:7.3, --kernel "
-                      "build:NAME or --kernel PATH)");
+    return make_error(
+        "testbed.kernels: give at least one kernel (--kernel debian:7.3, --kernel "
+        "build:NAME or --kernel PATH)");
   if (tb.mem_per_node_bytes <= kGuestBootReserveBytes)
     return make_error("testbed.mem_per_node: needs more than " +
                       std::to_string(kGuestBootReserveBytes >> 20) + " MiB");
-  std::string shape =
-      std::to_string(tb.nodes) + " nodes of " + format_size(tb.mem_per_node_bytes);
+  std::string shape = std::to_string(tb.nodes) + " nodes of " + format_size(tb.mem_per_node_bytes);
   HostFacts facts = testbed_facts(tb);
   Status valid = validate_cells(cells, facts);
   if (valid) valid = check_free_memory(cells, facts);

@@ -34,7 +34,8 @@ std::string q(const std::string& s) {
 // The spec's name in a comment line: a newline in it must not start a line of the script.
 std::string comment_text(const std::string& s) {
   std::string out;
-  for (unsigned char c : s.substr(0, 200)) out += (c < ' ' || c == 0x7f) ? '?' : static_cast<char>(c);
+  for (unsigned char c : s.substr(0, 200))
+    out += (c < ' ' || c == 0x7f) ? '?' : static_cast<char>(c);
   return out;
 }
 
@@ -43,8 +44,10 @@ std::string comment_text(const std::string& s) {
 Status check_sbatch_value(std::string_view value, const std::string& field) {
   for (unsigned char c : value)
     if (c <= ' ' || c == 0x7f)
-      return bad_input_error(field + ": no spaces or control characters allowed (sbatch reads it from "
-                                "an #SBATCH line), got '" + std::string(value) + "'");
+      return bad_input_error(field +
+                             ": no spaces or control characters allowed (sbatch reads it from "
+                             "an #SBATCH line), got '" +
+                             std::string(value) + "'");
   return {};
 }
 
@@ -54,8 +57,8 @@ Status check_node_name(std::string_view name) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
   if (ok) return {};
   return bad_input_error("--per-host: '" + std::string(name) +
-                    "' is not a node name (letters, digits, '-', '_', '.'; list nodes with "
-                    "commas, not host ranges)");
+                         "' is not a node name (letters, digits, '-', '_', '.'; list nodes with "
+                         "commas, not host ranges)");
 }
 
 std::string slurm_spec_path(const SlurmJob& job) {
@@ -74,8 +77,9 @@ std::string slurm_array_script(const SlurmJob& job) {
          "' per array task (memplace slurm).\n" + directives(job, job_name(job), "shard-%a.out") +
          "#SBATCH --array=1-" + n + "\n" + measuring_directives(job) +
          "set -u\nk=\"${SLURM_ARRAY_TASK_ID:?not run as a Slurm array task}\"\n"
-         "exec " + q(job.memplace) + " run " + q(slurm_spec_path(job)) + " --shard \"$k/" + n +
-         "\" --out " + q(job.out_dir + "/shards") + "/\"$k\"\n";
+         "exec " +
+         q(job.memplace) + " run " + q(slurm_spec_path(job)) + " --shard \"$k/" + n + "\" --out " +
+         q(job.out_dir + "/shards") + "/\"$k\"\n";
 }
 
 std::string slurm_host_script(const SlurmJob& job) {
@@ -83,7 +87,8 @@ std::string slurm_host_script(const SlurmJob& job) {
          "' on the node this job was pinned to (memplace slurm --per-host).\n" +
          directives(job, job_name(job), "host-%N-%j.out") + measuring_directives(job) +
          "set -u\nnode=\"${SLURMD_NODENAME:?not run by Slurm}\"\n"
-         "exec " + q(job.memplace) + " run " + q(slurm_spec_path(job)) + " --out " +
+         "exec " +
+         q(job.memplace) + " run " + q(slurm_spec_path(job)) + " --out " +
          q(job.out_dir + "/hosts") + "/\"$node\"\n";
 }
 
@@ -99,7 +104,8 @@ std::string slurm_merge_script(const SlurmJob& job) {
   if (job.hosts.empty()) {
     s += "k=1\nwhile [ \"$k\" -le " + std::to_string(job.shards) + " ]; do\n  if [ -d " +
          q(job.out_dir + "/shards") + "/\"$k\" ]; then set -- \"$@\" " +
-         q(job.out_dir + "/shards") + "/\"$k\"; else echo \"memplace: shard $k left no results "
+         q(job.out_dir + "/shards") +
+         "/\"$k\"; else echo \"memplace: shard $k left no results "
          "dir\"; fi\n  k=$((k + 1))\ndone\n";
   } else {
     for (const auto& h : job.hosts) add(job.out_dir + "/hosts/" + h, "node " + h);
@@ -118,7 +124,8 @@ Result<std::string> parse_sbatch_job_id(std::string_view out) {
   id = id.substr(0, id.find(';'));
   bool digits = !id.empty() && id.size() <= 20;
   for (char c : id) digits = digits && c >= '0' && c <= '9';
-  if (!digits) return make_error("sbatch printed no job id: '" + std::string(out.substr(0, 200)) + "'");
+  if (!digits)
+    return make_error("sbatch printed no job id: '" + std::string(out.substr(0, 200)) + "'");
   return std::string(id);
 }
 

@@ -17,10 +17,10 @@
 namespace memplace {
 
 struct SlurmJob {
-  std::string memplace;   // memplace on the compute nodes (absolute)
-  std::string out_dir;    // absolute, on storage every node can write
-  std::string spec_name;  // for job names
-  std::string partition;  // "" = the cluster's default
+  std::string memplace;    // memplace on the compute nodes (absolute)
+  std::string out_dir;     // absolute, on storage every node can write
+  std::string spec_name;   // for job names
+  std::string partition;   // "" = the cluster's default
   std::string constraint;  // node features, e.g. "snp&zen4"
   int shards = 1;
   std::vector<std::string> hosts;  // --per-host: one whole-matrix job per node

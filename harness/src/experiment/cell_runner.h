@@ -8,11 +8,11 @@
 #include <optional>
 #include <string>
 
-#include "spec/cell.h"
-#include "results/run_record.h"
-#include "spec/spec.h"
 #include "host/populate.h"
 #include "probe/probe.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
+#include "spec/spec.h"
 
 namespace memplace {
 

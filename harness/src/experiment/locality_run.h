@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "base/result.h"
 #include "agent/locality_kernels.h"
+#include "base/result.h"
 
 namespace memplace {
 

@@ -1,6 +1,8 @@
 // The matrix loop: results dir, manifest, resume, progress and interruption. Each finished run
 // is on disk (fsync-ed) before the next cell starts, so a crash or Ctrl-C loses at most the run
 // in flight.
+#include "experiment/matrix.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,16 +11,15 @@
 #include <set>
 
 #include "base/bounded_read.h"
-#include "base/dir_lock.h"
-#include "base/nodelist.h"
-#include "results/host_identity.h"
-#include "experiment/placement_choice.h"
-#include "results/results.h"
-#include "experiment/matrix.h"
 #include "base/clock.h"
+#include "base/dir_lock.h"
 #include "base/files.h"
+#include "base/nodelist.h"
 #include "base/stop_signals.h"
+#include "experiment/placement_choice.h"
 #include "host/sysfs.h"
+#include "results/host_identity.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -54,7 +55,8 @@ void print_progress(size_t index, size_t total, const RunRecord& r) {
 // A merged dir (merge.h) names every host its runs came from. Resuming it adds this host's runs,
 // so this host joins the list and the merge's own keys stay.
 constexpr size_t kMaxManifestBytes = 64u << 20;
-void carry_merged_manifest(const std::string& dir, const RunContext& ctx, nlohmann::json& manifest) {
+void carry_merged_manifest(const std::string& dir, const RunContext& ctx,
+                           nlohmann::json& manifest) {
   auto fd = open_dir(dir);
   if (!fd) return;
   auto text = read_file_at(fd->get(), "manifest.json", kMaxManifestBytes, dir + "/manifest.json");
@@ -123,8 +125,9 @@ Result<RunContext> make_context(const Spec& spec, const RunOptions& options) {
   if (ctx.environment.hostname.empty()) ctx.environment.hostname = hostname();
   ctx.probe = run_probe(options.sysfs_root);
   if (ctx.environment.topology_digest.empty())
-    ctx.environment.topology_digest = topology_digest(
-        ctx.environment.topology.is_null() ? to_json(ctx.probe.topology) : ctx.environment.topology);
+    ctx.environment.topology_digest =
+        topology_digest(ctx.environment.topology.is_null() ? to_json(ctx.probe.topology)
+                                                           : ctx.environment.topology);
   return ctx;
 }
 

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "base/result.h"
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
 #include "results/manifest.h"
 #include "results/run_record.h"
+#include "spec/cell.h"
 #include "spec/spec.h"
 
 namespace memplace {

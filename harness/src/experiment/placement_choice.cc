@@ -27,7 +27,8 @@ SourceReading meminfo_reading(const MeminfoSnapshot& before, const MeminfoSnapsh
   }
   if (mib.empty()) return source_unsupported("no node meminfo before and after the touch");
   std::map<int, uint64_t> pages;
-  for (const auto& [node, m] : mib) pages[node] = m > 0 ? static_cast<uint64_t>(m * 256.0 + 0.5) : 0;
+  for (const auto& [node, m] : mib)
+    pages[node] = m > 0 ? static_cast<uint64_t>(m * 256.0 + 0.5) : 0;
   SourceReading r = source_ok(pages);
   r.detail["field"] = field;
   return r;
@@ -88,7 +89,8 @@ std::string disagreement_warning(const RunRecord& r) {
   auto d = largest_disagreement(r);
   if (!d || d->percent <= kDisagreementWarnPercent) return "";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s: %s and %s differ by %llu pages (%.2f%% of the cell) on node %d",
+  std::snprintf(buf, sizeof buf,
+                "%s: %s and %s differ by %llu pages (%.2f%% of the cell) on node %d",
                 r.run_id.c_str(), d->a.c_str(), d->b.c_str(),
                 static_cast<unsigned long long>(d->pages), d->percent, d->node);
   return buf;

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "results/run_record.h"
 #include "host/placement.h"
-#include "placement/placement_source.h"
 #include "host/sysfs.h"
+#include "placement/placement_source.h"
+#include "results/run_record.h"
 
 namespace memplace {
 
@@ -29,8 +29,8 @@ SourceReading meminfo_reading(const MeminfoSnapshot& before, const MeminfoSnapsh
 bool choose_placement(RunRecord& r, uint64_t expected_pages);
 
 struct SourceDisagreement {
-  std::string a, b;   // the two sources, in name order
-  int node = -1;      // the node where they differ most
+  std::string a, b;    // the two sources, in name order
+  int node = -1;       // the node where they differ most
   uint64_t pages = 0;  // |a - b| on that node
   double percent = 0;  // of the cell's pages
 };

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
 #include "placement/placement_source.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

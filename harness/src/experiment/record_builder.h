@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "results/run_record.h"
 #include "experiment/verdict.h"
 #include "host/sysfs.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

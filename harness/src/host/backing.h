@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "host/kvm.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "host/kvm.h"
 
 namespace memplace {
 

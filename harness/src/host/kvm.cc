@@ -12,8 +12,8 @@ Result<KvmSystem> KvmSystem::open(const std::string& dev) {
   if (fd < 0) {
     // No device, or one this user may not use: the host offers no KVM to memplace. Any other
     // failure is a real one.
-    const bool absent = errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EACCES ||
-                        errno == EPERM;
+    const bool absent =
+        errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EACCES || errno == EPERM;
     return errno_error("open " + dev, absent ? ErrorKind::kUnsupported : ErrorKind::kFailed);
   }
   return KvmSystem(UniqueFd(fd));

@@ -13,8 +13,8 @@ namespace memplace::kvm {
 inline constexpr int kCapUserMemory2 = 231;
 inline constexpr int kCapGuestMemfd = 234;
 inline constexpr int kCapMemoryAttributes = 233;  // returns the supported attribute bits
-inline constexpr int kCapVmTypes = 235;              // returns a bitmask of 1 << VM type
-inline constexpr int kCapGuestMemfdFlags = 244;  // returns the supported GUEST_MEMFD_FLAG_* bits
+inline constexpr int kCapVmTypes = 235;           // returns a bitmask of 1 << VM type
+inline constexpr int kCapGuestMemfdFlags = 244;   // returns the supported GUEST_MEMFD_FLAG_* bits
 
 inline constexpr uint64_t kGuestMemfdFlagMmap = 1ull << 0;
 inline constexpr uint64_t kGuestMemfdFlagInitShared = 1ull << 1;

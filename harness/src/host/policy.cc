@@ -28,8 +28,8 @@ constexpr int kMaxNodes = 1024;
 constexpr int kBitsPerLong = 8 * sizeof(unsigned long);
 using NodeMask = std::array<unsigned long, kMaxNodes / kBitsPerLong>;
 
-constexpr EnumNames<PolicyMode, 7> kPolicyNames{{
-    "default", "bind", "interleave", "preferred", "preferred-many", "weighted-interleave", "local"}};
+constexpr EnumNames<PolicyMode, 7> kPolicyNames{{"default", "bind", "interleave", "preferred",
+                                                 "preferred-many", "weighted-interleave", "local"}};
 constexpr EnumNames<PolicyChannel, 2> kChannelNames{{"mbind", "task"}};
 
 Result<NodeMask> to_mask(const std::vector<int>& nodes) {
@@ -54,9 +54,13 @@ Result<PolicyMode> parse_policy(std::string_view name) {
   return parse_named(kPolicyNames, name, "policy");
 }
 
-std::string policy_name(PolicyMode mode) { return name_of(kPolicyNames, mode); }
+std::string policy_name(PolicyMode mode) {
+  return name_of(kPolicyNames, mode);
+}
 
-std::vector<PolicyMode> all_policies() { return all_values(kPolicyNames); }
+std::vector<PolicyMode> all_policies() {
+  return all_values(kPolicyNames);
+}
 
 // The kernel's MPOL_* value of each PolicyMode, in the enum's order (as kPolicyNames).
 constexpr std::array<int, 7> kMpolOfMode{kMpolDefault,       kMpolBind,
@@ -125,7 +129,9 @@ Status apply_task_policy(PolicyMode mode, const std::vector<int>& nodes) {
   return {};
 }
 
-std::string policy_channel_name(PolicyChannel c) { return name_of(kChannelNames, c, "mbind"); }
+std::string policy_channel_name(PolicyChannel c) {
+  return name_of(kChannelNames, c, "mbind");
+}
 
 Result<PolicyChannel> parse_policy_channel(std::string_view name) {
   if (auto c = value_named(kChannelNames, name)) return *c;

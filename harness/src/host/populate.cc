@@ -20,14 +20,16 @@
 
 namespace memplace {
 
-constexpr EnumNames<PopulateMethod, 4> kPopulateMethodNames{{
-    "madv_populate_write", "store_per_page", "memset", "fallocate"}};
+constexpr EnumNames<PopulateMethod, 4> kPopulateMethodNames{
+    {"madv_populate_write", "store_per_page", "memset", "fallocate"}};
 
 std::string populate_method_name(PopulateMethod m) {
   return name_of(kPopulateMethodNames, m, "unknown");
 }
 
-std::vector<PopulateMethod> all_populate_methods() { return all_values(kPopulateMethodNames); }
+std::vector<PopulateMethod> all_populate_methods() {
+  return all_values(kPopulateMethodNames);
+}
 
 Result<PopulateMethod> parse_populate_method(std::string_view name) {
   return parse_named(kPopulateMethodNames, name, "populate method");
@@ -60,7 +62,8 @@ Status populate_range(PopulateMethod m, void* begin, size_t len, int fd, off_t f
       asm volatile("" : : "r"(p) : "memory");
       return {};
     case PopulateMethod::kFallocate:
-      if (fd < 0) return system_error(EOPNOTSUPP, "fallocate needs a backing file (shmem, guest_memfd)");
+      if (fd < 0)
+        return system_error(EOPNOTSUPP, "fallocate needs a backing file (shmem, guest_memfd)");
       // KEEP_SIZE: the file already has its size, and guest_memfd accepts nothing else.
       if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, static_cast<off_t>(len)) != 0)
         return errno_error("fallocate");
@@ -117,7 +120,9 @@ Result<ChunkedPopulate> populate_chunked(std::optional<PopulateMethod> forced, v
 
 constexpr EnumNames<ThpMode, 3> kThpModeNames{{"auto", "on", "off"}};
 
-std::string thp_mode_name(ThpMode m) { return name_of(kThpModeNames, m, "unknown"); }
+std::string thp_mode_name(ThpMode m) {
+  return name_of(kThpModeNames, m, "unknown");
+}
 
 Result<ThpMode> parse_thp_mode(std::string_view name) {
   return parse_named(kThpModeNames, name, "THP mode");

@@ -17,7 +17,9 @@ bool valid_build_name(std::string_view name) {
   return std::regex_match(name.begin(), name.end(), re);
 }
 
-std::string kernel_builds_dir(const std::string& cache_dir) { return cache_dir + "/builds"; }
+std::string kernel_builds_dir(const std::string& cache_dir) {
+  return cache_dir + "/builds";
+}
 
 std::vector<std::string> list_kernel_builds(const std::string& cache_dir) {
   std::vector<std::string> names;
@@ -61,10 +63,12 @@ Result<std::string> read_bounded(const std::string& path) {
 
 Result<json> parse_build_json(std::string_view text, std::string_view name) {
   if (text.size() > kMaxKernelBuildBytes)
-    return make_error("build.json is larger than " + std::to_string(kMaxKernelBuildBytes) + " bytes");
+    return make_error("build.json is larger than " + std::to_string(kMaxKernelBuildBytes) +
+                      " bytes");
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return make_error("build.json is not a JSON object");
-  if (!json_depth_at_most(j, kMaxKernelBuildDepth)) return make_error("build.json nests too deeply");
+  if (!json_depth_at_most(j, kMaxKernelBuildDepth))
+    return make_error("build.json nests too deeply");
   auto version = j.find("schema_version");
   if (version == j.end() || *version != 1) return make_error("build.json: schema_version is not 1");
   auto n = j.find("name");
@@ -85,8 +89,8 @@ Result<KernelBuild> load_kernel_build(const std::string& cache_dir, const std::s
   b.dir = kernel_builds_dir(cache_dir) + "/" + name;
   std::error_code ec;
   if (!fs::is_regular_file(b.dir + "/build.json", ec))
-    return make_error("build:" + name + ": no such kernel build in " + kernel_builds_dir(cache_dir) +
-                          "; builds: " + available(cache_dir),
+    return make_error("build:" + name + ": no such kernel build in " +
+                          kernel_builds_dir(cache_dir) + "; builds: " + available(cache_dir),
                       ErrorKind::kBadInput);
   auto text = read_bounded(b.dir + "/build.json");
   if (!text) return text.error();

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/debian_kernels.h"
 #include "base/result.h"
+#include "kernels/debian_kernels.h"
 
 namespace memplace {
 
@@ -18,8 +18,9 @@ struct KernelFiles {
   std::string release;      // uname -r when known ("" for a path kernel without modules)
   std::string vmlinuz;      // absolute path
   std::string modules_dir;  // directory searched for *.ko*; "" = KVM built in
-  std::string origin;       // "debian:7.3.4-1~bpo13+1 (trixie-backports)", "build:NAME (...)", the path
-  nlohmann::json build_info;  // build:NAME only: its checked build.json, for environment.kernel_build
+  std::string origin;  // "debian:7.3.4-1~bpo13+1 (trixie-backports)", "build:NAME (...)", the path
+  nlohmann::json
+      build_info;  // build:NAME only: its checked build.json, for environment.kernel_build
 };
 
 struct KernelFetchOptions {

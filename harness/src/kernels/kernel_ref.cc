@@ -28,9 +28,9 @@ Result<KernelRef> parse_kernel_ref(std::string_view text) {
   // "debain:7.3" is a typo, not a file name: a word and a colon before any '/' is a scheme.
   size_t colon = text.find(':');
   if (colon != std::string_view::npos && text.substr(0, colon).find('/') == std::string_view::npos)
-    return make_error(std::string(text) +
-                          ": unknown kernel reference; use debian:VERSION, build:NAME or a path",
-                      ErrorKind::kBadInput);
+    return make_error(
+        std::string(text) + ": unknown kernel reference; use debian:VERSION, build:NAME or a path",
+        ErrorKind::kBadInput);
   ref.value = text;
   return ref;
 }

@@ -6,8 +6,8 @@
 // memplace never changes a cgroup it did not create: it makes one child of its own cgroup per
 // window (memplace-<pid>-<n>), moves the named tasks' processes in (anonymous and shmem faults
 // are charged to the memcg of the mm's owner, so a thread alone would not do; memplace's own
-// main and sampler threads are then in it too, a few pages of heap), moves them back to where they were when
-// the window closes, and removes the child. A v2 child needs "memory" already in the own
+// main and sampler threads are then in it too, a few pages of heap), moves them back to where they
+// were when the window closes, and removes the child. A v2 child needs "memory" already in the own
 // cgroup's cgroup.subtree_control (the testbed guest's init enables it at the root); without it
 // the source is unsupported, with that reason.
 #pragma once

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "placement/memcg.h"
 #include "host/sysfs.h"
+#include "placement/memcg.h"
 
 namespace memplace {
 
@@ -56,8 +56,7 @@ std::atomic<int> g_sequence{0};
 
 class MemcgSource : public PlacementSource {
  public:
-  MemcgSource(BackingKind backing, std::string root)
-      : backing_(backing), root_(std::move(root)) {}
+  MemcgSource(BackingKind backing, std::string root) : backing_(backing), root_(std::move(root)) {}
   ~MemcgSource() override {
     if (!dir_.empty()) (void)stop();
   }
@@ -104,7 +103,8 @@ class MemcgSource : public PlacementSource {
   SourceReading stop() override {
     std::lock_guard lock(mu_);
     if (dir_.empty())
-      return source_unsupported(unsupported_.empty() ? "the window was never opened" : unsupported_);
+      return source_unsupported(unsupported_.empty() ? "the window was never opened"
+                                                     : unsupported_);
     auto after = read_stat();
     move_back();
     std::string left_behind = remove_dir();

@@ -52,10 +52,14 @@ Error load_error(int err, const std::string& what) {
 
 PageEvent::Kind event_kind(uint32_t kind) {
   switch (kind) {
-    case MEMPLACE_PAGE_FREE: return PageEvent::Kind::kFree;
-    case MEMPLACE_MIGRATE_START: return PageEvent::Kind::kMigrateStart;
-    case MEMPLACE_MIGRATE_END: return PageEvent::Kind::kMigrateEnd;
-    default: return PageEvent::Kind::kAlloc;
+    case MEMPLACE_PAGE_FREE:
+      return PageEvent::Kind::kFree;
+    case MEMPLACE_MIGRATE_START:
+      return PageEvent::Kind::kMigrateStart;
+    case MEMPLACE_MIGRATE_END:
+      return PageEvent::Kind::kMigrateEnd;
+    default:
+      return PageEvent::Kind::kAlloc;
   }
 }
 
@@ -154,9 +158,9 @@ Result<std::unique_ptr<BpfPageEvents>> BpfPageEvents::load(uint64_t ring_bytes) 
   t_libbpf_log.clear();
   auto impl = std::make_unique<Impl>();
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "memplace_pages");
-  impl->object = bpf_object__open_mem(memplace_page_events_bpf,
-                                      memplace_page_events_bpf_end - memplace_page_events_bpf,
-                                      &open_opts);
+  impl->object =
+      bpf_object__open_mem(memplace_page_events_bpf,
+                           memplace_page_events_bpf_end - memplace_page_events_bpf, &open_opts);
   if (!impl->object) return load_error(errno, "opening the BPF object");
   bpf_map* ring = bpf_object__find_map_by_name(impl->object, "events");
   if (!ring || bpf_map__set_max_entries(ring, static_cast<uint32_t>(ring_bytes)) != 0)
@@ -206,7 +210,8 @@ Result<std::vector<char>> per_cpu_batches() {
 Status BpfPageEvents::clear_maps() {
   uint32_t key = 0;
   while (bpf_map_get_next_key(impl_->tasks_fd, nullptr, &key) == 0)
-    if (bpf_map_delete_elem(impl_->tasks_fd, &key) != 0) return errno_error("clearing the BPF task map");
+    if (bpf_map_delete_elem(impl_->tasks_fd, &key) != 0)
+      return errno_error("clearing the BPF task map");
   auto zeros = per_cpu_batches();
   if (!zeros) return zeros.error();
   const uint32_t zero = 0;
@@ -224,10 +229,11 @@ Status BpfPageEvents::clear_maps() {
 
 Status BpfPageEvents::attach() {
   if (auto s = clear_maps(); !s) return s;
-  for (auto [program, tracepoint] : {std::pair{"page_alloc", "mm_page_alloc"},
-                                     std::pair{"page_free", "mm_page_free"}}) {
+  for (auto [program, tracepoint] :
+       {std::pair{"page_alloc", "mm_page_alloc"}, std::pair{"page_free", "mm_page_free"}}) {
     bpf_link* link = attach_program(program, tracepoint);
-    if (!link) return load_error(errno, std::string("attaching to the raw tracepoint ") + tracepoint);
+    if (!link)
+      return load_error(errno, std::string("attaching to the raw tracepoint ") + tracepoint);
     impl_->links.push_back(link);
   }
   // Optional: older kernels free page lists without this event (their frees are mm_page_free).
@@ -314,7 +320,9 @@ Result<uint64_t> BpfPageEvents::lost_events() const {
   return s->lost;
 }
 
-uint64_t BpfPageEvents::missed_runs() const { return cumulative_missed_runs() - missed_before_; }
+uint64_t BpfPageEvents::missed_runs() const {
+  return cumulative_missed_runs() - missed_before_;
+}
 
 uint64_t BpfPageEvents::cumulative_missed_runs() const {
   uint64_t missed = 0;

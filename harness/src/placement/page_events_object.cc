@@ -5,11 +5,13 @@
 #error "the build names the compiled BPF object"
 #endif
 
-__asm__(".section .rodata\n"
-        ".global memplace_page_events_bpf\n"
-        ".global memplace_page_events_bpf_end\n"
-        ".balign 8\n"
-        "memplace_page_events_bpf:\n"
-        ".incbin \"" MEMPLACE_PAGE_EVENTS_BPF_OBJECT "\"\n"
-        "memplace_page_events_bpf_end:\n"
-        ".previous\n");
+__asm__(
+    ".section .rodata\n"
+    ".global memplace_page_events_bpf\n"
+    ".global memplace_page_events_bpf_end\n"
+    ".balign 8\n"
+    "memplace_page_events_bpf:\n"
+    ".incbin \"" MEMPLACE_PAGE_EVENTS_BPF_OBJECT
+    "\"\n"
+    "memplace_page_events_bpf_end:\n"
+    ".previous\n");

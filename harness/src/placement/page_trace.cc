@@ -317,8 +317,8 @@ SourceReading TraceSource::reading() {
   }
   if (lost || missed_pages_) {
     w.detail["lost_events"] = lost_by_cpu;
-    w.lost = std::to_string(lost) + " trace events lost (buffer of " +
-             std::to_string(buffer_kib_) + " KiB per CPU); " + std::to_string(missed_pages_) +
+    w.lost = std::to_string(lost) + " trace events lost (buffer of " + std::to_string(buffer_kib_) +
+             " KiB per CPU); " + std::to_string(missed_pages_) +
              " ring-buffer pages flagged missed events";
   }
   w.error = error_;

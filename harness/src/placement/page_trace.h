@@ -116,8 +116,8 @@ struct PageTally {
   PageLedger ledger;
   uint64_t allocs = 0, frees = 0;
   std::map<std::string, uint64_t> kinds;  // "gfp/order" -> allocations (at most 32 keys)
-  uint64_t migrated_pages = 0;       // destination pages of migrations in the window
-  uint64_t migrated_not_cell = 0;    // of them, pages replacing pages from before the window
+  uint64_t migrated_pages = 0;            // destination pages of migrations in the window
+  uint64_t migrated_not_cell = 0;         // of them, pages replacing pages from before the window
   // Pages the tally cannot attribute: destinations whose source was not freed inside their
   // migrate_pages() call, and cell pages migrated to a destination no event named.
   uint64_t unpaired_pages = 0;
@@ -137,10 +137,10 @@ struct TraceWindowEvents {
   std::vector<PageEvent> events;  // any order: sorted by ts here
   uint64_t hardwall = 0;          // the __GFP_HARDWALL value (the gfp filter)
   bool migrations_traced = false;
-  int tasks = 0;                  // tasks named to the window
-  uint64_t other_events = 0;      // events of no kind the tally knows
-  std::string lost;               // why events are missing; "" when none were
-  std::string error;              // the first error while reading; "" when none
+  int tasks = 0;                                     // tasks named to the window
+  uint64_t other_events = 0;                         // events of no kind the tally knows
+  std::string lost;                                  // why events are missing; "" when none were
+  std::string error;                                 // the first error while reading; "" when none
   nlohmann::json detail = nlohmann::json::object();  // the transport's own detail
 };
 // The reading of a window: ok only when nothing was lost, nothing failed, every page is on a
@@ -168,8 +168,7 @@ class PageEventDecoder {
   };
   // Appends the sub-buffer's kmem events to `out`. `bytes` is the size read (a page or the
   // sub-buffer size); anything shorter than the sub-buffer header is an error.
-  Result<SubbufferResult> decode(const void* subbuffer, size_t bytes,
-                                 std::vector<PageEvent>& out);
+  Result<SubbufferResult> decode(const void* subbuffer, size_t bytes, std::vector<PageEvent>& out);
 
  private:
   struct Impl;

@@ -89,7 +89,8 @@ Status BpfTraceSource::prepare() {
   auto map = read_pfn_node_map(o_.root);
   if (!map) return map.error().prefixed("mapping pfns to nodes: ");
   pfn_map_.emplace(std::move(*map));
-  ring_bytes_ = o_.buffer_kib ? bpf_ring_bytes(o_.buffer_kib) : bpf_ring_bytes_for(o_.expected_bytes);
+  ring_bytes_ =
+      o_.buffer_kib ? bpf_ring_bytes(o_.buffer_kib) : bpf_ring_bytes_for(o_.expected_bytes);
   auto bpf = load_or_reuse(ring_bytes_, &reused_);
   if (!bpf) return bpf.error();
   bpf_ = std::move(*bpf);

@@ -39,7 +39,8 @@ std::optional<uint64_t> gfp_flag_value(std::string_view format, std::string_view
     if (!bit || *bit > 63) return std::nullopt;
     return uint64_t{1} << *bit;
   }
-  if (size_t hex = entry.rfind("0x"); hex != std::string_view::npos) return number_after(entry, hex + 2, 16);
+  if (size_t hex = entry.rfind("0x"); hex != std::string_view::npos)
+    return number_after(entry, hex + 2, 16);
   return std::nullopt;
 }
 
@@ -121,8 +122,9 @@ std::map<int, uint64_t> PageLedger::pages_per_node(const PfnNodeMap& map,
     uint64_t a = first;
     const uint64_t b = end;
     while (a < b) {
-      auto r = std::upper_bound(ranges.begin(), ranges.end(), a,
-                                [](uint64_t p, const PfnNodeMap::Range& x) { return p < x.first_pfn; });
+      auto r =
+          std::upper_bound(ranges.begin(), ranges.end(), a,
+                           [](uint64_t p, const PfnNodeMap::Range& x) { return p < x.first_pfn; });
       const PfnNodeMap::Range* in = nullptr;
       if (r != ranges.begin() && a < std::prev(r)->end_pfn) in = &*std::prev(r);
       if (in) {
@@ -227,7 +229,8 @@ Result<PageEventDecoder> PageEventDecoder::create(
     auto start = parse_event(impl->tep, "mm_migrate_pages_start",
                              formats.at("mm_migrate_pages_start"), "migrate");
     if (!start) return start.error();
-    auto end = parse_event(impl->tep, "mm_migrate_pages", formats.at("mm_migrate_pages"), "migrate");
+    auto end =
+        parse_event(impl->tep, "mm_migrate_pages", formats.at("mm_migrate_pages"), "migrate");
     if (!end) return end.error();
     impl->migrate_start_id = (*start)->id;
     impl->migrate_end_id = (*end)->id;
@@ -237,7 +240,9 @@ Result<PageEventDecoder> PageEventDecoder::create(
   return PageEventDecoder(std::move(impl));
 }
 
-bool PageEventDecoder::decodes_migrations() const { return impl_->migrate_end_id >= 0; }
+bool PageEventDecoder::decodes_migrations() const {
+  return impl_->migrate_end_id >= 0;
+}
 
 Result<PageEventDecoder::SubbufferResult> PageEventDecoder::decode(const void* subbuffer,
                                                                    size_t bytes,

@@ -19,7 +19,9 @@ class FirstThatStarts : public PlacementSource {
  public:
   FirstThatStarts(std::unique_ptr<PlacementSource> first, std::unique_ptr<PlacementSource> second,
                   std::string skip_first)
-      : first_(std::move(first)), second_(std::move(second)), why_not_first_(std::move(skip_first)) {}
+      : first_(std::move(first)),
+        second_(std::move(second)),
+        why_not_first_(std::move(skip_first)) {}
   std::string name() const override { return first_->name(); }
 
   Status start() override {
@@ -60,7 +62,9 @@ std::string running_kernel_release() {
 
 }  // namespace
 
-std::string trace_transport_name(TraceTransport t) { return name_of(kTransportNames, t); }
+std::string trace_transport_name(TraceTransport t) {
+  return name_of(kTransportNames, t);
+}
 
 Result<TraceTransport> parse_trace_transport(std::string_view name, const std::string& field) {
   if (auto t = value_named(kTransportNames, name)) return *t;
@@ -75,19 +79,24 @@ std::vector<TraceTransport> all_trace_transports() {
 std::string bpf_programs_preemptible(std::string_view release) {
   int major = 0, minor = 0;
   if (std::sscanf(std::string(release).c_str(), "%d.%d", &major, &minor) != 2)
-    return "kernel release '" + std::string(release) + "' is not MAJOR.MINOR: whether its "
+    return "kernel release '" + std::string(release) +
+           "' is not MAJOR.MINOR: whether its "
            "tracepoints can preempt a BPF program is unknown";
   if (major < 7) return "";
-  return "kernel " + std::string(release) + " runs tracepoint callbacks preemptible (SRCU-fast, "
+  return "kernel " + std::string(release) +
+         " runs tracepoint callbacks preemptible (SRCU-fast, "
          "since 7.0): a BPF program preempted in one task is skipped for every other task on "
          "that CPU, traced ones included";
 }
 
 std::unique_ptr<PlacementSource> make_trace_source(const PageTraceOptions& options) {
   switch (options.transport) {
-    case TraceTransport::kBpf: return make_bpf_trace_source(options);
-    case TraceTransport::kTracefs: return make_tracefs_trace_source(options);
-    case TraceTransport::kAuto: break;
+    case TraceTransport::kBpf:
+      return make_bpf_trace_source(options);
+    case TraceTransport::kTracefs:
+      return make_tracefs_trace_source(options);
+    case TraceTransport::kAuto:
+      break;
   }
   return std::make_unique<FirstThatStarts>(make_bpf_trace_source(options),
                                            make_tracefs_trace_source(options),

@@ -12,9 +12,9 @@
 namespace memplace {
 
 struct PlacementSourcesProbe {
-  std::string trace = "unknown";  // tracefs transport: "usable (...)" | "unsupported: why"
+  std::string trace = "unknown";      // tracefs transport: "usable (...)" | "unsupported: why"
   std::string trace_bpf = "unknown";  // BPF transport: "usable (...)" | "unsupported: why"
-  std::string memcg = "unknown";  // "usable (cgroup v2 at ...)" | "unsupported: why"
+  std::string memcg = "unknown";      // "usable (cgroup v2 at ...)" | "unsupported: why"
   bool trace_usable = false;
   bool trace_bpf_usable = false;
   bool memcg_usable = false;

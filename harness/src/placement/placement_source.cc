@@ -61,9 +61,12 @@ Result<std::map<int, uint64_t>> node_pages_from_json(const nlohmann::json& j, co
 
 const char* source_state_name(SourceReading::State s) {
   switch (s) {
-    case SourceReading::State::kOk: return "ok";
-    case SourceReading::State::kUnsupported: return "unsupported";
-    case SourceReading::State::kIncomplete: return "incomplete";
+    case SourceReading::State::kOk:
+      return "ok";
+    case SourceReading::State::kUnsupported:
+      return "unsupported";
+    case SourceReading::State::kIncomplete:
+      return "incomplete";
   }
   return "?";
 }

@@ -23,9 +23,9 @@ namespace memplace {
 struct SourceReading {
   enum class State { kOk, kUnsupported, kIncomplete };
   State state = State::kUnsupported;
-  std::string reason;                   // kUnsupported / kIncomplete: why
-  std::map<int, uint64_t> pages;        // kOk: 4 KiB pages per node
-  std::map<int, uint64_t> pages_seen;   // kIncomplete: what the source did see
+  std::string reason;                                // kUnsupported / kIncomplete: why
+  std::map<int, uint64_t> pages;                     // kOk: 4 KiB pages per node
+  std::map<int, uint64_t> pages_seen;                // kIncomplete: what the source did see
   nlohmann::json detail = nlohmann::json::object();  // source-specific: counter, events, ...
 
   bool ok() const { return state == State::kOk; }

@@ -11,10 +11,10 @@
 #include "base/subprocess.h"
 #include "base/text.h"
 #include "host/backing.h"
-#include "probe/host_features.h"
 #include "host/kvm.h"
 #include "host/kvm_uapi.h"
 #include "host/sysfs.h"
+#include "probe/host_features.h"
 
 namespace memplace {
 namespace {
@@ -302,9 +302,9 @@ void format_kvm(std::ostringstream& o, const ProbeReport& p) {
   row(o, "create VM",
       p.kvm_vm_created ? "yes" : "no" + (p.kvm_error.empty() ? "" : " (" + p.kvm_error + ")"));
   row(o, "guest_memfd", yes(p.guest_memfd));
-  row(o, "guest_memfd flags", hex_string(p.guest_memfd_flags) + " (MMAP " +
-                                  yes(p.guest_memfd_mmap) + ", INIT_SHARED " +
-                                  yes(p.guest_memfd_init_shared) + ")");
+  row(o, "guest_memfd flags",
+      hex_string(p.guest_memfd_flags) + " (MMAP " + yes(p.guest_memfd_mmap) + ", INIT_SHARED " +
+          yes(p.guest_memfd_init_shared) + ")");
   row(o, "guest_memfd mempolicy", p.gmem_policy_state);
   // The detail is a sentence; wrap it under the value column.
   std::string line;
@@ -317,11 +317,13 @@ void format_kvm(std::ostringstream& o, const ProbeReport& p) {
     line += (line.empty() ? "" : " ") + w;
   }
   if (!line.empty()) row(o, "", line);
-  row(o, "SW_PROTECTED_VM", std::string(p.sw_protected_vm ? "offered" : "not offered") +
-                                " (KVM_CAP_VM_TYPES " + hex_string(p.kvm_vm_types) + ")");
+  row(o, "SW_PROTECTED_VM",
+      std::string(p.sw_protected_vm ? "offered" : "not offered") + " (KVM_CAP_VM_TYPES " +
+          hex_string(p.kvm_vm_types) + ")");
   if (p.sw_protected_vm)
-    row(o, "", "guest_memfd flags " + hex_string(p.sw_protected_gmem_flags) + ", attributes " +
-                   hex_string(p.sw_protected_attributes));
+    row(o, "",
+        "guest_memfd flags " + hex_string(p.sw_protected_gmem_flags) + ", attributes " +
+            hex_string(p.sw_protected_attributes));
 }
 
 void format_rest(std::ostringstream& o, const ProbeReport& p) {

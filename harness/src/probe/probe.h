@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/placement_probe.h"
 #include "host/policy.h"
 #include "host/preflight.h"
 #include "host/topology.h"
+#include "placement/placement_probe.h"
 
 namespace memplace {
 

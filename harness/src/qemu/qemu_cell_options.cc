@@ -1,12 +1,12 @@
 #include "qemu/qemu_cell_options.h"
 
-#include "spec/spec_keys.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+
+#include "spec/spec_keys.h"
 
 namespace memplace {
 namespace {

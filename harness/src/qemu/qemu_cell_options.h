@@ -8,11 +8,11 @@
 #include <string>
 
 #include "base/result.h"
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "spec/spec.h"
 #include "kernels/kernel_fetch.h"
 #include "qemu/qemu_guest.h"
+#include "spec/cell.h"
+#include "spec/spec.h"
 
 namespace memplace {
 

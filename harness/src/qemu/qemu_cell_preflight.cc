@@ -13,12 +13,14 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
                       const std::string& accel, const std::string& sysfs_root) {
   if (auto p = qemu_policy_name(cell.policy); !p) return p.error().as_kind(ErrorKind::kUnsupported);
   if (cell.backing == BackingKind::kGuestMemfdPrivate)
-    return unsupported_error("the qemu toucher's private guest memory is an SEV-SNP guest "
-                             "(backing guest_memfd with [qemu] snp = true); guest_memfd_private "
-                             "is the vcpu toucher's");
+    return unsupported_error(
+        "the qemu toucher's private guest memory is an SEV-SNP guest "
+        "(backing guest_memfd with [qemu] snp = true); guest_memfd_private "
+        "is the vcpu toucher's");
   if (cell.channel != PolicyChannel::kMbind)
-    return unsupported_error("QEMU applies the policy through its memory backend (mbind); the "
-                             "task channel is the host and vcpu touchers'");
+    return unsupported_error(
+        "QEMU applies the policy through its memory backend (mbind); the "
+        "task channel is the host and vcpu touchers'");
   if (cell.backing != BackingKind::kGuestMemfd) return {};
   std::vector<std::string> missing;
   if (o.snp) {

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "base/result.h"
-#include "spec/cell.h"
 #include "qemu/qemu_cell_options.h"
 #include "qemu/qemu_guest.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

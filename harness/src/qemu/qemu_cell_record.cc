@@ -5,8 +5,8 @@
 #include "base/files.h"
 #include "experiment/placement_choice.h"
 #include "experiment/record_builder.h"
-#include "results/results.h"
 #include "qemu/guest_ram_placement.h"
+#include "results/results.h"
 
 namespace memplace {
 

@@ -9,10 +9,10 @@
 
 #include "agent/agent_protocol.h"
 #include "base/result.h"
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "results/run_record.h"
 #include "host/sysfs.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

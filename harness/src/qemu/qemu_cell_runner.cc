@@ -13,7 +13,6 @@
 #include "base/subprocess.h"
 #include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
-#include "results/results.h"
 #include "experiment/verdict.h"
 #include "host/sampler.h"
 #include "host/sysfs.h"
@@ -22,6 +21,7 @@
 #include "qemu/qemu_cell_record.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -337,8 +337,7 @@ Status QemuCellRun::collect() {
   (void)qemu_.send(encode_host_message(AgentPoweroff{}));
   qemu_.stop(std::chrono::seconds(o_.poweroff_timeout_seconds));
   r_.extra["qemu_exit_status"] = qemu_.exit_status();
-  if (!after)
-    return after.error().prefixed("reading node meminfo after the touch: ");
+  if (!after) return after.error().prefixed("reading node meminfo after the touch: ");
   r_.meminfo_after = *after;
   r_.delta_used_mib = delta_mib(r_.meminfo_before, r_.meminfo_after, "MemUsed");
   r_.extra["delta_used_less_pcp_mib"] =

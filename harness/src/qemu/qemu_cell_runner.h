@@ -15,13 +15,13 @@
 #include <memory>
 #include <string>
 
-#include "spec/cell.h"
 #include "experiment/cell_runner.h"
-#include "results/run_record.h"
 #include "qemu/guest_ram_placement.h"
 #include "qemu/qemu_cell_options.h"
 #include "qemu/qemu_cell_preflight.h"
 #include "qemu/qemu_dry_run.h"
+#include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

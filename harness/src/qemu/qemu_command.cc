@@ -1,10 +1,10 @@
-#include <sstream>
-
 #include "qemu/qemu_command.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <sstream>
 
 #include "base/nodelist.h"
 #include "base/unique_fd.h"
@@ -42,7 +42,9 @@ uint64_t total_memory(const std::vector<QemuNumaNode>& nodes) {
   return b;
 }
 
-std::string format_cpu_list(const std::vector<int>& cpus) { return format_id_list(cpus); }
+std::string format_cpu_list(const std::vector<int>& cpus) {
+  return format_id_list(cpus);
+}
 
 std::string qemu_opt_value(std::string_view value) {
   std::string out;

@@ -1,10 +1,10 @@
 #include "qemu/qemu_dry_run.h"
 
-#include "qemu/qemu_caches.h"
-#include "qemu/qemu_cell_preflight.h"
 #include "kernels/kernel_build.h"
 #include "kernels/kernel_fetch.h"
 #include "kernels/kernel_ref.h"
+#include "qemu/qemu_caches.h"
+#include "qemu/qemu_cell_preflight.h"
 #include "qemu/qemu_command.h"
 
 namespace memplace {

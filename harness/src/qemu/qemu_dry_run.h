@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "spec/cell.h"
 #include "qemu/qemu_cell_options.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

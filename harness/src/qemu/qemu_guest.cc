@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "base/nodelist.h"
+#include "base/subprocess.h"
 #include "probe/probe.h"
 #include "qemu/qemu_command.h"
-#include "base/subprocess.h"
 
 namespace memplace {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/cell.h"
 #include "base/result.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

@@ -127,8 +127,8 @@ std::string plots_script() {
     return std::string(env) + "/memplace_plots.py";
   // Installed (cmake --install): PREFIX/bin/memplace and PREFIX/share/memplace/plots. A build
   // tree keeps a copy of plots/ at BUILD/share/memplace/plots, made when it is configured.
-  std::string found = find_beside_self({"../share/memplace/plots/memplace_plots.py",
-                                        "share/memplace/plots/memplace_plots.py"});
+  std::string found = find_beside_self(
+      {"../share/memplace/plots/memplace_plots.py", "share/memplace/plots/memplace_plots.py"});
   return found.empty() ? "share/memplace/plots/memplace_plots.py (beside memplace)" : found;
 }
 

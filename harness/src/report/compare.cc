@@ -6,8 +6,8 @@
 #include <set>
 
 #include "base/enum_names.h"
-#include "results/results.h"
 #include "report/record_view.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -67,10 +67,12 @@ std::string cell_match_key(const RunRecord& r) {
          std::to_string(r.threads) + (r.cpu_node ? "/cpu" + std::to_string(*r.cpu_node) : "");
 }
 
-constexpr EnumNames<Change, 7> kChangeNames{{
-    "", "same", "regression", "fix", "changed", "new", "missing"}};
+constexpr EnumNames<Change, 7> kChangeNames{
+    {"", "same", "regression", "fix", "changed", "new", "missing"}};
 
-std::string change_name(Change change) { return name_of(kChangeNames, change, "missing"); }
+std::string change_name(Change change) {
+  return name_of(kChangeNames, change, "missing");
+}
 
 CompareResult compare_runs(const std::vector<std::vector<RunRecord>>& sides,
                            std::vector<std::string> labels) {

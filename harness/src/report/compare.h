@@ -11,8 +11,8 @@
 
 #include "base/result.h"
 #include "base/stats.h"
-#include "results/run_record.h"
 #include "report/record_view.h"
+#include "results/run_record.h"
 
 namespace memplace {
 

@@ -2,8 +2,8 @@
 #include <cmath>
 
 #include "report/compare.h"
-#include "results/results.h"
 #include "report/record_view.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

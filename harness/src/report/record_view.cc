@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 #include <set>
+#include <string_view>
 
 #include "base/enum_names.h"
 #include "base/nodelist.h"
@@ -172,10 +172,12 @@ std::map<int, double> CellFold::split() const {
   return out;
 }
 
-constexpr EnumNames<CellState, 7> kCellStateNames{{
-    "honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent"}};
+constexpr EnumNames<CellState, 7> kCellStateNames{
+    {"honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent"}};
 
-std::string cell_state_name(CellState state) { return name_of(kCellStateNames, state, "absent"); }
+std::string cell_state_name(CellState state) {
+  return name_of(kCellStateNames, state, "absent");
+}
 
 CellState CellFold::state() const {
   if (ok == 0) return failed ? CellState::kFailed : CellState::kUnsupported;

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <set>
 
-#include "results/manifest.h"
 #include "experiment/placement_choice.h"
-#include "results/results.h"
 #include "report/record_view.h"
+#include "results/manifest.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {
@@ -28,8 +28,7 @@ std::string kernel_of(const RunRecord& r) {
 std::vector<std::pair<std::string, std::vector<const RunRecord*>>> by_kernel(
     const std::vector<RunRecord>& runs, bool with_host = false) {
   auto label = [&](const RunRecord& r) {
-    return with_host ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r)
-                     : kernel_of(r);
+    return with_host ? "Host " + r.environment.hostname + ", kernel " + kernel_of(r) : kernel_of(r);
   };
   std::vector<std::pair<std::string, std::vector<const RunRecord*>>> groups;
   for (const RunRecord& r : runs) {
@@ -142,8 +141,8 @@ void render_sources_md(std::string& out, const RunRecord& r) {
     if (s.ok()) {
       std::string nodes;
       for (const auto& [node, pages] : s.pages)
-        nodes += (nodes.empty() ? "" : ", ") + ("node " + std::to_string(node) + " " +
-                                                std::to_string(pages));
+        nodes += (nodes.empty() ? "" : ", ") +
+                 ("node " + std::to_string(node) + " " + std::to_string(pages));
       out += nodes.empty() ? "no pages" : nodes;
     } else {
       out += std::string(s.state == SourceReading::State::kIncomplete ? "incomplete: "
@@ -291,13 +290,15 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
   for (const auto& [label, group] : groups) {
     out += "## " + (by_host ? md_cell(label) : "Kernel " + md_cell(label)) + " (" +
            md_cell(environment_text(*group.front())) + ")\n\n";
-  out += charts_md;
+    out += charts_md;
     render_summary_md(out, group);
     std::string warnings;
     for (const RunRecord* r : group)
-      if (std::string w = disagreement_warning(*r); !w.empty()) warnings += "- warning: " + w + "\n";
+      if (std::string w = disagreement_warning(*r); !w.empty())
+        warnings += "- warning: " + w + "\n";
     if (!warnings.empty())
-      out += "### Placement sources that disagree by more than 1% of the cell\n\n" + warnings + "\n";
+      out +=
+          "### Placement sources that disagree by more than 1% of the cell\n\n" + warnings + "\n";
     out += "### Runs\n\n";
     for (const RunRecord* r : group) render_run_md(out, *r);
   }

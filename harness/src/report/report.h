@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "results/run_record.h"
 #include "report/record_view.h"
+#include "results/run_record.h"
 
 namespace memplace {
 

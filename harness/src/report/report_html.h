@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "results/run_record.h"
 #include "report/charts.h"
+#include "results/run_record.h"
 
 namespace memplace {
 

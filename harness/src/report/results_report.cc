@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "results/results.h"
 #include "report/charts.h"
 #include "report/html_text.h"
 #include "report/report.h"
 #include "report/report_html.h"
 #include "report/testbed_report.h"
+#include "results/results.h"
 
 namespace memplace {
 namespace {

@@ -32,9 +32,9 @@ struct MergeInput {
 Result<MergeInput> read_merge_input(const std::string& dir);
 
 struct MergeFileCopy {
-  size_t input = 0;  // index into the inputs
-  std::string from;  // relative to that input dir, safe per results.h
-  std::string to;    // relative to the merged dir
+  size_t input = 0;   // index into the inputs
+  std::string from;   // relative to that input dir, safe per results.h
+  std::string to;     // relative to the merged dir
   size_t record = 0;  // index into MergePlan::records, whose file name it is
   bool workload = false;
 };
@@ -48,8 +48,8 @@ struct MergePlan {
   std::vector<MergeFileCopy> copies;
   std::vector<std::string> missing;  // run keys no input holds ("host|key" in hosts mode)
   size_t expected_runs = 0;
-  nlohmann::json hosts = nlohmann::json::array();        // manifest "hosts"
-  nlohmann::json sources = nlohmann::json::array();      // manifest "merged_from"
+  nlohmann::json hosts = nlohmann::json::array();    // manifest "hosts"
+  nlohmann::json sources = nlohmann::json::array();  // manifest "merged_from"
   std::vector<std::string> warnings;
 };
 // Pure. Every error is bad input: dirs from different specs, shards mixed with whole-matrix

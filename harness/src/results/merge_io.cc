@@ -84,14 +84,14 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
     RunRecord& r = plan.records[c.record];
     const std::string& shown = inputs[c.input].dir;
     size_t limit = c.workload ? kMaxMergeWorkloadBytes : kMaxMergeSamplesBytes;
-    Result<std::string> text = dirs[c.input] ? read_input_file(dirs[c.input]->get(), shown, c.from,
-                                                                limit)
-                                             : Result<std::string>(dirs[c.input].error());
+    Result<std::string> text = dirs[c.input]
+                                   ? read_input_file(dirs[c.input]->get(), shown, c.from, limit)
+                                   : Result<std::string>(dirs[c.input].error());
     Status written = text ? make_dirs(out + "/" + split_relative(c.to).first) : text.error();
     if (written) written = write_file_atomic(out + "/" + c.to, *text);
     if (written) continue;
-    plan.warnings.push_back(r.run_id + ": " + c.from + " not copied: " +
-                            written.error().describe());
+    plan.warnings.push_back(r.run_id + ": " + c.from +
+                            " not copied: " + written.error().describe());
     if (c.workload) {
       r.extra["workload"].erase("file");
       r.extra["workload"]["file_error"] = "not copied by merge: " + written.error().describe();

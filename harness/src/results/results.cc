@@ -21,8 +21,8 @@
 #include "base/enum_names.h"
 #include "base/files.h"
 #include "base/json_bounded.h"
-#include "results/run_record.h"
 #include "host/sysfs.h"
+#include "results/run_record.h"
 
 namespace memplace {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "base/files.h"
 #include "base/result.h"
-#include "results/run_record.h"
 #include "base/unique_fd.h"
+#include "results/run_record.h"
 
 namespace memplace {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "placement/placement_source.h"
 #include "host/sysfs.h"
+#include "placement/placement_source.h"
 
 namespace memplace {
 
@@ -43,8 +43,8 @@ struct Environment {
   std::string kernel;          // uname -r of the kernel that placed the memory
   std::string hostname;
   std::string topology_digest;  // host_identity.h: tells hosts apart in merged results
-  std::string accel;        // testbed only: "kvm" | "tcg"
-  nlohmann::json topology;  // testbed only: nodes, memory, cpus
+  std::string accel;            // testbed only: "kvm" | "tcg"
+  nlohmann::json topology;      // testbed only: nodes, memory, cpus
   // A kernel from scripts/kernel-build.sh (build:NAME): its build.json (source package, config
   // and patch hashes, compiler, build time). Null otherwise.
   nlohmann::json kernel_build;

@@ -8,7 +8,9 @@ namespace memplace {
 
 constexpr EnumNames<ToucherKind, 3> kToucherNames{{"host", "vcpu", "qemu"}};
 
-std::string toucher_name(ToucherKind kind) { return name_of(kToucherNames, kind, "qemu"); }
+std::string toucher_name(ToucherKind kind) {
+  return name_of(kToucherNames, kind, "qemu");
+}
 
 std::optional<ToucherKind> toucher_from_name(std::string_view name) {
   return value_named(kToucherNames, name);

@@ -27,8 +27,9 @@ struct Cell {
   uint64_t size_bytes = 0;
   int threads = 1;              // touching threads (host) or vCPUs (vcpu/qemu)
   std::optional<int> cpu_node;  // node whose CPUs the touchers run on; none = unpinned
-  PolicyChannel channel = PolicyChannel::kMbind;  // mbind on a mapping, or the touchers' task policy
-  int repeat = 0;               // 0-based repeat index
+  PolicyChannel channel =
+      PolicyChannel::kMbind;  // mbind on a mapping, or the touchers' task policy
+  int repeat = 0;             // 0-based repeat index
 };
 
 // Stable identity of a cell across result dirs and resumes, without the repeat index:

@@ -87,7 +87,8 @@ std::vector<Cell> shard_cells_for_kernel(const std::vector<Cell>& cells,
   return out;
 }
 
-std::vector<Cell> select_runs(const std::vector<Cell>& cells, const std::vector<std::string>& keys) {
+std::vector<Cell> select_runs(const std::vector<Cell>& cells,
+                              const std::vector<std::string>& keys) {
   std::set<std::string> wanted(keys.begin(), keys.end());
   std::vector<Cell> out;
   for (const auto& c : cells)

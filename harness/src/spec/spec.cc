@@ -12,9 +12,9 @@
 
 #include "base/nodelist.h"
 #include "base/text.h"
+#include "host/populate.h"
 #include "spec/spec_keys.h"
 #include "spec/spec_ranges.h"
-#include "host/populate.h"
 
 namespace memplace {
 namespace {
@@ -266,10 +266,10 @@ Status parse_run_shard(const toml::table& r, Spec& spec) {
 }
 
 Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s = check_keys(r, "run",
-                          {"sample_interval_ms", "tolerance", "populate", "thp", "workload",
-                           "toucher_timeout_s", "shard", "placement_sources", "trace_buffer_kib",
-                           "trace_transport"});
+  if (auto s = check_keys(
+          r, "run",
+          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
+           "shard", "placement_sources", "trace_buffer_kib", "trace_transport"});
       !s)
     return s;
   if (auto s = parse_run_shard(r, spec); !s) return s;
@@ -292,8 +292,7 @@ Status parse_run_table(const toml::table& r, Spec& spec) {
   if (const auto* n = r.get("trace_transport")) {
     auto name = as_string(*n, "run.trace_transport");
     if (!name) return name.error();
-    if (auto s = assign(spec.trace_transport,
-                        parse_trace_transport(*name, "run.trace_transport"));
+    if (auto s = assign(spec.trace_transport, parse_trace_transport(*name, "run.trace_transport"));
         !s)
       return s;
   }
@@ -546,9 +545,8 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   }
   Spec spec = default_spec();
   spec.source_text = std::string(toml_text);
-  if (auto s = check_keys(root, "",
-                          {"spec_version", "name", "description", "matrix", "run", "testbed",
-                           "qemu"});
+  if (auto s = check_keys(
+          root, "", {"spec_version", "name", "description", "matrix", "run", "testbed", "qemu"});
       !s)
     return s.error();
   if (const auto* n = root.get("spec_version")) {

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/cell.h"
-#include "spec/shard.h"
+#include "base/result.h"
 #include "host/populate.h"
 #include "placement/trace_transport.h"
-#include "base/result.h"
+#include "spec/cell.h"
+#include "spec/shard.h"
 
 namespace memplace {
 
@@ -32,16 +32,17 @@ struct TestbedSpec {
   std::vector<std::string> kernels;         // "debian:6.18", "/path/to/bzImage"
   std::string modules_dir;                  // for a path kernel
   std::string accel = "auto";               // "auto" | "kvm" | "tcg"
-  int boot_timeout_seconds = 300;  // QEMU start to the guest's hello (its kernel is up)
-  int timeout_seconds = 600;       // hello to the guest's end: the matrix inside
-  std::string extra_append;        // added to the guest kernel's command line
+  int boot_timeout_seconds = 300;           // QEMU start to the guest's hello (its kernel is up)
+  int timeout_seconds = 600;                // hello to the guest's end: the matrix inside
+  std::string extra_append;                 // added to the guest kernel's command line
   bool operator==(const TestbedSpec&) const = default;
 };
 
 // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu/qemu_cell_options.h); the
-// keys are described in spec_keys.cc. Every field is optional: an unset one falls back to its MEMPLACE_QEMU* environment variable when
-// `memplace run` loads the spec, then to QemuToucherOptions' default. The results dir's spec
-// copy holds the values actually used, so --resume needs no environment.
+// keys are described in spec_keys.cc. Every field is optional: an unset one falls back to its
+// MEMPLACE_QEMU* environment variable when `memplace run` loads the spec, then to
+// QemuToucherOptions' default. The results dir's spec copy holds the values actually used, so
+// --resume needs no environment.
 struct QemuSpec {
   std::optional<std::string> binary;  // the QEMU to run (SNP NUMA placement needs a patched one)
   std::optional<std::string> kernel;  // "debian:", "debian:VERSION" or a bzImage path

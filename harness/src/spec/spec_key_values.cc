@@ -31,25 +31,24 @@ Result<int64_t> integer_text(std::string_view text, const std::string& field) {
 
 Status store(Spec& spec, const SpecKey& key, std::string text) {
   return std::visit(
-      Overloaded{[&](std::string* f) -> Status { return *f = std::move(text), Status{}; },
-                 [&](std::optional<std::string>* f) -> Status {
-                   return *f = std::move(text), Status{};
-                 },
-                 [&](auto*) -> Status { return make_error("spec key kind mismatch"); }},
+      Overloaded{
+          [&](std::string* f) -> Status { return *f = std::move(text), Status{}; },
+          [&](std::optional<std::string>* f) -> Status { return *f = std::move(text), Status{}; },
+          [&](auto*) -> Status { return make_error("spec key kind mismatch"); }},
       key.field(spec));
 }
 
 Status store_int(Spec& spec, const SpecKey& key, int64_t v) {
-  return std::visit(Overloaded{[&](int* f) -> Status { return *f = static_cast<int>(v), Status{}; },
-                               [&](std::optional<int>* f) -> Status {
-                                 return *f = static_cast<int>(v), Status{};
-                               },
-                               [&](uint64_t* f) -> Status { return *f = v, Status{}; },
-                               [&](std::optional<uint64_t>* f) -> Status {
-                                 return *f = static_cast<uint64_t>(v), Status{};
-                               },
-                               [&](auto*) -> Status { return make_error("spec key kind mismatch"); }},
-                    key.field(spec));
+  return std::visit(
+      Overloaded{
+          [&](int* f) -> Status { return *f = static_cast<int>(v), Status{}; },
+          [&](std::optional<int>* f) -> Status { return *f = static_cast<int>(v), Status{}; },
+          [&](uint64_t* f) -> Status { return *f = v, Status{}; },
+          [&](std::optional<uint64_t>* f) -> Status {
+            return *f = static_cast<uint64_t>(v), Status{};
+          },
+          [&](auto*) -> Status { return make_error("spec key kind mismatch"); }},
+      key.field(spec));
 }
 
 }  // namespace
@@ -159,14 +158,13 @@ Status apply_env_fallbacks(std::string_view section, Spec& spec,
 
 bool key_is_set(const SpecKey& key, const Spec& spec) {
   Spec copy = spec;  // the field functions hand out pointers into a mutable Spec
-  return std::visit(
-      Overloaded{[](std::string* f) { return !f->empty(); },
-                 [](std::vector<int>* f) { return !f->empty(); },
-                 [](std::vector<std::string>* f) { return !f->empty(); },
-                 [](std::vector<std::vector<int>>* f) { return !f->empty(); },
-                 [](int*) { return true; }, [](uint64_t*) { return true; },
-                 [](auto* f) { return f->has_value(); }},
-      key.field(copy));
+  return std::visit(Overloaded{[](std::string* f) { return !f->empty(); },
+                               [](std::vector<int>* f) { return !f->empty(); },
+                               [](std::vector<std::string>* f) { return !f->empty(); },
+                               [](std::vector<std::vector<int>>* f) { return !f->empty(); },
+                               [](int*) { return true; }, [](uint64_t*) { return true; },
+                               [](auto* f) { return f->has_value(); }},
+                    key.field(copy));
 }
 
 std::string render_key_value(const SpecKey& key, const Spec& spec) {

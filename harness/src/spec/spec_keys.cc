@@ -17,12 +17,12 @@ TestbedSpec& testbed(Spec& s) {
 }
 
 // Each field function hands out where its key lives; captureless, so it is a plain pointer.
-#define MEMPLACE_FIELD(expr) [](Spec & s) -> FieldRef { return &(expr); }
+#define MEMPLACE_FIELD(expr) [](Spec& s) -> FieldRef { return &(expr); }
 
 const std::vector<SpecKey> kKeys = {
     // [testbed]: the emulated host (testbed.h).
-    {"testbed", "node_count", KeyKind::kInt, "", 1, 64, "", "2", "", "nodes",
-     "Emulated NUMA nodes", MEMPLACE_FIELD(testbed(s).nodes)},
+    {"testbed", "node_count", KeyKind::kInt, "", 1, 64, "", "2", "", "nodes", "Emulated NUMA nodes",
+     MEMPLACE_FIELD(testbed(s).nodes)},
     {"testbed", "mem_per_node", KeyKind::kSize, "bytes", 0, 0, "", "1GiB", "", "",
      "Memory of each emulated node", MEMPLACE_FIELD(testbed(s).mem_per_node_bytes)},
     {"testbed", "cpus_per_node", KeyKind::kInt, "", 1, 64, "", "1", "", "",
@@ -39,8 +39,8 @@ const std::vector<SpecKey> kKeys = {
      "The modules directory for a bzImage path kernel", MEMPLACE_FIELD(testbed(s).modules_dir)},
     {"testbed", "accel", KeyKind::kChoice, "", 0, 0, "auto, kvm, tcg", "auto", "", "",
      "QEMU accelerator (auto: KVM where it works, else TCG)", MEMPLACE_FIELD(testbed(s).accel)},
-    {"testbed", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "300", "",
-     "boot_timeout", "QEMU start to the guest's hello (its kernel is up)",
+    {"testbed", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "300", "", "boot_timeout",
+     "QEMU start to the guest's hello (its kernel is up)",
      MEMPLACE_FIELD(testbed(s).boot_timeout_seconds)},
     {"testbed", "timeout_s", KeyKind::kInt, "seconds", 1, 604800, "", "600", "", "timeout",
      "The guest's hello to its end: the whole matrix inside",
@@ -48,16 +48,16 @@ const std::vector<SpecKey> kKeys = {
     {"testbed", "extra_append", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
      "Added to each testbed guest's kernel command line", MEMPLACE_FIELD(testbed(s).extra_append)},
     // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_cell_options.h).
-    {"qemu", "binary", KeyKind::kText, "", 1, 0, "", "qemu-system-x86_64",
-     "MEMPLACE_QEMU", "", "The QEMU to run", MEMPLACE_FIELD(s.qemu.binary)},
-    {"qemu", "kernel", KeyKind::kText, "", 1, 0, "", "debian:",
-     "MEMPLACE_QEMU_KERNEL", "", "Guest kernel: debian:, debian:VERSION or a bzImage path",
-     MEMPLACE_FIELD(s.qemu.kernel)},
-    {"qemu", "disk_image", KeyKind::kText, "", 1, 0, "", "(none: an initramfs)", "MEMPLACE_QEMU_DISK",
-     "", "Raw disk image with the agent installed; boot from it", MEMPLACE_FIELD(s.qemu.disk_image)},
+    {"qemu", "binary", KeyKind::kText, "", 1, 0, "", "qemu-system-x86_64", "MEMPLACE_QEMU", "",
+     "The QEMU to run", MEMPLACE_FIELD(s.qemu.binary)},
+    {"qemu", "kernel", KeyKind::kText, "", 1, 0, "", "debian:", "MEMPLACE_QEMU_KERNEL", "",
+     "Guest kernel: debian:, debian:VERSION or a bzImage path", MEMPLACE_FIELD(s.qemu.kernel)},
+    {"qemu", "disk_image", KeyKind::kText, "", 1, 0, "", "(none: an initramfs)",
+     "MEMPLACE_QEMU_DISK", "", "Raw disk image with the agent installed; boot from it",
+     MEMPLACE_FIELD(s.qemu.disk_image)},
     {"qemu", "disk_agent", KeyKind::kText, "", 1, 0, "", "/sbin/memplace-agent",
-     "MEMPLACE_QEMU_DISK_AGENT", "",
-     "The agent's absolute path inside disk_image", MEMPLACE_FIELD(s.qemu.disk_agent)},
+     "MEMPLACE_QEMU_DISK_AGENT", "", "The agent's absolute path inside disk_image",
+     MEMPLACE_FIELD(s.qemu.disk_agent)},
     {"qemu", "agent", KeyKind::kText, "", 1, 0, "", "(memplace-agent beside memplace)",
      "MEMPLACE_AGENT", "", "Host path of memplace-agent for the initramfs",
      MEMPLACE_FIELD(s.qemu.agent)},
@@ -74,9 +74,8 @@ const std::vector<SpecKey> kKeys = {
     {"qemu", "reduced_phys_bits", KeyKind::kInt, "", 0, 63, "", "1",
      "MEMPLACE_QEMU_REDUCED_PHYS_BITS", "", "Physical address bits SNP takes away",
      MEMPLACE_FIELD(s.qemu.reduced_phys_bits)},
-    {"qemu", "kernel_hashes", KeyKind::kFlag, "", 0, 0, "", "false",
-     "MEMPLACE_QEMU_KERNEL_HASHES", "", "Measure the kernel, initrd and command line",
-     MEMPLACE_FIELD(s.qemu.kernel_hashes)},
+    {"qemu", "kernel_hashes", KeyKind::kFlag, "", 0, 0, "", "false", "MEMPLACE_QEMU_KERNEL_HASHES",
+     "", "Measure the kernel, initrd and command line", MEMPLACE_FIELD(s.qemu.kernel_hashes)},
     {"qemu", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "120",
      "MEMPLACE_QEMU_BOOT_TIMEOUT", "", "QEMU start to the agent's hello",
      MEMPLACE_FIELD(s.qemu.boot_timeout_s)},

@@ -48,10 +48,10 @@ using FieldRef =
                  std::vector<std::string>*, std::vector<std::vector<int>>*>;
 
 struct SpecKey {
-  std::string_view section;       // "testbed", "qemu"
-  std::string_view name;          // as spec_version 2 spells it
+  std::string_view section;  // "testbed", "qemu"
+  std::string_view name;     // as spec_version 2 spells it
   KeyKind kind = KeyKind::kText;
-  std::string_view unit;          // for the docs: "seconds", "bytes", ""
+  std::string_view unit;  // for the docs: "seconds", "bytes", ""
   // kInt and list items: the inclusive range; kSize: the least bytes; kText: min 1 = not empty.
   int64_t min = 0, max = 0;
   std::string_view choices;       // kChoice: "auto, kvm, tcg"

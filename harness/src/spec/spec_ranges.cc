@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "agent/locality_kernels.h"
-#include "spec/spec.h"
 #include "host/populate.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

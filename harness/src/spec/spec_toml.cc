@@ -39,11 +39,12 @@ void render_matrix(std::ostringstream& o, const Spec& spec) {
     o << "nodes = " << array(spec.node_lists, [](const std::vector<int>& n) {
       return toml_quoted(format_id_list(n));
     }) << "\n";
-  o << "backing = " << array(spec.backings, [](BackingKind k) { return toml_quoted(backing_name(k)); })
-    << "\n";
+  o << "backing = "
+    << array(spec.backings, [](BackingKind k) { return toml_quoted(backing_name(k)); }) << "\n";
   o << "toucher = "
     << array(spec.touchers, [](ToucherKind t) { return toml_quoted(toucher_name(t)); }) << "\n";
-  o << "size = " << array(spec.sizes, [](uint64_t b) { return toml_quoted(format_size(b)); }) << "\n";
+  o << "size = " << array(spec.sizes, [](uint64_t b) { return toml_quoted(format_size(b)); })
+    << "\n";
   o << "threads = " << array(spec.threads, [](int t) { return std::to_string(t); }) << "\n";
   o << "cpu_node = " << array(spec.cpu_nodes, [](const std::optional<int>& n) {
     return n ? std::to_string(*n) : std::string("\"any\"");
@@ -59,7 +60,8 @@ void render_run(std::ostringstream& o, const Spec& spec, bool with_testbed) {
   o << "\n[run]\nsample_interval_ms = " << spec.sample_interval_ms
     << "\ntolerance = " << toml_float(spec.tolerance) << "\n";
   // Written only when set, so specs that never mention them render as before.
-  if (spec.populate_method != "auto") o << "populate = " << toml_quoted(spec.populate_method) << "\n";
+  if (spec.populate_method != "auto")
+    o << "populate = " << toml_quoted(spec.populate_method) << "\n";
   if (spec.thp != ThpMode::kAuto) o << "thp = " << toml_quoted(thp_mode_name(spec.thp)) << "\n";
   if (spec.workload != "none") o << "workload = " << toml_quoted(spec.workload) << "\n";
   if (spec.toucher_timeout_s) o << "toucher_timeout_s = " << *spec.toucher_timeout_s << "\n";

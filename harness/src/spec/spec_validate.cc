@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "base/nodelist.h"
-#include "spec/spec.h"
 #include "host/preflight.h"
+#include "spec/spec.h"
 
 namespace memplace {
 namespace {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "spec/cell.h"
 #include "results/run_record.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

@@ -144,15 +144,15 @@ Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlo
 
 Result<std::string> store_guest_workload(const std::string& kernel_dir,
                                          const nlohmann::json& line) {
-  return store_guest_file(
-      kernel_dir, line, "workload", "text", &safe_workload_path, kMaxGuestWorkloadBytes,
-      [](const std::string& file, const std::string& text) -> Status {
-        auto j = parse_json_bounded(text);
-        if (!j) return j.error().prefixed(file + ": ");
-        if (auto s = check_benchmark_json(*j); !s)
-          return s.error().prefixed(file + " is not Google Benchmark JSON: ");
-        return {};
-      });
+  return store_guest_file(kernel_dir, line, "workload", "text", &safe_workload_path,
+                          kMaxGuestWorkloadBytes,
+                          [](const std::string& file, const std::string& text) -> Status {
+                            auto j = parse_json_bounded(text);
+                            if (!j) return j.error().prefixed(file + ": ");
+                            if (auto s = check_benchmark_json(*j); !s)
+                              return s.error().prefixed(file + " is not Google Benchmark JSON: ");
+                            return {};
+                          });
 }
 
 RecordStreamReader::RecordStreamReader(Session session, RunsWriter& runs,

@@ -23,8 +23,8 @@
 #include "base/unique_fd.h"
 #include "results/manifest.h"
 #include "results/results.h"
-#include "spec/cell.h"
 #include "results/run_record.h"
+#include "spec/cell.h"
 #include "testbed/guest_records.h"
 
 namespace memplace {
@@ -88,7 +88,7 @@ class RecordStreamReader {
   int records() const { return records_; }
   int dropped() const { return gate_.dropped(); }
   bool saw_end() const { return saw_end_; }
-  int guest_exit_code() const { return guest_exit_; }  // from "end"; -1 without one
+  int guest_exit_code() const { return guest_exit_; }    // from "end"; -1 without one
   double boot_seconds() const { return boot_seconds_; }  // QEMU start to hello; -1 without one
 
  private:

@@ -11,13 +11,13 @@
 #include "base/files.h"
 #include "base/stop_signals.h"
 #include "base/subprocess.h"
-#include "results/host_identity.h"
 #include "experiment/matrix.h"
 #include "experiment/record_builder.h"
-#include "results/results.h"
 #include "qemu/initramfs.h"
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
+#include "results/host_identity.h"
+#include "results/results.h"
 #include "testbed/record_stream.h"
 
 namespace memplace {
@@ -259,8 +259,8 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
 // A failed record for each of `missing` (indexes into `cells`), numbered after every run id in
 // use, the guest's new ones included.
 Status record_missing_runs(const KernelBoot& b, const std::vector<Cell>& cells,
-                           const std::vector<size_t>& missing, int last_id,
-                           const std::string& why, RunsWriter& writer, MatrixSummary& summary) {
+                           const std::vector<size_t>& missing, int last_id, const std::string& why,
+                           RunsWriter& writer, MatrixSummary& summary) {
   Environment env = b.options.environment;
   env.kind = "testbed";
   env.kernel = b.k.files.release;
@@ -295,9 +295,9 @@ Result<Boot> boot_guest(const KernelBoot& b, const KernelProgress& progress,
         " nodes, " + std::to_string(cells.size()) + " runs)");
   std::vector<Cell> admitted = cells;  // and what a test's own guest line adds
   admitted.insert(admitted.end(), b.host.guest_extra_runs.begin(), b.host.guest_extra_runs.end());
-  RecordStreamReader stream({b.k.dir, admitted, progress.files, b.k.files.build_info,
-                             RecordStreamReader::Clock::now()},
-                            writer, b.say);
+  RecordStreamReader stream(
+      {b.k.dir, admitted, progress.files, b.k.files.build_info, RecordStreamReader::Clock::now()},
+      writer, b.say);
   GuestSessionConfig sc{argv, qc.socket_path, b.k.dir + "/qemu.log", b.tb.boot_timeout_seconds,
                         b.tb.timeout_seconds};
   auto session = run_guest_session(sc, [&](std::string_view line) { stream.on_line(line); });
@@ -342,7 +342,8 @@ Result<MatrixSummary> run_one_kernel(const KernelBoot& b) {
     done.skipped = static_cast<int>(b.all_cells.size());
     return done;
   }
-  std::string spec_text = b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
+  std::string spec_text =
+      b.spec.source_text.empty() ? render_spec_toml(b.spec) : b.spec.source_text;
   if (auto s = write_file_atomic(k.dir + "/spec.toml", spec_text); !s) return s.error();
   auto tmp = TempDir::create((fs::temp_directory_path() / "memplace-testbed-").string());
   if (!tmp) return tmp.error();
@@ -413,8 +414,7 @@ Result<std::vector<KernelRun>> resolve_kernels(const TestbedSpec& tb, const RunO
 }
 
 // OUT/manifest.json: what `--resume OUT` and a reader of OUT need above the kernels' dirs.
-nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs,
-                                    const RunOptions& options) {
+nlohmann::json testbed_run_manifest(const std::vector<KernelRun>& runs, const RunOptions& options) {
   nlohmann::json kernels = nlohmann::json::array();
   for (const auto& k : runs)
     kernels.push_back({{"requested", k.files.origin}, {"label", fs::path(k.dir).filename()}});

@@ -10,12 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "spec/cell.h"
+#include "base/result.h"
+#include "experiment/matrix.h"
 #include "kernels/kernel_fetch.h"
 #include "qemu/qemu_command.h"
-#include "base/result.h"
 #include "results/run_record.h"
-#include "experiment/matrix.h"
+#include "spec/cell.h"
 #include "spec/spec.h"
 
 namespace memplace {

@@ -54,9 +54,9 @@ bool kernel_would_take_thp_advice(const std::string& root, BackingKind backing) 
 
 // One thread's share of a touch.
 struct ThreadResult {
-  Error error;          // empty message: the thread did its part (or was stopped at the deadline)
+  Error error;  // empty message: the thread did its part (or was stopped at the deadline)
   size_t bytes_done = 0;
-  std::string method;   // the populate method that did the work; "" if nothing was done
+  std::string method;  // the populate method that did the work; "" if nothing was done
   double seconds = 0;
 };
 
@@ -112,8 +112,8 @@ ThreadedTouch populate_in_threads(const std::vector<Slice>& slices, const std::v
   deadline = t0 + timeout;
   go.count_down();
   for (auto& t : threads) t.join();
-  out.seconds = std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) - t0)
-                    .count();
+  out.seconds =
+      std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) - t0).count();
   return out;
 }
 
@@ -127,7 +127,7 @@ class HostToucher : public Toucher {
   Result<TouchStats> touch(const Cell& cell, Mapping& mapping) override {
     if (cell.backing == BackingKind::kGuestMemfdPrivate || !mapping.addr())
       return unsupported_error("host threads cannot touch " + backing_name(cell.backing) +
-                        ": no host mapping holds its pages (use the vcpu toucher)");
+                               ": no host mapping holds its pages (use the vcpu toucher)");
     auto cpus = choose_cpus(root_, cell.cpu_node, cell.threads);
     if (!cpus) return cpus.error();
     if (opts_.method && !populate_method_applies(*opts_.method, mapping.fd() >= 0))

@@ -15,11 +15,11 @@
 #include "experiment/placement_choice.h"
 #include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
-#include "results/results.h"
 #include "host/backing.h"
 #include "host/placement.h"
 #include "host/sampler.h"
 #include "host/sysfs.h"
+#include "results/results.h"
 #include "touchers/noise_process.h"
 #include "touchers/toucher.h"
 
@@ -199,8 +199,7 @@ Result<TouchStats> touch_in_window(RunRecord& r, const Cell& cell, const RunCont
   if (auto s = write_samples_csv(ctx.out_dir + "/" + r.samples_file, samples); !s) {
     r.samples_file.clear();
   }
-  if (!after)
-    return after.error().prefixed("reading node meminfo after the touch: ");
+  if (!after) return after.error().prefixed("reading node meminfo after the touch: ");
   return stats;
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "spec/spec.h"
 #include "host/policy.h"
+#include "spec/spec.h"
 
 namespace memplace {
 
@@ -69,11 +69,12 @@ Result<NoiseProcess> NoiseProcess::start(const NoiseSpec& spec) {
   UniqueFd go_r(go[0]), go_w(go[1]);
   if (::pipe2(done, O_CLOEXEC) != 0) return errno_error("pipe");
   UniqueFd done_r(done[0]), done_w(done[1]);
-  ExecArgs args{go_r.get(), done_w.get(),
-                {"memplace", "noise-process", std::to_string(spec.bytes) + "@" +
-                 std::to_string(spec.node), std::to_string(go_r.get()),
-                 std::to_string(done_w.get())},
-                {}};
+  ExecArgs args{
+      go_r.get(),
+      done_w.get(),
+      {"memplace", "noise-process", std::to_string(spec.bytes) + "@" + std::to_string(spec.node),
+       std::to_string(go_r.get()), std::to_string(done_w.get())},
+      {}};
   for (auto& t : args.argv_text) args.argv.push_back(t.data());
   args.argv.push_back(nullptr);
   auto child = ForkedChild::start(&exec_body, &args);
@@ -90,7 +91,9 @@ Status NoiseProcess::go() {
   return {};
 }
 
-Status NoiseProcess::wait_done(int timeout_ms) { return wait_for('d', timeout_ms); }
+Status NoiseProcess::wait_done(int timeout_ms) {
+  return wait_for('d', timeout_ms);
+}
 
 Status NoiseProcess::wait_for(char what, int timeout_ms) {
   pollfd p{done_.get(), POLLIN, 0};

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "host/backing.h"
-#include "spec/cell.h"
-#include "host/populate.h"
 #include "base/result.h"
 #include "base/thread_pin.h"  // pin_current_thread, shared with the guest agent
+#include "host/backing.h"
+#include "host/populate.h"
+#include "spec/cell.h"
 
 namespace memplace {
 

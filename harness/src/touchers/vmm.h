@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "host/backing.h"
 #include "spec/cell.h"
-#include "base/result.h"
 #include "touchers/toucher.h"
 
 namespace memplace::vmm {

@@ -6,9 +6,12 @@
  *
  * Each event of a traced task goes into its CPU's batch; a full batch goes to the ring buffer in
  * one copy. The reader sorts by sequence, so batches may arrive in any order. */
+// The helpers need <linux/bpf.h>'s types first, so these stay in this order.
+// clang-format off
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+// clang-format on
 
 #include "placement/bpf/page_events_record.h"
 
@@ -48,7 +51,7 @@ struct memplace_page_events_state state;
 static __always_inline int traced(__u64 id) {
   __u32 tid = (__u32)id, tgid = (__u32)(id >> 32);
   if (bpf_map_lookup_elem(&tasks, &tid)) return 1;
-  __u32 *kind = bpf_map_lookup_elem(&tasks, &tgid);
+  __u32* kind = bpf_map_lookup_elem(&tasks, &tgid);
   return kind && *kind == MEMPLACE_TRACED_PROCESS;
 }
 
@@ -56,11 +59,11 @@ static __always_inline void record(__u32 kind, __u64 page, __u32 order, __u32 gf
   __u64 id = bpf_get_current_pid_tgid();
   if (!traced(id)) return;
   __u32 zero = 0;
-  struct memplace_page_event_batch *b = bpf_map_lookup_elem(&batches, &zero);
+  struct memplace_page_event_batch* b = bpf_map_lookup_elem(&batches, &zero);
   if (!b) return;
   __u32 n = b->count;
   if (n >= MEMPLACE_PAGE_EVENT_BATCH) n = 0; /* never: a full batch is sent at once */
-  struct memplace_page_event *e = &b->events[n];
+  struct memplace_page_event* e = &b->events[n];
   e->sequence = __sync_fetch_and_add(&state.sequence, 1);
   e->page = page;
   e->order = order;
@@ -78,7 +81,7 @@ static __always_inline void record(__u32 kind, __u64 page, __u32 order, __u32 gf
 
 /* mm_page_alloc(struct page *page, unsigned int order, gfp_t gfp_flags, int migratetype) */
 SEC("raw_tp/mm_page_alloc")
-int page_alloc(struct bpf_raw_tracepoint_args *ctx) {
+int page_alloc(struct bpf_raw_tracepoint_args* ctx) {
   if (!ctx->args[0]) return 0; /* a failed allocation */
   record(MEMPLACE_PAGE_ALLOC, ctx->args[0], (__u32)ctx->args[1], (__u32)ctx->args[2]);
   return 0;
@@ -86,26 +89,26 @@ int page_alloc(struct bpf_raw_tracepoint_args *ctx) {
 
 /* mm_page_free(struct page *page, unsigned int order) */
 SEC("raw_tp/mm_page_free")
-int page_free(struct bpf_raw_tracepoint_args *ctx) {
+int page_free(struct bpf_raw_tracepoint_args* ctx) {
   record(MEMPLACE_PAGE_FREE, ctx->args[0], (__u32)ctx->args[1], 0);
   return 0;
 }
 
 /* mm_page_free_batched(struct page *page): order 0 */
 SEC("raw_tp/mm_page_free_batched")
-int page_free_batched(struct bpf_raw_tracepoint_args *ctx) {
+int page_free_batched(struct bpf_raw_tracepoint_args* ctx) {
   record(MEMPLACE_PAGE_FREE, ctx->args[0], 0, 0);
   return 0;
 }
 
 SEC("raw_tp/mm_migrate_pages_start")
-int migrate_start(struct bpf_raw_tracepoint_args *ctx) {
+int migrate_start(struct bpf_raw_tracepoint_args* ctx) {
   record(MEMPLACE_MIGRATE_START, 0, 0, 0);
   return 0;
 }
 
 SEC("raw_tp/mm_migrate_pages")
-int migrate_end(struct bpf_raw_tracepoint_args *ctx) {
+int migrate_end(struct bpf_raw_tracepoint_args* ctx) {
   record(MEMPLACE_MIGRATE_END, 0, 0, 0);
   return 0;
 }
@@ -113,7 +116,7 @@ int migrate_end(struct bpf_raw_tracepoint_args *ctx) {
 /* Run once by the reader (BPF_PROG_TEST_RUN), never attached: where the kernel keeps its
  * struct pages, so that a page pointer can be turned into a pfn. */
 SEC("raw_tp")
-int read_layout(void *ctx) {
+int read_layout(void* ctx) {
   __u64 base = 0;
   if (&vmemmap_base) bpf_probe_read_kernel(&base, sizeof base, &vmemmap_base);
   state.vmemmap_base = base;

@@ -34,9 +34,9 @@ struct memplace_page_event_batch {
 /* What the reader needs besides the events, in the programs' .bss. */
 struct memplace_page_events_state {
   __u64 sequence;
-  __u64 lost;          /* events in batches the ring buffer had no room for */
-  __u64 vmemmap_base;  /* where struct page for pfn 0 sits (0: the symbol was not found) */
-  __u64 page_size;     /* sizeof(struct page) in the running kernel */
+  __u64 lost;         /* events in batches the ring buffer had no room for */
+  __u64 vmemmap_base; /* where struct page for pfn 0 sits (0: the symbol was not found) */
+  __u64 page_size;    /* sizeof(struct page) in the running kernel */
 };
 
 /* Values in the tasks map. */
