@@ -7,7 +7,7 @@ TEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: all deps configure build test test-asan fuzz experiment reference plots bench clean \
+.PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
         check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab
 
 all: build
@@ -43,6 +43,11 @@ test-asan: deps
 	cmake --build build-asan -j $(JOBS) --target unit_tests host_tests e2e_tests memplace memplace-agent
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(TEST_JOBS) -LE 'emulated|script'
+
+# clang-tidy over every translation unit of the harness, the agent and the workloads (about a
+# minute on 2 cores; .clang-tidy says which checks). clang-format is checked by make test.
+lint: build
+	tests/structure/tidy_check.sh . $(BUILD)
 
 # libFuzzer campaigns (clang): FUZZ_SECONDS per target, default 60.
 fuzz: deps

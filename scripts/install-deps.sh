@@ -26,6 +26,8 @@ experiment_packages=(
 # Everything else: `make test`, `make bench`, `make fuzz`, `make kernels`, `make check-fresh`.
 more_packages=(
   stress-ng
+  # The style checks of make test (tests/structure): clang-format, and clang-tidy on changes.
+  clang-format clang-tidy
   # The masked test runs (tests/masks): a seccomp filter answers "no" for one kernel feature.
   libseccomp-dev
   # make fuzz: libFuzzer and the sanitizer runtimes (-fsanitize=fuzzer,address,undefined) are

@@ -14,7 +14,8 @@ namespace {
 
 struct ChaseSlot {
   ChaseSlot* next;
-  char pad[kChaseSlotBytes - sizeof(ChaseSlot*)];
+  char pad[kChaseSlotBytes -
+           sizeof(ChaseSlot*)];  // NOLINT(bugprone-sizeof-expression): the link's size
 };
 static_assert(sizeof(ChaseSlot) == kChaseSlotBytes);
 

@@ -1,5 +1,6 @@
 #include "experiment/placement_choice.h"
 
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -28,7 +29,7 @@ SourceReading meminfo_reading(const MeminfoSnapshot& before, const MeminfoSnapsh
   if (mib.empty()) return source_unsupported("no node meminfo before and after the touch");
   std::map<int, uint64_t> pages;
   for (const auto& [node, m] : mib)
-    pages[node] = m > 0 ? static_cast<uint64_t>(m * 256.0 + 0.5) : 0;
+    pages[node] = m > 0 ? static_cast<uint64_t>(std::llround(m * 256.0)) : 0;
   SourceReading r = source_ok(pages);
   r.detail["field"] = field;
   return r;
@@ -60,7 +61,8 @@ bool choose_placement(RunRecord& r, uint64_t expected_pages) {
 
 std::optional<SourceDisagreement> largest_disagreement(const RunRecord& r) {
   std::optional<SourceDisagreement> worst;
-  const double cell_pages = static_cast<double>(r.size_bytes / 4096);
+  const uint64_t whole_pages = r.size_bytes / 4096;  // cells are whole pages
+  const double cell_pages = static_cast<double>(whole_pages);
   for (auto a = r.placement_sources.begin(); a != r.placement_sources.end(); ++a) {
     if (!a->second.ok()) continue;
     for (auto b = std::next(a); b != r.placement_sources.end(); ++b) {
