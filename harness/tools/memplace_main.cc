@@ -80,7 +80,10 @@ CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");
   run_cmd->add_flag("--check", run.check,
-                    "Exit 1 if any verdict is not honoured or any run failed");
+                    "Exit 1 if any verdict is not honoured, any run failed or was unsupported, "
+                    "or nothing ran");
+  run_cmd->add_flag("--allow-unsupported", run.allow_unsupported,
+                    "With --check: unsupported runs do not fail it");
   run_cmd->add_flag("--dry-run", run.dry_run, "Print what would run, run nothing");
   run_cmd->add_flag("--force", run.force, "Run cells that exceed the free-memory safety margin");
   run_cmd->add_option("--margin", run.margin, "Memory kept free on every node (default 256MiB)");
@@ -122,7 +125,10 @@ CLI::App* add_compare(CLI::App& app, memplace::CompareArgs& compare) {
                           "merged dir)");
   compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
   compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
-                        "Exit 1 if any cell went from honoured to not honoured");
+                        "Exit 1 if any cell went from honoured to not honoured, or ran in the "
+                        "baseline and failed, vanished or became unsupported");
+  compare_cmd->add_flag("--allow-unsupported", compare.allow_unsupported,
+                        "With --fail-on-regression: a cell unsupported here does not fail it");
   return compare_cmd;
 }
 

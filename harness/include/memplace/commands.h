@@ -61,6 +61,7 @@ struct RunArgs {
   std::string out_dir;
   std::string resume_dir;
   bool check = false;
+  bool allow_unsupported = false;  // with --check: unsupported cells do not fail it
   bool dry_run = false;
   bool force = false;  // run cells that fail the free-memory check (with a warning)
   std::string margin;  // memory kept free per node, with units; default 256MiB
@@ -96,6 +97,7 @@ struct CompareArgs {
   std::string format = "markdown";  // markdown | csv | json, printed on stdout
   std::string out_dir;              // also write compare.md/.csv/.json here
   bool fail_on_regression = false;
+  bool allow_unsupported = false;  // with --fail-on-regression: lost support does not fail it
 };
 int command_compare(const CompareArgs& args);
 

@@ -12,10 +12,11 @@ namespace {
 Result<std::string> read_open_file(UniqueFd fd, size_t max_bytes, const std::string& shown_as) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return errno_error("stat " + shown_as);
-  if (!S_ISREG(st.st_mode)) return make_error(shown_as + ": not a regular file");
+  // Refusals of what a directory holds are the input's fault, not the host's.
+  if (!S_ISREG(st.st_mode)) return bad_input_error(shown_as + ": not a regular file");
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return make_error(shown_as + ": larger than the " + std::to_string(max_bytes) +
-                      " bytes allowed");
+    return bad_input_error(shown_as + ": larger than the " + std::to_string(max_bytes) +
+                           " bytes allowed");
   std::string out;
   char buf[65536];
   while (true) {
@@ -61,8 +62,12 @@ Result<std::string> read_file_at(int dir, const std::string& name, size_t max_by
   return read_open_file(std::move(fd), max_bytes, shown_as);
 }
 
-Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes,
+                                      bool follow_symlink) {
+  const int nofollow = follow_symlink ? 0 : O_NOFOLLOW;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | nofollow | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid() && errno == ELOOP)
+    return errno_error(path + ": a symlink, not followed", ErrorKind::kBadInput);
   if (!fd.valid()) return errno_error("open " + path);
   return read_open_file(std::move(fd), max_bytes, path);
 }

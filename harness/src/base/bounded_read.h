@@ -20,8 +20,9 @@ bool is_plain_name(const std::string& name);
 // The whole of `dir`/`name`, at most `max_bytes`. A missing file is an error with ENOENT.
 Result<std::string> read_file_at(int dir, const std::string& name, size_t max_bytes,
                                  const std::string& shown_as);
-// The same for a path the caller named (a --only-runs list): symlinks at the last component
-// refused too, since the file might sit in a shared directory.
-Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes);
+// The same for a path: a file in a results dir (never through a symlink) or, with
+// `follow_symlink`, a file the user named (a spec). Regular files only, a FIFO never waited on.
+Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes,
+                                      bool follow_symlink = false);
 
 }  // namespace memplace

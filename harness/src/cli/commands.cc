@@ -30,6 +30,7 @@
 #include "report/report.h"
 #include "report/report_hooks.h"
 #include "results/results.h"
+#include "results/results_dir.h"
 #include "spec/spec.h"
 #include "spec/spec_keys.h"
 #include "spec/spec_ranges.h"
@@ -153,15 +154,25 @@ int fail(int code, const std::string& message) {
 }
 
 int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
-                  bool check) {
+                  bool check, bool allow_unsupported) {
   std::fprintf(stderr,
                "memplace: %s%d ok (%d not honoured), %d unsupported, %d failed, %d already done; "
                "results in %s\n",
                what, summary.ok, summary.not_honored, summary.unsupported, summary.failed,
                summary.skipped, where.c_str());
   if (summary.interrupted_by) return 128 + summary.interrupted_by;
-  if (check && (summary.not_honored > 0 || summary.failed > 0)) return kExitCheckFailed;
-  return kExitOk;
+  if (!check) return kExitOk;
+  // The gate fails closed: nothing measured, or a cell the kernel could not run, is no pass.
+  std::string why;
+  if (summary.not_honored > 0 || summary.failed > 0)
+    why = "not honoured or failed cells";
+  else if (summary.ok == 0 && summary.unsupported == 0 && summary.skipped == 0)
+    why = "no cell ran";
+  else if (summary.unsupported > 0 && !allow_unsupported)
+    why = "unsupported cells (--allow-unsupported accepts them)";
+  if (why.empty()) return kExitOk;
+  std::fprintf(stderr, "memplace: --check: %s\n", why.c_str());
+  return kExitCheckFailed;
 }
 
 Result<HostFacts> host_facts(const std::string& root) {
@@ -258,7 +269,7 @@ Result<Spec> load_resume_spec(const RunArgs& a) {
       (*manifest)["kind"] == "testbed")
     return make_error("--resume " + a.resume_dir +
                       ": this is one kernel of a testbed run; resume the directory above it");
-  auto s = load_spec(a.resume_dir + "/spec.toml");
+  auto s = load_spec(a.resume_dir + "/spec.toml", /*in_results_dir=*/true);
   if (!s) return s.error().prefixed("--resume: ");
   return s;
 }
@@ -487,10 +498,18 @@ int command_run(const RunArgs& args) {
   }
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
-  return finish_matrix("", *summary, out, args.check);
+  return finish_matrix("", *summary, out, args.check, args.allow_unsupported);
 }
 
 int command_report(const ReportArgs& args) {
+  // A report is written only into a results dir memplace made: a folder that merely holds some
+  // (beside a user's own report.md) is not one.
+  if (!is_results_dir(args.dir))
+    return fail(kExitBadInput, args.dir +
+                                   ": is not a memplace results dir: no runs.jsonl here "
+                                   "or in its subdirectories that a memplace run wrote; "
+                                   "report each results dir, or compare them with "
+                                   "memplace compare DIR... --out NEW");
   // The reports are written like a run writes them: not while a run holds the dir.
   auto lock = DirLock::acquire(args.dir);
   if (!lock) return fail(exit_code_for(lock.error()), lock.error().describe());

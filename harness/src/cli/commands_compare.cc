@@ -45,7 +45,7 @@ int command_compare(const CompareArgs& args) {
   if (!args.fail_on_regression) return kExitOk;
   // Also a failure: a cell ok in the baseline that failed or vanished, or no overlap at all;
   // the line says how many, so the exit code never contradicts the summary above.
-  auto failures = regression_failures(*result);
+  auto failures = regression_failures(*result, args.allow_unsupported);
   for (const auto& f : failures) std::fprintf(stderr, "memplace: regression: %s\n", f.c_str());
   if (!failures.empty())
     std::fprintf(stderr, "memplace: --fail-on-regression: %zu failing cell(s) or check(s)\n",

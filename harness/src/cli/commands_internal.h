@@ -17,7 +17,7 @@ int fail(int code, const std::string& message);
 // The line that ends a matrix (`what` says which kind, `where` where its results are) and the
 // exit code: 128+signal when interrupted, 1 with --check when a verdict or run failed, else 0.
 int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
-                  bool check);
+                  bool check, bool allow_unsupported);
 
 // Nodes and their MemFree under `root` (node meminfo, see host/preflight.h).
 Result<HostFacts> host_facts(const std::string& root);

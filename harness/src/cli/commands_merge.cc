@@ -133,7 +133,7 @@ int command_merge(const MergeArgs& args) {
   bool missing = false;
   for (MergeJob& job : *jobs) {
     if (auto s = write_merged_dir(job.out, job.inputs, job.plan, args.invocation); !s)
-      return fail(kExitEnvironment, s.error().describe());
+      return fail(exit_code_for(s.error()), s.error().describe());
     for (const auto& w : job.plan.warnings)
       std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
     if (auto s = write_report(job.out); !s)

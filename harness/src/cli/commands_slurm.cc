@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "base/subprocess.h"
 #include "cli/commands_internal.h"
@@ -59,14 +60,20 @@ Result<SlurmJob> make_job(const SlurmArgs& a, const Spec& spec, size_t runs) {
   job.constraint = a.constraint;
   job.hosts = split_nodes(a.per_host);
   if (!a.per_host.empty() && job.hosts.empty()) return make_error("--per-host: no node named");
-  for (const auto& h : job.hosts)
+  std::set<std::string> seen;
+  for (const auto& h : job.hosts) {
     if (auto s = check_node_name(h); !s) return s.error();
+    // Two jobs on one host would both write hosts/NAME.
+    if (!seen.insert(h).second) return make_error("--per-host: " + h + " is named twice");
+  }
   job.shards = a.shards.value_or(1);
   if (job.shards < 1 || job.shards > kMaxShards)
     return make_error("--shards: must be 1.." + std::to_string(kMaxShards));
   if (static_cast<size_t>(job.shards) > runs)
     return make_error("--shards " + std::to_string(job.shards) + ": the matrix has only " +
                       std::to_string(runs) + " runs, so some shards would run nothing");
+  // "" would put the job's dirs under / (slurm/, shards/).
+  if (job.out_dir.empty()) return make_error("--out: an empty path names no directory");
   if (auto s = check_sbatch_value(job.out_dir, "--out"); !s) return s.error();
   if (auto s = check_sbatch_value(job.partition, "--partition"); !s) return s.error();
   if (auto s = check_sbatch_value(job.constraint, "--constraint"); !s) return s.error();

@@ -20,6 +20,7 @@
 #include "host/sysfs.h"
 #include "results/host_identity.h"
 #include "results/results.h"
+#include "results/results_dir.h"
 
 namespace memplace {
 namespace {
@@ -54,15 +55,11 @@ void print_progress(size_t index, size_t total, const RunRecord& r) {
 
 // A merged dir (merge.h) names every host its runs came from. Resuming it adds this host's runs,
 // so this host joins the list and the merge's own keys stay.
-constexpr size_t kMaxManifestBytes = 64u << 20;
 void carry_merged_manifest(const std::string& dir, const RunContext& ctx,
                            nlohmann::json& manifest) {
-  auto fd = open_dir(dir);
-  if (!fd) return;
-  auto text = read_file_at(fd->get(), "manifest.json", kMaxManifestBytes, dir + "/manifest.json");
-  if (!text) return;
-  auto prior = nlohmann::json::parse(*text, nullptr, false);
-  if (prior.is_discarded() || !prior.is_object() || !prior.contains("merged_from")) return;
+  auto read = read_json_file(dir + "/manifest.json");  // bounded in size and depth
+  if (!read || !read->is_object() || !read->contains("merged_from")) return;
+  const nlohmann::json& prior = *read;
   for (const char* key : {"kind", "mode", "merged_from", "hosts"})
     if (prior.contains(key)) manifest[key] = prior[key];
   if (!manifest["hosts"].is_array()) manifest["hosts"] = nlohmann::json::array();
@@ -184,7 +181,9 @@ Status run_cells(const std::vector<Cell>& cells, const RunContext& ctx, const Ru
 Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cells,
                                  const RunOptions& options) {
   const std::string& dir = options.out_dir;
-  if (auto s = make_dirs(dir + "/samples"); !s) return s.error();
+  if (auto s = make_dirs(dir); !s) return s.error();
+  // Samples go only into a samples/ of memplace's own, never through a planted symlink.
+  if (auto s = ensure_owned_subdir(dir, "samples"); !s) return s.error();
   // Held until the manifest is final: a second run on this dir stops here (DirLock says who).
   auto lock = DirLock::acquire(dir);
   if (!lock) return lock.error();

@@ -174,7 +174,7 @@ bool has_regression(const CompareResult& r) {
   return count_changes(r, Change::kRegression) > 0;
 }
 
-std::vector<std::string> regression_failures(const CompareResult& r) {
+std::vector<std::string> regression_failures(const CompareResult& r, bool allow_unsupported) {
   std::vector<std::string> out;
   size_t sides = r.labels.size();
   std::vector<int> overlap(sides, 0);
@@ -191,6 +191,10 @@ std::vector<std::string> regression_failures(const CompareResult& r) {
         out.push_back(where + "ran in the baseline, missing here");
       else if (base.ok > 0 && side.ok == 0 && side.failed > 0)
         out.push_back(where + "ran in the baseline, failed here");
+      else if (base.ok > 0 && side.ok == 0 && side.unsupported > 0 && !allow_unsupported)
+        out.push_back(where +
+                      "ran in the baseline, unsupported here (--allow-unsupported "
+                      "accepts that)");
     }
   }
   // Nothing to compare is not a pass: the candidate may have run nothing at all.

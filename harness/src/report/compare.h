@@ -75,7 +75,10 @@ int count_changes(const CompareResult& r, Change change);
 // What makes `compare --fail-on-regression` exit 1, one line each: a regression, a cell that ran
 // in the baseline but failed or is missing in a later dir, a later dir sharing no cell with the
 // baseline. Empty when none.
-std::vector<std::string> regression_failures(const CompareResult& r);
+// A kernel that lost a feature fails the gate too: a cell that ran in the baseline and is
+// unsupported in a candidate is a failure unless `allow_unsupported`.
+std::vector<std::string> regression_failures(const CompareResult& r,
+                                             bool allow_unsupported = false);
 
 std::string render_compare_markdown(const CompareResult& r);
 std::string render_compare_csv(const CompareResult& r);

@@ -12,6 +12,7 @@
 #include "report/report_html.h"
 #include "report/testbed_report.h"
 #include "results/results.h"
+#include "results/results_dir.h"
 
 namespace memplace {
 namespace {
@@ -164,6 +165,9 @@ Status write_results_report(const std::string& dir, const ReportSettings& settin
   std::vector<std::string> inputs;
   for (const auto& k : kernel_dirs) inputs.push_back(dir + "/" + k);
   if (inputs.empty()) inputs.push_back(dir);
+  // Charts go only into a plots/ of memplace's own: a planted symlink would send them elsewhere.
+  if (settings.plots)
+    if (auto s = ensure_owned_subdir(dir, "plots"); !s) return s;
   ChartsOutcome charts = charts_for_report(inputs, dir + "/plots", !settings.plots, dir);
   if (auto s = write_markdown(dir, kernel_dirs, charts_markdown(charts)); !s) return s;
   if (!settings.html) return {};

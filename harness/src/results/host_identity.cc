@@ -22,7 +22,12 @@ const nlohmann::json* find_host(const nlohmann::json& hosts, const std::string& 
   if (!hosts.is_array()) return nullptr;
   for (const auto& h : hosts) {
     if (!h.is_object()) continue;
-    if (h.value("hostname", "") == hostname && h.value("topology_digest", "") == digest) return &h;
+    // A manifest is untrusted: a field of another type is no match, never an exception.
+    auto text = [&](const char* key) {
+      auto it = h.find(key);
+      return it != h.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (text("hostname") == hostname && text("topology_digest") == digest) return &h;
   }
   return nullptr;
 }

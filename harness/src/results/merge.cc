@@ -21,11 +21,20 @@ std::string json_str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// j[key] when j is an object that has it, else null: a manifest is untrusted, and json::value()
+// throws on a manifest of the wrong type.
+const json& member(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 // What a record says of its host, completed from its dir's manifest for records made before
 // records carried a topology digest.
 Environment host_of(const RunRecord& r, const MergeInput& in) {
   Environment env = r.environment;
-  const json& menv = in.manifest.is_object() ? in.manifest.value("environment", json()) : json();
+  const json& menv = member(in.manifest, "environment");
   if (env.hostname.empty()) env.hostname = json_str(menv, "hostname");
   if (env.hostname.empty()) env.hostname = "unknown";
   if (env.topology_digest.empty()) env.topology_digest = json_str(menv, "topology_digest");
@@ -196,11 +205,11 @@ std::vector<std::string> missing_runs(const std::vector<Cell>& cells,
 
 // The probe a dir's manifest holds for one host: its own, or a merged dir's entry for it.
 json probe_for(const MergeInput& in, const Environment& host) {
-  if (const json* h =
-          find_host(in.manifest.value("hosts", json()), host.hostname, host.topology_digest))
-    return h->value("probe", json());
-  json menv = in.manifest.value("environment", json());
-  if (json_str(menv, "hostname") == host.hostname) return in.manifest.value("probe", json());
+  // find_host points into the manifest itself (a copy of "hosts" would die with the statement).
+  if (const json* h = find_host(member(in.manifest, "hosts"), host.hostname, host.topology_digest))
+    return member(*h, "probe");
+  if (json_str(member(in.manifest, "environment"), "hostname") == host.hostname)
+    return member(in.manifest, "probe");
   return nullptr;
 }
 
@@ -225,7 +234,7 @@ json hosts_json(const std::vector<MergeInput>& inputs, const std::vector<Placed>
 json sources_json(const std::vector<MergeInput>& inputs) {
   json out = json::array();
   for (const auto& in : inputs) {
-    json menv = in.manifest.value("environment", json());
+    const json& menv = member(in.manifest, "environment");
     out.push_back({{"dir", in.dir},
                    {"shard", in.spec.shard ? json(shard_text(*in.spec.shard)) : json()},
                    {"hostname", json_str(menv, "hostname")},
@@ -254,7 +263,7 @@ Result<MergePlan> plan_merge(const std::vector<MergeInput>& inputs) {
   // A dir whose host made no runs still counts: all of its runs are missing.
   std::vector<std::string> hosts;
   for (const auto& in : inputs) {
-    std::string name = json_str(in.manifest.value("environment", json()), "hostname");
+    std::string name = json_str(member(in.manifest, "environment"), "hostname");
     if (!name.empty() && !in.manifest.contains("merged_from")) host_index(hosts, name);
   }
   auto placed = collect_runs(inputs, by_host, matrix_index, hosts);

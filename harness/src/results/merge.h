@@ -9,16 +9,11 @@
 #include <vector>
 
 #include "base/result.h"
+#include "results/results.h"
 #include "results/run_record.h"
 #include "spec/spec.h"
 
 namespace memplace {
-
-inline constexpr size_t kMaxMergeRunsBytes = 512u << 20;
-inline constexpr size_t kMaxMergeSpecBytes = 1u << 20;
-inline constexpr size_t kMaxMergeManifestBytes = 64u << 20;
-inline constexpr size_t kMaxMergeSamplesBytes = 16u << 20;
-inline constexpr size_t kMaxMergeWorkloadBytes = 1u << 20;
 
 struct MergeInput {
   std::string dir;

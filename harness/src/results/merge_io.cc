@@ -7,9 +7,12 @@
 
 #include "base/bounded_read.h"
 #include "base/clock.h"
+#include "base/dir_lock.h"
+#include "base/json_bounded.h"
 #include "results/manifest.h"
 #include "results/merge.h"
 #include "results/results.h"
+#include "results/results_dir.h"
 
 namespace memplace {
 namespace {
@@ -30,16 +33,6 @@ Result<std::string> read_input_file(int dir, const std::string& shown_dir,
   return read_file_at(sub_fd->get(), name, max_bytes, shown_dir + "/" + relative);
 }
 
-// An output dir that already holds results is not overwritten.
-Status check_out_dir(const std::string& out) {
-  for (const char* name : {"runs.jsonl", "manifest.json", "spec.toml"}) {
-    struct stat st;
-    if (::lstat((out + "/" + name).c_str(), &st) == 0)
-      return bad_input_error(out + " already holds " + name + "; merge into a new directory");
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<MergeInput> read_merge_input(const std::string& dir) {
@@ -47,7 +40,7 @@ Result<MergeInput> read_merge_input(const std::string& dir) {
   in.dir = dir;
   auto fd = open_dir(dir);
   if (!fd) return fd.error();
-  auto spec_text = read_file_at(fd->get(), "spec.toml", kMaxMergeSpecBytes, dir + "/spec.toml");
+  auto spec_text = read_file_at(fd->get(), "spec.toml", kMaxSpecBytes, dir + "/spec.toml");
   if (!spec_text)
     return spec_text.error()
         .prefixed(dir + " is not a memplace results dir: ")
@@ -58,7 +51,7 @@ Result<MergeInput> read_merge_input(const std::string& dir) {
   Spec whole = in.spec;
   whole.shard.reset();
   in.spec_identity = render_spec_toml(whole);
-  auto runs = read_file_at(fd->get(), "runs.jsonl", kMaxMergeRunsBytes, dir + "/runs.jsonl");
+  auto runs = read_file_at(fd->get(), "runs.jsonl", kMaxRunsBytes, dir + "/runs.jsonl");
   if (!runs && runs.error().err != ENOENT) return runs.error();
   if (runs) {
     RunsFile parsed = parse_runs_text(*runs, dir + "/runs.jsonl");
@@ -66,10 +59,10 @@ Result<MergeInput> read_merge_input(const std::string& dir) {
     in.warnings = std::move(parsed.warnings);
   }
   auto manifest =
-      read_file_at(fd->get(), "manifest.json", kMaxMergeManifestBytes, dir + "/manifest.json");
+      read_file_at(fd->get(), "manifest.json", kMaxManifestBytes, dir + "/manifest.json");
   if (manifest) {
-    json j = json::parse(*manifest, nullptr, false);
-    if (j.is_object()) in.manifest = std::move(j);
+    auto j = parse_json_bounded(*manifest);  // a 100,000-deep manifest crashed json::parse
+    if (j && j->is_object()) in.manifest = std::move(*j);
   }
   return in;
 }
@@ -83,7 +76,7 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
   for (const MergeFileCopy& c : plan.copies) {
     RunRecord& r = plan.records[c.record];
     const std::string& shown = inputs[c.input].dir;
-    size_t limit = c.workload ? kMaxMergeWorkloadBytes : kMaxMergeSamplesBytes;
+    size_t limit = c.workload ? kMaxWorkloadBytes : kMaxSamplesBytes;
     Result<std::string> text = dirs[c.input]
                                    ? read_input_file(dirs[c.input]->get(), shown, c.from, limit)
                                    : Result<std::string>(dirs[c.input].error());
@@ -138,14 +131,27 @@ json merged_manifest(const std::vector<MergeInput>& inputs, const MergePlan& pla
 }  // namespace
 
 Status check_merge_out(const std::string& out) {
-  return check_out_dir(out);
+  if (out.empty()) return bad_input_error("merge OUT: an empty path names no directory");
+  struct stat st;
+  if (::lstat(out.c_str(), &st) != 0) return {};  // made when the merge writes
+  if (!S_ISDIR(st.st_mode)) return bad_input_error("merge OUT " + out + ": is not a directory");
+  return claim_new_or_empty_dir(out, "merge OUT");
 }
 
 Status write_merged_dir(const std::string& out, const std::vector<MergeInput>& inputs,
                         MergePlan& plan, const std::string& invocation) {
   if (inputs.empty()) return make_error("merge: no inputs");
-  if (auto s = make_dirs(out + "/samples"); !s) return s;
-  if (auto s = check_out_dir(out); !s) return s;
+  // Claimed, then locked, then checked again: of two merges into one new OUT, one writes and
+  // the other is refused, never silently replaced.
+  if (auto s = claim_new_or_empty_dir(out, "merge OUT"); !s) return s;
+  auto lock = DirLock::acquire(out);
+  if (!lock) return lock.error();
+  for (const char* name : {"runs.jsonl", "manifest.json", "spec.toml", "samples"}) {
+    struct stat st;
+    if (::lstat((out + "/" + name).c_str(), &st) == 0)
+      return bad_input_error("merge OUT " + out + ": another merge wrote it first (" + name + ")");
+  }
+  if (auto s = ensure_owned_subdir(out, "samples"); !s) return s;
   copy_files(out, inputs, plan);
   std::string lines;
   for (const auto& r : plan.records)

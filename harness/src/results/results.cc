@@ -17,6 +17,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/bounded_read.h"
 #include "base/dir_lock.h"
 #include "base/enum_names.h"
 #include "base/files.h"
@@ -462,7 +463,7 @@ int next_run_number(const RunsFile& runs, const std::string& dir) {
 }
 
 Result<RunsFile> read_runs(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_file_bounded(path, kMaxRunsBytes);
   if (!text) return text.error();
   return parse_runs_text(*text, path);
 }
@@ -496,7 +497,7 @@ RunsFile parse_runs_text(std::string_view text, const std::string& path) {
 }
 
 Result<std::string> repair_runs_tail(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_file_bounded(path, kMaxRunsBytes);
   if (!text) return text.error();
   if (text->empty() || text->back() == '\n') return std::string();
   size_t keep = text->rfind('\n');
@@ -530,7 +531,7 @@ Status write_json_atomic(const std::string& path, const nlohmann::json& j) {
 }
 
 Result<nlohmann::json> read_json_file(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_file_bounded(path, kMaxManifestBytes);
   if (!text) return text.error();
   auto j = parse_json_bounded(*text);
   if (!j) return j.error().prefixed(path + ": ");

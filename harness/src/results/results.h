@@ -33,6 +33,14 @@ struct RunsFile {
 };
 // Every line goes through the bounded JSON parser (base/json_bounded.h) and record_from_json;
 // what fails either is a warning, never a crash.
+// The caps on every file memplace reads from a results dir, stated once: anything larger is an
+// error, never an allocation (spec.toml's cap is kMaxSpecBytes, spec.h).
+inline constexpr size_t kMaxRunsBytes = 512u << 20;
+inline constexpr size_t kMaxManifestBytes = 64u << 20;
+inline constexpr size_t kMaxSamplesBytes = 16u << 20;
+inline constexpr size_t kMaxWorkloadBytes = 1u << 20;
+
+// runs.jsonl at `path`: a regular file, not through a symlink, at most kMaxRunsBytes.
 Result<RunsFile> read_runs(const std::string& path);
 // The same for text already read; `path` names it in warnings.
 RunsFile parse_runs_text(std::string_view text, const std::string& path);
@@ -48,6 +56,8 @@ Result<std::string> repair_runs_tail(const std::string& path);
 
 // JSON through write_file_atomic (base/files.h), pretty-printed, invalid UTF-8 replaced.
 Status write_json_atomic(const std::string& path, const nlohmann::json& j);
+// A JSON file of a results dir (manifest.json): as read_runs, at most kMaxManifestBytes, nested
+// at most kMaxJsonDepth deep.
 Result<nlohmann::json> read_json_file(const std::string& path);
 
 // The results dir's subfolder for the locality timing's JSON (the in-run triad/chase; not the

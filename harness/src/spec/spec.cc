@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/bounded_read.h"
 #include "base/nodelist.h"
 #include "base/text.h"
 #include "host/populate.h"
@@ -580,12 +581,10 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   return spec;
 }
 
-Result<Spec> load_spec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return errno_error("cannot read spec " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_spec(ss.str(), path);
+Result<Spec> load_spec(const std::string& path, bool in_results_dir) {
+  auto text = read_file_bounded(path, kMaxSpecBytes, /*follow_symlink=*/!in_results_dir);
+  if (!text) return text.error().prefixed("cannot read spec: ");
+  return parse_spec(*text, path);
 }
 
 Spec default_spec() {

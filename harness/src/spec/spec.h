@@ -113,7 +113,10 @@ std::string format_size(uint64_t bytes);  // "64MiB", "1GiB", "4097B"
 // Syntax and vocabulary only: unknown keys, unknown policies, malformed lists. Errors name the
 // field: "matrix.policy[2]: unknown policy 'interleaved'".
 Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin);
-Result<Spec> load_spec(const std::string& path);
+// A spec file: a regular file of at most kMaxSpecBytes. The user's own file may be a symlink; a
+// results dir's spec.toml (`in_results_dir`) may not.
+inline constexpr size_t kMaxSpecBytes = 1u << 20;
+Result<Spec> load_spec(const std::string& path, bool in_results_dir = false);
 
 // A spec with one cell's worth of defaults: default policy, anon, host toucher, 64MiB, 1 thread.
 Spec default_spec();

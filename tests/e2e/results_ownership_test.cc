@@ -1,0 +1,204 @@
+// The third reliability round's reproducers through the real binary: merge, report, resume and
+// slurm write only into what they own, never through a planted symlink; hostile manifests and
+// files in a results dir neither crash nor hang a reader; the CI gates fail closed.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "memplace_exec.h"
+#include "results/results.h"
+
+namespace memplace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::fresh_temp_dir;
+using testing::run_memplace;
+using testing::slurp;
+using testing::write_text;
+
+// A finished two-run results dir of small anon cells.
+std::string small_dir(const std::string& root, const std::string& name) {
+  const std::string out = root + "/" + name;
+  auto e = run_memplace("run -q --no-plots --backing anon --size 4MiB --repeats 2 --out " + out);
+  EXPECT_EQ(e.status, 0) << e.output;
+  return out;
+}
+
+struct Work {
+  std::string root = fresh_temp_dir("ownership");
+  Work() { fs::create_directories(root); }
+  ~Work() { fs::remove_all(root); }
+};
+
+// Item 1: merge wrote into any existing directory, a user's notes/ or /.
+TEST(ResultsOwnership, MergeWritesOnlyIntoANewOrEmptyDir) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  fs::create_directories(w.root + "/notes");
+  write_text(w.root + "/notes/report.md", "mine\n");
+  auto e = run_memplace("merge " + w.root + "/notes " + base);
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("is not empty"), std::string::npos) << e.output;
+  EXPECT_EQ(slurp(w.root + "/notes/report.md"), "mine\n");
+  EXPECT_EQ(fs::directory_iterator(w.root + "/notes")->path().filename(), "report.md");
+  // A directory with only a hidden file is not empty either (the issue's `merge / DIR` wrote
+  // into /; this stands in for it without risking the host's root).
+  fs::create_directories(w.root + "/hidden");
+  write_text(w.root + "/hidden/.keep", "");
+  EXPECT_EQ(run_memplace("merge " + w.root + "/hidden " + base).status, 2);
+  EXPECT_FALSE(fs::exists(w.root + "/hidden/runs.jsonl"));
+  auto fresh = run_memplace("merge " + w.root + "/merged " + base);
+  EXPECT_EQ(fresh.status, 0) << fresh.output;
+}
+
+// Item 5: two merges into one new OUT both said success; the second replaced the first.
+TEST(ResultsOwnership, OfTwoConcurrentMergesIntoOneOutOneIsRefused) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  const std::string out = w.root + "/m";
+  auto a =
+      std::async(std::launch::async, [&] { return run_memplace("merge " + out + " " + base); });
+  auto b =
+      std::async(std::launch::async, [&] { return run_memplace("merge " + out + " " + base); });
+  const int sa = a.get().status, sb = b.get().status;
+  EXPECT_TRUE((sa == 0) != (sb == 0)) << "statuses " << sa << " and " << sb;
+  EXPECT_EQ(sa + sb, 2) << "the loser exits 2";
+}
+
+// Item 2: report over a folder that merely holds results dirs overwrote the user's report.md.
+TEST(ResultsOwnership, ReportRefusesAFolderThatIsNotAResultsDir) {
+  Work w;
+  small_dir(w.root, "base");
+  write_text(w.root + "/report.md", "mine\n");
+  write_text(w.root + "/compare.md", "mine too\n");
+  auto e = run_memplace("report " + w.root);
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_EQ(slurp(w.root + "/report.md"), "mine\n");
+  EXPECT_EQ(slurp(w.root + "/compare.md"), "mine too\n");
+  EXPECT_FALSE(fs::exists(w.root + "/memplace.lock"));
+  EXPECT_FALSE(fs::exists(w.root + "/report.html"));
+}
+
+// Item 3: a planted plots/ or samples/ symlink sent charts or samples out of the dir.
+TEST(ResultsOwnership, PlantedPlotsAndSamplesSymlinksAreRefused) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  fs::create_directories(w.root + "/elsewhere");
+  fs::remove_all(base + "/plots");
+  fs::create_directory_symlink(w.root + "/elsewhere", base + "/plots");
+  auto report = run_memplace("report " + base);
+  EXPECT_EQ(report.status, 2) << report.output;
+  EXPECT_TRUE(fs::is_empty(w.root + "/elsewhere"));
+
+  const std::string again = small_dir(w.root, "again");
+  fs::remove_all(again + "/samples");
+  fs::create_directory_symlink(w.root + "/elsewhere", again + "/samples");
+  auto resume = run_memplace("run -q --resume " + again);
+  EXPECT_EQ(resume.status, 2) << resume.output;
+  EXPECT_TRUE(fs::is_empty(w.root + "/elsewhere"));
+}
+
+// Item 4: --out "" targeted /.
+TEST(ResultsOwnership, SlurmRefusesAnEmptyOut) {
+  auto e = run_memplace("slurm " + std::string(MEMPLACE_SOURCE_DIR) +
+                        "/specs/local-node0.toml --dry-run --out ''");
+  EXPECT_EQ(e.status, 2) << e.output;
+  EXPECT_NE(e.output.find("--out: an empty path"), std::string::npos) << e.output;
+  auto twice = run_memplace("slurm " + std::string(MEMPLACE_SOURCE_DIR) +
+                            "/specs/local-node0.toml --dry-run --per-host n1,n1 --out " +
+                            fresh_temp_dir("slurm-twice"));
+  EXPECT_EQ(twice.status, 2) << twice.output;
+}
+
+// Items 6 and 7: a manifest 100,000 arrays deep segfaulted merge; wrong types aborted it.
+TEST(ResultsOwnership, HostileManifestsNeitherCrashMergeNorResume) {
+  Work w;
+  const std::string deep = small_dir(w.root, "deep");
+  std::string m = slurp(deep + "/manifest.json");
+  m.replace(m.find("\"environment\""), 13, "\"x\": " + testing::nested(100000) + ", \"old_env\"");
+  write_text(deep + "/manifest.json", m);
+  EXPECT_EQ(run_memplace("merge " + w.root + "/out-deep " + deep).status, 0);
+  EXPECT_EQ(run_memplace("run -q --resume " + deep).status, 0);
+
+  const std::string typed = small_dir(w.root, "typed");
+  auto j = read_json_file(typed + "/manifest.json");
+  ASSERT_TRUE(j.ok());
+  (*j)["merged_from"] = {"a"};
+  (*j)["hosts"] = nlohmann::json::array({{{"hostname", 5}, {"topology_digest", {"x"}}}});
+  (*j)["topology_digest"] = {"x"};
+  write_text(typed + "/manifest.json", j->dump());
+  auto merge = run_memplace("merge " + w.root + "/out-typed " + typed);
+  EXPECT_TRUE(merge.status == 0 || merge.status == 2) << merge.status << merge.output;
+  auto resume = run_memplace("run -q --resume " + typed);
+  EXPECT_TRUE(resume.status == 0 || resume.status == 2) << resume.status << resume.output;
+}
+
+// Items 8 and 9: a FIFO in place of runs.jsonl or spec.toml hung compare and resume; a runs.jsonl
+// linked to /dev/zero or out of the dir was read.
+TEST(ResultsOwnership, FifosAndLinkedRunsAreRefusedNotWaitedOnOrFollowed) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  for (const char* name : {"runs.jsonl", "spec.toml"}) {
+    const std::string dir = small_dir(w.root, std::string("fifo-") + name);
+    fs::remove(dir + "/" + name);
+    ASSERT_EQ(::mkfifo((dir + "/" + name).c_str(), 0600), 0);
+    EXPECT_EQ(run_memplace("run -q --resume " + dir).status, 2) << name;
+    if (std::string(name) == "runs.jsonl") {
+      EXPECT_EQ(run_memplace("compare " + base + " " + dir).status, 2);
+    }
+  }
+  for (const char* target : {"/dev/zero", "/etc/passwd"}) {
+    const std::string dir = small_dir(w.root, std::string("link") + (target[1] == 'd' ? "0" : "1"));
+    fs::remove(dir + "/runs.jsonl");
+    fs::create_symlink(target, dir + "/runs.jsonl");
+    auto e = run_memplace("compare " + base + " " + dir);
+    EXPECT_EQ(e.status, 2) << target << ": " << e.output;
+    EXPECT_NE(e.output.find("a symlink, not followed"), std::string::npos) << e.output;
+    EXPECT_EQ(run_memplace("report " + dir).status, 2) << target;
+  }
+}
+
+// Item 14: the gates passed when nothing was measured. A cell the kernel cannot run (here a
+// QEMU that cannot be probed, on every host) fails --check and --fail-on-regression unless
+// --allow-unsupported says otherwise.
+TEST(ResultsOwnership, GatesFailClosedOnUnsupportedCells) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  const std::string cell = " --backing anon --size 4MiB --repeats 2 --toucher qemu";
+  auto check = run_memplace("run -q --no-plots --check" + cell + " --out " + w.root + "/u1",
+                            "MEMPLACE_QEMU=/nonexistent/qemu");
+  EXPECT_EQ(check.status, 1) << check.output;
+  EXPECT_NE(check.output.find("--check: unsupported cells"), std::string::npos) << check.output;
+  auto allowed = run_memplace(
+      "run -q --no-plots --check --allow-unsupported" + cell + " --out " + w.root + "/u2",
+      "MEMPLACE_QEMU=/nonexistent/qemu");
+  EXPECT_EQ(allowed.status, 0) << allowed.output;
+
+  // The same cells, host toucher in the baseline and unsupported in the candidate.
+  auto runs = read_runs(w.root + "/u2/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->records.size(), 2u);
+  EXPECT_EQ(runs->records[0].status, RunStatus::kUnsupported);
+  std::string lines;
+  for (auto r : runs->records) {
+    r.toucher = "host";
+    r.cell_key = "default/anon/host/4MiB/t1/cpuany";
+    lines += to_json(r).dump() + "\n";
+  }
+  write_text(w.root + "/u2/runs.jsonl", lines);
+  auto gate = run_memplace("compare " + base + " " + w.root + "/u2 --fail-on-regression");
+  EXPECT_EQ(gate.status, 1) << gate.output;
+  EXPECT_NE(gate.output.find("unsupported here"), std::string::npos) << gate.output;
+  EXPECT_EQ(run_memplace("compare " + base + " " + w.root +
+                         "/u2 --fail-on-regression --allow-unsupported")
+                .status,
+            0);
+}
+
+}  // namespace
+}  // namespace memplace
