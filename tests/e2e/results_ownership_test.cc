@@ -123,7 +123,9 @@ TEST(ResultsOwnership, HostileManifestsNeitherCrashMergeNorResume) {
   m.replace(m.find("\"environment\""), 13, "\"x\": " + testing::nested(100000) + ", \"old_env\"");
   write_text(deep + "/manifest.json", m);
   EXPECT_EQ(run_memplace("merge " + w.root + "/out-deep " + deep).status, 0);
-  EXPECT_EQ(run_memplace("run -q --resume " + deep).status, 0);
+  auto resume = run_memplace("run -q --resume " + deep);  // refused by name, never a crash
+  EXPECT_EQ(resume.status, 2) << resume.output;
+  EXPECT_NE(resume.output.find("manifest.json"), std::string::npos) << resume.output;
 
   const std::string typed = small_dir(w.root, "typed");
   auto j = read_json_file(typed + "/manifest.json");
@@ -134,8 +136,9 @@ TEST(ResultsOwnership, HostileManifestsNeitherCrashMergeNorResume) {
   write_text(typed + "/manifest.json", j->dump());
   auto merge = run_memplace("merge " + w.root + "/out-typed " + typed);
   EXPECT_TRUE(merge.status == 0 || merge.status == 2) << merge.status << merge.output;
-  auto resume = run_memplace("run -q --resume " + typed);
-  EXPECT_TRUE(resume.status == 0 || resume.status == 2) << resume.status << resume.output;
+  auto typed_resume = run_memplace("run -q --resume " + typed);
+  EXPECT_TRUE(typed_resume.status == 0 || typed_resume.status == 2)
+      << typed_resume.status << typed_resume.output;
 }
 
 // Items 8 and 9: a FIFO in place of runs.jsonl or spec.toml hung compare and resume; a runs.jsonl
@@ -198,6 +201,74 @@ TEST(ResultsOwnership, GatesFailClosedOnUnsupportedCells) {
                          "/u2 --fail-on-regression --allow-unsupported")
                 .status,
             0);
+}
+
+// Item 11: --resume ran whatever spec.toml held: an empty one, another spec, a directory, under a
+// manifest of a schema this memplace does not write.
+TEST(ResultsOwnership, ResumeRunsOnlyTheSpecTheManifestRecorded) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  auto manifest = read_json_file(base + "/manifest.json");
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_TRUE((*manifest)["spec_digest"].is_string()) << manifest->dump();
+  const std::string spec = slurp(base + "/spec.toml");
+  for (const std::string& text : {std::string(), spec + "\n[run]\ntolerance = 0.2\n"}) {
+    write_text(base + "/spec.toml", text);
+    auto e = run_memplace("run -q --resume " + base);
+    EXPECT_EQ(e.status, 2) << e.output;
+    EXPECT_NE(e.output.find("is not the spec this dir ran"), std::string::npos) << e.output;
+  }
+  fs::remove(base + "/spec.toml");
+  fs::create_directory(base + "/spec.toml");
+  EXPECT_EQ(run_memplace("run -q --resume " + base).status, 2);
+  fs::remove(base + "/spec.toml");
+  write_text(base + "/spec.toml", spec);
+  (*manifest)["schema_version"] = 99;
+  write_text(base + "/manifest.json", manifest->dump());
+  auto newer = run_memplace("run -q --resume " + base);
+  EXPECT_EQ(newer.status, 2) << newer.output;
+  EXPECT_NE(newer.output.find("schema_version 99"), std::string::npos) << newer.output;
+}
+
+// Item 12: run ids were reused after r999999999; item 13: a no-op --resume rewrote the summary
+// as ok 0, skipped N.
+TEST(ResultsOwnership, RunIdsGrowPastNineDigitsAndTheSummaryIsTheDirs) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  write_text(base + "/samples/r999999999.csv", "planted\n");
+  for (int round = 0; round < 2; ++round) {
+    auto runs = read_runs(base + "/runs.jsonl");
+    ASSERT_TRUE(runs.ok());
+    std::string kept;
+    for (size_t i = 0; i + 1 < runs->records.size(); ++i)
+      kept += to_json(runs->records[i]).dump() + "\n";
+    write_text(base + "/runs.jsonl", kept);  // the last run is to be done again
+    ASSERT_EQ(run_memplace("run -q --resume " + base).status, 0);
+  }
+  auto runs = read_runs(base + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->records.size(), 2u);
+  EXPECT_EQ(runs->records[1].run_id, "r1000000001");
+  EXPECT_EQ(slurp(base + "/samples/r999999999.csv"), "planted\n");
+
+  ASSERT_EQ(run_memplace("run -q --resume " + base).status, 0);  // nothing left to run
+  auto manifest = read_json_file(base + "/manifest.json");
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ((*manifest)["summary"]["ok"], 2) << manifest->dump();
+  EXPECT_EQ((*manifest)["status"], "complete");
+}
+
+// Item 16: a results dir named like an option reached the chart script as one.
+TEST(ResultsOwnership, ADirNamedLikeAnOptionIsADir) {
+  Work w;
+  small_dir(w.root, "-h");
+  auto e = run_memplace("plot -- " + w.root + "/-h");
+  EXPECT_EQ(e.output.find("usage:"), std::string::npos) << e.output;
+  if (e.status == 0) {
+    EXPECT_TRUE(fs::exists(w.root + "/-h/plots/charts.json")) << e.output;
+  } else {
+    EXPECT_NE(e.output.find("matplotlib"), std::string::npos) << e.output;  // no charts here
+  }
 }
 
 }  // namespace

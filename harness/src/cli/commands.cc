@@ -269,7 +269,10 @@ Result<Spec> load_resume_spec(const RunArgs& a) {
       (*manifest)["kind"] == "testbed")
     return make_error("--resume " + a.resume_dir +
                       ": this is one kernel of a testbed run; resume the directory above it");
-  auto s = load_spec(a.resume_dir + "/spec.toml", /*in_results_dir=*/true);
+  auto text = read_file_bounded(a.resume_dir + "/spec.toml", kMaxSpecBytes);
+  if (!text) return text.error().prefixed("--resume: cannot read spec: ");
+  if (auto s = check_resumable(a.resume_dir, *text); !s) return s.error();
+  auto s = parse_spec(*text, a.resume_dir + "/spec.toml");
   if (!s) return s.error().prefixed("--resume: ");
   return s;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -72,7 +73,7 @@ void carry_merged_manifest(const std::string& dir, const RunContext& ctx,
 // last line repaired when resuming.
 struct PriorRuns {
   std::set<std::string> done;  // run_key()s
-  int last_id = 0;             // the highest run number in the dir
+  int64_t last_id = 0;         // the highest run number in the dir
 };
 
 Result<PriorRuns> read_prior_runs(const std::string& dir, bool resume) {
@@ -153,7 +154,7 @@ Manifest matrix_manifest(const Spec& spec, size_t cells, const RunOptions& optio
 Status run_cells(const std::vector<Cell>& cells, const RunContext& ctx, const RunOptions& options,
                  const PriorRuns& prior, RunsWriter& writer, MatrixSummary& summary) {
   StopSignalGuard signals;  // for the whole loop: a cell in flight finishes, then we stop
-  int next_id = prior.last_id;
+  int64_t next_id = prior.last_id;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (signals.received()) break;
     const Cell& cell = cells[i];
@@ -161,8 +162,8 @@ Status run_cells(const std::vector<Cell>& cells, const RunContext& ctx, const Ru
       ++summary.skipped;
       continue;
     }
-    char id[16];
-    std::snprintf(id, sizeof id, "r%04d", ++next_id);
+    char id[24];
+    std::snprintf(id, sizeof id, "r%04" PRId64, ++next_id);
     RunRecord r = run_cell_with(options.runners, cell, ctx, id);
     if (auto s = writer.append(r); !s) return s;
     if (options.on_record) options.on_record(r, options.out_dir);
@@ -187,15 +188,19 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   // Held until the manifest is final: a second run on this dir stops here (DirLock says who).
   auto lock = DirLock::acquire(dir);
   if (!lock) return lock.error();
+  // The spec first, before the probe's second of work: an interrupt from here on leaves a dir
+  // that --resume finishes (it held only the lock and samples/ before).
+  if (!spec.source_text.empty()) {
+    if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
+  }
   auto prior = read_prior_runs(dir, options.resume);
   if (!prior) return prior.error();
   auto ctx = make_context(spec, options);
   if (!ctx) return ctx.error();
 
   Manifest manifest = matrix_manifest(spec, cells.size(), options, *ctx);
-  if (!spec.source_text.empty()) {
-    if (auto s = write_file_atomic(dir + "/spec.toml", spec.source_text); !s) return s.error();
-  }
+  if (auto text = read_file_bounded(dir + "/spec.toml", kMaxSpecBytes))
+    manifest.fields()["spec_digest"] = spec_digest(*text);
   if (auto s = manifest.write(); !s) return s.error();
   auto writer = RunsWriter::open(dir + "/runs.jsonl");
   if (!writer) return writer.error();
@@ -204,8 +209,14 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   if (auto s = run_cells(cells, *ctx, options, *prior, *writer, summary); !s) return s.error();
 
   manifest.fields()["finished_at"] = utc_now();
-  manifest.finish(summary.interrupted_by ? "interrupted" : "complete", summary);
-  manifest.fields()["summary"]["skipped"] = summary.skipped;
+  // The manifest sums up the dir's runs, not this invocation's: a no-op --resume of a complete
+  // dir said ok 0, skipped 8.
+  MatrixSummary whole;
+  if (auto all = read_runs(dir + "/runs.jsonl"))
+    for (const RunRecord& r : all->records) whole.count(r);
+  else
+    whole = summary;
+  manifest.finish(summary.interrupted_by ? "interrupted" : "complete", whole);
   if (auto s = manifest.write(); !s) return s.error();
   if (options.on_dir_finished) options.on_dir_finished(dir);
   return summary;

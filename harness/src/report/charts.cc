@@ -182,9 +182,9 @@ Result<CommandOutput> run_plot_script(const std::vector<std::string>& dirs,
                       ErrorKind::kEnvironment);
   if (::access(python.c_str(), X_OK) != 0)
     return make_error(python + " is missing; " + kHowToGetCharts, ErrorKind::kEnvironment);
-  std::vector<std::string> argv = {python, script};
+  // --out=VALUE and "--" before the dirs: a dir named "-h" is a dir, never an option.
+  std::vector<std::string> argv = {python, script, "--out=" + out_dir, "--"};
   argv.insert(argv.end(), dirs.begin(), dirs.end());
-  argv.insert(argv.end(), {"--out", out_dir});
   return run_command(argv);
 }
 

@@ -430,16 +430,17 @@ Status RunsWriter::append_json(const nlohmann::json& line) {
 namespace {
 
 // "r0007" -> 7, "f0012" -> 12: the number of any run id memplace writes (a letter, digits).
-int run_id_number(std::string_view id) {
-  if (id.size() < 2 || id.size() > 10 || id[0] < 'a' || id[0] > 'z') return 0;
-  int n = 0;
+// Ids grow past r999999999 (r1000000000, ...): an id this reader ignored was handed out again.
+int64_t run_id_number(std::string_view id) {
+  if (id.size() < 2 || id.size() > 19 || id[0] < 'a' || id[0] > 'z') return 0;
+  int64_t n = 0;
   auto [p, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
   return ec == std::errc() && p == id.data() + id.size() && n > 0 ? n : 0;
 }
 
 // A garbage line may still name its run id, and that id's samples file is on disk: new ids
 // must not reuse it.
-int run_id_number_in_text(std::string_view line) {
+int64_t run_id_number_in_text(std::string_view line) {
   constexpr std::string_view kKey = "\"run_id\":\"";
   size_t at = line.find(kKey);
   if (at == std::string_view::npos) return 0;
@@ -449,8 +450,8 @@ int run_id_number_in_text(std::string_view line) {
 
 }  // namespace
 
-int next_run_number(const RunsFile& runs, const std::string& dir) {
-  int highest = runs.highest_run_number;
+int64_t next_run_number(const RunsFile& runs, const std::string& dir) {
+  int64_t highest = runs.highest_run_number;
   // A torn record moved aside left its samples and workload files behind.
   for (const char* sub : {"/samples", "/locality", "/workloads"}) {
     std::error_code ec;

@@ -29,7 +29,7 @@ struct RunsFile {
   std::vector<RunRecord> records;
   std::vector<std::string> warnings;  // skipped lines, with line numbers and reasons
   // The highest number of any run id in the file ("r0012" -> 12), skipped lines included.
-  int highest_run_number = 0;
+  int64_t highest_run_number = 0;
 };
 // Every line goes through the bounded JSON parser (base/json_bounded.h) and record_from_json;
 // what fails either is a warning, never a crash.
@@ -47,7 +47,7 @@ RunsFile parse_runs_text(std::string_view text, const std::string& path);
 // The number for the next run id in results dir `dir`: one past the highest in use in its
 // runs.jsonl (skipped lines too) and in its samples/ and locality/ file names, so that no id and
 // no file of an earlier run is ever reused.
-int next_run_number(const RunsFile& runs, const std::string& dir);
+int64_t next_run_number(const RunsFile& runs, const std::string& dir);
 
 // Before appending to a runs.jsonl a crash left without its final newline: a torn last line is
 // moved to runs.jsonl.torn-N and cut off, so the next record starts on a line of its own. Returns

@@ -7,6 +7,7 @@
 
 #include "base/bounded_read.h"
 #include "base/files.h"
+#include "base/hash.h"
 #include "results/results.h"
 
 namespace memplace {
@@ -63,6 +64,34 @@ Status claim_new_or_empty_dir(const std::string& dir, const std::string& what) {
   if (!directory_is_empty(dir))
     return bad_input_error(what + " " + dir +
                            ": is not empty; memplace writes only into a new or empty directory");
+  return {};
+}
+
+std::string spec_digest(std::string_view spec_text) {
+  return "fnv1a64:" + hex64(fnv1a64(spec_text));
+}
+
+Status check_resumable(const std::string& dir, std::string_view spec_text) {
+  auto manifest = read_json_file(dir + "/manifest.json");
+  if (!manifest && manifest.error().err == ENOENT) return {};  // interrupted before it existed
+  if (!manifest) return manifest.error().prefixed("--resume: ");
+  const nlohmann::json version = manifest->is_object()
+                                     ? manifest->value("schema_version", nlohmann::json(1))
+                                     : nlohmann::json();
+  if (!version.is_number_integer() || version.get<int64_t>() > kSchemaVersion)
+    return bad_input_error("--resume " + dir + ": manifest.json's schema_version " +
+                           version.dump() + " is not one this memplace writes (" +
+                           std::to_string(kSchemaVersion) + ")");
+  const nlohmann::json recorded = manifest->value("spec_digest", nlohmann::json());
+  if (recorded.is_string()) {
+    if (recorded.get<std::string>() == spec_digest(spec_text)) return {};
+    return bad_input_error("--resume " + dir + ": spec.toml (" + spec_digest(spec_text) +
+                           ") is not the spec this dir ran (" + recorded.get<std::string>() +
+                           " in manifest.json); restore it, or start a new --out");
+  }
+  if (spec_text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return bad_input_error("--resume " + dir +
+                           ": spec.toml is empty; it holds no matrix to finish");
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 
@@ -18,6 +19,7 @@
 #include "qemu/qemu_process.h"
 #include "results/host_identity.h"
 #include "results/results.h"
+#include "results/results_dir.h"
 #include "testbed/record_stream.h"
 
 namespace memplace {
@@ -144,7 +146,7 @@ std::string read_or_empty(const std::string& path) {
 // What a kernel's dir already holds when a testbed run is resumed.
 struct KernelProgress {
   std::set<std::pair<std::string, int>> done;  // (cell_key, repeat) with a record
-  int last_id = 0;                             // highest run id number in use
+  int64_t last_id = 0;                         // highest run id number in use
   std::string runs_text;                       // runs.jsonl, for the guest's own --resume
   std::set<std::string> files;                 // "samples/r0001.csv", "locality/..." on disk
 };
@@ -259,8 +261,8 @@ std::string missing_reason(const KernelBoot& b, const std::string& outcome,
 // A failed record for each of `missing` (indexes into `cells`), numbered after every run id in
 // use, the guest's new ones included.
 Status record_missing_runs(const KernelBoot& b, const std::vector<Cell>& cells,
-                           const std::vector<size_t>& missing, int last_id, const std::string& why,
-                           RunsWriter& writer, MatrixSummary& summary) {
+                           const std::vector<size_t>& missing, int64_t last_id,
+                           const std::string& why, RunsWriter& writer, MatrixSummary& summary) {
   Environment env = b.options.environment;
   env.kind = "testbed";
   env.kernel = b.k.files.release;
@@ -269,10 +271,10 @@ Status record_missing_runs(const KernelBoot& b, const std::vector<Cell>& cells,
   env.topology = b.topology;
   env.topology_digest = topology_digest(b.topology);
   auto now = read_runs(b.k.dir + "/runs.jsonl");
-  int next_id = now ? next_run_number(*now, b.k.dir) - 1 : last_id;
+  int64_t next_id = now ? next_run_number(*now, b.k.dir) - 1 : last_id;
   for (size_t i : missing) {
-    char id[16];
-    std::snprintf(id, sizeof id, "f%04d", ++next_id);
+    char id[24];
+    std::snprintf(id, sizeof id, "f%04" PRId64, ++next_id);
     RunRecord failed = testbed_failed_record(cells[i], id, why, env);
     if (auto s = writer.append(failed); !s) return s;
     summary.count(failed);
@@ -448,6 +450,7 @@ Result<MatrixSummary> run_testbed(const Spec& spec, const TestbedSpec& tb,
   nlohmann::json top = testbed_run_manifest(*runs, options);
   std::string spec_text = spec.source_text.empty() ? render_spec_toml(spec) : spec.source_text;
   if (auto s = write_file_atomic(options.out_dir + "/spec.toml", spec_text); !s) return s.error();
+  top["spec_digest"] = spec_digest(spec_text);
   if (auto s = write_json_atomic(options.out_dir + "/manifest.json", top); !s) return s.error();
 
   MatrixSummary total;
