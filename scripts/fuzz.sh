@@ -23,7 +23,8 @@ fi
 seed() {  # seed TARGET DIR: copy representative inputs into the corpus
   local target=$1 dir=$2
   case $target in
-    fuzz_spec) cp specs/*.toml "$dir"/ ;;
+    fuzz_spec | fuzz_resume_spec) cp specs/*.toml "$dir"/; find results -name spec.toml -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
+    fuzz_manifest) find results tests/fixtures -name manifest.json -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_meminfo) find tests/fixtures -name meminfo -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_numa_maps) find tests/fixtures -name numa_maps -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_nodelist) printf '0-1' >"$dir/a"; printf '0,2' >"$dir/b"; printf '0-3,8-11\n' >"$dir/c" ;;

@@ -1,6 +1,7 @@
 // memplace: parses arguments into the library's argument structs and returns what the command
 // returns. Nothing else lives here.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 
 #include "memplace/commands.h"
@@ -176,6 +177,18 @@ CLI::App* add_noise(CLI::App& app, memplace::NoiseProcessArgs& noise) {
   noise_cmd->add_option("done_fd", noise.done_fd)->required();
   return noise_cmd;
 }
+// "unknown command 'bogus' (commands: probe, run, ...)" when the first word names none; CLI11
+// alone said only "A subcommand is required".
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return "";
+    if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + std::string(argv[1]) + "' (commands: " + names + ")";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,6 +214,10 @@ int main(int argc, char** argv) {
   CLI::App* keys_cmd =
       app.add_subcommand("spec-keys", "Print every spec key (Markdown): type, default, meaning");
 
+  if (auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "memplace: error: %s\n", unknown.c_str());
+    return memplace::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -271,5 +271,58 @@ TEST(ResultsOwnership, ADirNamedLikeAnOptionIsADir) {
   }
 }
 
+// Item 15: source names, run ids in warnings and hostnames reached report.md, compare.md and the
+// terminal raw: a newline broke the table, an escape sequence reached stderr as one.
+TEST(ResultsOwnership, RecordTextIsEscapedInMarkdownAndOnTheTerminal) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  auto runs = read_runs(base + "/runs.jsonl");
+  ASSERT_TRUE(runs.ok());
+  std::string lines;
+  for (RunRecord r : runs->records) {
+    r.run_id += "\x1b]0;owned\x07";
+    r.environment.hostname = "h|x\n# injected";
+    SourceReading odd = r.placement_sources.at("move_pages");
+    for (auto& [node, pages] : odd.pages) pages += 4000;  // disagrees: a warning names the run
+    r.placement_sources["src|x\n# injected\x1b[31m"] = odd;
+    lines += to_json(r).dump() + "\n";
+  }
+  write_text(base + "/runs.jsonl", lines);
+  auto report = run_memplace("report --no-plots " + base);
+  EXPECT_EQ(report.status, 0) << report.output;
+  const std::string other = small_dir(w.root, "other");
+  auto cmp = run_memplace("compare --by host " + base + " " + other + " --out " + w.root + "/cmp");
+  EXPECT_EQ(cmp.status, 0) << cmp.output;
+  for (const std::string& text :
+       {report.output, cmp.output, slurp(base + "/report.md"), slurp(w.root + "/cmp/compare.md")}) {
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\n# injected"), std::string::npos) << text;
+  }
+  EXPECT_NE(slurp(base + "/report.md").find("\\x1b"), std::string::npos) << "shown, escaped";
+}
+
+// Item 17's smaller ones: two dirs claiming one shard, a misspelt command.
+TEST(ResultsOwnership, TwoDirsClaimingOneShardAndAnUnknownCommandAreNamed) {
+  Work w;
+  // Shard 2/2's runs in a dir whose spec claims 1/2: no run overlaps, yet both say 1/2.
+  for (const char* shard : {"1/2", "2/2"}) {
+    auto e = run_memplace("run -q --no-plots --backing anon,shmem --size 4MiB --shard " +
+                          std::string(shard) + " --out " + w.root + "/s" + shard[0]);
+    ASSERT_EQ(e.status, 0) << e.output;
+  }
+  std::string spec = slurp(w.root + "/s2/spec.toml");
+  ASSERT_NE(spec.find("shard = \"2/2\""), std::string::npos) << spec;
+  spec.replace(spec.find("shard = \"2/2\""), 13, "shard = \"1/2\"");
+  write_text(w.root + "/s2/spec.toml", spec);
+  auto merge = run_memplace("merge " + w.root + "/m " + w.root + "/s1 " + w.root + "/s2");
+  EXPECT_EQ(merge.status, 2) << merge.output;
+  EXPECT_NE(merge.output.find("both claim shard 1/2"), std::string::npos) << merge.output;
+  EXPECT_FALSE(fs::exists(w.root + "/m/runs.jsonl"));
+  auto bogus = run_memplace("bogus");
+  EXPECT_EQ(bogus.status, 2);
+  EXPECT_NE(bogus.output.find("unknown command 'bogus' (commands: probe, run,"), std::string::npos)
+      << bogus.output;
+}
+
 }  // namespace
 }  // namespace memplace

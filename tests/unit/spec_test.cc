@@ -15,6 +15,17 @@ TEST(ParseSize, UnitsAndPlainBytes) {
   EXPECT_EQ(*parse_size("8KiB"), 8192u);
 }
 
+// Issue 27: "4MB" was silently read as 4 MiB. KB, MB, GB and TB are refused, naming the fix.
+TEST(ParseSize, DecimalLookingUnitsAreRefusedNamingTheBinaryOne) {
+  for (const char* unit : {"KB", "MB", "GB", "TB"}) {
+    auto r = parse_size(std::string("4") + unit);
+    ASSERT_FALSE(r.ok()) << unit;
+    EXPECT_EQ(r.error().kind, ErrorKind::kBadInput);
+    EXPECT_NE(r.error().message.find(std::string("write ") + unit[0] + "iB"), std::string::npos)
+        << r.error().message;
+  }
+}
+
 TEST(ParseSize, RejectsNonsense) {
   for (const char* bad :
        {"", "-1", "-64MiB", "MiB", "12 parsecs", "1.2.3G", "0.3B", "99999999999TiB"}) {

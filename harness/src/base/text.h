@@ -19,6 +19,23 @@ inline std::string hex_string(uint64_t v) {
   return b;
 }
 
+// Text from a results dir or a guest, made safe for a terminal: control characters other than a
+// newline or a tab (an escape sequence would move the cursor or retitle the window) become \xNN.
+inline std::string terminal_safe(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", u);
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);

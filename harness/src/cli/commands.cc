@@ -149,7 +149,7 @@ Status apply_overrides(const RunArgs& a, Spec& spec) {
 }  // namespace
 
 int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "memplace: error: %s\n", message.c_str());
+  std::fprintf(stderr, "memplace: error: %s\n", terminal_safe(message).c_str());
   return code;
 }
 
@@ -214,7 +214,7 @@ void print_memory_figures(const std::string& root, bool quiet) {
   if (!m) return;
   if (!quiet) std::fprintf(stderr, "memplace: memory: %s\n", memory_figures_text(*m).c_str());
   if (auto w = memory_figures_warning(*m); !w.empty())
-    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
 }
 
 Result<uint64_t> margin_bytes(const RunArgs& a) {
@@ -280,7 +280,7 @@ Result<Spec> load_resume_spec(const RunArgs& a) {
 // What reading a spec found worth saying (an old key name), on stderr.
 void print_spec_warnings(const Spec& spec) {
   for (const std::string& w : spec.warnings)
-    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
 }
 
 Result<Spec> load_run_spec(const RunArgs& a) {
@@ -479,7 +479,7 @@ int command_run(const RunArgs& args) {
   if (auto s = check_results_disk(out, cells.size()); !s)
     return fail(kExitEnvironment, s.error().message);
   for (const auto& w : kvm_warnings(cells))
-    std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
 
   RunOptions options;
   options.out_dir = out;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "base/subprocess.h"
+#include "base/text.h"
 #include "cli/commands_internal.h"
 #include "memplace/commands.h"
 #include "report/charts.h"
@@ -24,7 +25,8 @@ int command_compare(const CompareArgs& args) {
   }
   auto result = by_host ? compare_dirs_by_host(args.dirs) : compare_dirs(args.dirs);
   if (!result) return fail(kExitBadInput, result.error().describe());
-  for (const auto& w : result->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+  for (const auto& w : result->warnings)
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
   if (args.format == "markdown" || args.format == "md")
     std::printf("%s", render_compare_markdown(*result).c_str());
   else if (args.format == "csv")

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/bounded_read.h"
+#include "base/text.h"
 #include "cli/commands_internal.h"
 #include "memplace/commands.h"
 #include "report/report.h"
@@ -135,7 +136,7 @@ int command_merge(const MergeArgs& args) {
     if (auto s = write_merged_dir(job.out, job.inputs, job.plan, args.invocation); !s)
       return fail(exit_code_for(s.error()), s.error().describe());
     for (const auto& w : job.plan.warnings)
-      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+      std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
     if (auto s = write_report(job.out); !s)
       std::fprintf(stderr, "memplace: warning: report: %s\n", s.error().describe().c_str());
     std::fprintf(stderr, "memplace: merged %zu runs from %zu dirs (%s, %zu host(s)) into %s\n",

@@ -17,6 +17,7 @@
 #include "base/files.h"
 #include "base/nodelist.h"
 #include "base/stop_signals.h"
+#include "base/text.h"
 #include "experiment/placement_choice.h"
 #include "host/sysfs.h"
 #include "results/host_identity.h"
@@ -91,7 +92,8 @@ Result<PriorRuns> read_prior_runs(const std::string& dir, bool resume) {
   if (!resume && !runs->records.empty())
     return make_error(runs_path + " already holds " + std::to_string(runs->records.size()) +
                       " runs; pass --resume to finish it or choose a new --out");
-  for (const auto& w : runs->warnings) std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+  for (const auto& w : runs->warnings)
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
   for (const auto& r : runs->records) prior.done.insert(run_key(r.cell_key, r.repeat));
   prior.last_id = next_run_number(*runs, dir) - 1;
   return prior;
@@ -171,10 +173,28 @@ Status run_cells(const std::vector<Cell>& cells, const RunContext& ctx, const Ru
     if (options.progress) print_progress(i + 1, cells.size(), r);
     // Sources that worked yet disagree by more than 1% of the cell: one of them is wrong.
     if (auto w = disagreement_warning(r); !w.empty())
-      std::fprintf(stderr, "memplace: warning: %s\n", w.c_str());
+      std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
   }
   summary.interrupted_by = signals.received();
   return {};
+}
+
+}  // namespace
+
+namespace {
+
+// The manifest's last word: status, finish time, and a summary of the dir's runs rather than this
+// invocation's (a no-op --resume of a complete dir said ok 0, skipped 8).
+Status finish_manifest(Manifest& manifest, const std::string& dir, const MatrixSummary& summary,
+                       const std::string& status) {
+  manifest.fields()["finished_at"] = utc_now();
+  MatrixSummary whole;
+  if (auto all = read_runs(dir + "/runs.jsonl"))
+    for (const RunRecord& r : all->records) whole.count(r);
+  else
+    whole = summary;
+  manifest.finish(status, whole);
+  return manifest.write();
 }
 
 }  // namespace
@@ -206,18 +226,15 @@ Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cell
   if (!writer) return writer.error();
 
   MatrixSummary summary;
-  if (auto s = run_cells(cells, *ctx, options, *prior, *writer, summary); !s) return s.error();
-
-  manifest.fields()["finished_at"] = utc_now();
-  // The manifest sums up the dir's runs, not this invocation's: a no-op --resume of a complete
-  // dir said ok 0, skipped 8.
-  MatrixSummary whole;
-  if (auto all = read_runs(dir + "/runs.jsonl"))
-    for (const RunRecord& r : all->records) whole.count(r);
-  else
-    whole = summary;
-  manifest.finish(summary.interrupted_by ? "interrupted" : "complete", whole);
-  if (auto s = manifest.write(); !s) return s.error();
+  if (auto s = run_cells(cells, *ctx, options, *prior, *writer, summary); !s) {
+    // A full disk mid-matrix: the manifest says so, never "running" for a dir nobody runs.
+    (void)finish_manifest(manifest, dir, summary, "failed");
+    return s.error();
+  }
+  if (auto s = finish_manifest(manifest, dir, summary,
+                               summary.interrupted_by ? "interrupted" : "complete");
+      !s)
+    return s.error();
   if (options.on_dir_finished) options.on_dir_finished(dir);
   return summary;
 }

@@ -82,7 +82,7 @@ nlohmann::json node_split_json(const std::map<int, double>& split) {
 std::string render_compare_markdown(const CompareResult& r) {
   std::string out = "# memplace compare\n\n";
   for (size_t s = 0; s < r.labels.size(); ++s) {
-    out += "- " + r.labels[s] + (s == 0 ? " (baseline)" : "") + ": ";
+    out += "- " + md_cell(r.labels[s]) + (s == 0 ? " (baseline)" : "") + ": ";
     if (s < r.dirs.size()) out += "`" + view::md_code(r.dirs[s]) + "`, ";
     out +=
         "kernel " + (r.kernels[s].empty() ? std::string("unknown") : md_cell(r.kernels[s])) + "\n";
@@ -100,13 +100,15 @@ std::string render_compare_markdown(const CompareResult& r) {
       "## Cells\n\nSplit: percent of pages per node over the nodes in \"split over\", summed "
       "over repeats; (h/n) counts honoured repeats. Populate: mean ± stddev in seconds; the "
       "change against " +
-      r.labels[0] + " is tested with Welch's t (two-sided, alpha " + fixed(r.alpha, 2) +
+      md_cell(r.labels[0]) + " is tested with Welch's t (two-sided, alpha " + fixed(r.alpha, 2) +
       ").\n\n| cell | split over |";
   size_t n = r.labels.size();
-  for (size_t s = 0; s < n; ++s) out += " " + r.labels[s] + " |";
-  for (size_t s = 1; s < n; ++s) out += " change " + r.labels[s] + " |";
-  for (size_t s = 0; s < n; ++s) out += " populate " + r.labels[s] + " (s) |";
-  for (size_t s = 1; s < n; ++s) out += " " + r.labels[s] + " vs " + r.labels[0] + " |";
+  // Labels are dir names or, with --by host, hostnames from the records: untrusted text.
+  for (size_t s = 0; s < n; ++s) out += " " + md_cell(r.labels[s]) + " |";
+  for (size_t s = 1; s < n; ++s) out += " change " + md_cell(r.labels[s]) + " |";
+  for (size_t s = 0; s < n; ++s) out += " populate " + md_cell(r.labels[s]) + " (s) |";
+  for (size_t s = 1; s < n; ++s)
+    out += " " + md_cell(r.labels[s]) + " vs " + md_cell(r.labels[0]) + " |";
   out += "\n|---|---|";
   for (size_t i = 0; i < 4 * n - 2; ++i) out += "---|";
   out += "\n";

@@ -115,6 +115,12 @@ std::string csv_line(const std::vector<std::string>& fields) {
 namespace {
 
 // `code`: inside a `code span`, where a backtick would end the span and HTML is inert.
+std::string hex_byte(char c) {
+  char b[8];
+  std::snprintf(b, sizeof b, "\\x%02x", static_cast<unsigned char>(c));
+  return b;
+}
+
 std::string md_escape(const std::string& s, bool code) {
   std::string out;
   for (char c : s) {
@@ -126,6 +132,8 @@ std::string md_escape(const std::string& s, bool code) {
       out += '\'';
     else if (c == '<' && !code)
       out += "&lt;";  // no raw HTML from a record in a rendered report
+    else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+      out += hex_byte(c);  // an escape sequence from a record would reach a terminal as one
     else
       out += c;
   }

@@ -134,10 +134,11 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
 // worked disagree; beyond kDisagreementWarnPercent a warning line.
 void render_sources_md(std::string& out, const RunRecord& r) {
   if (r.placement_sources.empty()) return;
+  // Source names, ids and warnings come from the record: escaped like every record text.
   out += "- placement sources (verdict from " +
-         (r.placement_source.empty() ? std::string("none") : r.placement_source) + "):\n";
+         (r.placement_source.empty() ? std::string("none") : md_cell(r.placement_source)) + "):\n";
   for (const auto& [name, s] : r.placement_sources) {
-    out += "  - " + name + ": ";
+    out += "  - " + md_cell(name) + ": ";
     if (s.ok()) {
       std::string nodes;
       for (const auto& [node, pages] : s.pages)
@@ -152,11 +153,12 @@ void render_sources_md(std::string& out, const RunRecord& r) {
     out += "\n";
   }
   if (auto d = largest_disagreement(r)) {
-    out += "- largest disagreement: " + d->a + " vs " + d->b + ", " + std::to_string(d->pages) +
-           " pages on node " + std::to_string(d->node) + " (" + fixed(d->percent, 2) +
-           "% of the cell)\n";
+    out += "- largest disagreement: " + md_cell(d->a) + " vs " + md_cell(d->b) + ", " +
+           std::to_string(d->pages) + " pages on node " + std::to_string(d->node) + " (" +
+           fixed(d->percent, 2) + "% of the cell)\n";
   }
-  if (std::string w = disagreement_warning(r); !w.empty()) out += "- **warning**: " + w + "\n";
+  if (std::string w = disagreement_warning(r); !w.empty())
+    out += "- **warning**: " + md_cell(w) + "\n";
 }
 
 void render_run_md(std::string& out, const RunRecord& r) {
@@ -295,7 +297,7 @@ std::string render_report_markdown(const std::vector<RunRecord>& runs, const std
     std::string warnings;
     for (const RunRecord* r : group)
       if (std::string w = disagreement_warning(*r); !w.empty())
-        warnings += "- warning: " + w + "\n";
+        warnings += "- warning: " + md_cell(w) + "\n";
     if (!warnings.empty())
       out +=
           "### Placement sources that disagree by more than 1% of the cell\n\n" + warnings + "\n";

@@ -246,6 +246,23 @@ json sources_json(const std::vector<MergeInput>& inputs) {
 
 }  // namespace
 
+namespace {
+
+// Two dirs that claim the same shard K/N hold the same runs: one of them is not what it says.
+Status check_distinct_shards(const std::vector<MergeInput>& inputs) {
+  std::map<std::string, std::string> claimed;  // "K/N" -> the first dir that claims it
+  for (const auto& in : inputs) {
+    if (!in.spec.shard) continue;
+    const std::string shard = shard_text(*in.spec.shard);
+    auto [at, fresh] = claimed.emplace(shard, in.dir);
+    if (!fresh)
+      return bad_input_error(in.dir + " and " + at->second + " both claim shard " + shard);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<MergePlan> plan_merge(const std::vector<MergeInput>& inputs) {
   if (inputs.empty()) return bad_input_error("merge needs at least one results dir");
   if (auto s = check_same_spec(inputs); !s) return s.error();
@@ -267,7 +284,8 @@ Result<MergePlan> plan_merge(const std::vector<MergeInput>& inputs) {
     if (!name.empty() && !in.manifest.contains("merged_from")) host_index(hosts, name);
   }
   auto placed = collect_runs(inputs, by_host, matrix_index, hosts);
-  if (!placed) return placed.error();
+  if (!placed) return placed.error();  // overlapping runs are named there, dirs and runs
+  if (auto s = check_distinct_shards(inputs); !s) return s.error();
   if (hosts.empty()) hosts.push_back("unknown");
   std::stable_sort(placed->begin(), placed->end(), [&](const Placed& a, const Placed& b) {
     size_t ha = by_host ? a.host_order : 0, hb = by_host ? b.host_order : 0;

@@ -80,13 +80,14 @@ Status check_resumable(const std::string& dir, std::string_view spec_text) {
                                      : nlohmann::json();
   if (!version.is_number_integer() || version.get<int64_t>() > kSchemaVersion)
     return bad_input_error("--resume " + dir + ": manifest.json's schema_version " +
-                           version.dump() + " is not one this memplace writes (" +
+                           version.dump().substr(0, 40) + " is not one this memplace writes (" +
                            std::to_string(kSchemaVersion) + ")");
   const nlohmann::json recorded = manifest->value("spec_digest", nlohmann::json());
   if (recorded.is_string()) {
     if (recorded.get<std::string>() == spec_digest(spec_text)) return {};
     return bad_input_error("--resume " + dir + ": spec.toml (" + spec_digest(spec_text) +
-                           ") is not the spec this dir ran (" + recorded.get<std::string>() +
+                           ") is not the spec this dir ran (" +
+                           recorded.get<std::string>().substr(0, 40) +
                            " in manifest.json); restore it, or start a new --out");
   }
   if (spec_text.find_first_not_of(" \t\r\n") == std::string_view::npos)

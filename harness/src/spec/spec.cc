@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -26,10 +27,10 @@ struct Unit {
   const char* suffix;
   uint64_t factor;
 };
-// Longest suffixes first so "MiB" is not read as "M" + "iB".
+// Longest suffixes first so "MiB" is not read as "M" + "iB". KB, MB, GB and TB are refused (they
+// read as decimal units to some and binary to others); K, M, G, T are binary, as numactl's are.
 constexpr Unit kUnits[] = {
     {"KiB", kKiB}, {"MiB", kKiB* kKiB}, {"GiB", kKiB* kKiB* kKiB}, {"TiB", kKiB* kKiB* kKiB* kKiB},
-    {"KB", kKiB},  {"MB", kKiB* kKiB},  {"GB", kKiB* kKiB* kKiB},  {"TB", kKiB* kKiB* kKiB* kKiB},
     {"K", kKiB},   {"M", kKiB* kKiB},   {"G", kKiB* kKiB* kKiB},   {"T", kKiB* kKiB* kKiB* kKiB},
     {"k", kKiB},   {"m", kKiB* kKiB},   {"g", kKiB* kKiB* kKiB},   {"B", 1},
 };
@@ -510,6 +511,9 @@ Result<uint64_t> parse_size(std::string_view text) {
         break;
       }
     }
+    if (!found && unit.size() == 2 && unit[1] == 'B' && std::strchr("KMGT", unit[0]))
+      return bad_input_error("size '" + s + "': " + unit + " is ambiguous (decimal or binary?); " +
+                             "write " + unit.substr(0, 1) + "iB");
     if (!found)
       return make_error("size '" + s + "' has an unknown unit '" + unit +
                         "' (use B, KiB, MiB, GiB, TiB)");
