@@ -79,7 +79,8 @@ kb_apt_options() {  # fills KB_APT with apt-get options for the apt dir $1
     -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
     -o "Dir::State=$a/state" -o "Dir::State::status=$a/state/status" -o "Dir::Cache=$a/cache"
     -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Acquire::Languages=none
-    -o APT::Sandbox::User=root -qq)
+    -o APT::Sandbox::User=root -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false
+    -qq)
 }
 
 kb_prepare_apt() {  # kb_prepare_apt APT_DIR
