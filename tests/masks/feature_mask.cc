@@ -30,9 +30,13 @@ namespace {
   std::exit(125);
 }
 
-void private_mounts() {
+// A private mount namespace in which `under` (and what is mounted below it) stops propagating to
+// the host. In a chroot "/" is no mount point, so the tree the mask changes is made private.
+void private_mounts(const char* under) {
   if (::unshare(CLONE_NEWNS) != 0) die("unshare(CLONE_NEWNS)");
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) return;
+  if (::mount(nullptr, under, nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    die(std::string("make / and ") + under + " private");
 }
 
 // Lays a tmpfs over /dev holding everything the real /dev has but `hidden`: device nodes and
@@ -111,12 +115,12 @@ namespace kvm = memplace::kvm;
 
 void hide(const std::string& mask) {
   if (mask == "kvm") {
-    private_mounts();
+    private_mounts("/dev");
     hide_device("kvm");
     return;
   }
   if (mask == "tracefs" || mask == "memcg") {
-    private_mounts();
+    private_mounts("/sys");
     if (mask == "tracefs") {
       unmount_tree("/sys/kernel/tracing");
       unmount_tree("/sys/kernel/debug");

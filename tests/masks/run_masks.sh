@@ -39,13 +39,21 @@ for row in "${table[@]}"; do
   IFS='|' read -r mask feature labels <<<"$row"
   if [[ $# -gt 0 && " $* " != *" $mask "* ]]; then continue; fi
   log=$build/masks/$mask.log
-  # The proof that the mask hides what it says: the product's own probe, under it, says no.
-  if "$mask_tool" --hide "$mask" -- "$memplace" probe --require "$feature" >"$log.probe" 2>&1; then
-    echo "feature masks: under --hide $mask the probe still finds $feature:" >&2
-    cat "$log.probe" >&2
-    failed=1
-    continue
-  fi
+  # The proof that the mask hides what it says: the product's own probe, under it, says no
+  # (exit 1). The tool's own exit 125 means this host cannot hide it (no mount namespace in
+  # this container, say): that mask is skipped, with the tool's reason.
+  "$mask_tool" --hide "$mask" -- "$memplace" probe --require "$feature" >"$log.probe" 2>&1
+  case $? in
+    1) ;;
+    125)
+      printf '%-18s skipped: %s\n' "$mask" "$(grep -m1 feature_mask "$log.probe")"
+      continue ;;
+    *)
+      echo "feature masks: under --hide $mask the probe still finds $feature:" >&2
+      cat "$log.probe" >&2
+      failed=1
+      continue ;;
+  esac
   start=$(date +%s)
   "$mask_tool" --hide "$mask" -- ctest --test-dir "$build" -j "$jobs" -L "^(${labels})\$" \
     -LE '^(emulated|script)$' --output-on-failure --output-junit "$log.xml" >"$log" 2>&1
