@@ -51,11 +51,6 @@ FeatureAnswer sw_protected_answer(const ProbeReport& p) {
   return answer(f, true, "KVM_X86_SW_PROTECTED_VM with private memory attributes");
 }
 
-// "usable (...)" / "unsupported: why" from the placement-source probe, as the reason.
-FeatureAnswer source_answer(HostFeature f, bool usable, const std::string& detail) {
-  return answer(f, usable, detail);
-}
-
 FeatureAnswer thp_answer(const ProbeReport& p) {
   if (p.thp_enabled.empty())
     return answer(HostFeature::kThp, false, "this kernel has no transparent huge pages");
@@ -85,6 +80,7 @@ std::vector<HostFeature> all_host_features() {
   return all_values(kHostFeatureNames);
 }
 
+// The placement sources' answers are the probe's own "usable (...)" / "unsupported: why".
 FeatureAnswer feature_answer(const ProbeReport& p, HostFeature f) {
   const PlacementSourcesProbe& s = p.placement_sources;
   switch (f) {
@@ -97,11 +93,11 @@ FeatureAnswer feature_answer(const ProbeReport& p, HostFeature f) {
     case HostFeature::kSwProtectedVm:
       return sw_protected_answer(p);
     case HostFeature::kTracefs:
-      return source_answer(f, s.trace_usable, s.trace);
+      return answer(f, s.trace_usable, s.trace);
     case HostFeature::kBpf:
-      return source_answer(f, s.trace_bpf_usable, s.trace_bpf);
+      return answer(f, s.trace_bpf_usable, s.trace_bpf);
     case HostFeature::kMemcg:
-      return source_answer(f, s.memcg_usable, s.memcg);
+      return answer(f, s.memcg_usable, s.memcg);
     case HostFeature::kThp:
       return thp_answer(p);
     case HostFeature::kTwoNodes:
