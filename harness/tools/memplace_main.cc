@@ -14,6 +14,12 @@ std::string join_argv(int argc, char** argv) {
   return s;
 }
 
+// A flag taking one value per occurrence, given as often as wanted: it never takes the
+// positional argument after it (CLI11 lets a list option swallow it by default).
+CLI::Option* repeatable(CLI::Option* opt) {
+  return opt->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
 // A required list of existing directories: the operands of compare, merge and plot.
 CLI::Option* add_dirs(CLI::App* cmd, std::vector<std::string>& dirs, const char* help) {
   return cmd->add_option("dirs", dirs, help)->required()->check(CLI::ExistingDirectory);
@@ -37,46 +43,15 @@ CLI::App* add_probe(CLI::App& app, memplace::ProbeArgs& probe) {
 CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   auto* run_cmd = app.add_subcommand("run", "Run an experiment matrix (spec file and/or flags)");
   run_cmd->add_option("spec", run.spec_path, "Spec file (TOML)")->check(CLI::ExistingFile);
-  run_cmd->add_option("--policy", run.policies,
-                      "Policy axis: default, bind, interleave, preferred, preferred-many, "
-                      "weighted-interleave, local; optionally with nodes, e.g. bind:1");
-  run_cmd->add_option("--nodes", run.nodes, "Host node list(s) in numactl syntax: 0-1, 0,2");
-  run_cmd->add_option("--backing", run.backings,
-                      "anon, shmem, guest_memfd, guest_memfd_private (comma list allowed)");
-  run_cmd->add_option("--toucher", run.touchers, "host, vcpu (comma list allowed)");
-  run_cmd->add_option("--size", run.sizes, "Size(s) with units: 64MiB, 1GiB");
-  run_cmd->add_option("--threads", run.threads, "Touching threads / vCPUs");
-  run_cmd->add_option("--cpu-node", run.cpu_node, "Node whose CPUs touch the memory, or 'any'");
-  run_cmd->add_option("--policy-channel", run.channels,
-                      "How the policy is applied: mbind (a mapping), task (set_mempolicy in the "
-                      "touching threads); comma list allowed");
-  run_cmd->add_option("--placement-sources", run.placement_sources,
-                      "Sources beside move_pages and meminfo: trace,cgroup (default), or none");
-  run_cmd->add_option("--trace-buffer-kib", run.trace_buffer_kib,
-                      "Trace source's ring buffer in KiB: per CPU for tracefs, the one ring for "
-                      "BPF (0 = sized by the cell)");
-  run_cmd->add_option("--trace-transport", run.trace_transport,
-                      "How the trace source's events arrive: auto (BPF where it loads, else "
-                      "tracefs), bpf, tracefs");
-  run_cmd->add_option("--repeats", run.repeats, "Repeats per cell");
-  run_cmd->add_option("--sample-interval-ms", run.sample_interval_ms, "meminfo sampling interval");
-  run_cmd->add_option("--tolerance", run.tolerance, "Verdict tolerance as a fraction (0.05 = 5%)");
-  run_cmd->add_option("--populate", run.populate,
-                      "Host toucher populate method: auto (madv_populate_write, else "
-                      "store_per_page), madv_populate_write, store_per_page, memset, fallocate");
+  for (const memplace::KeyFlag& f : memplace::run_key_flags()) {
+    auto* opt = run_cmd->add_option(f.flag, run.key_flags[f.flag], f.help)
+                    ->group(f.old ? "" : "Spec keys (see memplace spec-keys)");
+    repeatable(opt);  // a single-valued key given twice is refused by name
+  }
   run_cmd->add_flag("--thp", run.thp,
                     "Require transparent huge pages: MADV_HUGEPAGE, refused = unsupported "
                     "(default auto: advised like QEMU's guest RAM, the kernel's THP mode decides)");
   run_cmd->add_flag("--no-thp", run.no_thp, "4 KiB pages: MADV_NOHUGEPAGE before populating");
-  run_cmd->add_option("--workload", run.workload,
-                      "After each populate, time a locality workload on the placed memory: "
-                      "none, triad, chase (Google Benchmark JSON under workloads/)");
-  run_cmd->add_option("--toucher-timeout-s", run.toucher_timeout_s,
-                      "Seconds one cell's touch may take before it is recorded as failed, or "
-                      "auto (120 + 60 per GiB)");
-  run_cmd->add_option("--shard", run.shard,
-                      "K/N: run only shard K of N of the expanded matrix (merge them with "
-                      "`memplace merge`)");
   run_cmd->add_option("--out", run.out_dir, "Results directory");
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");
@@ -92,10 +67,6 @@ CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   run_cmd->add_flag("--no-plots", run.no_plots,
                     "Draw no charts when the run ends (report.md says how to add them)");
   run_cmd->add_flag("--testbed", run.testbed, "Run inside an emulated multi-node QEMU host");
-  run_cmd->add_option(
-      "--kernel", run.kernels,
-      "Testbed kernel: debian:VERSION, build:NAME (make kernels) or a bzImage path (repeatable)");
-  run_cmd->add_option("--modules", run.modules_dir, "Module tree for a --kernel PATH build");
   run_cmd->add_option("--root", run.sysfs_root, "Read /sys and /proc under this root")->group("");
   run_cmd->add_option("--only-runs", run.only_runs_path, "Run only these run keys")->group("");
   run_cmd->add_option("--stream", run.stream_path, "Also write each record to this file/port")

@@ -50,18 +50,18 @@ TEST(RunWorkloadBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
   fs::remove_all(dir);
 }
 
-TEST(SpecRunTable, WorkloadPopulateAndThpParseAndReachTheGuestsSpec) {
-  auto spec = parse_spec("[run]\nworkload = \"chase\"\npopulate = \"store_per_page\"\nthp = true\n",
+TEST(SpecRunTable, LocalityPopulateAndThpParseAndReachTheGuestsSpec) {
+  auto spec = parse_spec("[run]\nlocality = \"chase\"\npopulate = \"store_per_page\"\nthp = true\n",
                          "t.toml");
   ASSERT_TRUE(spec.ok()) << spec.error().describe();
-  EXPECT_EQ(spec->workload, "chase");
+  EXPECT_EQ(spec->locality, "chase");
   EXPECT_EQ(spec->populate_method, "store_per_page");
   EXPECT_EQ(spec->thp, ThpMode::kOn);
   // The testbed hands its guest render_spec_toml(spec, false): the settings must survive it.
   spec->testbed = TestbedSpec{};
   auto inner = parse_spec(render_spec_toml(*spec, false), "inner.toml");
   ASSERT_TRUE(inner.ok()) << inner.error().describe();
-  EXPECT_EQ(inner->workload, "chase");
+  EXPECT_EQ(inner->locality, "chase");
   EXPECT_EQ(inner->populate_method, "store_per_page");
   EXPECT_EQ(inner->thp, ThpMode::kOn);
   EXPECT_FALSE(inner->testbed.has_value());
@@ -69,11 +69,18 @@ TEST(SpecRunTable, WorkloadPopulateAndThpParseAndReachTheGuestsSpec) {
 
 TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
   std::string text = render_spec_toml(default_spec());
-  EXPECT_EQ(text.find("workload"), std::string::npos);
+  EXPECT_EQ(text.find("locality"), std::string::npos);
   EXPECT_EQ(text.find("populate"), std::string::npos);
-  auto bad = parse_spec("[run]\nworkload = \"stream\"\n", "t.toml");
+  auto bad = parse_spec("[run]\nlocality = \"stream\"\n", "t.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("run.workload"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("run.locality"), std::string::npos);
+  // The locality loop's spec_version 1 name still reads, with a warning.
+  auto old = parse_spec("[run]\nworkload = \"triad\"\n", "t.toml");
+  ASSERT_TRUE(old.ok()) << old.error().describe();
+  EXPECT_EQ(old->locality, "triad");
+  ASSERT_EQ(old->warnings.size(), 1u);
+  EXPECT_NE(old->warnings[0].find("run.workload is spec_version 1's name for run.locality"),
+            std::string::npos);
   bad = parse_spec("[run]\npopulate = \"mmap\"\n", "t.toml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("run.populate"), std::string::npos);

@@ -263,7 +263,7 @@ void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::
 TEST_F(QemuRunTest, TriadWorkloadReportIsWrittenAndLinkedFromTheRecord) {
   cell_.size_bytes = 64ull << 20;
   cell_.threads = 2;
-  ctx_.workload = "triad";
+  ctx_.locality = "triad";
   options_.workload_repetitions = 3;
   options_.workload_min_time_seconds = 0.05;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0009", options_);
@@ -274,7 +274,7 @@ TEST_F(QemuRunTest, TriadWorkloadReportIsWrittenAndLinkedFromTheRecord) {
 
 TEST_F(QemuRunTest, ChaseWorkloadReportIsWrittenAndLinkedFromTheRecord) {
   cell_.size_bytes = 64ull << 20;
-  ctx_.workload = "chase";
+  ctx_.locality = "chase";
   options_.workload_repetitions = 3;
   options_.workload_min_time_seconds = 0.05;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0010", options_);

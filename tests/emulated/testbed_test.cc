@@ -544,7 +544,7 @@ TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
   REQUIRE_TOOLS();
   RunArgs args;
   args.testbed = true;
-  args.kernels = {"debian:7.0"};
+  args.key_flags["--kernel"] = {"debian:7.0"};
   args.out_dir = temp_out("bad-version");
   EXPECT_EQ(command_run(args), kExitBadInput);
   EXPECT_FALSE(fs::exists(args.out_dir));

@@ -303,10 +303,10 @@ TEST(VcpuToucherRun, HungGuestIsAFailedRecordAndTheMatrixGoesOn) {
   MEMPLACE_REQUIRE_FEATURE(kvm);
   const size_t tasks_before = entries_in("/proc/self/task");
   RunArgs a;
-  a.touchers = {"vcpu,host"};
-  a.backings = {"anon"};
-  a.sizes = {"4MiB"};
-  a.toucher_timeout_s = "1";
+  a.key_flags["--toucher"] = {"vcpu,host"};
+  a.key_flags["--backing"] = {"anon"};
+  a.key_flags["--size"] = {"4MiB"};
+  a.key_flags["--toucher-timeout-s"] = {"1"};
   a.quiet = true;
   a.out_dir = fresh_dir("hang");
   ASSERT_EQ(::setenv("MEMPLACE_TEST_VCPU_GUEST", "hang", 1), 0);
@@ -341,11 +341,11 @@ std::string fresh_dir(const std::string& name) {
 TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
   MEMPLACE_REQUIRE_FEATURE(kvm);
   RunArgs a;
-  a.touchers = {"vcpu"};
-  a.backings = {"guest_memfd"};
-  a.policies = {"bind"};
-  a.nodes = {"0"};
-  a.sizes = {"256MiB"};
+  a.key_flags["--toucher"] = {"vcpu"};
+  a.key_flags["--backing"] = {"guest_memfd"};
+  a.key_flags["--policy"] = {"bind"};
+  a.key_flags["--nodes"] = {"0"};
+  a.key_flags["--size"] = {"256MiB"};
   a.quiet = true;
   a.out_dir = fresh_dir("acceptance");
   ASSERT_EQ(command_run(a), kExitOk);
@@ -371,12 +371,12 @@ TEST(VcpuToucherRun, GuestMemfdBindZeroRecordIsOkWithEveryPageOnNodeZero) {
 TEST(VcpuToucherRun, BackingByVcpuMatrix) {
   MEMPLACE_REQUIRE_FEATURE(kvm);
   RunArgs a;
-  a.touchers = {"vcpu"};
-  a.backings = {"anon,shmem,guest_memfd"};
-  a.policies = {"bind"};
-  a.nodes = {"0"};
-  a.sizes = {"8MiB"};
-  a.threads = {1, 2, 3};
+  a.key_flags["--toucher"] = {"vcpu"};
+  a.key_flags["--backing"] = {"anon,shmem,guest_memfd"};
+  a.key_flags["--policy"] = {"bind"};
+  a.key_flags["--nodes"] = {"0"};
+  a.key_flags["--size"] = {"8MiB"};
+  a.key_flags["--threads"] = {"1,2,3"};
   a.quiet = true;
   a.out_dir = fresh_dir("matrix");
   ASSERT_EQ(command_run(a), kExitOk);

@@ -6,6 +6,7 @@
 // 130/143 interrupted by SIGINT/SIGTERM.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,26 +39,11 @@ int command_noise_process(const NoiseProcessArgs& args);
 
 struct RunArgs {
   std::string spec_path;  // optional; flags alone define a one-cell (or small) matrix
-  // Axis overrides; each replaces the spec's axis. Comma lists are allowed where it makes sense
-  // ("--backing anon,shmem"), node lists use numactl syntax ("--nodes 0-1").
-  std::vector<std::string> policies, nodes, backings, touchers, sizes;
-  std::vector<int> threads;
-  std::optional<std::string> cpu_node;
-  std::vector<std::string> channels;  // policy channels: mbind, task
-  // "trace,cgroup", "trace", "none": the placement sources beside move_pages and meminfo.
-  std::optional<std::string> placement_sources;
-  std::optional<int> trace_buffer_kib;         // 0 = sized by the cell
-  std::optional<std::string> trace_transport;  // auto, bpf, tracefs
-  std::optional<int> repeats;
-  std::optional<int> sample_interval_ms;
-  std::optional<double> tolerance;
-  std::optional<std::string> populate;  // "auto" or a populate.h method name
-  bool thp = false;                     // run.thp = "on"
-  bool no_thp = false;                  // run.thp = "off"
-  std::optional<std::string> workload;  // "none" | "triad" | "chase"
-  // Whole seconds or "auto" (spec.h's parse_toucher_timeout).
-  std::optional<std::string> toucher_timeout_s;
-  std::optional<std::string> shard;  // "K/N": run only shard K of N (spec/shard.h)
+  // Flags that set spec keys (run_key_flags()), by flag: each occurrence's text as given. A
+  // list key's flag replaces the whole axis ("--backing anon,shmem" means only those two).
+  std::map<std::string, std::vector<std::string>> key_flags;
+  bool thp = false;     // run.thp = "on"
+  bool no_thp = false;  // run.thp = "off"
   std::string out_dir;
   std::string resume_dir;
   bool check = false;
@@ -68,10 +54,8 @@ struct RunArgs {
   bool quiet = false;
   bool no_plots = false;  // no charts in DIR/plots/ when the run ends
   std::string sysfs_root;
-  // Testbed selection (the testbed itself lives in testbed.cc).
+  // Run in the emulated host; so does any flag of a [testbed] key (--kernel, --node-count).
   bool testbed = false;
-  std::vector<std::string> kernels;
-  std::string modules_dir;
   // Set by the testbed's init inside the guest.
   std::string only_runs_path;  // run only the run keys listed in this file, one a line
   std::string stream_path;
@@ -81,6 +65,16 @@ struct RunArgs {
   std::string invocation;
 };
 int command_run(const RunArgs& args);
+
+// The `memplace run` flags that set spec keys, made from the spec-key table: each key's flag,
+// and its spec_version 1 name's flag (read with a warning).
+struct KeyFlag {
+  std::string flag;   // "--backing"
+  std::string help;   // the key's help, its default and how to give several values
+  bool list = false;  // repeatable, comma-separated
+  bool old = false;   // an old spelling, hidden from --help
+};
+std::vector<KeyFlag> run_key_flags();
 
 struct ReportArgs {
   std::string dir;  // a results dir or a testbed dir (one subdir per kernel)

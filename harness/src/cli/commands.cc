@@ -38,115 +38,6 @@
 #include "touchers/noise_process.h"
 
 namespace memplace {
-namespace {
-
-std::vector<std::string> split_commas(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const auto& v : values) {
-    std::stringstream ss(v);
-    std::string item;
-    while (std::getline(ss, item, ',')) out.push_back(item);
-  }
-  return out;
-}
-
-// Flags replace whole axes: "--backing guest_memfd" means only guest_memfd. `parse` turns one
-// flag value into one axis value, or says what is wrong with it.
-template <class In, class T, class Parse>
-Status replace_axis(const std::vector<In>& values, std::vector<T>& axis, Parse parse) {
-  if (values.empty()) return {};
-  axis.clear();
-  for (const auto& v : values) {
-    auto parsed = parse(v);
-    if (!parsed) return parsed.error();
-    axis.push_back(*parsed);
-  }
-  return {};
-}
-
-template <class T>
-Result<T> flag_error(const char* flag, const Result<T>& r) {
-  if (r) return r;
-  return r.error().prefixed(std::string(flag) + ": ");  // keeps the error's kind
-}
-
-Status apply_axis_overrides(const RunArgs& a, Spec& spec) {
-  // Policies are not comma-split: a policy's own node list ("interleave:0,2") has commas.
-  Status s = replace_axis(a.policies, spec.policies,
-                          [](const std::string& p) { return parse_policy_entry(p, "--policy"); });
-  if (s)
-    s = replace_axis(a.nodes, spec.node_lists,
-                     [](const std::string& n) { return flag_error("--nodes", parse_id_list(n)); });
-  if (s)
-    s = replace_axis(split_commas(a.backings), spec.backings,
-                     [](const std::string& b) { return parse_backing(b, "--backing"); });
-  if (s)
-    s = replace_axis(split_commas(a.touchers), spec.touchers, [](const std::string& t) {
-      return flag_error("--toucher", parse_toucher(t));
-    });
-  if (s)
-    s = replace_axis(split_commas(a.sizes), spec.sizes, [](const std::string& v) {
-      auto b = flag_error("--size", parse_size(v));
-      if (b && *b == 0) b = make_error("--size: size must be positive, got '" + v + "'");
-      return b;
-    });
-  if (s)
-    s = replace_axis(split_commas(a.channels), spec.channels, [](const std::string& c) {
-      return flag_error("--policy-channel", parse_policy_channel(c));
-    });
-  if (s)
-    s = replace_axis(a.threads, spec.threads, [](int t) { return check_threads(t, "--threads"); });
-  if (!s) return s;
-  if (a.cpu_node) {
-    if (*a.cpu_node == "any") {
-      spec.cpu_nodes = {std::nullopt};
-    } else {
-      auto ids = parse_id_list(*a.cpu_node);
-      if (!ids || ids->size() != 1) return make_error("--cpu-node: expected one node id or 'any'");
-      spec.cpu_nodes = {ids->front()};
-    }
-  }
-  return {};
-}
-
-// Settings that are not axes: each replaces the spec's value when given.
-Status apply_overrides(const RunArgs& a, Spec& spec) {
-  if (auto s = apply_axis_overrides(a, spec); !s) return s;
-  if (a.placement_sources) {
-    spec.placement_sources.clear();
-    for (const auto& n : split_commas({*a.placement_sources})) {
-      if (n == "none") continue;
-      if (auto c = check_placement_source_name(n, "--placement-sources"); !c) return c;
-      spec.placement_sources.push_back(n);
-    }
-  }
-  Status s;
-  if (s && a.trace_buffer_kib)
-    s = assign(spec.trace_buffer_kib,
-               check_trace_buffer_kib(*a.trace_buffer_kib, "--trace-buffer-kib"));
-  if (s && a.trace_transport)
-    s = assign(spec.trace_transport,
-               parse_trace_transport(*a.trace_transport, "--trace-transport"));
-  if (s && a.repeats) s = assign(spec.repeats, check_repeats(*a.repeats, "--repeats"));
-  if (s && a.sample_interval_ms)
-    s = assign(spec.sample_interval_ms,
-               check_sample_interval_ms(*a.sample_interval_ms, "--sample-interval-ms"));
-  if (s && a.populate)
-    s = assign(spec.populate_method, check_populate_name(*a.populate, "--populate"));
-  if (s && a.workload) s = assign(spec.workload, check_workload_name(*a.workload, "--workload"));
-  if (s && a.toucher_timeout_s)
-    s = assign(spec.toucher_timeout_s,
-               parse_toucher_timeout(*a.toucher_timeout_s, "--toucher-timeout-s"));
-  if (s && a.tolerance) s = assign(spec.tolerance, check_tolerance(*a.tolerance, "--tolerance"));
-  if (s && a.shard) s = assign(spec.shard, parse_shard(*a.shard, "--shard"));
-  if (!s) return s;
-  if (a.thp && a.no_thp) return make_error("--thp and --no-thp contradict each other");
-  if (a.thp) spec.thp = ThpMode::kOn;
-  if (a.no_thp) spec.thp = ThpMode::kOff;
-  return check_spec(spec);
-}
-
-}  // namespace
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "memplace: error: %s\n", terminal_safe(message).c_str());
@@ -235,24 +126,10 @@ std::vector<std::string> matrix_flags(const RunArgs& a) {
   };
   add(!a.spec_path.empty(), "SPEC");
   add(!a.out_dir.empty(), "--out");
-  add(!a.policies.empty(), "--policy");
-  add(!a.nodes.empty(), "--nodes");
-  add(!a.backings.empty(), "--backing");
-  add(!a.touchers.empty(), "--toucher");
-  add(!a.sizes.empty(), "--size");
-  add(!a.threads.empty(), "--threads");
-  add(a.cpu_node.has_value(), "--cpu-node");
-  add(a.repeats.has_value(), "--repeats");
-  add(a.sample_interval_ms.has_value(), "--sample-interval-ms");
-  add(a.tolerance.has_value(), "--tolerance");
-  add(a.populate.has_value(), "--populate");
   add(a.thp, "--thp");
   add(a.no_thp, "--no-thp");
-  add(a.workload.has_value(), "--workload");
-  add(a.toucher_timeout_s.has_value(), "--toucher-timeout-s");
   add(a.testbed, "--testbed");
-  add(!a.kernels.empty(), "--kernel");
-  add(!a.modules_dir.empty(), "--modules");
+  for (const auto& [flag, values] : a.key_flags) add(!values.empty(), flag.c_str());
   return given;
 }
 
@@ -296,15 +173,7 @@ Result<Spec> load_run_spec(const RunArgs& a) {
     spec = *s;
     print_spec_warnings(spec);
   }
-  if (auto s = apply_overrides(a, spec); !s) return s.error();
-  if (!a.kernels.empty()) {
-    if (!spec.testbed) spec.testbed = TestbedSpec{};
-    spec.testbed->kernels = a.kernels;
-  }
-  if (!a.modules_dir.empty()) {
-    if (!spec.testbed) spec.testbed = TestbedSpec{};
-    spec.testbed->modules_dir = a.modules_dir;
-  }
+  if (auto s = apply_key_flags(a, spec); !s) return s.error();
   if (a.testbed && !spec.testbed) spec.testbed = TestbedSpec{};
   if (auto s = apply_qemu_env_fallbacks(spec); !s) return s.error();
   if (auto s = check_kernel_refs(spec); !s) return s.error();

@@ -38,5 +38,8 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
 // Fills the [qemu] fields a spec leaves unset from MEMPLACE_QEMU* variables, for specs with qemu
 // cells: `run` and `slurm` write the result into the spec every run reads back.
 Status apply_qemu_env_fallbacks(Spec& spec);
+// The spec-key flags given (run_key_flags()) into `spec`; an old flag name warns. Re-checks the
+// spec's cross-key rules.
+Status apply_key_flags(const RunArgs& a, Spec& spec);
 
 }  // namespace memplace

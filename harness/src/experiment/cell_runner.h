@@ -23,7 +23,7 @@ struct RunContext {
   int sample_interval_ms = 10;
   double tolerance = 0.05;
   PopulateOptions populate;       // host toucher only
-  std::string workload = "none";  // timed after a successful populate (locality_run.h)
+  std::string locality = "none";  // timed after a successful populate (locality_run.h)
   // Per-cell touch time limit (Spec::toucher_timeout_s); none = by size (toucher.h).
   std::optional<int> toucher_timeout_s;
   // Placement sources beside move_pages and meminfo ("trace", "cgroup"), and the trace's per-CPU

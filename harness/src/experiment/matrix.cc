@@ -111,7 +111,7 @@ Result<RunContext> make_context(const Spec& spec, const RunOptions& options) {
     ctx.populate.method = *m;
   }
   ctx.populate.thp = spec.thp;
-  ctx.workload = spec.workload;
+  ctx.locality = spec.locality;
   ctx.toucher_timeout_s = spec.toucher_timeout_s;
   ctx.placement_sources = spec.placement_sources;
   ctx.trace_buffer_kib = spec.trace_buffer_kib;

@@ -268,15 +268,15 @@ Status QemuCellRun::prepare_go(const AgentHello& hello) {
     return s.error()
         .prefixed("the guest agent's memory is anonymous: ")
         .as_kind(ErrorKind::kUnsupported);
-  if (ctx_.workload == "none") return {};
+  if (ctx_.locality == "none") return {};
   const auto& offered = hello.workloads;
-  if (std::find(offered.begin(), offered.end(), ctx_.workload) == offered.end()) {
-    r_.extra["workload"] = {{"kind", ctx_.workload},
-                            {"error", "the guest agent runs no " + ctx_.workload +
+  if (std::find(offered.begin(), offered.end(), ctx_.locality) == offered.end()) {
+    r_.extra["workload"] = {{"kind", ctx_.locality},
+                            {"error", "the guest agent runs no " + ctx_.locality +
                                           " workload (an agent older than this memplace?)"}};
     return {};
   }
-  go_.workload = ctx_.workload;
+  go_.workload = ctx_.locality;
   go_.workload_repetitions = o_.workload_repetitions;
   go_.workload_min_time_seconds = o_.workload_min_time_seconds;
   return check_go(go_);

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -178,174 +179,6 @@ Status read_string(const toml::table& t, const char* key, const std::string& fie
   return assign(out, as_string(*n, field));
 }
 
-// Reads TABLE.KEY (one item or a list) into `list`, replacing it; `parse(item, field)` turns
-// one item into one value. Flags replace the matrix's axes in cli/commands.cc.
-template <class T, class Parse>
-Status read_list(const toml::table& t, const char* table, const char* key, std::vector<T>& list,
-                 Parse parse) {
-  const auto* n = t.get(key);
-  if (!n) return {};
-  list.clear();
-  return for_each_item(*n, std::string(table) + "." + key,
-                       [&](const toml::node& v, const std::string& f) -> Status {
-                         auto value = parse(v, f);
-                         if (!value) return value.error();
-                         list.push_back(*value);
-                         return {};
-                       });
-}
-
-template <class T, class Parse>
-Status read_axis(const toml::table& m, const char* key, std::vector<T>& axis, Parse parse) {
-  return read_list(m, "matrix", key, axis, parse);
-}
-
-// An item that must be a string, turned into a value by the parser the flags share.
-template <class Parse>
-auto string_item(Parse parse) {
-  return [parse](const toml::node& v, const std::string& f) -> decltype(parse(std::string(), f)) {
-    auto str = as_string(v, f);
-    if (!str) return str.error();
-    return parse(*str, f);
-  };
-}
-
-// A parser that does not name its field, made to (as every spec error does).
-template <class Parse>
-auto naming_field(Parse parse) {
-  return [parse](const std::string& s, const std::string& f) -> decltype(parse(s)) {
-    auto r = parse(s);
-    if (!r) return r.error().prefixed(f + ": ");
-    return r;
-  };
-}
-
-Result<std::optional<int>> cpu_node_item(const toml::node& v, const std::string& f) {
-  if (auto str = v.value<std::string>(); str && *str == "any") return std::optional<int>();
-  if (!v.is_integer()) return make_error(f + ": expected a node id or \"any\"");
-  auto i = as_int_in(v, f, 0, 4095);
-  if (!i) return i.error();
-  return std::optional<int>(*i);
-}
-
-Result<int> threads_item(const toml::node& v, const std::string& f) {
-  auto i = as_int(v, f);
-  if (!i) return i.error();
-  return check_threads(*i, f);
-}
-
-Status parse_matrix(const toml::table& m, Spec& spec) {
-  if (auto s = check_keys(m, "matrix",
-                          {"policy", "nodes", "backing", "toucher", "size", "threads", "cpu_node",
-                           "policy_channel", "repeats"});
-      !s)
-    return s;
-  Status s = read_axis(m, "policy", spec.policies, string_item(parse_policy_entry));
-  if (s) s = read_axis(m, "nodes", spec.node_lists, node_list);
-  if (s) s = read_axis(m, "backing", spec.backings, string_item(parse_backing));
-  if (s) s = read_axis(m, "toucher", spec.touchers, string_item(naming_field(parse_toucher)));
-  if (s) s = read_axis(m, "size", spec.sizes, size_value);
-  if (s) s = read_axis(m, "threads", spec.threads, threads_item);
-  if (s) s = read_axis(m, "cpu_node", spec.cpu_nodes, cpu_node_item);
-  if (s)
-    s = read_axis(m, "policy_channel", spec.channels,
-                  string_item(naming_field(parse_policy_channel)));
-  if (!s) return s;
-  if (const auto* n = m.get("repeats")) {
-    auto i = as_int(*n, "matrix.repeats");
-    if (!i) return i.error();
-    return assign(spec.repeats, check_repeats(*i, "matrix.repeats"));
-  }
-  return {};
-}
-
-Status parse_run_shard(const toml::table& r, Spec& spec) {
-  const auto* n = r.get("shard");
-  if (!n) return {};
-  auto str = as_string(*n, "run.shard");
-  if (!str) return str.error();
-  return assign(spec.shard, parse_shard(*str, "run.shard"));
-}
-
-Status parse_run_table(const toml::table& r, Spec& spec) {
-  if (auto s = check_keys(
-          r, "run",
-          {"sample_interval_ms", "tolerance", "populate", "thp", "workload", "toucher_timeout_s",
-           "shard", "placement_sources", "trace_buffer_kib", "trace_transport"});
-      !s)
-    return s;
-  if (auto s = parse_run_shard(r, spec); !s) return s;
-  auto source_name = [](const std::string& name, const std::string& f) -> Result<std::string> {
-    if (auto c = check_placement_source_name(name, f); !c) return c.error();
-    return name;
-  };
-  if (auto s = read_list(r, "run", "placement_sources", spec.placement_sources,
-                         string_item(source_name));
-      !s)
-    return s;
-
-  if (const auto* n = r.get("trace_buffer_kib")) {
-    auto i = as_int(*n, "run.trace_buffer_kib");
-    if (!i) return i.error();
-    if (auto s = assign(spec.trace_buffer_kib, check_trace_buffer_kib(*i, "run.trace_buffer_kib"));
-        !s)
-      return s;
-  }
-  if (const auto* n = r.get("trace_transport")) {
-    auto name = as_string(*n, "run.trace_transport");
-    if (!name) return name.error();
-    if (auto s = assign(spec.trace_transport, parse_trace_transport(*name, "run.trace_transport"));
-        !s)
-      return s;
-  }
-  if (const auto* n = r.get("toucher_timeout_s")) {
-    Result<std::optional<int>> t = make_error("");
-    if (n->is_integer())
-      t = toucher_timeout_in_range(*n->value<int64_t>(), "run.toucher_timeout_s");
-    else if (n->is_string())
-      t = parse_toucher_timeout(*n->value<std::string>(), "run.toucher_timeout_s");
-    else
-      t = make_error("run.toucher_timeout_s: expected whole seconds or \"auto\"");
-    if (auto s = assign(spec.toucher_timeout_s, t); !s) return s;
-  }
-  if (const auto* n = r.get("populate")) {
-    auto str = as_string(*n, "run.populate");
-    if (!str) return str.error();
-    if (auto s = assign(spec.populate_method, check_populate_name(*str, "run.populate")); !s)
-      return s;
-  }
-  if (const auto* n = r.get("thp")) {
-    // true/false read as on/off; "auto" is the default.
-    // as_boolean/as_string, not value<>: value<bool> would also take the integer 1.
-    if (const auto* b = n->as_boolean()) {
-      spec.thp = b->get() ? ThpMode::kOn : ThpMode::kOff;
-    } else {
-      const auto* str = n->as_string();
-      if (!str) return make_error("run.thp: expected \"auto\", \"on\", \"off\", true or false");
-      auto mode = parse_thp_mode(str->get());
-      if (!mode) return mode.error().prefixed("run.thp: ");
-      spec.thp = *mode;
-    }
-  }
-  if (const auto* n = r.get("workload")) {
-    auto str = as_string(*n, "run.workload");
-    if (!str) return str.error();
-    if (auto s = assign(spec.workload, check_workload_name(*str, "run.workload")); !s) return s;
-  }
-  if (const auto* n = r.get("sample_interval_ms")) {
-    auto i = as_int(*n, "run.sample_interval_ms");
-    if (!i) return i.error();
-    auto ms = check_sample_interval_ms(*i, "run.sample_interval_ms");
-    if (auto s = assign(spec.sample_interval_ms, ms); !s) return s;
-  }
-  if (const auto* n = r.get("tolerance")) {
-    auto d = n->value<double>();
-    if (auto s = assign(spec.tolerance, check_tolerance(d ? *d : 0.0, "run.tolerance")); !s)
-      return s;
-  }
-  return {};
-}
-
 // One TOML value into its key, by the kind the table gives it; errors name `field`.
 Status read_list_key(const SpecKey& key, const toml::node& n, const std::string& field,
                      FieldRef ref) {
@@ -391,8 +224,41 @@ Status read_list_key(const SpecKey& key, const toml::node& n, const std::string&
   return {};
 }
 
+// One TOML item as the text a codec reads, if its type is one the codec takes.
+std::optional<std::string> item_text(KeyCodec::Items items, const toml::node& v) {
+  using I = KeyCodec::Items;
+  if (const auto* str = v.as_string(); str && items != I::kInteger && items != I::kNumber)
+    return str->get();
+  if (const auto* i = v.as_integer(); i && items != I::kText && items != I::kTextOrFlag)
+    return std::to_string(i->get());
+  if (const auto* b = v.as_boolean(); b && items == I::kTextOrFlag)
+    return std::string(b->get() ? "true" : "false");
+  if (const auto* f = v.as_floating_point(); f && items == I::kNumber) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f->get());
+    return std::string(buf, ec == std::errc() ? end : buf);
+  }
+  return std::nullopt;
+}
+
+// A codec's key: a list key takes one item or an array of them, any other exactly one item.
+Status read_coded_key(const SpecKey& key, const toml::node& n, const std::string& field,
+                      Spec& spec) {
+  const KeyCodec& codec = *key.codec;
+  auto add = [&](const toml::node& v, const std::string& f) -> Status {
+    auto text = item_text(codec.items, v);
+    if (!text) return make_error(f + ": expected " + std::string(codec.expected));
+    return codec.add(*text, f, spec);
+  };
+  if (!codec.list) return add(n, field);
+  codec.clear(spec);
+  return for_each_item(n, field, add);
+}
+
 Status read_key(const SpecKey& key, const toml::node& n, const std::string& field, Spec& spec) {
   switch (key.kind) {
+    case KeyKind::kCustom:
+      return read_coded_key(key, n, field, spec);
     case KeyKind::kText:
     case KeyKind::kChoice: {
       auto str = as_string(n, field);
@@ -465,8 +331,7 @@ Status check_testbed_keys(const TestbedSpec& tb) {
 
 Status parse_testbed(const toml::table& t, Spec& spec) {
   spec.testbed.emplace();
-  if (auto s = read_section(t, "testbed", spec); !s) return s;
-  return check_testbed_keys(*spec.testbed);
+  return read_section(t, "testbed", spec);  // check_spec checks the keys together
 }
 
 Status parse_qemu_table(const toml::table& t, Spec& spec) {
@@ -565,13 +430,11 @@ Result<Spec> parse_spec(std::string_view toml_text, const std::string& origin) {
   if (auto s = read_string(root, "name", "name", spec.name); !s) return s.error();
   if (auto s = read_string(root, "description", "description", spec.description); !s)
     return s.error();
-  if (const auto* n = root.get("matrix")) {
-    if (!n->is_table()) return make_error("matrix: expected a table");
-    if (auto s = parse_matrix(*n->as_table(), spec); !s) return s.error();
-  }
-  if (const auto* n = root.get("run")) {
-    if (!n->is_table()) return make_error("run: expected a table");
-    if (auto s = parse_run_table(*n->as_table(), spec); !s) return s.error();
+  for (const char* section : {"matrix", "run"}) {
+    const auto* n = root.get(section);
+    if (!n) continue;
+    if (!n->is_table()) return make_error(std::string(section) + ": expected a table");
+    if (auto s = read_section(*n->as_table(), section, spec); !s) return s.error();
   }
   if (const auto* n = root.get("testbed")) {
     if (!n->is_table()) return make_error("testbed: expected a table");
@@ -603,6 +466,8 @@ Spec default_spec() {
 }
 
 Status check_spec(const Spec& spec) {
+  if (spec.testbed)
+    if (auto s = check_testbed_keys(*spec.testbed); !s) return s;
   if (auto s = check_matrix_size(spec); !s) return s;
   for (size_t i = 0; i < spec.policies.size(); ++i) {
     const auto& p = spec.policies[i];

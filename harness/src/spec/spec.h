@@ -83,10 +83,10 @@ struct Spec {
   int sample_interval_ms = 10;
   double tolerance = 0.05;
   // [run] settings for every cell (not axes): how the host toucher populates, and the locality
-  // workload timed on the placed memory afterwards (experiment/locality_run.h).
+  // loop timed on the placed memory afterwards (experiment/locality_run.h).
   std::string populate_method = "auto";  // "auto" (populate_order) or a populate.h method name
   ThpMode thp = ThpMode::kAuto;          // the host toucher's huge page advice (populate.h)
-  std::string workload = "none";         // "none" | "triad" | "chase"
+  std::string locality = "none";         // "none" | "triad" | "chase"
   // Seconds one cell's touch may take before it is stopped and recorded as failed; none = "auto"
   // (default_toucher_timeout in toucher.h: 120 s + 60 s per GiB). The qemu toucher uses it for
   // its go-to-done phase unless [qemu] agent_timeout_s (or its environment fallback) is set.

@@ -28,6 +28,8 @@ std::string kind_text(const SpecKey& k) {
       return "list of text";
     case KeyKind::kDistances:
       return "list of lists of integers " + range();
+    case KeyKind::kCustom:
+      return std::string(k.codec->type);
   }
   return "?";
 }

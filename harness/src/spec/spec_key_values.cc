@@ -1,5 +1,6 @@
 // A spec key's value as text: read from the environment (or a flag), checked against the key's
 // kind and range, rendered as a TOML literal. The table itself is spec_keys.cc.
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,12 @@ Result<int64_t> integer_text(std::string_view text, const std::string& field) {
   if (s.empty() || errno != 0 || *end != '\0')
     return bad_input_error(field + ": expected an integer, got '" + s + "'");
   return v;
+}
+
+// A value the user gave that the key refuses is bad input, whatever the reader called it.
+Status as_bad_input(Status s) {
+  if (s) return s;
+  return s.error().as_kind(ErrorKind::kBadInput);
 }
 
 Status store(Spec& spec, const SpecKey& key, std::string text) {
@@ -77,6 +84,9 @@ Status check_key_text(const SpecKey& key, const std::string& v, const std::strin
 Status set_key_from_text(const SpecKey& key, std::string_view text, const std::string& field,
                          Spec& spec) {
   switch (key.kind) {
+    case KeyKind::kCustom:
+      if (key.codec->list) key.codec->clear(spec);
+      return as_bad_input(key.codec->add(text, field, spec));
     case KeyKind::kText:
     case KeyKind::kChoice:
       if (auto s = check_key_text(key, std::string(text), field); !s) return s;
@@ -156,7 +166,83 @@ Status apply_env_fallbacks(std::string_view section, Spec& spec,
   return {};
 }
 
+bool key_is_list(const SpecKey& key) {
+  switch (key.kind) {
+    case KeyKind::kCustom:
+      return key.codec->list;
+    case KeyKind::kNodeIds:
+    case KeyKind::kTextList:
+    case KeyKind::kDistances:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status set_key_from_items(const SpecKey& key, const std::vector<std::string>& items,
+                          const std::string& field, Spec& spec) {
+  if (!key_is_list(key)) {
+    if (items.size() != 1)
+      return bad_input_error(field + ": takes one value, got " + std::to_string(items.size()));
+    return set_key_from_text(key, items.front(), field, spec);
+  }
+  if (key.kind == KeyKind::kCustom) {
+    key.codec->clear(spec);
+    for (const auto& item : items)
+      if (auto s = key.codec->add(item, field, spec); !s) return as_bad_input(s);
+    return {};
+  }
+  FieldRef ref = key.field(spec);
+  if (auto* texts = std::get_if<std::vector<std::string>*>(&ref)) {
+    **texts = items;
+    return {};
+  }
+  auto* ids = std::get_if<std::vector<int>*>(&ref);
+  if (!ids) return bad_input_error(field + ": cannot be given as a flag");
+  (*ids)->clear();
+  for (const auto& item : items) {
+    auto list = parse_id_list(item);
+    if (!list) return list.error().prefixed(field + ": ").as_kind(ErrorKind::kBadInput);
+    for (int id : *list) {
+      if (auto s = check_key_int(key, id, field); !s) return s;
+      (*ids)->push_back(id);
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> split_flag_value(const SpecKey& key, std::string_view text) {
+  if (key.split == FlagSplit::kWhole) return {std::string(text)};
+  std::vector<std::string> items;
+  for (std::string_view rest = text;;) {
+    const size_t comma = rest.find(',');
+    const std::string piece(rest.substr(0, comma));
+    // A policy's node list has commas of its own: a piece that does not start with a letter
+    // ("2" in "interleave:0,2") belongs to the policy before it.
+    const bool continues = key.split == FlagSplit::kPolicies && !items.empty() &&
+                           (piece.empty() || !std::isalpha(static_cast<unsigned char>(piece[0])));
+    if (continues)
+      items.back() += "," + piece;
+    else
+      items.push_back(piece);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return items;
+}
+
+namespace {
+
+// A key marked omit_default holding its default is as good as unset: spec.toml leaves it out.
+bool holds_default(const SpecKey& key, const Spec& spec) {
+  return key.omit_default && render_key_value(key, spec) == render_key_value(key, default_spec());
+}
+
+}  // namespace
+
 bool key_is_set(const SpecKey& key, const Spec& spec) {
+  if (holds_default(key, spec)) return false;
+  if (key.kind == KeyKind::kCustom) return !key.codec->render(spec).empty();
   Spec copy = spec;  // the field functions hand out pointers into a mutable Spec
   return std::visit(Overloaded{[](std::string* f) { return !f->empty(); },
                                [](std::vector<int>* f) { return !f->empty(); },
@@ -168,6 +254,7 @@ bool key_is_set(const SpecKey& key, const Spec& spec) {
 }
 
 std::string render_key_value(const SpecKey& key, const Spec& spec) {
+  if (key.kind == KeyKind::kCustom) return key.codec->render(spec);
   Spec copy = spec;
   auto list = [](const std::vector<int>& v) {
     std::string out = "[";

@@ -7,6 +7,8 @@
 #include "base/nodelist.h"
 #include "base/text.h"
 #include "spec/spec.h"
+#include "spec/spec_key_codecs.h"
+#include "spec/spec_ranges.h"
 
 namespace memplace {
 namespace {
@@ -19,24 +21,106 @@ TestbedSpec& testbed(Spec& s) {
 // Each field function hands out where its key lives; captureless, so it is a plain pointer.
 #define MEMPLACE_FIELD(expr) [](Spec& s) -> FieldRef { return &(expr); }
 
+// A key that its codec reads and writes (spec_key_codecs.cc).
+SpecKey coded(std::string_view section, std::string_view name, const KeyCodec& codec,
+              std::string_view unit, std::string_view default_text, std::string_view flag,
+              std::string_view help, bool omit_default = false,
+              FlagSplit split = FlagSplit::kCommas, std::string_view old_name = "") {
+  SpecKey k{section, name, KeyKind::kCustom, unit, 0, 0, "", default_text, "", old_name, help};
+  k.codec = &codec;
+  k.flag = flag;
+  k.split = split;
+  k.omit_default = omit_default;
+  return k;
+}
+
+SpecKey with_flag(SpecKey k, std::string_view flag, bool omit_default = false,
+                  FlagSplit split = FlagSplit::kCommas) {
+  k.flag = flag;
+  k.omit_default = omit_default;
+  k.split = split;
+  return k;
+}
+
+SpecKey with_old_flag(SpecKey k, std::string_view old_flag) {
+  k.old_flag = old_flag;
+  return k;
+}
+
 const std::vector<SpecKey> kKeys = {
+    // [matrix]: the axes; every combination is a cell (spec.h's expand).
+    coded("matrix", "policy", kPolicyCodec, "", "default", "--policy",
+          "Memory policies; one may carry its own nodes (bind:0, interleave:0-1)", false,
+          FlagSplit::kPolicies),
+    coded("matrix", "nodes", kNodeListsCodec, "", "(none)", "--nodes",
+          "Node lists crossed with each policy that has no nodes of its own", true,
+          FlagSplit::kWhole),
+    coded("matrix", "backing", kBackingCodec, "", "anon", "--backing",
+          "Memory kinds: anon, shmem, guest_memfd, guest_memfd_private"),
+    coded("matrix", "toucher", kToucherCodec, "", "host", "--toucher",
+          "What faults the memory in: host threads, a vcpu micro-VM, a QEMU guest"),
+    coded("matrix", "size", kSizeCodec, "bytes", "64MiB", "--size", "Bytes each cell touches"),
+    coded("matrix", "threads", kThreadsCodec, "", "1", "--threads", "Touching threads or vCPUs"),
+    coded("matrix", "cpu_node", kCpuNodeCodec, "", "any", "--cpu-node",
+          "The node whose CPUs touch the memory, or any"),
+    coded("matrix", "policy_channel", kChannelCodec, "", "mbind", "--policy-channel",
+          "How the policy reaches the kernel: mbind on the mapping, or the task policy", true),
+    with_flag({"matrix", "repeats", KeyKind::kInt, "", 1, kMaxRepeats, "", "1", "", "",
+               "Runs of each cell", MEMPLACE_FIELD(s.repeats)},
+              "--repeats"),
+    // [run]: settings for every cell.
+    with_flag(
+        {"run", "sample_interval_ms", KeyKind::kInt, "milliseconds", 1, kMaxSampleIntervalMs, "",
+         "10", "", "", "The meminfo sampler's interval", MEMPLACE_FIELD(s.sample_interval_ms)},
+        "--sample-interval-ms"),
+    coded("run", "tolerance", kToleranceCodec, "fraction", "0.05", "--tolerance",
+          "How far a measured split may be from the expected one and still be honored"),
+    coded("run", "populate", kPopulateCodec, "", "auto", "--populate",
+          "How the host toucher faults pages in (auto: the fastest that works)", true),
+    coded("run", "thp", kThpCodec, "", "auto", "",
+          "Huge page advice before populating (flags: --thp, --no-thp)", true),
+    with_old_flag(coded("run", "locality", kLocalityCodec, "", "none", "--locality",
+                        "A locality loop timed on the placed memory afterwards", true,
+                        FlagSplit::kCommas, "workload"),
+                  "--workload"),
+    coded("run", "toucher_timeout_s", kToucherTimeoutCodec, "seconds",
+          "auto (120 s + 60 s per GiB)", "--toucher-timeout-s",
+          "How long one cell's touch may take before it is stopped and recorded as failed"),
+    coded("run", "shard", kShardCodec, "", "(all of the matrix)", "--shard",
+          "Run only slice K of N of the matrix (memplace merge joins the slices)"),
+    coded("run", "placement_sources", kPlacementSourcesCodec, "", "trace, cgroup",
+          "--placement-sources", "Placement sources beside move_pages and meminfo", true),
+    with_flag({"run", "trace_buffer_kib", KeyKind::kInt, "KiB", 0, 1 << 20, "", "0", "", "",
+               "The trace source's per-CPU ring buffer (0: sized by the cell)",
+               MEMPLACE_FIELD(s.trace_buffer_kib)},
+              "--trace-buffer-kib", true),
+    coded("run", "trace_transport", kTraceTransportCodec, "", "auto", "--trace-transport",
+          "How the trace source reads page allocations: bpf, tracefs (auto: bpf where it loads)",
+          true),
     // [testbed]: the emulated host (testbed.h).
-    {"testbed", "node_count", KeyKind::kInt, "", 1, 64, "", "2", "", "nodes", "Emulated NUMA nodes",
-     MEMPLACE_FIELD(testbed(s).nodes)},
-    {"testbed", "mem_per_node", KeyKind::kSize, "bytes", 0, 0, "", "1GiB", "", "",
-     "Memory of each emulated node", MEMPLACE_FIELD(testbed(s).mem_per_node_bytes)},
-    {"testbed", "cpus_per_node", KeyKind::kInt, "", 1, 64, "", "1", "", "",
-     "vCPUs of each node that has CPUs", MEMPLACE_FIELD(testbed(s).cpus_per_node)},
-    {"testbed", "memory_only_nodes", KeyKind::kNodeIds, "node ids", 0, 63, "", "(none)", "", "",
-     "Nodes with memory and no CPUs (each below node_count)",
-     MEMPLACE_FIELD(testbed(s).memory_only_nodes)},
+    with_flag({"testbed", "node_count", KeyKind::kInt, "", 1, 64, "", "2", "", "nodes",
+               "Emulated NUMA nodes", MEMPLACE_FIELD(testbed(s).nodes)},
+              "--node-count"),
+    with_flag({"testbed", "mem_per_node", KeyKind::kSize, "bytes", 0, 0, "", "1GiB", "", "",
+               "Memory of each emulated node", MEMPLACE_FIELD(testbed(s).mem_per_node_bytes)},
+              "--mem-per-node"),
+    with_flag({"testbed", "cpus_per_node", KeyKind::kInt, "", 1, 64, "", "1", "", "",
+               "vCPUs of each node that has CPUs", MEMPLACE_FIELD(testbed(s).cpus_per_node)},
+              "--cpus-per-node"),
+    with_flag({"testbed", "memory_only_nodes", KeyKind::kNodeIds, "node ids", 0, 63, "", "(none)",
+               "", "", "Nodes with memory and no CPUs (each below node_count)",
+               MEMPLACE_FIELD(testbed(s).memory_only_nodes)},
+              "--memory-only-nodes", false, FlagSplit::kWhole),
     {"testbed", "distances", KeyKind::kDistances, "ACPI SLIT", 10, 255, "", "(QEMU's)", "", "",
      "node_count rows of node_count distances", MEMPLACE_FIELD(testbed(s).distances)},
-    {"testbed", "kernels", KeyKind::kTextList, "", 0, 0, "", "(none)", "", "",
-     "Kernels under test: debian:V, build:NAME, or a bzImage path",
-     MEMPLACE_FIELD(testbed(s).kernels)},
-    {"testbed", "modules", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
-     "The modules directory for a bzImage path kernel", MEMPLACE_FIELD(testbed(s).modules_dir)},
+    with_flag({"testbed", "kernels", KeyKind::kTextList, "", 0, 0, "", "(none)", "", "",
+               "Kernels under test: debian:V, build:NAME, or a bzImage path",
+               MEMPLACE_FIELD(testbed(s).kernels)},
+              "--kernel"),
+    with_flag(
+        {"testbed", "modules", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
+         "The modules directory for a bzImage path kernel", MEMPLACE_FIELD(testbed(s).modules_dir)},
+        "--modules"),
     {"testbed", "accel", KeyKind::kChoice, "", 0, 0, "auto, kvm, tcg", "auto", "", "",
      "QEMU accelerator (auto: KVM where it works, else TCG)", MEMPLACE_FIELD(testbed(s).accel)},
     {"testbed", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "300", "", "boot_timeout",

@@ -37,7 +37,27 @@ enum class KeyKind {
   kNodeIds,    // a list of integers in [min, max]
   kTextList,   // a list of non-empty strings
   kDistances,  // a square list of lists of integers in [min, max]
+  kCustom,     // read and written by the key's own `codec` (a matrix axis, a shard)
 };
+
+// A key the generic kinds cannot hold: a matrix axis of policies, a shard, a timeout that may be
+// "auto". A TOML value becomes text items (`items` says which TOML types are taken), each added
+// by `add`; a list key (a matrix axis) is emptied by `clear` first.
+struct KeyCodec {
+  enum class Items { kText, kInteger, kTextOrInteger, kNumber, kTextOrFlag };
+  Items items = Items::kText;
+  bool list = false;               // one value or a list of them
+  void (*clear)(Spec&) = nullptr;  // list keys only
+  Status (*add)(std::string_view item, const std::string& field, Spec& spec) = nullptr;
+  std::string (*render)(const Spec& spec) = nullptr;  // the TOML literal; "" = left out
+  std::string_view type;                              // for the reference: "list of policies"
+  std::string_view expected;  // a wrong TOML type's message: "expected " + this
+  std::string_view example;   // a TOML value other than the default, for the docs and tests
+};
+
+// How a flag's value splits into items: at commas; not at all (a numactl node list has its own
+// commas); or at commas that do not start a node list ("bind:0,2,interleave:1" is two policies).
+enum class FlagSplit { kCommas, kWhole, kPolicies };
 
 // Where a key's value lives in a Spec. A std::optional field is unset until a spec, the
 // environment or a default fills it, and is rendered only when set; a plain field always has a
@@ -59,7 +79,13 @@ struct SpecKey {
   std::string_view env;           // fills the key when the spec leaves it unset; "" = none
   std::string_view old_name;      // spec_version 1's name, read with a warning; "" = none
   std::string_view help;
-  FieldRef (*field)(Spec&) = nullptr;
+  FieldRef (*field)(Spec&) = nullptr;  // nullptr for kCustom
+  const KeyCodec* codec = nullptr;     // kCustom only
+  // The `memplace run` flag that sets this key ("" = none); a list key's flag is repeatable.
+  std::string_view flag;
+  std::string_view old_flag;  // the flag's older spelling, read with a warning; "" = none
+  FlagSplit split = FlagSplit::kCommas;
+  bool omit_default = false;  // spec.toml leaves the key out while it holds its default
 };
 
 const std::vector<SpecKey>& spec_keys();
@@ -71,6 +97,14 @@ const SpecKey* find_spec_key(std::string_view section, std::string_view name);
 // kind says, then stored. Errors name `field`.
 Status set_key_from_text(const SpecKey& key, std::string_view text, const std::string& field,
                          Spec& spec);
+// Values given as flag items: a list key is replaced by all of them, any other key takes exactly
+// one. Errors name `field`.
+Status set_key_from_items(const SpecKey& key, const std::vector<std::string>& items,
+                          const std::string& field, Spec& spec);
+// A flag's value as the key's items (FlagSplit).
+std::vector<std::string> split_flag_value(const SpecKey& key, std::string_view text);
+// Whether the key takes several values.
+bool key_is_list(const SpecKey& key);
 // The key's own checks on one value (range; not empty; one of the choices); errors name `field`.
 Status check_key_int(const SpecKey& key, int64_t value, const std::string& field);
 Status check_key_text(const SpecKey& key, const std::string& value, const std::string& field);

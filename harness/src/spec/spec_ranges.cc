@@ -48,7 +48,7 @@ Result<std::string> check_populate_name(const std::string& name, const std::stri
   return name;
 }
 
-Result<std::string> check_workload_name(const std::string& name, const std::string& field) {
+Result<std::string> check_locality_name(const std::string& name, const std::string& field) {
   if (auto w = parse_workload(name); !w) return w.error().prefixed(field + ": ");
   return name;
 }

@@ -27,8 +27,8 @@ Result<double> check_tolerance(double tolerance, const std::string& field);
 Result<uint64_t> check_trace_buffer_kib(int64_t kib, const std::string& field);
 // "auto" or a populate method's name, kept as spelled.
 Result<std::string> check_populate_name(const std::string& name, const std::string& field);
-// A locality workload's name, kept as spelled.
-Result<std::string> check_workload_name(const std::string& name, const std::string& field);
+// A locality loop's name, kept as spelled.
+Result<std::string> check_locality_name(const std::string& name, const std::string& field);
 // The number of cells expand() would produce, refused above kMaxCells.
 Status check_matrix_size(const Spec& spec);
 

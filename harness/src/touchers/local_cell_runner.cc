@@ -72,10 +72,10 @@ std::unique_ptr<Toucher> toucher_for(ToucherKind kind, const RunContext& ctx) {
 // A workload that cannot run leaves the placement result alone and says why in
 // extra.workload.error.
 void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Mapping& mapping) {
-  nlohmann::json w = {{"kind", ctx.workload}};
-  auto kind = parse_workload(ctx.workload);
+  nlohmann::json w = {{"kind", ctx.locality}};
+  auto kind = parse_workload(ctx.locality);
   auto cpus = choose_cpus(ctx.sysfs_root, cell.cpu_node, cell.threads);
-  std::string file = std::string(kLocalityDir) + r.run_id + "-" + ctx.workload + ".json";
+  std::string file = std::string(kLocalityDir) + r.run_id + "-" + ctx.locality + ".json";
   Status s = !kind ? Status(kind.error()) : !cpus ? Status(cpus.error()) : Status();
   if (s) s = make_dirs(ctx.out_dir + "/" + std::string(kLocalityDir));
   if (s)
@@ -261,7 +261,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
   r.verdict =
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = RunStatus::kOk;
-  if (ctx.workload != "none" && mapping->addr() && cell.backing != BackingKind::kGuestMemfdPrivate)
+  if (ctx.locality != "none" && mapping->addr() && cell.backing != BackingKind::kGuestMemfdPrivate)
     run_workload_into(r, cell, ctx, *mapping);
 }
 
