@@ -1,7 +1,7 @@
 // memplace-agent: runs inside a guest (started by the initramfs's /init, or as init= itself),
 // says hello over the virtio-serial port, waits for "go", faults in the requested memory with
 // T threads (optionally bound to a guest NUMA node), reports progress and done, times a locality
-// workload on that memory if "go" asked for one, holds the memory until the host has read its
+// locality on that memory if "go" asked for one, holds the memory until the host has read its
 // numbers, then powers the guest off. Messages: agent_protocol.h.
 #include <dirent.h>
 #include <fcntl.h>
@@ -232,7 +232,7 @@ AgentHello make_hello() {
   h.cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   struct sysinfo si {};
   if (sysinfo(&si) == 0) h.mem_bytes = static_cast<uint64_t>(si.totalram) * si.mem_unit;
-  h.workloads = {workload_name(WorkloadKind::kTriad), workload_name(WorkloadKind::kChase)};
+  h.localities = {locality_name(LocalityKind::kTriad), locality_name(LocalityKind::kChase)};
   return h;
 }
 
@@ -361,15 +361,15 @@ Result<std::vector<int>> node_cpus(int node) {
   return cpus;
 }
 
-// The workload "go" asked for, on the memory just touched: one worker per touch thread, pinned
+// The locality "go" asked for, on the memory just touched: one worker per touch thread, pinned
 // round-robin to the guest node's CPUs (unpinned without a node).
-std::variant<AgentWorkload, AgentError> run_workload(const AgentGo& go, const Touched& mem) {
-  auto kind = parse_workload(*go.workload);
-  if (!kind) return AgentError{"workload: " + kind.error().message};
+std::variant<AgentLocality, AgentError> run_locality(const AgentGo& go, const Touched& mem) {
+  auto kind = parse_locality(*go.locality);
+  if (!kind) return AgentError{"locality: " + kind.error().message};
   std::vector<int> cpus(go.threads, -1);
   if (go.node) {
     auto node = node_cpus(*go.node);
-    if (!node) return AgentError{"workload: " + node.error().message};
+    if (!node) return AgentError{"locality: " + node.error().message};
     for (size_t i = 0; i < cpus.size(); ++i) cpus[i] = (*node)[i % node->size()];
   }
   utsname u{};
@@ -377,7 +377,7 @@ std::variant<AgentWorkload, AgentError> run_workload(const AgentGo& go, const To
   nlohmann::json context = {
       {"timed_by", "memplace-agent"},
       {"timer",
-       "memplace's fixed-repetition timer (workload_timing.cc), not libbenchmark: the median of "
+       "memplace's fixed-repetition timer (locality_timing.cc), not libbenchmark: the median of "
        "the repetitions, each at least min_time"},
       {"executable", "memplace-agent"},
       {"date", utc_now()},
@@ -386,10 +386,10 @@ std::variant<AgentWorkload, AgentError> run_workload(const AgentGo& go, const To
       {"num_cpus", static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)))},
       {"memory_bytes", mem.size}};
   if (go.node) context["guest_node"] = *go.node;
-  RepetitionTiming timing{go.workload_repetitions, go.workload_min_time_seconds};
-  auto report = time_workload_repeated(*kind, mem.base, mem.size, cpus, timing, context);
-  if (!report) return AgentError{"workload " + *go.workload + ": " + report.error().message};
-  return AgentWorkload{*go.workload, *report};
+  RepetitionTiming timing{go.locality_repetitions, go.locality_min_time_seconds};
+  auto report = time_locality_repeated(*kind, mem.base, mem.size, cpus, timing, context);
+  if (!report) return AgentError{"locality " + *go.locality + ": " + report.error().message};
+  return AgentLocality{*go.locality, *report};
 }
 
 // Waits for the host's "poweroff" (or the channel closing, or the timeout).
@@ -477,20 +477,20 @@ int agent_main(int argc, char** argv) {
     } else {
       ch.send(std::get<AgentError>(result));
     }
-    if (ok && go.workload) {
-      auto workload = run_workload(go, touched);
-      if (auto* w = std::get_if<AgentWorkload>(&workload)) {
+    if (ok && go.locality) {
+      auto locality = run_locality(go, touched);
+      if (auto* w = std::get_if<AgentLocality>(&locality)) {
         std::string line = encode_guest_message(*w);
         if (line.size() > kAgentMaxLineBytes) {
           ok = false;
-          ch.send(AgentError{"workload report of " + std::to_string(line.size()) +
+          ch.send(AgentError{"locality report of " + std::to_string(line.size()) +
                              " bytes exceeds the line limit"});
         } else {
           ch.send(line);
         }
       } else {
         ok = false;
-        ch.send(std::get<AgentError>(workload));
+        ch.send(std::get<AgentError>(locality));
       }
     }
     wait_for_poweroff(ch, o.poweroff_wait_seconds);

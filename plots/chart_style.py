@@ -14,8 +14,8 @@ NODE_COLOURS = ["#2f6db5", "#e8a33d", "#7b57c2", "#3a9e8f", "#c0568f", "#7d8590"
 GOOD, BAD, WARN, GREY = "#1a7f37", "#cf222e", "#9a6700", "#6e7781"
 BEFORE, AFTER = "#9aa4ae", "#2f6db5"
 FIX_TINT, REGRESSION_TINT = "#e6f4ea", "#fde8e8"
-STATE_COLOURS = {"honoured": GOOD, "not honoured": BAD, "mixed": WARN}
-STATE_MARKS = {"honoured": "\u2713 honoured", "not honoured": "\u2717 not honoured",
+STATE_COLOURS = {"honored": GOOD, "not honored": BAD, "mixed": WARN}
+STATE_MARKS = {"honored": "\u2713 honored", "not honored": "\u2717 not honored",
                "mixed": "\u2717 mixed"}
 
 

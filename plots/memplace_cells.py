@@ -1,37 +1,35 @@
-"""Cells, kernels and verdicts, derived from validated runs: what every chart agrees on.
+"""Cells, kernels and verdicts as memplace folded them (chart-data.json): what every chart shows.
 
-The folding rules (split over ok repeats, "honoured"/"mixed"/... states, fix and regression
-against the first kernel) are the C++ report's and `memplace compare`'s, so a chart never says
-something the tables do not.
+The folds, states, changes, splits and the headline cell are memplace's own (report/chart_data.h,
+the same code as report.md and `memplace compare`); this module only turns them into objects the
+chart modules read, so a chart never says something the tables do not.
 """
 import memplace_results as mr
 
 BACKING_ORDER = ["anon", "shmem", "guest_memfd"]
-# The cover letter's memory is faulted by a guest's vCPUs: a real QEMU guest is the closest
-# toucher, memplace's micro-VM vCPUs next, host threads last.
-TOUCHER_RANK = {"qemu": 0, "vcpu": 1, "host": 2}
+FRACTION = lambda v: mr.is_num(v) and 0 <= v <= 1  # noqa: E731
+KB = lambda v: mr.is_int(v, 0, 1 << 50)  # noqa: E731
 
 
 class Series:
-    """The runs of one kernel from one dir: one bar colour-group in every chart."""
+    """The runs of one kernel from one results dir: one colour group in every chart."""
 
-    def __init__(self, source, kernel):
-        self.source = source
-        self.kernel = kernel
-        self.runs = [r for r in source.runs if r.kernel == kernel]
-        self.label = kernel
-        self.short = kernel
+    def __init__(self, raw):
+        self.dir = raw.get("dir") if isinstance(raw.get("dir"), str) else ""
+        self.kernel = mr.text_field(raw, "kernel") or "unknown kernel"
+        self.source_label = mr.one_line(self.dir.rstrip("/").rsplit("/", 1)[-1] or self.dir)
+        self.label = self.kernel
+        self.short = self.kernel
+
+    def samples(self, run):
+        return mr.read_samples(self.dir, run.samples_file)
 
 
-def build_series(sources):
-    series = []
-    for source in sources:
-        for kernel in mr.unique_in_order(r.kernel for r in source.runs):
-            series.append(Series(source, kernel))
+def label_series(series):
     labels = [s.kernel for s in series]
     if len(set(labels)) != len(labels):  # one kernel in two dirs: the dir tells them apart
         for s in series:
-            s.label = mr.one_line(f"{s.source.label}: {s.kernel}")
+            s.label = mr.one_line(f"{s.source_label}: {s.kernel}")
     if len({s.label for s in series}) != len(series):  # the same dir given twice
         for i, s in enumerate(series):
             s.label = mr.one_line(f"{i + 1}. {s.label}")
@@ -55,90 +53,75 @@ def short_labels(labels):
     return [mr.one_line(s, 22) for s in short]
 
 
+class Run:
+    """One ok repeat of a cell: its MemUsed snapshots and samples file."""
+
+    def __init__(self, raw):
+        self.run_id = mr.text_field(raw, "run_id")
+        self.repeat = raw.get("repeat") if mr.is_int(raw.get("repeat"), 0, 1 << 30) else 0
+        self.before_kb = mr.node_map(raw.get("before_kb"), KB)
+        self.after_kb = mr.node_map(raw.get("after_kb"), KB)
+        self.samples_file = raw.get("samples_file") if isinstance(raw.get("samples_file"),
+                                                                  str) else ""
+
+
 class Fold:
-    """All repeats of one cell on one series, folded as the C++ CellFold does."""
+    """All repeats of one cell on one series, as memplace folded them."""
 
-    def __init__(self, runs):
-        self.runs = runs
-        self.ok = [r for r in runs if r.ok]
-        judged = [r.verdict.honored for r in self.ok
-                  if r.verdict and r.verdict.honored is not None]
-        self.judged, self.honoured = len(judged), sum(judged)
-
-    @property
-    def state(self):
-        if not self.ok:
-            return "failed" if any(r.status == "failed" for r in self.runs) else "unsupported"
-        if self.judged == 0:
-            return "no verdict"
-        if self.honoured == self.judged:
-            return "honoured"
-        return "not honoured" if self.honoured == 0 else "mixed"
+    def __init__(self, raw):
+        self.state = mr.text_field(raw, "state")
+        self.change = mr.text_field(raw, "change")
+        self.ok = [Run(r) for r in raw.get("runs", []) if isinstance(r, dict)]
+        self.runs = self.ok
+        self._split = mr.node_map(raw.get("split"), FRACTION)
+        self._expected = mr.node_map(raw.get("expected"), FRACTION)
 
     def split(self):
-        """{node: fraction of pages} summed over ok repeats (verdict.measured without pages)."""
-        pages = {}
-        for r in self.ok:
-            for node, count in r.pages.items():
-                pages[node] = pages.get(node, 0) + count
-        total = sum(pages.values())
-        if total:
-            return {n: p / total for n, p in pages.items()}
-        out = {}
-        for r in self.ok:
-            for node, f in (r.verdict.measured if r.verdict else {}).items():
-                out[node] = out.get(node, 0.0) + f / len(self.ok)
-        return out
+        """{node: fraction of pages} summed over ok repeats."""
+        return dict(self._split)
 
     def expected(self):
-        for r in self.ok:
-            if r.verdict and r.verdict.expected:
-                return dict(r.verdict.expected)
-        return {}
+        return dict(self._expected)
 
 
-def change(base, side):
-    """memplace compare's classification of one cell on `side` against the baseline."""
-    if base is None or not base.runs:
-        return "new" if side and side.runs else ""
-    if side is None or not side.runs:
-        return "missing"
-    unhonoured = ("not honoured", "mixed")
-    if base.state == "honoured" and side.state in unhonoured:
-        return "regression"
-    if base.state in unhonoured and side.state == "honoured":
-        return "fix"
-    return "same" if base.state == side.state else "changed"
+def cell_of(raw):
+    """The cell as a tuple: (policy, nodes, backing, toucher, size, threads, cpu_node)."""
+    nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
+    cpu = raw.get("cpu_node")
+    return (mr.text_field(raw, "policy"), tuple(n for n in nodes if mr.is_int(n, 0, mr.MAX_NODE)),
+            mr.text_field(raw, "backing"), mr.text_field(raw, "toucher"),
+            raw.get("size_bytes") if mr.is_int(raw.get("size_bytes"), 0, 1 << 60) else 0,
+            raw.get("threads") if mr.is_int(raw.get("threads"), 1, 1 << 16) else 1,
+            cpu if mr.is_int(cpu, 0, mr.MAX_NODE) else None)
 
 
 class Matrix:
-    """Cells in order of first appearance, folded per series."""
+    """Cells in memplace's order, folded per series, from chart-data.json."""
 
-    def __init__(self, series):
-        self.series = series
-        self.cells = mr.unique_in_order(r.cell() for s in series for r in s.runs)
-        self.folds = []
-        for s in series:
-            by_cell = {}
-            for r in s.runs:
-                by_cell.setdefault(r.cell(), []).append(r)
-            self.folds.append({cell: Fold(runs) for cell, runs in by_cell.items()})
+    def __init__(self, data):
+        self.series = label_series([Series(s if isinstance(s, dict) else {})
+                                    for s in data["series"]])
+        raw_cells = [c if isinstance(c, dict) else {} for c in data["cells"]]
+        self.cells = [cell_of(c) for c in raw_cells]
+        self._nodes = {cell: [n for n in c.get("split_nodes", []) if mr.is_int(n, 0, mr.MAX_NODE)]
+                       for cell, c in zip(self.cells, raw_cells)}
+        self.folds = [{cell: Fold(f) for cell, f in zip(self.cells, row) if isinstance(f, dict)}
+                      for row in data["folds"]]
+        head = data.get("headline") if isinstance(data.get("headline"), dict) else {}
+        index = head.get("cell")
+        self.headline = (self.cells[index] if mr.is_int(index, 0, len(self.cells) - 1) else None,
+                         mr.one_line(head.get("why", ""), 600) if head else "")
 
     def fold(self, index, cell):
         return self.folds[index].get(cell)
 
     def change(self, index, cell):
-        return change(self.fold(0, cell), self.fold(index, cell)) if index else ""
+        fold = self.fold(index, cell)
+        return fold.change if index and fold else ("missing" if index else "")
 
     def split_nodes(self, cells):
         """Nodes a split is shown over: placement, expected and policy nodes."""
-        nodes = set()
-        for folds in self.folds:
-            for cell in cells:
-                fold = folds.get(cell)
-                if fold and fold.ok:
-                    nodes |= set(fold.split()) | set(fold.expected()) | set(cell[1])
-        return sorted(nodes)
+        return sorted({n for cell in cells for n in self._nodes.get(cell, [])})
 
 
 def policy_text(policy, nodes):
@@ -179,26 +162,8 @@ def backings(cells):
 
 
 def headline_cell(matrix):
-    """(cell, why) for the cover letter's cell: guest_memfd interleaved over nodes 0-1,
-    touched from node 0 by a guest's vCPUs; (None, why) when the run has no such cell."""
-    def measured_everywhere(cell):
-        return all(f.get(cell) and f[cell].ok for f in matrix.folds)
-
-    candidates = [c for c in matrix.cells if c[0] == "interleave" and c[2] == "guest_memfd"
-                  and any(f.get(c) and f[c].ok for f in matrix.folds)]
-    if not candidates:
-        return None, "no interleave cell on guest_memfd was measured"
-    candidates.sort(key=lambda c: (not measured_everywhere(c), c[1] != (0, 1),
-                                   c[6] not in (0, None), TOUCHER_RANK.get(c[3], 9), -c[4],
-                                   c[5]))
-    chosen = candidates[0]
-    if len(candidates) == 1:
-        return chosen, "the run's only interleave cell on guest_memfd"
-    others = ", ".join(cell_key_text(c) for c in candidates[1:4])
-    more = f" and {len(candidates) - 4} more" if len(candidates) > 4 else ""
-    why = ("the closest of this run's cells to the cover letter's, where a guest's vCPUs fault "
-           f"the memory from node 0 (also measured: {others}{more})")
-    return chosen, why
+    """(cell, why) memplace chose for the headline; (None, why) when the run has no such cell."""
+    return matrix.headline
 
 
 def headline_run(fold):

@@ -1,13 +1,13 @@
 #!/usr/bin/python3
-"""Charts from memplace results dirs (runs.jsonl + samples/*.csv), as PNG and SVG.
+"""Charts from memplace's chart data (chart-data.json + samples/*.csv), as PNG and SVG.
 
-  memplace_plots.py DIR [DIR...] --out OUTDIR
+  memplace_plots.py --data CHART_DATA --out OUTDIR
 
-A DIR holds runs.jsonl, or (a testbed run) one subdir per kernel that does. Every kernel found
-becomes one series, the first the baseline. Charts: headline (the cover letter's cell per
-kernel), split_grid (policy x backing small multiples, every kernel and toucher), timeline
-(MemUsed during the headline cell's population), and per kernel memused_bars-K and
-memused_timeline-K (every cell). OUTDIR/charts.json lists them with titles, for report.html.
+memplace writes CHART_DATA (`memplace report`, `memplace plot`): every kernel of the results
+dirs is one series, the first the baseline, with its cells already folded and judged. Charts:
+headline (the cover letter's cell per kernel), split_grid (policy x backing small multiples,
+every kernel and toucher), timeline (MemUsed during the headline cell's population), and per
+kernel memused_bars-K and memused_timeline-K (every cell). OUTDIR/charts.json lists them with titles, for report.html.
 Exit 0 ok, 2 bad input (one line on stderr), 3 matplotlib missing or OUTDIR not writable.
 """
 import argparse
@@ -96,16 +96,16 @@ def skipped(name, why):
 
 def run(argv):
     parser = Usage(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="memplace results dir")
+    parser.add_argument("--data", required=True, metavar="CHART_DATA",
+                        help="chart-data.json as memplace wrote it")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="where charts go")
     args = parser.parse_args(argv)
     # --out naming a file (or a path through one) is bad input, not an environment failure.
     if os.path.lexists(args.out) and not os.path.isdir(args.out):
         raise mr.InputError(f"--out {args.out}: exists and is not a directory")
-    sources = [s for d in args.dirs for s in mr.open_results(d)]
-    matrix = mc.Matrix(mc.build_series(sources))
+    matrix = mc.Matrix(mr.read_chart_data(args.data))
     if not matrix.cells:
-        raise mr.InputError("no run records in " + ", ".join(args.dirs))
+        raise mr.InputError(f"{args.data}: no cells to draw")
     cs.setup()
     try:
         os.makedirs(args.out, exist_ok=True)

@@ -3,7 +3,7 @@
 Per kernel, per node: MemUsed before and after the touch of the guest_memfd interleave cell, one
 shared MB axis, each node's delta written in MB, and the verdict. Like the cover letter it shows
 one run (the first repeat), not a mean, so its numbers are the ones report.md prints for that run.
-A dashed outline marks where "after" would be if the policy were honoured. Each delta is an SVG
+A dashed outline marks where "after" would be if the policy were honored. Each delta is an SVG
 text element with the id headline-delta-S-nN (S = series index, N = node), for the fidelity test.
 """
 import textwrap
@@ -55,7 +55,7 @@ def header(fig, height, title, cell, why):
     text = "\n".join(textwrap.wrap(f"{mc.cell_title(cell)}: {why}.", 125))
     fig.text(0.01, 1 - 0.48 / height, text, ha="left", va="top", fontsize=10, color=cs.GREY)
     handles = [Patch(color=cs.BEFORE, label="before"), Patch(color=cs.AFTER, label="after"),
-               Patch(fill=False, edgecolor="black", linestyle="--", label="after, if honoured")]
+               Patch(fill=False, edgecolor="black", linestyle="--", label="after, if honored")]
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False,
                bbox_to_anchor=(0.99, 1 - 0.02 / height))
 

@@ -130,7 +130,7 @@ def draw_series_row(ax, y, matrix, index, cell, nodes):
     draw_bar(ax, y, split, nodes)
     state = fold.state
     text = "/".join(str(round(100 * split.get(n, 0.0))) for n in nodes)
-    mark = {"honoured": "\u2713", "not honoured": "\u2717", "mixed": "\u2717 mixed"}.get(
+    mark = {"honored": "\u2713", "not honored": "\u2717", "mixed": "\u2717 mixed"}.get(
         state, state)
     ax.text(1.03, y, f"{text} {mark}", va="center", ha="left", fontsize=10,
             color=cs.state_colour(state), gid=f"split-{index}-{cs.safe_id(mc.cell_key_text(cell))}")
@@ -160,7 +160,7 @@ def header(fig, matrix, nodes, dropped):
                  fontweight="bold")
     base = matrix.series[0]
     kernels = "; ".join(f"{s.short} = {s.label}" for s in matrix.series if s.short != s.label)
-    line = (f"Bars: share of pages per node (summed over repeats). \u2713 honoured, \u2717 not. "
+    line = (f"Bars: share of pages per node (summed over repeats). \u2713 honored, \u2717 not. "
             + (f"FIX / REGRESSION: the verdict changed against {base.short}. " if len(
                 matrix.series) > 1 else "") + (f"Kernels: {kernels}." if kernels else ""))
     if dropped:

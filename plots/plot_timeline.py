@@ -44,7 +44,7 @@ def legend_handles(nodes):
 
 
 def draw_headline(fig, matrix, cell):
-    shown = [(s, *first_with_samples(s.source, matrix.fold(i, cell)))
+    shown = [(s, *first_with_samples(s, matrix.fold(i, cell)))
              for i, s in enumerate(matrix.series)]
     if not any(series for _, _, series in shown):
         return False
@@ -80,7 +80,7 @@ def draw_cells(fig, matrix, index):
     rows, backings, where = backing_grid(cells)   # bounded: only drawn cells are read
     found = {}
     for cell in where:
-        run, points = first_with_samples(series.source, folds.get(cell))
+        run, points = first_with_samples(series, folds.get(cell))
         if points:
             found[cell] = (run, points)
     if not found:

@@ -2,7 +2,7 @@
 // and populated by the host toucher, then a STREAM-like triad (bandwidth, bytes/s) and a
 // dependent-load pointer chase over a random cycle (latency, seconds_per_load) run on it with
 // threads pinned to the CPUs of --cpu_node. The kernels are the core library's
-// (agent/locality_kernels.h), the same ones `memplace run --workload triad|chase` times after a
+// (agent/locality_kernels.h), the same ones `memplace run --locality triad|chase` times after a
 // cell's populate.
 //   locality_bench [--size_mib=256] [--cpu_node=N (default: lowest node with CPUs)] [gbench flags]
 // On one-node hosts and emulated nodes the numbers only show the plumbing; on multi-socket hosts

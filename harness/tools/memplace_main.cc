@@ -56,7 +56,7 @@ CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   run_cmd->add_option("--resume", run.resume_dir,
                       "Finish the remaining cells of a results directory");
   run_cmd->add_flag("--check", run.check,
-                    "Exit 1 if any verdict is not honoured, any run failed or was unsupported, "
+                    "Exit 1 if any verdict is not honored, any run failed or was unsupported, "
                     "or nothing ran");
   run_cmd->add_flag("--allow-unsupported", run.allow_unsupported,
                     "With --check: unsupported runs do not fail it");
@@ -97,7 +97,7 @@ CLI::App* add_compare(CLI::App& app, memplace::CompareArgs& compare) {
                           "merged dir)");
   compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
   compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
-                        "Exit 1 if any cell went from honoured to not honoured, or ran in the "
+                        "Exit 1 if any cell went from honored to not honored, or ran in the "
                         "baseline and failed, vanished or became unsupported");
   compare_cmd->add_flag("--allow-unsupported", compare.allow_unsupported,
                         "With --fail-on-regression: a cell unsupported here does not fail it");

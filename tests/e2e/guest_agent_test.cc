@@ -103,7 +103,7 @@ TEST_F(AgentOnHost, HelloGoDonePoweroff) {
   EXPECT_FALSE(h->nodes.empty());
   EXPECT_GE(h->cpus, 1);
   EXPECT_GT(h->mem_bytes, 0u);
-  EXPECT_EQ(h->workloads, (std::vector<std::string>{"triad", "chase"}));
+  EXPECT_EQ(h->localities, (std::vector<std::string>{"triad", "chase"}));
 
   AgentGo go;
   go.size_bytes = 32ull << 20;
@@ -160,9 +160,9 @@ TEST_F(AgentOnHost, BindingToAMissingNodeIsAnError) {
   EXPECT_EQ(wait_exit(), 1);
 }
 
-// After done, the agent times the workload on the memory it holds, its workers pinned to the
+// After done, the agent times the locality on the memory it holds, its workers pinned to the
 // node's CPUs, and reports it in Google Benchmark's shape, marked as its own timing.
-TEST_F(AgentOnHost, WorkloadAfterDoneIsReportedAsGoogleBenchmarkJson) {
+TEST_F(AgentOnHost, LocalityAfterDoneIsReportedAsGoogleBenchmarkJson) {
   auto hello = next_message();
   ASSERT_TRUE(hello.ok()) << hello.error().describe();
   const auto& h = std::get<AgentHello>(*hello);
@@ -170,16 +170,16 @@ TEST_F(AgentOnHost, WorkloadAfterDoneIsReportedAsGoogleBenchmarkJson) {
   go.size_bytes = 16ull << 20;
   go.threads = 2;
   go.node = h.nodes.front();
-  go.workload = "triad";
-  go.workload_repetitions = 3;
-  go.workload_min_time_seconds = 0.01;
+  go.locality = "triad";
+  go.locality_repetitions = 3;
+  go.locality_min_time_seconds = 0.01;
   send(encode_host_message(go));
   auto done = next_message();
   ASSERT_TRUE(done.ok()) << done.error().describe();
   ASSERT_TRUE(std::holds_alternative<AgentDone>(*done));
   auto report = next_message();
   ASSERT_TRUE(report.ok()) << report.error().describe();
-  auto* w = std::get_if<AgentWorkload>(&*report);
+  auto* w = std::get_if<AgentLocality>(&*report);
   ASSERT_NE(w, nullptr) << encode_guest_message(*report);
   EXPECT_EQ(w->kind, "triad");
   const auto& context = w->report["context"];

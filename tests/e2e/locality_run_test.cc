@@ -1,5 +1,5 @@
 // The Google Benchmark plumbing around the locality kernels produces JSON with the expected
-// benchmark names, directly and through `memplace run --workload`. The kernels themselves:
+// benchmark names, directly and through `memplace run --locality`. The kernels themselves:
 // unit/locality_kernels_test.cc; in the testbed: testbed_test.cc.
 #include "experiment/locality_run.h"
 
@@ -27,17 +27,17 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(in, nullptr, false);
 }
 
-TEST(RunWorkloadBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
-  std::string dir = testing::fresh_temp_dir("workload-direct");
+TEST(RunLocalityBenchmark, WritesGoogleBenchmarkJsonWithTheExpectedNames) {
+  std::string dir = testing::fresh_temp_dir("locality-direct");
   fs::create_directories(dir);
   auto m = create_backing(BackingKind::kAnon, 8ull << 20);
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(populate_with_fallback(std::nullopt, m->addr(), m->size()).ok());
   for (auto [kind, prefix, counter] :
-       {std::tuple{WorkloadKind::kTriad, "triad/threads:2/", "bytes_per_second"},
-        std::tuple{WorkloadKind::kChase, "chase/threads:1/", "seconds_per_load"}}) {
-    std::string path = dir + "/" + workload_name(kind) + ".json";
-    auto s = run_workload_benchmark(kind, m->addr(), m->size(), {-1, -1}, path, 0.01);
+       {std::tuple{LocalityKind::kTriad, "triad/threads:2/", "bytes_per_second"},
+        std::tuple{LocalityKind::kChase, "chase/threads:1/", "seconds_per_load"}}) {
+    std::string path = dir + "/" + locality_name(kind) + ".json";
+    auto s = run_locality_benchmark(kind, m->addr(), m->size(), {-1, -1}, path, 0.01);
     ASSERT_TRUE(s.ok()) << s.error().describe();
     auto j = read_json(path);
     ASSERT_FALSE(j.is_discarded());
@@ -75,7 +75,7 @@ TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("run.locality"), std::string::npos);
   // The locality loop's spec_version 1 name still reads, with a warning.
-  auto old = parse_spec("[run]\nworkload = \"triad\"\n", "t.toml");
+  auto old = parse_spec("[run]\nlocality = \"triad\"\n", "t.toml");
   ASSERT_TRUE(old.ok()) << old.error().describe();
   EXPECT_EQ(old->locality, "triad");
   ASSERT_EQ(old->warnings.size(), 1u);
@@ -88,12 +88,12 @@ TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
 
 using testing::run_memplace;
 
-TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
-  std::string dir = testing::fresh_temp_dir("workload-cli");
+TEST(MemplaceRun, LocalityJsonIsLinkedFromTheRecordWithThePopulateMethod) {
+  std::string dir = testing::fresh_temp_dir("locality-cli");
   fs::create_directories(dir);
   std::string out = dir + "/out";
   auto e = run_memplace(
-      "run --size 8MiB --threads 2 --workload triad --populate memset --no-thp --out " + out +
+      "run --size 8MiB --threads 2 --locality triad --populate memset --no-thp --out " + out +
       " -q");
   ASSERT_EQ(e.status, 0) << e.output;
   auto runs = read_runs(out + "/runs.jsonl");
@@ -102,8 +102,8 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   const RunRecord& r = runs->records[0];
   EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
   EXPECT_EQ(r.populate_method, "memset");
-  ASSERT_TRUE(r.extra.contains("workload")) << r.extra.dump();
-  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(r.extra.contains("locality")) << r.extra.dump();
+  const auto& w = r.extra["locality"];
   ASSERT_TRUE(w.contains("file")) << w.dump();
   auto j = read_json(out + "/" + w["file"].get<std::string>());
   ASSERT_FALSE(j.is_discarded());
@@ -112,8 +112,8 @@ TEST(MemplaceRun, WorkloadJsonIsLinkedFromTheRecordWithThePopulateMethod) {
   fs::remove_all(dir);
 }
 
-TEST(MemplaceRun, UnknownWorkloadIsBadInput) {
-  auto e = run_memplace("run --workload stream --out /nonexistent/x");
+TEST(MemplaceRun, UnknownLocalityIsBadInput) {
+  auto e = run_memplace("run --locality stream --out /nonexistent/x");
   EXPECT_EQ(e.status, 2) << e.output;
   EXPECT_NE(e.output.find("--workload"), std::string::npos) << e.output;
 }

@@ -81,7 +81,7 @@ void expect_ok_on_build(const CellRun& c, const std::string& build) {
   EXPECT_EQ(c.manifest["kernel"]["build"], b->info);
 }
 
-TEST(KernelBuildTestbed, Build72HonoursInterleaveOnGuestMemfd) {
+TEST(KernelBuildTestbed, Build72HonorsInterleaveOnGuestMemfd) {
   REQUIRE_BUILD("7.2");
   CellRun c = run_interleave_cell("7.2");
   expect_ok_on_build(c, "7.2");

@@ -223,14 +223,14 @@ TEST_F(QemuRunTest, SnpPreflightRefusesClearly) {
   EXPECT_TRUE(live_children().empty());
 }
 
-// `--workload` on a qemu cell: the agent times the kernel on the memory it touched, and the
+// `--locality` on a qemu cell: the agent times the kernel on the memory it touched, and the
 // host writes its report where the host toucher writes Google Benchmark's and links it the same
 // way. TCG has no real memory timing: this checks the plumbing, the figures are printed only.
-void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::string& kind,
+void expect_locality_linked(const RunRecord& r, const fs::path& out, const std::string& kind,
                             const std::string& figure) {
   ASSERT_EQ(r.status, RunStatus::kOk) << r.message << "\n" << to_json(r).dump(2);
-  ASSERT_TRUE(r.extra.contains("workload")) << to_json(r).dump(2);
-  const auto& w = r.extra["workload"];
+  ASSERT_TRUE(r.extra.contains("locality")) << to_json(r).dump(2);
+  const auto& w = r.extra["locality"];
   ASSERT_FALSE(w.contains("error")) << w.dump();
   EXPECT_EQ(w["kind"], kind);
   EXPECT_EQ(w["timed_by"], "memplace-agent");
@@ -250,7 +250,7 @@ void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::
     if (b.value("aggregate_name", "") == "median") median = &b;
   }
   ASSERT_NE(median, nullptr) << j.dump(2);
-  // The placement is still the touch's: the workload ran after done.
+  // The placement is still the touch's: the locality ran after done.
   EXPECT_TRUE(r.verdict && r.verdict->honored);
   if (figure == "bytes_per_second")
     std::printf("[measured] agent (TCG guest) triad, %d thread(s), 64 MiB: %.3f GB/s\n",
@@ -260,25 +260,25 @@ void expect_workload_linked(const RunRecord& r, const fs::path& out, const std::
                 (*median)[figure].get<double>() * 1e9);
 }
 
-TEST_F(QemuRunTest, TriadWorkloadReportIsWrittenAndLinkedFromTheRecord) {
+TEST_F(QemuRunTest, TriadLocalityReportIsWrittenAndLinkedFromTheRecord) {
   cell_.size_bytes = 64ull << 20;
   cell_.threads = 2;
   ctx_.locality = "triad";
-  options_.workload_repetitions = 3;
-  options_.workload_min_time_seconds = 0.05;
+  options_.locality_repetitions = 3;
+  options_.locality_min_time_seconds = 0.05;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0009", options_);
-  expect_workload_linked(r, out_, "triad", "bytes_per_second");
-  EXPECT_EQ(r.extra["workload"]["benchmarks"].size(), 4u);  // 3 repetitions and their median
+  expect_locality_linked(r, out_, "triad", "bytes_per_second");
+  EXPECT_EQ(r.extra["locality"]["benchmarks"].size(), 4u);  // 3 repetitions and their median
   EXPECT_TRUE(live_children().empty());
 }
 
-TEST_F(QemuRunTest, ChaseWorkloadReportIsWrittenAndLinkedFromTheRecord) {
+TEST_F(QemuRunTest, ChaseLocalityReportIsWrittenAndLinkedFromTheRecord) {
   cell_.size_bytes = 64ull << 20;
   ctx_.locality = "chase";
-  options_.workload_repetitions = 3;
-  options_.workload_min_time_seconds = 0.05;
+  options_.locality_repetitions = 3;
+  options_.locality_min_time_seconds = 0.05;
   RunRecord r = run_qemu_cell(cell_, ctx_, "r0010", options_);
-  expect_workload_linked(r, out_, "chase", "seconds_per_load");
+  expect_locality_linked(r, out_, "chase", "seconds_per_load");
   EXPECT_TRUE(live_children().empty());
 }
 

@@ -409,16 +409,16 @@ TEST(Testbed, SamplesFilesReachTheHost) {
   if (!HasFailure()) fs::remove_all(options.out_dir);
 }
 
-// `[run] workload` in the testbed: `memplace run` inside the guest times the triad with Google
+// `[run] locality` in the testbed: `memplace run` inside the guest times the triad with Google
 // Benchmark after each placement; its JSON crosses the channel ahead of the record, lands in the
 // kernel's results dir, and the record links it. Emulated nodes have no real distance: this checks
 // the plumbing, the figures are printed only.
-TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
+TEST(Testbed, LocalityJsonReachesTheHostAndIsLinkedFromTheRecord) {
   REQUIRE_TOOLS();
   std::string why;
   if (!memplace_streams(&why)) GTEST_SKIP() << why;
   std::string toml =
-      "name = \"testbed-workload\"\n[run]\nworkload = \"triad\"\n[matrix]\n"
+      "name = \"testbed-locality\"\n[run]\nlocality = \"triad\"\n[matrix]\n"
       "policy = [\"bind:1\", \"interleave:0-1\"]\nbacking = [\"anon\"]\ntoucher = [\"host\"]\n"
       "size = [\"16MiB\"]\ncpu_node = [0]\n"
       "[testbed]\nnodes = 2\nmem_per_node = \"768MiB\"\ncpus_per_node = 1\n"
@@ -427,7 +427,7 @@ TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
   ASSERT_TRUE(spec.ok()) << spec.error().describe();
   spec->source_text = toml;
   RunOptions options;
-  options.out_dir = temp_out("workload");
+  options.out_dir = temp_out("locality");
   auto summary = run_testbed_reported(*spec, *spec->testbed, options, host_config());
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->ok, 2);
@@ -441,7 +441,7 @@ TEST(Testbed, WorkloadJsonReachesTheHostAndIsLinkedFromTheRecord) {
     for (const auto& r : records) {
       ASSERT_EQ(r["status"], "ok") << r.dump();
       EXPECT_EQ(r["environment"]["kind"], "testbed");
-      const auto& w = r["extra"]["workload"];
+      const auto& w = r["extra"]["locality"];
       ASSERT_TRUE(w.contains("file")) << w.dump();
       std::string file = w["file"].get<std::string>();
       EXPECT_EQ(file, "locality/" + r["run_id"].get<std::string>() + "-triad.json");
@@ -501,7 +501,7 @@ TEST(Testbed, PlacementOnGenericAndNumaAwareKernels) {
     std::printf("[measured] %s: booted in %.1f s, done in %.1f s\n", label.c_str(),
                 manifest["boot_seconds"].get<double>(), manifest["wall_seconds"].get<double>());
     for (const auto& [cell, r] : k.by_cell) {
-      std::printf("[measured] %s %-24s N0 %5.1f%% N1 %5.1f%% honoured=%s\n", label.c_str(),
+      std::printf("[measured] %s %-24s N0 %5.1f%% N1 %5.1f%% honored=%s\n", label.c_str(),
                   cell.c_str(), 100 * share(r, "0"), 100 * share(r, "1"),
                   r["verdict"].is_object() ? r["verdict"]["honored"].dump().c_str() : "-");
     }

@@ -1,5 +1,5 @@
 // Lines from the guest agent (and the host's lines as the agent reads them): a hung, broken or
-// hostile guest can write anything to its virtio-serial port, including a workload report the host
+// hostile guest can write anything to its virtio-serial port, including a locality report the host
 // then writes to disk.
 #include <cstddef>
 #include <cstdint>
@@ -14,10 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // What decodes must encode and decode again to the same kind of message.
     auto again = memplace::decode_guest_message(memplace::encode_guest_message(*m));
     if (!again || again->index() != m->index()) __builtin_trap();
-    // A workload report is stored as sent: it must survive the trip unchanged and still pass
+    // A locality report is stored as sent: it must survive the trip unchanged and still pass
     // the shape check the host relies on before writing it to disk.
-    if (const auto* w = std::get_if<memplace::AgentWorkload>(&*m)) {
-      const auto& back = std::get<memplace::AgentWorkload>(*again);
+    if (const auto* w = std::get_if<memplace::AgentLocality>(&*m)) {
+      const auto& back = std::get<memplace::AgentLocality>(*again);
       if (back.kind != w->kind || back.report != w->report) __builtin_trap();
       if (!memplace::check_benchmark_json(w->report)) __builtin_trap();
     }
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!again || again->index() != m->index()) __builtin_trap();
     if (const auto* go = std::get_if<memplace::AgentGo>(&*m)) {
       const auto& back = std::get<memplace::AgentGo>(*again);
-      if (back.workload != go->workload) __builtin_trap();
+      if (back.locality != go->locality) __builtin_trap();
       if (!memplace::check_go(back)) __builtin_trap();
     }
   }

@@ -1,6 +1,6 @@
 // The testbed's guest->host stream through the host's own reader (RecordStreamReader): bytes in
 // arbitrary chunks, split into lines as the session splits them, each line classified, records
-// checked against the runs the guest was asked for, samples and workload files stored, notes
+// checked against the runs the guest was asked for, samples and locality files stored, notes
 // capped. The first byte picks the chunk size, so line boundaries fall anywhere.
 // Properties: at most one record per expected run reaches runs.jsonl, and every line there reads
 // back; nothing is written outside samples/ and locality/ (or a legacy workloads/); the notes stay

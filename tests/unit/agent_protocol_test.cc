@@ -26,24 +26,24 @@ TEST(AgentProtocol, HelloRoundTrips) {
   EXPECT_EQ(back->mem_bytes, 536870912u);
 }
 
-TEST(AgentProtocol, HelloListsTheWorkloadsAndAnOlderAgentsHelloListsNone) {
+TEST(AgentProtocol, HelloListsTheLocalitiesAndAnOlderAgentsHelloListsNone) {
   AgentHello h;
   h.kernel = "k";
   h.cpus = 1;
-  h.workloads = {"triad", "chase"};
+  h.localities = {"triad", "chase"};
   auto m = decode_guest_message(encode_guest_message(h));
   ASSERT_TRUE(m.ok()) << m.error().describe();
-  EXPECT_EQ(std::get<AgentHello>(*m).workloads, h.workloads);
+  EXPECT_EQ(std::get<AgentHello>(*m).localities, h.localities);
   auto old = decode_guest_message(
-      R"({"type":"hello","protocol":1,"kernel":"k","nodes":[0],"cpus":1,"mem_bytes":1})");
+      R"({"type":"hello","protocol":2,"kernel":"k","nodes":[0],"cpus":1,"mem_bytes":1})");
   ASSERT_TRUE(old.ok()) << old.error().describe();
-  EXPECT_TRUE(std::get<AgentHello>(*old).workloads.empty());
+  EXPECT_TRUE(std::get<AgentHello>(*old).localities.empty());
   for (const char* bad : {R"("triad")", "[1]", "[null]", R"([["triad"]])"}) {
     auto m = decode_guest_message(
-        std::string(R"({"type":"hello","protocol":1,"kernel":"k","nodes":[0],"cpus":1,)") +
-        R"("mem_bytes":1,"workloads":)" + bad + "}");
-    ASSERT_FALSE(m.ok()) << "accepted workloads " << bad;
-    EXPECT_NE(m.error().message.find("workloads"), std::string::npos);
+        std::string(R"({"type":"hello","protocol":2,"kernel":"k","nodes":[0],"cpus":1,)") +
+        R"("mem_bytes":1,"localities":)" + bad + "}");
+    ASSERT_FALSE(m.ok()) << "accepted localities " << bad;
+    EXPECT_NE(m.error().message.find("localities"), std::string::npos);
   }
 }
 
@@ -126,26 +126,26 @@ nlohmann::json minimal_report() {
                    "time_unit":"ms","bytes_per_second":1.2e10,"elements":349184}]})");
 }
 
-TEST(AgentProtocol, WorkloadReportRoundTripsUnchanged) {
-  AgentWorkload w{"triad", minimal_report()};
+TEST(AgentProtocol, LocalityReportRoundTripsUnchanged) {
+  AgentLocality w{"triad", minimal_report()};
   std::string line = encode_guest_message(w);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   auto m = decode_guest_message(line);
   ASSERT_TRUE(m.ok()) << m.error().describe();
-  auto* back = std::get_if<AgentWorkload>(&*m);
+  auto* back = std::get_if<AgentLocality>(&*m);
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->kind, "triad");
   EXPECT_EQ(back->report, w.report);
 }
 
-TEST(AgentProtocol, MalformedWorkloadReportsAreRejectedNamingWhy) {
+TEST(AgentProtocol, MalformedLocalityReportsAreRejectedNamingWhy) {
   auto decode = [](nlohmann::json report, const std::string& kind = "triad") {
     return decode_guest_message(
-        nlohmann::json{{"type", "workload"}, {"kind", kind}, {"report", report}}.dump());
+        nlohmann::json{{"type", "locality"}, {"kind", kind}, {"report", report}}.dump());
   };
   ASSERT_TRUE(decode(minimal_report()).ok());
   EXPECT_FALSE(decode(minimal_report(), "stream").ok());
-  EXPECT_FALSE(decode_guest_message(R"({"type":"workload","kind":"triad"})").ok());
+  EXPECT_FALSE(decode_guest_message(R"({"type":"locality","kind":"triad"})").ok());
   std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> breakages = {
       {"context", [](auto& j) { j.erase("context"); }},
       {"context", [](auto& j) { j["context"] = "x"; }},
@@ -180,49 +180,49 @@ TEST(AgentProtocol, MalformedWorkloadReportsAreRejectedNamingWhy) {
   EXPECT_FALSE(check_benchmark_json(report).ok());
 }
 
-TEST(AgentProtocol, GoCarriesAWorkloadAndItsTimingOnlyWhenAsked) {
+TEST(AgentProtocol, GoCarriesALocalityAndItsTimingOnlyWhenAsked) {
   AgentGo go;
   go.size_bytes = 64 << 20;
   go.threads = 2;
   go.node = 0;
-  EXPECT_EQ(encode_host_message(go).find("workload"), std::string::npos);
-  go.workload = "chase";
-  go.workload_repetitions = 3;
-  go.workload_min_time_seconds = 0.05;
+  EXPECT_EQ(encode_host_message(go).find("locality"), std::string::npos);
+  go.locality = "chase";
+  go.locality_repetitions = 3;
+  go.locality_min_time_seconds = 0.05;
   auto m = decode_host_message(encode_host_message(go));
   ASSERT_TRUE(m.ok()) << m.error().describe();
   const auto& back = std::get<AgentGo>(*m);
-  EXPECT_EQ(back.workload, "chase");
-  EXPECT_EQ(back.workload_repetitions, 3);
-  EXPECT_DOUBLE_EQ(back.workload_min_time_seconds, 0.05);
+  EXPECT_EQ(back.locality, "chase");
+  EXPECT_EQ(back.locality_repetitions, 3);
+  EXPECT_DOUBLE_EQ(back.locality_min_time_seconds, 0.05);
   // Omitted timing fields take the defaults.
   auto plain =
-      decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad"})");
+      decode_host_message(R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad"})");
   ASSERT_TRUE(plain.ok()) << plain.error().describe();
-  EXPECT_EQ(std::get<AgentGo>(*plain).workload_repetitions, AgentGo{}.workload_repetitions);
+  EXPECT_EQ(std::get<AgentGo>(*plain).locality_repetitions, AgentGo{}.locality_repetitions);
 }
 
-TEST(AgentProtocol, GoWorkloadIsValidated) {
+TEST(AgentProtocol, GoLocalityIsValidated) {
   for (const char* line : {
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"stream"})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":7})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad",
-               "workload_repetitions":0})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad",
-               "workload_repetitions":51})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad",
-               "workload_min_time":0})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad",
-               "workload_min_time":61})",
-           R"({"type":"go","size_bytes":4096,"threads":1,"workload":"triad",
-               "workload_min_time":"1s"})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"stream"})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":7})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad",
+               "locality_repetitions":0})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad",
+               "locality_repetitions":51})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad",
+               "locality_min_time":0})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad",
+               "locality_min_time":61})",
+           R"({"type":"go","size_bytes":4096,"threads":1,"locality":"triad",
+               "locality_min_time":"1s"})",
        }) {
     EXPECT_FALSE(decode_host_message(line).ok()) << "accepted: " << line;
   }
   AgentGo go;
   go.size_bytes = 4096;
-  go.workload = "none";
-  EXPECT_FALSE(check_go(go).ok()) << "no workload is an absent field, not \"none\"";
+  go.locality = "none";
+  EXPECT_FALSE(check_go(go).ok()) << "no locality is an absent field, not \"none\"";
 }
 
 TEST(AgentProtocol, FieldErrorsNameTheField) {
@@ -249,9 +249,9 @@ TEST(AgentProtocol, GarbageIsAnErrorNeverACrash) {
       R"({"no_type":"hello"})",
       R"({"type":"reboot"})",
       R"({"type":"hello"})",
-      R"({"type":"hello","protocol":1,"kernel":5,"nodes":[],"cpus":1,"mem_bytes":1})",
-      R"({"type":"hello","protocol":1,"kernel":"k","nodes":[-1],"cpus":1,"mem_bytes":1})",
-      R"({"type":"hello","protocol":1,"kernel":"k","nodes":"0","cpus":1,"mem_bytes":1})",
+      R"({"type":"hello","protocol":2,"kernel":5,"nodes":[],"cpus":1,"mem_bytes":1})",
+      R"({"type":"hello","protocol":2,"kernel":"k","nodes":[-1],"cpus":1,"mem_bytes":1})",
+      R"({"type":"hello","protocol":2,"kernel":"k","nodes":"0","cpus":1,"mem_bytes":1})",
       R"({"type":"progress","bytes":1.5})",
       R"({"type":"progress","bytes":1e400})",
       R"({"type":"done","seconds":-1,"method":"m","bytes":1,"per_thread_seconds":[]})",
@@ -295,6 +295,17 @@ TEST(AgentProtocol, EncodingSurvivesInvalidUtf8) {
   auto m = decode_guest_message(line);
   ASSERT_TRUE(m.ok()) << m.error().describe();
   EXPECT_EQ(std::get<AgentError>(*m).message.rfind("bad ", 0), 0u);
+}
+
+// Protocol 2 renamed "workload" to "locality" on the wire: an agent built before it is refused
+// by name rather than half understood.
+TEST(AgentProtocol, AnAgentOfAnotherProtocolIsRefusedNamingBoth) {
+  auto m = decode_guest_message(
+      R"({"type":"hello","protocol":1,"kernel":"k","nodes":[0],"cpus":1,"mem_bytes":1,)"
+      R"("workloads":["triad"]})");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("agent speaks protocol 1, harness 2"), std::string::npos)
+      << m.error().message;
 }
 
 }  // namespace

@@ -53,15 +53,15 @@ TEST(Compare, FindsTheFixAndTheRegression) {
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 2u);
   EXPECT_EQ(gmem.split_nodes, (std::vector<int>{0, 1}));
-  EXPECT_EQ(gmem.sides[0].state, CellState::kNotHonoured);
+  EXPECT_EQ(gmem.sides[0].state, CellState::kNotHonored);
   EXPECT_DOUBLE_EQ(gmem.sides[0].split.at(0), 1.0);
-  EXPECT_EQ(gmem.sides[1].state, CellState::kHonoured);
+  EXPECT_EQ(gmem.sides[1].state, CellState::kHonored);
   EXPECT_DOUBLE_EQ(gmem.sides[1].split.at(1), 0.5);
   EXPECT_EQ(gmem.sides[1].change, Change::kFix);
 
   const CellComparison& bind = cell(r, kBindShmem);
-  EXPECT_EQ(bind.sides[0].state, CellState::kHonoured);
-  EXPECT_EQ(bind.sides[1].state, CellState::kNotHonoured);
+  EXPECT_EQ(bind.sides[0].state, CellState::kHonored);
+  EXPECT_EQ(bind.sides[1].state, CellState::kNotHonored);
   EXPECT_EQ(bind.sides[1].change, Change::kRegression);
 
   EXPECT_EQ(cell(r, kShmem).sides[1].change, Change::kSame);
@@ -110,7 +110,7 @@ TEST(Compare, ThreeDirsWithMissingAndMixedCells) {
   ASSERT_EQ(r.labels, (std::vector<std::string>{"A", "B", "C"}));
   const CellComparison& gmem = cell(r, kGmem);
   ASSERT_EQ(gmem.sides.size(), 3u);
-  // The mixed dir holds this cell once per kernel: one honoured, one not.
+  // The mixed dir holds this cell once per kernel: one honored, one not.
   EXPECT_EQ(gmem.sides[2].state, CellState::kMixed);
   EXPECT_EQ(gmem.sides[2].kernel, "6.18.0-1-amd64, 7.0.0-memplace");
   EXPECT_EQ(gmem.sides[2].change, Change::kChanged);
@@ -131,7 +131,7 @@ TEST(Compare, CellOnlyInLaterDirIsNew) {
             CellState::kAbsent);
 }
 
-TEST(Compare, HonouredToMixedIsARegression) {
+TEST(Compare, HonoredToMixedIsARegression) {
   std::vector<RunRecord> a = load_results_fixture("k6.18"), b = a;
   for (RunRecord& r : b)
     if (r.cell_key == kShmem && r.repeat == 1) r.verdict->honored = false;
@@ -155,11 +155,11 @@ TEST(CompareRender, MarkdownNamesRegressionAndFix) {
   std::string md = render_compare_markdown(old_vs_new());
   EXPECT_NE(md.find("**1 regression(s), 1 fix(es)**"), std::string::npos) << md;
   EXPECT_NE(md.find("## Regressions\n\n- B vs A: `" + kBindShmem +
-                    "`: 0/100 honoured (2/2) -> 62/38 **not honoured** (0/2)"),
+                    "`: 0/100 honored (2/2) -> 62/38 **not honored** (0/2)"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("## Fixes\n\n- B vs A: `" + kGmem +
-                    "`: 100/0 **not honoured** (0/3) -> 50/50 honoured (3/3)"),
+                    "`: 100/0 **not honored** (0/3) -> 50/50 honored (3/3)"),
             std::string::npos)
       << md;
   expect_golden(md, "compare.md");
@@ -170,7 +170,7 @@ TEST(CompareRender, CsvHasOneRowPerCellAndSide) {
   std::string csv = render_compare_csv(r);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 6);
   EXPECT_NE(csv.find(kBindShmem + ",bind,1,shmem,host,268435456,B,k7.0,7.0.0-memplace,2,2,0,0,"
-                                  "0-1,62/38,0,2,not honoured,regression,"),
+                                  "0-1,62/38,0,2,not honored,regression,"),
             std::string::npos)
       << csv;
   expect_golden(csv, "compare.csv");

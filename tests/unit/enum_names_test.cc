@@ -57,8 +57,8 @@ TEST(EnumNames, EveryHarnessEnumRoundTrips) {
                     parse_thp_mode);
   expect_round_trip(std::vector{PolicyChannel::kMbind, PolicyChannel::kTask}, policy_channel_name,
                     parse_policy_channel);
-  expect_round_trip(std::vector{WorkloadKind::kNone, WorkloadKind::kTriad, WorkloadKind::kChase},
-                    workload_name, parse_workload);
+  expect_round_trip(std::vector{LocalityKind::kNone, LocalityKind::kTriad, LocalityKind::kChase},
+                    locality_name, parse_locality);
   expect_round_trip(std::vector{ToucherKind::kHost, ToucherKind::kVcpu, ToucherKind::kQemu},
                     toucher_name, toucher_from_name);
   expect_round_trip(
@@ -79,7 +79,7 @@ TEST(EnumNames, ReportWordsAreDistinct) {
   EXPECT_EQ(change_name(Change::kNone), "");
   EXPECT_EQ(change_name(Change::kMissing), "missing");
   for (view::CellState s :
-       {view::CellState::kHonoured, view::CellState::kNotHonoured, view::CellState::kMixed,
+       {view::CellState::kHonored, view::CellState::kNotHonored, view::CellState::kMixed,
         view::CellState::kNoVerdict, view::CellState::kUnsupported, view::CellState::kFailed,
         view::CellState::kAbsent})
     EXPECT_TRUE(states.insert(view::cell_state_name(s)).second) << view::cell_state_name(s);

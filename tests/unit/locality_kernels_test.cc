@@ -40,13 +40,13 @@ TEST(Triad, ComputesBPlusScalarTimesCInEveryThreadsPart) {
   for (size_t i = 0; i < t.n; ++i) ASSERT_EQ(t.a[i], 1.0 + 3.0 * 2.0) << "element " << i;
 }
 
-TEST(Workload, NamesRoundTrip) {
+TEST(Locality, NamesRoundTrip) {
   for (const char* name : {"none", "triad", "chase"}) {
-    auto k = parse_workload(name);
+    auto k = parse_locality(name);
     ASSERT_TRUE(k.ok());
-    EXPECT_EQ(workload_name(*k), name);
+    EXPECT_EQ(locality_name(*k), name);
   }
-  EXPECT_FALSE(parse_workload("stream").ok());
+  EXPECT_FALSE(parse_locality("stream").ok());
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace memplace {
 namespace {
 
 TEST(RepeatedBenchmarkJson, TriadEntriesThenTheirMedianInGoogleBenchmarksShape) {
-  WorkloadShape shape{WorkloadKind::kTriad, 2, 1000};
+  LocalityShape shape{LocalityKind::kTriad, 2, 1000};
   RepetitionTiming timing{3, 0.25};
   // 10 iterations in 0.3 s, 20 in 0.5 s, 10 in 0.4 s: 30, 25 and 40 ms per iteration.
   std::vector<TimedRepetition> reps = {{10, 0.3, 0.01}, {20, 0.5, 0.02}, {10, 0.4, 0.03}};
@@ -47,7 +47,7 @@ TEST(RepeatedBenchmarkJson, TriadEntriesThenTheirMedianInGoogleBenchmarksShape) 
 }
 
 TEST(RepeatedBenchmarkJson, ChaseReportsLatencyInMicrosecondsAndAnEvenMedianIsTheMidpoint) {
-  WorkloadShape shape{WorkloadKind::kChase, 4, 1 << 20};
+  LocalityShape shape{LocalityKind::kChase, 4, 1 << 20};
   std::vector<TimedRepetition> reps = {{2, 0.2, 0.2}, {2, 0.4, 0.4}};
   auto j = repeated_benchmark_json(shape, RepetitionTiming{2, 0.1}, reps, nlohmann::json::object());
   ASSERT_TRUE(check_benchmark_json(j).ok());
@@ -64,7 +64,7 @@ TEST(RepeatedBenchmarkJson, ChaseReportsLatencyInMicrosecondsAndAnEvenMedianIsTh
   EXPECT_DOUBLE_EQ(b[2]["real_time"].get<double>(), 0.15e6);
 }
 
-class TimeWorkloadRepeated : public ::testing::Test {
+class TimeLocalityRepeated : public ::testing::Test {
  protected:
   void SetUp() override {
     auto m = create_backing(BackingKind::kAnon, 8ull << 20);
@@ -75,9 +75,9 @@ class TimeWorkloadRepeated : public ::testing::Test {
   std::optional<Mapping> mapping_;
 };
 
-TEST_F(TimeWorkloadRepeated, TriadOnTwoWorkersEachRepetitionAtLeastTheMinimum) {
+TEST_F(TimeLocalityRepeated, TriadOnTwoWorkersEachRepetitionAtLeastTheMinimum) {
   RepetitionTiming timing{3, 0.01};
-  auto j = time_workload_repeated(WorkloadKind::kTriad, mapping_->addr(), mapping_->size(),
+  auto j = time_locality_repeated(LocalityKind::kTriad, mapping_->addr(), mapping_->size(),
                                   {-1, -1}, timing, {{"timed_by", "test"}});
   ASSERT_TRUE(j.ok()) << j.error().describe();
   ASSERT_TRUE(check_benchmark_json(*j).ok());
@@ -99,8 +99,8 @@ TEST_F(TimeWorkloadRepeated, TriadOnTwoWorkersEachRepetitionAtLeastTheMinimum) {
               b[3]["bytes_per_second"].get<double>() / 1e9);
 }
 
-TEST_F(TimeWorkloadRepeated, ChaseReportsAPositiveLatency) {
-  auto j = time_workload_repeated(WorkloadKind::kChase, mapping_->addr(), mapping_->size(), {-1},
+TEST_F(TimeLocalityRepeated, ChaseReportsAPositiveLatency) {
+  auto j = time_locality_repeated(LocalityKind::kChase, mapping_->addr(), mapping_->size(), {-1},
                                   RepetitionTiming{3, 0.01}, nlohmann::json::object());
   ASSERT_TRUE(j.ok()) << j.error().describe();
   ASSERT_TRUE(check_benchmark_json(*j).ok());
@@ -111,11 +111,11 @@ TEST_F(TimeWorkloadRepeated, ChaseReportsAPositiveLatency) {
               m["seconds_per_load"].get<double>() * 1e9);
 }
 
-TEST_F(TimeWorkloadRepeated, NothingToRunOrTooLittleMemoryIsAnError) {
-  EXPECT_FALSE(time_workload_repeated(WorkloadKind::kNone, mapping_->addr(), mapping_->size(), {},
+TEST_F(TimeLocalityRepeated, NothingToRunOrTooLittleMemoryIsAnError) {
+  EXPECT_FALSE(time_locality_repeated(LocalityKind::kNone, mapping_->addr(), mapping_->size(), {},
                                       RepetitionTiming{}, {})
                    .ok());
-  auto small = time_workload_repeated(WorkloadKind::kTriad, mapping_->addr(), 64, {},
+  auto small = time_locality_repeated(LocalityKind::kTriad, mapping_->addr(), 64, {},
                                       RepetitionTiming{}, {});
   ASSERT_FALSE(small.ok());
   EXPECT_NE(small.error().message.find("too small"), std::string::npos);

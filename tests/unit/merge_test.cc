@@ -171,18 +171,18 @@ TEST(PlanMerge, FileNamesARecordCannotBeTrustedWithAreDropped) {
   auto in = input("s", spec, std::nullopt, "h");
   in.records[0].samples_file = "../../etc/passwd";
   in.records[1].samples_file = "/etc/shadow";
-  in.records[2].extra = {{"workload", {{"file", "workloads/r0003-triad.json"}}}};  // a legacy name
-  in.records[3].extra = {{"workload", {{"file", "workloads/../../x.json"}}}};
+  in.records[2].extra = {{"locality", {{"file", "workloads/r0003-triad.json"}}}};  // a legacy name
+  in.records[3].extra = {{"locality", {{"file", "workloads/../../x.json"}}}};
   auto plan = plan_merge({in});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->records[0].samples_file, "");
   EXPECT_EQ(plan->records[1].samples_file, "");
-  EXPECT_EQ(plan->records[2].extra["workload"]["file"], "locality/r0003-triad.json");
-  EXPECT_FALSE(plan->records[3].extra["workload"].contains("file"));
-  EXPECT_TRUE(plan->records[3].extra["workload"].contains("file_error"));
+  EXPECT_EQ(plan->records[2].extra["locality"]["file"], "locality/r0003-triad.json");
+  EXPECT_FALSE(plan->records[3].extra["locality"].contains("file"));
+  EXPECT_TRUE(plan->records[3].extra["locality"].contains("file_error"));
   for (const auto& c : plan->copies) {
-    EXPECT_TRUE(safe_samples_path(c.from) || safe_workload_path(c.from)) << c.from;
-    EXPECT_TRUE(safe_samples_path(c.to) || safe_workload_path(c.to)) << c.to;
+    EXPECT_TRUE(safe_samples_path(c.from) || safe_locality_path(c.from)) << c.from;
+    EXPECT_TRUE(safe_samples_path(c.to) || safe_locality_path(c.to)) << c.to;
   }
   EXPECT_EQ(plan->warnings.size(), 3u);
 }

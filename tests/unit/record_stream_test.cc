@@ -79,45 +79,45 @@ TEST(RecordStream, StoresGuestSamplesOnlyUnderSamples) {
   fs::remove_all(dir);
 }
 
-TEST(RecordStream, WorkloadPathRefusesHostileNames) {
-  EXPECT_TRUE(safe_workload_path("locality/r0001-triad.json"));
-  EXPECT_TRUE(safe_workload_path("workloads/r0001-triad.json"));  // dirs from before the rename
+TEST(RecordStream, LocalityPathRefusesHostileNames) {
+  EXPECT_TRUE(safe_locality_path("locality/r0001-triad.json"));
+  EXPECT_TRUE(safe_locality_path("workloads/r0001-triad.json"));  // dirs from before the rename
   for (const char* bad :
        {"", "workloads/", "workloads/.json", "workloads/r1.csv", "samples/r1.json",
         "locality/../runs.jsonl", "workloads/../runs.jsonl", "workloads/../x.json",
         "workloads/a/b.json", "/tmp/out/workloads/r1.json", "r1.json"}) {
-    EXPECT_FALSE(safe_workload_path(bad)) << bad;
+    EXPECT_FALSE(safe_locality_path(bad)) << bad;
   }
 }
 
-TEST(RecordStream, StoresOnlyGoogleBenchmarkJsonUnderWorkloads) {
-  std::string dir = temp_out("store-workload");
+TEST(RecordStream, StoresOnlyGoogleBenchmarkJsonUnderLocalities) {
+  std::string dir = temp_out("store-locality");
   std::string report = R"({"context":{"caches":[{"level":1}]},"benchmarks":[{"name":"chase/x",
       "run_type":"iteration","iterations":1,"real_time":1.5,"cpu_time":1.5,"time_unit":"us",
       "seconds_per_load":9e-8}]})";
   auto line = [&](const std::string& file, const std::string& text) {
-    return nlohmann::json{{"type", "workload"}, {"file", file}, {"text", text}};
+    return nlohmann::json{{"type", "locality"}, {"file", file}, {"text", text}};
   };
-  auto ok = store_guest_workload(dir, line("locality/r0001-chase.json", report));
+  auto ok = store_guest_locality(dir, line("locality/r0001-chase.json", report));
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   EXPECT_EQ(*ok, "locality/r0001-chase.json");
   EXPECT_EQ(slurp(dir + "/locality/r0001-chase.json"), report);
-  EXPECT_FALSE(store_guest_workload(dir, line("workloads/../escape.json", report)).ok());
+  EXPECT_FALSE(store_guest_locality(dir, line("workloads/../escape.json", report)).ok());
   EXPECT_FALSE(fs::exists(dir + "/escape.json"));
-  auto not_json = store_guest_workload(dir, line("workloads/r2.json", "{\"benchmarks\":"));
+  auto not_json = store_guest_locality(dir, line("workloads/r2.json", "{\"benchmarks\":"));
   EXPECT_FALSE(not_json.ok());
-  auto no_benchmarks = store_guest_workload(dir, line("workloads/r3.json", R"({"context":{}})"));
+  auto no_benchmarks = store_guest_locality(dir, line("workloads/r3.json", R"({"context":{}})"));
   ASSERT_FALSE(no_benchmarks.ok());
   EXPECT_NE(no_benchmarks.error().message.find("benchmarks"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir + "/workloads/r2.json"));
   EXPECT_FALSE(fs::exists(dir + "/workloads/r3.json"));
   EXPECT_FALSE(
-      store_guest_workload(dir, {{"type", "workload"}, {"file", "workloads/r4.json"}}).ok());
-  EXPECT_FALSE(store_guest_workload(
-                   dir, line("workloads/big.json", std::string(kMaxGuestWorkloadBytes + 1, ' ')))
+      store_guest_locality(dir, {{"type", "locality"}, {"file", "workloads/r4.json"}}).ok());
+  EXPECT_FALSE(store_guest_locality(
+                   dir, line("workloads/big.json", std::string(kMaxGuestLocalityBytes + 1, ' ')))
                    .ok());
   EXPECT_EQ(classify_guest_line(line("workloads/r1.json", "{}").dump()).kind,
-            GuestLine::Kind::kWorkload);
+            GuestLine::Kind::kLocality);
   fs::remove_all(dir);
 }
 

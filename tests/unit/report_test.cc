@@ -61,8 +61,8 @@ TEST(ReportGolden, SingleKernelMarkdownAndCsv) {
   ASSERT_EQ(runs.size(), 11u);
   std::string md = render_report_markdown(runs, "k6.18");
   // The headline facts, independent of the golden file.
-  EXPECT_NE(md.find("| interleave | 0-1 | host | 256MiB |  | 50/50 honoured (3/3) | "
-                    "100/0 **NOT honoured** (0/3) |"),
+  EXPECT_NE(md.find("| interleave | 0-1 | host | 256MiB |  | 50/50 honored (3/3) | "
+                    "100/0 **NOT honored** (0/3) |"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| weighted-interleave | 0-1 | host | 256MiB |  |  | unsupported |"),
@@ -83,10 +83,10 @@ TEST(ReportGolden, DirWithTwoKernelsIsGroupedByKernel) {
   ASSERT_NE(new_k, std::string::npos);
   EXPECT_NE(md.find("on 2 kernels"), std::string::npos);
   // The same cell sits in each kernel's own summary with its own verdict.
-  size_t not_honoured = md.find("100/0 **NOT honoured**");
-  size_t honoured = md.find("50/50 honoured");
-  EXPECT_TRUE(old_k < not_honoured && not_honoured < new_k);
-  EXPECT_GT(honoured, new_k);
+  size_t not_honored = md.find("100/0 **NOT honored**");
+  size_t honored = md.find("50/50 honored");
+  EXPECT_TRUE(old_k < not_honored && not_honored < new_k);
+  EXPECT_GT(honored, new_k);
   expect_golden(md, "mixed.report.md");
   expect_golden(render_summary_csv(runs), "mixed.summary.csv");
 }

@@ -88,6 +88,18 @@ TEST(RunRecordJson, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->meminfo_after.at(2).at("MemUsed"), 132768u);
 }
 
+// A schema 1 record named the locality loop's results "workload": it reads as "locality".
+TEST(RunRecordJson, SchemaOneWorkloadReadsAsLocality) {
+  nlohmann::json j = to_json(sample_record());
+  j["schema_version"] = 1;
+  j["extra"] = {{"workload", {{"kind", "triad"}, {"file", "workloads/r0003-triad.json"}}}};
+  auto back = record_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_FALSE(back->extra.contains("workload"));
+  EXPECT_EQ(back->extra["locality"]["kind"], "triad");
+  EXPECT_EQ(to_json(*back)["schema_version"], kSchemaVersion);
+}
+
 TEST(RunRecordJson, UnsupportedRecordWithoutMeasurementsRoundTrips) {
   RunRecord r;
   r.policy = "weighted-interleave";
@@ -118,7 +130,7 @@ TEST(RunRecordJson, StatusIsSpelledInTheFileAndUnknownOnesAreRefused) {
     EXPECT_EQ(back->status, s);
   }
   nlohmann::json j = to_json(sample_record());
-  j["status"] = "honoured";
+  j["status"] = "honored";
   auto r = record_from_json(j);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("status"), std::string::npos) << r.error().message;

@@ -54,13 +54,13 @@ TEST_F(TestbedReport, ShowsTheCoverLetterPairAndTheFixes) {
                     "tcg"),
             std::string::npos)
       << md;
-  // Generic kernel first: interleave on guest_memfd is not honoured, then its MemUsed table.
+  // Generic kernel first: interleave on guest_memfd is not honored, then its MemUsed table.
   size_t p = find_after(md, "## The cover letter's case: interleave on guest_memfd", 0);
   p = find_after(md, "### 6.18.15+deb13-cloud-amd64", p);
-  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: not honoured", p);
+  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: not honored", p);
   p = find_after(md, "MemUsed (MB)", p);
   p = find_after(md, "### 7.3.4+deb13-cloud-amd64", p);
-  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: honoured", p);
+  p = find_after(md, "`interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` repeat 0: honored", p);
   p = find_after(md, "MemUsed (MB)", p);
   // The comparison nests under the report's own section.
   p = find_after(md, "## Every cell across kernels", p);

@@ -61,19 +61,19 @@ TEST(ExpectedSplit, PreferredGoesToItsNode) {
             (std::map<int, double>{{1, 1.0}}));
 }
 
-TEST(Judge, CoverLetterWithTheSeriesIsHonoured) {
+TEST(Judge, CoverLetterWithTheSeriesIsHonored) {
   // 50 GB interleaved, landing 25,604 / 25,707 MB as in the cover letter.
   auto v = judge(cell(PolicyMode::kInterleave, {0, 1}), {{0, 25604}, {1, 25707}}, two_nodes());
   EXPECT_TRUE(v.honored) << v.reason;
   EXPECT_LT(v.max_deviation, 0.01);
 }
 
-TEST(Judge, CoverLetterWithoutTheSeriesIsNotHonoured) {
+TEST(Judge, CoverLetterWithoutTheSeriesIsNotHonored) {
   // Everything on node 0: the generic kernel's behaviour.
   auto v = judge(cell(PolicyMode::kInterleave, {0, 1}), {{0, 51470}, {1, 0}}, two_nodes());
   EXPECT_FALSE(v.honored);
   EXPECT_NEAR(v.max_deviation, 0.5, 1e-9);
-  EXPECT_NE(v.reason.find("NOT honoured"), std::string::npos);
+  EXPECT_NE(v.reason.find("NOT honored"), std::string::npos);
 }
 
 TEST(Judge, BindToTheWrongNodeIsCaught) {
@@ -91,7 +91,7 @@ TEST(Judge, ToleranceIsRespected) {
   EXPECT_FALSE(outside.honored) << outside.reason;
 }
 
-TEST(Judge, NoPagesIsNeverHonoured) {
+TEST(Judge, NoPagesIsNeverHonored) {
   auto v = judge(cell(PolicyMode::kDefault, {}), {}, two_nodes());
   EXPECT_FALSE(v.honored);
 }

@@ -152,12 +152,12 @@ Result<GuestMessage> decode_hello(const json& j, const std::string& type) {
   auto mem = get_u64(j, type, "mem_bytes");
   if (!mem) return mem.error();
   h.mem_bytes = *mem;
-  if (auto w = j.find("workloads"); w != j.end()) {
-    if (!w->is_array() || w->size() > 16) return field_error(type, "workloads", "is not a list");
+  if (auto w = j.find("localities"); w != j.end()) {
+    if (!w->is_array() || w->size() > 16) return field_error(type, "localities", "is not a list");
     for (const auto& name : *w) {
       if (!name.is_string() || name.get_ref<const std::string&>().size() > 32)
-        return field_error(type, "workloads", "holds something other than a workload name");
-      h.workloads.push_back(name.get<std::string>());
+        return field_error(type, "localities", "holds something other than a locality name");
+      h.localities.push_back(name.get<std::string>());
     }
   }
   return GuestMessage{h};
@@ -196,8 +196,8 @@ Result<GuestMessage> decode_guest_object(const json& j) {
     return GuestMessage{AgentProgress{*bytes}};
   }
   if (type == "done") return decode_done(j, type);
-  if (type == "workload") {
-    AgentWorkload w;
+  if (type == "locality") {
+    AgentLocality w;
     auto kind = get_string(j, type, "kind");
     if (!kind) return kind.error();
     if (*kind != "triad" && *kind != "chase")
@@ -245,19 +245,19 @@ Result<HostMessage> decode_host_object(const json& j) {
     if (!thp) return thp.error();
     go.thp = *thp;
   }
-  if (j.contains("workload") && !j["workload"].is_null()) {
-    auto workload = get_string(j, type, "workload");
-    if (!workload) return workload.error();
-    go.workload = *workload;
-    if (j.contains("workload_repetitions")) {
-      auto reps = get_int(j, type, "workload_repetitions", 1, kMaxWorkloadRepetitions);
+  if (j.contains("locality") && !j["locality"].is_null()) {
+    auto locality = get_string(j, type, "locality");
+    if (!locality) return locality.error();
+    go.locality = *locality;
+    if (j.contains("locality_repetitions")) {
+      auto reps = get_int(j, type, "locality_repetitions", 1, kMaxLocalityRepetitions);
       if (!reps) return reps.error();
-      go.workload_repetitions = *reps;
+      go.locality_repetitions = *reps;
     }
-    if (j.contains("workload_min_time")) {
-      auto min_time = get_seconds(j, type, "workload_min_time");
+    if (j.contains("locality_min_time")) {
+      auto min_time = get_seconds(j, type, "locality_min_time");
       if (!min_time) return min_time.error();
-      go.workload_min_time_seconds = *min_time;
+      go.locality_min_time_seconds = *min_time;
     }
   }
   if (auto s = check_go(go); !s) return s.error();
@@ -280,17 +280,17 @@ Status check_go(const AgentGo& go) {
   if (go.thp) {
     if (auto t = parse_thp_mode(*go.thp); !t) return t.error().prefixed("go: thp: ");
   }
-  if (go.workload) {
-    if (*go.workload != "triad" && *go.workload != "chase")
-      return make_error("go: unknown workload '" + *go.workload + "' (triad or chase)");
-    if (go.workload_repetitions < 1 || go.workload_repetitions > kMaxWorkloadRepetitions) {
-      return make_error("go: workload_repetitions must be 1.." +
-                        std::to_string(kMaxWorkloadRepetitions));
+  if (go.locality) {
+    if (*go.locality != "triad" && *go.locality != "chase")
+      return make_error("go: unknown locality '" + *go.locality + "' (triad or chase)");
+    if (go.locality_repetitions < 1 || go.locality_repetitions > kMaxLocalityRepetitions) {
+      return make_error("go: locality_repetitions must be 1.." +
+                        std::to_string(kMaxLocalityRepetitions));
     }
-    if (!std::isfinite(go.workload_min_time_seconds) || go.workload_min_time_seconds <= 0 ||
-        go.workload_min_time_seconds > kMaxWorkloadMinTimeSeconds) {
-      return make_error("go: workload_min_time must be in (0, " +
-                        std::to_string(static_cast<int>(kMaxWorkloadMinTimeSeconds)) + "] seconds");
+    if (!std::isfinite(go.locality_min_time_seconds) || go.locality_min_time_seconds <= 0 ||
+        go.locality_min_time_seconds > kMaxLocalityMinTimeSeconds) {
+      return make_error("go: locality_min_time must be in (0, " +
+                        std::to_string(static_cast<int>(kMaxLocalityMinTimeSeconds)) + "] seconds");
     }
   }
   return {};
@@ -315,35 +315,35 @@ Status check_benchmark_json(const json& j) {
 }
 
 std::string encode_guest_message(const GuestMessage& m) {
-  json j =
-      std::visit(Overloaded{
-                     [](const AgentHello& h) {
-                       return json{{"type", "hello"},         {"protocol", h.protocol},
-                                   {"kernel", h.kernel},      {"nodes", h.nodes},
-                                   {"cpus", h.cpus},          {"mem_bytes", h.mem_bytes},
-                                   {"workloads", h.workloads}};
-                     },
-                     [](const AgentProgress& p) {
-                       return json{{"type", "progress"}, {"bytes", p.bytes}};
-                     },
-                     [](const AgentDone& d) {
-                       return json{{"type", "done"},
-                                   {"seconds", d.seconds},
-                                   {"method", d.method},
-                                   {"bytes", d.bytes},
-                                   {"per_thread_seconds", d.per_thread_seconds}};
-                     },
-                     [](const AgentError& e) {
-                       return json{{"type", "error"}, {"message", e.message}};
-                     },
-                     [](const AgentLog& l) {
-                       return json{{"type", "log"}, {"message", l.message}};
-                     },
-                     [](const AgentWorkload& w) {
-                       return json{{"type", "workload"}, {"kind", w.kind}, {"report", w.report}};
-                     },
-                 },
-                 m);
+  json j = std::visit(
+      Overloaded{
+          [](const AgentHello& h) {
+            return json{
+                {"type", "hello"},           {"protocol", h.protocol}, {"kernel", h.kernel},
+                {"nodes", h.nodes},          {"cpus", h.cpus},         {"mem_bytes", h.mem_bytes},
+                {"localities", h.localities}};
+          },
+          [](const AgentProgress& p) {
+            return json{{"type", "progress"}, {"bytes", p.bytes}};
+          },
+          [](const AgentDone& d) {
+            return json{{"type", "done"},
+                        {"seconds", d.seconds},
+                        {"method", d.method},
+                        {"bytes", d.bytes},
+                        {"per_thread_seconds", d.per_thread_seconds}};
+          },
+          [](const AgentError& e) {
+            return json{{"type", "error"}, {"message", e.message}};
+          },
+          [](const AgentLog& l) {
+            return json{{"type", "log"}, {"message", l.message}};
+          },
+          [](const AgentLocality& w) {
+            return json{{"type", "locality"}, {"kind", w.kind}, {"report", w.report}};
+          },
+      },
+      m);
   return dump_line(j);
 }
 
@@ -355,10 +355,10 @@ std::string encode_host_message(const HostMessage& m) {
                        if (g.node) o["node"] = *g.node;
                        if (g.method) o["method"] = *g.method;
                        if (g.thp) o["thp"] = *g.thp;
-                       if (g.workload) {
-                         o["workload"] = *g.workload;
-                         o["workload_repetitions"] = g.workload_repetitions;
-                         o["workload_min_time"] = g.workload_min_time_seconds;
+                       if (g.locality) {
+                         o["locality"] = *g.locality;
+                         o["locality_repetitions"] = g.locality_repetitions;
+                         o["locality_min_time"] = g.locality_min_time_seconds;
                        }
                        return o;
                      },

@@ -21,14 +21,14 @@ static_assert(sizeof(ChaseSlot) == kChaseSlotBytes);
 
 }  // namespace
 
-constexpr EnumNames<WorkloadKind, 3> kWorkloadNames{{"none", "triad", "chase"}};
+constexpr EnumNames<LocalityKind, 3> kLocalityNames{{"none", "triad", "chase"}};
 
-std::string workload_name(WorkloadKind k) {
-  return name_of(kWorkloadNames, k, "unknown");
+std::string locality_name(LocalityKind k) {
+  return name_of(kLocalityNames, k, "unknown");
 }
 
-Result<WorkloadKind> parse_workload(std::string_view name) {
-  return parse_named(kWorkloadNames, name, "workload");
+Result<LocalityKind> parse_locality(std::string_view name) {
+  return parse_named(kLocalityNames, name, "locality");
 }
 
 TriadArrays prepare_triad(void* mem, size_t len) {

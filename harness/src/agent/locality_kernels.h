@@ -15,10 +15,10 @@
 
 namespace memplace {
 
-enum class WorkloadKind { kNone, kTriad, kChase };
+enum class LocalityKind { kNone, kTriad, kChase };
 
-std::string workload_name(WorkloadKind k);  // "none", "triad", "chase"
-Result<WorkloadKind> parse_workload(std::string_view name);
+std::string locality_name(LocalityKind k);  // "none", "triad", "chase"
+Result<LocalityKind> parse_locality(std::string_view name);
 
 // The chase never walks more than this much of the mapping: far larger than any LLC, and
 // building the permutation over a whole multi-GiB mapping would dominate the run.

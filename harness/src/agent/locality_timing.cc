@@ -64,7 +64,7 @@ struct Unit {
   double per_second;
 };
 
-json entry_for(const WorkloadShape& shape, const std::string& run_name, const Unit& unit,
+json entry_for(const LocalityShape& shape, const std::string& run_name, const Unit& unit,
                const TimedRepetition& r) {
   double iters = static_cast<double>(std::max<uint64_t>(r.iterations, 1));
   double real = r.real_seconds > 0 ? r.real_seconds : 1e-12;
@@ -78,7 +78,7 @@ json entry_for(const WorkloadShape& shape, const std::string& run_name, const Un
             {"real_time", r.real_seconds / iters * unit.per_second},
             {"cpu_time", r.cpu_seconds / iters * unit.per_second},
             {"time_unit", unit.name}};
-  if (shape.kind == WorkloadKind::kTriad) {
+  if (shape.kind == LocalityKind::kTriad) {
     double bytes = iters * static_cast<double>(kTriadBytesPerElement * shape.units);
     e["bytes_per_second"] = bytes / real;
     e["elements"] = static_cast<double>(shape.units);
@@ -93,15 +93,15 @@ json entry_for(const WorkloadShape& shape, const std::string& run_name, const Un
 
 }  // namespace
 
-json repeated_benchmark_json(const WorkloadShape& shape, const RepetitionTiming& timing,
+json repeated_benchmark_json(const LocalityShape& shape, const RepetitionTiming& timing,
                              const std::vector<TimedRepetition>& reps, const json& context) {
   char min_time[32];
   std::snprintf(min_time, sizeof min_time, "%.3f", timing.min_time_seconds);
-  int threads = shape.kind == WorkloadKind::kTriad ? std::max(1, shape.threads) : 1;
-  std::string run_name = workload_name(shape.kind) + "/threads:" + std::to_string(threads) +
+  int threads = shape.kind == LocalityKind::kTriad ? std::max(1, shape.threads) : 1;
+  std::string run_name = locality_name(shape.kind) + "/threads:" + std::to_string(threads) +
                          "/min_time:" + min_time + "/repeats:" + std::to_string(reps.size()) +
                          "/real_time";
-  Unit unit = shape.kind == WorkloadKind::kTriad ? Unit{"ms", 1e3} : Unit{"us", 1e6};
+  Unit unit = shape.kind == LocalityKind::kTriad ? Unit{"ms", 1e3} : Unit{"us", 1e6};
   json benchmarks = json::array();
   for (size_t i = 0; i < reps.size(); ++i) {
     json e = entry_for(shape, run_name, unit, reps[i]);
@@ -129,10 +129,10 @@ json repeated_benchmark_json(const WorkloadShape& shape, const RepetitionTiming&
   return {{"context", context}, {"benchmarks", benchmarks}};
 }
 
-Result<json> time_workload_repeated(WorkloadKind kind, void* mem, size_t len,
+Result<json> time_locality_repeated(LocalityKind kind, void* mem, size_t len,
                                     const std::vector<int>& cpus, const RepetitionTiming& timing,
                                     json context) {
-  if (kind == WorkloadKind::kNone) return make_error("no workload to run");
+  if (kind == LocalityKind::kNone) return make_error("no locality to run");
   if (timing.repetitions < 1) return make_error("at least one repetition");
   const std::vector<int> workers = cpus.empty() ? std::vector<int>{-1} : cpus;
   Result<json> result = make_error("the timing thread did not run");
@@ -141,9 +141,9 @@ Result<json> time_workload_repeated(WorkloadKind kind, void* mem, size_t len,
       result = s.error();
       return;
     }
-    WorkloadShape shape{kind, static_cast<int>(workers.size()), 0};
+    LocalityShape shape{kind, static_cast<int>(workers.size()), 0};
     Result<std::vector<TimedRepetition>> reps = make_error("not timed");
-    if (kind == WorkloadKind::kTriad) {
+    if (kind == LocalityKind::kTriad) {
       TriadArrays t = prepare_triad(mem, len);
       if (t.n == 0) {
         result = make_error("mapping too small for the triad");
@@ -178,7 +178,7 @@ Result<json> time_workload_repeated(WorkloadKind kind, void* mem, size_t len,
     }
     context["repetitions"] = timing.repetitions;
     context["min_time"] = timing.min_time_seconds;
-    context["cpus"] = kind == WorkloadKind::kTriad ? workers : std::vector<int>{workers.front()};
+    context["cpus"] = kind == LocalityKind::kTriad ? workers : std::vector<int>{workers.front()};
     result = repeated_benchmark_json(shape, timing, *reps, context);
   });
   runner.join();

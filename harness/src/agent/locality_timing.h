@@ -30,8 +30,8 @@ struct TimedRepetition {
 };
 
 // What one iteration of a kernel did, for the names and rate counters.
-struct WorkloadShape {
-  WorkloadKind kind = WorkloadKind::kNone;
+struct LocalityShape {
+  LocalityKind kind = LocalityKind::kNone;
   int threads = 1;     // triad workers; a chase is one thread
   uint64_t units = 0;  // triad: elements per array; chase: slots in the cycle
 };
@@ -40,7 +40,7 @@ struct WorkloadShape {
 // plus Repetitions(): "triad/threads:2/min_time:0.100/repeats:5/real_time" and "..._median". The
 // triad reports bytes_per_second and elements (ms); the chase items_per_second,
 // seconds_per_load and chase_bytes (us). `context` is copied as the "context" object.
-nlohmann::json repeated_benchmark_json(const WorkloadShape& shape, const RepetitionTiming& timing,
+nlohmann::json repeated_benchmark_json(const LocalityShape& shape, const RepetitionTiming& timing,
                                        const std::vector<TimedRepetition>& reps,
                                        const nlohmann::json& context);
 
@@ -48,7 +48,7 @@ nlohmann::json repeated_benchmark_json(const WorkloadShape& shape, const Repetit
 // entry of `cpus` (-1 = unpinned), the chase on the first. The timing loop runs on its own
 // thread pinned like the first worker, so the caller's affinity is left alone. Returns
 // repeated_benchmark_json() with `context` extended by "repetitions", "min_time" and "cpus".
-Result<nlohmann::json> time_workload_repeated(WorkloadKind kind, void* mem, size_t len,
+Result<nlohmann::json> time_locality_repeated(LocalityKind kind, void* mem, size_t len,
                                               const std::vector<int>& cpus,
                                               const RepetitionTiming& timing,
                                               nlohmann::json context);

@@ -94,7 +94,7 @@ Status make_dirs(const std::string& path) {
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path);
-  if (!S_ISDIR(st.st_mode)) return make_error(path + ": exists and is not a directory");
+  if (!S_ISDIR(st.st_mode)) return system_error(ENOTDIR, path + ": exists and is not a directory");
   return {};
 }
 

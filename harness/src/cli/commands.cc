@@ -47,7 +47,7 @@ int fail(int code, const std::string& message) {
 int finish_matrix(const char* what, const MatrixSummary& summary, const std::string& where,
                   bool check, bool allow_unsupported) {
   std::fprintf(stderr,
-               "memplace: %s%d ok (%d not honoured), %d unsupported, %d failed, %d already done; "
+               "memplace: %s%d ok (%d not honored), %d unsupported, %d failed, %d already done; "
                "results in %s\n",
                what, summary.ok, summary.not_honored, summary.unsupported, summary.failed,
                summary.skipped, where.c_str());
@@ -56,7 +56,7 @@ int finish_matrix(const char* what, const MatrixSummary& summary, const std::str
   // The gate fails closed: nothing measured, or a cell the kernel could not run, is no pass.
   std::string why;
   if (summary.not_honored > 0 || summary.failed > 0)
-    why = "not honoured or failed cells";
+    why = "not honored or failed cells";
   else if (summary.ok == 0 && summary.unsupported == 0 && summary.skipped == 0)
     why = "no cell ran";
   else if (summary.unsupported > 0 && !allow_unsupported)

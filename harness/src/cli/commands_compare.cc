@@ -1,6 +1,7 @@
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
@@ -58,8 +59,14 @@ int command_compare(const CompareArgs& args) {
 int command_plot(const PlotArgs& args) {
   if (args.dirs.empty()) return fail(kExitBadInput, "plot needs at least one results dir");
   std::string out = args.out_dir.empty() ? args.dirs.front() + "/plots" : args.out_dir;
+  // A results dir's plots/ is memplace's own (no planted symlink followed); --out is the user's.
+  Status made =
+      args.out_dir.empty() ? ensure_owned_subdir(args.dirs.front(), "plots") : make_dirs(out);
+  if (!made && !args.out_dir.empty() && (made.error().err == ENOTDIR || made.error().err == EEXIST))
+    return fail(kExitBadInput, "--out " + out + ": a part of the path is not a directory");
+  if (!made) return fail(exit_code_for(made.error()), made.error().describe());
   auto run = run_plot_script(args.dirs, out);
-  if (!run) return fail(kExitEnvironment, run.error().describe());
+  if (!run) return fail(exit_code_for(run.error()), run.error().describe());
   std::fprintf(stdout, "%s", run->out.c_str());
   std::fprintf(stderr, "%s", run->err.c_str());
   if (run->exit_code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());

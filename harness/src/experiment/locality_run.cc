@@ -36,10 +36,10 @@ Status run_registered(const std::string& json_path) {
 
 }  // namespace
 
-Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
+Status run_locality_benchmark(LocalityKind kind, void* mem, size_t len,
                               const std::vector<int>& cpus, const std::string& json_path,
                               double min_time_seconds) {
-  if (kind == WorkloadKind::kNone) return make_error("no workload to run");
+  if (kind == LocalityKind::kNone) return make_error("no locality to run");
   const std::vector<int> workers = cpus.empty() ? std::vector<int>{-1} : cpus;
   Status result;
   // The benchmark loop runs on its own thread pinned like the first worker, so the caller's
@@ -50,8 +50,8 @@ Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
       return;
     }
     benchmark::ClearRegisteredBenchmarks();
-    std::string name = workload_name(kind);
-    if (kind == WorkloadKind::kTriad) {
+    std::string name = locality_name(kind);
+    if (kind == LocalityKind::kTriad) {
       TriadArrays t = prepare_triad(mem, len);
       if (t.n == 0) {
         result = make_error("mapping too small for the triad");
@@ -106,7 +106,7 @@ Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
   return result;
 }
 #else
-Status run_workload_benchmark(WorkloadKind, void*, size_t, const std::vector<int>&,
+Status run_locality_benchmark(LocalityKind, void*, size_t, const std::vector<int>&,
                               const std::string&, double) {
   return unsupported_error("memplace was built without Google Benchmark");
 }

@@ -1,5 +1,5 @@
 // Timing the locality kernels (agent/locality_kernels.h) with Google Benchmark on the host:
-// run_workload_benchmark() writes Google Benchmark's JSON, which `memplace run --workload` links
+// run_locality_benchmark() writes Google Benchmark's JSON, which `memplace run --locality` links
 // from the record and workloads/locality_bench produces too. The guest agent, which cannot link
 // libbenchmark, times the same kernels with agent/locality_timing.h into the same JSON shape.
 #pragma once
@@ -19,7 +19,7 @@ namespace memplace {
 // "/min_time:.../real_time". `min_time_seconds` is
 // Google Benchmark's per-benchmark minimum. An ErrorKind::kUnsupported error means this build has
 // no Google Benchmark.
-Status run_workload_benchmark(WorkloadKind kind, void* mem, size_t len,
+Status run_locality_benchmark(LocalityKind kind, void* mem, size_t len,
                               const std::vector<int>& cpus, const std::string& json_path,
                               double min_time_seconds = 0.5);
 

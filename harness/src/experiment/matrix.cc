@@ -49,7 +49,7 @@ std::string split_text(const RunRecord& r) {
 void print_progress(size_t index, size_t total, const RunRecord& r) {
   std::string verdict;
   if (r.status == RunStatus::kOk && r.verdict)
-    verdict = r.verdict->honored ? "honoured" : "NOT honoured";
+    verdict = r.verdict->honored ? "honored" : "NOT honored";
   std::fprintf(stderr, "[%zu/%zu] %-44s %-11s %6.2fs %s %s%s%s\n", index, total, r.cell_key.c_str(),
                run_status_name(r.status), r.populate_seconds, split_text(r).c_str(),
                verdict.c_str(), r.message.empty() ? "" : " — ", r.message.c_str());

@@ -122,7 +122,7 @@ Verdict judge(const Cell& cell, const std::map<int, uint64_t>& pages_per_node,
   char buf[64];
   std::snprintf(buf, sizeof buf, " (max deviation %.1f%%, tolerance %.1f%%)", v.max_deviation * 100,
                 v.tolerance * 100);
-  v.reason = std::string(v.honored ? "honoured: " : "NOT honoured: ") + "expected " +
+  v.reason = std::string(v.honored ? "honored: " : "NOT honored: ") + "expected " +
              percent_split(v.expected) + ", measured " + percent_split(v.measured) + buf;
   return v;
 }

@@ -39,7 +39,7 @@ Result<std::string> first_output_line(const std::string& binary, const std::stri
   return r->out.substr(0, r->out.find('\n'));
 }
 
-// Same two-view readout on shmem, whose shared policy every kernel honours: if this does not
+// Same two-view readout on shmem, whose shared policy every kernel honors: if this does not
 // read back, the method (not guest_memfd) is broken and no verdict can be drawn.
 std::optional<std::string> shmem_control(PolicyMode mode, const std::vector<int>& nodes,
                                          size_t size) {

@@ -34,11 +34,11 @@ struct QemuToucherOptions {
   int boot_timeout_seconds = 120;   // QEMU start to the agent's hello
   int agent_timeout_seconds = 600;  // go to done
   int poweroff_timeout_seconds = 30;
-  // RunContext::workload in the guest: the agent's repetitions and per-repetition minimum time
+  // RunContext::locality in the guest: the agent's repetitions and per-repetition minimum time
   // (not in [qemu] yet; tests set them). Its report must arrive within agent_timeout_seconds of
   // done.
-  int workload_repetitions = 5;
-  double workload_min_time_seconds = 0.1;
+  int locality_repetitions = 5;
+  double locality_min_time_seconds = 0.1;
   // After hello, with free page reporting: wait at least min, at most max, for the guest RAM's
   // resident size to stop falling before the "before" snapshot.
   double settle_min_seconds = 3.0;

@@ -24,14 +24,14 @@ void keep_qemu_logs(RunRecord& r, const RunContext& ctx, const std::string& work
   }
 }
 
-nlohmann::json workload_into_results(const Result<GuestMessage>& message, const std::string& run_id,
+nlohmann::json locality_into_results(const Result<GuestMessage>& message, const std::string& run_id,
                                      const std::string& kind, const std::string& out_dir) {
   nlohmann::json w = {{"kind", kind}, {"timed_by", "memplace-agent"}};
-  const auto* report = message ? std::get_if<AgentWorkload>(&*message) : nullptr;
+  const auto* report = message ? std::get_if<AgentLocality>(&*message) : nullptr;
   if (!message) {
     w["error"] = message.error().message;
   } else if (!report || report->kind != kind) {
-    w["error"] = "workload: the guest agent sent something other than its " + kind + " report";
+    w["error"] = "locality: the guest agent sent something other than its " + kind + " report";
   } else {
     std::string file = std::string(kLocalityDir) + run_id + "-" + kind + ".json";
     Status s = make_dirs(out_dir + "/" + std::string(kLocalityDir));

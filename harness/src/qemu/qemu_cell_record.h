@@ -1,5 +1,5 @@
 // Turning what a qemu cell's guest reported into its record: the agent's done message and
-// workload report, the guest RAM's placement from QEMU's numa_maps and the node counters, and
+// locality report, the guest RAM's placement from QEMU's numa_maps and the node counters, and
 // the guest's logs on failure.
 #pragma once
 
@@ -20,10 +20,10 @@ namespace memplace {
 // from the record as extra.serial_log and extra.qemu_log.
 void keep_qemu_logs(RunRecord& r, const RunContext& ctx, const std::string& work);
 
-// The agent's workload report, written like the host path's as
-// <out>/locality/<run_id>-<kind>.json and linked as extra.workload.file, its benchmarks copied
-// in. A workload that failed leaves the placement result alone and says why in "error".
-nlohmann::json workload_into_results(const Result<GuestMessage>& message, const std::string& run_id,
+// The agent's locality report, written like the host path's as
+// <out>/locality/<run_id>-<kind>.json and linked as extra.locality.file, its benchmarks copied
+// in. A locality that failed leaves the placement result alone and says why in "error".
+nlohmann::json locality_into_results(const Result<GuestMessage>& message, const std::string& run_id,
                                      const std::string& kind, const std::string& out_dir);
 
 // The agent's own account of the touch: populate time and method, per-thread times, its log

@@ -269,16 +269,16 @@ Status QemuCellRun::prepare_go(const AgentHello& hello) {
         .prefixed("the guest agent's memory is anonymous: ")
         .as_kind(ErrorKind::kUnsupported);
   if (ctx_.locality == "none") return {};
-  const auto& offered = hello.workloads;
+  const auto& offered = hello.localities;
   if (std::find(offered.begin(), offered.end(), ctx_.locality) == offered.end()) {
-    r_.extra["workload"] = {{"kind", ctx_.locality},
+    r_.extra["locality"] = {{"kind", ctx_.locality},
                             {"error", "the guest agent runs no " + ctx_.locality +
-                                          " workload (an agent older than this memplace?)"}};
+                                          " locality (an agent older than this memplace?)"}};
     return {};
   }
-  go_.workload = ctx_.locality;
-  go_.workload_repetitions = o_.workload_repetitions;
-  go_.workload_min_time_seconds = o_.workload_min_time_seconds;
+  go_.locality = ctx_.locality;
+  go_.locality_repetitions = o_.locality_repetitions;
+  go_.locality_min_time_seconds = o_.locality_min_time_seconds;
   return check_go(go_);
 }
 
@@ -321,16 +321,16 @@ Status QemuCellRun::touch() {
 }
 
 // "after" and placement while the agent still holds the memory (the window closes before the
-// guest can free anything), its workload report, poweroff.
+// guest can free anything), its locality report, poweroff.
 Status QemuCellRun::collect() {
   auto after = read_meminfo_snapshot(ctx_.sysfs_root);
   auto maps = read_numa_maps(ctx_.sysfs_root, qemu_.pid());
   r_.placement_sources = window_->close();
   r_.extra["host_touch_seconds"] = seconds_since(t_go_);
-  if (go_.workload) {
+  if (go_.locality) {
     auto report = next_message(Clock::now() + std::chrono::seconds(o_.agent_timeout_seconds),
-                               "workload", o_.agent_timeout_seconds);
-    r_.extra["workload"] = workload_into_results(report, r_.run_id, *go_.workload, ctx_.out_dir);
+                               "locality", o_.agent_timeout_seconds);
+    r_.extra["locality"] = locality_into_results(report, r_.run_id, *go_.locality, ctx_.out_dir);
     if (!agent_log_.empty()) r_.extra["agent_log"] = agent_log_;
   }
   // A guest that cannot take the poweroff is killed by stop() all the same.

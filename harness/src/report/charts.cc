@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
+#include "report/chart_data.h"
 
 namespace memplace {
 namespace {
@@ -182,10 +184,14 @@ Result<CommandOutput> run_plot_script(const std::vector<std::string>& dirs,
                       ErrorKind::kEnvironment);
   if (::access(python.c_str(), X_OK) != 0)
     return make_error(python + " is missing; " + kHowToGetCharts, ErrorKind::kEnvironment);
-  // --out=VALUE and "--" before the dirs: a dir named "-h" is a dir, never an option.
-  std::vector<std::string> argv = {python, script, "--out=" + out_dir, "--"};
-  argv.insert(argv.end(), dirs.begin(), dirs.end());
-  return run_command(argv);
+  // The script draws what memplace decided: it reads the chart data, never the dirs.
+  auto series = chart_series(dirs);
+  if (!series) return series.error();
+  const std::string data = out_dir + "/" + kChartDataFile;
+  if (auto s = write_file_atomic(data, chart_data(*series).dump(1) + "\n"); !s)
+    return s.error().prefixed("chart data: ");
+  // --name=VALUE: a path starting with "-" is a path, never an option.
+  return run_command({python, script, "--data=" + data, "--out=" + out_dir});
 }
 
 Result<ChartIndex> draw_charts(const std::vector<std::string>& dirs, const std::string& out_dir) {

@@ -12,15 +12,15 @@
 namespace memplace {
 namespace {
 
-bool is_unhonoured(CellState state) {
-  return state == CellState::kNotHonoured || state == CellState::kMixed;
+bool is_unhonored(CellState state) {
+  return state == CellState::kNotHonored || state == CellState::kMixed;
 }
 
 Change classify(const CompareSide& base, const CompareSide& side) {
   if (!base.present) return side.present ? Change::kNew : Change::kNone;
   if (!side.present) return Change::kMissing;
-  if (base.state == CellState::kHonoured && is_unhonoured(side.state)) return Change::kRegression;
-  if (is_unhonoured(base.state) && side.state == CellState::kHonoured) return Change::kFix;
+  if (base.state == CellState::kHonored && is_unhonored(side.state)) return Change::kRegression;
+  if (is_unhonored(base.state) && side.state == CellState::kHonored) return Change::kFix;
   return base.state == side.state ? Change::kSame : Change::kChanged;
 }
 

@@ -69,7 +69,7 @@ Result<CompareResult> compare_dirs(const std::vector<std::string>& dirs);
 // dirs), in the order the hosts first appear; the labels are the hostnames. At least two hosts.
 Result<CompareResult> compare_dirs_by_host(const std::vector<std::string>& dirs);
 
-// honoured -> not honoured (or mixed) on any cell of any non-baseline side.
+// honored -> not honored (or mixed) on any cell of any non-baseline side.
 bool has_regression(const CompareResult& r);
 int count_changes(const CompareResult& r, Change change);
 // What makes `compare --fail-on-regression` exit 1, one line each: a regression, a cell that ran

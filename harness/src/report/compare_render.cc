@@ -15,7 +15,7 @@ std::string side_md(const CompareSide& s, const std::vector<int>& nodes) {
   if (!s.present) return "absent";
   if (s.ok == 0) return cell_state_name(s.state);
   std::string state =
-      s.state == CellState::kNotHonoured ? "**not honoured**" : cell_state_name(s.state);
+      s.state == CellState::kNotHonored ? "**not honored**" : cell_state_name(s.state);
   std::string out = view::split_text(s.split, nodes) + " " + state;
   if (s.judged > 0) out += " (" + std::to_string(s.honored) + "/" + std::to_string(s.judged) + ")";
   if (s.failed + s.unsupported > 0)
@@ -98,7 +98,7 @@ std::string render_compare_markdown(const CompareResult& r) {
 
   out +=
       "## Cells\n\nSplit: percent of pages per node over the nodes in \"split over\", summed "
-      "over repeats; (h/n) counts honoured repeats. Populate: mean ± stddev in seconds; the "
+      "over repeats; (h/n) counts honored repeats. Populate: mean ± stddev in seconds; the "
       "change against " +
       md_cell(r.labels[0]) + " is tested with Welch's t (two-sided, alpha " + fixed(r.alpha, 2) +
       ").\n\n| cell | split over |";
@@ -153,7 +153,7 @@ std::string render_compare_csv(const CompareResult& r) {
                                     "failed",
                                     "split_nodes",
                                     "split",
-                                    "honoured_runs",
+                                    "honored_runs",
                                     "judged_runs",
                                     "state",
                                     "change",

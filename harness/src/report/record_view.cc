@@ -64,7 +64,7 @@ std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node) {
 
 std::string verdict_text(const RunRecord& r) {
   if (!r.verdict) return "";
-  return r.verdict->honored ? "honoured" : "not honoured";
+  return r.verdict->honored ? "honored" : "not honored";
 }
 
 std::string size_text(uint64_t bytes) {
@@ -181,7 +181,7 @@ std::map<int, double> CellFold::split() const {
 }
 
 constexpr EnumNames<CellState, 7> kCellStateNames{
-    {"honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent"}};
+    {"honored", "not honored", "mixed", "no verdict", "unsupported", "failed", "absent"}};
 
 std::string cell_state_name(CellState state) {
   return name_of(kCellStateNames, state, "absent");
@@ -190,8 +190,8 @@ std::string cell_state_name(CellState state) {
 CellState CellFold::state() const {
   if (ok == 0) return failed ? CellState::kFailed : CellState::kUnsupported;
   if (judged == 0) return CellState::kNoVerdict;
-  if (honored == judged) return CellState::kHonoured;
-  return honored == 0 ? CellState::kNotHonoured : CellState::kMixed;
+  if (honored == judged) return CellState::kHonored;
+  return honored == 0 ? CellState::kNotHonored : CellState::kMixed;
 }
 
 double CellFold::populate_mean() const {

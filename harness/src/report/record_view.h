@@ -13,16 +13,8 @@
 namespace memplace::view {
 
 // What the repeats of one cell came to, judged together.
-enum class CellState {
-  kHonoured,
-  kNotHonoured,
-  kMixed,
-  kNoVerdict,
-  kUnsupported,
-  kFailed,
-  kAbsent
-};
-// "honoured", "not honoured", "mixed", "no verdict", "unsupported", "failed", "absent".
+enum class CellState { kHonored, kNotHonored, kMixed, kNoVerdict, kUnsupported, kFailed, kAbsent };
+// "honored", "not honored", "mixed", "no verdict", "unsupported", "failed", "absent".
 std::string cell_state_name(CellState state);
 
 // "0-1", "0,2", "0-2,5"; "-" for an empty list (default/local policies).
@@ -41,7 +33,7 @@ std::string split_text(const std::map<int, double>& split, const std::vector<int
 // when the figures contradict each other (MemFree or MemUsed above MemTotal).
 std::optional<uint64_t> memused_kb(const MeminfoSnapshot& s, int node);
 
-// "honoured" / "not honoured" / "" (no verdict).
+// "honored" / "not honored" / "" (no verdict).
 std::string verdict_text(const RunRecord& r);
 
 // Size in the spec's units: 268435456 -> "256MiB".

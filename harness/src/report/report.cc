@@ -68,7 +68,7 @@ std::string summary_cell_md(const view::CellFold& c, const std::vector<int>& nod
   const view::CellState st = c.state();
   if (c.ok == 0) return view::cell_state_name(st);
   std::string out = view::split_text(c.split(), nodes) + " ";
-  out += st == view::CellState::kNotHonoured ? "**NOT honoured**" : view::cell_state_name(st);
+  out += st == view::CellState::kNotHonored ? "**NOT honored**" : view::cell_state_name(st);
   if (c.judged > 1 || st == view::CellState::kMixed)
     out += " (" + std::to_string(c.honored) + "/" + std::to_string(c.judged) + ")";
   int bad = c.failed + c.unsupported;
@@ -109,7 +109,7 @@ void render_summary_md(std::string& out, const std::vector<const RunRecord*>& ru
   std::string order;
   for (int id : s.split_nodes) order += (order.empty() ? "" : "/") + std::to_string(id);
   out += "Split: percent of pages on nodes " + (order.empty() ? "-" : order) +
-         ", summed over repeats; (h/n) counts honoured repeats.\n\n";
+         ", summed over repeats; (h/n) counts honored repeats.\n\n";
   out += "| policy | nodes | toucher | size |";
   for (const auto& b : s.backings) out += " " + md_cell(b) + " |";
   out += "\n|---|---|---|---|";
@@ -176,8 +176,8 @@ void render_run_md(std::string& out, const RunRecord& r) {
   std::vector<int> nodes = view::split_nodes(r);
   if (r.verdict) {
     const Verdict& v = *r.verdict;
-    out += "- verdict: " + std::string(v.honored ? "honoured" : "**NOT honoured**") +
-           ": expected " + view::split_text(v.expected, nodes) + ", measured " +
+    out += "- verdict: " + std::string(v.honored ? "honored" : "**NOT honored**") + ": expected " +
+           view::split_text(v.expected, nodes) + ", measured " +
            view::split_text(view::measured_split(r), nodes) + " (max deviation " +
            fixed(v.max_deviation, 3) + ", tolerance " + fixed(v.tolerance, 3) + ")";
     if (!v.reason.empty()) out += "; " + md_cell(v.reason);
@@ -370,7 +370,7 @@ std::string render_runs_csv(const std::vector<RunRecord>& runs) {
 std::string render_summary_csv(const std::vector<RunRecord>& runs) {
   std::string out =
       csv_line({"kernel", "environment", "policy", "nodes", "toucher", "size_bytes", "backing",
-                "runs", "ok", "unsupported", "failed", "split_nodes", "split", "honoured_runs",
+                "runs", "ok", "unsupported", "failed", "split_nodes", "split", "honored_runs",
                 "judged_runs", "verdict", "populate_mean_seconds", "message"});
   for (const auto& [kernel, group] : runs_by_kernel(runs)) {
     SummaryGrid s = summarise(group);

@@ -28,9 +28,9 @@ std::string state_class(std::string state) {
 std::string state_html(view::CellState state) {
   using view::CellState;
   std::string name = view::cell_state_name(state);
-  std::string mark = state == CellState::kHonoured                                    ? "\u2713 "
-                     : state == CellState::kNotHonoured || state == CellState::kMixed ? "\u2717 "
-                                                                                      : "";
+  std::string mark = state == CellState::kHonored                                    ? "\u2713 "
+                     : state == CellState::kNotHonored || state == CellState::kMixed ? "\u2717 "
+                                                                                     : "";
   return "<span class=\"" + state_class(name) + "\">" + mark + esc(name) + "</span>";
 }
 
@@ -114,7 +114,7 @@ std::string kernels_table(const ReportPage& page, const CompareResult& cmp) {
   std::string out =
       "<div class=\"scroll\"><table class=\"kernels\"><thead><tr><th class=\"l\">kernel</th>"
       "<th class=\"l\">where</th><th>runs</th><th>ok</th><th>unsupported</th><th>failed</th>"
-      "<th>cells honoured</th><th>not honoured</th><th>mixed</th></tr></thead><tbody>\n";
+      "<th>cells honored</th><th>not honored</th><th>mixed</th></tr></thead><tbody>\n";
   for (size_t k = 0; k < page.kernels.size(); ++k) {
     const auto& records = page.kernels[k].records;
     int ok = 0, unsupported = 0, failed = 0, cells[3] = {0, 0, 0};
@@ -124,8 +124,8 @@ std::string kernels_table(const ReportPage& page, const CompareResult& cmp) {
                                              : failed) += 1;
     for (const CellComparison& c : cmp.cells) {
       view::CellState st = c.sides[k].state;
-      if (st == view::CellState::kHonoured) ++cells[0];
-      if (st == view::CellState::kNotHonoured) ++cells[1];
+      if (st == view::CellState::kHonored) ++cells[0];
+      if (st == view::CellState::kNotHonored) ++cells[1];
       if (st == view::CellState::kMixed) ++cells[2];
     }
     std::string where = records.empty() ? "" : records.front().environment.kind;

@@ -33,8 +33,8 @@ th, td { border: 1px solid var(--line); padding: .25em .6em; text-align: right; 
 th.l, td.l { text-align: left; }
 thead th { background: var(--soft); }
 caption { caption-side: top; text-align: left; font-size: .9em; padding-bottom: .2em; }
-.honoured { color: var(--ok); }
-.not-honoured, .mixed, .failed { color: var(--bad); font-weight: 600; }
+.honored { color: var(--ok); }
+.not-honored, .mixed, .failed { color: var(--bad); font-weight: 600; }
 .unsupported, .absent { color: var(--muted); }
 tr.fix, li.fix, td.fix, p.fix { background: var(--fix); }
 tr.regression, li.regression, td.regression, p.regression { background: var(--regression); }

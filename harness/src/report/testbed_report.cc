@@ -14,7 +14,7 @@ std::string verdict_word(const RunRecord& r) {
     return std::string(run_status_name(r.status)) +
            (r.message.empty() ? "" : ": " + view::md_cell(r.message));
   if (!r.verdict) return "no verdict";
-  return r.verdict->honored ? "honoured" : "not honoured";
+  return r.verdict->honored ? "honored" : "not honored";
 }
 
 }  // namespace

@@ -135,9 +135,9 @@ Result<std::vector<Placed>> collect_runs(const std::vector<MergeInput>& inputs, 
 
 // The locality JSON keeps its name after the run id: locality/r0003-triad.json (or a legacy
 // workloads/r0003-triad.json) becomes locality/r0011-triad.json.
-void retarget_workload(RunRecord& r, const std::string& old_id, size_t input, MergePlan& plan) {
-  if (!r.extra.is_object() || !r.extra.contains("workload")) return;
-  json& w = r.extra["workload"];
+void retarget_locality(RunRecord& r, const std::string& old_id, size_t input, MergePlan& plan) {
+  if (!r.extra.is_object() || !r.extra.contains("locality")) return;
+  json& w = r.extra["locality"];
   if (!w.is_object() || !w.contains("file")) return;
   std::string from = w["file"].is_string() ? w["file"].get<std::string>() : "";
   std::string_view dir = from.rfind(kLegacyLocalityDir, 0) == 0 ? kLegacyLocalityDir : kLocalityDir;
@@ -145,8 +145,8 @@ void retarget_workload(RunRecord& r, const std::string& old_id, size_t input, Me
   std::string rest =
       !old_id.empty() && base.rfind(old_id, 0) == 0 ? base.substr(old_id.size()) : "-" + base;
   std::string to = std::string(kLocalityDir) + r.run_id + rest;
-  if (!safe_workload_path(from) || !safe_workload_path(to)) {
-    plan.warnings.push_back(r.run_id + ": workload file name '" + from.substr(0, 200) +
+  if (!safe_locality_path(from) || !safe_locality_path(to)) {
+    plan.warnings.push_back(r.run_id + ": locality file name '" + from.substr(0, 200) +
                             "' is not one memplace writes; dropped");
     w.erase("file");
     w["file_error"] = "dropped by merge: not a locality/<name>.json name";
@@ -177,7 +177,7 @@ void renumber(MergePlan& plan, const std::vector<MergeInput>& inputs,
                               "dropped");
       r.samples_file.clear();
     }
-    retarget_workload(r, old_id, p.input, plan);
+    retarget_locality(r, old_id, p.input, plan);
     plan.records.push_back(std::move(r));
   }
 }

@@ -31,7 +31,7 @@ struct MergeFileCopy {
   std::string from;   // relative to that input dir, safe per results.h
   std::string to;     // relative to the merged dir
   size_t record = 0;  // index into MergePlan::records, whose file name it is
-  bool workload = false;
+  bool locality = false;
 };
 
 struct MergePlan {

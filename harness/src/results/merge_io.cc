@@ -76,7 +76,7 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
   for (const MergeFileCopy& c : plan.copies) {
     RunRecord& r = plan.records[c.record];
     const std::string& shown = inputs[c.input].dir;
-    size_t limit = c.workload ? kMaxWorkloadBytes : kMaxSamplesBytes;
+    size_t limit = c.locality ? kMaxLocalityBytes : kMaxSamplesBytes;
     Result<std::string> text = dirs[c.input]
                                    ? read_input_file(dirs[c.input]->get(), shown, c.from, limit)
                                    : Result<std::string>(dirs[c.input].error());
@@ -85,9 +85,9 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
     if (written) continue;
     plan.warnings.push_back(r.run_id + ": " + c.from +
                             " not copied: " + written.error().describe());
-    if (c.workload) {
-      r.extra["workload"].erase("file");
-      r.extra["workload"]["file_error"] = "not copied by merge: " + written.error().describe();
+    if (c.locality) {
+      r.extra["locality"].erase("file");
+      r.extra["locality"]["file_error"] = "not copied by merge: " + written.error().describe();
     } else {
       r.samples_file.clear();
     }

@@ -402,6 +402,11 @@ Result<RunRecord> record_from_json(const json& j) {
       r.placement_sources = std::move(*sources);
     }
     if (const json* x = rd.find("extra")) r.extra = *x;
+    // Schema 1 named the locality loop's results "workload"; every reader sees one name.
+    if (r.extra.is_object() && r.extra.contains("workload") && !r.extra.contains("locality")) {
+      r.extra["locality"] = std::move(r.extra["workload"]);
+      r.extra.erase("workload");
+    }
     return r;
   } catch (const json::exception& e) {
     // A number out of range for its C++ type; report rather than propagate.
@@ -452,7 +457,7 @@ int64_t run_id_number_in_text(std::string_view line) {
 
 int64_t next_run_number(const RunsFile& runs, const std::string& dir) {
   int64_t highest = runs.highest_run_number;
-  // A torn record moved aside left its samples and workload files behind.
+  // A torn record moved aside left its samples and locality files behind.
   for (const char* sub : {"/samples", "/locality", "/workloads"}) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir + sub, ec)) {
@@ -582,7 +587,7 @@ bool safe_samples_path(std::string_view file) {
   return safe_result_file(file, "samples/", ".csv");
 }
 
-bool safe_workload_path(std::string_view file) {
+bool safe_locality_path(std::string_view file) {
   return safe_result_file(file, kLocalityDir, ".json") ||
          safe_result_file(file, kLegacyLocalityDir, ".json");
 }

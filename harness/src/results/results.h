@@ -38,7 +38,7 @@ struct RunsFile {
 inline constexpr size_t kMaxRunsBytes = 512u << 20;
 inline constexpr size_t kMaxManifestBytes = 64u << 20;
 inline constexpr size_t kMaxSamplesBytes = 16u << 20;
-inline constexpr size_t kMaxWorkloadBytes = 1u << 20;
+inline constexpr size_t kMaxLocalityBytes = 1u << 20;
 
 // runs.jsonl at `path`: a regular file, not through a symlink, at most kMaxRunsBytes.
 Result<RunsFile> read_runs(const std::string& path);
@@ -71,7 +71,7 @@ inline constexpr std::string_view kLegacyLocalityDir = "workloads/";
 // and not starting with '.'. Records come from guests and other hosts, so nothing else is ever
 // opened on their word.
 bool safe_samples_path(std::string_view file);
-bool safe_workload_path(std::string_view file);
+bool safe_locality_path(std::string_view file);
 // What `--out DIR` may name: nothing yet, or an empty directory. A memplace results dir needs
 // --resume, and a directory of someone else's files is never written into.
 Status check_fresh_out_dir(const std::string& dir);

@@ -26,7 +26,8 @@ struct Verdict {
   std::string reason;  // one line a person can read
 };
 
-inline constexpr int kSchemaVersion = 1;
+// 2: extra.workload became extra.locality, and compare's states say "honored" (readers take 1).
+inline constexpr int kSchemaVersion = 2;
 
 // How a run ended. "unsupported" means the host, kernel or build cannot run the cell at all; it
 // is not the experiment's failure, so --check ignores it.

@@ -49,7 +49,7 @@ Result<std::string> check_populate_name(const std::string& name, const std::stri
 }
 
 Result<std::string> check_locality_name(const std::string& name, const std::string& field) {
-  if (auto w = parse_workload(name); !w) return w.error().prefixed(field + ": ");
+  if (auto w = parse_locality(name); !w) return w.error().prefixed(field + ": ");
   return name;
 }
 

@@ -16,7 +16,7 @@
 namespace memplace {
 
 // A record line longer than this is not a record memplace writes (a record with meminfo for 64
-// nodes and a workload report is ~200 KiB); it is dropped unread.
+// nodes and a locality report is ~200 KiB); it is dropped unread.
 inline constexpr size_t kMaxGuestRecordBytes = 4u << 20;
 
 class GuestRecordGate {

@@ -36,12 +36,12 @@ Status RecordStreamWriter::write(const RunRecord& r, const std::string& out_dir)
     if (auto s = write_file_line(fd_.get(), r, out_dir, "samples", r.samples_file, "csv"); !s)
       return s;
   }
-  const nlohmann::json* workload_file = nullptr;
-  if (r.extra.contains("workload") && r.extra["workload"].contains("file"))
-    workload_file = &r.extra["workload"]["file"];
-  if (workload_file && workload_file->is_string()) {
-    const std::string file = workload_file->get<std::string>();
-    if (auto s = write_file_line(fd_.get(), r, out_dir, "workload", file, "text"); !s) return s;
+  const nlohmann::json* locality_file = nullptr;
+  if (r.extra.contains("locality") && r.extra["locality"].contains("file"))
+    locality_file = &r.extra["locality"]["file"];
+  if (locality_file && locality_file->is_string()) {
+    const std::string file = locality_file->get<std::string>();
+    if (auto s = write_file_line(fd_.get(), r, out_dir, "locality", file, "text"); !s) return s;
   }
   return write_all(fd_.get(), to_json(r).dump() + "\n", "stream");
 }
@@ -67,7 +67,7 @@ GuestLine classify_guest_line(std::string_view line) {
       {"end", GuestLine::Kind::kEnd},
       {"log", GuestLine::Kind::kLog},
       {"samples", GuestLine::Kind::kSamples},
-      {"workload", GuestLine::Kind::kWorkload}};
+      {"locality", GuestLine::Kind::kLocality}};
   g.kind = GuestLine::Kind::kOther;
   for (const auto& [name, kind] : kTypes)
     if (type == name) g.kind = kind;
@@ -101,17 +101,17 @@ Result<std::string> store_guest_file(const std::string& kernel_dir, const nlohma
   return file;
 }
 
-// A record never names a workload file the host does not hold: without it the record keeps the
+// A record never names a locality file the host does not hold: without it the record keeps the
 // benchmarks it carries and says why.
-void unlink_missing_workload(nlohmann::json& record, const std::set<std::string>& stored) {
+void unlink_missing_locality(nlohmann::json& record, const std::set<std::string>& stored) {
   auto extra = record.find("extra");
   if (extra == record.end() || !extra->is_object()) return;
-  auto w = extra->find("workload");
+  auto w = extra->find("locality");
   if (w == extra->end() || !w->is_object()) return;
   auto file = w->find("file");
   if (file == w->end()) return;
   if (file->is_string() && stored.count(file->get<std::string>())) return;
-  (*w)["file_error"] = "the guest's workload JSON did not reach the host";
+  (*w)["file_error"] = "the guest's locality JSON did not reach the host";
   w->erase("file");
 }
 
@@ -142,10 +142,10 @@ Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlo
                           [](const std::string&, const std::string&) { return Status{}; });
 }
 
-Result<std::string> store_guest_workload(const std::string& kernel_dir,
+Result<std::string> store_guest_locality(const std::string& kernel_dir,
                                          const nlohmann::json& line) {
-  return store_guest_file(kernel_dir, line, "workload", "text", &safe_workload_path,
-                          kMaxGuestWorkloadBytes,
+  return store_guest_file(kernel_dir, line, "locality", "text", &safe_locality_path,
+                          kMaxGuestLocalityBytes,
                           [](const std::string& file, const std::string& text) -> Status {
                             auto j = parse_json_bounded(text);
                             if (!j) return j.error().prefixed(file + ": ");
@@ -193,7 +193,7 @@ void RecordStreamReader::on_record(std::string_view line, GuestLine& g) {
   // A record never names a samples file the host does not hold.
   if (!rec->samples_file.empty() && !samples_stored_.count(rec->samples_file))
     g.json["samples_file"] = "";
-  unlink_missing_workload(g.json, workloads_stored_);
+  unlink_missing_locality(g.json, localities_stored_);
   stamp_kernel_build(g.json, session_.kernel_build);
   if (auto s = runs_.append_json(g.json); !s) say_("writing runs.jsonl: " + s.error().describe());
   ++records_;
@@ -220,8 +220,8 @@ void RecordStreamReader::on_line(std::string_view line) {
       return;
     case GuestLine::Kind::kSamples:
       return on_file(g, store_guest_samples, samples_stored_, "samples");
-    case GuestLine::Kind::kWorkload:
-      return on_file(g, store_guest_workload, workloads_stored_, "workload JSON");
+    case GuestLine::Kind::kLocality:
+      return on_file(g, store_guest_locality, localities_stored_, "locality JSON");
     case GuestLine::Kind::kLog:
     case GuestLine::Kind::kOther: {
       auto m = g.json.find("message");

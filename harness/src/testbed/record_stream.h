@@ -3,7 +3,7 @@
 // RecordStreamReader turns the lines into the kernel's results dir. One JSON object per line:
 //   {"type":"hello",...}         the guest's init is up
 //   {"type":"samples","run_id","file":"samples/r0001.csv","csv":"..."}   ahead of its record
-//   {"type":"workload","run_id","file":"locality/r0001-triad.json","text":"{...}"}  likewise
+//   {"type":"locality","run_id","file":"locality/r0001-triad.json","text":"{...}"}  likewise
 //   {<a RunRecord>}               every object without a "type" member
 //   {"type":"log","message"}     anything the guest's init says
 //   {"type":"end","exit_code"}   the guest's matrix has ended
@@ -33,7 +33,7 @@ namespace memplace {
 class RecordStreamWriter {
  public:
   static Result<RecordStreamWriter> open(const std::string& path);
-  // The run's samples and workload files first, so the host has them by the time the record
+  // The run's samples and locality files first, so the host has them by the time the record
   // names them; then the record. Files are read from `out_dir`.
   Status write(const RunRecord& r, const std::string& out_dir);
 
@@ -44,7 +44,7 @@ class RecordStreamWriter {
 
 // What one guest line is.
 struct GuestLine {
-  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kWorkload, kOther, kMalformed };
+  enum class Kind { kRecord, kHello, kEnd, kLog, kSamples, kLocality, kOther, kMalformed };
   Kind kind = Kind::kMalformed;
   nlohmann::json json;
   std::string error;  // kMalformed: why
@@ -56,11 +56,11 @@ constexpr size_t kMaxGuestSamplesBytes = 16u << 20;
 // Writes the line's CSV to <kernel_dir>/<file>; returns the file written.
 Result<std::string> store_guest_samples(const std::string& kernel_dir, const nlohmann::json& line);
 
-// Only a safe_workload_path (results.h), at most kMaxGuestWorkloadBytes, and text that passes
+// Only a safe_locality_path (results.h), at most kMaxGuestLocalityBytes, and text that passes
 // check_benchmark_json (agent_protocol.h) is stored.
-constexpr size_t kMaxGuestWorkloadBytes = 1u << 20;
+constexpr size_t kMaxGuestLocalityBytes = 1u << 20;
 // Writes the line's text to <kernel_dir>/<file>; returns the file written.
-Result<std::string> store_guest_workload(const std::string& kernel_dir, const nlohmann::json& line);
+Result<std::string> store_guest_locality(const std::string& kernel_dir, const nlohmann::json& line);
 
 // The host end, for one kernel's results dir. The guest is untrusted: only the first record of
 // each run it was asked for is kept (GuestRecordGate), notes are bounded (GuestNotes), files of
@@ -103,7 +103,7 @@ class RecordStreamReader {
   GuestRecordGate gate_;
   GuestNotes notes_;
   MatrixSummary summary_;
-  std::set<std::string> samples_stored_, workloads_stored_;
+  std::set<std::string> samples_stored_, localities_stored_;
   int records_ = 0;
   bool saw_end_ = false;
   int guest_exit_ = -1;

@@ -164,7 +164,7 @@ Result<KernelProgress> kernel_progress(const std::string& dir, bool resume,
   for (const auto& w : prior->warnings) say("warning: " + w);
   for (const auto& r : prior->records) p.done.insert({r.cell_key, r.repeat});
   p.last_id = next_run_number(*prior, dir) - 1;
-  for (const char* sub : {"samples", "workloads"}) {
+  for (const char* sub : {"samples", "locality", "workloads"}) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec))
       p.files.insert(std::string(sub) + "/" + e.path().filename().string());

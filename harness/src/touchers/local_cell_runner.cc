@@ -66,20 +66,20 @@ std::unique_ptr<Toucher> toucher_for(ToucherKind kind, const RunContext& ctx) {
   return nullptr;
 }
 
-// Times the locality workload on the memory just placed, with the cell's threads pinned like the
-// toucher's, and links its Google Benchmark JSON from the record as extra.workload.file. The
+// Times the locality locality on the memory just placed, with the cell's threads pinned like the
+// toucher's, and links its Google Benchmark JSON from the record as extra.locality.file. The
 // JSON's "benchmarks" array is copied in as well: a testbed guest streams only its records back.
-// A workload that cannot run leaves the placement result alone and says why in
-// extra.workload.error.
-void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Mapping& mapping) {
+// A locality that cannot run leaves the placement result alone and says why in
+// extra.locality.error.
+void run_locality_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Mapping& mapping) {
   nlohmann::json w = {{"kind", ctx.locality}};
-  auto kind = parse_workload(ctx.locality);
+  auto kind = parse_locality(ctx.locality);
   auto cpus = choose_cpus(ctx.sysfs_root, cell.cpu_node, cell.threads);
   std::string file = std::string(kLocalityDir) + r.run_id + "-" + ctx.locality + ".json";
   Status s = !kind ? Status(kind.error()) : !cpus ? Status(cpus.error()) : Status();
   if (s) s = make_dirs(ctx.out_dir + "/" + std::string(kLocalityDir));
   if (s)
-    s = run_workload_benchmark(*kind, mapping.addr(), mapping.size(), *cpus,
+    s = run_locality_benchmark(*kind, mapping.addr(), mapping.size(), *cpus,
                                ctx.out_dir + "/" + file);
   if (s) {
     w["file"] = file;
@@ -89,7 +89,7 @@ void run_workload_into(RunRecord& r, const Cell& cell, const RunContext& ctx, Ma
   } else {
     w["error"] = s.error().describe();
   }
-  r.extra["workload"] = w;
+  r.extra["locality"] = w;
 }
 
 // mbind on the mapping for the mbind channel (a private guest_memfd without a mapping has
@@ -262,7 +262,7 @@ void run_cell_into(RunRecord& r, Cell cell, const RunContext& ctx) {
       judge(cell, r.placement_pages, verdict_inputs(cell, *host_nodes, r.meminfo_before, ctx));
   r.status = RunStatus::kOk;
   if (ctx.locality != "none" && mapping->addr() && cell.backing != BackingKind::kGuestMemfdPrivate)
-    run_workload_into(r, cell, ctx, *mapping);
+    run_locality_into(r, cell, ctx, *mapping);
 }
 
 }  // namespace
