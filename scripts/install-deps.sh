@@ -43,6 +43,8 @@ more_packages=(
   slurmctld slurmd slurm-client munge
   # report.html checked in a real browser.
   chromium
+  # The committed results checked against docs/schema/ (tests/structure/schema_check.py).
+  python3-jsonschema
   # make check-fresh: the test suite in a clean bookworm chroot.
   debootstrap
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run by every `make test` (ctest include_layering): a folder of harness/src includes only
-folders above it in the README's Code map, so arrows point one way. Prints every include that
-points up; exit 1 if there is one."""
+folders above it in the code map (docs/contributing.md), so arrows point one way. Prints every
+include that points up; exit 1 if there is one."""
 import pathlib
 import re
 import sys
