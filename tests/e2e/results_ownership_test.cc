@@ -3,8 +3,10 @@
 // files in a results dir neither crash nor hang a reader; the CI gates fail closed.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -322,6 +324,66 @@ TEST(ResultsOwnership, TwoDirsClaimingOneShardAndAnUnknownCommandAreNamed) {
   EXPECT_EQ(bogus.status, 2);
   EXPECT_NE(bogus.output.find("unknown command 'bogus' (commands: probe, run,"), std::string::npos)
       << bogus.output;
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+// Starts `memplace run` on a new dir, signals it after `delay_us`, and returns its wait status.
+int run_interrupted(const std::string& out, int signal, useconds_t delay_us) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(MEMPLACE_BINARY, MEMPLACE_BINARY, "run", "-q", "--no-plots", "--size", "4MiB", "--out",
+            out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::usleep(delay_us);
+  ::kill(pid, signal);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+// Item 10: an interrupt in the first moments of `run --out NEW` left a dir that could be
+// neither resumed nor reused. At every moment tried, the dir is either absent or resumes to
+// exactly the one run it was asked for.
+TEST(ResultsOwnership, AnInterruptAtAnyMomentLeavesNoDirOrAResumableOne) {
+  Work w;
+  int interrupted = 0;
+  for (int signal : {SIGINT, SIGTERM}) {
+    for (useconds_t delay : {0u, 1000u, 3000u, 8000u, 20000u, 60000u}) {
+      const std::string out =
+          w.root + "/sig" + std::to_string(signal) + "-" + std::to_string(delay);
+      const int status = run_interrupted(out, signal, delay);
+      interrupted += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      if (!fs::exists(out)) continue;
+      auto resumed = run_memplace("run -q --no-plots --resume " + out);
+      ASSERT_EQ(resumed.status, 0) << "signal " << signal << " after " << delay << " us\n"
+                                   << resumed.output;
+      auto runs = read_runs(out + "/runs.jsonl");
+      ASSERT_TRUE(runs.ok()) << runs.error().describe();
+      EXPECT_EQ(runs->records.size(), 1u) << out;
+    }
+  }
+  EXPECT_GT(interrupted, 0) << "no run was interrupted: the test proved nothing";
+}
+
+// Item 13: a resume that fails on a planted runs.jsonl symlink left a complete dir "running",
+// without its summary. The refusal now comes before the manifest is touched.
+TEST(ResultsOwnership, AFailedResumeLeavesTheManifestAsItWas) {
+  Work w;
+  const std::string base = small_dir(w.root, "base");
+  const std::string before = slurp(base + "/manifest.json");
+  fs::copy_file(base + "/runs.jsonl", w.root + "/elsewhere.jsonl");
+  fs::remove(base + "/runs.jsonl");
+  fs::create_symlink(w.root + "/elsewhere.jsonl", base + "/runs.jsonl");
+  auto e = run_memplace("run -q --no-plots --resume " + base);
+  EXPECT_NE(e.status, 0) << e.output;
+  EXPECT_NE(e.output.find("symlink"), std::string::npos) << e.output;
+  EXPECT_EQ(slurp(base + "/manifest.json"), before);
 }
 
 }  // namespace
