@@ -28,12 +28,15 @@ seed() {  # seed TARGET DIR: copy representative inputs into the corpus
     fuzz_meminfo) find tests/fixtures -name meminfo -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_numa_maps) find tests/fixtures -name numa_maps -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_nodelist) printf '0-1' >"$dir/a"; printf '0,2' >"$dir/b"; printf '0-3,8-11\n' >"$dir/c" ;;
+    fuzz_chart_data)  # a baseline and a candidate kernel's runs, apart at a NUL
+      { cat tests/fixtures/results/k6.18/runs.jsonl; printf '\0'; cat tests/fixtures/results/k7.0/runs.jsonl; } >"$dir/two-kernels"
+      cp results/reference-ab/7.2/runs.jsonl "$dir/ab" ;;
     fuzz_runs_jsonl) find tests/fixtures -name runs.jsonl -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \; ;;
     fuzz_guest_stream)  # the first byte picks the chunk size the stream arrives in
       find tests/fixtures -name runs.jsonl -exec sh -c '{ printf "\001"; cat "$1"; } >"$2/$(echo "$1" | md5sum | cut -c1-12)"' _ {} "$dir" \;
       printf '%s\n' $'\x07{"type":"hello","kernel":"7.3"}' '{"type":"log","message":"insmod failed"}' \
         '{"type":"samples","run_id":"r0001","file":"samples/r0001.csv","csv":"t_seconds,node\n0,0\n"}' \
-        '{"type":"workload","run_id":"r0001","file":"workloads/r0001-triad.json","text":"{}"}' \
+        '{"type":"locality","run_id":"r0001","file":"locality/r0001-triad.json","text":"{}"}' \
         '{"type":"end","exit_code":0}' >"$dir/typed" ;;
     fuzz_agent_message) find tests/fixtures -name 'agent*.jsonl' -exec split -l 1 {} "$dir/msg-" \; ;;
   esac

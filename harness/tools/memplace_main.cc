@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli_reference.h"
 #include "memplace/commands.h"
 
 namespace {
@@ -90,25 +91,33 @@ CLI::App* add_report(CLI::App& app, memplace::ReportArgs& report) {
 
 CLI::App* add_compare(CLI::App& app, memplace::CompareArgs& compare) {
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
-  add_dirs(compare_cmd, compare.dirs, "Results dirs; the first is the baseline");
-  compare_cmd->add_option("--format", compare.format, "markdown, csv or json");
-  compare_cmd->add_option("--by", compare.by,
-                          "dir (one side per dir) or host (one side per hostname, e.g. of a "
-                          "merged dir)");
+  compare_cmd->add_option("--format", compare.format, "markdown, csv or json")
+      ->check(CLI::IsMember({"markdown", "csv", "json"}))
+      ->capture_default_str();
+  compare_cmd
+      ->add_option("--by", compare.by,
+                   "dir (one side per dir) or host (one side per hostname, e.g. of a "
+                   "merged dir)")
+      ->check(CLI::IsMember({"dir", "host"}))
+      ->capture_default_str();
   compare_cmd->add_option("--out", compare.out_dir, "Also write compare.md/.csv/.json here");
   compare_cmd->add_flag("--fail-on-regression", compare.fail_on_regression,
                         "Exit 1 if any cell went from honored to not honored, or ran in the "
                         "baseline and failed, vanished or became unsupported");
   compare_cmd->add_flag("--allow-unsupported", compare.allow_unsupported,
                         "With --fail-on-regression: a cell unsupported here does not fail it");
+  // Last: CLI11 checks in the order options were added, so --format xml is named before any
+  // dir is looked at.
+  add_dirs(compare_cmd, compare.dirs, "Results dirs; the first is the baseline");
   return compare_cmd;
 }
 
 CLI::App* add_merge(CLI::App& app, memplace::MergeArgs& merge) {
   auto* merge_cmd = app.add_subcommand(
       "merge", "Merge results dirs (shards of one spec, or hosts) into one results dir");
-  merge_cmd->add_option("out", merge.out_dir, "The merged results dir (new or empty)")->required();
-  add_dirs(merge_cmd, merge.dirs, "Results dirs to merge");
+  merge_cmd->add_option("--out", merge.out_dir, "The merged results dir (new or empty)");
+  // No existence check here: the old form `merge OUT DIR...` names a new OUT first.
+  merge_cmd->add_option("dirs", merge.dirs, "Results dirs to merge")->required();
   return merge_cmd;
 }
 
@@ -165,7 +174,9 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
 int main(int argc, char** argv) {
   CLI::App app{"memplace: where does guest memory land on a NUMA host?"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "memplace " MEMPLACE_VERSION);
+  app.set_version_flag(
+      "--version", "memplace " MEMPLACE_VERSION " (revision " + memplace::build_revision() + ")");
+  app.footer(memplace::kExitCodesHelp);
   memplace::ProbeArgs probe;
   memplace::RunArgs run;
   memplace::ReportArgs report;
@@ -184,6 +195,13 @@ int main(int argc, char** argv) {
   CLI::App* noise_cmd = add_noise(app, noise);
   CLI::App* keys_cmd =
       app.add_subcommand("spec-keys", "Print every spec key (Markdown): type, default, meaning");
+  std::string man_command;
+  bool man = false;
+  CLI::App* reference_cmd =
+      app.add_subcommand("reference", "Print docs/commands.md, or with --man a man page")
+          ->group("");
+  reference_cmd->add_flag("--man", man, "A man page: memplace(1), or memplace-COMMAND(1)");
+  reference_cmd->add_option("command", man_command, "The command of the man page");
 
   if (auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "memplace: error: %s\n", unknown.c_str());
@@ -199,6 +217,13 @@ int main(int argc, char** argv) {
 
   if (*probe_cmd) return memplace::command_probe(probe);
   if (*keys_cmd) return memplace::command_spec_keys();
+  if (*reference_cmd) {
+    const std::string text =
+        man ? memplace::cli_reference::man_page(app, man_command, app.version())
+            : memplace::cli_reference::markdown(app);
+    std::fputs(text.c_str(), stdout);
+    return text.empty() ? memplace::kExitBadInput : memplace::kExitOk;
+  }
   if (*noise_cmd) return memplace::command_noise_process(noise);
   if (*run_cmd) {
     run.invocation = join_argv(argc, argv);

@@ -75,7 +75,7 @@ TEST(SpecRunTable, DefaultsRenderNothingNewAndBadValuesNameTheField) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("run.locality"), std::string::npos);
   // The locality loop's spec_version 1 name still reads, with a warning.
-  auto old = parse_spec("[run]\nlocality = \"triad\"\n", "t.toml");
+  auto old = parse_spec("[run]\nworkload = \"triad\"\n", "t.toml");
   ASSERT_TRUE(old.ok()) << old.error().describe();
   EXPECT_EQ(old->locality, "triad");
   ASSERT_EQ(old->warnings.size(), 1u);
@@ -115,7 +115,7 @@ TEST(MemplaceRun, LocalityJsonIsLinkedFromTheRecordWithThePopulateMethod) {
 TEST(MemplaceRun, UnknownLocalityIsBadInput) {
   auto e = run_memplace("run --locality stream --out /nonexistent/x");
   EXPECT_EQ(e.status, 2) << e.output;
-  EXPECT_NE(e.output.find("--workload"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("--locality"), std::string::npos) << e.output;
 }
 
 }  // namespace

@@ -354,7 +354,7 @@ TEST(ResultsOwnership, AnInterruptAtAnyMomentLeavesNoDirOrAResumableOne) {
   Work w;
   int interrupted = 0;
   for (int signal : {SIGINT, SIGTERM}) {
-    for (useconds_t delay : {0u, 1000u, 3000u, 8000u, 20000u, 60000u}) {
+    for (useconds_t delay : {0u, 500u, 1000u, 2000u, 3000u, 5000u, 8000u, 12000u, 20000u, 60000u}) {
       const std::string out =
           w.root + "/sig" + std::to_string(signal) + "-" + std::to_string(delay);
       const int status = run_interrupted(out, signal, delay);

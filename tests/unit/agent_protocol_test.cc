@@ -230,7 +230,7 @@ TEST(AgentProtocol, FieldErrorsNameTheField) {
                                     "per_thread_seconds":[]})");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message.find("seconds"), std::string::npos) << m.error().message;
-  auto h = decode_guest_message(R"({"type":"hello","protocol":2,"kernel":"k","nodes":[],
+  auto h = decode_guest_message(R"({"type":"hello","protocol":3,"kernel":"k","nodes":[],
                                     "cpus":1,"mem_bytes":1})");
   ASSERT_FALSE(h.ok());
   EXPECT_NE(h.error().message.find("protocol"), std::string::npos);

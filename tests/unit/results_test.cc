@@ -177,8 +177,12 @@ TEST(RunsFile, WriterAppendsOneLinePerRecord) {
     ASSERT_TRUE(w.ok());
     RunRecord second = sample_record();
     second.run_id = "r0004";
+    second.repeat = 4;
     ASSERT_TRUE(w->append(second).ok());
-    ASSERT_TRUE(w->append_json(to_json(second)).ok());
+    RunRecord third = second;
+    third.run_id = "r0005";
+    third.repeat = 5;
+    ASSERT_TRUE(w->append_json(to_json(third)).ok());
   }
   std::string text = slurp(path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
@@ -188,6 +192,30 @@ TEST(RunsFile, WriterAppendsOneLinePerRecord) {
   EXPECT_EQ(runs->records[0].run_id, "r0003");
   EXPECT_EQ(runs->records[1].run_id, "r0004");
   EXPECT_TRUE(runs->warnings.empty());
+}
+
+// Reliability item 17: one run recorded twice (a file appended to twice) was counted twice by
+// report, compare and --resume. The second is skipped, naming the first's line; the same cell
+// and repeat on another host or kernel is another run.
+TEST(RunsFile, ARunRecordedTwiceIsCountedOnce) {
+  TempDir tmp("results-test");
+  const std::string path = std::string(tmp) + "/runs.jsonl";
+  RunRecord r = sample_record();
+  RunRecord elsewhere = r;
+  elsewhere.environment.hostname = "other-host";
+  RunRecord later_kernel = r;
+  later_kernel.environment.kernel = "7.3.4";
+  std::ofstream(path) << to_json(r).dump() << "\n"
+                      << to_json(elsewhere).dump() << "\n"
+                      << to_json(r).dump() << "\n"
+                      << to_json(later_kernel).dump() << "\n";
+  auto runs = read_runs(path);
+  ASSERT_TRUE(runs.ok()) << runs.error().describe();
+  EXPECT_EQ(runs->records.size(), 3u);
+  ASSERT_EQ(runs->warnings.size(), 1u);
+  EXPECT_NE(runs->warnings[0].find(":3: run r0003 repeats"), std::string::npos)
+      << runs->warnings[0];
+  EXPECT_NE(runs->warnings[0].find("of line 1"), std::string::npos) << runs->warnings[0];
 }
 
 TEST(RunsFile, TruncatedLastLineIsSkippedWithWarning) {
@@ -212,6 +240,8 @@ TEST(RunsFile, GarbageAndInvalidRecordLinesAreSkippedByLineNumber) {
   std::string dir = tmp;
   std::string path = dir + "/runs.jsonl";
   std::string line = to_json(sample_record()).dump();
+  RunRecord other = sample_record();
+  other.repeat = 7;
   {
     std::ofstream out(path);
     out << line << "\n"
@@ -219,7 +249,7 @@ TEST(RunsFile, GarbageAndInvalidRecordLinesAreSkippedByLineNumber) {
         << "\n"  // blank lines are not records and not errors
         << R"({"policy": "bind"})"
         << "\n"  // valid JSON, not a record
-        << line << "\n";
+        << to_json(other).dump() << "\n";
   }
   auto runs = read_runs(path);
   ASSERT_TRUE(runs.ok());

@@ -17,6 +17,14 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitEnvironment = 3;
+// What every command's --help ends with (docs/exit-codes.md says more).
+inline constexpr const char* kExitCodesHelp =
+    "Exit status: 0 done; 1 a gate failed (run --check, compare --fail-on-regression, probe "
+    "--require; merge with runs missing); 2 bad input, nothing run or written; 3 the host "
+    "failed (a write, a missing tool); 128+N interrupted by signal N.";
+
+// The git revision memplace was built from ("unknown" outside a git tree), as manifests record.
+std::string build_revision();
 
 struct ProbeArgs {
   bool json = false;

@@ -63,6 +63,32 @@ Result<std::vector<int>> parse_id_list(std::string_view text, int max_id) {
   return ids;
 }
 
+Result<std::vector<int>> parse_node_list(std::string_view text, const std::vector<int>& allowed) {
+  const std::string_view whole = trim(text);
+  const bool symbolic = whole == "all" || (!whole.empty() && (whole[0] == '!' || whole[0] == '+'));
+  if (!symbolic) return parse_id_list(whole);
+  if (allowed.empty())
+    return bad_input_error("\"" + std::string(whole) +
+                           "\" needs the nodes that exist where the cells run; give node numbers");
+  if (whole == "all") return allowed;
+  auto ids = parse_id_list(whole.substr(1));
+  if (!ids) return ids.error();
+  std::vector<int> out;
+  if (whole[0] == '!') {
+    for (int node : allowed)
+      if (!std::binary_search(ids->begin(), ids->end(), node)) out.push_back(node);
+    if (out.empty()) return bad_input_error("\"" + std::string(whole) + "\" leaves no node");
+    return out;
+  }
+  for (int position : *ids) {
+    if (position >= static_cast<int>(allowed.size()))
+      return bad_input_error("\"" + std::string(whole) + "\": there are only " +
+                             std::to_string(allowed.size()) + " nodes here");
+    out.push_back(allowed[static_cast<size_t>(position)]);
+  }
+  return out;
+}
+
 std::string format_id_list(const std::vector<int>& ids) {
   std::vector<int> sorted = ids;
   std::sort(sorted.begin(), sorted.end());

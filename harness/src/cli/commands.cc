@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "base/bounded_read.h"
@@ -29,6 +30,7 @@
 #include "qemu/qemu_cell_runner.h"
 #include "report/report.h"
 #include "report/report_hooks.h"
+#include "results/manifest.h"
 #include "results/results.h"
 #include "results/results_dir.h"
 #include "spec/spec.h"
@@ -38,6 +40,26 @@
 #include "touchers/noise_process.h"
 
 namespace memplace {
+
+namespace {
+
+// The cells a run still has to do: all of them, or on --resume those runs.jsonl lacks.
+size_t runs_left(const std::vector<Cell>& cells, const std::string& resume_dir) {
+  if (resume_dir.empty()) return cells.size();
+  auto runs = read_runs(resume_dir + "/runs.jsonl");
+  if (!runs) return cells.size();
+  std::set<std::pair<std::string, int>> done;
+  for (const RunRecord& r : runs->records) done.insert({r.cell_key, r.repeat});
+  size_t left = 0;
+  for (const Cell& c : cells) left += !done.count({cell_key(c), c.repeat});
+  return left;
+}
+
+}  // namespace
+
+std::string build_revision() {
+  return memplace_revision();
+}
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "memplace: error: %s\n", terminal_safe(message).c_str());
@@ -345,7 +367,7 @@ int command_run(const RunArgs& args) {
   if (auto s = check_out_for(args); !s) return fail(kExitBadInput, s.error().describe());
   std::string out = args.resume_dir.empty() ? args.out_dir : args.resume_dir;
 
-  if (auto s = check_results_disk(out, cells.size()); !s)
+  if (auto s = check_results_disk(out, runs_left(cells, args.resume_dir)); !s)
     return fail(kExitEnvironment, s.error().message);
   for (const auto& w : kvm_warnings(cells))
     std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());

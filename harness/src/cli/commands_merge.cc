@@ -124,9 +124,23 @@ void print_missing(const MergeJob& job) {
 
 }  // namespace
 
-int command_merge(const MergeArgs& args) {
+int command_merge(const MergeArgs& given) {
+  MergeArgs args = given;
+  if (args.out_dir.empty() && args.dirs.size() >= 2) {
+    // The form before --out, kept for one release.
+    std::fprintf(stderr,
+                 "memplace: warning: `merge OUT DIR...` is the old form; write `merge --out OUT "
+                 "DIR...`\n");
+    args.out_dir = args.dirs.front();
+    args.dirs.erase(args.dirs.begin());
+  }
   if (args.out_dir.empty() || args.dirs.empty())
-    return fail(kExitBadInput, "merge needs OUT and at least one results dir");
+    return fail(kExitBadInput, "merge needs --out OUT and at least one results dir");
+  for (const std::string& dir : args.dirs) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail(kExitBadInput, dir + ": not a results directory");
+  }
   auto labels = testbed_labels(args.dirs);
   if (!labels) return fail(kExitBadInput, labels.error().describe());
   auto jobs = plan_jobs(args, *labels);

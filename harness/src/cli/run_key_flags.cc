@@ -4,6 +4,7 @@
 
 #include "base/text.h"
 #include "cli/commands_internal.h"
+#include "host/sysfs.h"
 #include "memplace/commands.h"
 #include "spec/spec.h"
 #include "spec/spec_keys.h"
@@ -34,23 +35,48 @@ std::vector<KeyFlag> run_key_flags() {
   return flags;
 }
 
-Status apply_key_flags(const RunArgs& a, Spec& spec) {
-  for (const SpecKey& key : spec_keys()) {
-    std::vector<std::string> items;
-    std::string given;
-    for (const std::string& flag : {std::string(key.flag), std::string(key.old_flag)}) {
-      auto it = flag.empty() ? a.key_flags.end() : a.key_flags.find(flag);
-      if (it == a.key_flags.end() || it->second.empty()) continue;
-      if (flag != key.flag)
-        std::fprintf(stderr, "memplace: warning: %s is the old name of %s; read as that\n",
-                     flag.c_str(), std::string(key.flag).c_str());
-      for (const auto& value : it->second)
-        for (auto& item : split_flag_value(key, value)) items.push_back(std::move(item));
-      given = flag;
-    }
-    if (items.empty()) continue;
-    if (auto s = set_key_from_items(key, items, given, spec); !s) return s;
+namespace {
+
+// One key's flag, and its old spelling, into `spec`; a key no flag names is left alone.
+Status apply_key_flag(const RunArgs& a, const SpecKey& key, Spec& spec) {
+  std::vector<std::string> items;
+  std::string given;
+  for (const std::string& flag : {std::string(key.flag), std::string(key.old_flag)}) {
+    auto it = flag.empty() ? a.key_flags.end() : a.key_flags.find(flag);
+    if (it == a.key_flags.end() || it->second.empty()) continue;
+    if (flag != key.flag)
+      std::fprintf(stderr, "memplace: warning: %s is the old name of %s; read as that\n",
+                   flag.c_str(), std::string(key.flag).c_str());
+    for (const auto& value : it->second)
+      for (auto& item : split_flag_value(key, value)) items.push_back(std::move(item));
+    given = flag;
   }
+  if (items.empty()) return {};
+  return set_key_from_items(key, items, given, spec);
+}
+
+// The nodes numactl's "all", "!" and "+" range over: the testbed guest's, else this host's.
+std::vector<int> node_universe(const RunArgs& a, const Spec& spec) {
+  std::vector<int> nodes;
+  if (a.testbed || spec.testbed) {
+    for (int n = 0; n < (spec.testbed ? spec.testbed->nodes : TestbedSpec{}.nodes); ++n)
+      nodes.push_back(n);
+    return nodes;
+  }
+  auto host = list_nodes(a.sysfs_root);
+  return host ? *host : nodes;
+}
+
+}  // namespace
+
+Status apply_key_flags(const RunArgs& a, Spec& spec) {
+  // The testbed's shape first: a node list's "all" means the guest's nodes.
+  for (const SpecKey* key : spec_keys_of("testbed"))
+    if (auto s = apply_key_flag(a, *key, spec); !s) return s;
+  spec.node_universe = node_universe(a, spec);
+  for (const SpecKey& key : spec_keys())
+    if (key.section != "testbed")
+      if (auto s = apply_key_flag(a, key, spec); !s) return s;
   if (a.thp && a.no_thp) return bad_input_error("--thp and --no-thp contradict each other");
   if (a.thp || a.no_thp) {
     const SpecKey* thp = find_spec_key("run", "thp");

@@ -201,6 +201,9 @@ Status finish_manifest(Manifest& manifest, const std::string& dir, const MatrixS
 
 Result<MatrixSummary> run_matrix(const Spec& spec, const std::vector<Cell>& cells,
                                  const RunOptions& options) {
+  // From the dir's first moment: an interrupt while it is being set up is recorded, the setup
+  // ends with spec.toml and a manifest, and the loop stops before its first cell.
+  StopSignalGuard signals;
   const std::string& dir = options.out_dir;
   if (auto s = make_dirs(dir); !s) return s.error();
   // Samples go only into a samples/ of memplace's own, never through a planted symlink.

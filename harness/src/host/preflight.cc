@@ -28,10 +28,14 @@ Result<uint64_t> free_disk_bytes(const std::string& out_dir) {
       path = path.substr(0, slash);
     }
   }
+  // Nothing can be written there, however much is free: say so rather than "0 MiB free".
+  if (st.f_flag & ST_RDONLY)
+    return system_error(EROFS, path + " is on a read-only filesystem", ErrorKind::kEnvironment);
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 Status check_results_disk(const std::string& out_dir, size_t runs) {
+  if (runs == 0) return {};  // a resume with nothing left writes only the reports
   auto free = free_disk_bytes(out_dir);
   if (!free) return free.error();
   uint64_t need = kDiskBaseBytes + runs * kDiskPerRunBytes;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -476,6 +477,9 @@ Result<RunsFile> read_runs(const std::string& path) {
 
 RunsFile parse_runs_text(std::string_view text, const std::string& path) {
   RunsFile out;
+  // One record per run: a cell's repeat on one host and kernel. A second (a file appended to
+  // twice, a hand-made dir) would be counted twice by every table, so it is skipped, said once.
+  std::map<std::string, size_t> first_line;
   std::string_view rest = text;
   for (size_t line_no = 1; !rest.empty(); ++line_no) {
     size_t nl = rest.find('\n');
@@ -497,6 +501,14 @@ RunsFile parse_runs_text(std::string_view text, const std::string& path) {
       continue;
     }
     out.highest_run_number = std::max(out.highest_run_number, run_id_number(rec->run_id));
+    const std::string key = rec->environment.hostname + "\n" + kernel_label(rec->environment) +
+                            "\n" + rec->cell_key + "#" + std::to_string(rec->repeat);
+    if (auto [it, fresh] = first_line.emplace(key, line_no); !fresh && !rec->cell_key.empty()) {
+      out.warnings.push_back(where + "run " + rec->run_id + " repeats " + rec->cell_key + " #" +
+                             std::to_string(rec->repeat) + " of line " +
+                             std::to_string(it->second) + ", line skipped");
+      continue;
+    }
     out.records.push_back(std::move(*rec));
   }
   return out;

@@ -102,7 +102,8 @@ Result<uint64_t> size_value(const toml::node& n, const std::string& field) {
 
 }  // namespace
 
-Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field) {
+Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field,
+                                       const std::vector<int>& allowed) {
   PolicyEntry e;
   std::string name = text;
   size_t colon = text.find(':');
@@ -113,7 +114,7 @@ Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::strin
   if (colon != std::string::npos) {
     if (!policy_takes_nodes(e.mode))
       return make_error(field + ": policy " + policy_name(e.mode) + " takes no nodes");
-    auto ids = parse_id_list(text.substr(colon + 1));
+    auto ids = parse_node_list(text.substr(colon + 1), allowed);
     if (!ids) return ids.error().prefixed(field + ": ");
     e.nodes = *ids;
   }

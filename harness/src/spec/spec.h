@@ -102,6 +102,9 @@ struct Spec {
   std::optional<TestbedSpec> testbed;
   QemuSpec qemu;
   std::string source_text;  // the TOML as given, copied into the results dir
+  // The nodes that exist where the cells run, for numactl's "all", "!LIST" and "+LIST" in node
+  // lists (nodelist.h). The CLI sets it before applying flags; a spec file gives numbers.
+  std::vector<int> node_universe;
   // What reading it found worth saying: an old key name read as its new one. Never rendered.
   std::vector<std::string> warnings;
 };
@@ -125,7 +128,9 @@ Status check_spec(const Spec& spec);
 // "host" | "vcpu" | "qemu"; anything else is an error listing those.
 Result<ToucherKind> parse_toucher(const std::string& name);
 // "bind:0-1" -> {bind, {0,1}}; errors name `field`.
-Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field);
+// `allowed`: the nodes numactl's symbolic lists range over (Spec::node_universe).
+Result<PolicyEntry> parse_policy_entry(const std::string& text, const std::string& field,
+                                       const std::vector<int>& allowed = {});
 Result<BackingKind> parse_backing(const std::string& name, const std::string& field);
 // "trace" | "cgroup"; errors name `field`.
 Status check_placement_source_name(const std::string& name, const std::string& field);

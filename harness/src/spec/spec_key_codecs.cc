@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <type_traits>
 
 #include "base/nodelist.h"
 #include "spec/spec.h"
@@ -40,10 +41,17 @@ Result<int64_t> whole_number(std::string_view item, const std::string& field) {
   return v;
 }
 
-// Appends `parse(item, field)` to `axis`.
+// Appends `parse(item, field)` to `axis`; a parser that reads node lists also gets the nodes
+// numactl's symbolic lists range over.
 template <class T, class Parse>
-Status push(std::vector<T>& axis, Parse&& parse, std::string_view item, const std::string& field) {
-  auto value = parse(std::string(item), field);
+Status push(std::vector<T>& axis, Parse&& parse, std::string_view item, const std::string& field,
+            const Spec& spec) {
+  auto value = [&] {
+    if constexpr (std::is_invocable_v<Parse, std::string, std::string, std::vector<int>>)
+      return parse(std::string(item), field, spec.node_universe);
+    else
+      return parse(std::string(item), field);
+  }();
   if (!value) return value.error();
   axis.push_back(*value);
   return {};
@@ -72,7 +80,7 @@ Result<std::optional<int>> cpu_node_item(const std::string& item, const std::str
                         true,                                                                    \
                         [](Spec& s) { s.member.clear(); },                                       \
                         [](std::string_view item, const std::string& field, Spec& s) -> Status { \
-                          return push(s.member, parse, item, field);                             \
+                          return push(s.member, parse, item, field, s);                          \
                         },                                                                       \
                         [](const Spec& s) { return toml_array(s.member, render_item); },         \
                         type_text,                                                               \
@@ -88,8 +96,9 @@ MEMPLACE_AXIS(kPolicyCodec, policies, kText, "list of policies: default, local, 
 MEMPLACE_AXIS(
     kNodeListsCodec, node_lists, kTextOrInteger, "list of node lists (numactl syntax)",
     "a node list such as \"0-1\" or \"0,2\"", "[\"0-1\", \"0,2\"]",
-    [](const std::string& item, const std::string& field) -> Result<std::vector<int>> {
-      auto ids = parse_id_list(item);
+    [](const std::string& item, const std::string& field,
+       const std::vector<int>& allowed) -> Result<std::vector<int>> {
+      auto ids = parse_node_list(item, allowed);
       if (!ids) return ids.error().prefixed(field + ": ");
       return ids;
     },
@@ -207,7 +216,7 @@ const KeyCodec kPlacementSourcesCodec = {
             if (auto c = check_placement_source_name(name, f); !c) return c.error();
             return name;
           },
-          item, field);
+          item, field, s);
     },
     [](const Spec& s) {
       if (s.placement_sources.empty()) return std::string("[\"none\"]");
