@@ -25,9 +25,18 @@ struct ChildOutput {
   std::string file;  // kFile: created or truncated; both streams share it
 };
 
+// A task memory policy the child starts under, as `numactl --interleave` sets one: its threads
+// inherit it, and so does every page they fault that no mapping's own policy governs.
+struct TaskMempolicy {
+  int mode = -1;           // an MPOL_* value (set_mempolicy(2)); -1 = inherit the parent's
+  std::vector<int> nodes;  // the nodemask's nodes
+};
+
 struct SpawnOptions {
   ChildOutput output;
   std::vector<int> cpus;  // pin the child to these CPUs; empty = inherit
+  TaskMempolicy mempolicy;
+  std::string stdin_file;  // the child's stdin; "" = /dev/null
 };
 
 // A started program. The destructor kills (SIGKILL) and reaps one still running, so a child
@@ -78,7 +87,8 @@ struct CommandOutput {
 
 // Runs a helper to its end, capturing both streams. Fails only when the program cannot be
 // started; a non-zero exit is in the result.
-Result<CommandOutput> run_command(const std::vector<std::string>& argv);
+Result<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                  const std::string& stdin_file = "");
 
 // Like run_command, but a non-zero exit becomes an error carrying the tail of stderr.
 Result<std::string> run_command_ok(const std::vector<std::string>& argv);

@@ -28,6 +28,8 @@
 #include "probe/host_features.h"
 #include "probe/probe.h"
 #include "qemu/qemu_cell_runner.h"
+#include "qemu/qemu_guest.h"
+#include "qemu/qemu_policy_reach.h"
 #include "report/report.h"
 #include "report/report_hooks.h"
 #include "results/manifest.h"
@@ -323,13 +325,42 @@ int command_spec_keys() {
   return kExitOk;
 }
 
+namespace {
+
+// The QEMUs `memplace probe` describes: those named, else the one a qemu cell would run.
+std::vector<std::string> probe_qemu_binaries(const ProbeArgs& args) {
+  if (!args.qemu.empty()) return args.qemu;
+  const char* configured = std::getenv("MEMPLACE_QEMU");
+  if (configured && *configured) return {configured};
+  std::string found = find_on_path("qemu-system-x86_64");
+  if (found.empty()) return {};
+  return {found};
+}
+
+}  // namespace
+
 int command_probe(const ProbeArgs& args) {
   if (!args.require.empty()) return require_features(args);
   ProbeReport report = run_probe(args.sysfs_root);
-  if (args.json)
-    std::printf("%s\n", to_json(report).dump(2).c_str());
-  else
-    std::printf("%s", format_probe_text(report).c_str());
+  nlohmann::json qemu = nlohmann::json::array();
+  std::string qemu_text;
+  for (const std::string& binary : probe_qemu_binaries(args)) {
+    auto caps = probe_qemu(binary);
+    if (!caps) {
+      qemu.push_back({{"binary", binary}, {"error", caps.error().describe()}});
+      qemu_text += "QEMU " + binary + "\n  not usable: " + caps.error().describe() + "\n";
+      continue;
+    }
+    qemu.push_back(qemu_capabilities_json(*caps));
+    qemu_text += qemu_capabilities_text(*caps);
+  }
+  if (args.json) {
+    nlohmann::json j = to_json(report);
+    j["qemu"] = qemu;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s%s", format_probe_text(report).c_str(), qemu_text.c_str());
+  }
   return kExitOk;
 }
 

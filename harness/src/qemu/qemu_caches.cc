@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "probe/probe.h"
+
 namespace memplace {
 namespace {
 
@@ -28,6 +30,12 @@ Result<KernelFiles> cached_guest_kernel(const QemuToucherOptions& o) {
   auto files = fetch_kernel(o.kernel, "", o.fetch);
   if (files) g_kernels[o.kernel] = *files;
   return files;
+}
+
+KernelGmemPolicy cached_host_gmem_policy() {
+  static const KernelGmemPolicy policy =
+      kernel_gmem_policy_from(check_gmem_shared_policy(PolicyMode::kBind, {0}).state);
+  return policy;
 }
 
 }  // namespace memplace

@@ -78,8 +78,11 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
   uint64_t overhead = o.guest_overhead_bytes + cell.size_bytes / 32;  // struct pages, tables
   node.mem_bytes = round_up_mib(cell.size_bytes + overhead);
   for (int i = 0; i < std::max(1, cell.threads); ++i) node.cpus.push_back(i);
-  node.host_policy = *policy;
-  node.host_nodes = cell.nodes;
+  // The task channel sets no backend policy: QEMU runs under the task policy instead.
+  if (cell.channel == PolicyChannel::kMbind) {
+    node.host_policy = *policy;
+    node.host_nodes = cell.nodes;
+  }
   c.nodes = {node};
   c.kernel = paths.kernel;
   c.initrd = paths.initrd;

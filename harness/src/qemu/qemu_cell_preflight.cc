@@ -5,9 +5,23 @@
 #include <vector>
 
 #include "host/sysfs.h"
+#include "qemu/qemu_caches.h"
 #include "qemu/qemu_command.h"
+#include "qemu/qemu_policy_reach.h"
 
 namespace memplace {
+namespace {
+
+// An SNP cell whose channel cannot reach its private memory would measure QEMU, not the kernel:
+// it is said as such, never judged as the kernel's failure.
+Status snp_reach(const Cell& cell, const QemuCapabilities& caps) {
+  const PolicyReach reach = predict_policy_reach(cell, true, caps, cached_host_gmem_policy());
+  if (reach.private_ == Reach::kNotGoverned)
+    return unsupported_error(reach.why + "; this cell cannot judge the kernel");
+  return {};
+}
+
+}  // namespace
 
 Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuCapabilities& caps,
                       const std::string& accel, const std::string& sysfs_root) {
@@ -17,10 +31,6 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
         "the qemu toucher's private guest memory is an SEV-SNP guest "
         "(backing guest_memfd with [qemu] snp = true); guest_memfd_private "
         "is the vcpu toucher's");
-  if (cell.channel != PolicyChannel::kMbind)
-    return unsupported_error(
-        "QEMU applies the policy through its memory backend (mbind); the "
-        "task channel is the host and vcpu touchers'");
   if (cell.backing != BackingKind::kGuestMemfd) return {};
   std::vector<std::string> missing;
   if (o.snp) {
@@ -38,7 +48,7 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
       missing.push_back(o.qemu_binary + " (" + caps.version.text() +
                         ") has no sev-snp-guest object");
     }
-    if (missing.empty()) return {};
+    if (missing.empty()) return snp_reach(cell, caps);
     std::string m = "SEV-SNP guest cannot run here:";
     for (const auto& s : missing) m += " " + s + ";";
     m.pop_back();
@@ -46,8 +56,8 @@ Status qemu_preflight(const Cell& cell, const QemuToucherOptions& o, const QemuC
   }
   if (guest_memfd_property(caps).empty()) {
     missing.push_back(o.qemu_binary + " " + caps.version.text() +
-                      " has no memory-backend-memfd guest-memfd property (QEMU 11+ or a patched "
-                      "QEMU; qemu.binary)");
+                      " has no memory-backend-memfd guest-memfd property (a QEMU with "
+                      "x-guest-memfd or a patched one; qemu.binary)");
   }
   if (accel != "kvm") missing.push_back("guest_memfd needs KVM, accel here is " + accel);
   if (missing.empty()) return {};

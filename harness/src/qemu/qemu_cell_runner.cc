@@ -14,12 +14,14 @@
 #include "experiment/placement_window.h"
 #include "experiment/record_builder.h"
 #include "experiment/verdict.h"
+#include "host/policy.h"
 #include "host/sampler.h"
 #include "host/sysfs.h"
 #include "qemu/qemu_caches.h"
 #include "qemu/qemu_cell_image.h"
 #include "qemu/qemu_cell_record.h"
 #include "qemu/qemu_command.h"
+#include "qemu/qemu_policy_reach.h"
 #include "qemu/qemu_process.h"
 #include "results/results.h"
 
@@ -62,6 +64,10 @@ class QemuCellRun {
     if (!s) return fail(s.error());
     r_.verdict = judge(cell_, r_.placement_pages,
                        verdict_inputs(cell_, host_nodes_, r_.meminfo_before, ctx_));
+    // A verdict that went against the policy says when the prediction expected as much.
+    if (r_.verdict && !r_.verdict->honored &&
+        (reach_.shared == Reach::kNotGoverned || reach_.private_ == Reach::kNotGoverned))
+      r_.verdict->reason += "; predicted: " + reach_.why;
     r_.status = RunStatus::kOk;
   }
 
@@ -96,6 +102,7 @@ class QemuCellRun {
   Result<std::vector<NumaMapsEntry>> maps_at_go_ = make_error("not read yet");
   std::optional<PlacementWindow> window_;
   Clock::time_point t_go_;
+  PolicyReach reach_;
 };
 
 // The host's nodes, QEMU's capabilities and what this host lacks for the cell.
@@ -115,6 +122,11 @@ Status QemuCellRun::prepare() {
   r_.extra["qemu_version"] = caps_.version.text();
   r_.extra["qemu_version_line"] = caps_.version_line;
   r_.extra["accel"] = accel_;
+  r_.extra["qemu_guest_memfd_backend"] = caps_.guest_memfd_backend;
+  reach_ = predict_policy_reach(cell_, o_.snp, caps_, cached_host_gmem_policy());
+  r_.extra["prediction"] = {{"shared", reach_name(reach_.shared)},
+                            {"private", reach_name(reach_.private_)},
+                            {"why", reach_.why}};
   return qemu_preflight(cell_, o_, caps_, accel_, ctx_.sysfs_root);
 }
 
@@ -156,7 +168,14 @@ Status QemuCellRun::start_qemu() {
   if (int sig = StopSignalGuard::received())
     return make_error("interrupted by signal " + std::to_string(sig) + " before QEMU started");
   t0_ = Clock::now();
-  if (auto s = qemu_.start(argv_, config_.socket_path, work_ + "/qemu.log", pin); !s)
+  // The task channel: QEMU starts under the cell's policy, as numactl would start it, and every
+  // thread it makes (the vCPUs that fault guest memory) inherits it.
+  TaskMempolicy task;
+  if (cell_.channel == PolicyChannel::kTask && cell_.policy != PolicyMode::kDefault) {
+    task.mode = mpol_value(cell_.policy);
+    task.nodes = cell_.nodes;
+  }
+  if (auto s = qemu_.start(argv_, config_.socket_path, work_ + "/qemu.log", pin, task); !s)
     return s.error().prefixed("starting QEMU: ");
   return {};
 }

@@ -1,11 +1,13 @@
 #include "qemu/qemu_dry_run.h"
 
+#include "base/nodelist.h"
 #include "kernels/kernel_build.h"
 #include "kernels/kernel_fetch.h"
 #include "kernels/kernel_ref.h"
 #include "qemu/qemu_caches.h"
 #include "qemu/qemu_cell_preflight.h"
 #include "qemu/qemu_command.h"
+#include "qemu/qemu_policy_reach.h"
 
 namespace memplace {
 namespace {
@@ -29,7 +31,8 @@ std::string dry_run_kernel(const QemuToucherOptions& o) {
 std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
                          const std::string& sysfs_root) {
   QemuCapabilities caps;
-  if (auto probed = cached_qemu_probe(o.qemu_binary)) caps = *probed;
+  auto probed = cached_qemu_probe(o.qemu_binary);
+  if (probed) caps = *probed;
   std::string accel = o.snp ? "kvm" : detect_accel(o.accel);
   QemuGuestPaths paths;
   paths.kernel = dry_run_kernel(o);
@@ -40,6 +43,17 @@ std::string qemu_dry_run(const Cell& cell, const QemuToucherOptions& o,
   auto config = qemu_guest_config_for(cell, o, caps, accel, paths);
   if (!config) return "# qemu toucher cannot run this cell: " + config.error().message + "\n";
   std::string out = format_command_multiline(qemu_guest_command(*config));
+  out +=
+      "# policy reach (" + policy_channel_name(cell.channel) + " channel): " +
+      (probed
+           ? prediction_line(predict_policy_reach(cell,
+                                                  o.snp && cell.backing == BackingKind::kGuestMemfd,
+                                                  caps, cached_host_gmem_policy()))
+           : "unknown: " + o.qemu_binary + " cannot be asked (" + probed.error().describe() + ")") +
+      "\n";
+  if (cell.channel == PolicyChannel::kTask && cell.policy != PolicyMode::kDefault)
+    out += "# started as numactl would: set_mempolicy(" + policy_name(cell.policy) + ", " +
+           format_id_list(cell.nodes) + ") before exec\n";
   if (auto s = qemu_preflight(cell, o, caps, accel, sysfs_root); !s)
     out += "# " + s.error().describe() + "\n";
   return out;

@@ -8,6 +8,7 @@
 #include "base/subprocess.h"
 #include "probe/probe.h"
 #include "qemu/qemu_command.h"
+#include "qemu/qemu_qmp.h"
 
 namespace memplace {
 
@@ -42,6 +43,45 @@ std::set<std::string> parse_qemu_property_help(std::string_view out) {
   return props;
 }
 
+std::vector<std::string> parse_qemu_accel_help(std::string_view out) {
+  // "Accelerators supported in QEMU binary:\ntcg\nkvm\n"
+  std::vector<std::string> accels;
+  std::istringstream in{std::string(out)};
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line.find(' ') == std::string::npos && line.back() != ':')
+      accels.push_back(line);
+  return accels;
+}
+
+void fill_guest_memfd_backend(const QmpMemoryBackends& qmp, QemuCapabilities& caps) {
+  caps.memory_backends = qmp.types;
+  auto props = [&](const std::string& type) {
+    auto it = qmp.properties.find(type);
+    return it == qmp.properties.end() ? std::set<std::string>{} : it->second;
+  };
+  if (qmp.types.count("memory-backend-guest-memfd")) {
+    caps.guest_memfd_backend = "memory-backend-guest-memfd";
+    caps.guest_memfd_backend_host_nodes = props(caps.guest_memfd_backend).count("host-nodes") > 0;
+  } else if (props("memory-backend-memfd").count("guest-memfd")) {
+    caps.guest_memfd_backend = "memory-backend-memfd,guest-memfd=on";
+    caps.guest_memfd_backend_host_nodes = props("memory-backend-memfd").count("host-nodes") > 0;
+  }
+}
+
+namespace {
+
+void add_qmp_answers(const std::string& binary, QemuCapabilities& caps) {
+  auto qmp = ask_qmp_memory_backends(binary);
+  if (!qmp) {
+    caps.qmp_error = qmp.error().describe();
+    return;
+  }
+  fill_guest_memfd_backend(*qmp, caps);
+}
+
+}  // namespace
+
 Result<QemuCapabilities> probe_qemu(const std::string& binary) {
   QemuCapabilities caps;
   caps.binary = binary;
@@ -57,6 +97,9 @@ Result<QemuCapabilities> probe_qemu(const std::string& binary) {
   // Options are asked of the binary itself: a patched QEMU may have what its version lacks.
   auto memfd = run_command({binary, "-object", "memory-backend-memfd,help"});
   if (memfd && memfd->exit_code == 0) caps.memfd_properties = parse_qemu_property_help(memfd->out);
+  add_qmp_answers(binary, caps);
+  auto accels = run_command({binary, "-accel", "help"});
+  if (accels && accels->exit_code == 0) caps.accelerators = parse_qemu_accel_help(accels->out);
   auto types = run_command({binary, "-object", "help"});
   if (types && types->exit_code == 0) {
     std::istringstream in(types->out);

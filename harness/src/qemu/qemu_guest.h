@@ -42,8 +42,20 @@ struct QemuCapabilities {
   std::string version_line;                // first line of --version, for the record
   std::set<std::string> memfd_properties;  // memory-backend-memfd's
   bool has_sev_snp_guest = false;          // the sev-snp-guest object type exists
+  std::vector<std::string> accelerators;   // -accel help: "kvm", "tcg", ...
+  std::set<std::string> memory_backends;   // QMP: every type implementing memory-backend
+  // A backend that keeps guest memory in a guest_memfd QEMU itself binds (host-nodes/policy):
+  // "memory-backend-guest-memfd", or "memory-backend-memfd,guest-memfd=on"; "" = none (stock
+  // QEMU: an SNP guest's private guest_memfd is made inside QEMU, never mapped or bound).
+  std::string guest_memfd_backend;
+  bool guest_memfd_backend_host_nodes = false;  // that backend takes host-nodes
+  std::string qmp_error;                        // why QMP could not be asked; "" = it answered
 };
 Result<QemuCapabilities> probe_qemu(const std::string& binary);
+// Pure pieces of the probe: `-accel help`'s list, and the guest_memfd backend QMP found.
+std::vector<std::string> parse_qemu_accel_help(std::string_view out);
+struct QmpMemoryBackends;
+void fill_guest_memfd_backend(const QmpMemoryBackends& qmp, QemuCapabilities& caps);
 
 // The property a plain (non-confidential) VM uses to back RAM with guest_memfd. QEMU's docs
 // introduce it as experimental "x-guest-memfd"; a later release may drop the "x-".

@@ -47,7 +47,8 @@ QemuProcess::~QemuProcess() {
 }
 
 Status QemuProcess::start(const std::vector<std::string>& argv, const std::string& socket_path,
-                          const std::string& qemu_log, const std::vector<int>& cpus) {
+                          const std::string& qemu_log, const std::vector<int>& cpus,
+                          const TaskMempolicy& mempolicy) {
   if (argv.empty()) return make_error("empty QEMU command line");
   auto listener = listen_unix(socket_path);
   if (!listener) return listener.error();
@@ -56,6 +57,7 @@ Status QemuProcess::start(const std::vector<std::string>& argv, const std::strin
   SpawnOptions options;
   options.output = {ChildOutput::To::kFile, ChildOutput::To::kFile, qemu_log};
   options.cpus = cpus;
+  options.mempolicy = mempolicy;
   auto child = Child::spawn(argv, options);
   if (!child) return child.error();
   child_.emplace(std::move(*child));

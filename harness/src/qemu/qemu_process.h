@@ -37,9 +37,10 @@ class QemuProcess {
   QemuProcess& operator=(const QemuProcess&) = delete;
 
   // Listens on `socket_path`, then starts `argv` with stdout/stderr into `qemu_log`, pinned to
-  // `cpus` when not empty.
+  // `cpus` when not empty, under `mempolicy` when it names one (the task channel).
   Status start(const std::vector<std::string>& argv, const std::string& socket_path,
-               const std::string& qemu_log, const std::vector<int>& cpus = {});
+               const std::string& qemu_log, const std::vector<int>& cpus = {},
+               const TaskMempolicy& mempolicy = {});
 
   enum class Wait { kLine, kTimeout, kExited, kClosed, kSignal };
   // The next complete line from the guest channel, waiting until `deadline`.
