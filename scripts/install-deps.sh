@@ -43,8 +43,9 @@ more_packages=(
   slurmctld slurmd slurm-client munge
   # report.html checked in a real browser.
   chromium
-  # The committed results checked against docs/schema/ (tests/structure/schema_check.py).
-  python3-jsonschema
+  # The committed results checked against docs/schema/ (tests/structure/schema_check.py), and
+  # memplace's JUnit read by a real consumer (tests/e2e/test_formats_test.cc).
+  python3-jsonschema python3-junitparser
   # make check-fresh: the test suite in a clean bookworm chroot.
   debootstrap
 )

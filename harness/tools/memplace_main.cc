@@ -62,6 +62,11 @@ CLI::App* add_run(CLI::App& app, memplace::RunArgs& run) {
   run_cmd->add_flag("--check", run.check,
                     "Exit 1 if any verdict is not honored, any run failed or was unsupported, "
                     "or nothing ran");
+  run_cmd
+      ->add_option("--format", run.format,
+                   "text, or ktap/junit: the run's cells as tests on stdout when it ends")
+      ->check(CLI::IsMember({"text", "ktap", "junit"}))
+      ->capture_default_str();
   run_cmd->add_flag("--allow-unsupported", run.allow_unsupported,
                     "With --check: unsupported runs do not fail it");
   run_cmd->add_flag("--dry-run", run.dry_run, "Print what would run, run nothing");
@@ -89,13 +94,20 @@ CLI::App* add_report(CLI::App& app, memplace::ReportArgs& report) {
       ->required()
       ->check(CLI::ExistingDirectory);
   report_cmd->add_flag("--no-plots", report.no_plots, "Draw no charts");
+  report_cmd
+      ->add_option("--format", report.format,
+                   "paths (the files written), or ktap/junit: one test per cell on stdout")
+      ->check(CLI::IsMember({"paths", "ktap", "junit"}))
+      ->capture_default_str();
   return report_cmd;
 }
 
 CLI::App* add_compare(CLI::App& app, memplace::CompareArgs& compare) {
   auto* compare_cmd = app.add_subcommand("compare", "Compare the same cells across results dirs");
-  compare_cmd->add_option("--format", compare.format, "markdown, csv or json")
-      ->check(CLI::IsMember({"markdown", "csv", "json"}))
+  compare_cmd
+      ->add_option("--format", compare.format,
+                   "markdown, csv, json, or ktap/junit: one test per cell and later dir")
+      ->check(CLI::IsMember({"markdown", "csv", "json", "ktap", "junit"}))
       ->capture_default_str();
   compare_cmd
       ->add_option("--by", compare.by,

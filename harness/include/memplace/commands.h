@@ -58,6 +58,7 @@ struct RunArgs {
   std::string resume_dir;
   bool check = false;
   bool allow_unsupported = false;  // with --check: unsupported cells do not fail it
+  std::string format = "text";     // "ktap" or "junit": the run's cells as tests on stdout
   bool dry_run = false;
   bool force = false;  // run cells that fail the free-memory check (with a warning)
   std::string margin;  // memory kept free per node, with units; default 256MiB
@@ -89,6 +90,8 @@ std::vector<KeyFlag> run_key_flags();
 struct ReportArgs {
   std::string dir;  // a results dir or a testbed dir (one subdir per kernel)
   bool no_plots = false;
+  // "paths": print the report files' paths; "ktap" or "junit": one test per cell on stdout.
+  std::string format = "paths";
 };
 // report.md, runs.csv, summary.csv, charts in DIR/plots/ and report.html.
 int command_report(const ReportArgs& args);
@@ -98,7 +101,7 @@ struct CompareArgs {
   // "dir": one side per dir; "host": one side per hostname across all the dirs' runs (a merged
   // dir of several hosts), the first host seen as the baseline.
   std::string by = "dir";
-  std::string format = "markdown";  // markdown | csv | json, printed on stdout
+  std::string format = "markdown";  // markdown | csv | json | ktap | junit, printed on stdout
   std::string out_dir;              // also write compare.md/.csv/.json here
   bool fail_on_regression = false;
   bool allow_unsupported = false;  // with --fail-on-regression: lost support does not fail it

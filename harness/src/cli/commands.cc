@@ -423,6 +423,8 @@ int command_run(const RunArgs& args) {
   }
   auto summary = run_matrix(effective, cells, options);
   if (!summary) return fail(exit_code_for(summary.error()), summary.error().describe());
+  if (auto s = print_test_report(args.format, out); !s)
+    return fail(exit_code_for(s.error()), s.error().describe());
   return finish_matrix("", *summary, out, args.check, args.allow_unsupported);
 }
 
@@ -443,6 +445,11 @@ int command_report(const ReportArgs& args) {
   if (auto s = write_results_report(args.dir, ReportSettings{!args.no_plots, true}, *kernels); !s)
     return fail(s.error().kind == ErrorKind::kBadInput ? kExitBadInput : kExitEnvironment,
                 s.error().describe());
+  if (args.format != "paths") {
+    if (auto s = print_test_report(args.format, args.dir); !s)
+      return fail(exit_code_for(s.error()), s.error().describe());
+    return kExitOk;
+  }
   std::printf("%s/report.md\n%s/report.html\n", args.dir.c_str(), args.dir.c_str());
   return kExitOk;
 }

@@ -9,8 +9,10 @@
 #include "base/text.h"
 #include "cli/commands_internal.h"
 #include "memplace/commands.h"
+#include "report/chart_data.h"
 #include "report/charts.h"
 #include "report/compare.h"
+#include "report/test_results.h"
 
 namespace memplace {
 int command_compare(const CompareArgs& args) {
@@ -34,7 +36,12 @@ int command_compare(const CompareArgs& args) {
     std::printf("%s", render_compare_csv(*result).c_str());
   else if (args.format == "json")
     std::printf("%s\n", compare_to_json(*result).dump(2).c_str());
-  else
+  else if (args.format == "ktap" || args.format == "junit") {
+    const auto tests = compare_tests(*result, regression_failures(*result, args.allow_unsupported));
+    std::printf(
+        "%s", (args.format == "ktap" ? render_ktap(tests) : render_junit(tests, "memplace compare"))
+                  .c_str());
+  } else
     return fail(kExitBadInput,
                 "--format: expected markdown, csv or json, got '" + args.format + "'");
   if (!args.out_dir.empty()) {
@@ -71,6 +78,18 @@ int command_plot(const PlotArgs& args) {
   std::fprintf(stderr, "%s", run->err.c_str());
   if (run->exit_code == 0) std::fprintf(stderr, "memplace: charts in %s\n", out.c_str());
   return run->exit_code;
+}
+
+Status print_test_report(const std::string& format, const std::string& dir) {
+  if (format != "ktap" && format != "junit") return {};
+  auto series = chart_series({dir});
+  if (!series) return series.error();
+  std::vector<RunRecord> runs;
+  for (ChartSeries& s : *series)
+    for (RunRecord& r : s.runs) runs.push_back(std::move(r));
+  const auto tests = cell_tests(runs);
+  std::printf("%s", (format == "ktap" ? render_ktap(tests) : render_junit(tests, dir)).c_str());
+  return {};
 }
 
 }  // namespace memplace

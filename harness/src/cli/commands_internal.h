@@ -41,5 +41,8 @@ Status apply_qemu_env_fallbacks(Spec& spec);
 // The spec-key flags given (run_key_flags()) into `spec`; an old flag name warns. Re-checks the
 // spec's cross-key rules.
 Status apply_key_flags(const RunArgs& a, Spec& spec);
+// `format` "ktap" or "junit": the cells of results dir `dir` (a testbed's kernels too) as tests
+// on stdout, named `suite`; anything else prints nothing.
+Status print_test_report(const std::string& format, const std::string& dir);
 
 }  // namespace memplace

@@ -149,6 +149,8 @@ int run_testbed_command(const Spec& spec, const std::vector<Cell>& cells, const 
   if (!summary) {
     return fail(exit_code_for(summary.error()), summary.error().describe());
   }
+  if (auto s = print_test_report(args.format, out); !s)
+    return fail(exit_code_for(s.error()), s.error().describe());
   return finish_matrix("testbed: ", *summary, out + "/<kernel>/", args.check,
                        args.allow_unsupported);
 }
