@@ -8,7 +8,8 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
-        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab
+        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab \
+        experiment-timeline
 
 all: build
 
@@ -98,6 +99,12 @@ kernels: deps
 # The cover letter's matrix on build:7.2 against build:7.2-no-gmem-policy (specs/series-ab.toml):
 # builds the kernels that are missing, runs both, compares and plots into OUT_AB.
 OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
+# The kernel timeline (specs/timeline.toml): the newest point release of every Debian cloud
+# kernel series from 6.12 to 7.3 in the 2-node testbed, into results/timeline/ (a new dir; to
+# finish an interrupted one: memplace run --resume results/timeline).
+experiment-timeline: build
+	$(MEMPLACE) run specs/timeline.toml --out results/timeline
+
 experiment-ab: deps
 	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
 

@@ -6,8 +6,9 @@
 memplace writes CHART_DATA (`memplace report`, `memplace plot`): every kernel of the results
 dirs is one series, the first the baseline, with its cells already folded and judged. Charts:
 headline (the cover letter's cell per kernel), split_grid (policy x backing small multiples,
-every kernel and toucher), timeline (MemUsed during the headline cell's population), and per
-kernel memused_bars-K and memused_timeline-K (every cell). OUTDIR/charts.json lists them with titles, for report.html.
+every kernel and toucher), timeline (MemUsed during the headline cell's population),
+kernel_timeline (every cell on every kernel, for three or more), and per kernel memused_bars-K
+and memused_timeline-K (every cell). OUTDIR/charts.json lists them with titles, for report.html.
 Exit 0 ok, 2 bad input (one line on stderr), 3 matplotlib missing or OUTDIR not writable.
 """
 import argparse
@@ -31,6 +32,7 @@ import chart_style as cs  # noqa: E402
 import memplace_cells as mc  # noqa: E402
 import memplace_results as mr  # noqa: E402
 import plot_headline  # noqa: E402
+import plot_kernel_timeline  # noqa: E402
 import plot_memused_bars  # noqa: E402
 import plot_split_grid  # noqa: E402
 import plot_timeline  # noqa: E402
@@ -65,6 +67,12 @@ def draw_all(matrix, out):
     else:
         plt.close(fig)
         skipped("split_grid", "no cell has a measurement")
+    fig = plt.figure()
+    timeline = plot_kernel_timeline.draw(fig, matrix)
+    if timeline:
+        charts.append(cs.save(fig, out, "kernel_timeline", timeline))
+    else:
+        plt.close(fig)
     suffixes = []
     for i, series in enumerate(matrix.series):
         suffix = cs.safe_id(series.label)   # two labels can map to one file name

@@ -135,6 +135,26 @@ TEST_F(Plots, TestbedDirIsReadKernelByKernel) {
   EXPECT_LT(index.find("6.18.15+deb13-cloud-amd64"), index.find("7.3.4+deb13-cloud-amd64"));
 }
 
+// Three kernels read as a timeline: a chart with every cell on every kernel; two do not.
+TEST_F(Plots, ThreeKernelsDrawTheKernelTimeline) {
+  fs::path dir = out_ / "tb";
+  fs::create_directories(dir);
+  for (const char* k : {"6.18.15+deb13-cloud-amd64", "7.3.4+deb13-cloud-amd64"})
+    fs::copy(std::string(MEMPLACE_FIXTURES) + "/testbed/" + k, dir / k,
+             fs::copy_options::recursive);
+  Exec two = run_shell(kPlot + dir.string() + " --out " + (out_ / "two").string());
+  ASSERT_EQ(two.status, 0) << two.output;
+  EXPECT_FALSE(fs::exists(out_ / "two" / "kernel_timeline.svg"));
+  fs::copy(std::string(MEMPLACE_FIXTURES) + "/testbed/6.18.15+deb13-cloud-amd64", dir / "zz-again",
+           fs::copy_options::recursive);
+  Exec three = run_shell(kPlot + dir.string() + " --out " + (out_ / "three").string());
+  ASSERT_EQ(three.status, 0) << three.output;
+  expect_chart(out_ / "three", "kernel_timeline");
+  const std::string svg = slurp(out_ / "three" / "kernel_timeline.svg");
+  EXPECT_EQ(count(svg, "not honored"), 4) << "two guest_memfd cells on two 6.18 copies";
+  EXPECT_NE(slurp(out_ / "three" / "charts.json").find("\"kernel_timeline\""), std::string::npos);
+}
+
 TEST_F(Plots, MissingDirExitsTwo) {
   Exec r = run_shell(kPlot + "/nonexistent --out " + out_.string());
   EXPECT_EQ(r.status, 2) << r.output;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "results/results.h"
 #include "test_support.h"
 
 namespace memplace {
@@ -84,6 +85,33 @@ TEST(TestbedReportPure, SaysSoWhenTheMatrixHasNoInterleaveGuestMemfdRun) {
   r.backing = "anon";
   std::string md = render_testbed_report("t", {{"k", {r}}}, "");
   EXPECT_NE(md.find("No interleave/guest_memfd run in this matrix."), std::string::npos) << md;
+}
+
+// Three kernels read as a timeline: the 6.18 records (guest_memfd not honored) first, then 7.3's
+// (honored) twice; the first kernel where each cell is honored, and one lost again, are named.
+TEST(KernelTimeline, NamesTheFirstKernelWhereEachCellIsHonored) {
+  auto older =
+      read_runs(std::string(MEMPLACE_FIXTURES) + "/testbed/" + kGenericKernel + "/runs.jsonl");
+  auto newer =
+      read_runs(std::string(MEMPLACE_FIXTURES) + "/testbed/" + kNumaAwareKernel + "/runs.jsonl");
+  ASSERT_TRUE(older.ok() && newer.ok());
+  std::vector<TestbedKernelRecords> kernels = {{"6.18.15+deb13-cloud-amd64", older->records},
+                                               {"7.3.4+deb13-cloud-amd64", newer->records},
+                                               {"7.4.0+test", older->records}};
+  std::string md = render_testbed_report("t", kernels, "");
+  ASSERT_NE(md.find("## Kernel timeline"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cell | 6.18.15 | 7.3.4 | 7.4.0 | first honored |"), std::string::npos) << md;
+  const size_t row = md.find("| `interleave:0-1/guest_memfd/host/64MiB/t1/cpu0` |");
+  ASSERT_NE(row, std::string::npos) << md;
+  const std::string line = md.substr(row, md.find('\n', row) - row);
+  EXPECT_NE(line.find("**not honored**"), std::string::npos) << line;
+  EXPECT_NE(line.find("| 7.3.4 (not on 7.4.0) |"), std::string::npos) << line;
+  const size_t anon = md.find("| `interleave:0-1/anon/host/64MiB/t1/cpu0` |");
+  ASSERT_NE(anon, std::string::npos);
+  EXPECT_NE(md.substr(anon, md.find('\n', anon) - anon).find("| 6.18.15 |"), std::string::npos);
+  // Two kernels are a comparison, not a timeline.
+  EXPECT_EQ(render_testbed_report("t", {kernels[0], kernels[1]}, "").find("## Kernel timeline"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -173,8 +173,10 @@ std::vector<DebianKernel> list_debian_kernels(const std::vector<DebPackage>& pac
       if (!binary) {
         k.unusable_reason = "linux-binary-" + release + " is not in the archive";
       } else if (!modules) {
-        k.unusable_reason = "no modules package (linux-modules-" + release +
-                            ") in the archive, so KVM cannot be loaded";
+        // Measured for 6.19-7.1: the index dropped linux-modules-R, the pool still has it.
+        k.usable = true;
+        k.packages = {binary->name + "=" + binary->version};
+        k.pool_files = {pool_path("linux-modules-" + release, binary->version)};
       } else {
         k.usable = true;
         k.packages = {binary->name + "=" + binary->version, modules->name + "=" + modules->version};
@@ -193,6 +195,12 @@ std::vector<DebianKernel> list_debian_kernels(const std::vector<DebPackage>& pac
     return compare_debian_versions(a.version, b.version) > 0;
   });
   return out;
+}
+
+std::string pool_path(const std::string& name, const std::string& version) {
+  const size_t colon = version.find(':');
+  const std::string file_version = colon == std::string::npos ? version : version.substr(colon + 1);
+  return "pool/main/l/linux/" + name + "_" + file_version + "_amd64.deb";
 }
 
 namespace {

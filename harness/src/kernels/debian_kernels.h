@@ -36,9 +36,15 @@ struct DebianKernel {
   std::string suite;
   bool split_layout = false;          // linux-binary + linux-modules
   std::vector<std::string> packages;  // "name=version", what apt-get download needs
+  // Archive paths of packages the index no longer lists but the pool still serves (6.19-7.1's
+  // linux-modules-R): fetched by path.
+  std::vector<std::string> pool_files;
   bool usable = false;
   std::string unusable_reason;
 };
+
+// Where the archive keeps a package of `version` named `name` (the epoch is not in file names).
+std::string pool_path(const std::string& name, const std::string& version);
 
 // Every kernel of the flavour found in the indices, newest first. When a package appears in
 // several suites the highest version wins.

@@ -29,10 +29,12 @@ Result<std::string> memplace_cache_dir() {
   return make_error("no cache directory for kernels: set XDG_CACHE_HOME or HOME");
 }
 
+// The archive the private apt configuration reads, and pool files are fetched from.
+constexpr const char* kDebianMirror = "http://deb.debian.org/debian";
+
 std::string debian_sources_list() {
-  return "deb http://deb.debian.org/debian trixie main\n"
-         "deb http://deb.debian.org/debian trixie-backports main\n"
-         "deb http://deb.debian.org/debian sid main\n";
+  const std::string m = kDebianMirror;
+  return "deb " + m + " trixie main\ndeb " + m + " trixie-backports main\ndeb " + m + " sid main\n";
 }
 
 std::vector<std::string> private_apt_options(const std::string& apt_dir) {
@@ -240,13 +242,25 @@ Result<KernelFiles> fetch_debian(const std::string& wanted, const KernelFetchOpt
   std::vector<std::string> in_dir = {"env", "-C", debs};
   in_dir.insert(in_dir.end(), argv.begin(), argv.end());
   if (auto out = run_command_ok(in_dir); !out) return out.error();
+  for (const std::string& pool : kernel->pool_files) {
+    const std::string url = std::string(kDebianMirror) + "/" + pool;
+    const std::string to = debs + "/" + pool.substr(pool.rfind('/') + 1);
+    say(options, "fetching " + url + " (not in the index; the archive's pool still has it)");
+    if (auto out = run_command_ok({"/usr/lib/apt/apt-helper", "download-file", url, to}); !out)
+      return out.error().prefixed(files.origin + ": ");
+  }
 
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir + "/root", ec);
   if (ec) return make_error("mkdir " + dir + ": " + ec.message());
-  for (const auto& pkg : kernel->packages) {
-    std::string name = pkg.substr(0, pkg.find('='));
+  std::vector<std::string> names;
+  for (const auto& pkg : kernel->packages) names.push_back(pkg.substr(0, pkg.find('=')));
+  for (const auto& pool : kernel->pool_files) {
+    const std::string file = pool.substr(pool.rfind('/') + 1);
+    names.push_back(file.substr(0, file.find('_')));
+  }
+  for (const std::string& name : names) {
     std::string deb;
     for (const auto& e : fs::directory_iterator(debs)) {
       std::string f = e.path().filename().string();

@@ -236,17 +236,18 @@ std::string charts_markdown(const ChartsOutcome& charts) {
     return "![" + markdown_text(c.title) + "](" + charts.dir + "/" +
            (c.png.empty() ? c.svg : c.png) + ")\n\n";
   };
-  for (const char* name : {"headline", "timeline", "split_grid"}) {
+  const std::vector<std::string> shown = {"headline", "timeline", "kernel_timeline", "split_grid"};
+  for (const std::string& name : shown) {
     const Chart* c = index.find(name);
     if (!c) continue;
     md += image(*c);
-    if (std::string(name) == "headline" && !index.headline_cell.empty())
+    if (name == "headline" && !index.headline_cell.empty())
       md += "The headline cell is `" + code_text(index.headline_cell) +
             "`: " + markdown_text(index.headline_why) + ".\n\n";
   }
   std::string others;
   for (const Chart& c : index.charts) {
-    if (c.name == "headline" || c.name == "timeline" || c.name == "split_grid") continue;
+    if (std::find(shown.begin(), shown.end(), c.name) != shown.end()) continue;
     others += "- [" + markdown_text(c.title) + "](" + charts.dir + "/" +
               (c.png.empty() ? c.svg : c.png) + ")\n";
   }

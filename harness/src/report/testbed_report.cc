@@ -1,6 +1,7 @@
 #include "report/testbed_report.h"
 
 #include "report/compare.h"
+#include "report/kernel_timeline.h"
 #include "report/record_view.h"
 #include "report/report.h"
 #include "results/results.h"
@@ -35,6 +36,7 @@ std::string render_testbed_report(const std::string& title,
           " runs" + (accel.empty() ? "" : ", " + accel) + "\n";
   }
   md += "\n" + charts_md;
+  md += render_kernel_timeline(kernels);
   md += "## The cover letter's case: interleave on guest_memfd\n\n";
   for (const auto& k : kernels) {
     md += "### " + k.label + "\n\n";
