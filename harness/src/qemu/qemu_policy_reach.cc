@@ -34,15 +34,8 @@ PolicyReach snp_mbind(const QemuCapabilities& caps, KernelGmemPolicy kernel) {
 }  // namespace
 
 std::string reach_name(Reach r) {
-  switch (r) {
-    case Reach::kGoverned:
-      return "governed";
-    case Reach::kNotGoverned:
-      return "not governed";
-    case Reach::kAbsent:
-      return "absent";
-  }
-  return "?";
+  static const char* const kNames[] = {"governed", "not governed", "absent"};  // Reach's order
+  return kNames[static_cast<int>(r)];
 }
 
 KernelGmemPolicy kernel_gmem_policy_from(const std::string& probe_state) {
@@ -77,16 +70,18 @@ std::string prediction_line(const PolicyReach& p) {
 }
 
 nlohmann::json qemu_capabilities_json(const QemuCapabilities& caps) {
-  return {{"binary", caps.binary},
-          {"version", caps.version.text()},
-          {"version_line", caps.version_line},
-          {"accelerators", caps.accelerators},
-          {"sev_snp_guest", caps.has_sev_snp_guest},
-          {"memory_backends", caps.memory_backends},
-          {"guest_memfd_backend", caps.guest_memfd_backend},
-          {"guest_memfd_backend_host_nodes", caps.guest_memfd_backend_host_nodes},
-          {"plain_vm_guest_memfd_property", guest_memfd_property(caps)},
-          {"qmp_error", caps.qmp_error}};
+  nlohmann::json j = {{"binary", caps.binary},
+                      {"version", caps.version.text()},
+                      {"version_line", caps.version_line},
+                      {"accelerators", caps.accelerators},
+                      {"sev_snp_guest", caps.has_sev_snp_guest},
+                      {"qmp_error", caps.qmp_error}};
+  // What guest memory can be backed by, as QMP answered.
+  j["memory_backends"] = caps.memory_backends;
+  j["guest_memfd_backend"] = caps.guest_memfd_backend;
+  j["guest_memfd_backend_host_nodes"] = caps.guest_memfd_backend_host_nodes;
+  j["plain_vm_guest_memfd_property"] = guest_memfd_property(caps);
+  return j;
 }
 
 std::string qemu_capabilities_text(const QemuCapabilities& caps) {

@@ -155,15 +155,10 @@ json chart_data(const std::vector<ChartSeries>& series) {
     const RunRecord& r = *first.back();
     std::set<int> nodes(c.split_nodes.begin(), c.split_nodes.end());
     nodes.insert(r.nodes.begin(), r.nodes.end());
-    cells.push_back({{"key", c.cell_key},
-                     {"policy", r.policy},
-                     {"nodes", r.nodes},
-                     {"backing", r.backing},
-                     {"toucher", r.toucher},
-                     {"size_bytes", r.size_bytes},
-                     {"threads", r.threads},
-                     {"cpu_node", r.cpu_node ? json(*r.cpu_node) : json(nullptr)},
-                     {"split_nodes", std::vector<int>(nodes.begin(), nodes.end())}});
+    json cell = cell_fields_json(r);
+    cell["key"] = c.cell_key;
+    cell["split_nodes"] = std::vector<int>(nodes.begin(), nodes.end());
+    cells.push_back(std::move(cell));
   }
   for (size_t s = 0; s < series.size(); ++s) {
     json row = json::array();

@@ -40,12 +40,7 @@ CompareSide fold_side(const std::vector<const RunRecord*>& runs) {
     if (!r->environment.kernel.empty()) kernels.insert(kernel_label(r->environment));
   }
   side.present = true;
-  side.runs = fold.runs;
-  side.ok = fold.ok;
-  side.unsupported = fold.unsupported;
-  side.failed = fold.failed;
-  side.honored = fold.honored;
-  side.judged = fold.judged;
+  static_cast<view::FoldCounts&>(side) = fold;
   side.split = fold.split();
   side.state = fold.state();
   side.kernel = joined(kernels);

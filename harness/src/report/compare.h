@@ -24,9 +24,8 @@ enum class Change { kNone, kSame, kRegression, kFix, kChanged, kNew, kMissing };
 std::string change_name(Change change);
 
 // One dir's view of one cell, folded over its repeats.
-struct CompareSide {
+struct CompareSide : view::FoldCounts {
   bool present = false;
-  int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
   std::map<int, double> split;  // fraction of pages per node, summed over ok repeats
   CellState state = CellState::kAbsent;
   std::string kernel;                    // kernels seen for this cell, comma-joined

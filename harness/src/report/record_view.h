@@ -53,10 +53,14 @@ std::string md_cell(const std::string& s);
 // The same inside a `code span`: backticks become quotes.
 std::string md_code(const std::string& s);
 
-// All repeats of one cell (within one dir, or one kernel of it), folded.
-struct CellFold {
-  const RunRecord* first = nullptr;
+// How the repeats of one cell ended, counted (a CellFold's and a compare side's).
+struct FoldCounts {
   int runs = 0, ok = 0, unsupported = 0, failed = 0, honored = 0, judged = 0;
+};
+
+// All repeats of one cell (within one dir, or one kernel of it), folded.
+struct CellFold : FoldCounts {
+  const RunRecord* first = nullptr;
   std::map<int, uint64_t> pages;
   std::map<int, double> measured_sum;    // for ok runs without placement pages
   std::vector<double> populate_seconds;  // ok runs only

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "report/html_text.h"
 #include "report/record_view.h"
 #include "report/report.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 using view::CellState;
 
+// JUnit's XML takes HTML's escaping (html_text.h): &, <, >, quotes, no control characters.
 // KTAP and JUnit names and reasons stay on one line, and '#' would start a KTAP directive.
 std::string one_line(const std::string& s) {
   std::string out;
@@ -46,29 +48,6 @@ TestCase fold_test(const std::string& name, const view::CellFold& f) {
                           std::to_string(f.unsupported) + " unsupported, " +
                           std::to_string(f.failed) + " failed");
   return t;
-}
-
-std::string xml_escaped(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c < 0x20 && c != '\t' ? ' ' : static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -142,23 +121,23 @@ std::string render_junit(const std::vector<TestCase>& tests, const std::string& 
   size_t failures = 0, skipped = 0;
   std::string cases;
   for (const TestCase& t : tests) {
-    cases += "    <testcase classname=\"memplace\" name=\"" + xml_escaped(t.name) + "\">\n";
+    cases += "    <testcase classname=\"memplace\" name=\"" + html_escape(t.name) + "\">\n";
     if (t.outcome == TestCase::Outcome::kFail) {
       ++failures;
-      cases += "      <failure message=\"" + xml_escaped(t.reason) + "\"/>\n";
+      cases += "      <failure message=\"" + html_escape(t.reason) + "\"/>\n";
     } else if (t.outcome == TestCase::Outcome::kSkip) {
       ++skipped;
-      cases += "      <skipped message=\"" + xml_escaped(t.reason) + "\"/>\n";
+      cases += "      <skipped message=\"" + html_escape(t.reason) + "\"/>\n";
     }
     std::string out;
     for (const std::string& d : t.diagnostics) out += d + "\n";
-    cases += "      <system-out>" + xml_escaped(out) + "</system-out>\n    </testcase>\n";
+    cases += "      <system-out>" + html_escape(out) + "</system-out>\n    </testcase>\n";
   }
   const std::string counts = "tests=\"" + std::to_string(tests.size()) + "\" failures=\"" +
                              std::to_string(failures) + "\" errors=\"0\" skipped=\"" +
                              std::to_string(skipped) + "\"";
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"memplace\" " + counts +
-         ">\n  <testsuite name=\"" + xml_escaped(suite) + "\" " + counts + ">\n" + cases +
+         ">\n  <testsuite name=\"" + html_escape(suite) + "\" " + counts + ">\n" + cases +
          "  </testsuite>\n</testsuites>\n";
 }
 

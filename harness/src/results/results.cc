@@ -245,6 +245,16 @@ json to_json(const Verdict& v) {
               {"reason", v.reason}};
 }
 
+json cell_fields_json(const RunRecord& r) {
+  return json{{"policy", r.policy},
+              {"nodes", r.nodes},
+              {"backing", r.backing},
+              {"toucher", r.toucher},
+              {"size_bytes", r.size_bytes},
+              {"threads", r.threads},
+              {"cpu_node", r.cpu_node ? json(*r.cpu_node) : json()}};
+}
+
 json to_json(const RunRecord& r) {
   json env{{"kind", r.environment.kind},
            {"kernel", r.environment.kernel},
@@ -254,18 +264,12 @@ json to_json(const RunRecord& r) {
   if (!r.environment.accel.empty()) env["accel"] = r.environment.accel;
   if (!r.environment.topology.is_null()) env["topology"] = r.environment.topology;
   if (!r.environment.kernel_build.is_null()) env["kernel_build"] = r.environment.kernel_build;
-  return json{
+  json j = cell_fields_json(r);
+  j.update(json{
       {"schema_version", kSchemaVersion},
       {"run_id", r.run_id},
       {"cell_key", r.cell_key},
       {"repeat", r.repeat},
-      {"policy", r.policy},
-      {"nodes", r.nodes},
-      {"backing", r.backing},
-      {"toucher", r.toucher},
-      {"size_bytes", r.size_bytes},
-      {"threads", r.threads},
-      {"cpu_node", r.cpu_node ? json(*r.cpu_node) : json()},
       {"status", run_status_name(r.status)},
       {"message", r.message},
       {"environment", env},
@@ -287,7 +291,8 @@ json to_json(const RunRecord& r) {
       {"started_at", r.started_at},
       {"wall_seconds", r.wall_seconds},
       {"extra", r.extra},
-  };
+  });
+  return j;
 }
 
 json placement_sources_json(const std::map<std::string, SourceReading>& sources) {
@@ -354,17 +359,19 @@ Result<RunRecord> record_from_json(const json& j) {
     rd.num("size_bytes", r.size_bytes, true);
     std::string status;
     rd.str("status", status, true);
-    rd.str("message", r.message);
-    rd.str("run_id", r.run_id);
-    rd.str("cell_key", r.cell_key);
+    // The optional text fields, each read the same way.
+    for (auto [name, field] : {std::pair{"message", &RunRecord::message},
+                               {"run_id", &RunRecord::run_id},
+                               {"cell_key", &RunRecord::cell_key},
+                               {"populate_method", &RunRecord::populate_method},
+                               {"policy_readback", &RunRecord::policy_readback},
+                               {"samples_file", &RunRecord::samples_file},
+                               {"started_at", &RunRecord::started_at}})
+      rd.str(name, r.*field);
     rd.num("repeat", r.repeat);
     rd.num("threads", r.threads);
     rd.num("pages_absent", r.pages_absent);
     rd.num("populate_seconds", r.populate_seconds);
-    rd.str("populate_method", r.populate_method);
-    rd.str("policy_readback", r.policy_readback);
-    rd.str("samples_file", r.samples_file);
-    rd.str("started_at", r.started_at);
     rd.num("wall_seconds", r.wall_seconds);
     if (!rd.missing.empty()) return make_error(rd.missing + ": missing or wrong type");
     if (r.repeat < 0) return make_error("repeat: must not be negative");

@@ -104,6 +104,9 @@ struct RunRecord {
 };
 
 nlohmann::json to_json(const RunRecord& r);
+// The fields that say which cell a record ran: policy, nodes, backing, toucher, size_bytes,
+// threads, cpu_node (what the record and the chart data both carry).
+nlohmann::json cell_fields_json(const RunRecord& r);
 // Tolerant of missing optional fields; fails on missing required ones, naming them.
 Result<RunRecord> record_from_json(const nlohmann::json& j);
 

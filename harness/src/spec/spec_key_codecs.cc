@@ -73,6 +73,20 @@ Result<std::optional<int>> cpu_node_item(const std::string& item, const std::str
   return std::optional<int>(static_cast<int>(*i));
 }
 
+// A parser that does not name its field, made to (as every spec error does).
+template <class T>
+auto naming_field(Result<T> (*parse)(std::string_view)) {
+  return [parse](const std::string& item, const std::string& field) -> Result<T> {
+    auto value = parse(item);
+    if (!value) return value.error().prefixed(field + ": ");
+    return value;
+  };
+}
+
+Result<ToucherKind> toucher_of(std::string_view name) {
+  return parse_toucher(std::string(name));
+}
+
 }  // namespace
 
 #define MEMPLACE_AXIS(var, member, items, type_text, expected_text, example, parse, render_item) \
@@ -106,14 +120,9 @@ MEMPLACE_AXIS(
 MEMPLACE_AXIS(kBackingCodec, backings, kText, "list of backings", "a string",
               "[\"anon\", \"guest_memfd\"]", parse_backing,
               [](BackingKind k) { return toml_quoted(backing_name(k)); });
-MEMPLACE_AXIS(
-    kToucherCodec, touchers, kText, "list of touchers", "a string", "[\"host\", \"vcpu\"]",
-    [](const std::string& item, const std::string& field) -> Result<ToucherKind> {
-      auto t = parse_toucher(item);
-      if (!t) return t.error().prefixed(field + ": ");
-      return t;
-    },
-    [](ToucherKind t) { return toml_quoted(toucher_name(t)); });
+MEMPLACE_AXIS(kToucherCodec, touchers, kText, "list of touchers", "a string",
+              "[\"host\", \"vcpu\"]", naming_field(toucher_of),
+              [](ToucherKind t) { return toml_quoted(toucher_name(t)); });
 MEMPLACE_AXIS(kSizeCodec, sizes, kTextOrInteger, "list of sizes (\"64MiB\")", "a size",
               "[\"4MiB\", \"1GiB\"]", positive_size,
               [](uint64_t b) { return toml_quoted(format_size(b)); });
@@ -130,14 +139,9 @@ MEMPLACE_AXIS(kCpuNodeCodec, cpu_nodes, kTextOrInteger, "list of node ids, or \"
               [](const std::optional<int>& n) {
                 return n ? std::to_string(*n) : std::string("\"any\"");
               });
-MEMPLACE_AXIS(
-    kChannelCodec, channels, kText, "list of: mbind, task", "a string", "[\"mbind\", \"task\"]",
-    [](const std::string& item, const std::string& field) -> Result<PolicyChannel> {
-      auto c = parse_policy_channel(item);
-      if (!c) return c.error().prefixed(field + ": ");
-      return c;
-    },
-    [](PolicyChannel c) { return toml_quoted(policy_channel_name(c)); });
+MEMPLACE_AXIS(kChannelCodec, channels, kText, "list of: mbind, task", "a string",
+              "[\"mbind\", \"task\"]", naming_field(parse_policy_channel),
+              [](PolicyChannel c) { return toml_quoted(policy_channel_name(c)); });
 #undef MEMPLACE_AXIS
 
 // One value: `parse(item, field)` checks it and `assign(spec, value)` stores it.

@@ -42,6 +42,12 @@ SpecKey with_flag(SpecKey k, std::string_view flag, bool omit_default = false,
   return k;
 }
 
+// A [qemu] key holding text that must not be empty: a path, a kernel reference.
+SpecKey qemu_text(std::string_view name, std::string_view default_text, std::string_view env,
+                  std::string_view help, FieldRef (*field)(Spec&)) {
+  return {"qemu", name, KeyKind::kText, "", 1, 0, "", default_text, env, "", help, field};
+}
+
 SpecKey with_old_flag(SpecKey k, std::string_view old_flag) {
   k.old_flag = old_flag;
   return k;
@@ -132,27 +138,26 @@ const std::vector<SpecKey> kKeys = {
     {"testbed", "extra_append", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
      "Added to each testbed guest's kernel command line", MEMPLACE_FIELD(testbed(s).extra_append)},
     // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_cell_options.h).
-    {"qemu", "binary", KeyKind::kText, "", 1, 0, "", "qemu-system-x86_64", "MEMPLACE_QEMU", "",
-     "The QEMU to run", MEMPLACE_FIELD(s.qemu.binary)},
-    {"qemu", "kernel", KeyKind::kText, "", 1, 0, "", "debian:", "MEMPLACE_QEMU_KERNEL", "",
-     "Guest kernel: debian:, debian:VERSION or a bzImage path", MEMPLACE_FIELD(s.qemu.kernel)},
-    {"qemu", "disk_image", KeyKind::kText, "", 1, 0, "", "(none: an initramfs)",
-     "MEMPLACE_QEMU_DISK", "", "Raw disk image with the agent installed; boot from it",
-     MEMPLACE_FIELD(s.qemu.disk_image)},
-    {"qemu", "disk_agent", KeyKind::kText, "", 1, 0, "", "/sbin/memplace-agent",
-     "MEMPLACE_QEMU_DISK_AGENT", "", "The agent's absolute path inside disk_image",
-     MEMPLACE_FIELD(s.qemu.disk_agent)},
-    {"qemu", "agent", KeyKind::kText, "", 1, 0, "", "(memplace-agent beside memplace)",
-     "MEMPLACE_AGENT", "", "Host path of memplace-agent for the initramfs",
-     MEMPLACE_FIELD(s.qemu.agent)},
-    {"qemu", "busybox", KeyKind::kText, "", 1, 0, "", "/bin/busybox", "", "",
-     "Static busybox for the initramfs", MEMPLACE_FIELD(s.qemu.busybox)},
+    qemu_text("binary", "qemu-system-x86_64", "MEMPLACE_QEMU", "The QEMU to run",
+              MEMPLACE_FIELD(s.qemu.binary)),
+    qemu_text("kernel", "debian:", "MEMPLACE_QEMU_KERNEL",
+              "Guest kernel: debian:, debian:VERSION or a bzImage path",
+              MEMPLACE_FIELD(s.qemu.kernel)),
+    qemu_text("disk_image", "(none: an initramfs)", "MEMPLACE_QEMU_DISK",
+              "Raw disk image with the agent installed; boot from it",
+              MEMPLACE_FIELD(s.qemu.disk_image)),
+    qemu_text("disk_agent", "/sbin/memplace-agent", "MEMPLACE_QEMU_DISK_AGENT",
+              "The agent's absolute path inside disk_image", MEMPLACE_FIELD(s.qemu.disk_agent)),
+    qemu_text("agent", "(memplace-agent beside memplace)", "MEMPLACE_AGENT",
+              "Host path of memplace-agent for the initramfs", MEMPLACE_FIELD(s.qemu.agent)),
+    qemu_text("busybox", "/bin/busybox", "", "Static busybox for the initramfs",
+              MEMPLACE_FIELD(s.qemu.busybox)),
     {"qemu", "accel", KeyKind::kChoice, "", 0, 0, "auto, kvm, tcg", "auto", "MEMPLACE_QEMU_ACCEL",
      "", "QEMU accelerator", MEMPLACE_FIELD(s.qemu.accel)},
     {"qemu", "snp", KeyKind::kFlag, "", 0, 0, "", "false", "MEMPLACE_QEMU_SNP", "",
      "guest_memfd cells run as SEV-SNP guests", MEMPLACE_FIELD(s.qemu.snp)},
-    {"qemu", "ovmf", KeyKind::kText, "", 1, 0, "", "(none)", "MEMPLACE_QEMU_OVMF", "",
-     "SNP firmware (OVMF built for SNP)", MEMPLACE_FIELD(s.qemu.ovmf)},
+    qemu_text("ovmf", "(none)", "MEMPLACE_QEMU_OVMF", "SNP firmware (OVMF built for SNP)",
+              MEMPLACE_FIELD(s.qemu.ovmf)),
     {"qemu", "cbitpos", KeyKind::kInt, "", 1, 63, "", "51", "MEMPLACE_QEMU_CBITPOS", "",
      "The C-bit's position (AMD parts: 47 or 51)", MEMPLACE_FIELD(s.qemu.cbitpos)},
     {"qemu", "reduced_phys_bits", KeyKind::kInt, "", 0, 63, "", "1",
