@@ -19,7 +19,7 @@ using testing::run_shell;
 
 const std::string kFixtures = std::string(MEMPLACE_FIXTURES) + "/results";
 
-// kunit.py from the linux-source-7.2 deb in the cache, unpacked once; "" when no source is cached.
+// The KUnit tool from the linux-source-7.2 deb in the cache, unpacked once; "" when no source is cached.
 std::string kunit_tool() {
   auto cache = memplace_cache_dir();
   if (!cache) return "";

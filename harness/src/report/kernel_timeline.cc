@@ -57,16 +57,20 @@ std::string render_kernel_timeline(const std::vector<TestbedKernelRecords>& kern
       nodes[key];
     }
   }
+  // One node list for the whole table, so every split reads the same way ("0/100", not "100").
+  std::set<int> all;
+  for (const auto& [key, n] : nodes) all.insert(n.begin(), n.end());
+  const std::vector<int> cell_nodes(all.begin(), all.end());
   std::string md =
       "## Kernel timeline\n\nEach cell on every kernel, in the order they ran: the split of "
       "placed pages over the nodes and the verdict; the last column is the first kernel where "
-      "the cell is honored.\n\n| cell |";
+      "the cell is honored. Splits are over nodes " + view::nodes_text(cell_nodes) +
+      ".\n\n| cell |";
   for (const auto& l : labels) md += " " + view::md_cell(l) + " |";
   md += " first honored |\n|---|";
   for (size_t k = 0; k < labels.size(); ++k) md += "---|";
   md += "---|\n";
   for (const std::string& key : order) {
-    const std::vector<int> cell_nodes(nodes[key].begin(), nodes[key].end());
     std::vector<const view::CellFold*> row;
     md += "| `" + view::md_code(key) + "` |";
     for (size_t k = 0; k < kernels.size(); ++k) {
