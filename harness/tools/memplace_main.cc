@@ -165,6 +165,31 @@ CLI::App* add_plot(CLI::App& app, memplace::PlotArgs& plot) {
   return plot_cmd;
 }
 
+CLI::App* add_exec(CLI::App& app, memplace::ExecArgs& exec) {
+  auto* cmd = app.add_subcommand(
+      "exec",
+      "Run a command (after --) in a memory cgroup of its own and record where its memory lands "
+      "per node, mapped or not (guest_memfd too); --attach reads a running process or cgroup");
+  cmd->add_option("--policy", exec.policy, "Start it under this task policy, as numactl would");
+  cmd->add_option("--expect", exec.expect, "The split to judge (default: --policy's)");
+  cmd->add_option("--cpu-node", exec.cpu_node, "Run it on this node's CPUs");
+  cmd->add_option("--out", exec.out_dir, "Results directory (new or empty; default results/)");
+  cmd->add_option("--mark", exec.mark,
+                  "A regex: the first line of its output that matches records the placement then");
+  cmd->add_option("--sample-interval-ms", exec.sample_interval_ms, "cgroup sampling interval")
+      ->capture_default_str();
+  cmd->add_option("--tolerance", exec.tolerance, "Verdict tolerance as a fraction")
+      ->capture_default_str();
+  cmd->add_option("--attach", exec.attach, "A running PID, or a memory cgroup, to read instead");
+  cmd->add_option("--for", exec.attach_seconds, "With --attach: seconds to read")
+      ->capture_default_str();
+  cmd->add_flag("--check", exec.check, "Exit 1 unless the verdict is honored");
+  cmd->add_flag("--no-plots", exec.no_plots, "Draw no charts");
+  cmd->add_option("--root", exec.sysfs_root, "Read /sys and /proc under this root")->group("");
+  cmd->add_option("command", exec.command, "The command and its arguments, after --");
+  return cmd;
+}
+
 CLI::App* add_noise(CLI::App& app, memplace::NoiseProcessArgs& noise) {
   auto* noise_cmd = app.add_subcommand("noise-process", "")->group("");  // internal, unlisted
   noise_cmd->add_option("spec", noise.spec)->required();
@@ -200,6 +225,7 @@ int main(int argc, char** argv) {
   memplace::SlurmArgs slurm;
   memplace::PlotArgs plot;
   memplace::NoiseProcessArgs noise;
+  memplace::ExecArgs exec;
   CLI::App* probe_cmd = add_probe(app, probe);
   CLI::App* run_cmd = add_run(app, run);
   CLI::App* report_cmd = add_report(app, report);
@@ -208,6 +234,7 @@ int main(int argc, char** argv) {
   CLI::App* slurm_cmd = add_slurm(app, slurm);
   CLI::App* plot_cmd = add_plot(app, plot);
   CLI::App* noise_cmd = add_noise(app, noise);
+  CLI::App* exec_cmd = add_exec(app, exec);
   CLI::App* keys_cmd =
       app.add_subcommand("spec-keys", "Print every spec key (Markdown): type, default, meaning");
   std::string man_command;
@@ -246,6 +273,10 @@ int main(int argc, char** argv) {
     return memplace::command_run(run);
   }
   if (*report_cmd) return memplace::command_report(report);
+  if (*exec_cmd) {
+    exec.invocation = join_argv(argc, argv);
+    return memplace::command_exec(exec);
+  }
   if (*compare_cmd) return memplace::command_compare(compare);
   if (*plot_cmd) return memplace::command_plot(plot);
   if (*slurm_cmd) return memplace::command_slurm(slurm);

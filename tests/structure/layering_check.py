@@ -9,7 +9,7 @@ import sys
 # The same order as MEMPLACE_LAYERS in CMakeLists.txt, where the linker enforces it; this check
 # is the fast feedback.
 ORDER = ["base", "host", "placement", "probe", "agent", "spec", "results", "experiment", "touchers",
-         "kernels", "qemu", "testbed", "report", "cluster", "cli"]
+         "kernels", "qemu", "testbed", "report", "exec", "cluster", "cli"]
 INCLUDE = re.compile(r'\s*#\s*include\s+"(\w+)/')
 
 

@@ -108,6 +108,26 @@ struct CompareArgs {
 };
 int command_compare(const CompareArgs& args);
 
+struct ExecArgs {
+  std::vector<std::string> command;  // after --
+  std::string policy;                // a task policy to start it under ("interleave:0-1")
+  std::string expect;                // the split to judge ("" = the policy's)
+  std::string cpu_node;              // run it on this node's CPUs
+  std::string out_dir;               // "" = results/exec-DATE
+  std::string mark;                  // a regex: the first output line matching it marks
+  int sample_interval_ms = 10;
+  double tolerance = 0.05;
+  std::string attach;  // a PID or a memory cgroup (path under the memory mount)
+  double attach_seconds = 5;
+  bool check = false;  // exit 1 when the verdict is not honored
+  bool no_plots = false;
+  std::string sysfs_root;
+  std::string invocation;
+};
+// Exit: memplace's contract (0 done, 1 --check failed, 2 bad input, 3 the host failed); the
+// command's own exit status is in the record (extra.exec.exit_status).
+int command_exec(const ExecArgs& args);
+
 struct MergeArgs {
   std::string out_dir;
   std::vector<std::string> dirs;  // shards of one matrix, or whole-matrix runs on several hosts

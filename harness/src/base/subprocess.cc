@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <utility>
@@ -29,6 +30,7 @@ struct ChildSetup {
   bool pin = false;
   cpu_set_t cpus;
   pid_t parent = 0;
+  int gate = -1;
   int mpol_mode = -1;
   unsigned long mpol_mask[kMaxMempolicyNodes / (8 * sizeof(unsigned long))] = {};
 };
@@ -75,6 +77,11 @@ void default_stop_signals() {
   int file_fd = c.file ? open(c.file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
   redirect(c.out_to, c.out_pipe, file_fd, null_fd, 1);
   redirect(c.err_to, c.err_pipe, file_fd, null_fd, 2);
+  if (c.gate >= 0) {
+    char go = 0;
+    while (read(c.gate, &go, 1) < 0 && errno == EINTR) {
+    }
+  }
   execvp(c.argv[0], c.argv.data());
   _exit(127);
 }
@@ -122,6 +129,7 @@ Result<Child> Child::spawn(const std::vector<std::string>& argv, const SpawnOpti
     if (cpu >= 0 && cpu < CPU_SETSIZE) CPU_SET(cpu, &c.cpus);
   c.parent = getpid();
   c.mpol_mode = options.mempolicy.mode;
+  c.gate = options.start_gate;
   for (int node : options.mempolicy.nodes) {
     if (node < 0 || node >= kMaxMempolicyNodes)
       return make_error("spawn: node " + std::to_string(node) + " is beyond the nodemask");

@@ -37,6 +37,9 @@ struct SpawnOptions {
   std::vector<int> cpus;  // pin the child to these CPUs; empty = inherit
   TaskMempolicy mempolicy;
   std::string stdin_file;  // the child's stdin; "" = /dev/null
+  // A pipe's read end the child waits on (one byte written to it) before it execs, so the
+  // parent can place it (a cgroup) before the program runs; -1 = exec at once.
+  int start_gate = -1;
 };
 
 // A started program. The destructor kills (SIGKILL) and reaps one still running, so a child
