@@ -8,7 +8,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
-        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab
+        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab deb
 
 all: build
 
@@ -100,6 +100,15 @@ kernels: deps
 OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
 experiment-ab: deps
 	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
+
+# The Debian package memplace_VERSION_ARCH.deb in the top of the tree (VERSION: CMakeLists.txt's
+# project()), built in its own tree DEB_BUILD (memplace, the agent and the man pages only), then
+# checked by lintian. scripts/make-deb.sh and docs/packaging.md say what is in it and why.
+DEB_BUILD ?= build-deb
+DEB_VERSION = $(shell sed -n 's/^project.memplace VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
+DEB = memplace_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
+deb: deps
+	JOBS=$(JOBS) scripts/make-deb.sh $(DEB_BUILD) .
 
 clean:
 	rm -rf $(BUILD)
