@@ -8,7 +8,7 @@ MEMPLACE = $(BUILD)/memplace
 OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
-        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab deb
+        check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab deb check-deb
 
 all: build
 
@@ -109,6 +109,12 @@ DEB_VERSION = $(shell sed -n 's/^project.memplace VERSION \([0-9][0-9.]*\).*/\1/
 DEB = memplace_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 deb: deps
 	JOBS=$(JOBS) scripts/make-deb.sh $(DEB_BUILD) .
+
+# The package installed by apt in a fresh Debian 12 root (the one check-fresh makes), then used:
+# probe, a local cell, a report with charts, man pages, purge (tests/install/deb_install_check.sh).
+# Needs root and the network (Debian's archive). Not part of `make test`: it takes minutes.
+check-deb: deb
+	scripts/check-fresh.sh --deb $(DEB)
 
 clean:
 	rm -rf $(BUILD)
