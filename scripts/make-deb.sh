@@ -13,8 +13,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$repo/build-deb}
-out=${2:-$repo}
+build=$(realpath -m "${1:-$repo/build-deb}")  # absolute: later steps change directory
+out=$(realpath -m "${2:-$repo}")
 [[ $# -le 2 ]] || { echo "usage: make-deb.sh [BUILD_DIR [OUT_DIR]]" >&2; exit 2; }
 jobs=${JOBS:-$(nproc)}
 maintainer=${DEB_MAINTAINER:-memplace maintainers <maintainers@users.noreply.r-seed-44484426.example>}
