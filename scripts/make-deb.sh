@@ -57,7 +57,7 @@ install -m 644 "$repo"/docs/schema/*.json "$doc/docs/schema/"
 install -m 644 "$repo/guest-agent/README.md" "$doc/guest-agent/"
 # A machine-readable copyright (what Debian's tools parse); the licence text is the system's copy.
 # The years are the first and the last commit's.
-first=$(git -C "$repo" log --reverse --format=%ad --date=format:%Y 2>/dev/null | head -1)
+first=$(git -C "$repo" log --max-parents=0 --format=%ad --date=format:%Y HEAD 2>/dev/null | sort | sed -n 1p)
 last=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)
 years=${first:-$last}
 [[ $years == "$last" ]] || years+="-$last"
