@@ -111,7 +111,7 @@ deb: deps
 	JOBS=$(JOBS) scripts/make-deb.sh $(DEB_BUILD) .
 
 # The package installed by apt in a fresh Debian 12 root (the one check-fresh makes), then used:
-# probe, a local cell, a report with charts, man pages, purge (tests/install/deb_install_check.sh).
+# probe, a local cell, a report with charts, a qemu cell, man pages, purge (tests/install/deb_install_check.sh).
 # Needs root and the network (Debian's archive). Not part of `make test`: it takes minutes.
 check-deb: deb
 	scripts/check-fresh.sh --deb $(DEB)

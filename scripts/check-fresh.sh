@@ -11,7 +11,8 @@
 #                                           command (its own packages, build, kernels, runs)
 #   scripts/check-fresh.sh --deb FILE       `make check-deb`: apt installs the package FILE and
 #                                           tests/install/deb_install_check.sh uses it (no clone,
-#                                           no install-deps.sh: only the package's dependencies)
+#                                           no install-deps.sh: only the package's dependencies;
+#                                           its qemu step fetches a Debian kernel)
 #
 # It debootstraps a minimal bookworm (cached as a tarball, so later runs skip debootstrap; every
 # run unpacks a pristine copy) and runs the phases in a chroot with /proc, /sys and /dev bound.
@@ -330,7 +331,7 @@ configure_and_test_prebuilt() {
 run_inside() {
   if [[ -n $deb ]]; then
     local step
-    for step in install probe run report man remove; do
+    for step in install probe run report qemu man remove; do
       phase "deb-$step" in_root "./deb_install_check.sh $step" || return 1
     done
     return 0
