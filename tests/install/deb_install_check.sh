@@ -97,6 +97,7 @@ import json, sys
 r = [json.loads(line) for line in open(sys.argv[1])]
 assert len(r) == 1 and r[0]["status"] == "ok", r
 assert r[0]["extra"]["guest"]["kernel"], "no hello from the agent"
+print("guest kernel:", r[0]["extra"]["guest_kernel"], file=sys.stderr)
 EOF
 }
 
