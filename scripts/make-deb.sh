@@ -4,9 +4,10 @@
 #
 # VERSION is CMakeLists.txt's project(... VERSION ...). BUILD_DIR is a CMake tree of its own
 # (no tests, no workloads: the package needs memplace, the agent and the man pages only), made
-# by the project's default build type, so the package holds the binary the tests ran. The
-# staged tree is `cmake --install --prefix /usr --strip` plus the docs; Depends comes from
-# dpkg-shlibdeps, the run-time tools are Recommends and Suggests (docs/packaging.md says why).
+# by the project's default build type (the optimisation the tests ran) with Debian's hardening
+# flags added. The staged tree is `cmake --install --prefix /usr --strip` plus the docs; Depends
+# comes from dpkg-shlibdeps, the run-time tools are Recommends and Suggests (docs/packaging.md
+# says why).
 # Then lintian, when installed: its findings are printed, and an error fails the build.
 # Environment: JOBS (build parallelism, default nproc), DEB_MAINTAINER (the Maintainer field).
 # Exit: 0 built, 1 a step failed, 2 bad usage.
