@@ -9,7 +9,7 @@ OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
         check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab \
-        experiment-timeline
+        experiment-timeline deb check-deb
 
 all: build
 
@@ -107,6 +107,21 @@ experiment-timeline: build
 
 experiment-ab: deps
 	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
+
+# The Debian package memplace_VERSION_ARCH.deb in the top of the tree (VERSION: CMakeLists.txt's
+# project()), built in its own tree DEB_BUILD (memplace, the agent and the man pages only), then
+# checked by lintian. scripts/make-deb.sh and docs/packaging.md say what is in it and why.
+DEB_BUILD ?= build-deb
+DEB_VERSION = $(shell sed -n 's/^project.memplace VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
+DEB = memplace_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
+deb: deps
+	JOBS=$(JOBS) scripts/make-deb.sh $(DEB_BUILD) .
+
+# The package installed by apt in a fresh Debian 12 root (the one check-fresh makes), then used:
+# probe, a local cell, a report with charts, a qemu cell, man pages, purge (tests/install/deb_install_check.sh).
+# Needs root and the network (Debian's archive). Not part of `make test`: it takes minutes.
+check-deb: deb
+	scripts/check-fresh.sh --deb $(DEB)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,10 @@
 #                                           the build DIR (made on this host, inside the worktree)
 #   scripts/check-fresh.sh --experiment     clone HEAD; `make experiment`, as a new user's first
 #                                           command (its own packages, build, kernels, runs)
+#   scripts/check-fresh.sh --deb FILE       `make check-deb`: apt installs the package FILE and
+#                                           tests/install/deb_install_check.sh uses it (no clone,
+#                                           no install-deps.sh: only the package's dependencies;
+#                                           its qemu step fetches a Debian kernel)
 #
 # It debootstraps a minimal bookworm (cached as a tarball, so later runs skip debootstrap; every
 # run unpacks a pristine copy) and runs the phases in a chroot with /proc, /sys and /dev bound.
@@ -41,6 +45,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 src=/root/memplace  # the tree inside the root: a clone, or with --prebuilt $repo itself
 prebuilt=""
 experiment=0    # --experiment: `make experiment` instead of the tests
+deb=""          # --deb FILE: the package to install and check instead of the tests
 
 roots=()        # directories this run created and must dispose of
 phase_pid=""    # process group of the running phase
@@ -61,7 +66,11 @@ usage_checks() {
       [[ $prebuilt == "$repo"/* ]] || die 2 "--prebuilt: $prebuilt is not inside $repo"
       [[ -n $ctest_args ]] || ctest_args="-LE emulated" ;;
     --experiment) experiment=1 ;;
-    *) die 2 "usage: check-fresh.sh [--prebuilt BUILD_DIR | --experiment]" ;;
+    --deb)
+      [[ $# -eq 2 && -f $2 && $2 == *.deb ]] || die 2 "usage: check-fresh.sh --deb FILE.deb"
+      # Not under /root: apt's _apt user must be able to read a local package.
+      deb=$(realpath "$2") src=/srv/memplace-deb ;;
+    *) die 2 "usage: check-fresh.sh [--prebuilt BUILD_DIR | --experiment | --deb FILE.deb]" ;;
   esac
   [[ $(id -u) -eq 0 ]] || die 3 "must run as root (debootstrap, chroot and mounts need it)"
   local tool
@@ -282,6 +291,13 @@ copy_source() {
     say "note: uncommitted changes in $repo are not part of this check"
 }
 
+# The package and the script that checks it, from this worktree (uncommitted edits included).
+copy_deb() {
+  mkdir -p "$root$src" &&
+    cp "$deb" "$repo/tests/install/deb_install_check.sh" "$root$src/" || return 1
+  say "package: ${deb##*/} ($(dpkg-deb -f "$deb" Version), $(du -k "$deb" | cut -f1) KiB)"
+}
+
 in_root() {  # in_root SCRIPT: a login-like clean environment in the source tree
   chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -313,6 +329,13 @@ configure_and_test_prebuilt() {
 }
 
 run_inside() {
+  if [[ -n $deb ]]; then
+    local step
+    for step in install probe run report qemu man remove; do
+      phase "deb-$step" in_root "./deb_install_check.sh $step" || return 1
+    done
+    return 0
+  fi
   if ((experiment)); then
     # A bare Debian has no make: the README's first step installs it (git is the host's here).
     phase make-tool in_root 'apt-get update -qq && apt-get install -y -qq --no-install-recommends make >/dev/null' ||
@@ -335,12 +358,18 @@ main() {
   prepare_base
   configure_root || die 3 "cannot set up apt, DNS and dpkg in $root"
   mount_root || die 3 "cannot mount /proc, /sys, /dev (or the tree) in $root"
-  if [[ -z $prebuilt ]]; then phase source copy_source || exit 3; fi
+  if [[ -n $deb ]]; then
+    phase source copy_deb || exit 3
+  elif [[ -z $prebuilt ]]; then
+    phase source copy_source || exit 3
+  fi
   if ! run_inside; then
+    [[ -z $deb ]] || { say "FAILED: the package did not install or work in a fresh root"; exit 1; }
     say "FAILED: a phase failed in the fresh root; if a package is missing, add it to scripts/install-deps.sh"
     exit 1
   fi
   if ((experiment)); then say "passed: make experiment ran on a fresh root"; return; fi
+  if [[ -n $deb ]]; then say "passed: ${deb##*/} installed by apt and worked on a fresh root"; return; fi
   say "passed: install-deps.sh alone was enough${ctest_args:+ for ctest $ctest_args}"
 }
 

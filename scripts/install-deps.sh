@@ -48,6 +48,8 @@ more_packages=(
   python3-jsonschema python3-junitparser
   # make check-fresh: the test suite in a clean bookworm chroot.
   debootstrap
+  # make deb: the package's checks (dpkg-shlibdeps comes with build-essential's dpkg-dev).
+  lintian
 )
 
 check_only=0 profile=all
