@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // KTAP and JUnit as their own consumers read them: memplace's KTAP through the parser in the
 // kernel's tree (tools/testing/kunit/kunit.py from Debian's linux-source, taken from memplace's
 // kernel source cache), its JUnit through python3-junitparser. The counts each consumer reports
@@ -19,7 +20,8 @@ using testing::run_shell;
 
 const std::string kFixtures = std::string(MEMPLACE_FIXTURES) + "/results";
 
-// The KUnit tool from the linux-source-7.2 deb in the cache, unpacked once; "" when no source is cached.
+// The KUnit tool from the linux-source-7.2 deb in the cache, unpacked once; "" when no source is
+// cached.
 std::string kunit_tool() {
   auto cache = memplace_cache_dir();
   if (!cache) return "";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The testbed for real: QEMU (TCG here) boots Debian cloud kernels with 2 emulated nodes. The
 // kernels are fetched once into the user's cache and reused by later runs.
 #include "testbed/testbed.h"
@@ -544,7 +545,7 @@ TEST(TestbedCommand, UnusableDebianVersionIsBadInputAndWritesNothing) {
   REQUIRE_TOOLS();
   RunArgs args;
   args.testbed = true;
-  args.key_flags["--kernel"] = {"debian:7.0"};
+  args.key_flags["--kernel"] = {"debian:5.10"};  // no such Debian cloud kernel
   args.out_dir = temp_out("bad-version");
   EXPECT_EQ(command_run(args), kExitBadInput);
   EXPECT_FALSE(fs::exists(args.out_dir));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "host/preflight.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,9 @@ TEST(Preflight, DiskSpaceIsReadFromTheNearestExistingDirectory) {
   auto s = check_results_disk("/tmp/memplace-does-not-exist/out", size_t{1} << 40);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("MiB free for results"), std::string::npos) << s.error().message;
+  // Reliability item 17: a resume with nothing left to run writes only the reports; the same
+  // impossible need is no refusal then.
+  EXPECT_TRUE(check_results_disk("/tmp/memplace-does-not-exist/out", 0).ok());
 }
 
 TEST(Preflight, KvmWarningsOnlyForCellsThatNeedKvm) {

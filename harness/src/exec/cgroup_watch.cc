@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "exec/cgroup_watch.h"
 
 #include <fcntl.h>
@@ -55,8 +56,7 @@ Result<CgroupWatch> CgroupWatch::create(const std::string& root) {
   static std::atomic<int> serial{0};
   const std::string dir = mount->own_dir + "/memplace-exec-" + std::to_string(::getpid()) + "-" +
                           std::to_string(serial++);
-  if (::mkdir(dir.c_str(), 0755) != 0)
-    return errno_error("mkdir " + dir, ErrorKind::kUnsupported);
+  if (::mkdir(dir.c_str(), 0755) != 0) return errno_error("mkdir " + dir, ErrorKind::kUnsupported);
   return CgroupWatch(dir, mount->version, true);
 }
 
@@ -65,7 +65,8 @@ Result<CgroupWatch> CgroupWatch::of_dir(const std::string& dir, const std::strin
   if (!mount) return mount.error().as_kind(ErrorKind::kUnsupported);
   const std::string path =
       dir.rfind(mount->mount_point, 0) == 0 ? dir : mount->mount_point + "/" + dir;
-  if (!is_dir(path)) return bad_input_error(dir + ": no such memory cgroup under " + mount->mount_point);
+  if (!is_dir(path))
+    return bad_input_error(dir + ": no such memory cgroup under " + mount->mount_point);
   CgroupWatch w(path, mount->version, false);
   if (auto r = w.read(); !r) return r.error().as_kind(ErrorKind::kBadInput);
   return w;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The memory cgroup `memplace exec` reads a command's placement from: one it makes for the
 // command (a child of memplace's own memory cgroup, removed when the command is gone), or one
 // that already holds a running process (attach: read, never changed). Its memory.numa_stat
@@ -43,7 +44,8 @@ class CgroupWatch {
   MemcgVersion version() const { return version_; }
 
  private:
-  CgroupWatch(std::string dir, MemcgVersion v, bool owned) : dir_(std::move(dir)), version_(v), owned_(owned) {}
+  CgroupWatch(std::string dir, MemcgVersion v, bool owned)
+      : dir_(std::move(dir)), version_(v), owned_(owned) {}
   std::string dir_;
   MemcgVersion version_ = MemcgVersion::kV2;
   bool owned_ = false;

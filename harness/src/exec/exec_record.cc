@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // An exec's outcome as the one record of its results dir: the peak's pages are the placement
 // (the cgroup source's), the verdict judges them against --expect, and extra.exec keeps the
 // end, the marker, the kinds of memory and the command's own exit status.
@@ -86,8 +87,10 @@ RunRecord exec_record(const ExecOptions& o, const ExecOutcome& out) {
   r.populate_seconds = out.peak ? out.peak->t : 0;
   r.wall_seconds = out.seconds;
   judge_placement(o, out, r);
-  json e = {{"argv", o.argv}, {"exit_status", out.exit_status},
-            {"forwarded_signal", out.forwarded_signal}, {"cgroup", out.cgroup},
+  json e = {{"argv", o.argv},
+            {"exit_status", out.exit_status},
+            {"forwarded_signal", out.forwarded_signal},
+            {"cgroup", out.cgroup},
             {"samples", out.samples.size()}};
   if (out.peak) e["peak"] = kinds(*out.peak, out.version);
   if (out.end) e["end"] = kinds(*out.end, out.version);

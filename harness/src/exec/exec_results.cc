@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // An exec's results dir: written like a run's, so report, compare and plot read it as one.
 #include "exec/exec_results.h"
 
@@ -16,8 +17,8 @@ std::string samples_csv(const ExecOutcome& out) {
   std::string csv = "t_seconds,node,MemUsed_kB\n";
   for (const ExecSample& s : out.samples)
     for (const auto& [node, pages] : s.pages.total)
-      csv += std::to_string(s.t) + "," + std::to_string(node) + "," + std::to_string(pages * 4) +
-             "\n";
+      csv +=
+          std::to_string(s.t) + "," + std::to_string(node) + "," + std::to_string(pages * 4) + "\n";
   return csv;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The results dir of `memplace exec`: manifest.json, runs.jsonl with its one record, the cgroup's
 // time series as samples/r0001.csv, then report.md, charts and report.html like any run's.
 #pragma once

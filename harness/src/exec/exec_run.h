@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace exec`: where any command's memory lands, page-exact per node, including memory no
 // mapping shows (guest_memfd). The command runs in a memory cgroup of its own, optionally under a
 // task policy as numactl would start it; memplace samples the cgroup's per-node counters while it
@@ -20,16 +21,16 @@
 namespace memplace {
 
 struct ExecOptions {
-  std::vector<std::string> argv;          // the command (exec); empty with an attach target
-  std::optional<PolicyEntry> policy;      // a task policy the command starts under
-  std::optional<PolicyEntry> expect;      // the split judged against (default: `policy`)
-  std::optional<int> cpu_node;            // run the command on this node's CPUs
-  std::string mark;                       // ECMAScript regex: an output line matching it marks
+  std::vector<std::string> argv;      // the command (exec); empty with an attach target
+  std::optional<PolicyEntry> policy;  // a task policy the command starts under
+  std::optional<PolicyEntry> expect;  // the split judged against (default: `policy`)
+  std::optional<int> cpu_node;        // run the command on this node's CPUs
+  std::string mark;                   // ECMAScript regex: an output line matching it marks
   int sample_interval_ms = 10;
   double tolerance = 0.05;
-  std::optional<pid_t> attach_pid;        // attach: this process's memory cgroup
-  std::string attach_cgroup;              // attach: this cgroup
-  double attach_seconds = 5;              // attach: how long to read
+  std::optional<pid_t> attach_pid;  // attach: this process's memory cgroup
+  std::string attach_cgroup;        // attach: this cgroup
+  double attach_seconds = 5;        // attach: how long to read
   std::string sysfs_root;
 };
 
@@ -42,7 +43,7 @@ struct ExecOutcome {
   std::vector<ExecSample> samples;  // the time series, thinned past kMaxExecSamples
   std::optional<ExecSample> peak, end, mark;
   std::string mark_line;
-  int exit_status = -1;  // the command's: its code, or 128 + the signal that ended it
+  int exit_status = -1;      // the command's: its code, or 128 + the signal that ended it
   int forwarded_signal = 0;  // a SIGINT/SIGTERM memplace passed on to the command
   double seconds = 0;
   std::string cgroup;  // the cgroup read

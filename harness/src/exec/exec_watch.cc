@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // watch_exec: the command in its cgroup, sampled until it exits; or an attach target, sampled for
 // a while. Output lines pass through to memplace's stdout and are matched against --mark.
 #include <fcntl.h>
@@ -102,7 +103,8 @@ void follow(Child& child, const CgroupWatch& cg, const ExecOptions& o, ExecOutco
     take_sample(cg, t0, out);
     pollfd p{fd, POLLIN, 0};
     if (open && ::poll(&p, 1, o.sample_interval_ms) > 0) {
-      if (p.revents & POLLIN) pass_output(fd, o.mark.empty() ? nullptr : &mark_re, cg, t0, pending, out);
+      if (p.revents & POLLIN)
+        pass_output(fd, o.mark.empty() ? nullptr : &mark_re, cg, t0, pending, out);
       if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) open = false;
     } else if (!open) {
       ::usleep(static_cast<useconds_t>(o.sample_interval_ms) * 1000);

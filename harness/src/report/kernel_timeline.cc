@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "report/kernel_timeline.h"
 
 #include <map>
@@ -64,8 +65,8 @@ std::string render_kernel_timeline(const std::vector<TestbedKernelRecords>& kern
   std::string md =
       "## Kernel timeline\n\nEach cell on every kernel, in the order they ran: the split of "
       "placed pages over the nodes and the verdict; the last column is the first kernel where "
-      "the cell is honored. Splits are over nodes " + view::nodes_text(cell_nodes) +
-      ".\n\n| cell |";
+      "the cell is honored. Splits are over nodes " +
+      view::nodes_text(cell_nodes) + ".\n\n| cell |";
   for (const auto& l : labels) md += " " + view::md_cell(l) + " |";
   md += " first honored |\n|---|";
   for (size_t k = 0; k < labels.size(); ++k) md += "---|";
