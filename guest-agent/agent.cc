@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // memplace-agent: runs inside a guest (started by the initramfs's /init, or as init= itself),
 // says hello over the virtio-serial port, waits for "go", faults in the requested memory with
 // T threads (optionally bound to a guest NUMA node), reports progress and done, times a locality

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """One look for every chart: sizes in pixels, fonts, colours, and how files are written.
 
 Figures are sized in inches at DPI, so a figure w inches wide is a PNG w*DPI pixels wide and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Cells, kernels and verdicts as memplace folded them (chart-data.json): what every chart shows.
 
 The folds, states, changes, splits and the headline cell are memplace's own (report/chart_data.h,

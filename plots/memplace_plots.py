@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Charts from memplace's chart data (chart-data.json + samples/*.csv), as PNG and SVG.
 
   memplace_plots.py --data CHART_DATA --out OUTDIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Reads what the charts draw: chart-data.json (written by memplace) and samples/*.csv.
 
 memplace decides every fold, state, change, split and the headline cell (report/chart_data.h);

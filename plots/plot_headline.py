@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The headline figure: the cover letter's pair of tables as one picture.
 
 Per kernel, per node: MemUsed before and after the touch of the guest_memfd interleave cell, one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The kernel timeline: one row per cell, one column per kernel in the order they ran.
 
 Each square shows the measured split over the nodes as stacked bars and is edged in the verdict's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Per kernel, every cell as the cover letter shows one: per-node MemUsed before and after.
 
 Backings across, the other axes of a cell down; means over the ok repeats, each node's mean

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The kernel comparison as small multiples: policies down, backings across.
 
 Each panel holds one policy on one backing. Inside it, a group per toucher (and per size,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Per-node MemUsed while a cell populates, from its samples file (samples/rNNNN.csv).
 
 draw_headline: the headline cell on every kernel, side by side on one MB axis.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The A/B's comparison and charts, for scripts/experiment-ab.sh and scripts/reference.sh:
 # `memplace compare` with the build without the series as the baseline, so the series shows up as
 # fixes (as 6.18 against 7.x does in results/reference/), and `memplace plot`.

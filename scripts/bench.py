@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """memplace's populate against memhog and stress-ng, on the same size, policy and CPU.
 
 Each tool is timed the way it can be timed without counting work the others do not do:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # shellcheck disable=SC2317  # functions run through `phase` and traps look unreachable to it
 # `make check-fresh`: the test suite on a fresh Debian 12, where nothing but
 # scripts/install-deps.sh has installed anything. A package the code or its tests need but the

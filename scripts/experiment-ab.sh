@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `make experiment-ab`: the cover letter's matrix on one 7.2 kernel with and without guest_memfd's
 # shared-policy hooks (specs/series-ab.toml). Builds whatever kernel is missing (niced: it takes
 # many minutes), then memplace and the agent, runs both kernels in the testbed, compares them and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The default experiment (`make experiment`): the cover letter's analysis on this machine, from
 # a fresh clone. Installs what is missing, builds only what the experiment runs (memplace and
 # the guest agent), runs, and ends with how long each phase took.

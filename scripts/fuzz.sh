@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for FUZZ_SECONDS, seeded
 # from the repo's fixtures and specs. Prints executions, exec/s, coverage (edges and features) and
 # corpus size per target; exits non-zero on the first finding (the crashing input is left in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Installs memplace's build and run dependencies from Debian's archive. Idempotent: when every
 # package is already installed it changes nothing and exits in well under a second.
 #   scripts/install-deps.sh [--check] [--for experiment]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # The cache entry of scripts/kernel-build.sh (sourced by it): build(), packaging, build.json and
 # --list. An entry appears only by rename, complete, so a half-built one never exists.
 # shellcheck shell=bash

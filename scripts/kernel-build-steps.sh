@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # The steps of scripts/kernel-build.sh (sourced by it): trees, patches, config, make.
 # shellcheck shell=bash
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Builds the test kernels defined in kernels/NAME.conf from a named Debian source package into
 # the cache, where `--kernel build:NAME` finds them:
 #   <cache>/builds/NAME/{bzImage, modules/lib/modules/R/, config, patches/, build.log, build.json}

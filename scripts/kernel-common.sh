@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Shared by scripts/kernel-build.sh and tests/kernels/inputs_check.sh (sourced, not run):
 # where the cache lives, how a kernel definition (kernels/NAME.conf) reads, and how a source
 # package is fetched through memplace's private apt configuration.

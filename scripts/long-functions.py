@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Lists C++ functions longer than N lines, longest first, so the house rule (functions under
 60 lines, never over 120) can be checked rather than remembered.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `make deb`: memplace_VERSION_ARCH.deb, a plain `dpkg-deb --build` of a staged tree.
 #   scripts/make-deb.sh [BUILD_DIR [OUT_DIR]]   (defaults: build-deb, the top of the tree)
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # memplace.1, and memplace-COMMAND.1 for each of COMMANDS, written by `MEMPLACE reference --man`
 # into OUT (CMakeLists.txt's man target).
 file(MAKE_DIRECTORY ${OUT})

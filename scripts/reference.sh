@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Regenerates the committed reference results, three repeats per cell, each with its comparison
 # and charts:
 #   results/reference/     the cover letter's experiment in the 2-node testbed on Debian 6.18 (no

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Gives each test the ctest labels of the host features it touches, so a masked run
 (tests/masks) selects just the tests that touch the feature it hides.
 

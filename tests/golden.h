@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Golden-file helpers shared by the tests that compare rendered text with checked-in output.
 // MEMPLACE_UPDATE_GOLDEN=1 rewrites the goldens instead of comparing.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How a test requires a host feature: it asks the probe `memplace probe` runs (kernel/
 // host_features.h), never /dev or /sys itself, so it skips for the probe's reason on a host that
 // lacks the feature, and the masked runs (tests/masks) can hide the feature from outside.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Running the memplace binary from a test: its exit status and everything it printed, and the
 // temp paths the tests write into. The one copy for every test folder.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How tests print memplace's values: enums by their names (a failure reads "unsupported", not
 // "4-byte object <01-00 00-00>"), and the one name generator for parameterised tests, so every
 // ctest name is stable across runs (no pointer addresses, no byte dumps) and readable.

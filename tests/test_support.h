@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Small helpers several test files need: the one copy of each. Each test folder links into one
 // binary and may be compiled as one unity translation unit, where two files' anonymous-namespace
 // copies of the same helper clash; so a helper used by more than one file lives here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The main() the benchmark programs here share: Google Benchmark takes its own flags, the
 // program's "--name=value" flags go to their setters, and anything else is refused with exit 2.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // locality_bench: what a placement costs or gains. Memory of each backing is placed by a policy
 // and populated by the host toucher, then a STREAM-like triad (bandwidth, bytes/s) and a
 // dependent-load pointer chase over a random cycle (latency, seconds_per_load) run on it with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // populate_bench: how fast the vcpu toucher faults a range in against the host toucher, per
 // backing and thread/vCPU count, on the same size. Reports bytes/s for the whole populate and
 // per thread or vCPU (each one's slice over its own time).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // sampler_bench: what per-node meminfo sampling at 100 Hz costs in CPU time, memplace's Sampler
 // thread against spawning `numastat -m` (and reading its output) at the same rate. Each runs for
 // --seconds of wall time while the main thread sleeps; cpu_percent is the process's (and, for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The command reference, made from the same CLI11 definitions as --help: docs/commands.md (a
 // test keeps the two the same) and the man pages memplace(1), memplace-COMMAND(1).
 #pragma once

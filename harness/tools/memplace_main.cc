@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // memplace: parses arguments into the library's argument structs and returns what the command
 // returns. Nothing else lives here.
 #include <CLI/CLI.hpp>

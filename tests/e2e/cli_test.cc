@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The command line reads what the user meant, or says what it cannot: no flag swallows the spec
 // file, lists are comma-separated and repeatable, node lists take numactl's syntax, a value is
 // checked while parsing, and --help and --version say what a user needs.

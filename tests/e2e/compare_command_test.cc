@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace compare` and `memplace plot` through the real binary, on the checked-in sample dirs.
 #include <gtest/gtest.h>
 #include <sys/wait.h>

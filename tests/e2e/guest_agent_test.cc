@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The static guest agent run on the host over a socketpair: the protocol as the guest speaks
 // it, without booting anything.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // SIGINT mid-matrix: finished runs stay intact, the manifest says "interrupted", nothing is left
 // running, and --resume finishes exactly the remaining cells.
 #include <fcntl.h>

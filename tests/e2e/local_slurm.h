@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A one-node Slurm cluster on this machine for the tests: munged, slurmctld and slurmd started in
 // a temporary directory with generated configs, 127.0.0.1 and free ports only. Every daemon is
 // stopped by its pid when the object goes away, whatever the test did. start() says why when a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The Google Benchmark plumbing around the locality kernels produces JSON with the expected
 // benchmark names, directly and through `memplace run --locality`. The kernels themselves:
 // unit/locality_kernels_test.cc; in the testbed: testbed_test.cc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // End to end: the real binary on this machine, one cell per backing. Exact placement must cover
 // every page and the node MemUsed delta must match the size, or the collectors are lying.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The placement sources on this host, through the real binary: anon and shmem cells (and
 // guest_memfd where the probe says it can be mapped) record every source; the page-allocation trace
 // agrees with move_pages page for page through each of its transports (BPF, tracefs) and the memory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Runs `memplace plot` (chart data, then plots/memplace_plots.py under Debian's /usr/bin/python3)
 // on the sample result dirs:
 // every chart is a well-formed PNG and SVG, and hostile dirs give warnings or one-line errors.

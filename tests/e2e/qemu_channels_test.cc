@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The qemu toucher's policy channels through the real binary: the probe says what the
 // installed QEMU offers, asked over QMP; a dry run of the cover letter's SNP spec predicts for
 // each channel which memory the policy governs, and the mbind channel's SNP cell is reported as

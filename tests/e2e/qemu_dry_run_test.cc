@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The memplace binary's dry runs of QEMU cells, and the probe of the QEMU installed here: the
 // printed command for a spec's [qemu] table, and a bad table refused before anything starts.
 #include <gtest/gtest.h>

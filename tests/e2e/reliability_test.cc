@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Issue 14's reproducers through the real binary: results dirs that crashed, were tampered with
 // or are in use, flags that contradict --resume, and the exit-code contract (0 ok, 1 a check
 // failed, 2 bad input with nothing written, 3 environment).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // report.html in a real browser: Debian's chromium, headless. `memplace report` writes the page
 // for the fixture testbed dir; chromium then shows that it renders (a screenshot far richer than
 // a blank page's), that every <img> decoded, that the tables hold the rows the fixture implies,

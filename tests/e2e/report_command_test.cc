@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace report` and `memplace run` leave report.md, charts and report.html; without
 // matplotlib they still succeed and say how to get charts. The fidelity test reads the numbers
 // the headline chart draws (its SVG text) and finds the same numbers in report.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The third reliability round's reproducers through the real binary: merge, report, resume and
 // slurm write only into what they own, never through a planted symlink; hostile manifests and
 // files in a results dir neither crash nor hang a reader; the CI gates fail closed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `run --shard`, `merge`, `compare --by host` and `slurm` (without a cluster) through the real
 // binary: small host-toucher matrices on this machine.
 #include <gtest/gtest.h>

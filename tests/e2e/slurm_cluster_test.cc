@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace slurm` against a real one-node Slurm cluster started for the test (local_slurm.h):
 // a 4-shard array of a small host-toucher matrix, then the dependent merge job, whose merged
 // dir must hold exactly the runs an unsharded run makes, every one ok.

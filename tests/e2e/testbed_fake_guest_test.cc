@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Issue 14's testbed reproducers through the real binary, with a fake QEMU in PATH: it connects
 // to the records socket memplace listens on and sends what a hostile guest sent (a line nested
 // 300,000 deep, records nobody asked for, 8 MiB log lines, numbers near 2^63), or hangs so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kernels built by `make kernels` (scripts/kernel-build.sh) booted in the testbed through the
 // whole command line: `memplace run --testbed --kernel build:NAME`. A build takes many minutes, so
 // these skip, saying how to make one, when the cache holds none.

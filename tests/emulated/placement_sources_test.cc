@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The placement sources in the testbed, one guest per Debian kernel (6.18: guest_memfd without
 // the shared-policy series; 7.3: with it). In each guest:
 //   1. anon, shmem and guest_memfd x host and vcpu touchers x bind:1 and interleave:0-1 at

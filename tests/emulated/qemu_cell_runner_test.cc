@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // End to end on this machine: a real TCG guest with the static agent, a memfd backend bound to
 // host node 0, and the host's meminfo and QEMU's numa_maps around the touch. Plus the failure
 // paths: a guest that never reports and a guest that sends garbage.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Lines from the guest agent (and the host's lines as the agent reads them): a hung, broken or
 // hostile guest can write anything to its virtio-serial port, including a locality report the host
 // then writes to disk.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // runs.jsonl as an untrusted dir hands it to the charts: each input is split at its first NUL
 // into two kernels' runs (a baseline and a candidate), folded into chart data, and the chart
 // data must be JSON the plot script can read: one fold per series and cell, every split a

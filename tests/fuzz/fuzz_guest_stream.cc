@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The testbed's guest->host stream through the host's own reader (RecordStreamReader): bytes in
 // arbitrary chunks, split into lines as the session splits them, each line classified, records
 // checked against the runs the guest was asked for, samples and locality files stored, notes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A results dir's manifest.json, as an untrusted dir hands it to merge (the single-host, merged
 // and testbed forms all pass through here), to --resume's checks and to the test for a testbed
 // parent. Each input becomes manifest.json in a small real results dir, written once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // spec.toml as --resume finds it in a results dir: the digest check against the manifest, then
 // the parse, then the render that --resume writes back, which must read back to the same spec.
 #include <cstddef>

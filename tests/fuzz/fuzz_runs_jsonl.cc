@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // runs.jsonl as report, compare and --resume read it: a results dir may have been written by a
 // crashed run, a hostile guest, or by hand. Every line goes through the bounded parser and the
 // record reader; what they accept must render, compare and round-trip without crashing.

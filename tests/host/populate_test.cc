@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Every populate method must leave every page of the range present (read back exactly with
 // move_pages), on every backing it applies to; the host toucher must record what it used.
 #include "host/populate.h"

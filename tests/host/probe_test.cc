@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The probe on this host: its facts must match what the kernel answers when asked directly, and
 // each feature's answer must be the one the full probe gives.
 #include "probe/probe.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // On a host where an SEV-SNP guest can run (faked here: kvm_amd sev_snp=Y, /dev/sev and the
 // firmware under a fixture root, QEMU's sev-snp-guest), a stock QEMU's mbind channel cannot
 // reach the guest's private memory: the cell is unsupported, saying so, never judged as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A child started under a task memory policy (the qemu toucher's task channel) runs under it,
 // as `numactl --membind` would start it: numactl --show, run that way, reports the policy.
 #include <gtest/gtest.h>

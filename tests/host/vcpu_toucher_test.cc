@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The micro-VM's vCPUs fault real memory in, on this host's KVM.
 #include <fcntl.h>
 #include <gtest/gtest.h>

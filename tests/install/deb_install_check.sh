@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # shellcheck disable=SC2317  # the steps run through "step_$1" and look unreachable to it
 # `make check-deb`: the .deb installed by apt into a fresh Debian 12 root, then used as a user
 # would. This script runs INSIDE that root, one step per call, started by

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Run by every `make test` (ctest install_relocation): `cmake --install` gives a copy of memplace
 # that works on its own. The copy is installed to a temporary prefix, moved elsewhere (so no
 # install path is baked in either), and run with the source tree and the build dir hidden behind

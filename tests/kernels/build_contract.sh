@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # ctest kernel_build_contract: scripts/kernel-build.sh's contract, in seconds, on a fake kernel
 # tree whose Makefile stands in for the kernel's (a real build takes most of an hour): reuse of a
 # current entry, a variant built in its base's tree and the tree restored afterwards, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Run by every `make test` (ctest kernel_inputs): the kernel build definitions in kernels/ are
 # well-formed, and each patch still applies to its pinned Debian source. Only the files a patch
 # touches are taken from the source tarball, so a source update that breaks a patch shows up in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // feature_mask: runs a command on this host with one kernel feature hidden from outside the
 // process, so the host suites can be run as they would on a machine that lacks it
 // (tests/masks/run_masks.sh). Nothing in memplace knows about it: the probe and the product must

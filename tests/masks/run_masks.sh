@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The host suites (host, e2e) once per hidden feature: each mask runs, under feature_mask, only
 # the tests labelled with a feature it hides (tests/feature_labels.py), and those must pass there
 # too: by skipping for the probe's reason, or by checking that memplace answers "unsupported".

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The committed reference results regenerate byte for byte from their own runs.jsonl: the
 # reports, compare files and CSV tables of results/reference (a testbed dir: `memplace report`)
 # and results/reference-ab (its kernels' dirs by `memplace report`, the A/B comparison by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Run by every `make test` (ctest comment_files): a comment that names a source file
 ("see qemu_run.h", "workload_timing.cc") names one that exists, so a reader is never sent to
 a file that was renamed or removed. Looks at the comments of C++, Python, shell and CMake

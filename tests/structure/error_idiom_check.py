@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Run by every `make test` (ctest error_idiom): an error's kind and errno are set where it
 arises, and context is added one way, Error::prefixed (base/result.h). Two other forms lost the
 kind and printed errno twice, so this rejects them: a new error whose message embeds another

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Run by every `make test` (ctest clang_format): every C and C++ file git tracks is formatted as
 # .clang-format says. Prints the files that are not and how to fix them; exit 1 if any.
 #   tests/structure/format_check.sh SOURCE_DIR

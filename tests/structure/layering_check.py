@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Run by every `make test` (ctest include_layering): a folder of harness/src includes only
 folders above it in the code map (docs/contributing.md), so arrows point one way. Prints every
 include that points up; exit 1 if there is one."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The committed results dirs match the JSON Schemas of docs/schema/, and the schemas can fail.
 
   tests/structure/schema_check.py [SOURCE_DIR]     (default: this checkout)

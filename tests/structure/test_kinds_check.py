@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Run by every `make test` (ctest test_kinds): tests/unit holds only tests that need nothing
 of this host, so they pass the same on every machine. A unit test may not require a host
 feature (tests/host_features.h), run a program (memplace_exec.h, MEMPLACE_BINARY, the

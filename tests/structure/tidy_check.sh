@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Run by `make lint`, which CI runs after the tests: .clang-tidy's checks over every translation unit
 # the build compiles for harness/, guest-agent/ and workloads/ (the unity batches of
 # compile_commands.json, so each source is read once). Exit 1 on any finding.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "agent/agent_protocol.h"
 
 #include <gtest/gtest.h>

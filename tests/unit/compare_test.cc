@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Compare over the sample dirs of tests/fixtures/results: k6.18 -> k7.0 holds one constructed
 // fix (guest_memfd interleave) and one constructed regression (bind:1 on shmem).
 // MEMPLACE_UPDATE_GOLDEN=1 rewrites tests/fixtures/golden/compare.* after a deliberate change.

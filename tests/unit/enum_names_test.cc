@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Each enum's names table: every value has its own name and parses back to itself, so a value
 // added to an enum without its name (or in another order) fails here rather than in a record.
 #include "base/enum_names.h"

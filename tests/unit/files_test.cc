@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // base/files: the scratch directories qemu cells and the testbed work in go away with everything
 // in them.
 #include "base/files.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The host's side of a testbed guest's stream (issue 14 items 1, 11, 12): what a fake guest sent
 // in the issue, checked here without booting one.
 #include "testbed/guest_records.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one parser for JSON memplace did not write: depth is refused before a tree exists, because
 // copying or dumping a json value recurses once per level (issue 14: a guest line 300,000 deep
 // killed the host with SIGSEGV).

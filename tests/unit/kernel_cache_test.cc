@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where Debian kernels are cached (issue 14 item 19): XDG_CACHE_HOME, then HOME, and never a
 // guessed /tmp path; a dry run (offline) creates nothing.
 #include <gtest/gtest.h>

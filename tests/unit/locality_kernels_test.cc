@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The locality kernels compute what they claim: the triad in every thread's part, the chase as
 // one cycle through every slot, never longer than its cap.
 #include "agent/locality_kernels.h"

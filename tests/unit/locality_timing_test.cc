@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The agent's repetition timer: the JSON it builds has Google Benchmark's shape (the shape
 // check_benchmark_json holds both ends to), names and medians computed as Google Benchmark would,
 // and timing real memory yields positive rates for both kernels.

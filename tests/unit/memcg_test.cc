@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The memory-cgroup source's readers on fixtures: which controller a process can use (v2 where
 // its memory controller is there, else v1), memory.numa_stat in both formats, and the counter
 // each backing's pages land in.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source's BPF transport, its pure parts: turning a struct page pointer into a pfn,
 // sizing the ring buffer, and the reading both transports share (lost events, no task). Then
 // the automatic choice of transport: tracefs where BPF cannot run (a fixture tree) or could be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source's pure parts on fixtures: pfn -> node maps, the gfp flag in a format's print
 // fmt, the ring buffer's loss counters, the allocation ledger, and decoding ring-buffer pages
 // with libtraceevent (pages built here in the kernel's layout, formats copied from a 6.18.44

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which source a record's verdict uses, how the sources' disagreement is measured, and the
 // placement_sources JSON that guests send back (untrusted).
 #include "experiment/placement_choice.h"

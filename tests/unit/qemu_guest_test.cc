@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The qemu toucher's QEMU command lines, golden-file tested. MEMPLACE_UPDATE_GOLDEN=1 rewrites
 // the files (review the diff before committing).
 #include "qemu/qemu_guest.h"

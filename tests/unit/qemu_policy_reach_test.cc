@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which memory of a qemu cell its channel governs, predicted from what QEMU and the kernel offer;
 // and what QEMU offers, read from its QMP answers.
 #include "qemu/qemu_policy_reach.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The testbed's guest->host record stream: what the host accepts from an untrusted guest, and
 // that what the guest end writes the host end turns back into the same results.
 #include "testbed/record_stream.h"

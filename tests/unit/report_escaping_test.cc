@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Text from records in report.md and the CSVs (issue 14 items 13 and 14): a hostile policy or
 // message must not add Markdown structure, a cell must not run as a spreadsheet formula, and
 // meminfo that contradicts itself is "n/a", never a wrapped number.

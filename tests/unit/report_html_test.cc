@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // report.html's rendering (pure) and the chart index it trusts nothing in: escaping of record
 // text, the page's self-containment, table row counts, and charts.json validation.
 #include "report/report_html.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Golden-file tests over the sample result dirs in tests/fixtures/results (see make_fixtures.py).
 // To accept a deliberate change in output: MEMPLACE_UPDATE_GOLDEN=1 ./report_test, then review
 // the diff of tests/fixtures/golden/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A results dir under crashes, garbage and a second writer (issue 14 items 1, 3-6, 13): each test
 // is built from the issue's reproducer.
 #include <fcntl.h>

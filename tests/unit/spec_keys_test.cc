@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The spec-key table (spec/spec_keys.cc) drives reading, checking, rendering, the environment
 // fallback and the reference docs; these hold each of them to it.
 #include "spec/spec_keys.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The spec's numbers through one set of validators (issue 14 items 2 and 10): what the CLI
 // accepts is what spec.toml accepts, and what is written there reads back bit for bit.
 #include "spec/spec_ranges.h"

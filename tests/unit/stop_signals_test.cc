@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One signal guard for the matrix, the testbed and qemu cells: nested guards see one record, a
 // handler installed before memplace's still runs, and a guard that re-raises does so only when
 // nothing above it accounts for the signal.

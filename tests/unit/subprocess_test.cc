@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one spawner: exit codes and signals as memplace reports them, pipes, log files, and a child
 // that cannot outlive the Child that owns it.
 #include "base/subprocess.h"

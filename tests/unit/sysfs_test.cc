@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "host/sysfs.h"
 
 #include <gtest/gtest.h>

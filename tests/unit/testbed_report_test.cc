@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "report/testbed_report.h"
 
 #include <gtest/gtest.h>

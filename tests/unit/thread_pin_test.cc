@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Pinning moves the calling thread only, -1 is a no-op, and a CPU that does not exist is an
 // error that names it.
 #include "base/thread_pin.h"

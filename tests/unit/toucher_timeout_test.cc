@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The time limit every touch runs under, and how a timeout reads.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace transports' reader thread: it drains while running, and not once stop() returns.
 #include "placement/trace_drainer.h"
 

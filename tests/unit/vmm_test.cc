@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The micro-VM's pure parts: slices, identity page tables, payload bytes, register state.
 #include "touchers/vmm.h"
 

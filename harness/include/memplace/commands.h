@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The CLI's subcommands as library functions taking plain argument structs. main() only parses
 // argv into these and returns what they return, so every command is testable without a shell.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Encoding and total decoding of the agent's JSON lines. Also compiled into the static guest
 // agent, so it depends on nothing but result.h, json_bounded.h, populate.h (libc only) and
 // nlohmann/json.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one message schema between the harness and the guest agent (guest-agent/): JSON objects,
 // one per line, each with a "type". Compiled into both programs, so the two cannot drift.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The locality kernels. Kept free of the rest of the harness (see locality_kernels.h): the
 // static guest agent compiles this file.
 #include "agent/locality_kernels.h"

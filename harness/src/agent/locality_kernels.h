@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The locality kernels: a STREAM-like triad (bandwidth) and a dependent-load pointer chase over
 // a random cyclic permutation (latency), as plain functions over the caller's memory. libc and
 // threads only, so the static guest agent compiles them as they are (like populate.cc); the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The agent's timer for the locality kernels. Kept to libc, threads and nlohmann (see
 // locality_timing.h): the static guest agent compiles this file.
 #include "agent/locality_timing.h"

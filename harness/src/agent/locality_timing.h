@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The locality kernels timed without Google Benchmark, for the static guest agent (Debian ships
 // libbenchmark as a shared library only): a fixed number of repetitions, each running enough
 // iterations to last at least a minimum time, reported in Google Benchmark's JSON shape (one

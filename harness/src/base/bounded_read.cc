@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "base/bounded_read.h"
 
 #include <fcntl.h>

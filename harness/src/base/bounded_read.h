@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading files out of directories we do not trust (results dirs from other hosts, shards):
 // every open is relative to a directory fd and refuses symlinks, only regular files are read,
 // and a file larger than its limit is an error rather than an allocation.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Wall-clock timestamps for records, manifests and the guest agent's hello: one format everywhere.
 #pragma once
 

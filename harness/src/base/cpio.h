@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // cpio "newc" archives, the format the kernel unpacks as an initramfs. Built in memory so the
 // boot image can be assembled (and tested) without external tools.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One writer per results directory: an exclusive flock on DIR/memplace.lock, held for as long as
 // the DirLock lives. Two runs appending to one runs.jsonl would record the same cells twice; the
 // kernel drops the lock when the holder exits, however it exits, so a crash never leaves a stale

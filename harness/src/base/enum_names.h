@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #pragma once
 // One table per enum gives its values the names used in specs, flags and records, so the name,
 // the parse and the "known: ..." list of an error all come from one place.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Files and directories the way memplace needs them: whole reads, complete writes, writes that
 // are either all there or not at all, directory trees, and temporary directories that go away.
 #pragma once

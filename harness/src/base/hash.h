@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A stable, seedless 64-bit hash for identities that must agree across processes and hosts
 // (shard assignment, topology digests). Not for security: results dirs are checked, not trusted.
 #pragma once

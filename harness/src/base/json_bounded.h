@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one parser for JSON memplace did not write itself in this process: runs.jsonl lines,
 // manifests, guest lines, agent messages. Copying and dumping a json value recurse once per
 // nesting level, so a hostile 300,000-deep array would overflow the stack long after parsing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Splits a byte stream into lines across reads; a partial last line waits for the next chunk.
 // Lines come from guests, which are untrusted: a line longer than the limit is dropped (the
 // consumer sees a placeholder it will reject as malformed) instead of growing the buffer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The numactl/sysfs list syntax shared by node lists ("0-1", "0,2") and cpulists
 // ("0-3,8-11"). One parser for both, because the kernel prints both the same way.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Errors as values. Anything that can fail returns Result<T>; the caller decides whether the
 // failure ends the program, becomes a results row, or is retried. errno is kept, because
 // "EPERM from mbind" and "EINVAL from mbind" mean very different things to a kernel developer,

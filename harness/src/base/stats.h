@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Small statistics for comparing populate times across result dirs. No dependencies: the
 // t distribution comes from the regularized incomplete beta function.
 #pragma once

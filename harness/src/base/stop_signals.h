@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // SIGINT/SIGTERM while memplace has runs to account for or children to stop. The matrix loop, the
 // testbed's kernel loop and a qemu cell each hold a StopSignalGuard, finish or abandon the unit
 // in flight, and say so in what they return.

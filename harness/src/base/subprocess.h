@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one place memplace starts other programs: helpers (apt-get, dpkg-deb, xz, ldd, lscpu),
 // QEMU guests and the plot scripts. The argv is passed as is: no shell, so nothing needs quoting.
 // Every child gets /dev/null for stdin and dies with the thread that started it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Small text helpers shared by the parsers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kept free of the rest of the harness (see thread_pin.h): the guest agent compiles this file.
 #include "base/thread_pin.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Pinning the calling thread to one CPU. libc only, so the static guest agent compiles it too
 // (like populate.cc) and host and guest pin their workers the same way.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // An owned file descriptor, closed on scope exit.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "cli/cell_runners.h"
 
 #include "qemu/qemu_cell_runner.h"

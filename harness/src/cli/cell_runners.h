@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The runners the matrix picks from by toucher name: the one place that knows every toucher.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Subcommands. Input problems are found here, before anything is allocated or written, and end
 // in exit status 2 with a message naming the field.
 #include "memplace/commands.h"

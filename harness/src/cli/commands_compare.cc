@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace compare` and `memplace plot`: readers of finished results dirs only.
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // memplace exec and exec --attach: arguments into ExecOptions, the results dir claimed before
 // the command starts, the record and reports written after.
 #include <unistd.h>

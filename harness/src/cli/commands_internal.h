@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Pieces of the subcommands shared between commands*.cc files, not part of the public API.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace merge OUT DIR...`: every input is read and checked before OUT is touched. A testbed
 // run's OUT holds one results dir per kernel; such dirs merge kernel by kernel into OUT/<kernel>.
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace slurm`: job scripts under OUT/slurm/, submitted with sbatch (base/subprocess). The
 // scripts themselves are cluster/slurm_job.h's; this file checks the input, writes, submits.
 #include <sys/stat.h>

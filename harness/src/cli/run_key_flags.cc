@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace run`'s spec-key flags: made from the spec-key table (spec/spec_keys.cc), so a key
 // with a flag needs nothing here, and a flag's value is checked by the key's own reader.
 #include <cstdio>

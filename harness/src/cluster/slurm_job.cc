@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "cluster/slurm_job.h"
 
 #include "base/subprocess.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The batch scripts `memplace slurm` submits, as pure functions of their settings, and the
 // layout they agree on under the submission's OUT dir:
 //   OUT/slurm/spec.toml          the effective spec every task runs

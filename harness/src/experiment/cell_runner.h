@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one way a cell becomes a record: every toucher (host, vcpu, qemu) is a CellRunner, and the
 // matrix picks one by the cell's toucher. Runners never throw and never exit: every failure lands
 // in the record's status and message.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The Google Benchmark harness around the locality kernels (agent/locality_kernels.cc). It compiles
 // only where Google Benchmark was found at configure time.
 #include "experiment/locality_run.h"

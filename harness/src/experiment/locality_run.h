@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Timing the locality kernels (agent/locality_kernels.h) with Google Benchmark on the host:
 // run_locality_benchmark() writes Google Benchmark's JSON, which `memplace run --locality` links
 // from the record and workloads/locality_bench produces too. The guest agent, which cannot link

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The matrix loop: results dir, manifest, resume, progress and interruption. Each finished run
 // is on disk (fsync-ed) before the next cell starts, so a crash or Ctrl-C loses at most the run
 // in flight.

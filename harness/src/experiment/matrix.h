@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Runs a list of cells into a results dir. Every cell becomes exactly one record: a failure or
 // an unsupported feature is a row with a status and message, and the matrix goes on.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "experiment/placement_choice.h"
 
 #include <cmath>

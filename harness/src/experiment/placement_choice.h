@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which placement source a record's verdict uses, and how far the sources that worked disagree.
 // Every producer of records (local touchers, qemu guests) fills RunRecord::placement_sources and
 // calls choose_placement; reports read the disagreement back from the record.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The placement sources a cell runs beside move_pages and meminfo (RunContext::placement_sources:
 // the page-allocation trace and the memory cgroup), as one window: opened before the "before"
 // snapshot (their buffers and cgroup exist before anything is measured), fed each touching task,

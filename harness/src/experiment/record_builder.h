@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Building a record from what a cell measured: its identity, meminfo deltas and the verdict's
 // inputs. Every producer of records (local touchers, qemu guests, the testbed) uses these.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The oracle. Kept deliberately simple and explainable: a fill model over nodes in the order the
 // kernel's page allocator would try them, or equal/weighted shares for interleave. Node distance
 // is approximated by id order when the toucher's node is not in the set.

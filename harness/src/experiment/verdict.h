@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The oracle: what split a policy should produce, and whether the measured one matches (the
 // Verdict it gives is record data: results/run_record.h).
 #pragma once

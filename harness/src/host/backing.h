@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Creating and releasing the memory under test: anonymous, shmem (memfd) or guest_memfd.
 // A Mapping owns everything it needs (fds, the VM a guest_memfd belongs to) and releases it on
 // scope exit, so a failed run cannot leak gigabytes into the next cell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Thin RAII wrappers over /dev/kvm: the system fd, a VM, capability queries, guest_memfd.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // KVM UAPI the distro's <linux/kvm.h> (Debian 12: 6.1 headers) lacks. One place, checked against
 // the kernel's struct layouts so a typo cannot silently corrupt an ioctl.
 #pragma once

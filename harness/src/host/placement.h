@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Exact per-page placement of a mapped range, through move_pages(2) in query mode.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // NUMA memory policies: names, kernel constants, mbind and read-back. Knows nothing of backings.
 #pragma once
 

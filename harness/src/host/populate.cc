@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The populate methods. Kept free of the rest of the harness but base/ (see populate.h), so the
 // static guest agent's library can hold this file.
 #include "host/populate.h"

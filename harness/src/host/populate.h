@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Ways to fault a range of memory in, shared by the host toucher, the populate benchmarks and
 // (compiled in directly, like agent_protocol.cc) the guest agent. Depends on libc and result.h
 // only, so a static program can build it without the rest of the harness.

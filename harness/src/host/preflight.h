@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Checks made before a matrix starts, so that it does not fail an hour in: disk space for the
 // results and access to /dev/kvm. Memory is checked by check_free_memory() in spec.h.
 #pragma once

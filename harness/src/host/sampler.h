@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Background per-node meminfo sampling while a cell populates.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one owner of /sys and /proc parsing. Every reader takes a root path so that tests run on
 // fixture trees copied from real machines ("" or "/" means the live system).
 #pragma once

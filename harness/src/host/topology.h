@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Host topology through hwloc: nodes, memory per node, CPUs per node, distances.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Choosing a Debian cloud kernel from the archive's Packages indices. Pure: the indices are
 // fetched elsewhere (kernel_fetch.cc), so resolution is tested on saved excerpts.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kernels built by scripts/kernel-build.sh (`make kernels`): one entry per build under
 // <cache>/builds/NAME/ holding bzImage, modules/lib/modules/RELEASE/ and build.json. An entry
 // exists only once complete (the script renames it into place), so a directory with a valid

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kernels under test: "debian:VERSION" fetched from Debian's archives through a private apt
 // configuration (never the system's sources), "build:NAME" from scripts/kernel-build.sh's cache,
 // or a user's own build given by path (kernel_ref.h parses them). Shared by the testbed and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one parser of kernel references, wherever a kernel is named: `--kernel`, a spec's
 // testbed.kernels, [qemu] kernel and MEMPLACE_QEMU_KERNEL.
 //   debian:          the newest usable Debian cloud kernel (also debian:newest)

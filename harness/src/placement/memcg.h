@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The memory-cgroup placement source: the cell's touching tasks run in a memory cgroup memplace
 // creates for the window, and the per-node deltas of its memory.numa_stat are the placement.
 // It sees every page charged to those tasks, mapped or not (guest_memfd folios are charged to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The memory-cgroup source's window: create a child cgroup, move the named tasks in, read the
 // per-node deltas of memory.numa_stat, move the tasks back, remove the child.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Loading, attaching and reading the trace source's BPF programs (page_events_bpf.h).
 #include "placement/page_events_bpf.h"
 

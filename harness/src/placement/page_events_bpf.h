@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source's BPF transport: the programs of bpf/page_events.bpf.c, loaded with libbpf
 // and attached to the kmem and migrate raw tracepoints, and the reader of what they hand over.
 // It yields the same PageEvent stream as the tracefs transport, so one tally serves both

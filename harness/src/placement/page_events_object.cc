@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source's BPF object as bytes in the library: compiled from bpf/page_events.bpf.c by
 // the build (CMakeLists.txt), which names its path in MEMPLACE_PAGE_EVENTS_BPF_OBJECT. Kept in
 // the binary, not beside it, so that a guest's initramfs or a cluster node needs no extra file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What a trace window's events come to (page_trace.h, PageTally): the ledger of the pages the
 // traced tasks allocated and kept, with migrations told apart from new memory.
 #include <algorithm>

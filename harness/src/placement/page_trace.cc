@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source's window: a tracefs instance of memplace's own, the kmem events filtered to
 // user memory and to the named tasks, a thread draining the per-CPU raw buffers while the touch
 // runs, and the net pages per node once the window closes.

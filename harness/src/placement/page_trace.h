@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The page-allocation trace source: kmem:mm_page_alloc and kmem:mm_page_free (and
 // mm_page_free_batched) for the touching tasks only, in a tracefs instance of memplace's own, so
 // nothing else that traces on the host is disturbed. Net pages per node = pages allocated in the

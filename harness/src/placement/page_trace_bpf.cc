@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace source over its BPF transport (page_events_bpf.h): the same window, tasks and
 // reading as the tracefs transport, with the events handed over by BPF programs.
 #include <unistd.h>

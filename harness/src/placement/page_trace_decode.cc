@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The pure half of the trace source: reading the format files and the buffer statistics,
 // decoding ring-buffer sub-buffers with libtraceevent, and the allocation ledger.
 #include <traceevent/event-parse.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which transport carries the trace source's events (page_trace.h, TraceTransport), and the
 // automatic choice: BPF where it loads and its programs cannot be preempted, else tracefs.
 #include <sys/utsname.h>

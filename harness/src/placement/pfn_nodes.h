@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which NUMA node a physical page frame belongs to: the page-allocation trace reports pfns, and
 // a placement is pages per node. Read from the memory blocks each node lists in sysfs, with the
 // zone spans of /proc/zoneinfo where the kernel has no memory block devices.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Whether the placement sources that see unmapped memory can run on this host: the trace source
 // through each transport (tracefs and both kmem events, in an instance of memplace's own; BPF
 // programs on the raw tracepoints) and the memory-cgroup source

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A placement source measures, over a window, how many pages the kernel placed on each node for
 // the tasks the caller names: one narrow interface for the page-allocation trace and the memory
 // cgroup, which see memory that no mapping of ours holds (guest_memfd faulted by vCPUs, private

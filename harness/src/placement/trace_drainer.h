@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The trace transports' reader thread: calls `drain` every interval while a window is open, so
 // the kernel's buffers never fill with a cell's events. stop() returns once the last call has
 // finished; the caller then drains once more itself, after the events have stopped.

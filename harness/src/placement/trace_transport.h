@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How the trace source's events reach memplace (page_trace.h). Both transports record the same
 // tracepoints for the same tasks and feed one tally; they differ in cost and in what they need.
 //   bpf:     raw tracepoints and a BPF ring buffer (page_events_bpf.h): root and kernel BTF.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "probe/host_features.h"
 
 #include "base/text.h"

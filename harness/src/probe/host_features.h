@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The host features a run or a test can need, each answered by the same probe `memplace probe`
 // runs, with the reason in words. Tests require a feature by its enum value (an unknown name does
 // not compile) and skip, or check the product's "unsupported" answer, with this reason.

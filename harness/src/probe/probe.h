@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What this host can do, asked of the kernel directly rather than guessed from versions.
 #pragma once
 

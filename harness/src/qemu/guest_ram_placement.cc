@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "qemu/guest_ram_placement.h"
 
 #include <cstdio>

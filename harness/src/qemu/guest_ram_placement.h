@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where a qemu guest's RAM sits on the host, read from QEMU's own /proc/PID/numa_maps: the
 // placement of a qemu cell, as move_pages is for the local touchers.
 #pragma once

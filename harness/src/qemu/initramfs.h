@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The guest's boot image: busybox, KVM modules (decompressed, in dependency order), a program
 // with its shared libraries, and an /init script. The pure parts (module metadata, ldd output,
 // the init script) are separate from the file reading so they can be tested on their own.

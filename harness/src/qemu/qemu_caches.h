@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // QEMU probes and guest kernel lookups take seconds each: one of each per process is enough,
 // however many qemu cells a matrix holds.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The guest image of a qemu cell: the kernel's virtio modules and an initramfs whose init runs
 // the agent, or hands over to a disk image that holds it.
 #pragma once

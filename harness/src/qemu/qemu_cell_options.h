@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What a qemu cell's guest is made of: the options a spec's [qemu] table sets (falling back to
 // the MEMPLACE_QEMU* variables older scripts use), and the guest configuration they give one
 // cell. Pure functions of their inputs.

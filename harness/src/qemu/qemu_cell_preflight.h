@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Whether this host can run a qemu cell's guest at all: what it lacks becomes the cell's
 // "unsupported" row (ErrorKind::kUnsupported) before any guest image is built.
 #pragma once

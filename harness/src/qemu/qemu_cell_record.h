@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Turning what a qemu cell's guest reported into its record: the agent's done message and
 // locality report, the guest RAM's placement from QEMU's numa_maps and the node counters, and
 // the guest's logs on failure.

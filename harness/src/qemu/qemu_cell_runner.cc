@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One qemu-toucher cell, start to finish (qemu_cell_runner.h lists the pieces it uses).
 #include "qemu/qemu_cell_runner.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // toucher = "qemu": one QEMU guest per cell. QEMU owns the guest RAM (a memory backend with the
 // cell's host policy), a static agent inside the guest touches it on "go", and the host reads
 // per-node meminfo around the touch and QEMU's own numa_maps. The pieces, one purpose each:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // QEMU command lines as pure functions of plain configs, so they are golden-file tested and can
 // be printed by --dry-run. The NUMA and virtio-serial pieces are shared with the qemu toucher.
 #pragma once

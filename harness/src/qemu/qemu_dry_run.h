@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace run --dry-run` for qemu cells: the exact command a run would start.
 #pragma once
 

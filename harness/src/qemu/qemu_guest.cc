@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The qemu toucher's QEMU command line (pure) and the probe of a QEMU binary.
 #include "qemu/qemu_guest.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The qemu toucher's QEMU command line as a pure function of a plain config, plus the probe of
 // a QEMU binary's version and options that decides its spellings. The NUMA-free pieces shared
 // with the testbed (virtio-serial, cpu lists) come from qemu_command.h.

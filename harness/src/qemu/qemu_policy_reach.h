@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which of a qemu cell's memory its policy channel governs, worked out before the guest starts
 // from what this QEMU offers (qemu_guest.h's capabilities, asked of the binary itself) and what
 // this kernel does with a policy on guest_memfd (the probe's readback). The record carries the

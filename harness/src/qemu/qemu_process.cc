@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "qemu/qemu_process.h"
 
 #include <poll.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one owner of QEMU guest processes, two ways of driving them:
 // - QemuProcess, step by step: the qemu toucher needs phase deadlines (boot, touch, poweroff)
 //   and to act between lines (snapshots while the guest holds its memory);

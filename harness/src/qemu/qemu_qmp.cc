@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "qemu/qemu_qmp.h"
 
 #include <nlohmann/json.hpp>

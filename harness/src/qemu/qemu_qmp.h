@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What a QEMU binary offers for guest memory, asked of the binary itself over QMP rather than
 // read from its version: a patched QEMU (or a future one) with a guest_memfd memory backend is
 // then used without a code change. QEMU runs with -machine none: nothing is emulated.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What the charts show, decided here and nowhere else: the folded cells, their states, the
 // changes against the baseline, the per-cell splits and the headline cell. plots/ draws from
 // this one file (chart-data.json) and never reads runs.jsonl, so a chart cannot say what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The bridge to plots/: runs the chart script (Debian's python3-matplotlib) on finished results
 // dirs and reads back the charts it drew. charts.json and the chart files are read as untrusted
 // input: bounded in size, names limited to plain file names inside the plots dir.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Matching cells across result dirs and judging what changed. Rendering is in
 // compare_render.cc.
 #include "report/compare.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // memplace compare: the same cells across result dirs (kernel builds, environments, QEMU
 // builds). The first dir is the baseline; every other dir is compared against it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Markdown, CSV and JSON views of a CompareResult. Pure functions of their input.
 #include <cmath>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Text for HTML pages: escaping record text, link targets, and images as data: URIs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A testbed run over several kernels, read as a timeline: for each cell its split and verdict
 // on every kernel in the order they ran, and the first kernel where it is honored.
 #pragma once

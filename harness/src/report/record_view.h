@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Derived views of a RunRecord shared by report.cc and compare.cc: the measured split, node
 // list spellings, MemUsed per node, CSV quoting. Internal to memplace_core.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // report.md, runs.csv and summary.csv from a results dir. Pure text rendering over records;
 // the only I/O is write_report().
 #include "report/report.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Paper-style tables from a results dir: per-run Before/After/Delta MemUsed in the cover
 // letter's (numastat -m) layout, and a policy x backing summary. Reads only normalised files.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Wires report writing into the matrix and the testbed, which sit below report/ and only call
 // back when a results dir is finished.
 #pragma once

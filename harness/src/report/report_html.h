@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // report.html: one self-contained page for a results dir. Charts are <img> elements with data:
 // URIs (an SVG shown through <img> cannot run script or fetch anything), no script, no external
 // style or font, so the file can be mailed or opened offline. Every string from a record or a

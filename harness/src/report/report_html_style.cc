@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The page's only stylesheet. Laptop: one readable column up to 1140 px, wide tables scroll
 // inside their box. Print: full width, no navigation, figures and cell blocks never split
 // across pages, and the fix/regression tints kept.

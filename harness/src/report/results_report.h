@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Everything a reader gets for a finished results dir, from its normalised files only:
 // report.md (+ runs.csv, summary.csv; compare.* across kernels), charts in DIR/plots/ and the
 // self-contained report.html.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Results as test reports other tools read: KTAP (kselftest, KUnit's parser, KernelCI, LAVA)
 // and JUnit XML (GitLab, Jenkins). One test per cell: ok when honored, not ok when not honored,
 // mixed or failed, skipped (with the reason) when unsupported or without a verdict; the split

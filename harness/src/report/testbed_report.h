@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The top-level report of a testbed run: the cover letter's interleave/guest_memfd MemUsed
 // tables side by side for every kernel, then the cell-by-cell comparison across kernels. Each
 // kernel's own report.md stays in its subdirectory.

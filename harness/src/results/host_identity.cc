@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "results/host_identity.h"
 
 #include "base/hash.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Which host a run was made on, in a form that survives merging results dirs from many hosts:
 // every record names its hostname and a digest of the topology it saw; the dir's manifest holds
 // the full probe for each (hostname, digest) pair.

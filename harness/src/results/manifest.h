@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What a results dir's manifest.json says about its run, and the tally of how its runs ended.
 // The matrix (experiment/matrix.cc) and the testbed (one dir per kernel) build theirs the same
 // way: written when the run starts ("status": "running") and again when it ends, so the dir of

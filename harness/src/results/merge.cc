@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Planning a merge: which records go in, in what order, under what ids, and what is missing.
 // Pure: merge_io.cc reads the inputs and writes the plan out.
 #include "results/merge.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `memplace merge`: results dirs made from one spec (shards of it, or the whole matrix on
 // several hosts) joined into one results dir that report, compare and plot read like any other.
 // Input dirs are untrusted: every file is read bounded, relative to the dir, never through a

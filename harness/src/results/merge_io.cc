@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading merge inputs from disk and writing a merged results dir (merge.h).
 #include <fcntl.h>
 #include <sys/stat.h>

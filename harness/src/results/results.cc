@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // RunRecord <-> JSON and the results-dir file primitives. Readers never throw: a results dir
 // written by a crashed or killed run must still be readable up to its last complete line.
 #include "results/results.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Results directories: runs.jsonl (append + fsync per run), manifest.json and reports (temp file
 // + rename), samples/. Readers skip a truncated last line with a warning instead of failing.
 #pragma once

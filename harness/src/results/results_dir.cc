@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "results/results_dir.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What memplace may write where: the one owner of the rules for a results dir's own folders and
 // for the directories a command writes into. Nothing is written through a symlink, into a folder
 // memplace did not make, or into a directory that holds a user's files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One line of runs.jsonl: everything a report, plot or comparison needs about one run. Plain
 // data; JSON conversion lives in results.cc. Bump kSchemaVersion on any incompatible change.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "spec/cell.h"
 
 #include "base/enum_names.h"

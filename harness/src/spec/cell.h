@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One experiment cell: a point of the spec's matrix. Plain data; logic lives in spec.cc,
 // cell runners (experiment/cell_runner.h) and the touchers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Sharding a matrix: run K of N takes a deterministic slice of the expanded runs so that N
 // invocations (Slurm array tasks, hosts) with K = 1..N cover every run exactly once. Pure.
 #pragma once

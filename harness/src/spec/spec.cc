@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Spec loading: TOML in, validated plain data out. Every error names the field it is about,
 // because a user staring at "invalid spec" in a 40-cell matrix has nothing to go on.
 #include "spec/spec.h"

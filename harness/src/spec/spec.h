@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Experiment specs: a TOML matrix (plus CLI overrides) expanded into cells and validated
 // against the host before anything runs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The [matrix] axes' and [run] settings' own readers and writers (KeyCodec, spec_keys.h): one
 // item of text in, its TOML literal out. The table that names them is spec_keys.cc; the
 // validators they call are the ones every path shares (spec_ranges.h, spec.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The codecs of the keys the generic kinds cannot hold (spec_key_codecs.cc); the table that
 // uses them is spec_keys.cc.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The spec keys' reference, made from the table (spec_keys.cc): docs/spec-reference.md is this
 // text, and a test keeps the two the same.
 #include <string>

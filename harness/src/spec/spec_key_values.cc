@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A spec key's value as text: read from the environment (or a flag), checked against the key's
 // kind and range, rendered as a TOML literal. The table itself is spec_keys.cc.
 #include <cctype>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one description of each setting a spec holds: section, name, type, unit, range, default,
 // environment variable and help. Reading spec.toml (spec.cc), validating each value, rendering
 // spec.toml (spec_toml.cc), the environment fallback and the reference docs (`memplace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The ranges of a spec's numbers, one validator each, shared by the TOML reader (spec.cc) and
 // the CLI's flags (cli/commands.cc): a value either path accepts is one --resume accepts again
 // from the results dir's spec.toml. Errors name `field` ("matrix.repeats", "--repeats").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Spec -> TOML. The results dir keeps the *effective* spec (file plus CLI overrides), so that
 // --resume and the testbed's in-guest run see exactly the cells the user asked for.
 #include <sstream>

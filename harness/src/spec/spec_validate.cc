@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Host-dependent spec checks, run before anything is allocated: a cell that names a node the
 // host lacks, or that could push a node into OOM, must fail the whole invocation up front rather
 // than half-way through a matrix.

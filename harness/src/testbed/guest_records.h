@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What the host keeps of a testbed guest's stream. The guest is untrusted: it may send records
 // for runs nobody asked for, the same run twice, or megabytes of log text. The host takes exactly
 // one record per run it expects, and a bounded amount of notes; everything else is dropped and

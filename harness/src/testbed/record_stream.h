@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The testbed's guest->host record stream, both ends. Inside the guest, `memplace run --stream
 // PORT` writes every finished run down the virtio-serial port (RecordStreamWriter); on the host,
 // RecordStreamReader turns the lines into the kernel's results dir. One JSON object per line:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The testbed: the matrix run inside a QEMU guest with N emulated NUMA nodes, once per kernel
 // under test, records streamed back over virtio-serial (testbed/record_stream.h) into
 // <out_dir>/<kernel-label>/.

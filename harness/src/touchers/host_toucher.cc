@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Host threads fault the memory in through the mapping, each pinned to a CPU of the chosen node
 // and owning one contiguous slice, by the method populate.h chooses (MADV_POPULATE_WRITE, falling
 // back to a store per page) or the one the caller forces.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The cell runner for touchers that fault a host mapping (host threads, vCPUs of the micro-VM):
 // snapshot, back, bind, touch under the sampler, snapshot, place, judge, release. Whatever fails
 // becomes the record's status and message; nothing here exits.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The cell runner for the host and vcpu touchers: both fault a Mapping memplace created itself.
 #pragma once
 

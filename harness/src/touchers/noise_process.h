@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A test hook: another process that allocates memory on one node while a cell's touch runs, so
 // a test can show that the host-wide meminfo delta moves with it while the trace and cgroup
 // sources (which count the toucher's tasks only) do not. MEMPLACE_TEST_NOISE="256MiB@0" turns it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The hook every touching thread runs before it faults anything (toucher.h).
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Touchers fault the memory in. One interface, several implementations: host threads, vCPUs of
 // an in-process micro-VM, or a QEMU guest.
 #pragma once

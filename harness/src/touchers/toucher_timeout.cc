@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The time limit every touch runs under, and the words a timeout is reported in. The runner
 // records any touch error as "failed"; "timed out after N s" is how a reader tells a hang apart.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The vcpu toucher: a minimal in-process VMM whose vCPUs fault the measured range in, so pages
 // are allocated by KVM's own fault path (for guest_memfd, the path SEV-SNP guest memory takes)
 // rather than by host threads storing through the VMM's mapping.

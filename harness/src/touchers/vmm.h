@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The pure parts of the vcpu toucher's micro-VM: guest physical layout, slices, identity page
 // tables, the guest payload and the long-mode register state. Nothing here opens /dev/kvm, so
 // all of it is unit-tested on any machine; vcpu_toucher.cc does the ioctls.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The trace source's BPF transport (page_events_bpf.cc): the kmem and migrate tracepoints the
  * tracefs transport records, attached as raw tracepoints. A raw tracepoint hands the program
  * the tracepoint's arguments as they are, with no record formatted and no ring-buffer event

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* One page event as the trace source's BPF programs hand it to memplace: shared by the programs
  * (page_events.bpf.c, C for the BPF target) and their reader (page_events_bpf.cc). Plain C,
  * fixed-width fields, no padding: both compilers must lay it out alike. */
