@@ -12,7 +12,9 @@
 #include <fstream>
 #include <future>
 
+#include "base/stop_signals.h"
 #include "memplace_exec.h"
+#include "results/merge.h"
 #include "results/results.h"
 
 namespace memplace {
@@ -385,6 +387,40 @@ TEST(ResultsOwnership, AFailedResumeLeavesTheManifestAsItWas) {
   EXPECT_NE(e.status, 0) << e.output;
   EXPECT_NE(e.output.find("symlink"), std::string::npos) << e.output;
   EXPECT_EQ(slurp(base + "/manifest.json"), before);
+}
+
+}  // namespace
+}  // namespace memplace
+
+namespace memplace {
+namespace {
+
+// Item 17: an interrupted merge left samples/*.csv.tmp-* behind. An interrupt now ends the copy
+// between two files and the merge takes back what it wrote: OUT is empty, ready for a merge.
+TEST(ResultsOwnership, AnInterruptedMergeLeavesOutEmpty) {
+  Work w;
+  std::vector<MergeInput> inputs;
+  for (const char* shard : {"shard-1-of-2", "shard-2-of-2"}) {
+    auto in = read_merge_input(std::string(MEMPLACE_FIXTURES) + "/merge/" + shard);
+    ASSERT_TRUE(in.ok()) << in.error().describe();
+    inputs.push_back(std::move(*in));
+  }
+  auto plan = plan_merge(inputs);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  ASSERT_FALSE(plan->copies.empty()) << "the fixture has samples files to copy";
+  const std::string out = w.root + "/merged";
+  {
+    StopSignalGuard outer;  // the interrupt arrives as the merge starts
+    ::raise(SIGINT);
+    auto s = write_merged_dir(out, inputs, *plan, "test");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("interrupted by signal 2"), std::string::npos);
+  }
+  EXPECT_TRUE(fs::is_empty(out)) << "OUT keeps nothing of the interrupted merge";
+  auto again =
+      run_memplace("merge --out " + out + " " + std::string(MEMPLACE_FIXTURES) +
+                   "/merge/shard-1-of-2 " + std::string(MEMPLACE_FIXTURES) + "/merge/shard-2-of-2");
+  EXPECT_EQ(again.status, 0) << again.output;
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "base/bounded_read.h"
 #include "base/clock.h"
 #include "base/dir_lock.h"
 #include "base/json_bounded.h"
+#include "base/stop_signals.h"
 #include "results/manifest.h"
 #include "results/merge.h"
 #include "results/results.h"
@@ -75,6 +77,7 @@ void copy_files(const std::string& out, const std::vector<MergeInput>& inputs, M
   std::vector<Result<UniqueFd>> dirs;
   for (const auto& in : inputs) dirs.push_back(open_dir(in.dir));
   for (const MergeFileCopy& c : plan.copies) {
+    if (StopSignalGuard::received()) return;  // the caller removes what was copied
     RunRecord& r = plan.records[c.record];
     const std::string& shown = inputs[c.input].dir;
     size_t limit = c.locality ? kMaxLocalityBytes : kMaxSamplesBytes;
@@ -153,7 +156,18 @@ Status write_merged_dir(const std::string& out, const std::vector<MergeInput>& i
       return bad_input_error("merge OUT " + out + ": another merge wrote it first (" + name + ")");
   }
   if (auto s = ensure_owned_subdir(out, "samples"); !s) return s;
+  // An interrupt ends the copy between two files (no temporary file is left half written), and
+  // the merge takes back what it wrote: OUT is empty again, ready for the next merge.
+  StopSignalGuard signals;
   copy_files(out, inputs, plan);
+  if (int sig = StopSignalGuard::received()) {
+    std::error_code ec;
+    std::filesystem::remove_all(out + "/samples", ec);
+    std::filesystem::remove_all(out + "/locality", ec);
+    std::filesystem::remove(out + "/" + kDirLockName, ec);
+    return make_error("merge interrupted by signal " + std::to_string(sig) + "; " + out +
+                      " holds nothing of it");
+  }
   std::string lines;
   for (const auto& r : plan.records)
     lines += to_json(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
