@@ -74,18 +74,23 @@ def check_committed(top, validators):
     return problems, counts
 
 
+def edited(name, doc, edit):
+    """(name, a copy of doc with edit applied): one broken document."""
+    copied = copy.deepcopy(doc)
+    edit(copied)
+    return name, copied
+
+
 def broken_records(record):
     """Records memplace's reader refuses (harness/src/results/results.cc), each with its name."""
     def changed(name, edit):
-        r = copy.deepcopy(record)
-        edit(r)
-        return name, r
+        return edited(name, record, edit)
 
     return [
         changed("no policy", lambda r: r.pop("policy")),
         changed("unknown status", lambda r: r.update(status="bogus")),
         changed("size as text", lambda r: r.update(size_bytes="64MiB")),
-        changed("newer schema_version", lambda r: r.update(schema_version=2)),
+        changed("newer schema_version", lambda r: r.update(schema_version=3)),
         changed("share above 1", lambda r: r["verdict"]["measured"].update({"0": 1.5})),
         changed("node key not a node", lambda r: r.update(placement_pages={"zero": 16384})),
         changed("page count beyond 2^50", lambda r: r.update(pages_absent=2**51)),
@@ -98,9 +103,7 @@ def broken_records(record):
 
 def broken_manifests(manifest):
     def changed(name, edit):
-        m = copy.deepcopy(manifest)
-        edit(m)
-        return name, m
+        return edited(name, manifest, edit)
 
     return [
         changed("no schema_version", lambda m: m.pop("schema_version")),
