@@ -37,9 +37,9 @@ CLI::App* add_probe(CLI::App& app, memplace::ProbeArgs& probe) {
                    "sw_protected_vm, tracefs, bpf, memcg, thp, two_nodes); exit 1 unless all "
                    "are available")
       ->delimiter(',');
-  repeatable(probe_cmd->add_option(
-      "--qemu", probe.qemu,
-      "QEMU binaries to describe (default: $MEMPLACE_QEMU, else qemu-system-x86_64 on PATH)"));
+  repeatable(probe_cmd->add_option("--qemu", probe.qemu,
+                                   "QEMU binaries to describe (default: $MEMPLACE_QEMU_BINARY, "
+                                   "else qemu-system-x86_64 on PATH)"));
   probe_cmd->add_option("--root", probe.sysfs_root, "Read /sys and /proc under this root")
       ->group("");
   return probe_cmd;

@@ -31,7 +31,7 @@ mount -t tmpfs none "$src" || { echo "FAIL: cannot hide $src"; exit 1; }
 [[ -d $build/CMakeFiles ]] && { mount -t tmpfs none "$build" || exit 1; }
 [[ -e $src/CMakeLists.txt || -e $build/CMakeCache.txt ]] && { echo "FAIL: trees still visible"; exit 1; }
 cd "$tmp" || exit 1
-unset MEMPLACE_PLOTS_DIR MEMPLACE_AGENT
+unset MEMPLACE_PLOTS_DIR MEMPLACE_AGENT MEMPLACE_QEMU_AGENT
 failed=0
 step() {
   local name=$1; shift

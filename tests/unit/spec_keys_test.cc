@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <map>
 
@@ -139,6 +140,36 @@ TEST(SpecKeys, EachEnvironmentVariableFillsItsKey) {
                                    "must be 1..63, got 0"),
             std::string::npos)
       << s.error().message;
+}
+
+// One naming rule for the environment: MEMPLACE_<SECTION>_<KEY>; the names before the rule
+// still read, with a warning naming the new one.
+TEST(SpecKeys, EnvironmentNamesFollowTheKeysAndOldNamesStillRead) {
+  int with_env = 0;
+  for (const SpecKey& k : spec_keys()) {
+    if (k.env.empty()) continue;
+    std::string want = "MEMPLACE_" + std::string(k.section) + "_" + std::string(k.name);
+    for (char& c : want) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(k.env, want) << k.section << "." << k.name;
+    ++with_env;
+  }
+  EXPECT_GE(with_env, 12);
+  std::map<std::string, std::string> env = {{"MEMPLACE_QEMU", "/opt/old-qemu"},
+                                            {"MEMPLACE_QEMU_BOOT_TIMEOUT", "77"},
+                                            {"MEMPLACE_QEMU_AGENT_TIMEOUT_S", "88"},
+                                            {"MEMPLACE_QEMU_AGENT_TIMEOUT", "99"}};
+  auto getenv = [&](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  Spec spec;
+  ASSERT_TRUE(apply_env_fallbacks("qemu", spec, getenv).ok());
+  EXPECT_EQ(spec.qemu.binary, "/opt/old-qemu");
+  EXPECT_EQ(spec.qemu.boot_timeout_s, 77);
+  EXPECT_EQ(spec.qemu.agent_timeout_s, 88) << "the new name wins over the old";
+  ASSERT_EQ(spec.warnings.size(), 2u);
+  EXPECT_EQ(spec.warnings[0],
+            "MEMPLACE_QEMU is the old name of MEMPLACE_QEMU_BINARY; read as that");
 }
 
 TEST(SpecKeys, UnknownKeyListsTheTablesNames) {

@@ -33,7 +33,8 @@ struct ProbeArgs {
   // Host features to require (host_features.h names): each is printed with its reason, and the
   // exit is 1 unless all are available; the full probe is not run.
   std::vector<std::string> require;
-  // QEMU binaries to describe; none given: $MEMPLACE_QEMU, else qemu-system-x86_64 if on PATH.
+  // QEMU binaries to describe; none given: $MEMPLACE_QEMU_BINARY, else qemu-system-x86_64 if on
+  // PATH.
   std::vector<std::string> qemu;
 };
 int command_probe(const ProbeArgs& args);

@@ -272,14 +272,18 @@ Status check_kernel_cache(const Spec& spec) {
 
 }  // namespace
 
-// Older scripts configure qemu cells through MEMPLACE_QEMU* variables. They fill only what
+// Scripts configure qemu cells through MEMPLACE_QEMU_* variables. They fill only what
 // [qemu] leaves unset, and land in the results dir's spec copy, so --resume needs none.
 Status apply_qemu_env_fallbacks(Spec& spec) {
   if (std::find(spec.touchers.begin(), spec.touchers.end(), ToucherKind::kQemu) ==
       spec.touchers.end())
     return {};
-  auto q = qemu_spec_env_fallbacks(spec.qemu, [](const char* n) { return std::getenv(n); });
+  std::vector<std::string> warnings;
+  auto q = qemu_spec_env_fallbacks(
+      spec.qemu, [](const char* n) { return std::getenv(n); }, &warnings);
   if (!q) return q.error();
+  for (const std::string& w : warnings)
+    std::fprintf(stderr, "memplace: warning: %s\n", terminal_safe(w).c_str());
   spec.qemu = *q;
   return {};
 }
@@ -331,8 +335,8 @@ namespace {
 // The QEMUs `memplace probe` describes: those named, else the one a qemu cell would run.
 std::vector<std::string> probe_qemu_binaries(const ProbeArgs& args) {
   if (!args.qemu.empty()) return args.qemu;
-  const char* configured = std::getenv("MEMPLACE_QEMU");
-  if (configured && *configured) return {configured};
+  for (const char* name : {"MEMPLACE_QEMU_BINARY", "MEMPLACE_QEMU"})  // the new name, the old
+    if (const char* configured = std::getenv(name); configured && *configured) return {configured};
   std::string found = find_on_path("qemu-system-x86_64");
   if (found.empty()) return {};
   return {found};

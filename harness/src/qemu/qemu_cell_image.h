@@ -12,7 +12,7 @@
 
 namespace memplace {
 
-// The agent binary: qemu.agent (or MEMPLACE_AGENT), else memplace-agent found relative to this
+// The agent binary: qemu.agent (or MEMPLACE_QEMU_AGENT), else memplace-agent found relative to this
 // executable (base/subprocess.h); "" when there is none.
 std::string find_agent(const QemuToucherOptions& o);
 

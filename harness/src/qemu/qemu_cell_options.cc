@@ -45,11 +45,13 @@ QemuToucherOptions qemu_toucher_options(const QemuSpec& q) {
 }
 
 Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec q,
-                                         const std::function<const char*(const char*)>& getenv) {
+                                         const std::function<const char*(const char*)>& getenv,
+                                         std::vector<std::string>* warnings) {
   // The variables and their parsing are the spec-key table's (spec/spec_keys.cc).
   Spec spec;
   spec.qemu = std::move(q);
   if (auto s = apply_env_fallbacks("qemu", spec, getenv); !s) return s.error();
+  if (warnings) warnings->insert(warnings->end(), spec.warnings.begin(), spec.warnings.end());
   if (auto s = check_qemu_spec(spec.qemu); !s) return s.error().prefixed("from the environment: ");
   return spec.qemu;
 }
@@ -99,7 +101,7 @@ Result<QemuGuestConfig> qemu_guest_config_for(const Cell& cell, const QemuTouche
 
 QemuToucherOptions qemu_cell_options(const RunContext& ctx) {
   QemuToucherOptions o = qemu_toucher_options(ctx.qemu);
-  // The table's agent_timeout_s (or MEMPLACE_QEMU_AGENT_TIMEOUT, its fallback) is specific to
+  // The table's agent_timeout_s (or MEMPLACE_QEMU_AGENT_TIMEOUT_S, its fallback) is specific to
   // this toucher, so it wins over the limit every toucher shares.
   if (ctx.toucher_timeout_s && !ctx.qemu.agent_timeout_s)
     o.agent_timeout_seconds = *ctx.toucher_timeout_s;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // What a qemu cell's guest is made of: the options a spec's [qemu] table sets (falling back to
-// the MEMPLACE_QEMU* variables older scripts use), and the guest configuration they give one
+// the MEMPLACE_QEMU_* variables), and the guest configuration they give one
 // cell. Pure functions of their inputs.
 #pragma once
 
@@ -59,14 +59,13 @@ QemuToucherOptions qemu_toucher_options(const QemuSpec& spec);
 // unset.
 QemuToucherOptions qemu_cell_options(const RunContext& ctx);
 
-// Fills the fields `spec` leaves unset from the environment, for users' scripts that predate
-// [qemu]: MEMPLACE_QEMU (binary), MEMPLACE_QEMU_KERNEL, MEMPLACE_QEMU_DISK,
-// MEMPLACE_QEMU_DISK_AGENT, MEMPLACE_AGENT, MEMPLACE_QEMU_ACCEL, MEMPLACE_QEMU_SNP (0|1),
-// MEMPLACE_QEMU_OVMF, MEMPLACE_QEMU_CBITPOS, MEMPLACE_QEMU_REDUCED_PHYS_BITS,
-// MEMPLACE_QEMU_KERNEL_HASHES (0|1), MEMPLACE_QEMU_BOOT_TIMEOUT, MEMPLACE_QEMU_AGENT_TIMEOUT.
-// The spec's own values win. Errors name the variable.
+// Fills the fields `spec` leaves unset from the environment: MEMPLACE_QEMU_<KEY> for each [qemu]
+// key that has one (docs/spec-reference.md lists them); the older names (MEMPLACE_QEMU,
+// MEMPLACE_QEMU_DISK, MEMPLACE_AGENT, ..._BOOT_TIMEOUT, ..._AGENT_TIMEOUT) still read, each
+// adding a line to `warnings`. The spec's own values win. Errors name the variable.
 Result<QemuSpec> qemu_spec_env_fallbacks(QemuSpec spec,
-                                         const std::function<const char*(const char*)>& getenv);
+                                         const std::function<const char*(const char*)>& getenv,
+                                         std::vector<std::string>* warnings = nullptr);
 
 // Paths that exist only at run time; --dry-run shows placeholders.
 struct QemuGuestPaths {

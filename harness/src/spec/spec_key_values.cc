@@ -157,9 +157,16 @@ Status apply_env_fallbacks(std::string_view section, Spec& spec,
                            const std::function<const char*(const char*)>& getenv) {
   for (const SpecKey* key : spec_keys_of(section)) {
     if (key->env.empty() || key_is_set(*key, spec)) continue;
-    const std::string name(key->env);
+    std::string name(key->env);
     const char* value = getenv(name.c_str());
-    if (!value || !*value) continue;  // empty counts as unset
+    if ((!value || !*value) && !key->old_env.empty()) {  // empty counts as unset
+      name = std::string(key->old_env);
+      value = getenv(name.c_str());
+      if (value && *value)
+        spec.warnings.push_back(name + " is the old name of " + std::string(key->env) +
+                                "; read as that");
+    }
+    if (!value || !*value) continue;
     const std::string field = std::string(section) + "." + std::string(key->name);
     if (auto s = set_key_from_text(*key, value, field, spec); !s)
       return s.error().prefixed(name + " from the environment: ");

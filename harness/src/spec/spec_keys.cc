@@ -45,8 +45,15 @@ SpecKey with_flag(SpecKey k, std::string_view flag, bool omit_default = false,
 
 // A [qemu] key holding text that must not be empty: a path, a kernel reference.
 SpecKey qemu_text(std::string_view name, std::string_view default_text, std::string_view env,
-                  std::string_view help, FieldRef (*field)(Spec&)) {
-  return {"qemu", name, KeyKind::kText, "", 1, 0, "", default_text, env, "", help, field};
+                  std::string_view help, FieldRef (*field)(Spec&), std::string_view old_env = "") {
+  SpecKey k{"qemu", name, KeyKind::kText, "", 1, 0, "", default_text, env, "", help, field};
+  k.old_env = old_env;
+  return k;
+}
+
+SpecKey with_old_env(SpecKey k, std::string_view old_env) {
+  k.old_env = old_env;
+  return k;
 }
 
 SpecKey with_old_flag(SpecKey k, std::string_view old_flag) {
@@ -139,18 +146,19 @@ const std::vector<SpecKey> kKeys = {
     {"testbed", "extra_append", KeyKind::kText, "", 0, 0, "", "(none)", "", "",
      "Added to each testbed guest's kernel command line", MEMPLACE_FIELD(testbed(s).extra_append)},
     // [qemu]: how toucher = "qemu" cells build and boot their guest (qemu_cell_options.h).
-    qemu_text("binary", "qemu-system-x86_64", "MEMPLACE_QEMU", "The QEMU to run",
-              MEMPLACE_FIELD(s.qemu.binary)),
+    qemu_text("binary", "qemu-system-x86_64", "MEMPLACE_QEMU_BINARY", "The QEMU to run",
+              MEMPLACE_FIELD(s.qemu.binary), "MEMPLACE_QEMU"),
     qemu_text("kernel", "debian:", "MEMPLACE_QEMU_KERNEL",
               "Guest kernel: debian:, debian:VERSION or a bzImage path",
               MEMPLACE_FIELD(s.qemu.kernel)),
-    qemu_text("disk_image", "(none: an initramfs)", "MEMPLACE_QEMU_DISK",
+    qemu_text("disk_image", "(none: an initramfs)", "MEMPLACE_QEMU_DISK_IMAGE",
               "Raw disk image with the agent installed; boot from it",
-              MEMPLACE_FIELD(s.qemu.disk_image)),
+              MEMPLACE_FIELD(s.qemu.disk_image), "MEMPLACE_QEMU_DISK"),
     qemu_text("disk_agent", "/sbin/memplace-agent", "MEMPLACE_QEMU_DISK_AGENT",
               "The agent's absolute path inside disk_image", MEMPLACE_FIELD(s.qemu.disk_agent)),
-    qemu_text("agent", "(memplace-agent beside memplace)", "MEMPLACE_AGENT",
-              "Host path of memplace-agent for the initramfs", MEMPLACE_FIELD(s.qemu.agent)),
+    qemu_text("agent", "(memplace-agent beside memplace)", "MEMPLACE_QEMU_AGENT",
+              "Host path of memplace-agent for the initramfs", MEMPLACE_FIELD(s.qemu.agent),
+              "MEMPLACE_AGENT"),
     qemu_text("busybox", "/bin/busybox", "", "Static busybox for the initramfs",
               MEMPLACE_FIELD(s.qemu.busybox)),
     {"qemu", "accel", KeyKind::kChoice, "", 0, 0, "auto, kvm, tcg", "auto", "MEMPLACE_QEMU_ACCEL",
@@ -166,12 +174,14 @@ const std::vector<SpecKey> kKeys = {
      MEMPLACE_FIELD(s.qemu.reduced_phys_bits)},
     {"qemu", "kernel_hashes", KeyKind::kFlag, "", 0, 0, "", "false", "MEMPLACE_QEMU_KERNEL_HASHES",
      "", "Measure the kernel, initrd and command line", MEMPLACE_FIELD(s.qemu.kernel_hashes)},
-    {"qemu", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "120",
-     "MEMPLACE_QEMU_BOOT_TIMEOUT", "", "QEMU start to the agent's hello",
-     MEMPLACE_FIELD(s.qemu.boot_timeout_s)},
-    {"qemu", "agent_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "",
-     "(run.toucher_timeout_s, else 600)", "MEMPLACE_QEMU_AGENT_TIMEOUT", "",
-     "The agent's go to its done: the touch", MEMPLACE_FIELD(s.qemu.agent_timeout_s)},
+    with_old_env({"qemu", "boot_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "120",
+                  "MEMPLACE_QEMU_BOOT_TIMEOUT_S", "", "QEMU start to the agent's hello",
+                  MEMPLACE_FIELD(s.qemu.boot_timeout_s)},
+                 "MEMPLACE_QEMU_BOOT_TIMEOUT"),
+    with_old_env({"qemu", "agent_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "",
+                  "(run.toucher_timeout_s, else 600)", "MEMPLACE_QEMU_AGENT_TIMEOUT_S", "",
+                  "The agent's go to its done: the touch", MEMPLACE_FIELD(s.qemu.agent_timeout_s)},
+                 "MEMPLACE_QEMU_AGENT_TIMEOUT"),
     {"qemu", "poweroff_timeout_s", KeyKind::kInt, "seconds", 1, 86400, "", "30", "", "",
      "Poweroff to QEMU's exit", MEMPLACE_FIELD(s.qemu.poweroff_timeout_s)},
     {"qemu", "guest_overhead", KeyKind::kSize, "bytes", 16 << 20, 0, "", "256MiB", "", "",

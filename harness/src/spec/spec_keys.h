@@ -79,12 +79,14 @@ struct SpecKey {
   std::string_view default_text;  // an unset key's value; "(...)" where no literal says it
   std::string_view env;           // fills the key when the spec leaves it unset; "" = none
   std::string_view old_name;      // spec_version 1's name, read with a warning; "" = none
+  // Names follow one rule: env is MEMPLACE_<SECTION>_<NAME> (spec_keys_test checks it).
   std::string_view help;
   FieldRef (*field)(Spec&) = nullptr;  // nullptr for kCustom
   const KeyCodec* codec = nullptr;     // kCustom only
   // The `memplace run` flag that sets this key ("" = none); a list key's flag is repeatable.
   std::string_view flag;
   std::string_view old_flag;  // the flag's older spelling, read with a warning; "" = none
+  std::string_view old_env;   // the variable's older name, read with a warning; "" = none
   FlagSplit split = FlagSplit::kCommas;
   bool omit_default = false;  // spec.toml leaves the key out while it holds its default
 };
@@ -115,7 +117,8 @@ bool key_is_set(const SpecKey& key, const Spec& spec);
 std::string render_key_value(const SpecKey& key, const Spec& spec);
 
 // Fills each unset key of `section` that has an environment variable from it (empty counts as
-// unset); errors name the variable.
+// unset), else from the variable's old name with a warning in spec.warnings; errors name the
+// variable.
 Status apply_env_fallbacks(std::string_view section, Spec& spec,
                            const std::function<const char*(const char*)>& getenv);
 
