@@ -9,7 +9,7 @@ OUT ?= results/local-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: all deps configure build test test-asan lint fuzz experiment reference plots bench clean \
         check-fresh check-fresh-quick check-fresh-experiment kernels experiment-ab \
-        experiment-timeline deb check-deb
+        experiment-timeline deb check-deb check-qemu11
 
 all: build
 
@@ -108,6 +108,11 @@ OUT_AB ?= results/ab-$(shell date +%Y%m%d-%H%M%S)
 # finish an interrupted one: memplace run --resume results/timeline).
 experiment-timeline: build
 	$(MEMPLACE) run specs/timeline.toml --out results/timeline
+
+# memplace against QEMU 11.1 (trixie-backports) in a debootstrapped trixie root: the QMP probe
+# and the SNP command line (tests/install/qemu11_check.sh; about a minute the first time).
+check-qemu11: build
+	tests/install/qemu11_check.sh $(BUILD)
 
 experiment-ab: deps
 	NICE=$(NICE) scripts/experiment-ab.sh $(BUILD) $(OUT_AB)
