@@ -163,12 +163,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: feature_mask --hide MASK -- COMMAND [ARG...]\n");
     return 2;
   }
-  if (::geteuid() != 0) {
-    std::fprintf(stderr,
-                 "feature_mask: needs root (mount namespaces, seccomp without "
-                 "no_new_privs)\n");
-    return 77;
-  }
+  // No check of who we are: where a mount namespace or a seccomp filter cannot be made, the
+  // call that fails says so and exits 125 (run_masks.sh: this host cannot mask; skipped).
   hide(argv[2]);
   ::execvp(argv[4], argv + 4);
   die(std::string("exec ") + argv[4]);

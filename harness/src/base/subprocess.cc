@@ -73,7 +73,8 @@ void default_stop_signals() {
     _exit(126);
   }
   int null_fd = open("/dev/null", O_RDWR);
-  int in_fd = c.input ? open(c.input, O_RDONLY) : null_fd;
+  int in_fd = c.input ? open(c.input, O_RDONLY) : -1;
+  if (in_fd < 0) in_fd = null_fd;  // never the parent's stdin
   if (in_fd >= 0) dup2(in_fd, 0);
   int file_fd = c.file ? open(c.file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
   redirect(c.out_to, c.out_pipe, file_fd, null_fd, 1);

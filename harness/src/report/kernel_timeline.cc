@@ -46,21 +46,19 @@ std::string render_kernel_timeline(const std::vector<TestbedKernelRecords>& kern
   if (kernels.size() < 3) return "";
   std::vector<std::string> order, labels;
   std::vector<std::map<std::string, view::CellFold>> folds(kernels.size());
-  std::map<std::string, std::set<int>> nodes;
+  // One node list for the whole table, so every split reads the same way ("0/100", not "100").
+  std::set<int> all;
+  std::set<std::string> seen;
   for (size_t k = 0; k < kernels.size(); ++k) {
     labels.push_back(short_kernel(kernels[k].label));
     for (const RunRecord& r : kernels[k].records) {
       const std::string key = cell_match_key(r);
-      if (!nodes.count(key)) order.push_back(key);
+      if (seen.insert(key).second) order.push_back(key);
       folds[k][key].add(r);
       if (r.status == RunStatus::kOk)
-        for (int n : view::split_nodes(r)) nodes[key].insert(n);
-      nodes[key];
+        for (int n : view::split_nodes(r)) all.insert(n);
     }
   }
-  // One node list for the whole table, so every split reads the same way ("0/100", not "100").
-  std::set<int> all;
-  for (const auto& [key, n] : nodes) all.insert(n.begin(), n.end());
   const std::vector<int> cell_nodes(all.begin(), all.end());
   std::string md =
       "## Kernel timeline\n\nEach cell on every kernel, in the order they ran: the split of "

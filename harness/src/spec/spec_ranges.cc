@@ -23,24 +23,10 @@ Result<int> check_threads(int64_t threads, const std::string& field) {
   return int_in(threads, 1, kMaxThreads, field);
 }
 
-Result<int> check_repeats(int64_t repeats, const std::string& field) {
-  return int_in(repeats, 1, kMaxRepeats, field);
-}
-
-Result<int> check_sample_interval_ms(int64_t ms, const std::string& field) {
-  return int_in(ms, 1, kMaxSampleIntervalMs, field);
-}
-
 Result<double> check_tolerance(double tolerance, const std::string& field) {
   if (!(tolerance > 0 && tolerance < 1) || !std::isfinite(tolerance))
     return make_error(field + ": must be a number in (0, 1)");
   return tolerance;
-}
-
-Result<uint64_t> check_trace_buffer_kib(int64_t kib, const std::string& field) {
-  auto k = int_in(kib, 0, 1 << 20, field);
-  if (!k) return k.error();
-  return static_cast<uint64_t>(*k);
 }
 
 Result<std::string> check_populate_name(const std::string& name, const std::string& field) {
