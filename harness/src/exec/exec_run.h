@@ -51,6 +51,7 @@ struct ExecOutcome {
   std::string sysfs_root;
   // The host's per-node meminfo before the command started, and when its placement peaked.
   MeminfoSnapshot meminfo_before, meminfo_at_peak;
+  double meminfo_at_peak_t = -1;  // when meminfo_at_peak was read (within 100 ms of the peak)
 };
 
 inline constexpr size_t kMaxExecSamples = 20000;
